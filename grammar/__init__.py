@@ -1,0 +1,1 @@
+"""Holds mlspec.lark, the one place the mlspec language is defined."""

@@ -1,0 +1,3 @@
+from mlspec.compiler.cli import main
+
+raise SystemExit(main())

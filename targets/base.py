@@ -1,0 +1,189 @@
+"""Target contract: what a cloud target declares and returns.
+
+Input: the checked, environment-specialised IR (plain dicts, see docs/ir.md).
+Output: a :class:`Lowering` -- artifact models (paths, kinds, in-memory content) plus
+report notes. A target never opens files and never imports a cloud SDK or Pulumi
+provider at module import time (``mlspec compile`` must stay fast); the writer in
+``mlspec.compiler.emit`` serialises and writes what targets return.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from importlib import metadata
+from typing import Any, Callable, Mapping, Sequence
+
+NATIVE = "native"
+EMULATED = "emulated"
+UNSUPPORTED = "unsupported"
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """How a target realises one IR feature.
+
+    level: native | emulated | unsupported.
+    note: for emulated, how (shown in the compile report); for native, the vendor mechanism.
+    alternatives: for unsupported, what the user can write instead (shown in the diagnostic).
+    doc: the vendor documentation URL the verdict relies on.
+    """
+
+    level: str
+    note: str = ""
+    alternatives: tuple[str, ...] = ()
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        if self.level not in (NATIVE, EMULATED, UNSUPPORTED):
+            raise ValueError(f"bad verdict level {self.level!r}")
+
+
+def native(note: str = "", doc: str = "") -> Verdict:
+    return Verdict(NATIVE, note, (), doc)
+
+
+def emulated(note: str, doc: str = "") -> Verdict:
+    return Verdict(EMULATED, note, (), doc)
+
+
+def unsupported(*alternatives: str, note: str = "", doc: str = "") -> Verdict:
+    return Verdict(UNSUPPORTED, note, tuple(alternatives), doc)
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One key a `target <name> { ... }` block accepts."""
+
+    kind: str  # "string" | "number" | "bool" | "list"
+    required: bool = False
+    description: str = ""
+    pattern: str | None = None  # regex a string value must match (full match)
+    example: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    """One output file, relative to DIR/<target>/.
+
+    content: str (written as UTF-8 text, LF), bytes, or JSON-compatible data.
+    fmt: how to serialise non-text content: "json" (indent 2, keys in insertion order,
+    final newline) or "yaml" (block style, insertion order, final newline).
+    """
+
+    path: str
+    kind: str
+    content: Any
+    fmt: str = "text"
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagnostic:
+    """A lowering-time problem, pointing at an IR id (the front end maps it to a span)."""
+
+    code: str
+    summary: str
+    ir_id: str
+    hint: str = ""
+    severity: str = "error"
+
+
+@dataclasses.dataclass
+class Lowering:
+    artifacts: list[Artifact] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+    diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
+
+    def add(self, path: str, kind: str, content: Any, fmt: str = "text") -> None:
+        self.artifacts.append(Artifact(path, kind, content, fmt))
+
+
+class Target:
+    """Base class of a cloud target.
+
+    Subclasses set ``name`` (lower-case, the CLI value), ``display_name``,
+    ``capabilities`` (a Verdict for every feature in mlspec.compiler.features.FEATURES),
+    ``settings`` (the keys of its `target` block) and implement :meth:`lower`.
+    """
+
+    name: str = ""
+    display_name: str = ""
+    capabilities: Mapping[str, Verdict] = {}
+    settings: Mapping[str, Setting] = {}
+
+    def lower(self, irs: Sequence[dict], ctx: "LowerContext") -> Lowering:  # pragma: no cover - abstract
+        """Lower one IR per environment (declaration order) into artifacts."""
+        raise NotImplementedError
+
+
+@dataclasses.dataclass(frozen=True)
+class LowerContext:
+    """What a target may know besides the IR: nothing machine-specific.
+
+    spec_path: the spec path relative to the project root (for generated headers).
+    project_root_rel: how to reach the project root (where scripts live) from DIR/<target>/,
+      used by targets whose artifacts must reference source scripts (e.g. Azure ML `code:`).
+    compiler_version: for the manifest only; never write it into artifacts.
+    """
+
+    spec_path: str
+    spec_sha256: str
+    project_root_rel: str
+    compiler_version: str
+
+
+ENTRY_POINT_GROUP = "mlspec.targets"
+_BUILTIN = {
+    "sagemaker": "mlspec.targets.sagemaker:SageMaker",
+    "vertex": "mlspec.targets.vertex:Vertex",
+    "azureml": "mlspec.targets.azureml:AzureML",
+}
+
+
+def _load(spec: str) -> type[Target]:
+    import importlib
+
+    mod, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(mod), attr)
+
+
+def available_targets() -> dict[str, str]:
+    """name -> "module:Class" for every registered target (entry points, then built-ins)."""
+    found = dict(_BUILTIN)
+    try:
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            found[ep.name] = ep.value
+    except Exception:  # pragma: no cover - broken metadata must not break compile
+        pass
+    return dict(sorted(found.items()))
+
+
+def get_target(name: str) -> Target:
+    """Instantiate a registered target; raises KeyError with a suggestion for a typo."""
+    targets = available_targets()
+    if name not in targets:
+        close = difflib.get_close_matches(name, list(targets), n=1, cutoff=0.6)
+        raise KeyError(f"unknown target `{name}`" + (f"; did you mean `{close[0]}`?" if close else ""))
+    return _load(targets[name])()
+
+
+def pct(value: float) -> int | float:
+    """Render a percentage without a spurious .0 (5.0 -> 5, 2.5 -> 2.5)."""
+    return int(value) if float(value).is_integer() else value
+
+
+def refs(ir: dict, kind: str) -> dict[str, dict]:
+    """Index an IR collection by id: refs(ir, "endpoints")["endpoint.scoring"]."""
+    return {item["id"]: item for item in ir.get(kind) or []}
+
+
+def waived(ir: dict, rule: str) -> bool:
+    """True when the (validated, unexpired) IR waives `rule`."""
+    return any(w["rule"] == rule for w in ir.get("waivers") or [])
+
+
+def local_name(ref: str) -> str:
+    """`step.train.outputs.model` -> `train`; `model.fraud_scorer` -> `fraud_scorer`."""
+    return ref.split(".")[1]
+
+
+Callback = Callable[[dict], Any]
