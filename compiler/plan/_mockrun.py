@@ -173,6 +173,7 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
         else:
             outputs[k] = plain(v)
 
+    meta = {t: type_meta(t) for t in sorted({c["type"] for c in captured})}
     urns = {c["urn"] for c in captured}
     resources = []
     for c in captured:
@@ -185,10 +186,42 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
                                       for k, v in sorted(c["property_dependencies"].items()) if v},
             "parent": _name_of(parent) if parent in urns else None,
             "protect": c["protect"], "ignore_changes": c["ignore_changes"],
+            "required_inputs": meta[c["type"]][0], "tag_property": meta[c["type"]][1],
         })
     resources.sort(key=lambda r: (r["type"], r["name"], r["urn"]))
+    shown_config = {k: (SECRET if k in secret_keys else v) for k, v in sorted(config.items())}
     return {"project": project, "stack": stack, "resources": resources, "outputs": outputs,
-            "invokes": invokes, "program_seconds": round(seconds, 4)}
+            "invokes": invokes, "config": shown_config, "program_seconds": round(seconds, 4)}
+
+
+_PKG = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native"}
+
+
+def type_meta(token: str) -> tuple[list[str] | None, str | None]:
+    """(required top-level wire inputs, "tags"/"labels"/None) from the SDK's Args class; the
+    provider submodule is already loaded by the program, so this is cheap here."""
+    import importlib
+    import inspect
+
+    from pulumi import _types as ptypes
+
+    try:
+        pkg, mod, cls = token.split(":")
+        m = importlib.import_module(_PKG[pkg] if mod.split("/")[0] == "index" else f"{_PKG[pkg]}.{mod.split('/')[0]}")
+    except (KeyError, ValueError, ImportError):
+        return None, None
+    for n in (f"{cls}InitArgs", f"{cls}Args"):  # InitArgs exists when <cls>Args names a nested type
+        a = getattr(m, n, None)
+        if a is None or getattr(getattr(m, cls, None), "pulumi_type", None) != token:
+            continue
+        names = ptypes.input_type_py_to_pulumi_names(a)
+        params = [p for p in inspect.signature(a.__init__).parameters.values()
+                  if p.name not in ("self", "__self__") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        required = [names.get(p.name, p.name) for p in params if p.default is p.empty]
+        wire = {names.get(p.name, p.name) for p in params}
+        tag = "tags" if "tags" in wire else ("labels" if "labels" in wire else None)
+        return required, tag
+    return None, None
 
 
 def _strip_dynamic(inputs: dict) -> dict:

@@ -15,9 +15,12 @@ API (all results are plain JSON-able data)::
              "depends_on",          # sorted resource *names* (explicit + implicit dependencies)
              "property_dependencies",  # {wire prop: [names]}
              "parent",              # name of the parent resource, None for the Stack
-             "protect", "ignore_changes"}],
+             "protect", "ignore_changes",
+             "required_inputs",     # wire names the SDK's Args class requires (None: not a provider type)
+             "tag_property"}],      # "tags" / "labels" when the type takes them, else None
         "outputs": {...},           # stack exports, resolved; secret outputs -> "[secret]"
         "invokes": [{"token", "args"}],
+        "config": {...},            # the stack config the program saw; secure values -> "[secret]"
         "seconds": 1.23,            # wall time of the whole subprocess (import + run)
         "program_seconds": 0.4,     # the program run alone
     }
@@ -200,7 +203,8 @@ def missing_required(resources: Iterable[dict]) -> list[str]:
     for r in resources:
         if r["type"].split(":")[0] not in _PKG:
             continue
-        for prop in _required_inputs(r["type"]) or []:
+        req = r["required_inputs"] if "required_inputs" in r else _required_inputs(r["type"])
+        for prop in req or []:
             v = r["inputs"].get(prop)
             if v is None or v == "None" or (isinstance(v, str) and v.startswith("None/")):
                 out.append(f"{r['type']}:{r['name']}.{prop}")
