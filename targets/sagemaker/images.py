@@ -1,0 +1,144 @@
+"""Framework container image URIs per region, from sagemaker-core's image URI configuration.
+
+Input: a framework name/version from the IR, a region and whether the job needs a GPU.
+Output: an ECR image URI, or an :class:`ImageError` with a user-facing message.
+
+The data is the JSON the SageMaker SDK itself uses (``sagemaker/core/image_uri_config/*.json``
+of the ``sagemaker-core`` distribution). It is located through ``importlib.metadata`` (the
+distribution's file list) or, failing that, a scan of ``sys.path`` -- the ``sagemaker``
+package is never imported (that costs seconds and pulls in boto3).
+https://docs.aws.amazon.com/sagemaker/latest/dg-ecr-paths/sagemaker-algo-docker-registry-paths.html
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from importlib import metadata
+
+CONFIG_DIR = ("sagemaker", "core", "image_uri_config")
+
+#: IR framework -> sagemaker-core config file (training scope)
+FRAMEWORK_FILES = {"sklearn": "sklearn", "xgboost": "xgboost", "pytorch": "pytorch",
+                   "tensorflow": "tensorflow", "huggingface": "huggingface"}
+
+
+class ImageError(Exception):
+    """A framework/version/region the image configuration cannot serve (a user problem)."""
+
+
+@functools.lru_cache(maxsize=1)
+def config_dir() -> str | None:
+    """The folder holding sagemaker-core's image URI JSON files, or None when not installed."""
+    try:
+        dist = metadata.distribution("sagemaker-core")
+        for f in dist.files or ():
+            parts = tuple(str(f).replace("\\", "/").split("/"))
+            if parts[:3] == CONFIG_DIR and parts[-1].endswith(".json"):
+                return os.path.dirname(str(dist.locate_file(f)))
+    except metadata.PackageNotFoundError:
+        pass
+    for entry in sys.path:
+        cand = os.path.join(entry or ".", *CONFIG_DIR)
+        if os.path.isfile(os.path.join(cand, "xgboost.json")):
+            return cand
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def load(name: str) -> dict:
+    folder = config_dir()
+    if folder is None:
+        raise ImageError("the SageMaker image URI configuration is not installed; "
+                         "install `sagemaker-core` (pip install 'mlspec[vendors]')")
+    path = os.path.join(folder, f"{name}.json")
+    if not os.path.isfile(path):
+        raise ImageError(f"sagemaker-core has no image configuration `{name}`")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _domain(region: str) -> str:
+    if region.startswith("cn-"):
+        return "amazonaws.com.cn"
+    return "amazonaws.com"
+
+
+def _version_key(v: str) -> tuple:
+    out = []
+    for part in v.replace("-", ".").split("."):
+        out.append((0, int(part), "") if part.isdigit() else (1, 0, part))
+    return tuple(out)
+
+
+def _pick_version(scope: dict, wanted: str) -> str:
+    versions = scope["versions"]
+    aliases = scope.get("version_aliases", {})
+    if wanted in versions:
+        return wanted
+    if wanted in aliases and aliases[wanted] in versions:
+        return aliases[wanted]
+    # "1.7" -> newest "1.7-1" / "1.7.x" release of that line
+    cands = [v for v in versions if v.startswith(wanted + "-") or v.startswith(wanted + ".")]
+    if cands:
+        return max(cands, key=_version_key)
+    raise ImageError(f"version `{wanted}` is not one SageMaker publishes; known: "
+                     + ", ".join(sorted(list(versions) + list(aliases), key=_version_key)[-8:]))
+
+
+def _registry(entry: dict, region: str, what: str) -> str:
+    reg = entry.get("registries", {})
+    if region not in reg:
+        raise ImageError(f"{what} has no SageMaker image in region `{region}`")
+    return f"{reg[region]}.dkr.ecr.{region}.{_domain(region)}/{entry['repository']}"
+
+
+def framework_image(framework: str, version: str, region: str, gpu: bool,
+                    scope: str = "training") -> str:
+    """The SageMaker framework image for a training/processing job (or `inference`)."""
+    if framework not in FRAMEWORK_FILES:
+        raise ImageError(f"framework `{framework}` has no SageMaker-managed image; give `image`")
+    cfg = load(FRAMEWORK_FILES[framework])
+    sc = cfg.get(scope) or cfg
+    full = _pick_version(sc, version)
+    entry = sc["versions"][full]
+    processors = sc.get("processors") or entry.get("processors") or ["cpu"]
+    proc = "gpu" if gpu and "gpu" in processors else ("cpu" if "cpu" in processors else processors[0])
+    what = f"{framework} {version}"
+    if framework == "xgboost":
+        return f"{_registry(entry, region, what)}:{full}"
+    if framework == "huggingface":
+        bases = sorted((k for k in entry if k not in ("version_aliases",) and isinstance(entry[k], dict)
+                        and "registries" in entry[k]), key=_version_key)
+        if not bases:
+            raise ImageError(f"{what}: no base framework image")
+        base = bases[-1]
+        sub = entry[base]
+        py = sub.get("py_versions", ["py3"])[-1]
+        cv = (sub.get("container_version") or {}).get(proc)
+        fw_name = "pytorch" if base.startswith("pytorch") else "tensorflow"
+        base_ver = base[len(fw_name):]
+        tag = "-".join(x for x in (f"{base_ver}-transformers{full}", proc, py, cv) if x)
+        return f"{_registry(sub, region, what)}:{tag}"
+    py = entry.get("py_versions", ["py3"])[-1]
+    tag = "-".join(x for x in (full, proc, py) if x)
+    return f"{_registry(entry, region, what)}:{tag}"
+
+
+def tool_image(name: str, region: str) -> str:
+    """Images of SageMaker's own tools: `model-monitor` (analyzer) and `clarify`."""
+    cfg = load(name)
+    if name == "clarify":
+        entry = cfg["processing"]["versions"]["1.0"]
+        return f"{_registry(entry, region, 'SageMaker Clarify')}:1.0"
+    entry = cfg["versions"][""]
+    return f"{_registry(entry, region, 'SageMaker Model Monitor')}:latest"
+
+
+def processing_image(region: str) -> str:
+    """The image that runs mlspec's own helper scripts (validation, gate values): scikit-learn."""
+    sk = load("sklearn")["training"]
+    newest = max((v for v in sk["versions"] if "py3" in sk["versions"][v].get("py_versions", [])),
+                 key=_version_key)
+    return framework_image("sklearn", newest, region, gpu=False)
