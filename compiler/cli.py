@@ -1,3 +1,225 @@
-def main(argv=None):
-    print("stub")
-    return 0
+"""`mlspec` command line: check, fmt, compile, ir, targets (plus plan/apply/... from
+mlspec.compiler.plan.commands when present).
+
+Contract (docs/cli.md; tools and CI depend on it): diagnostics go to stderr as
+`path:line:col: error[CODE]: summary` + source line + caret + hint, or as JSON with
+`--format json`; exit codes 0 ok (warnings allowed), 1 spec errors, 2 usage errors,
+3 internal errors. No Python traceback unless `--debug`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from mlspec.compiler import __version__
+
+EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors exit 2 with a short message
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"mlspec: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _print_diags(result_diags, sources, fmt: str) -> None:
+    from mlspec.compiler.diagnostics import render_json, render_text
+
+    if fmt == "json":
+        sys.stderr.write(render_json(result_diags))
+    elif result_diags:
+        sys.stderr.write(render_text(result_diags, sources))
+
+
+def cmd_check(args) -> int:
+    from mlspec.compiler import api
+
+    worst = EXIT_OK
+    all_diags, sources = [], {}
+    for path in args.specs:
+        res = api.build_irs(path)
+        all_diags.extend(res.diagnostics)
+        sources.update(res.sources)
+        worst = max(worst, res.exit_code)
+        if res.ok and args.format == "text":
+            envs = ", ".join(res.irs)
+            sys.stdout.write(f"{path}: ok (environments: {envs})\n")
+    _print_diags(all_diags, sources, args.format)
+    return worst
+
+
+def cmd_compile(args) -> int:
+    from mlspec.compiler import api, ir as irmod
+
+    worst = EXIT_OK
+    out = Path(args.out)
+    many = len(args.specs) > 1
+    all_diags, sources = [], {}
+    for path in args.specs:
+        dest = out / Path(path).stem if many else out
+        res = api.compile_spec(path, [args.target], env=args.env, out=None if args.emit_ir else dest,
+                               debug=args.debug)
+        all_diags.extend(res.diagnostics)
+        sources.update(res.sources)
+        if args.debug and res.debug_traceback:
+            sys.stderr.write(res.debug_traceback)
+        worst = max(worst, res.exit_code)
+        if args.emit_ir and res.ok:
+            doc = res.irs if args.env is None and len(res.irs) > 1 else next(iter(res.irs.values()))
+            sys.stdout.write(irmod.dumps(doc))
+        elif res.ok or res.builds:
+            for name, tb in res.builds.items():
+                shown = os.path.relpath(tb.written_to) if tb.written_to else name
+                sys.stdout.write(f"{path}: wrote {shown}/ ({len(tb.files) + 1} files)\n")
+    _print_diags(all_diags, sources, args.format)
+    return worst
+
+
+def cmd_ir(args) -> int:
+    from mlspec.compiler import api, ir as irmod
+
+    res = api.build_irs(args.spec, args.env)
+    _print_diags(res.diagnostics, res.sources, args.format)
+    if res.ok:
+        doc = res.irs if args.env is None and len(res.irs) > 1 else next(iter(res.irs.values()))
+        sys.stdout.write(irmod.dumps(doc))
+    return res.exit_code
+
+
+def cmd_targets(args) -> int:
+    from mlspec.compiler.check.capabilities import matrix
+    from mlspec.compiler.features import FEATURES
+    from mlspec.targets.base import available_targets, get_target
+
+    targets = [get_target(n) for n in available_targets()]
+    m = matrix(targets)
+    if args.json:
+        doc = {"targets": [{"name": t.name, "display_name": t.display_name} for t in targets], "features": m}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return EXIT_OK
+    names = [t.name for t in targets]
+    width = max(len(f) for f in FEATURES) + 2
+    sys.stdout.write("feature".ljust(width) + "".join(n.ljust(12) for n in names) + "\n")
+    for feature, row in m.items():
+        sys.stdout.write(feature.ljust(width) + "".join(row[n]["level"].ljust(12) for n in names) + "\n")
+    sys.stdout.write("\nnative: the cloud does it; emulated: mlspec builds it from other parts (see the notes in "
+                     "`mlspec targets --json`); unsupported: compile refuses with alternatives.\n")
+    return EXIT_OK
+
+
+def cmd_fmt(args) -> int:
+    from mlspec.compiler import api, fmt
+    from mlspec.compiler.diagnostics import Sink
+
+    worst = EXIT_OK
+    changed = []
+    for path in args.specs:
+        module, src, diags, _ = api.load(path)
+        sink = Sink()
+        sink.extend(diags)
+        if module is None or src is None or sink.has_errors:
+            _print_diags(sink.sorted(), {src.path: src} if src else {}, args.format)
+            worst = max(worst, EXIT_SPEC)
+            continue
+        text = fmt.format_module(module, src)
+        if text != src.text:
+            changed.append(path)
+            if not args.check:
+                tmp = f"{path}.mlspec-fmt.tmp"
+                with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+                    f.write(text)
+                os.replace(tmp, path)
+    for p in changed:
+        sys.stdout.write(f"{'would reformat' if args.check else 'reformatted'} {p}\n")
+    if args.check and changed:
+        worst = max(worst, EXIT_SPEC)
+    return worst
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mlspec", description="Compile one declarative ML system spec to SageMaker, Vertex AI or "
+                                           "Azure ML, with Pulumi infrastructure.")
+    p.add_argument("--version", action="version", version=f"mlspec {__version__}")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks for internal errors")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def common(sp):
+        sp.add_argument("--format", choices=("text", "json"), default="text", help="diagnostics format")
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    c = sub.add_parser("check", help="check specs; exit 0 valid, 1 spec errors")
+    c.add_argument("specs", nargs="+", metavar="SPEC")
+    common(c)
+    c.set_defaults(func=cmd_check)
+
+    f = sub.add_parser("fmt", help="format specs canonically (comments kept)")
+    f.add_argument("specs", nargs="+", metavar="SPEC")
+    f.add_argument("--check", action="store_true", help="only report files that would change (exit 1)")
+    common(f)
+    f.set_defaults(func=cmd_fmt)
+
+    k = sub.add_parser("compile", help="compile specs into DIR/<target>/ with a manifest")
+    k.add_argument("specs", nargs="+", metavar="SPEC")
+    k.add_argument("--target", required=True, help="sagemaker, vertex, azureml or all")
+    k.add_argument("--env", default=None, help="one environment (default: every environment)")
+    k.add_argument("--out", default="build", help="output directory (default: build)")
+    k.add_argument("--emit-ir", action="store_true", help="print the IR as JSON instead of writing a build")
+    common(k)
+    k.set_defaults(func=cmd_compile)
+
+    i = sub.add_parser("ir", help="print the checked IR as JSON")
+    i.add_argument("spec", metavar="SPEC")
+    i.add_argument("--env", default=None)
+    common(i)
+    i.set_defaults(func=cmd_ir)
+
+    t = sub.add_parser("targets", help="print the capability matrix of every target")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_targets)
+
+    try:
+        from mlspec.compiler.plan import commands as plan_commands
+    except ImportError:
+        plan_commands = None
+    if plan_commands is not None and hasattr(plan_commands, "add_parsers"):
+        plan_commands.add_parsers(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    debug = getattr(args, "debug", False)
+    from mlspec.compiler.api import UsageError
+
+    try:
+        return int(args.func(args))
+    except UsageError as e:
+        sys.stderr.write(f"mlspec: error: {e}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("mlspec: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as e:  # never a traceback unless --debug
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"mlspec: error[E901]: internal compiler error: {type(e).__name__}: {e}\n"
+                         "   = this is a bug in mlspec; rerun with --debug and report it\n")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

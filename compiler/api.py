@@ -1,0 +1,262 @@
+"""The compiler's public Python API: load, check, build IR, lower and write.
+
+    from mlspec.compiler import api
+    result = api.compile_spec("specs/fraud_detection.mlspec", ["sagemaker"], env=None, out=Path("build"))
+
+Input: a spec path. Output: a Result holding diagnostics, the IR per environment and,
+per target, the serialised artifacts (and where they were written). User problems are
+diagnostics; only bugs raise. Imports no cloud SDK or Pulumi provider.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import traceback
+from pathlib import Path
+
+from mlspec.compiler import __version__, emit, ir as irmod
+from mlspec.compiler.check import build as buildmod, capabilities
+from mlspec.compiler.check.values import did_you_mean
+from mlspec.compiler.diagnostics import Diagnostic, Sink
+from mlspec.compiler.parse import parse_bytes
+from mlspec.compiler.source import SourceFile, Span
+from mlspec.compiler import ast
+
+
+class UsageError(Exception):
+    """A problem with how mlspec was invoked (exit code 2), not with the spec."""
+
+
+@dataclasses.dataclass
+class TargetBuild:
+    target: str
+    files: list[tuple[str, str, bytes]]  # (path, kind, bytes)
+    manifest: bytes
+    notes: list[str]
+    written_to: Path | None = None
+
+
+@dataclasses.dataclass
+class Result:
+    path: str
+    diagnostics: list[Diagnostic]
+    sources: dict[str, SourceFile]
+    irs: dict[str, dict] = dataclasses.field(default_factory=dict)
+    builds: dict[str, TargetBuild] = dataclasses.field(default_factory=dict)
+    spec_sha256: str = ""
+    debug_traceback: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def exit_code(self) -> int:
+        if any(d.code.startswith("E9") for d in self.diagnostics):
+            return 3
+        return 0 if self.ok else 1
+
+
+def _file_span(path: str) -> Span:
+    return Span(path, 1, 1, 1, 1, 0, 0)
+
+
+def read_spec(path: str) -> tuple[bytes | None, list[Diagnostic]]:
+    p = Path(path)
+    try:
+        if p.is_dir():
+            return None, [Diagnostic("E101", f"`{path}` is a directory, not a spec file", _file_span(path),
+                                     hint=f"name a file, e.g. `{path.rstrip('/')}/<system>.mlspec`")]
+        if p.exists() and not p.is_file():
+            return None, [Diagnostic("E101", f"`{path}` is not a regular file", _file_span(path))]
+        size = p.stat().st_size
+        if size > 1024 * 1024:
+            return None, [Diagnostic("E104", f"the spec is {size:,} bytes; the limit is {1024 * 1024:,} bytes",
+                                     _file_span(path), hint="split the system into several specs")]
+        return p.read_bytes(), []
+    except FileNotFoundError:
+        return None, [Diagnostic("E101", f"`{path}` does not exist", _file_span(path), hint="check the path")]
+    except PermissionError:
+        return None, [Diagnostic("E101", f"`{path}` cannot be read (permission denied)", _file_span(path))]
+    except OSError as e:
+        return None, [Diagnostic("E101", f"`{path}` cannot be read ({e.strerror or e})", _file_span(path))]
+
+
+def load(path: str) -> tuple[ast.Module | None, SourceFile | None, list[Diagnostic], str]:
+    """Read and parse; returns (module, source, diagnostics, sha256 of the bytes)."""
+    data, diags = read_spec(path)
+    if data is None:
+        return None, None, diags, ""
+    module, src, more = parse_bytes(data, path)
+    return module, src, diags + more, hashlib.sha256(data).hexdigest()
+
+
+def build_irs(path: str, env: str | None = None) -> Result:
+    """Parse, check and build the IR of every environment (or just `env`)."""
+    module, src, diags, digest = load(path)
+    sources = {src.path: src} if src else {}
+    res = Result(path, [], sources, spec_sha256=digest)
+    sink = Sink()
+    sink.extend(diags)
+    if module is None or src is None:
+        res.diagnostics = sink.sorted()
+        return res
+    envs = buildmod.environments(module)
+    if env is not None and env not in envs:
+        hint = did_you_mean(env, envs)
+        raise UsageError(f"the spec declares no environment `{env}`"
+                         + (f"; {hint}" if hint else f"; it declares {', '.join(envs)}"))
+    root = Path(path).resolve().parent
+    display = os.path.basename(path)
+    spans_all: dict[str, Span] = {}
+    for e in envs:
+        ir, spans = buildmod.build(module, src, root, e, sink, spec_path=display, spec_sha256=digest)
+        spans_all.update(spans)
+        if ir is not None and (env is None or e == env):
+            err = irmod.validation_error(ir)
+            if err:
+                sink.error("E902", f"the IR for environment `{e}` violates ir.schema.json {err}", None,
+                           detail="this is a bug in mlspec; please report it with the spec")
+                continue
+            res.irs[e] = ir
+    res._spans = spans_all  # type: ignore[attr-defined]
+    res.diagnostics = sink.sorted()
+    if not res.ok:
+        res.irs = {}
+    return res
+
+
+def resolve_targets(names: list[str]) -> list:
+    from mlspec.targets.base import available_targets, get_target
+
+    if names == ["all"] or "all" in names:
+        names = list(available_targets())
+    out = []
+    for n in names:
+        try:
+            out.append(get_target(n))
+        except KeyError as e:
+            raise UsageError(str(e.args[0])) from None
+    return out
+
+
+def _check_settings(target, ir: dict, spans: dict[str, Span], sink: Sink) -> None:
+    import re
+
+    settings = ir["targets"].get(target.name)
+    span = spans.get(f"target.{target.name}", spans.get("system"))
+    if settings is None:
+        req = [k for k, s in target.settings.items() if s.required]
+        if req:
+            example = "  ".join(f'{k} = "{target.settings[k].example or "..."}"' for k in req)
+            sink.error("E502", f"compiling for {target.display_name} needs a `target {target.name}` block", span,
+                       hint=f"add `target {target.name} {{ {example} }}`")
+        return
+    for k, s in target.settings.items():
+        if s.required and k not in settings:
+            sink.error("E502", f"`target {target.name}` needs `{k}`", span,
+                       hint=f'add `{k} = "{s.example or "..."}"`' + (f" ({s.description})" if s.description else ""))
+    for k, v in settings.items():
+        s = target.settings.get(k)
+        if s is None:
+            sink.error("E502", f"`{k}` is not a setting of target `{target.name}`", span,
+                       hint=did_you_mean(k, target.settings) or
+                       "settings: " + ", ".join(f"`{x}`" for x in target.settings))
+            continue
+        if s.pattern and isinstance(v, str) and not re.fullmatch(s.pattern, v):
+            sink.error("E502", f"`{k} = \"{v}\"` is not valid for target `{target.name}`", span,
+                       hint=(f"expected something like `{s.example}`" if s.example else f"must match `{s.pattern}`"))
+        kinds = {"string": str, "number": (int, float), "bool": bool, "list": list}
+        want = kinds.get(s.kind)
+        if want and not isinstance(v, want):
+            sink.error("E502", f"`{k}` of target `{target.name}` expects a {s.kind}", span)
+
+
+def _report(target, irs: dict[str, dict], notes: list[str], spec_name: str) -> str:
+    lines = [f"# mlspec compile report: {spec_name} -> {target.display_name}", "",
+             "Generated by mlspec; do not edit.", ""]
+    for env, ir in irs.items():
+        lines.append(f"## Environment `{env}`")
+        lines.append("")
+        lines.append(f"- approval: {ir['environment']['approval']}; scale: {ir['environment']['scale']:g}; "
+                     f"production: {'yes' if ir['environment']['production'] else 'no'}")
+        if ir["waivers"]:
+            lines.append("- waived security rules:")
+            for w in ir["waivers"]:
+                lines.append(f"  - {w['rule']}: {w['reason']} (owner {w['owner']}, until {w['until']})")
+        else:
+            lines.append("- waived security rules: none")
+        lines.append("")
+    lines.append("## How features were realised")
+    lines.append("")
+    for n in notes or ["Every feature is native to this target."]:
+        lines.append(f"- {n}")
+    return "\n".join(lines) + "\n"
+
+
+def compile_spec(path: str, target_names: list[str], env: str | None = None, out: Path | None = None,
+                 debug: bool = False) -> Result:
+    """Compile for each target; writes DIR/<target>/ when `out` is given and the target succeeded."""
+    targets = resolve_targets(target_names)
+    res = build_irs(path, env)
+    if not res.ok:
+        return res
+    spans: dict[str, Span] = getattr(res, "_spans", {})
+    sink = Sink()
+    sink.extend(res.diagnostics)
+    first = next(iter(res.irs.values()))
+    root = Path(path).resolve().parent
+    code_files: list[tuple[str, str, bytes]] = []
+    for f in first["code"]["files"]:
+        data = (root / f["path"]).read_bytes()
+        if hashlib.sha256(data).hexdigest() != f["sha256"]:
+            sink.error("E404", f"`{f['path']}` changed while mlspec was reading it", None)
+        code_files.append((f"code/{f['path']}", "source-script", data))
+    from mlspec.targets.base import LowerContext
+
+    for target in targets:
+        tsink = Sink()
+        notes: list[str] = []
+        for e, ir in res.irs.items():
+            _check_settings(target, ir, spans, tsink)
+            diags, cap_notes = capabilities.check(ir, target, spans)
+            tsink.extend(diags)
+            notes.extend(n for n in cap_notes if n not in notes)
+        if tsink.has_errors:
+            sink.extend(tsink.sorted())
+            continue
+        ctx = LowerContext(spec_path=os.path.basename(path), spec_sha256=res.spec_sha256, project_root_rel="code",
+                           compiler_version=__version__)
+        try:
+            lowering = target.lower(list(res.irs.values()), ctx)
+            for d in lowering.diagnostics:
+                sink.error(d.code, d.summary, spans.get(d.ir_id), hint=d.hint) if d.severity == "error" else \
+                    sink.add(Diagnostic(d.code, d.summary, spans.get(d.ir_id), d.hint, severity=d.severity))
+            if any(d.severity == "error" for d in lowering.diagnostics):
+                continue
+            files = [(emit.check_relpath(a.path), a.kind, emit.serialise(a.content, a.fmt))
+                     for a in lowering.artifacts]
+        except Exception as exc:  # a target bug must not crash the CLI
+            res.debug_traceback += traceback.format_exc()
+            sink.error("E903", f"target `{target.name}` failed while lowering: {type(exc).__name__}: {exc}", None,
+                       detail="this is a bug in mlspec; rerun with --debug for the traceback and report it")
+            continue
+        notes.extend(n for n in lowering.notes if n not in notes)
+        report = _report(target, res.irs, notes, os.path.basename(path)).encode()
+        files = files + list(code_files) + [("report.md", "compile-report", report)]
+        env_label = env if env is not None else (next(iter(res.irs)) if len(res.irs) == 1 else "all")
+        man = emit.manifest(files, spec_sha256=res.spec_sha256, compiler_version=__version__, target=target.name,
+                            environment=env_label)
+        tb = TargetBuild(target.name, files, man, notes)
+        if out is not None:
+            try:
+                tb.written_to = emit.write_build(out, target.name, files, man)
+            except emit.EmitError as exc:
+                sink.error("E903", f"target `{target.name}` produced an unwritable build: {exc}", None)
+                continue
+            except OSError as exc:
+                raise UsageError(f"cannot write to `{out}`: {exc.strerror or exc}") from None
+        res.builds[target.name] = tb
+    res.diagnostics = sink.sorted()
+    return res

@@ -1,0 +1,503 @@
+"""Check and build: AST -> IR for one environment.
+
+Input: a parsed Module, its SourceFile, the project root (the spec's folder) and an
+environment name. Output: ``(ir dict | None, spans: ir id -> Span)``, with every user
+error in the sink. Passes: apply the environment overlay (on the AST), declare every
+name (phase 1), then build each kind with references resolved (phase 2), then link
+(models <- register steps, monitors -> retraining pipelines, alerts -> rollbacks) and
+report unused declarations. Never raises for user errors.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from mlspec.compiler import ast, baseline
+from mlspec.compiler.check import overlay, pipeline as pipemod, serving
+from mlspec.compiler.check.names import Symbols, check_identifier
+from mlspec.compiler.check.policy import check_string, parse_date, today
+from mlspec.compiler.check.values import Body, did_you_mean
+from mlspec.compiler.diagnostics import Label, Sink
+from mlspec.compiler.source import SourceFile, Span
+
+IR_SCHEMA_VERSION = "1"
+FORMATS = ("parquet", "csv", "jsonl", "tfrecord", "delta")
+FIELD_TYPES = ("string", "int", "float", "bool", "timestamp", "date", "category")
+ROLES = ("feature", "label", "id", "timestamp", "weight")
+CLASSIFICATIONS = ("public", "internal", "confidential", "pii", "phi")
+URI_SCHEMES = ("data://", "s3://", "gs://", "azureml://")
+SYSTEM_BLOCKS = ("kpi", "dataset", "pipeline", "model", "endpoint", "batch", "monitor", "alert", "channel",
+                 "tracking", "security", "waive", "environment", "target")
+PRODUCTION_NAMES = ("prod", "production", "prd")
+
+
+class Ctx:
+    """Shared state of one build: sink, symbols, environment facts, collected scripts."""
+
+    def __init__(self, sink: Sink, src: SourceFile, root: Path | None, env: str) -> None:
+        self.sink = sink
+        self.src = src
+        self.root = root
+        self.env = env
+        self.symbols = Symbols(sink)
+        self.scripts: dict[str, str] = {}
+        self.used: set[str] = set()
+        self.scale = 1.0
+        self.approval = "required"
+        self.waivers: list[dict] = []
+        self.datasets_ast: list[ast.Block] = []
+        self._columns: set[str] | None = None
+        self._label: str | None = None
+
+    def text_of(self, span: Span) -> str:
+        return " ".join(self.src.text[span.start:span.end].split())
+
+    def scaled(self, n: int, floor: int = 1) -> int:
+        if self.scale == 1:
+            return max(floor, int(n))
+        return max(floor, int(-(-n * self.scale // 1)))
+
+    def all_columns(self) -> set[str]:
+        if self._columns is None:
+            cols: set[str] = set()
+            for b in self.datasets_ast:
+                for it in b.items:
+                    if isinstance(it, ast.Block) and it.kind == "schema":
+                        cols.update(f.name for f in it.items if isinstance(f, ast.FieldDecl))
+            self._columns = cols
+        return self._columns
+
+    def label_column(self) -> str | None:
+        for b in self.datasets_ast:
+            for it in b.items:
+                if isinstance(it, ast.Block) and it.kind == "schema":
+                    for f in it.items:
+                        if isinstance(f, ast.FieldDecl):
+                            for a in f.items:
+                                if isinstance(a, ast.Attribute) and a.name == "role" and \
+                                        isinstance(a.value, ast.Ref) and a.value.text == "label":
+                                    return f.name
+        return None
+
+    def read_uri(self, body: Body, attr: str, where: str, required: bool = False) -> str | None:
+        v = body.string(attr, required=required)
+        if v is None:
+            return None
+        if not v.startswith(URI_SCHEMES) or len(v.split("://", 1)[1].strip("/")) == 0:
+            self.sink.error("E311", f"`{attr}` in {where} must be a data URI such as `data://fraud/labels/`",
+                            body.attrs[attr].value.span,
+                            hint="`data://` is portable; `s3://`, `gs://` and `azureml://` bind the spec to one cloud")
+            return None
+        if ".." in v.split("://", 1)[1].split("/"):
+            self.sink.error("E311", f"`{attr}` in {where} contains `..`", body.attrs[attr].value.span)
+            return None
+        return v
+
+    def read_secret(self, call: ast.Call, where: str) -> str | None:
+        if len(call.args) != 1 or not isinstance(call.args[0], ast.Str):
+            self.sink.error("E301", f'`secret` in {where} takes one name: `secret("slack-url")`', call.span)
+            return None
+        name = call.args[0].value
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,126}", name):
+            self.sink.error("E311", f"`{name}` is not a valid secret name in {where}", call.args[0].span,
+                            detail="a secret reference names an entry of the cloud secret store",
+                            hint="use letters, digits, `-`, `_` and `.`")
+            return None
+        return name
+
+    def require_waiver(self, rule: str, span: Span, what: str, fix: str) -> None:
+        """A baseline downgrade: an error unless the spec waives `rule` (and it may be waived)."""
+        if any(w["rule"] == rule for w in self.waivers):
+            return
+        waivable = baseline.is_waivable(rule)
+        self.sink.error("E405", f"{what}, which breaks security rule {rule}", span,
+                        detail=baseline.RULES.get(rule, (False, ""))[1],
+                        hint=(f'{fix}, or add `waive "{rule}" {{ reason = "..."  owner = "..."  until = "YYYY-MM-DD" }}`'
+                              if waivable else f"{fix}; {rule} cannot be waived"))
+
+
+# ------------------------------------------------------------------ entry points
+def environments(module: ast.Module) -> list[str]:
+    """Declared environment names, in order; ["default"] when none."""
+    names = [it.label for it in module.system.items
+             if isinstance(it, ast.Block) and it.kind == "environment" and it.label]
+    return names or ["default"]
+
+
+def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink: Sink,
+          spec_path: str | None = None, spec_sha256: str | None = None) -> tuple[dict | None, dict[str, Span]]:
+    """Build the IR of one environment and the side table IR id -> Span.
+
+    The IR is None when errors leave no usable IR."""
+    ctx = Ctx(sink, src, root, env)
+    system = module.system
+    check_identifier(sink, system.name, system.name_span, "system")
+    items, env_facts = overlay.apply(ctx, system, env)
+    body = Body(sink, [i for i in items if not isinstance(i, ast.Block)], f"system `{system.name}`",
+                system.name_span, allow_blocks=SYSTEM_BLOCKS)
+    blocks = [i for i in items if isinstance(i, ast.Block)]
+    for it in body.others:
+        sink.error("E110", f"`{_item_word(it)}` must be inside a pipeline", it.span)
+    for b in blocks:
+        if b.kind not in SYSTEM_BLOCKS:
+            sink.error("E202", f"unknown block `{b.kind}` in system `{system.name}`", b.kind_span,
+                       hint=did_you_mean(b.kind, SYSTEM_BLOCKS) or "see docs/language.md for the blocks a system holds")
+
+    ctx.scale = env_facts["scale"]
+    ctx.approval = env_facts["approval"]
+    by_kind: dict[str, list[ast.Block]] = {}
+    for b in blocks:
+        by_kind.setdefault(b.kind, []).append(b)
+    for kind in ("kpi", "dataset", "pipeline", "model", "endpoint", "batch", "monitor", "alert", "channel",
+                 "waive", "environment", "target"):
+        for b in by_kind.get(kind, []):
+            if b.label is None:
+                sink.error("E303", f"a `{kind}` block needs a name", b.kind_span,
+                           hint=f'write `{kind} <name> {{ ... }}`' if kind != "waive"
+                           else 'write `waive "MLS-..." { ... }`')
+            elif b.label_quoted and kind != "waive":
+                sink.error("E206", f'the name of a `{kind}` is not quoted', b.label_span, hint=f"write `{kind} {b.label} {{`")
+    for kind in ("tracking", "security"):
+        bl = by_kind.get(kind, [])
+        for extra in bl[1:]:
+            sink.error("E205", f"`{kind}` appears twice", extra.kind_span, labels=(Label(bl[0].kind_span, "first here"),))
+        for b in bl:
+            if b.label is not None:
+                sink.error("E110", f"`{kind}` takes no name", b.label_span, hint=f"write `{kind} {{ ... }}`")
+
+    named = lambda k: [b for b in by_kind.get(k, []) if b.label is not None]  # noqa: E731
+    # phase 1: declarations
+    ctx.datasets_ast = named("dataset")
+    for kind in ("kpi", "dataset", "model", "endpoint", "batch", "monitor", "alert", "channel"):
+        for b in named(kind):
+            ctx.symbols.declare(kind, b.label, b.label_span, b)
+    for b in named("pipeline"):
+        pipemod.declare_pipeline(ctx, b)
+    ctx.waivers = [w for w in (_waiver(ctx, b) for b in named("waive")) if w]
+
+    # phase 2: build
+    owner = body.string("owner", required=True)
+    if owner is not None and "@" not in owner:
+        pass
+    description = body.string("description", default="")
+    labels = body.string_map("labels") or {}
+    for k, span in ((e.key, e.key_span) for e in _map_entries(body.attrs.get("labels"))):
+        if not _LABEL_KEY.fullmatch(k):
+            sink.error("E206", f"`{k}` is not a valid label key", span,
+                       hint="label keys are lower-case letters, digits and `_`, starting with a letter")
+    body.finish()
+
+    kpis = [_kpi(ctx, b) for b in named("kpi")]
+    datasets = [_dataset(ctx, b) for b in named("dataset")]
+    pipelines = [p for p in (pipemod.build_pipeline(ctx, b) for b in named("pipeline")) if p]
+    models = [serving.build_model(ctx, b) for b in named("model")]
+    endpoints = [serving.build_endpoint(ctx, b) for b in named("endpoint")]
+    batch = [serving.build_batch(ctx, b) for b in named("batch")]
+    monitors = [serving.build_monitor(ctx, b) for b in named("monitor")]
+    alerts = [serving.build_alert(ctx, b) for b in named("alert")]
+    channels = [serving.build_channel(ctx, b) for b in named("channel")]
+    tracking = _tracking(ctx, (by_kind.get("tracking") or [None])[0], system.name)
+    security = _security(ctx, (by_kind.get("security") or [None])[0], labels)
+    targets = _targets(ctx, named("target"))
+
+    _link(ctx, pipelines, models, endpoints, batch, monitors, alerts)
+    serving.link_models(ctx, models, pipelines, ctx.used)
+    _unused(ctx, datasets, channels, pipelines)
+
+    spans = {f"{kind}.{name}": sym.span for kind, table in ctx.symbols.table.items() for name, sym in table.items()}
+    for b in blocks:
+        if b.kind in ("tracking", "security") or (b.kind == "target" and b.label):
+            spans.setdefault(b.kind if b.kind != "target" else f"target.{b.label}", b.kind_span)
+    spans["system"] = system.name_span
+    spans.setdefault("security", system.name_span)
+    spans.setdefault("tracking", system.name_span)
+    dsets = {d["id"]: d for d in datasets}
+    for p in pipelines:
+        for s in p["steps"]:
+            if s["kind"] == "validate" and s.get("data") in dsets:
+                s["checks"] = dict(dsets[s["data"]]["checks"])
+    if sink.has_errors:
+        return None, spans
+    files = [{"path": p, "sha256": ctx.scripts[p]} for p in sorted(ctx.scripts)]
+    code_hash = hashlib.sha256("".join(f"{f['path']}\0{f['sha256']}\n" for f in files).encode()).hexdigest()
+    env_name = env
+    return {
+        "schema_version": IR_SCHEMA_VERSION,
+        "source": {"path": spec_path or src.path, "sha256": spec_sha256 or hashlib.sha256(src.text.encode()).hexdigest()},
+        "system": {"name": system.name, "owner": owner or "", "description": description or "", "labels": labels},
+        "environment": {"name": env_name, "production": env_facts["production"], "approval": ctx.approval,
+                        "scale": ctx.scale},
+        "kpis": kpis, "datasets": datasets, "pipelines": pipelines, "models": models, "endpoints": endpoints,
+        "batch": batch, "monitors": monitors, "alerts": alerts, "channels": channels, "tracking": tracking,
+        "security": security, "waivers": ctx.waivers, "targets": targets,
+        "code": {"sha256": code_hash, "files": files},
+    }, spans
+
+
+import re as _re  # noqa: E402
+
+_LABEL_KEY = _re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+
+def _map_entries(a: ast.Attribute | None) -> list[ast.MapEntry]:
+    if a is not None and isinstance(a.value, ast.Map):
+        return list(a.value.entries)
+    return []
+
+
+def _item_word(it: ast.Item) -> str:
+    return {ast.StepDecl: "step", ast.GateDecl: "gate", ast.Require: "require", ast.FieldDecl: "field"}.get(
+        type(it), "item")
+
+
+# ------------------------------------------------------------------ small kinds
+def _kpi(ctx: Ctx, b: ast.Block) -> dict:
+    body = Body(ctx.sink, b.items, f"KPI `{b.label}`", b.label_span)
+    d = {"id": f"kpi.{b.label}", "name": b.label, "description": body.string("description", required=True),
+         "goal": body.string("goal", required=True)}
+    body.finish()
+    return d
+
+
+def _dataset(ctx: Ctx, b: ast.Block) -> dict:
+    where = f"dataset `{b.label}`"
+    body = Body(ctx.sink, b.items, where, b.label_span)
+    uri = ctx.read_uri(body, "uri", where, required=True)
+    fmt = body.enum("format", FORMATS, required=True)
+    version = body.string("version", required=True)
+    schema = []
+    sb = body.block("schema")
+    if sb is not None:
+        sbody = Body(ctx.sink, [], f"the schema of {where}", sb.kind_span)
+        seen: dict[str, Span] = {}
+        for f in sb.items:
+            if not isinstance(f, ast.FieldDecl):
+                ctx.sink.error("E110", f"the schema of {where} holds fields such as `amount : float`", f.span,
+                               hint="write `<column> : <type>`")
+                continue
+            if f.name in seen:
+                ctx.sink.error("E205", f"column `{f.name}` is declared twice in {where}", f.name_span,
+                               labels=(Label(seen[f.name], "first declared here"),))
+                continue
+            seen[f.name] = f.name_span
+            check_identifier(ctx.sink, f.name, f.name_span, "column")
+            schema.append(_field(ctx, f, where))
+        sbody.finish()
+    checks = {"max_null_fraction_percent": None, "min_rows": None, "max_duplicate_percent": None,
+              "max_staleness_s": None}
+    cb = body.block("checks")
+    if cb is not None:
+        cbody = Body(ctx.sink, cb.items, f"the checks of {where}", cb.kind_span)
+        checks = {"max_null_fraction_percent": cbody.percent("max_null_fraction"),
+                  "min_rows": cbody.number("min_rows", lo=0, integer=True),
+                  "max_duplicate_percent": cbody.percent("max_duplicates"),
+                  "max_staleness_s": cbody.duration("max_staleness", lo=60)}
+        cbody.finish()
+    body.finish()
+    labels = [c["name"] for c in schema if c["role"] == "label"]
+    if len(labels) > 1:
+        ctx.sink.error("E313", f"{where} has {len(labels)} label columns; a dataset has at most one",
+                       b.label_span)
+    return {"id": f"dataset.{b.label}", "name": b.label, "uri": uri, "format": fmt, "version": version,
+            "schema": schema, "checks": checks}
+
+
+def _field(ctx: Ctx, f: ast.FieldDecl, where: str) -> dict:
+    if f.type not in FIELD_TYPES:
+        ctx.sink.error("E304", f"`{f.type}` is not a column type", f.type_span,
+                       hint=did_you_mean(f.type, FIELD_TYPES) or "types: " + ", ".join(FIELD_TYPES))
+    body = Body(ctx.sink, f.items, f"column `{f.name}` of {where}", f.name_span)
+    lo = body.number("min")
+    hi = body.number("max")
+    if lo is not None and hi is not None and lo > hi:
+        ctx.sink.error("E302", f"column `{f.name}`: `min` is above `max`", body.attrs["min"].value.span)
+    allowed = None
+    av = body.value("allowed")
+    if av is not None:
+        if isinstance(av, ast.List) and all(isinstance(x, (ast.Str, ast.Num)) for x in av.items) and av.items:
+            allowed = [x.value for x in av.items]
+        else:
+            ctx.sink.error("E301", f"`allowed` of column `{f.name}` expects a non-empty list of strings or numbers",
+                           av.span)
+    role = body.enum("role", ROLES, default="feature")
+    nullable = body.boolean("nullable", default=False)
+    body.finish()
+    return {"name": f.name, "type": f.type, "nullable": nullable, "role": role, "min": lo, "max": hi,
+            "allowed": allowed}
+
+
+def _tracking(ctx: Ctx, b: ast.Block | None, system: str) -> dict:
+    if b is None:
+        return {"backend": "native", "experiment": system, "uri": None}
+    body = Body(ctx.sink, b.items, "`tracking`", b.kind_span)
+    backend = body.enum("backend", ("native", "mlflow"), default="native")
+    experiment = body.string("experiment", default=system)
+    uri = body.string("uri")
+    if uri is not None and backend != "mlflow":
+        ctx.sink.error("E313", "`uri` in `tracking` only applies to `backend = mlflow`", body.attrs["uri"].name_span)
+    if uri is not None and not uri.startswith(("https://", "azureml://", "arn:aws:sagemaker:")):
+        ctx.sink.error("E311", "the MLflow tracking `uri` must be an https URL or a managed tracking server id",
+                       body.attrs["uri"].value.span)
+    body.finish()
+    return {"backend": backend, "experiment": experiment, "uri": uri}
+
+
+def _security(ctx: Ctx, b: ast.Block | None, labels: dict[str, str]) -> dict:
+    default_class = labels.get("data_class") if labels.get("data_class") in CLASSIFICATIONS else "confidential"
+    out = {"encryption": "customer_managed", "network": "private", "kms_key": None, "allowed_egress": [],
+           "data_classification": default_class}
+    if b is None:
+        return out
+    body = Body(ctx.sink, b.items, "`security`", b.kind_span)
+    enc = body.enum("encryption", ("customer_managed", "provider_managed"), default="customer_managed")
+    if enc == "provider_managed":
+        ctx.require_waiver("MLS-G-01", body.attrs["encryption"].value.span,
+                           "`encryption = provider_managed` turns off customer-managed keys",
+                           "use `encryption = customer_managed`")
+    net = body.enum("network", ("private", "public"), default="private")
+    if net == "public":
+        ctx.require_waiver("MLS-G-02", body.attrs["network"].value.span,
+                           "`network = public` exposes workspaces, endpoints and storage",
+                           "use `network = private`")
+    out["kms_key"] = body.string("kms_key")
+    egress = body.strings("allowed_egress") or []
+    for host in egress:
+        if not _re.fullmatch(r"(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", host):
+            ctx.sink.error("E311", f"`{host}` in `allowed_egress` is not a host name",
+                           body.attrs["allowed_egress"].value.span, hint="for example `pypi.org`")
+    out["allowed_egress"] = egress
+    cls = body.enum("data_classification", CLASSIFICATIONS, default=default_class)
+    out["data_classification"] = cls
+    body.finish()
+    out["encryption"] = "customer_managed"
+    out["network"] = "private"
+    return out
+
+
+def _waiver(ctx: Ctx, b: ast.Block) -> dict | None:
+    rule = b.label or ""
+    where = f'waiver `{rule}`'
+    body = Body(ctx.sink, b.items, where, b.label_span or b.kind_span)
+    reason = body.string("reason")
+    owner = body.string("owner")
+    until = body.string("until")
+    body.finish()
+    span = b.label_span or b.kind_span
+    if not b.label_quoted:
+        ctx.sink.error("E301", "a waiver names its rule as a string", span, hint=f'write `waive "{rule}" {{`')
+        return None
+    if rule not in baseline.RULES:
+        ctx.sink.error("E406", f"`{rule}` is not a security rule mlspec knows", span,
+                       hint=did_you_mean(rule, baseline.RULES) or "see docs/security.md for the rule ids")
+        return None
+    if not baseline.is_waivable(rule):
+        ctx.sink.error("E407", f"security rule {rule} cannot be waived", span,
+                       detail=baseline.RULES[rule][1], hint="remove the waiver and meet the rule")
+        return None
+    missing = [k for k, v in (("reason", reason), ("owner", owner), ("until", until)) if not v]
+    if missing:
+        ctx.sink.error("E409", f"{where} needs {', '.join(f'`{m}`' for m in missing)}", span,
+                       hint='a waiver says why, who owns it and until when: `reason = "..."  owner = "team"  '
+                            'until = "YYYY-MM-DD"`')
+        return None
+    date = parse_date(until)  # type: ignore[arg-type]
+    if date is None:
+        ctx.sink.error("E308", f"`until` in {where} must be a date such as `\"2027-03-01\"`",
+                       body.attrs["until"].value.span)
+        return None
+    t = today()
+    if date < t:
+        ctx.sink.error("E408", f"{where} expired on {until}", body.attrs["until"].value.span,
+                       hint="renew it with a new date and reason, or meet the rule")
+        return None
+    if (date - t).days <= 30:
+        ctx.sink.error("W401", f"{where} expires on {until}, in {(date - t).days} days",
+                       body.attrs["until"].value.span, hint="plan the fix or renew the waiver")
+    return {"rule": rule, "reason": reason, "owner": owner, "until": until}
+
+
+def _targets(ctx: Ctx, blocks: list[ast.Block]) -> dict[str, dict]:
+    from mlspec.targets.base import available_targets
+
+    known = available_targets()
+    out: dict[str, dict] = {}
+    for b in blocks:
+        name = b.label or ""
+        if name not in known:
+            ctx.sink.error("E208", f"unknown target `{name}`", b.label_span,
+                           hint=did_you_mean(name, known) or "targets: " + ", ".join(known))
+            continue
+        if name in out:
+            ctx.sink.error("E205", f"target `{name}` is configured twice", b.label_span)
+            continue
+        settings: dict[str, Any] = {}
+        body = Body(ctx.sink, b.items, f"target `{name}`", b.label_span)
+        for key, a in body.attrs.items():
+            v = a.value
+            if isinstance(v, ast.Str):
+                if check_string(ctx.sink, v, key, f"target `{name}`"):
+                    settings[key] = v.value
+            elif isinstance(v, ast.Num):
+                settings[key] = v.value
+            elif isinstance(v, ast.Bool):
+                settings[key] = v.value
+            elif isinstance(v, ast.List) and all(isinstance(x, ast.Str) for x in v.items):
+                settings[key] = [x.value for x in v.items]
+            else:
+                ctx.sink.error("E301", f"`{key}` in target `{name}` expects a string, number, `true`/`false` "
+                                       f"or a list of strings, found {ast.describe(v)}", v.span)
+            body.asked.add(key)
+        body.finish()
+        out[name] = dict(sorted(settings.items()))
+    return out
+
+
+# ------------------------------------------------------------------ linking
+def _link(ctx: Ctx, pipelines, models, endpoints, batch, monitors, alerts) -> None:
+    mon = {m["id"]: m for m in monitors}
+    for p in pipelines:
+        for mid in p["retrain_on"]:
+            if mid in mon and p["id"] not in mon[mid]["retrains"]:
+                mon[mid]["retrains"].append(p["id"])
+    al = {a["id"]: a for a in alerts}
+    for e in endpoints:
+        for aid in e["rollout"].get("rollback_on", []):
+            if aid in al and e["id"] not in al[aid]["rollback_for"]:
+                al[aid]["rollback_for"].append(e["id"])
+            if aid in al and al[aid]["endpoint"] not in (None, e["id"]):
+                sym = ctx.symbols.get("alert", aid.split(".")[1])
+                ctx.sink.error("E207", f"endpoint `{e['name']}` rolls back on alert `{al[aid]['name']}`, which "
+                                       f"watches another endpoint", sym.span if sym else None,
+                               hint="roll back on alerts of the same endpoint")
+    for m in monitors:
+        if m["kind"] == "bias_drift" and m["facets"]:
+            cols = ctx.all_columns()
+            for f in m["facets"]:
+                if cols and f not in cols:
+                    sym = ctx.symbols.get("monitor", m["name"])
+                    ctx.sink.error("E204", f"unknown column `{f}` in `facets` of monitor `{m['name']}`",
+                                   sym.span if sym else None, hint=did_you_mean(f, cols))
+
+
+def _unused(ctx: Ctx, datasets, channels, pipelines) -> None:
+    referenced: set[str] = set(ctx.used)
+    for p in pipelines:
+        for s in p["steps"]:
+            for key in ("data",):
+                if isinstance(s.get(key), str):
+                    referenced.add(s[key])
+            for ref in s.get("inputs", []) or []:
+                referenced.add(ref)
+    for d in datasets:
+        if d["id"] not in referenced:
+            sym = ctx.symbols.get("dataset", d["name"])
+            ctx.sink.error("W201", f"dataset `{d['name']}` is never used", sym.span if sym else None,
+                           hint="reference it from a step, batch job or monitor, or remove it")
+    for c in channels:
+        if c["id"] not in referenced:
+            sym = ctx.symbols.get("channel", c["name"])
+            ctx.sink.error("W201", f"channel `{c['name']}` is never notified", sym.span if sym else None,
+                           hint="add it to a monitor's or alert's `notify`, or remove it")

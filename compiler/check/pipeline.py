@@ -1,0 +1,503 @@
+"""Pipelines: steps, gates and their dependency graph, AST -> IR.
+
+Input: `pipeline` blocks (after the environment overlay) and the symbol table. Output:
+IR pipeline dicts (docs/ir.md) with explicit plus inferred dependencies; reports unknown
+references, type errors, cycles (the cycle printed) and gates that read metrics no
+step produces. Never raises for user errors.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlspec.compiler import ast
+from mlspec.compiler.check import cron as cronmod
+from mlspec.compiler.check.names import STEP_OUTPUTS, Symbols
+from mlspec.compiler.check.policy import check_script_path
+from mlspec.compiler.check.values import Body, did_you_mean
+from mlspec.compiler.diagnostics import Label
+
+if TYPE_CHECKING:
+    from mlspec.compiler.check.build import Ctx
+
+STEP_KINDS = tuple(STEP_OUTPUTS)
+COMPUTE_CLASSES = ("cpu.small", "cpu.medium", "cpu.large", "cpu.xlarge", "gpu.small", "gpu.medium",
+                   "gpu.large", "memory.large")
+FRAMEWORKS = ("sklearn", "xgboost", "pytorch", "tensorflow", "huggingface", "custom")
+BIAS_METRICS = ("dpl", "di", "kl", "js", "lp", "tvd", "ks", "cddl")
+DIRECTIONS = ("maximize", "minimize")
+MAX_STEPS = 5000
+
+
+def declare_pipeline(ctx: "Ctx", block: ast.Block) -> None:
+    """Phase 1: declare the pipeline, its steps (with outputs) and gates."""
+    name = block.label or ""
+    ctx.symbols.declare("pipeline", name, block.label_span or block.kind_span, block)
+    count = 0
+    for it in block.items:
+        if isinstance(it, ast.StepDecl):
+            count += 1
+            outputs: tuple[str, ...] = STEP_OUTPUTS.get(it.kind, ())
+            metrics: tuple[str, ...] = ()
+            if it.kind == "process":
+                outputs = _declared_names(it, "outputs")
+            if it.kind == "evaluate":
+                metrics = _declared_names(it, "metrics")
+            ctx.symbols.declare("step", it.name, it.name_span, it, pipeline=name, step_kind=it.kind,
+                                outputs=outputs, metrics=metrics)
+        elif isinstance(it, ast.GateDecl):
+            ctx.symbols.declare("gate", it.name, it.name_span, it, pipeline=name)
+    if count > MAX_STEPS:
+        ctx.sink.error("E414", f"pipeline `{name}` has {count} steps; the limit is {MAX_STEPS}",
+                       block.label_span or block.kind_span)
+
+
+def _declared_names(step: ast.StepDecl, attr: str) -> tuple[str, ...]:
+    for it in step.items:
+        if isinstance(it, ast.Attribute) and it.name == attr and isinstance(it.value, ast.List):
+            return tuple(v.text for v in it.value.items if isinstance(v, ast.Ref) and len(v.parts) == 1)
+    return ()
+
+
+def build_pipeline(ctx: "Ctx", block: ast.Block) -> dict | None:
+    name = block.label or ""
+    where = f"pipeline `{name}`"
+    body = Body(ctx.sink, [i for i in block.items if not isinstance(i, (ast.StepDecl, ast.GateDecl))],
+                where, block.label_span or block.kind_span)
+    schedule = cronmod.read_schedule(ctx, body, "schedule")
+    retrain = []
+    for r in body.refs("retrain_on") or []:
+        rid = ctx.symbols.resolve(r, ("monitor",), f"`retrain_on` of {where}")
+        if rid:
+            retrain.append(rid)
+    body.finish()
+    for it in body.others:
+        ctx.sink.error("E110", f"`require` belongs inside a `gate` block, not in {where}", it.span,
+                       hint="wrap it: `gate <name> { require ... }`")
+
+    steps: list[dict] = []
+    gates: list[dict] = []
+    for it in block.items:
+        if isinstance(it, ast.StepDecl):
+            s = build_step(ctx, it, name)
+            if s is not None:
+                steps.append(s)
+        elif isinstance(it, ast.GateDecl):
+            g = build_gate(ctx, it, name)
+            if g is not None:
+                gates.append(g)
+    if not steps:
+        ctx.sink.error("E303", f"{where} has no steps", block.label_span or block.kind_span,
+                       hint="add `step <name> = <kind> { ... }`")
+    _wire_registration(ctx, name, steps, gates)
+    _check_cycles(ctx, steps, gates)
+    return {"id": f"pipeline.{name}", "name": name, "schedule": schedule, "retrain_on": retrain,
+            "steps": steps, "gates": gates}
+
+
+# ------------------------------------------------------------------ steps
+def _compute(ctx: "Ctx", body: Body, default: str | None = "cpu.medium") -> dict | None:
+    cls = body.enum("compute", COMPUTE_CLASSES, default=default)
+    count = body.number("instances", default=1, lo=1, hi=100, integer=True)
+    if cls is None:
+        return None
+    scaled = max(1, int(-(-count * ctx.scale // 1))) if ctx.scale != 1 else int(count)
+    return {"class": cls, "instance_count": scaled, "accelerators": 1 if cls.startswith("gpu.") else 0}
+
+
+def _data_inputs(ctx: "Ctx", body: Body, attr: str, where: str) -> list[str]:
+    out = []
+    for r in body.refs(attr) or []:
+        rid = ctx.symbols.resolve_data(r, f"`{attr}` of {where}")
+        if rid:
+            out.append(rid)
+    return out
+
+
+def _one_data(ctx: "Ctx", body: Body, attr: str, where: str, *, required: bool = True,
+              want_model: bool = False) -> str | None:
+    r = body.ref(attr, required=required)
+    if r is None:
+        return None
+    return ctx.symbols.resolve_data(r, f"`{attr}` of {where}", want_model=want_model)
+
+
+def _script(ctx: "Ctx", body: Body, attr: str, where: str, required: bool = True) -> str | None:
+    a = body.attr(attr)
+    if a is None:
+        if required:
+            body._missing(attr, "path", True)
+        return None
+    if not isinstance(a.value, ast.Str):
+        body._wrong(attr, a.value, "string")
+        return None
+    got = check_script_path(ctx.sink, a.value, attr, where, ctx.root)
+    if got is None:
+        return None
+    path, digest = got
+    ctx.scripts[path] = digest
+    return path
+
+
+def _framework(ctx: "Ctx", body: Body, where: str) -> dict | None:
+    v = body.value("framework")
+    if v is None:
+        body._missing("framework", 'framework("version")', True)
+        return None
+    if isinstance(v, ast.Ref) and len(v.parts) == 1 and v.text == "custom":
+        return {"name": "custom", "version": None}
+    if isinstance(v, ast.Call):
+        if v.name not in FRAMEWORKS or v.name == "custom":
+            ctx.sink.error("E304", f"`{v.name}` is not a framework mlspec knows in {where}", v.name_span,
+                           hint=did_you_mean(v.name, FRAMEWORKS) or
+                           "use sklearn, xgboost, pytorch, tensorflow, huggingface or custom")
+            return None
+        if len(v.args) != 1 or not isinstance(v.args[0], ast.Str):
+            arg = v.args[0] if v.args else None
+            hint = f'quote the version: `{v.name}("{arg.text}")`' if isinstance(arg, ast.Num) else \
+                f'write `{v.name}("<version>")`'
+            ctx.sink.error("E301", f"`framework` in {where} expects a version string such as "
+                                   f'`{v.name}("1.7")`', (arg or v).span,
+                           detail="a bare number loses information: `1.10` would read as `1.1`", hint=hint)
+            return None
+        return {"name": v.name, "version": v.args[0].value}
+    if isinstance(v, ast.Ref) and v.text in FRAMEWORKS:
+        ctx.sink.error("E301", f"`framework` in {where} needs a version", v.span,
+                       hint=f'write `framework = {v.text}("<version>")`')
+        return None
+    ctx.sink.error("E301", f"`framework` in {where} expects a framework such as `xgboost(\"1.7\")`, "
+                           f"found {ast.describe(v)}", v.span)
+    return None
+
+
+def _ranges(ctx: "Ctx", body: Body, where: str) -> dict:
+    v = body.value("ranges")
+    out: dict[str, Any] = {}
+    if v is None:
+        body._missing("ranges", "map", True)
+        return out
+    if not isinstance(v, ast.Map):
+        body._wrong("ranges", v, "map")
+        return out
+    for e in v.entries:
+        c = e.value
+        if not isinstance(c, ast.Call) or c.name not in ("range", "int_range", "choice"):
+            ctx.sink.error("E301", f"range `{e.key}` in {where} expects `range(lo, hi)`, `int_range(lo, hi)` "
+                                   f"or `choice(a, b, ...)`, found {ast.describe(c)}", c.span)
+            continue
+        if c.name == "choice":
+            vals = []
+            for a in c.args:
+                if isinstance(a, (ast.Num, ast.Str)):
+                    vals.append(a.value)
+                else:
+                    ctx.sink.error("E301", f"`choice` in {where} takes numbers or strings", a.span)
+            if not vals:
+                ctx.sink.error("E303", f"`choice` for `{e.key}` in {where} needs at least one value", c.span)
+            out[e.key] = {"type": "categorical", "min": None, "max": None, "values": vals}
+            continue
+        nums = [a for a in c.args if isinstance(a, ast.Num)]
+        if len(c.args) != 2 or len(nums) != 2:
+            ctx.sink.error("E301", f"`{c.name}` for `{e.key}` in {where} takes two numbers", c.span)
+            continue
+        lo, hi = nums[0].value, nums[1].value
+        if c.name == "int_range" and not (isinstance(lo, int) and isinstance(hi, int)):
+            ctx.sink.error("E301", f"`int_range` for `{e.key}` in {where} takes whole numbers", c.span)
+            continue
+        if lo >= hi:
+            ctx.sink.error("E302", f"range for `{e.key}` in {where} is empty: {nums[0].text} is not below "
+                                   f"{nums[1].text}", c.span)
+            continue
+        out[e.key] = {"type": "integer" if c.name == "int_range" else "continuous", "min": lo, "max": hi,
+                      "values": None}
+    return out
+
+
+def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
+    where = f"step `{it.name}`"
+    if it.kind not in STEP_KINDS:
+        ctx.sink.error("E304", f"`{it.kind}` is not a step kind", it.kind_span,
+                       hint=did_you_mean(it.kind, STEP_KINDS) or "step kinds: " + ", ".join(STEP_KINDS))
+        return None
+    body = Body(ctx.sink, it.items, where, it.name_span)
+    sym = ctx.symbols.get("step", it.name)
+    step: dict[str, Any] = {"id": f"step.{it.name}", "name": it.name, "kind": it.kind}
+    after = []
+    for r in body.refs("after") or []:
+        rid = ctx.symbols.resolve(r, ("step", "gate"), f"`after` of {where}")
+        if rid:
+            after.append(rid)
+    max_runtime = body.duration("max_runtime", lo=60, hi=28 * 86400)
+    k = it.kind
+    extra: dict[str, Any] = {}
+    compute_default: str | None = "cpu.medium"
+    if k == "validate":
+        d = body.ref("data", required=True)
+        extra["data"] = ctx.symbols.resolve(d, ("dataset",), f"`data` of {where}") if d else None
+        extra["checks"] = None
+    elif k == "process":
+        extra["script"] = _script(ctx, body, "script", where)
+        extra["inputs"] = _data_inputs(ctx, body, "inputs", where)
+        body.names("outputs")
+        extra["args"] = body.scalar_map("args") or {}
+        extra["image"] = body.string("image")
+    elif k in ("train", "tune"):
+        extra["framework"] = _framework(ctx, body, where)
+        extra["entry_point"] = _script(ctx, body, "entry_point", where)
+        extra["inputs"] = _data_inputs(ctx, body, "inputs", where)
+        extra["hyperparameters"] = body.scalar_map("hyperparameters") or {}
+        extra["image"] = body.string("image")
+        if extra["framework"] and extra["framework"]["name"] == "custom" and not extra["image"]:
+            ctx.sink.error("E303", f"{where} uses `framework = custom` and needs `image`", it.name_span,
+                           hint='add `image = "<registry>/<repo>@sha256:<digest>"`')
+        if k == "tune":
+            extra["objective"] = {"metric": body.ident("objective", required=True), "direction": body.enum("direction", DIRECTIONS,
+                                                                         default="maximize")}
+            extra["ranges"] = _ranges(ctx, body, where)
+            extra["max_trials"] = body.number("max_trials", required=True, lo=1, hi=500, integer=True)
+            extra["parallel_trials"] = body.number("parallel_trials", default=1, lo=1, hi=100, integer=True)
+            if extra["max_trials"] and extra["parallel_trials"] and extra["parallel_trials"] > extra["max_trials"]:
+                ctx.sink.error("E302", f"`parallel_trials` in {where} is above `max_trials`",
+                               body.attrs["parallel_trials"].value.span)
+        compute_default = "cpu.large"
+    elif k == "evaluate":
+        extra["model"] = _one_data(ctx, body, "model", where, want_model=True)
+        extra["data"] = _one_data(ctx, body, "data", where)
+        extra["metrics"] = [n for n, _ in body.names("metrics", required=True) or []]
+        extra["script"] = _script(ctx, body, "script", where)
+    elif k == "bias_check":
+        extra["model"] = _one_data(ctx, body, "model", where, want_model=True)
+        extra["data"] = _one_data(ctx, body, "data", where)
+        facets = body.names("facets", required=True) or []
+        columns = ctx.all_columns()
+        for f, span in facets:
+            if columns and f not in columns:
+                ctx.sink.error("E204", f"unknown column `{f}` in `facets` of {where}", span,
+                               hint=did_you_mean(f, columns) or "facets name columns of a dataset schema")
+        extra["facets"] = [f for f, _ in facets]
+        lab = body.enum("label", sorted(columns)) if columns and body.has("label") else None
+        extra["label"] = lab or ctx.label_column()
+        extra["metric"] = body.enum("metric", BIAS_METRICS, default="dpl")
+        extra["max_disparity"] = body.number("max_disparity", required=True, lo=0, hi=1)
+    elif k == "explain":
+        extra["model"] = _one_data(ctx, body, "model", where, want_model=True)
+        extra["data"] = _one_data(ctx, body, "data", where)
+        extra["method"] = body.enum("method", ("shap",), default="shap")
+    elif k == "register":
+        r = body.ref("model", required=True)
+        extra["model"] = ctx.symbols.resolve(r, ("model",), f"`model` of {where}") if r else None
+        src = body.ref("source")
+        extra["source"] = ctx.symbols.resolve_data(src, f"`source` of {where}", want_model=True) if src else None
+        extra["metrics_from"] = None
+        compute_default = None
+    elif k == "batch_transform":
+        extra["model"] = _one_data(ctx, body, "model", where, want_model=True)
+        extra["data"] = _one_data(ctx, body, "data", where)
+        extra["output"] = ctx.read_uri(body, "output", where, required=True)
+    compute = _compute(ctx, body, compute_default) if compute_default else None
+    if compute_default is None:
+        body.asked.update({"compute", "instances"})
+    body.finish()
+    outputs = list(sym.outputs) if sym else list(STEP_OUTPUTS.get(k, ()))
+    step.update({"depends_on": sorted(set(after)), "compute": compute, "outputs": outputs,
+                 "network_isolation": True, "max_runtime_s": max_runtime})
+    step.update(extra)
+    step["_after"] = after
+    return step
+
+
+def _all_metric_names(ctx: "Ctx", pipeline: str) -> list[str]:
+    out: list[str] = []
+    for s in ctx.symbols.table["step"].values():
+        if s.pipeline == pipeline:
+            out.extend(m for m in s.metrics if m not in out)
+    return out
+
+
+# ------------------------------------------------------------------ gates
+def build_gate(ctx: "Ctx", it: ast.GateDecl, pipeline: str) -> dict | None:
+    where = f"gate `{it.name}`"
+    body = Body(ctx.sink, it.items, where, it.name_span)
+    body.finish()
+    requires = []
+    deps: set[str] = set()
+    uses_champion = False
+    for r in body.others:
+        if not isinstance(r, ast.Require):
+            ctx.sink.error("E110", f"{where} holds only `require` lines", r.span)
+            continue
+        e = r.expr
+        left = _expr(ctx, e.left, where, pipeline, deps)
+        right = _expr(ctx, e.right, where, pipeline, deps)
+        if left is None or right is None:
+            continue
+        uses_champion = uses_champion or _has_champion(left) or _has_champion(right)
+        if not (_has_metric(left) or _has_metric(right)):
+            ctx.sink.error("E301", f"this requirement in {where} compares no step metric", e.span,
+                           hint="compare a metric, e.g. `require step.evaluate.metrics.f1 >= 0.9`")
+            continue
+        requires.append({"text": ctx.text_of(e.span), "op": e.op, "left": left, "right": right})
+    if not requires and not body.others:
+        ctx.sink.error("E303", f"{where} has no `require` line", it.name_span,
+                       hint="add `require step.<evaluate step>.metrics.<metric> >= <number>`")
+    return {"id": f"gate.{it.name}", "name": it.name, "depends_on": sorted(deps), "requires": requires,
+            "uses_champion": uses_champion}
+
+
+def _has_champion(e: dict) -> bool:
+    if "champion" in e:
+        return True
+    if "binary" in e:
+        return _has_champion(e["binary"]["left"]) or _has_champion(e["binary"]["right"])
+    if "negate" in e:
+        return _has_champion(e["negate"])
+    return False
+
+
+def _has_metric(e: dict) -> bool:
+    if "metric" in e:
+        return True
+    if "binary" in e:
+        return _has_metric(e["binary"]["left"]) or _has_metric(e["binary"]["right"])
+    if "negate" in e:
+        return _has_metric(e["negate"])
+    return False
+
+
+def _expr(ctx: "Ctx", e: ast.Expr, where: str, pipeline: str, deps: set[str]) -> dict | None:
+    if isinstance(e, ast.Num):
+        return {"number": e.value}
+    if isinstance(e, ast.Percent):
+        return {"number": round(e.value / 100, 10)}
+    if isinstance(e, ast.Duration):
+        ctx.sink.error("E301", f"{where} compares metrics, which have no unit; found {ast.describe(e)}", e.span)
+        return None
+    if isinstance(e, ast.Negate):
+        inner = _expr(ctx, e.operand, where, pipeline, deps)
+        return {"negate": inner} if inner is not None else None
+    if isinstance(e, ast.Binary):
+        left = _expr(ctx, e.left, where, pipeline, deps)
+        right = _expr(ctx, e.right, where, pipeline, deps)
+        if left is None or right is None:
+            return None
+        return {"binary": {"op": e.op, "left": left, "right": right}}
+    assert isinstance(e, ast.Ref)
+    parts = e.parts
+    metrics = _all_metric_names(ctx, pipeline)
+    if parts[0] == "champion":
+        if len(parts) != 2:
+            ctx.sink.error("E204", f"`{e.text}` in {where}: write `champion.<metric>`", e.span)
+            return None
+        if parts[1] not in metrics:
+            ctx.sink.error("E210", f"the champion has no metric `{parts[1]}` in {where}", e.span,
+                           hint=did_you_mean(parts[1], metrics) or
+                           "the champion's metrics are those the pipeline's evaluate step computes")
+            return None
+        return {"champion": parts[1]}
+    if parts[0] != "step" or len(parts) != 4 or parts[2] != "metrics":
+        ctx.sink.error("E204", f"`{e.text}` in {where} is not a metric", e.span,
+                       hint="write `step.<evaluate step>.metrics.<metric>` or `champion.<metric>`")
+        return None
+    sym = ctx.symbols.get("step", parts[1])
+    if sym is None:
+        ctx.symbols._unknown(e, "step", parts[1], where)
+        return None
+    if sym.pipeline != pipeline:
+        ctx.sink.error("E410", f"{where} reads step `{parts[1]}` of pipeline `{sym.pipeline}`", e.span,
+                       labels=(Label(sym.span, "declared here"),),
+                       hint="a gate can only read steps of its own pipeline")
+        return None
+    if sym.step_kind != "evaluate":
+        ctx.sink.error("E210", f"step `{parts[1]}` is a `{sym.step_kind}` step and produces no metrics", e.span,
+                       hint="read metrics from an `evaluate` step")
+        return None
+    if parts[3] not in sym.metrics:
+        ctx.sink.error("E210", f"step `{parts[1]}` does not compute `{parts[3]}`", e.span,
+                       hint=did_you_mean(parts[3], sym.metrics) or f"add `{parts[3]}` to its `metrics`")
+        return None
+    deps.add(f"step.{parts[1]}")
+    return {"metric": {"step": f"step.{parts[1]}", "name": parts[3]}}
+
+
+# ------------------------------------------------------------------ wiring and graph
+def _ref_step(ref: str | None) -> str | None:
+    if ref and ref.startswith("step."):
+        return ".".join(ref.split(".")[:2])
+    return None
+
+
+def _wire_registration(ctx: "Ctx", pipeline: str, steps: list[dict], gates: list[dict]) -> None:
+    """Infer dependencies from references; registration waits for every gate and bias check."""
+    trainers = [s for s in steps if s["kind"] in ("train", "tune")]
+    for s in steps:
+        deps = set(s.pop("_after"))
+        for key in ("data", "model", "source"):
+            d = _ref_step(s.get(key) if isinstance(s.get(key), str) else None)
+            if d:
+                deps.add(d)
+        for ref in s.get("inputs", []) or []:
+            d = _ref_step(ref)
+            if d:
+                deps.add(d)
+        if s["kind"] == "register":
+            if s.get("source") is None:
+                if len(trainers) == 1:
+                    s["source"] = f"{trainers[0]['id']}.outputs.model"
+                elif trainers:
+                    sym = ctx.symbols.get("step", s["name"])
+                    ctx.sink.error("E303", f"step `{s['name']}` must say which model it registers: the pipeline "
+                                           "trains several", sym.span if sym else None,
+                                   hint=f"add `source = step.{trainers[0]['name']}.model`")
+                else:
+                    sym = ctx.symbols.get("step", s["name"])
+                    ctx.sink.error("E303", f"step `{s['name']}` registers a model but pipeline `{pipeline}` "
+                                           "trains none", sym.span if sym else None,
+                                   hint="add a `train` or `tune` step")
+            src = _ref_step(s.get("source"))
+            if src:
+                deps.add(src)
+                evals = [e for e in steps if e["kind"] == "evaluate" and _ref_step(e.get("model")) == src]
+                if evals:
+                    s["metrics_from"] = evals[0]["id"]
+            deps.update(g["id"] for g in gates)
+            deps.update(b["id"] for b in steps if b["kind"] == "bias_check")
+        deps.discard(s["id"])
+        s["depends_on"] = sorted(deps)
+
+
+def _check_cycles(ctx: "Ctx", steps: list[dict], gates: list[dict]) -> None:
+    nodes = {n["id"]: n for n in steps + gates}
+    state: dict[str, int] = {}
+    reported: set[frozenset] = set()
+
+    def visit(start: str) -> None:
+        stack = [(start, iter(sorted(nodes[start]["depends_on"])))]
+        path = [start]
+        state[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+                continue
+            if nxt not in nodes:
+                continue
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    sym = ctx.symbols.get(nxt.split(".")[0], nxt.split(".")[1])
+                    shown = " -> ".join(f"`{c}`" for c in reversed(cycle))
+                    ctx.sink.error("E401", f"dependency cycle: {shown}", sym.span if sym else None,
+                                   hint="remove one of the references (or `after`) that close the cycle")
+                continue
+            if state.get(nxt) is None:
+                state[nxt] = 1
+                stack.append((nxt, iter(sorted(nodes[nxt]["depends_on"]))))
+                path.append(nxt)
+
+    for n in sorted(nodes):
+        if state.get(n) is None:
+            visit(n)

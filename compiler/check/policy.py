@@ -1,0 +1,164 @@
+"""Policy checks on spec values: strings, secrets, script paths and waivers.
+
+Input: AST values (plus, for paths, the project root). Output: diagnostics in the sink.
+Secret values are never echoed: a literal secret is reported by its kind and location
+only. Path checks resolve symlinks but report paths relative to the project root, never
+the machine's absolute paths.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import math
+import os
+import re
+import stat
+from pathlib import Path
+
+from mlspec.compiler import ast, baseline
+from mlspec.compiler.diagnostics import Sink
+
+MAX_SCRIPT_BYTES = 5 * 1024 * 1024
+
+_SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("an AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("a Slack webhook URL", re.compile(r"hooks\.slack\.com/(services|workflows)/")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}")),
+    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("a connection string with a key or password",
+     re.compile(r"(AccountKey|SharedAccessKey|Password|pwd)\s*=\s*[^;\s]{6,}", re.IGNORECASE)),
+    ("a SAS token", re.compile(r"[?&]sig=[A-Za-z0-9%/+=]{20,}")),
+    ("a URL with an embedded password", re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")),
+)
+_TEMPLATE = re.compile(r"\$\{\{|\{\{|\$\{|\{%")
+
+
+def _entropy(s: str) -> float:
+    counts: dict[str, int] = {}
+    for ch in s:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def secret_kind(value: str) -> str | None:
+    """What kind of credential a literal looks like, or None."""
+    for kind, pat in _SECRET_PATTERNS:
+        if pat.search(value):
+            return kind
+    token = value.strip()
+    if (len(token) >= 32 and " " not in token and "/" not in token.strip("/")
+            and re.fullmatch(r"[A-Za-z0-9+/=_-]+", token)
+            and re.search(r"[a-z]", token) and re.search(r"[A-Z]", token) and re.search(r"[0-9]", token)
+            and _entropy(token) > 4.3):
+        return "a high-entropy string that looks like a credential"
+    return None
+
+
+def check_string(sink: Sink, v: ast.Str, name: str, where: str, *, free_text: bool = False,
+                 max_len: int = 1024) -> bool:
+    """Screen one spec string. Returns False when it must not be used."""
+    s = v.value
+    kind = secret_kind(s)
+    if kind:
+        sink.error("E402", f"`{name}` in {where} holds what looks like {kind} (value redacted)", v.span,
+                   detail="secrets in a spec end up in version control, build artifacts and logs",
+                   hint='store it in the cloud secret store and write `secret("<name>")` where a secret is '
+                        "accepted (channels)")
+        return False
+    if len(s) > max_len:
+        sink.error("E302", f"`{name}` in {where} is {len(s)} characters long; the limit is {max_len}", v.span)
+        return False
+    bad = re.search(r"[\x00-\x08\x0b-\x1f\x7f]" if free_text else r"[\x00-\x1f\x7f]", s)
+    if bad:
+        what = "a line break" if bad.group() in "\n\r" else f"control character U+{ord(bad.group()):04X}"
+        sink.error("E309", f"`{name}` in {where} contains {what}", v.span,
+                   hint="keep it on one line" if bad.group() in "\n\r" else "remove the character")
+        return False
+    m = _TEMPLATE.search(s)
+    if m:
+        sink.error("E310", f"`{name}` in {where} contains `{m.group()}`, which the clouds' pipeline formats "
+                           "read as an expression", v.span,
+                   detail="Azure ML (`${{...}}`), KFP (`{{$...}}`) and shells would evaluate it",
+                   hint="remove the braces; mlspec wires inputs and outputs itself")
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ script paths
+def check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path | None
+                      ) -> tuple[str, str] | None:
+    """Validate a script path relative to the project root; return (posix path, sha256)."""
+    raw = v.value
+    problem = None
+    if not raw:
+        problem = "is empty"
+    elif "\x00" in raw:
+        problem = "contains a NUL character"
+    elif re.match(r"^[a-z][a-z0-9+.-]*://", raw, re.IGNORECASE):
+        problem = "is a URL; a local path relative to the spec is expected"
+    elif raw.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", raw) or raw.startswith("\\\\"):
+        problem = "is absolute; write it relative to the spec's folder"
+    elif "\\" in raw:
+        problem = "uses backslashes; write `/`"
+    elif any(part == ".." for part in raw.split("/")):
+        problem = "uses `..`; scripts must live inside the project (the spec's folder)"
+    if problem:
+        sink.error("E404", f"`{name}` in {where}: `{raw}` {problem}", v.span)
+        return None
+    norm = "/".join(p for p in raw.split("/") if p not in ("", "."))
+    if root is None:
+        return norm, ""
+    root_real = os.path.realpath(root)
+    full = os.path.join(root_real, *norm.split("/"))
+    real = os.path.realpath(full)
+    if os.path.commonpath([root_real, real]) != root_real:
+        sink.error("E404", f"`{name}` in {where}: `{raw}` resolves outside the project (through a symlink)",
+                   v.span, detail="the project root is the spec's folder",
+                   hint="copy the script into the project instead of linking to it")
+        return None
+    try:
+        st = os.stat(real)
+    except OSError:
+        sink.error("E404", f"`{name}` in {where}: `{raw}` does not exist", v.span,
+                   detail="paths are relative to the spec's folder",
+                   hint=f"create `{norm}` next to the spec, or fix the path")
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        sink.error("E404", f"`{name}` in {where}: `{raw}` is not a regular file", v.span)
+        return None
+    if st.st_size > MAX_SCRIPT_BYTES:
+        sink.error("E404", f"`{name}` in {where}: `{raw}` is {st.st_size:,} bytes; the limit is "
+                           f"{MAX_SCRIPT_BYTES:,}", v.span)
+        return None
+    with open(real, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return norm, digest
+
+
+# ------------------------------------------------------------------ waivers
+def today() -> _dt.date:
+    """Today's date; MLSPEC_TODAY=YYYY-MM-DD pins it (tests, reproducible CI)."""
+    pinned = os.environ.get("MLSPEC_TODAY")
+    if pinned:
+        try:
+            return _dt.date.fromisoformat(pinned)
+        except ValueError:
+            pass
+    return _dt.date.today()
+
+
+def parse_date(s: str) -> _dt.date | None:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+        return None
+    try:
+        return _dt.date.fromisoformat(s)
+    except ValueError:
+        return None
+
+
+def known_rules() -> list[str]:
+    return list(baseline.RULES)

@@ -1,0 +1,370 @@
+"""Models, endpoints, rollouts, batch jobs, monitors, alerts and channels: AST -> IR.
+
+Input: the blocks of one system (after the environment overlay) and the symbol table.
+Output: IR dicts (docs/ir.md). Checks units per metric (latency takes a duration, error
+rate a percentage), ranges (percent 0-100, autoscale min <= max, traffic adding up to
+100%), required fields per monitor kind, and that secrets are references, never values.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlspec.compiler import ast
+from mlspec.compiler.check.pipeline import COMPUTE_CLASSES
+from mlspec.compiler.check.values import Body, did_you_mean
+from mlspec.compiler.diagnostics import Label
+
+if TYPE_CHECKING:
+    from mlspec.compiler.check.build import Ctx
+
+ROLLOUTS = ("all_at_once", "canary", "linear", "blue_green", "shadow", "ab_test")
+MONITOR_KINDS = ("data_drift", "prediction_drift", "model_quality", "bias_drift", "feature_attribution_drift")
+MONITOR_METRICS = {
+    "data_drift": ("psi", "jensen_shannon", "wasserstein", "normalized_wasserstein", "chi_squared", "kl_divergence"),
+    "prediction_drift": ("psi", "jensen_shannon", "wasserstein", "normalized_wasserstein", "chi_squared"),
+    "model_quality": ("accuracy", "f1", "precision", "recall", "auc", "rmse", "mae", "r2"),
+    "bias_drift": ("dpl", "di", "kl", "js", "lp", "tvd", "ks", "cddl"),
+    "feature_attribution_drift": ("ndcg",),
+}
+_LOWER_IS_WORSE = ("accuracy", "f1", "precision", "recall", "auc", "r2", "ndcg")
+ALERT_METRICS = {
+    "latency_p50": "duration", "latency_p99": "duration", "error_rate": "percent",
+    "throughput": "number", "cpu": "percent", "memory": "percent",
+}
+ALERT_UNITS = {"duration": "ms", "percent": "percent", "number": "rps"}
+CHANNEL_KINDS = ("email", "slack", "webhook", "pagerduty")
+
+
+# ------------------------------------------------------------------ models
+def build_model(ctx: "Ctx", b: ast.Block) -> dict:
+    name = b.label or ""
+    where = f"model `{name}`"
+    body = Body(ctx.sink, b.items, where, b.label_span or b.kind_span)
+    description = body.string("description", free_text=False, default="")
+    approval = {"required": ctx.approval != "none", "approvers": [], "count": 0}
+    ab = body.block("approval")
+    if ab is not None:
+        abody = Body(ctx.sink, ab.items, f"the approval of {where}", ab.kind_span)
+        approvers = abody.strings("approvers", required=True) or []
+        count = abody.number("required", default=1, lo=1, hi=10, integer=True)
+        abody.finish()
+        if approvers and count and count > len(approvers) and all("@" in a for a in approvers):
+            ctx.sink.error("E302", f"{where} requires {count} approvals but names {len(approvers)} approver(s)",
+                           abody.attrs["required"].value.span if "required" in abody.attrs else ab.kind_span)
+        approval = {"required": ctx.approval != "none", "approvers": approvers, "count": int(count or 1)}
+    elif ctx.approval != "none":
+        ctx.sink.error("E303", f"{where} needs an `approval` block", b.label_span or b.kind_span,
+                       detail="deployment follows a human approval unless the environment says `approval = none`",
+                       hint='add `approval { approvers = ["<group>"]  required = 1 }`')
+    explain = body.enum("explain", ("shap", "none"), default="none")
+    card = {"intended_use": None, "limitations": None, "ethical_considerations": None}
+    cb = body.block("card")
+    if cb is not None:
+        cbody = Body(ctx.sink, cb.items, f"the card of {where}", cb.kind_span)
+        for k in card:
+            card[k] = cbody.string(k, free_text=True, max_len=4000)
+        cbody.finish()
+    body.finish()
+    return {"id": f"model.{name}", "name": name, "description": description, "pipeline": None,
+            "registered_by": None, "source": None, "framework": None, "approval": approval,
+            "explain": None if explain == "none" else explain, "card": card, "metrics_from": None,
+            "gates": []}
+
+
+def link_models(ctx: "Ctx", models: list[dict], pipelines: list[dict], used: set[str]) -> None:
+    """Fill registration facts from the register steps; a served model must be registered."""
+    by_id = {m["id"]: m for m in models}
+    for p in pipelines:
+        steps = {s["id"]: s for s in p["steps"]}
+        for s in p["steps"]:
+            if s["kind"] != "register" or not s.get("model") or s["model"] not in by_id:
+                continue
+            m = by_id[s["model"]]
+            if m["registered_by"] is not None:
+                sym = ctx.symbols.get("step", s["name"])
+                first = ctx.symbols.get("step", m["registered_by"].split(".")[1])
+                ctx.sink.error("E205", f"model `{m['name']}` is registered by two steps",
+                               sym.span if sym else None,
+                               labels=(Label(first.span, "first registered here"),) if first else ())
+                continue
+            m["registered_by"] = s["id"]
+            m["pipeline"] = p["id"]
+            m["source"] = s.get("source")
+            m["metrics_from"] = s.get("metrics_from")
+            m["gates"] = [g["id"] for g in p["gates"]]
+            src_step = steps.get(".".join((s.get("source") or "").split(".")[:2]))
+            if src_step is not None:
+                m["framework"] = src_step.get("framework")
+    for m in models:
+        if m["registered_by"] is None and m["id"] in used:
+            sym = ctx.symbols.get("model", m["name"])
+            ctx.sink.error("E411", f"model `{m['name']}` is served but no pipeline registers it",
+                           sym.span if sym else None,
+                           hint=f"add `step register = register {{ model = model.{m['name']} }}` to a pipeline")
+
+
+# ------------------------------------------------------------------ endpoints and rollouts
+def build_endpoint(ctx: "Ctx", b: ast.Block) -> dict:
+    name = b.label or ""
+    where = f"endpoint `{name}`"
+    body = Body(ctx.sink, b.items, where, b.label_span or b.kind_span)
+    r = body.ref("model", required=True)
+    model = ctx.symbols.resolve(r, ("model",), f"`model` of {where}") if r else None
+    if model:
+        ctx.used.add(model)
+    cls = body.enum("compute", COMPUTE_CLASSES, default="cpu.medium")
+    count = body.number("instances", default=1, lo=1, hi=100, integer=True)
+    autoscale = None
+    ab = body.block("autoscale")
+    if ab is not None:
+        abody = Body(ctx.sink, ab.items, f"the autoscale of {where}", ab.kind_span)
+        lo = abody.number("min", required=True, lo=0, hi=1000, integer=True)
+        hi = abody.number("max", required=True, lo=1, hi=1000, integer=True)
+        rps = abody.number("target_rps", lo=0, lo_open=True, hi=1_000_000)
+        cpu = abody.percent("target_cpu", lo=1, hi=100)
+        abody.finish()
+        if lo is not None and hi is not None and lo > hi:
+            ctx.sink.error("E306", f"autoscale of {where}: `min` ({lo}) is above `max` ({hi})",
+                           abody.attrs["min"].value.span,
+                           labels=(Label(abody.attrs["max"].value.span, "maximum set here"),),
+                           hint="make `min` at most `max`")
+        if rps is None and cpu is None and "target_rps" not in abody.attrs and "target_cpu" not in abody.attrs:
+            ctx.sink.error("E303", f"autoscale of {where} needs `target_rps` or `target_cpu`", ab.kind_span)
+        if lo is not None and hi is not None:
+            autoscale = {"min": ctx.scaled(lo, floor=0), "max": max(ctx.scaled(hi), ctx.scaled(lo, floor=0)),
+                         "target_rps": rps, "target_cpu_percent": cpu}
+    capture = body.percent("capture", lo=0, hi=100, lo_open=True)
+    auth = body.enum("auth", ("iam", "key"), default="iam")
+    if auth == "key":
+        ctx.require_waiver("MLS-AZ-070", body.attrs["auth"].value.span,
+                           f"{where} uses key authentication", "use `auth = iam`")
+    rollout = _rollout(ctx, body, where)
+    body.finish()
+    instances = ctx.scaled(int(count or 1))
+    if autoscale:
+        instances = max(min(instances, autoscale["max"]), max(autoscale["min"], 1))
+    return {"id": f"endpoint.{name}", "name": name, "model": model,
+            "compute": {"class": cls or "cpu.medium", "instance_count": instances,
+                        "accelerators": 1 if (cls or "").startswith("gpu.") else 0},
+            "autoscale": autoscale, "capture": {"percent": capture} if capture else None,
+            "auth": auth or "iam", "rollout": rollout}
+
+
+def _rollout(ctx: "Ctx", body: Body, where: str) -> dict:
+    v = body.value("rollout")
+    if v is None:
+        return {"strategy": "all_at_once", "rollback_on": []}
+    if isinstance(v, ast.Ref) and len(v.parts) == 1:
+        kind, items, span = v.text, (), v.span
+    elif isinstance(v, ast.Object):
+        kind, items, span = v.kind, v.items, v.kind_span
+    else:
+        body._wrong("rollout", v, "name")
+        return {"strategy": "all_at_once", "rollback_on": []}
+    if kind not in ROLLOUTS:
+        ctx.sink.error("E304", f"`{kind}` is not a rollout strategy", span,
+                       hint=did_you_mean(kind, ROLLOUTS) or "strategies: " + ", ".join(ROLLOUTS))
+        return {"strategy": "all_at_once", "rollback_on": []}
+    rw = f"the `{kind}` rollout of {where}"
+    rb = Body(ctx.sink, items, rw, span)
+    out: dict[str, Any] = {"strategy": kind}
+    if kind == "canary":
+        out["initial_percent"] = rb.percent("initial", required=True, lo=0, lo_open=True, hi=50)
+        out["step_percent"] = rb.percent("step", default=None, lo=0, lo_open=True, hi=100)
+        out["interval_s"] = rb.duration("interval", required=True, lo=60, hi=86400)
+    elif kind == "linear":
+        out["step_percent"] = rb.percent("step", required=True, lo=0, lo_open=True, hi=50)
+        out["interval_s"] = rb.duration("interval", required=True, lo=60, hi=86400)
+    elif kind == "blue_green":
+        out["bake_s"] = rb.duration("bake", default=600, lo=0, hi=86400)
+    elif kind == "shadow":
+        out["sample_percent"] = rb.percent("sample", required=True, lo=0, lo_open=True, hi=100)
+        out["duration_s"] = rb.duration("duration", required=True, lo=3600, hi=90 * 86400)
+        out["promote"] = rb.enum("promote", ("all_at_once", "blue_green"), default=None)
+    elif kind == "ab_test":
+        variants = []
+        blocks = rb.named_blocks("variant")
+        total = 0.0
+        for vb in blocks:
+            vw = f"variant `{vb.label}` of {where}"
+            vbody = Body(ctx.sink, vb.items, vw, vb.label_span or vb.kind_span)
+            mr = vbody.ref("model", required=True)
+            mid = ctx.symbols.resolve(mr, ("model",), f"`model` of {vw}") if mr else None
+            if mid:
+                ctx.used.add(mid)
+            pct = vbody.percent("traffic", required=True, lo=0, lo_open=True, hi=100)
+            vbody.finish()
+            total += pct or 0
+            variants.append({"name": vb.label or "", "model": mid, "percent": pct})
+        if len(blocks) < 2:
+            ctx.sink.error("E303", f"{rw} needs at least two `variant` blocks", span,
+                           hint="add `variant a { model = model.<name>  traffic = 50% }` for each")
+        elif abs(total - 100) > 1e-9 and all(v["percent"] for v in variants):
+            ctx.sink.error("E307", f"the variants of {rw} get {total:g}% of traffic; they must add up to 100%",
+                           span)
+        out["variants"] = variants
+    rollback = []
+    for r in rb.refs("rollback_on") or []:
+        rid = ctx.symbols.resolve(r, ("alert",), f"`rollback_on` of {rw}")
+        if rid:
+            rollback.append(rid)
+    out["rollback_on"] = rollback
+    rb.finish()
+    return out
+
+
+# ------------------------------------------------------------------ batch
+def build_batch(ctx: "Ctx", b: ast.Block) -> dict:
+    from mlspec.compiler.check import cron as cronmod
+
+    name = b.label or ""
+    where = f"batch job `{name}`"
+    body = Body(ctx.sink, b.items, where, b.label_span or b.kind_span)
+    r = body.ref("model", required=True)
+    model = ctx.symbols.resolve(r, ("model",), f"`model` of {where}") if r else None
+    if model:
+        ctx.used.add(model)
+    d = body.ref("data", required=True)
+    data = ctx.symbols.resolve(d, ("dataset",), f"`data` of {where}") if d else None
+    if data:
+        ctx.used.add(data)
+    output = ctx.read_uri(body, "output", where, required=True)
+    schedule = cronmod.read_schedule(ctx, body, "schedule")
+    cls = body.enum("compute", COMPUTE_CLASSES, default="cpu.large")
+    count = body.number("instances", default=1, lo=1, hi=100, integer=True)
+    body.finish()
+    return {"id": f"batch.{name}", "name": name, "model": model, "data": data, "output": output,
+            "schedule": schedule, "compute": {"class": cls or "cpu.large", "instance_count": ctx.scaled(int(count or 1)),
+                                              "accelerators": 1 if (cls or "").startswith("gpu.") else 0}}
+
+
+# ------------------------------------------------------------------ monitors, alerts, channels
+def _notify(ctx: "Ctx", body: Body, where: str) -> list[str]:
+    out = []
+    for r in body.refs("notify") or []:
+        rid = ctx.symbols.resolve(r, ("channel",), f"`notify` of {where}")
+        if rid:
+            out.append(rid)
+            ctx.used.add(rid)
+    return out
+
+
+def _endpoint_ref(ctx: "Ctx", body: Body, where: str) -> str | None:
+    r = body.ref("endpoint", required=True)
+    return ctx.symbols.resolve(r, ("endpoint",), f"`endpoint` of {where}") if r else None
+
+
+def build_monitor(ctx: "Ctx", b: ast.Block) -> dict:
+    name = b.label or ""
+    where = f"monitor `{name}`"
+    body = Body(ctx.sink, b.items, where, b.label_span or b.kind_span)
+    endpoint = _endpoint_ref(ctx, body, where)
+    kind = body.enum("kind", MONITOR_KINDS, required=True)
+    baseline = None
+    br = body.ref("baseline", required=kind in ("data_drift", "prediction_drift", "bias_drift",
+                                                 "feature_attribution_drift"))
+    if br is not None:
+        baseline = ctx.symbols.resolve(br, ("dataset",), f"`baseline` of {where}")
+        if baseline:
+            ctx.used.add(baseline)
+    ground_truth = ctx.read_uri(body, "ground_truth", where, required=kind == "model_quality")
+    metrics = MONITOR_METRICS.get(kind or "", ())
+    metric = body.enum("metric", metrics, default=metrics[0] if metrics else None) if metrics else None
+    facets = [f for f, _ in body.names("facets", required=kind == "bias_drift") or []]
+    threshold = body.number("threshold", lo=0)
+    lo = body.number("min")
+    hi = body.number("max")
+    if threshold is not None and hi is not None:
+        ctx.sink.error("E313", f"{where} sets both `threshold` and `max`", body.attrs["max"].name_span,
+                       labels=(Label(body.attrs["threshold"].name_span, "threshold set here"),),
+                       hint="`threshold` means `max`; keep one")
+    above = threshold if threshold is not None else hi
+    below = lo
+    if above is None and below is None and kind:
+        if metric in _LOWER_IS_WORSE:
+            ctx.sink.error("E303", f"{where} needs `min` (alert when `{metric}` drops below it)",
+                           b.label_span or b.kind_span, hint="add `min = <number>`")
+        else:
+            ctx.sink.error("E303", f"{where} needs `threshold` (alert when `{metric}` rises above it)",
+                           b.label_span or b.kind_span, hint="add `threshold = <number>`")
+    every = body.duration("every", default=3600, lo=3600, hi=7 * 86400)
+    if every and every % 3600:
+        ctx.sink.error("E302", f"`every` in {where} must be a whole number of hours",
+                       body.attrs["every"].value.span, hint="monitoring jobs run at most hourly")
+    notify = _notify(ctx, body, where)
+    body.finish()
+    return {"id": f"monitor.{name}", "name": name, "endpoint": endpoint, "kind": kind, "baseline": baseline,
+            "ground_truth": ground_truth, "metric": metric, "facets": facets,
+            "breach": {"above": above, "below": below}, "every_s": every, "notify": notify, "retrains": []}
+
+
+def build_alert(ctx: "Ctx", b: ast.Block) -> dict:
+    name = b.label or ""
+    where = f"alert `{name}`"
+    body = Body(ctx.sink, b.items, where, b.label_span or b.kind_span)
+    endpoint = _endpoint_ref(ctx, body, where)
+    metric = body.enum("metric", tuple(ALERT_METRICS), required=True)
+    unit_kind = ALERT_METRICS.get(metric or "", "number")
+    has_above, has_below = body.has("above"), body.has("below")
+    if has_above and has_below:
+        ctx.sink.error("E313", f"{where} sets both `above` and `below`", body.attrs["below"].name_span,
+                       labels=(Label(body.attrs["above"].name_span, "`above` set here"),),
+                       hint="declare two alerts")
+    comparison = "below" if has_below and not has_above else "above"
+    value: float | None = None
+    if not has_above and not has_below:
+        ctx.sink.error("E303", f"{where} needs `above` or `below`", b.label_span or b.kind_span,
+                       hint="for example `above = 200ms`" if unit_kind == "duration" else "for example `above = 1%`")
+    elif metric:
+        if unit_kind == "duration":
+            value = body.duration_ms(comparison)
+        elif unit_kind == "percent":
+            value = body.percent(comparison, lo=0, hi=100)
+        else:
+            value = body.number(comparison, lo=0)
+    body.asked.update({"above", "below"})
+    for_s = body.duration("for", default=300, lo=60, hi=86400)
+    notify = _notify(ctx, body, where)
+    body.finish()
+    return {"id": f"alert.{name}", "name": name, "endpoint": endpoint, "metric": metric,
+            "comparison": comparison, "value": value, "unit": ALERT_UNITS[unit_kind], "for_s": for_s,
+            "notify": notify, "rollback_for": []}
+
+
+def build_channel(ctx: "Ctx", b: ast.Block) -> dict:
+    name = b.label or ""
+    where = f"channel `{name}`"
+    body = Body(ctx.sink, b.items, where, b.label_span or b.kind_span)
+    present = [k for k in CHANNEL_KINDS if body.has(k)]
+    kind = present[0] if present else None
+    address = secret = None
+    if len(present) > 1:
+        ctx.sink.error("E313", f"{where} sets {', '.join(f'`{k}`' for k in present)}; a channel has one",
+                       body.attrs[present[1]].name_span, hint="declare one channel per destination")
+    if not present:
+        ctx.sink.error("E303", f"{where} needs one of `email`, `slack`, `webhook`, `pagerduty`",
+                       b.label_span or b.kind_span, hint='for example `email = "oncall@example.com"`')
+    elif kind == "email":
+        address = body.string("email")
+        if address is not None and not _EMAIL.fullmatch(address):
+            ctx.sink.error("E311", f"`{address}` is not an email address", body.attrs["email"].value.span)
+            address = None
+    else:
+        v = body.value(kind)  # type: ignore[arg-type]
+        if isinstance(v, ast.Call) and v.name == "secret":
+            secret = ctx.read_secret(v, where)
+        elif isinstance(v, ast.Str):
+            from mlspec.compiler.check.policy import secret_kind
+            what = secret_kind(v.value) or f"a literal {kind} credential"
+            ctx.sink.error("E402", f"`{kind}` in {where} is a literal; it looks like {what} (value redacted)",
+                           v.span, detail="channel URLs and keys grant access and must not live in the spec",
+                           hint=f'store it in the secret store and write `{kind} = secret("<name>")`')
+        elif v is not None:
+            body._wrong(kind, v, 'secret("name")')  # type: ignore[arg-type]
+    body.finish()
+    return {"id": f"channel.{name}", "name": name, "type": kind or "email", "address": address, "secret": secret}
+
+
+import re as _re  # noqa: E402
+
+_EMAIL = _re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

@@ -1,0 +1,239 @@
+"""Diagnostics: the one record type for everything the user is told.
+
+A :class:`Diagnostic` has a code (registered in :data:`CODES`, documented in
+docs/errors.md), a severity, a one-line summary (lower-case, no final period, spec
+names in backticks), a primary span, optional secondary labels, a hint and a detail.
+Renderers produce the rustc/HCL-style text form and a JSON form with the same fields.
+Secret values never reach a Diagnostic: callers redact before constructing one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Iterable, Sequence
+
+from mlspec.compiler.source import SourceFile, Span
+
+ERROR = "error"
+WARNING = "warning"
+NOTE = "note"
+
+#: Every diagnostic code: code -> short title (the docs/errors.md heading).
+#: Never reuse a code; retired codes stay here marked "(retired)".
+CODES: dict[str, str] = {
+    # E1xx: reading and syntax
+    "E101": "cannot read the spec file",
+    "E102": "the spec is not valid UTF-8 text",
+    "E103": "the spec contains NUL or control characters",
+    "E104": "the spec exceeds a size limit",
+    "E105": "blocks are nested too deeply",
+    "E110": "unexpected token",
+    "E111": "unclosed block",
+    "E112": "missing `=` after an attribute name",
+    "E113": "unterminated string",
+    "E114": "unexpected character",
+    "E115": "the file looks like YAML or JSON, not mlspec",
+    "E116": "the spec is empty",
+    # E2xx: names and references
+    "E201": "unknown attribute",
+    "E202": "unknown block",
+    "E203": "duplicate attribute",
+    "E204": "unknown reference",
+    "E205": "duplicate declaration",
+    "E206": "invalid identifier",
+    "E207": "reference to the wrong kind of thing",
+    "E208": "unknown target",
+    "E209": "unknown step output",
+    "E210": "unknown metric",
+    # E3xx: types, units and values
+    "E301": "wrong type of value",
+    "E302": "value out of range",
+    "E303": "missing required attribute",
+    "E304": "unknown option",
+    "E305": "invalid cron expression",
+    "E306": "autoscale minimum above maximum",
+    "E307": "traffic split does not add up to 100%",
+    "E308": "invalid date",
+    "E309": "forbidden characters in a string",
+    "E310": "template expression syntax in a string",
+    "E311": "invalid address or URI",
+    "E313": "conflicting attributes",
+    # E4xx: policy and semantics
+    "E401": "dependency cycle",
+    "E402": "literal secret in the spec",
+    "E403": "secret used where it would be stored in plain text",
+    "E404": "invalid script path",
+    "E405": "security baseline relaxed without a waiver",
+    "E406": "waiver names an unknown rule",
+    "E407": "waiver for a rule that cannot be waived",
+    "E408": "waiver has expired",
+    "E409": "incomplete waiver",
+    "E410": "gate refers to a step outside its pipeline",
+    "E411": "model is never registered",
+    "E414": "the spec exceeds a count limit",
+    # E5xx: targets
+    "E501": "feature not supported by the target",
+    "E502": "invalid target settings",
+    "E503": "name not allowed by the target",
+    "E504": "cloud-specific URI used with another target",
+    "E505": "the target cannot lower this spec",
+    # warnings
+    "W201": "declared but never used",
+    "W401": "waiver expires soon",
+    # E9xx: internal
+    "E901": "internal compiler error",
+    "E902": "the compiler produced invalid IR",
+    "E903": "a target failed while lowering",
+}
+
+MAX_REPORTED = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class Label:
+    span: Span
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    summary: str
+    span: Span | None = None
+    hint: str = ""
+    detail: str = ""
+    labels: tuple[Label, ...] = ()
+    severity: str = ""
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unregistered diagnostic code {self.code}")
+        if not self.severity:
+            object.__setattr__(self, "severity", WARNING if self.code.startswith("W") else ERROR)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def sort_key(self) -> tuple:
+        s = self.span
+        return (s.file if s else "", s.line if s else 0, s.col if s else 0, self.code, self.summary)
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "summary": self.summary,
+            "span": self.span.as_dict() if self.span else None,
+            "labels": [{"span": lb.span.as_dict(), "message": lb.message} for lb in self.labels],
+            "hint": self.hint or None,
+            "detail": self.detail or None,
+            "docs": f"docs/errors.md#{self.code.lower()}",
+        }
+
+
+class Sink:
+    """Collects diagnostics from every pass; sorted, de-duplicated and capped on output."""
+
+    def __init__(self) -> None:
+        self._items: list[Diagnostic] = []
+        self._seen: set[tuple] = set()
+
+    def add(self, diag: Diagnostic) -> None:
+        key = (diag.code, diag.summary, diag.span)
+        if key not in self._seen:
+            self._seen.add(key)
+            self._items.append(diag)
+
+    def error(self, code: str, summary: str, span: Span | None = None, hint: str = "",
+              detail: str = "", labels: Sequence[Label] = ()) -> None:
+        self.add(Diagnostic(code, summary, span, hint, detail, tuple(labels)))
+
+    def extend(self, diags: Iterable[Diagnostic]) -> None:
+        for d in diags:
+            self.add(d)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self._items)
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(self._items, key=Diagnostic.sort_key)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _gutter(n: int) -> str:
+    return " " * n
+
+
+def render_one(diag: Diagnostic, sources: dict[str, SourceFile]) -> str:
+    """rustc/HCL-style text: location, code, summary, the source line, a caret, hint."""
+    out: list[str] = []
+    s = diag.span
+    loc = f"{s.file}:{s.line}:{s.col}: " if s else ""
+    out.append(f"{loc}{diag.severity}[{diag.code}]: {diag.summary}")
+    src = sources.get(s.file) if s else None
+    if s and src is not None:
+        width = len(str(max(s.line, *(lb.span.line for lb in diag.labels)) if diag.labels else s.line))
+        out.append(f"{_gutter(width)} |")
+        out.extend(_snippet(src, s, width, ""))
+        for lb in diag.labels:
+            lsrc = sources.get(lb.span.file)
+            if lsrc is None:
+                continue
+            out.append(f"{_gutter(width)} = {lb.span.file}:{lb.span.line}:{lb.span.col}: {lb.message}")
+            out.extend(_snippet(lsrc, lb.span, width, ""))
+    if diag.detail:
+        out.append(f"{_gutter(3)}= why: {diag.detail}")
+    if diag.hint:
+        out.append(f"{_gutter(3)}= hint: {diag.hint}")
+    out.append(f"{_gutter(3)}= see: docs/errors.md#{diag.code.lower()}")
+    return "\n".join(out)
+
+
+_MAX_SNIPPET = 200
+
+
+def _snippet(src: SourceFile, span: Span, width: int, _msg: str) -> list[str]:
+    text = src.line_text(span.line).replace("\t", " ")
+    start = span.col - 1
+    if span.end_line == span.line:
+        length = max(1, span.end_col - span.col)
+    else:
+        length = max(1, len(text) - start)
+    # Keep very long lines readable: show a window around the span.
+    shift = 0
+    if len(text) > _MAX_SNIPPET:
+        shift = max(0, start - 40)
+        text = ("…" if shift else "") + text[shift:shift + _MAX_SNIPPET] + "…"
+        start = start - shift + (1 if shift else 0)
+        length = min(length, _MAX_SNIPPET)
+    caret = " " * start + "^" * max(1, min(length, max(1, len(text) - start)))
+    return [f"{str(span.line).rjust(width)} | {text}", f"{_gutter(width)} | {caret}"]
+
+
+def render_text(diags: Sequence[Diagnostic], sources: dict[str, SourceFile],
+                cap: int = MAX_REPORTED) -> str:
+    shown = list(diags)[:cap]
+    parts = [render_one(d, sources) for d in shown]
+    more = len(diags) - len(shown)
+    if more > 0:
+        parts.append(f"… and {more} more")
+    errors = sum(1 for d in diags if d.is_error)
+    warnings = sum(1 for d in diags if d.severity == WARNING)
+    if diags:
+        summary = []
+        if errors:
+            summary.append(f"{errors} error{'s' if errors != 1 else ''}")
+        if warnings:
+            summary.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+        parts.append(", ".join(summary))
+    return "\n\n".join(parts) + ("\n" if parts else "")
+
+
+def render_json(diags: Sequence[Diagnostic], cap: int = MAX_REPORTED) -> str:
+    shown = list(diags)[:cap]
+    doc = {"diagnostics": [d.as_dict() for d in shown], "omitted": max(0, len(diags) - len(shown))}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

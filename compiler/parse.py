@@ -1,0 +1,442 @@
+"""Parse: spec bytes -> AST (mlspec.compiler.ast) or diagnostics.
+
+Input: raw bytes and the path the user gave. Output: ``(Module | None, SourceFile | None,
+[Diagnostic])``. Before Lark sees the text, the bytes are screened (size, encoding, NUL,
+control and bidi characters, nesting depth) so hostile input fails fast with a clear
+message. Syntax errors stop at the first one per file (LALR gives one honest position)
+and are turned into plain-language diagnostics. Never raises for bad input.
+
+The Lark parser (LALR, contextual lexer) is built once per process with the AST
+Transformer embedded, which builds nodes during the parse instead of building a tree
+and transforming it afterwards (about 3x faster); its tables are cached on disk.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from mlspec.compiler import ast
+from mlspec.compiler.diagnostics import Diagnostic, Label
+from mlspec.compiler.source import SourceFile, Span
+
+MAX_BYTES = 1024 * 1024  # 1 MiB
+MAX_DEPTH = 32
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+               "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_DURATION_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)")
+_SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)(KiB|MiB|GiB|TiB|KB|MB|GB|TB)")
+# Bidi controls, zero-width characters, BOM, and other invisible format characters
+# (Trojan Source, CVE-2021-42574): rejected anywhere in a spec, comments included.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+# ------------------------------------------------------------------ the transformer
+class _Builder(Transformer):
+    """Builds AST nodes while Lark parses (embedded transformer: no parse tree)."""
+
+    def __init__(self) -> None:
+        super().__init__(visit_tokens=False)
+        self.file = "<spec>"
+
+    # spans ----------------------------------------------------------------
+    def _tok(self, t: Token) -> Span:
+        return Span(self.file, t.line, t.column, t.end_line, t.end_column, t.start_pos, t.end_pos)
+
+    def _span(self, first: Any, last: Any) -> Span:
+        a = self._tok(first) if isinstance(first, Token) else first.span
+        b = self._tok(last) if isinstance(last, Token) else last.span
+        return a.to(b)
+
+    # values ----------------------------------------------------------------
+    def string(self, c):
+        t = c[0]
+        return ast.Str(_unescape(t.value[1:-1]), self._tok(t))
+
+    def number(self, c):
+        t = c[0]
+        text = t.value
+        value: float | int
+        if re.fullmatch(r"-?[0-9]+", text):
+            value = int(text)
+        else:
+            value = float(text)
+        return ast.Num(value, text, self._tok(t))
+
+    def duration(self, c):
+        t = c[0]
+        m = _DURATION_RE.match(t.value)
+        return ast.Duration(float(m.group(1)) * _DURATION_UNITS[m.group(2)], t.value, self._tok(t))
+
+    def percent(self, c):
+        t = c[0]
+        return ast.Percent(float(t.value[:-1]), t.value, self._tok(t))
+
+    def size(self, c):
+        t = c[0]
+        m = _SIZE_RE.match(t.value)
+        return ast.Size(int(float(m.group(1)) * _SIZE_UNITS[m.group(2)]), t.value, self._tok(t))
+
+    def true(self, c):
+        return ast.Bool(True, self._tok(c[0]))
+
+    def false(self, c):
+        return ast.Bool(False, self._tok(c[0]))
+
+    def reference(self, c):
+        return ast.Ref(tuple(t.value for t in c), self._span(c[0], c[-1]))
+
+    def call(self, c):
+        name, args = c[0], c[2:-1]
+        return ast.Call(name.value, tuple(args), self._span(name, c[-1]), self._tok(name))
+
+    def object(self, c):
+        kind = c[0]
+        return ast.Object(kind.value, tuple(c[2:-1]), self._span(kind, c[-1]), self._tok(kind))
+
+    def list(self, c):
+        return ast.List(tuple(c[1:-1]), self._span(c[0], c[-1]))
+
+    def map_entry(self, c):
+        k = c[0]
+        quoted = k.type == "STRING"
+        key = _unescape(k.value[1:-1]) if quoted else k.value
+        return ast.MapEntry(key, c[1], self._tok(k), quoted)
+
+    def map(self, c):
+        return ast.Map(tuple(c[1:-1]), self._span(c[0], c[-1]))
+
+    # expressions -------------------------------------------------------------
+    def compare(self, c):
+        left, op, right = c
+        return ast.Compare(op.value, left, right, left.span.to(right.span))
+
+    def binary(self, c):
+        left, op, right = c
+        return ast.Binary(op.value, left, right, left.span.to(right.span))
+
+    def negate(self, c):
+        return ast.Negate(c[1], self._span(c[0], c[1]))
+
+    def paren(self, c):
+        return c[1]
+
+    # items -------------------------------------------------------------------
+    def attribute(self, c):
+        name, value = c
+        return ast.Attribute(name.value, value, self._span(name, value), self._tok(name))
+
+    def block(self, c):
+        kind = c[0]
+        label = None
+        label_span = None
+        quoted = False
+        rest = c[1:]
+        if isinstance(rest[0], Token) and rest[0].type in ("NAME", "STRING"):
+            tok = rest[0]
+            quoted = tok.type == "STRING"
+            label = _unescape(tok.value[1:-1]) if quoted else tok.value
+            label_span = self._tok(tok)
+            rest = rest[1:]
+        items = tuple(rest[1:-1])
+        return ast.Block(kind.value, label, quoted, items, self._span(kind, rest[-1]),
+                         self._tok(kind), label_span)
+
+    def step_decl(self, c):
+        kw, name, kind = c[0], c[1], c[2]
+        return ast.StepDecl(name.value, kind.value, tuple(c[4:-1]), self._span(kw, c[-1]),
+                            self._tok(name), self._tok(kind))
+
+    def gate_decl(self, c):
+        kw, name = c[0], c[1]
+        return ast.GateDecl(name.value, tuple(c[3:-1]), self._span(kw, c[-1]), self._tok(name))
+
+    def require(self, c):
+        return ast.Require(c[1], self._span(c[0], c[1]))
+
+    def field_decl(self, c):
+        name, typ = c[0], c[1]
+        items = tuple(c[3:-1]) if len(c) > 2 else ()
+        return ast.FieldDecl(name.value, typ.value, items, self._span(name, c[-1]),
+                             self._tok(name), self._tok(typ), len(c) > 2)
+
+    def system_decl(self, c):
+        name = c[0]
+        return ast.System(name.value, tuple(c[2:-1]), self._span(name, c[-1]), self._tok(name))
+
+    def start(self, c):
+        return c[0]
+
+
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "r": "\r"}
+
+
+def _unescape(s: str) -> str:
+    if "\\" not in s:
+        return s
+    out = []
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        if ch == "\\" and i + 1 < len(s):
+            nxt = s[i + 1]
+            out.append(_ESCAPES.get(nxt, "\\" + nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> tuple[Lark, _Builder]:
+    grammar = resources.files("mlspec.grammar").joinpath("mlspec.lark").read_text(encoding="utf-8")
+    builder = _Builder()
+    try:
+        parser = Lark(grammar, parser="lalr", lexer="contextual", transformer=builder,
+                      maybe_placeholders=False, cache=True)
+    except Exception:  # an unwritable cache directory must not stop a compile
+        parser = Lark(grammar, parser="lalr", lexer="contextual", transformer=builder,
+                      maybe_placeholders=False)
+    return parser, builder
+
+
+def grammar_text() -> str:
+    return resources.files("mlspec.grammar").joinpath("mlspec.lark").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ screening
+def decode(data: bytes, path: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """Bytes -> SourceFile, refusing what is not a small, clean UTF-8 text file."""
+    if len(data) > MAX_BYTES:
+        return None, [Diagnostic("E104", f"the spec is {len(data):,} bytes; the limit is {MAX_BYTES:,} bytes",
+                                 _file_span(path), hint="split the system into several specs")]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, [Diagnostic("E102", "the spec is UTF-16 encoded; mlspec reads UTF-8 only",
+                                 _file_span(path), hint="re-save the file as UTF-8")]
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    nul = data.find(b"\x00")
+    if nul != -1:
+        line = data.count(b"\n", 0, nul) + 1
+        return None, [Diagnostic("E103", f"NUL byte at byte offset {nul} (line {line}); this looks like a binary file",
+                                 _file_span(path, line), hint="mlspec specs are plain UTF-8 text")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        return None, [Diagnostic("E102", f"invalid UTF-8 at byte offset {e.start} (line {line})",
+                                 _file_span(path, line), hint="re-save the file as UTF-8")]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    src = SourceFile(path, text)
+    diags: list[Diagnostic] = []
+    m = _INVISIBLE.search(text)
+    if m:
+        name = unicodedata.name(m.group(), f"U+{ord(m.group()):04X}")
+        diags.append(Diagnostic("E309", f"invisible or bidirectional control character U+{ord(m.group()):04X} ({name.lower()})",
+                                src.span(m.start(), m.end()),
+                                detail="such characters can make code read differently from how it runs (Trojan Source)",
+                                hint="delete the character; mlspec refuses it everywhere, comments included"))
+    m = _CONTROL.search(text)
+    if m:
+        diags.append(Diagnostic("E103", f"control character U+{ord(m.group()):04X} in the spec",
+                                src.span(m.start(), m.end()), hint="delete the character"))
+    return src, diags
+
+
+def _file_span(path: str, line: int = 1) -> Span:
+    return Span(path, line, 1, line, 1, 0, 0)
+
+
+def _scan_nesting(src: SourceFile) -> tuple[list[Diagnostic], list[int]]:
+    """Check bracket depth outside strings and comments; return open-brace offsets at EOF."""
+    text = src.text
+    stack: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"' and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+            continue
+        if ch == "#" or (ch == "/" and text.startswith("//", i)):
+            j = text.find("\n", i)
+            i = n if j == -1 else j
+            continue
+        if ch in "{[(":
+            stack.append(i)
+            if len(stack) > MAX_DEPTH:
+                return [Diagnostic("E105", f"blocks and values are nested more than {MAX_DEPTH} levels deep",
+                                   src.span(i, i + 1), hint="flatten the structure")], stack
+        elif ch in "}])":
+            if stack:
+                stack.pop()
+        i += 1
+    return [], stack
+
+
+# ------------------------------------------------------------------ syntax errors
+_WORDS = {
+    "NAME": "a name", "STRING": "a string", "SIGNED_NUMBER": "a number",
+    "DURATION": "a duration such as `10m`", "PERCENT": "a percentage such as `5%`",
+    "SIZE": "a size such as `50GiB`", "LBRACE": "`{`", "RBRACE": "`}`", "LSQB": "`[`",
+    "RSQB": "`]`", "LPAR": "`(`", "RPAR": "`)`", "EQUAL": "`=`", "COLON": "`:`", "COMMA": "`,`",
+    "DOT": "`.`", "TRUE": "`true`", "FALSE": "`false`", "STEP": "`step`", "GATE": "`gate`",
+    "REQUIRE": "`require`", "SYSTEM": "`system`", "COMPARE": "a comparison such as `>=`",
+    "ADD_OP": "`+` or `-`", "MUL_OP": "`*` or `/`", "MINUS": "`-`", "$END": "the end of the file",
+}
+
+
+def _words(expected: set[str]) -> str:
+    names = sorted({_WORDS.get(e, f"`{e.lower()}`") for e in expected})
+    if len(names) > 6:
+        names = names[:6] + ["…"]
+    return ", ".join(names)
+
+
+def _looks_like_data(text: str) -> str | None:
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        return "JSON"
+    for line in stripped.splitlines()[:5]:
+        if line.startswith("---") or re.match(r"^[A-Za-z_][\w.-]*:(\s|$)", line):
+            return "YAML"
+    return None
+
+
+def _token_text(tok: Token) -> str:
+    v = str(tok.value)
+    return v if len(v) <= 30 else v[:27] + "..."
+
+
+def _syntax_diagnostic(e: UnexpectedInput, src: SourceFile, open_braces: list[int]) -> Diagnostic:
+    text = src.text
+    kind = _looks_like_data(text)
+    if kind and not text.lstrip().startswith("system"):
+        return Diagnostic("E115", f"this file looks like {kind}, not an mlspec spec",
+                          src.span(0, min(len(text), len(text.splitlines()[0]) if text else 0)),
+                          hint="an mlspec file starts with `system <name> {`; see docs/language.md")
+    if isinstance(e, UnexpectedCharacters):
+        pos = e.pos_in_stream
+        ch = text[pos] if pos < len(text) else ""
+        span = src.span(pos, pos + 1)
+        if ch == '"':
+            end = text.find("\n", pos)
+            end = len(text) if end == -1 else end
+            return Diagnostic("E113", "unterminated string", src.span(pos, end),
+                              hint='close the string with `"` on the same line; write a newline as `\\n`')
+        if ch.isdigit():
+            m = re.match(r"[0-9.]+[A-Za-z_%]+", text[pos:])
+            if m:
+                return Diagnostic("E114", f"`{m.group()}` is not a number or a unit mlspec knows",
+                                  src.span(pos, pos + len(m.group())),
+                                  hint="durations use ms, s, m, h, d, w (`10m`); sizes use KiB, MiB, GiB, TiB, "
+                                       "KB, MB, GB, TB (`50GiB`); percentages use `%`")
+        shown = repr(ch)[1:-1] if ch else "end of file"
+        return Diagnostic("E114", f"unexpected character `{shown}`", span,
+                          hint=f"expected {_words(set(e.allowed or ()))}" if e.allowed else "")
+    if isinstance(e, (UnexpectedEOF,)) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
+        if open_braces:
+            at = open_braces[-1]
+            span = src.span(at, at + 1)
+            return Diagnostic("E111", "this `{` is never closed", span,
+                              labels=(Label(src.eof_span(), "the file ends here"),),
+                              hint="add the missing `}`")
+        if not text.strip() or not _has_code(text):
+            return Diagnostic("E116", "the spec is empty", src.span(0, 0),
+                              hint="a spec starts with `system <name> { ... }`")
+        return Diagnostic("E110", "unexpected end of file", src.eof_span(),
+                          hint=f"expected {_words(set(getattr(e, 'expected', ()) or ()))}")
+    assert isinstance(e, UnexpectedToken)
+    tok = e.token
+    span = Span(src.path, tok.line, tok.column, tok.end_line, tok.end_column, tok.start_pos, tok.end_pos)
+    expected = set(e.expected or ())
+    prev = _previous_token(text, tok.start_pos)
+    if "EQUAL" in expected and prev and re.fullmatch(r"[A-Za-z_]\w*", prev):
+        return Diagnostic("E112", f"missing `=` after `{prev}`", span,
+                          hint=f"write `{prev} = <value>`, or `{prev} {{ ... }}` for a block")
+    if tok.type == "RBRACE" and not open_braces_before(text, tok.start_pos):
+        return Diagnostic("E110", "unexpected `}` with no block open", span, hint="delete the extra `}`")
+    if tok.type == "EQUAL" and prev and prev.endswith('"'):
+        return Diagnostic("E110", "unexpected `=`: attribute names are not quoted", span,
+                          hint="write `name = value`, without quotes around the name")
+    what = f"`{_token_text(tok)}`"
+    hint = f"expected {_words(expected)}" if expected else ""
+    if text[:tok.start_pos].strip() == "" and tok.value != "system":
+        hint = "a spec starts with `system <name> {`"
+    elif tok.type == "NAME" and tok.value == "system":
+        hint = "a spec holds one `system`; put each system in its own file"
+    return Diagnostic("E110", f"unexpected {what}", span, hint=hint)
+
+
+def _has_code(text: str) -> bool:
+    for line in text.splitlines():
+        s = line.strip()
+        if s and not s.startswith("#") and not s.startswith("//"):
+            return True
+    return False
+
+
+def open_braces_before(text: str, pos: int) -> bool:
+    return text.count("{", 0, pos) > text.count("}", 0, pos)
+
+
+def _previous_token(text: str, pos: int) -> str | None:
+    m = re.search(r'(\S+)\s*$', text[:pos])
+    return m.group(1) if m else None
+
+
+# ------------------------------------------------------------------ entry point
+def parse_source(src: SourceFile) -> tuple[ast.Module | None, list[Diagnostic]]:
+    """Parse already-screened source text."""
+    if not _has_code(src.text):
+        return None, [Diagnostic("E116", "the spec is empty", src.span(0, 0),
+                                 hint="a spec starts with `system <name> { ... }`")]
+    depth_diags, open_braces = _scan_nesting(src)
+    if depth_diags:
+        return None, depth_diags
+    parser, builder = _parser()
+    builder.file = src.path
+    comments: list[ast.Comment] = []
+    try:
+        system = _parse_collecting(parser, src, comments)
+    except UnexpectedInput as e:
+        return None, [_syntax_diagnostic(e, src, open_braces)]
+    except RecursionError:
+        return None, [Diagnostic("E105", "the spec is nested too deeply to parse", src.span(0, 0))]
+    return ast.Module(system, tuple(comments)), []
+
+
+def _parse_collecting(parser: Lark, src: SourceFile, comments: list) -> ast.System:
+    # Comments are ignored by the grammar; collect them from the text for the formatter.
+    result = parser.parse(src.text)
+    for m in _COMMENT_RE.finditer(_mask_strings(src.text)):
+        comments.append(ast.Comment(src.text[m.start():m.end()], src.span(m.start(), m.end())))
+    return result
+
+
+_COMMENT_RE = re.compile(r"(#|//)[^\n]*")
+
+
+def _mask_strings(text: str) -> str:
+    """Replace string contents with spaces so comment markers inside strings are ignored."""
+    return re.sub(r'"([^"\\\n]|\\.)*"', lambda m: " " * len(m.group()), text)
+
+
+def parse_bytes(data: bytes, path: str) -> tuple[ast.Module | None, SourceFile | None, list[Diagnostic]]:
+    src, diags = decode(data, path)
+    if src is None or any(d.is_error for d in diags):
+        return None, src, diags
+    module, more = parse_source(src)
+    return module, src, diags + more
