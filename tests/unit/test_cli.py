@@ -1,0 +1,110 @@
+"""The CLI contract: exit codes, streams, manifest layout, atomic writes, IR emission."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from mlspec.compiler.cli import main
+
+FRAUD = "specs/fraud_detection.mlspec"
+
+
+@pytest.fixture(autouse=True)
+def _cwd(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def test_check_ok(capsys):
+    assert main(["check", FRAUD]) == 0
+    out = capsys.readouterr()
+    assert "ok (environments: dev, prod)" in out.out
+    assert out.err == ""
+
+
+def test_check_errors_go_to_stderr_with_location_and_caret(tmp_path, capsys):
+    p = tmp_path / "bad.mlspec"
+    p.write_text('system s {\n  owner = "a@b.c"\n  kpi k { description = "d"  goal = "g"  colour = 1 }\n}\n')
+    assert main(["check", str(p)]) == 1
+    err = capsys.readouterr().err
+    assert f"{p}:3:42: error[E201]: unknown attribute `colour` in KPI `k`" in err
+    assert "^^^^^^" in err
+    assert "= see: docs/errors.md#e201" in err
+
+
+def test_check_json_format(tmp_path, capsys):
+    p = tmp_path / "bad.mlspec"
+    p.write_text("system s {\n  owner = 1\n}\n")
+    assert main(["check", "--format", "json", str(p)]) == 1
+    doc = json.loads(capsys.readouterr().err)
+    d = doc["diagnostics"][0]
+    assert (d["code"], d["severity"], d["span"]["line"], d["span"]["col"]) == ("E301", "error", 2, 11)
+    assert d["docs"] == "docs/errors.md#e301"
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main(["compile", FRAUD]) == 2  # --target missing
+    assert main(["compile", FRAUD, "--target", "vertx", "--emit-ir"]) == 2
+    assert "did you mean `vertex`" in capsys.readouterr().err
+    assert main(["ir", FRAUD, "--env", "prdo"]) == 2
+    assert "did you mean `prod`" in capsys.readouterr().err
+    assert main([]) == 2
+
+
+def test_missing_file_and_directory(capsys):
+    assert main(["check", "specs/nope.mlspec"]) == 1
+    assert "error[E101]: `specs/nope.mlspec` does not exist" in capsys.readouterr().err
+    assert main(["check", "specs"]) == 1
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_emit_ir(capsys):
+    assert main(["ir", FRAUD, "--env", "dev"]) == 0
+    ir = json.loads(capsys.readouterr().out)
+    assert ir["environment"] == {"name": "dev", "production": False, "approval": "none", "scale": 0.5}
+    assert ir["endpoints"][0]["autoscale"]["max"] == 1  # overlay max 2, scaled by 0.5
+
+
+def test_internal_errors_exit_3_without_traceback(monkeypatch, capsys):
+    from mlspec.compiler import api
+
+    def boom(*a, **k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(api, "build_irs", boom)
+    assert main(["check", FRAUD]) == 3
+    err = capsys.readouterr().err
+    assert "error[E901]: internal compiler error: RuntimeError: kaboom" in err
+    assert "Traceback" not in err
+    assert main(["--debug", "check", FRAUD]) == 3
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_failed_compile_leaves_previous_build_untouched(tmp_path, capsys):
+    from mlspec.compiler import emit
+
+    out = tmp_path / "out"
+    emit.write_build(out, "sagemaker", [("a.txt", "x", b"old\n")], b"{}\n")
+    bad = tmp_path / "bad.mlspec"
+    bad.write_text("system s {\n  owner = \n}\n")
+    assert main(["compile", str(bad), "--target", "sagemaker", "--out", str(out)]) == 1
+    assert (out / "sagemaker" / "a.txt").read_bytes() == b"old\n"
+    assert sorted(p.name for p in out.iterdir()) == ["sagemaker"]
+
+
+def test_write_build_is_atomic_and_replaces(tmp_path):
+    from mlspec.compiler import emit
+
+    out = tmp_path / "o"
+    emit.write_build(out, "t", [("x/a.json", "k", b"1\n")], b"m1\n")
+    emit.write_build(out, "t", [("b.json", "k", b"2\n")], b"m2\n")
+    assert not (out / "t" / "x").exists()
+    assert (out / "t" / "manifest.json").read_bytes() == b"m2\n"
+    with pytest.raises(emit.EmitError):
+        emit.write_build(out, "t", [("../evil", "k", b"")], b"m3\n") if emit.check_relpath("../evil") else None
+    assert (out / "t" / "b.json").exists()
+    assert [p.name for p in out.iterdir()] == ["t"]
+
+
