@@ -1,0 +1,635 @@
+"""One IR pipeline -> a KFP v2 IR PipelineSpec (plain dict) that Vertex AI Pipelines runs.
+
+Input: an :class:`Env` and one `pipelines[]` entry. Output: a PipelineSpec dict (schemaVersion
+2.1.0) whose JSON form parses strictly as ``pipeline_spec_pb2.PipelineSpec`` and whose
+``deploymentSpec`` parses as ``PipelineDeploymentConfig``; plus diagnostics.
+
+Shape (docs/targets/vertex.md has the full table):
+- every dataset a step reads enters through a KFP ``importer`` (lineage in Vertex ML Metadata);
+- heavy steps (validate, process, train, tune, evaluate, bias_check, explain, batch_transform)
+  are Vertex CustomJobs / HyperparameterTuningJobs started by the google-cloud-pipeline-components
+  launchers; the job payload pins the workload service account, the env CMEK key, the private
+  network and ``enableWebAccess: false`` (MLS-GCP-051);
+- light steps (metrics, champion, register) run the fixed mlspec runtime in the GCPC image under the
+  pipeline service account (the PipelineJob's);
+- gates are KFP ``triggerPolicy`` conditions (CEL) on the tasks that depend on them; the champion
+  side reads the version holding the `production` alias;
+- register uploads a new version of the parent model with lineage labels and the `pending` alias
+  (or `production` when the environment needs no approval) and stores the model card with it.
+Pure: no I/O, no SDK imports.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlspec.targets.base import Diagnostic, pct
+from mlspec.targets.vertex import common, containers, naming
+from mlspec.targets.vertex.common import Env
+
+SCHEMA_VERSION = "2.1.0"
+RUNTIME_OBJECT = "code/_mlspec/runtime.py"
+ART = {"model": "system.Model", "metrics": "system.Metrics", "report": "system.Artifact",
+       "predictions": "system.Dataset", "dataset": "system.Dataset"}
+PLATFORM_HEAVY = ("project", "location", "bucket", "workload_service_account", "encryption_key", "network")
+PLATFORM_LIGHT = ("project", "location", "bucket", "experiment", "spec_sha256", "code_version", "data_version")
+HEAVY = ("validate", "process", "train", "tune", "evaluate", "bias_check", "explain", "batch_transform")
+CEL_OPS = {">=", ">", "<=", "<", "==", "!="}
+
+
+def _p(name: str) -> str:
+    return "{{$.inputs.parameters['%s']}}" % name
+
+
+def _in_art(name: str) -> str:
+    return "{{$.inputs.artifacts['%s'].uri}}" % name
+
+
+def _out_art(name: str) -> str:
+    return "{{$.outputs.artifacts['%s'].uri}}" % name
+
+
+def _atype(kind: str) -> dict:
+    return {"artifactType": {"schemaTitle": ART[kind], "schemaVersion": "0.0.1"}}
+
+
+def task_name(step_name: str) -> str:
+    return naming.kebab(step_name)
+
+
+class _Builder:
+    """Accumulates components, executors and root-DAG tasks in insertion order."""
+
+    def __init__(self, env: Env, pipeline: dict, diagnostics: list[Diagnostic]):
+        self.e, self.p, self.diags = env, pipeline, diagnostics
+        self.components: dict[str, Any] = {}
+        self.executors: dict[str, Any] = {}
+        self.tasks: dict[str, Any] = {}
+        self.steps = {s["id"]: s for s in pipeline["steps"]}
+        self.gates = {g["id"]: g for g in pipeline.get("gates") or []}
+        self.datasets = {d["id"]: d for d in env.ir["datasets"]}
+        self.imported: dict[str, str] = {}  # dataset id -> importer task
+        self.metric_tasks: dict[str, str] = {}  # evaluate step id -> metrics task
+        self.champion_metrics: list[str] = []
+
+    # ------------------------------------------------------------------ plumbing
+    def add(self, name: str, *, inputs: dict, outputs: dict, executor: dict, task_inputs: dict,
+            deps: list[str], cache: bool = True, condition: str | None = None, display: str | None = None) -> None:
+        comp: dict[str, Any] = {"executorLabel": f"exec-{name}"}
+        params_in = {k: v for k, v in inputs.items() if isinstance(v, str)}
+        arts_in = {k: _atype(v[1]) for k, v in inputs.items() if isinstance(v, tuple)}
+        if arts_in or params_in:
+            comp["inputDefinitions"] = {}
+            if arts_in:
+                comp["inputDefinitions"]["artifacts"] = arts_in
+            if params_in:
+                comp["inputDefinitions"]["parameters"] = {k: {"parameterType": t} for k, t in params_in.items()}
+        params_out = {k: v for k, v in outputs.items() if isinstance(v, str)}
+        arts_out = {k: _atype(v[1]) for k, v in outputs.items() if isinstance(v, tuple)}
+        if params_out or arts_out:
+            comp["outputDefinitions"] = {}
+            if arts_out:
+                comp["outputDefinitions"]["artifacts"] = arts_out
+            if params_out:
+                comp["outputDefinitions"]["parameters"] = {k: {"parameterType": t} for k, t in params_out.items()}
+        self.components[f"comp-{name}"] = comp
+        self.executors[f"exec-{name}"] = executor
+        task: dict[str, Any] = {"cachingOptions": {"enableCache": True} if cache else {},
+                                "componentRef": {"name": f"comp-{name}"}}
+        if deps:
+            task["dependentTasks"] = sorted(set(deps))
+        ti: dict[str, Any] = {}
+        if task_inputs.get("artifacts"):
+            ti["artifacts"] = task_inputs["artifacts"]
+        if task_inputs.get("parameters"):
+            ti["parameters"] = task_inputs["parameters"]
+        if ti:
+            task["inputs"] = ti
+        task["taskInfo"] = {"name": display or name}
+        if condition:
+            task["triggerPolicy"] = {"condition": condition}
+        self.tasks[name] = task
+
+    def platform(self, names: tuple[str, ...]) -> tuple[dict, dict]:
+        return ({n: "STRING" for n in names}, {n: {"componentInputParameter": n} for n in names})
+
+    def import_dataset(self, ds_id: str, at: str) -> str:
+        if ds_id in self.imported:
+            return self.imported[ds_id]
+        ds = self.datasets[ds_id]
+        uri = self.e.data_uri(ds["uri"])
+        if not uri:
+            self.diags.append(Diagnostic("E522", f"dataset `{ds['name']}` has a URI Vertex cannot read: `{ds['uri']}`",
+                                         ds_id, hint="use a portable `data://` URI or a `gs://` URI"))
+        name = f"importer-{naming.kebab(ds['name'])}"
+        self.components[f"comp-{name}"] = {
+            "executorLabel": f"exec-{name}",
+            "inputDefinitions": {"parameters": {"uri": {"parameterType": "STRING"}}},
+            "outputDefinitions": {"artifacts": {"artifact": _atype("dataset")}}}
+        self.executors[f"exec-{name}"] = {"importer": {
+            "artifactUri": {"runtimeParameter": "uri"},
+            "typeSchema": {"schemaTitle": "system.Dataset", "schemaVersion": "0.0.1"},
+            "metadata": {"mlspec_dataset": ds["name"], "version": ds.get("version") or ""}}}
+        self.tasks[name] = {"cachingOptions": {"enableCache": True}, "componentRef": {"name": f"comp-{name}"},
+                            "inputs": {"parameters": {"uri": {"runtimeValue": {"constant": uri}}}},
+                            "taskInfo": {"name": name}}
+        self.imported[ds_id] = name
+        return name
+
+    def resolve(self, ref: str, at: str) -> tuple[str, str, list[str]]:
+        """An IR reference -> (producer task, output key, extra dependencies)."""
+        if ref.startswith("dataset."):
+            return self.import_dataset(ref, at), "artifact", []
+        parts = ref.split(".")
+        step = self.steps.get(".".join(parts[:2]))
+        if step is None:
+            raise KeyError(ref)
+        out = parts[3] if len(parts) > 3 else (parts[2] if len(parts) > 2 else "")
+        if step["kind"] == "validate":  # validate passes its dataset through unchanged
+            return self.import_dataset(step["data"], at), "artifact", [task_name(step["name"])]
+        return task_name(step["name"]), out, []
+
+    # ------------------------------------------------------------------ gates
+    def condition_for(self, step: dict) -> tuple[str | None, dict, dict, list[str]]:
+        """(CEL condition, extra component inputs, extra task inputs, extra deps) from gate deps."""
+        parts, comp_in, task_in, deps = [], {}, {}, []
+        for dep in step["depends_on"]:
+            gate = self.gates.get(dep)
+            if gate is None:
+                continue
+            for req in gate["requires"]:
+                cel, uses_champion = self.cel(req, comp_in, task_in, deps, gate["id"])
+                if cel is None:
+                    continue
+                if uses_champion:
+                    key = "pipelinechannel--champion-has_champion"
+                    comp_in[key] = "BOOLEAN"
+                    task_in[key] = {"taskOutputParameter": {"producerTask": "champion", "outputParameterKey": "has_champion"}}
+                    cel = f"(!inputs.parameter_values['{key}'] || {cel})"
+                parts.append(cel)
+        return (" && ".join(parts) if parts else None), comp_in, task_in, deps
+
+    def cel(self, req: dict, comp_in: dict, task_in: dict, deps: list, gate_id: str) -> tuple[str | None, bool]:
+        used = {"champion": False}
+
+        def expr(node: dict) -> str:
+            if "number" in node:
+                return json.dumps(float(node["number"]))
+            if "metric" in node:
+                step_id, metric = node["metric"]["step"], node["metric"]["name"]
+                producer = self.metric_tasks.get(step_id)
+                if producer is None:
+                    raise ValueError(f"`{step_id}` produces no metrics")
+                key = f"pipelinechannel--{producer}-{metric}"
+                comp_in[key] = "NUMBER_DOUBLE"
+                task_in[key] = {"taskOutputParameter": {"producerTask": producer, "outputParameterKey": metric}}
+                deps.append(producer)
+                return f"inputs.parameter_values['{key}']"
+            if "champion" in node:
+                used["champion"] = True
+                metric = node["champion"]
+                if metric not in self.champion_metrics:
+                    self.champion_metrics.append(metric)
+                key = f"pipelinechannel--champion-{metric}"
+                comp_in[key] = "NUMBER_DOUBLE"
+                task_in[key] = {"taskOutputParameter": {"producerTask": "champion", "outputParameterKey": metric}}
+                deps.append("champion")
+                return f"inputs.parameter_values['{key}']"
+            if "binary" in node:
+                b = node["binary"]
+                if b["op"] not in ("+", "-", "*", "/"):
+                    raise ValueError(f"operator `{b['op']}`")
+                return f"({expr(b['left'])} {b['op']} {expr(b['right'])})"
+            raise ValueError(f"expression {sorted(node)}")
+
+        try:
+            if req["op"] not in CEL_OPS:
+                raise ValueError(f"comparison `{req['op']}`")
+            return f"{expr(req['left'])} {req['op']} {expr(req['right'])}", used["champion"]
+        except ValueError as exc:
+            self.diags.append(Diagnostic("E524", f"gate requirement `{req['text']}` cannot be lowered to a Vertex "
+                                                 f"pipeline condition: {exc}", gate_id))
+            return None, False
+
+
+def _custom_job_payload(e: Env, display: str, image: str, command: list[str], args: list[str],
+                        compute: dict | None, max_runtime_s: int | None, output_dir: str | None) -> dict:
+    pool: dict[str, Any] = {"machineSpec": common.machine(compute),
+                            "replicaCount": str(max(1, int((compute or common.DEFAULT_COMPUTE).get("instance_count") or 1))),
+                            "diskSpec": {"bootDiskType": "pd-ssd", "bootDiskSizeGb": 100},
+                            "containerSpec": {"imageUri": image, "command": command, "args": args}}
+    spec: dict[str, Any] = {"workerPoolSpecs": [pool],
+                            "serviceAccount": _p("workload_service_account"),
+                            "network": _p("network"),
+                            "enableWebAccess": False,
+                            "enableDashboardAccess": False}
+    if max_runtime_s:
+        spec["scheduling"] = {"timeout": f"{int(max_runtime_s)}s"}
+    if output_dir:
+        spec["baseOutputDirectory"] = {"outputUriPrefix": output_dir}
+    return {"displayName": display, "jobSpec": spec,
+            "encryptionSpec": {"kmsKeyName": _p("encryption_key")}, "labels": dict(e.labels)}
+
+
+def _launcher(launcher: str, job_type: str, payload: dict) -> dict:
+    return {"container": {
+        "image": common.GCPC_IMAGE,
+        "command": ["python3", "-u", "-m", launcher],
+        "args": ["--type", job_type, "--payload", json.dumps(payload, sort_keys=True, separators=(",", ":")),
+                 "--project", _p("project"), "--location", _p("location"),
+                 "--gcp_resources", "{{$.outputs.parameters['gcp_resources'].output_file}}"]}}
+
+
+def _runtime(op: str, extra: list[str]) -> dict:
+    """A light task: the mlspec runtime in the GCPC image (has google-cloud-aiplatform)."""
+    return {"container": {"image": common.GCPC_IMAGE,
+                          "command": ["python3", "/gcs/" + _p("bucket") + "/" + RUNTIME_OBJECT, op],
+                          "args": ["--executor-input", "{{$}}", *extra]}}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _cli_args(values: dict) -> list[str]:
+    out: list[str] = []
+    for k, v in values.items():
+        out += [_flag(k), json.dumps(v) if not isinstance(v, str) else v]
+    return out
+
+
+def build_pipeline(e: Env, p: dict, diags: list[Diagnostic]) -> dict:
+    """Lower one pipeline; return the PipelineSpec dict."""
+    b = _Builder(e, p, diags)
+    model_by_step = {m["registered_by"]: m for m in e.ir["models"] if m["pipeline"] == p["id"]}
+    metrics_steps = {s["id"] for s in p["steps"] if s["kind"] == "evaluate"}
+    for sid in metrics_steps:
+        b.metric_tasks[sid] = f"{task_name(b.steps[sid]['name'])}-metrics"
+    # first pass: which champion metrics do the gates read (so the champion task can declare them)
+    for g in b.gates.values():
+        for req in g["requires"]:
+            _collect_champion(req["left"], b.champion_metrics)
+            _collect_champion(req["right"], b.champion_metrics)
+
+    for step in p["steps"]:
+        lower_step(b, step, model_by_step)
+        if step["id"] in metrics_steps:
+            _metrics_task(b, step)
+    if b.champion_metrics:
+        _champion_task(b, p)
+
+    root_params = _root_parameters(e, p)
+    return {
+        "components": dict(sorted(b.components.items())),
+        "deploymentSpec": {"executors": dict(sorted(b.executors.items()))},
+        "pipelineInfo": {"name": naming.kfp_pipeline_name(e.system, e.env, p["name"]),
+                         "description": f"{e.system} / {p['name']} ({e.env}), generated by mlspec"},
+        "root": {"dag": {"tasks": dict(sorted(b.tasks.items()))},
+                 "inputDefinitions": {"parameters": root_params}},
+        "schemaVersion": SCHEMA_VERSION,
+        "sdkVersion": "mlspec",
+    }
+
+
+def _collect_champion(node: dict, out: list[str]) -> None:
+    if "champion" in node and node["champion"] not in out:
+        out.append(node["champion"])
+    if "binary" in node:
+        _collect_champion(node["binary"]["left"], out)
+        _collect_champion(node["binary"]["right"], out)
+
+
+def data_version(e: Env) -> str:
+    return ",".join(f"{d['name']}={d.get('version') or 'unversioned'}" for d in e.ir["datasets"])
+
+
+def _root_parameters(e: Env, p: dict) -> dict:
+    tracking = e.ir["tracking"]
+    defaults = {
+        "project": e.project, "location": e.region, "bucket": e.bucket("pipeline"),
+        "workload_service_account": e.sa_email("workload"), "encryption_key": e.kms_key_name,
+        "experiment": naming.fit(naming.kebab(f"{tracking.get('experiment') or e.system}-{e.env}"), 128),
+        "spec_sha256": e.ir["source"]["sha256"], "code_version": (e.ir.get("code") or {}).get("sha256") or "",
+        "data_version": data_version(e),
+    }
+    out = {k: {"defaultValue": v, "isOptional": True, "parameterType": "STRING"} for k, v in defaults.items()}
+    # the network needs the project *number*, known only when the stack runs: the launcher supplies it
+    out["network"] = {"parameterType": "STRING"}
+    return dict(sorted(out.items()))
+
+
+# ---------------------------------------------------------------------- per step kind
+
+def _image_for(b: _Builder, step: dict, framework: dict | None) -> str:
+    if step.get("image"):
+        return step["image"]
+    gpu = bool(step.get("compute") and step["compute"]["class"].startswith("gpu."))
+    fw = framework or {"name": "sklearn", "version": "1.0"}
+    if fw["name"] == "custom":
+        b.diags.append(Diagnostic("E521", f"step `{step['name']}` uses framework `custom` without an `image`",
+                                  step["id"], hint="set `image` on the step"))
+        return ""
+    uri = containers.training_image(fw["name"], str(fw.get("version") or "0"), b.e.region, gpu)
+    if uri is None:
+        uri = containers.newest_training_image(fw["name"], b.e.region, gpu)
+        if uri is None:
+            b.diags.append(Diagnostic("E521", f"Vertex has no prebuilt training container for `{fw['name']}`",
+                                      step["id"], hint="set `image` on the step"))
+            return ""
+        b.diags.append(Diagnostic("W521", f"Vertex has no prebuilt training container for `{fw['name']}` "
+                                          f"{fw.get('version')} or newer; using `{uri}`", step["id"],
+                                  hint=f"set `image` on the step, or pick a version listed at {containers.TRAINING_DOC}",
+                                  severity="warning"))
+    return uri
+
+
+def _model_framework(b: _Builder, ref: str) -> dict | None:
+    step = b.steps.get(".".join(ref.split(".")[:2]))
+    return step.get("framework") if step else None
+
+
+def _inputs(b: _Builder, step: dict, refs: dict[str, str]) -> tuple[dict, dict, list[str], list[str]]:
+    """refs {arg name: IR ref} -> (component inputs, task artifact inputs, args, deps)."""
+    comp_in, arts, args, deps = {}, {}, [], []
+    for arg, ref in refs.items():
+        try:
+            producer, key, extra = b.resolve(ref, step["id"])
+        except KeyError:
+            b.diags.append(Diagnostic("E523", f"step `{step['name']}` reads `{ref}`, which the Vertex lowering "
+                                              "cannot resolve", step["id"]))
+            continue
+        kind = "model" if key == "model" else "metrics" if key == "metrics" else "dataset"
+        comp_in[arg] = ("artifact", kind)
+        arts[arg] = {"taskOutputArtifact": {"producerTask": producer, "outputArtifactKey": key}}
+        args += [_flag(arg), _in_art(arg)]
+        deps += [producer, *extra]
+    return comp_in, arts, args, deps
+
+
+def _named_refs(refs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for ref in refs:
+        base = ref.split(".")[-1] if not ref.startswith("dataset.") else ref.split(".", 1)[1]
+        name, i = base, 2
+        while name in out:
+            name, i = f"{base}_{i}", i + 1
+        out[name] = ref
+    return out
+
+
+def lower_step(b: _Builder, step: dict, model_by_step: dict) -> None:
+    LOWER_STEP[step["kind"]](b, step, model_by_step)
+
+
+def _heavy(b: _Builder, step: dict, *, refs: dict[str, str], outputs: dict[str, str], image: str,
+           command: list[str], extra_args: list[str], output_dir_key: str | None = None, tune: dict | None = None) -> None:
+    name = task_name(step["name"])
+    comp_in, arts, args, deps = _inputs(b, step, refs)
+    for out_key in outputs:
+        args += [_flag(out_key), _out_art(out_key)]
+    args += extra_args
+    deps += [task_name(b.steps[d]["name"]) for d in step["depends_on"] if d in b.steps]
+    cond, c_in, t_in, c_deps = b.condition_for(step)
+    display = f"{b.e.prefix}-{b.p['name']}-{name}"
+    payload = _custom_job_payload(b.e, display, image, command, args, step.get("compute"), step.get("max_runtime_s"),
+                                  _out_art(output_dir_key) if output_dir_key else None)
+    if tune is not None:
+        job_spec = payload.pop("jobSpec")
+        payload = {"displayName": display, "studySpec": tune["study"], "maxTrialCount": tune["max_trials"],
+                   "parallelTrialCount": tune["parallel"], "trialJobSpec": job_spec, **payload}
+        executor = _launcher(common.HPT_LAUNCHER, "HyperparameterTuningJob", payload)
+    else:
+        executor = _launcher(common.CUSTOM_JOB_LAUNCHER, "CustomJob", payload)
+    plat_in, plat_task = b.platform(common_heavy := PLATFORM_HEAVY)
+    del common_heavy
+    inputs = {**comp_in, **plat_in, **c_in}
+    outs: dict[str, Any] = {k: ("artifact", v) for k, v in outputs.items()}
+    outs["gcp_resources"] = "STRING"
+    b.add(name, inputs=inputs, outputs=outs, executor=executor,
+          task_inputs={"artifacts": arts, "parameters": {**plat_task, **t_in}}, deps=deps + c_deps, condition=cond)
+
+
+def _script_command(b: _Builder, script: str) -> list[str]:
+    return ["python", "/gcs/" + _p("bucket") + "/code/" + script.lstrip("/")]
+
+
+def _runtime_command(b: _Builder, op: str) -> list[str]:
+    return ["python", "/gcs/" + _p("bucket") + "/" + RUNTIME_OBJECT, op]
+
+
+def lower_validate(b: _Builder, step: dict, _m: dict) -> None:
+    ds = b.datasets.get(step["data"])
+    checks = step.get("checks") or (ds or {}).get("checks") or {}
+    config = {"checks": checks, "schema": (ds or {}).get("schema") or [], "format": (ds or {}).get("format")}
+    _heavy(b, step, refs={"data": step["data"]}, outputs={}, image=_image_for(b, step, None),
+           command=_runtime_command(b, "validate"), extra_args=["--config", json.dumps(config, sort_keys=True)])
+
+
+def lower_process(b: _Builder, step: dict, _m: dict) -> None:
+    _heavy(b, step, refs=_named_refs(step.get("inputs") or []), outputs={o: "dataset" for o in step["outputs"]},
+           image=_image_for(b, step, None), command=_script_command(b, step["script"]),
+           extra_args=_cli_args(step.get("args") or {}))
+
+
+def lower_train(b: _Builder, step: dict, _m: dict) -> None:
+    _heavy(b, step, refs=_named_refs(step.get("inputs") or []), outputs={"model": "model"},
+           image=_image_for(b, step, step["framework"]), command=_script_command(b, step["entry_point"]),
+           extra_args=_cli_args(step.get("hyperparameters") or {}), output_dir_key="model")
+
+
+def _study(step: dict) -> dict:
+    params = []
+    for name, r in step["ranges"].items():
+        if r["type"] == "continuous":
+            params.append({"parameterId": name, "doubleValueSpec": {"minValue": float(r["min"]), "maxValue": float(r["max"])}})
+        elif r["type"] == "integer":
+            params.append({"parameterId": name, "integerValueSpec": {"minValue": str(int(r["min"])),
+                                                                       "maxValue": str(int(r["max"]))}})
+        else:
+            params.append({"parameterId": name, "categoricalValueSpec": {"values": [str(v) for v in r["values"]]}})
+    goal = "MAXIMIZE" if step["objective"]["direction"] == "maximize" else "MINIMIZE"
+    return {"metrics": [{"metricId": step["objective"]["metric"], "goal": goal}], "parameters": params}
+
+
+def lower_tune(b: _Builder, step: dict, _m: dict) -> None:
+    _heavy(b, step, refs=_named_refs(step.get("inputs") or []), outputs={"model": "model"},
+           image=_image_for(b, step, step["framework"]), command=_script_command(b, step["entry_point"]),
+           extra_args=_cli_args(step.get("hyperparameters") or {}), output_dir_key="model",
+           tune={"study": _study(step), "max_trials": int(step["max_trials"]),
+                 "parallel": int(step.get("parallel_trials") or 1)})
+
+
+def lower_evaluate(b: _Builder, step: dict, _m: dict) -> None:
+    fw = _model_framework(b, step["model"])
+    script = step.get("script")
+    command = _script_command(b, script) if script else _runtime_command(b, "evaluate")
+    _heavy(b, step, refs={"model": step["model"], "data": step["data"]}, outputs={"metrics": "metrics"},
+           image=_image_for(b, {**step, "image": None}, fw), command=command,
+           extra_args=["--metric-names", ",".join(step["metrics"])])
+
+
+def lower_bias_check(b: _Builder, step: dict, _m: dict) -> None:
+    fw = _model_framework(b, step["model"])
+    config = {"facets": step["facets"], "label": step.get("label"), "metric": step.get("metric") or "dpl",
+              "max_disparity": step.get("max_disparity")}
+    refs = {"model": step["model"]}
+    if step.get("data"):
+        refs["data"] = step["data"]
+    _heavy(b, step, refs=refs, outputs={"report": "report"}, image=_image_for(b, {**step, "image": None}, fw),
+           command=_runtime_command(b, "bias"), extra_args=["--config", json.dumps(config, sort_keys=True)])
+
+
+def lower_explain(b: _Builder, step: dict, _m: dict) -> None:
+    fw = _model_framework(b, step["model"])
+    _heavy(b, step, refs={"model": step["model"], "data": step["data"]}, outputs={"report": "report"},
+           image=_image_for(b, {**step, "image": None}, fw), command=_runtime_command(b, "explain"),
+           extra_args=["--method", step.get("method") or "shap", "--samples", "25"])
+
+
+def lower_batch_transform(b: _Builder, step: dict, _m: dict) -> None:
+    fw = _model_framework(b, step["model"])
+    out_uri = b.e.data_uri(step.get("output") or "")
+    _heavy(b, step, refs={"model": step["model"], "data": step["data"]}, outputs={"predictions": "predictions"},
+           image=_image_for(b, {**step, "image": None}, fw), command=_runtime_command(b, "predict"),
+           extra_args=["--destination", out_uri])
+
+
+def _metrics_task(b: _Builder, step: dict) -> None:
+    """Reads evaluate's metrics.json, exposes each metric as an output parameter, logs the run to
+    Vertex AI Experiments (hyperparameters, code/data versions, spec hash, metrics)."""
+    name = b.metric_tasks[step["id"]]
+    producer = task_name(step["name"])
+    model_step = b.steps.get(".".join(step["model"].split(".")[:2])) or {}
+    params = {**(model_step.get("hyperparameters") or {})}
+    plat_in, plat_task = b.platform(PLATFORM_LIGHT)
+    b.add(name, inputs={"metrics": ("artifact", "metrics"), **plat_in},
+          outputs={m: "NUMBER_DOUBLE" for m in step["metrics"]},
+          executor=_runtime("metrics", ["--metric-names", ",".join(step["metrics"]),
+                                        "--run-name", f"{b.p['name']}-{producer}",
+                                        "--params", json.dumps(params, sort_keys=True)]),
+          task_inputs={"artifacts": {"metrics": {"taskOutputArtifact": {"producerTask": producer,
+                                                                        "outputArtifactKey": "metrics"}}},
+                       "parameters": plat_task},
+          deps=[producer])
+
+
+def _champion_task(b: _Builder, p: dict) -> None:
+    """Reads the metrics of the version holding the `production` alias of the pipeline's model."""
+    models = [m for m in b.e.ir["models"] if m["pipeline"] == p["id"]]
+    parent = b.e.model_resource(models[0]["name"]) if models else ""
+    plat_in, plat_task = b.platform(PLATFORM_LIGHT)
+    outs: dict[str, Any] = {"has_champion": "BOOLEAN", **{m: "NUMBER_DOUBLE" for m in b.champion_metrics}}
+    b.add("champion", inputs=plat_in, outputs=outs,
+          executor=_runtime("champion", ["--model", parent, "--alias", common.PRODUCTION_ALIAS,
+                                         "--metric-names", ",".join(b.champion_metrics)]),
+          task_inputs={"parameters": plat_task}, deps=[], cache=False)
+
+
+def model_card(e: Env, model: dict, gates: list[dict]) -> dict:
+    return {"name": model["name"], "description": model.get("description") or "",
+            "intended_use": (model.get("card") or {}).get("intended_use"),
+            "limitations": (model.get("card") or {}).get("limitations"),
+            "ethical_considerations": (model.get("card") or {}).get("ethical_considerations"),
+            "framework": model.get("framework"),
+            "gates": [{"name": g["name"], "requires": [r["text"] for r in g["requires"]]} for g in gates],
+            "approval": model.get("approval"), "environment": e.env, "system": e.system}
+
+
+def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
+    name = task_name(step["name"])
+    model = next((m for m in b.e.ir["models"] if m["id"] == step["model"]), None)
+    if model is None:
+        b.diags.append(Diagnostic("E523", f"register step `{step['name']}` names an unknown model", step["id"]))
+        return
+    comp_in, arts, _args, deps = _inputs(b, step, {"model": step["source"]})
+    metric_params: dict[str, Any] = {}
+    metrics_from = step.get("metrics_from")
+    metric_names: list[str] = []
+    if metrics_from and metrics_from in b.metric_tasks:
+        mt = b.metric_tasks[metrics_from]
+        metric_names = list(b.steps[metrics_from]["metrics"])
+        arts["metrics"] = {"taskOutputArtifact": {"producerTask": task_name(b.steps[metrics_from]["name"]),
+                                                  "outputArtifactKey": "metrics"}}
+        comp_in["metrics"] = ("artifact", "metrics")
+        deps += [mt, task_name(b.steps[metrics_from]["name"])]
+    deps += [task_name(b.steps[d]["name"]) for d in step["depends_on"] if d in b.steps]
+    cond, c_in, t_in, c_deps = b.condition_for(step)
+    fw = model.get("framework") or _model_framework(b, step["source"]) or {"name": "custom", "version": ""}
+    gpu = any(e["model"] == model["id"] and e["compute"]["class"].startswith("gpu.") for e in b.e.ir["endpoints"])
+    serving = containers.serving_image(fw["name"], str(fw.get("version") or ""), b.e.region, gpu)
+    if serving is None:
+        serving = containers.newest_serving_image(fw["name"], b.e.region, gpu)
+        if serving is None:
+            b.diags.append(Diagnostic("E521", f"Vertex has no prebuilt serving container for `{fw['name']}` "
+                                              f"(model `{model['name']}`)", model["id"],
+                                      hint=f"use one of the frameworks listed at {containers.DOC}"))
+            serving = ""
+        else:
+            b.diags.append(Diagnostic("W521", f"Vertex has no prebuilt serving container for `{fw['name']}` "
+                                              f"{fw.get('version')} or newer; using `{serving}`", model["id"],
+                                      hint=f"pick a version listed at {containers.DOC}", severity="warning"))
+    gates = [b.gates[g] for g in model.get("gates") or [] if g in b.gates]
+    approval_auto = not model["approval"]["required"] or b.e.ir["environment"]["approval"] == "none"
+    aliases = [common.PENDING_ALIAS] + ([common.PRODUCTION_ALIAS] if approval_auto else [])
+    config = {"model_id": b.e.model_id(model["name"]), "display_name": f"{b.e.prefix}-{model['name']}",
+              "serving_image": serving, "aliases": aliases, "metric_names": metric_names,
+              "explain": model.get("explain"), "card": model_card(b.e, model, gates),
+              "labels": b.e.labels, "service_account": b.e.sa_email("serving")}
+    plat_in, plat_task = b.platform(PLATFORM_LIGHT + ("encryption_key",))
+    b.add(name, inputs={**comp_in, **plat_in, **c_in}, outputs={"model_version": "STRING"},
+          executor=_runtime("register", ["--config", json.dumps(config, sort_keys=True)]),
+          task_inputs={"artifacts": arts, "parameters": {**plat_task, **t_in, **metric_params}},
+          deps=deps + c_deps, cache=False, condition=cond)
+
+
+LOWER_STEP = {
+    "validate": lower_validate,
+    "process": lower_process,
+    "train": lower_train,
+    "tune": lower_tune,
+    "evaluate": lower_evaluate,
+    "bias_check": lower_bias_check,
+    "explain": lower_explain,
+    "register": lower_register,
+    "batch_transform": lower_batch_transform,
+}
+
+__all__ = ["build_pipeline", "LOWER_STEP", "model_card", "data_version", "pct"]
+
+
+def build_monitor_pipeline(e: Env, monitor: dict, endpoint: dict | None, diags: list[Diagnostic]) -> dict:
+    """A one-task pipeline for monitors Vertex Model Monitoring cannot run (prediction drift,
+    model quality, bias drift): the mlspec runtime reads the endpoint's request/response log in
+    BigQuery, computes the metric and writes it as a Cloud Monitoring custom metric."""
+    b = _Builder(e, {"id": monitor["id"], "name": monitor["name"], "steps": [], "gates": []}, diags)
+    baseline = ""
+    if monitor.get("baseline"):
+        ds = b.datasets.get(monitor["baseline"])
+        baseline = e.data_uri(ds["uri"]) if ds else ""
+    config = {"monitor": monitor["name"], "kind": monitor["kind"], "metric": monitor["metric"],
+              "facets": monitor.get("facets") or [], "baseline": baseline,
+              "ground_truth": e.data_uri(monitor["ground_truth"]) if monitor.get("ground_truth") else "",
+              "endpoint_id": e.endpoint_id(endpoint["name"]) if endpoint else "",
+              "log_table": capture_table(e, endpoint) if endpoint else "",
+              "window_s": int(monitor["every_s"])}
+    plat_in, plat_task = b.platform(PLATFORM_LIGHT)
+    b.add("monitor", inputs=plat_in, outputs={"value": "NUMBER_DOUBLE"},
+          executor=_runtime("monitor", ["--config", json.dumps(config, sort_keys=True)]),
+          task_inputs={"parameters": plat_task}, deps=[], cache=False)
+    root = _root_parameters(e, {"name": monitor["name"]})
+    return {
+        "components": b.components, "deploymentSpec": {"executors": b.executors},
+        "pipelineInfo": {"name": naming.kfp_pipeline_name(e.system, e.env, f"monitor-{monitor['name']}"),
+                         "description": f"{e.system} monitor {monitor['name']} ({monitor['kind']}), generated by mlspec"},
+        "root": {"dag": {"tasks": b.tasks}, "inputDefinitions": {"parameters": root}},
+        "schemaVersion": SCHEMA_VERSION, "sdkVersion": "mlspec",
+    }
+
+
+def capture_dataset(e: Env) -> str:
+    """BigQuery dataset ids: letters, digits, underscores, <= 1024."""
+    return naming.kebab(f"{e.prefix}_capture").replace("-", "_")
+
+
+def capture_table(e: Env, endpoint: dict) -> str:
+    return f"{e.project}.{capture_dataset(e)}.{naming.kebab(endpoint['name']).replace('-', '_')}"
