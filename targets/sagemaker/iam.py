@@ -1,0 +1,270 @@
+"""Least-privilege IAM for one environment: one role per component, plus the KMS key policy.
+
+Input: the EnvContext and the stack model built so far. Output: `iam-policy` artifacts
+(`iam/<env>/<role>.json`, `${token}` placeholders resolved by the program) and the `roles`
+entries of the stack model. Pure.
+
+Components (SECURITY.md MLS-G-03, MLS-AWS-050..055): `pipeline` (SageMaker Pipelines
+orchestrator, with the MLS-AWS-054 deny guardrails), `jobs` (processing/training/tuning/
+transform workloads), `endpoint` (model execution role), `monitoring` (Model Monitor and
+Clarify monitors), `deploy` (Step Functions deploy/batch state machines), `events`
+(EventBridge rules) and `scheduler` (EventBridge Scheduler). No `*` action; `*` resources
+only for actions AWS does not scope (ec2:Describe*, logs delivery); iam:PassRole only for
+named role ARNs with `iam:PassedToService`.
+https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html
+"""
+from __future__ import annotations
+
+from typing import Any
+
+SM = "arn:${partition}:sagemaker:${region}:${account}"
+KMS_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:ReEncryptFrom",
+           "kms:ReEncryptTo"]
+JOB_ACTIONS = ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
+               "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateTransformJob"]
+SERVICES = {"pipeline": "sagemaker.amazonaws.com", "jobs": "sagemaker.amazonaws.com",
+            "endpoint": "sagemaker.amazonaws.com", "monitoring": "sagemaker.amazonaws.com",
+            "deploy": "states.amazonaws.com", "events": "events.amazonaws.com",
+            "scheduler": "scheduler.amazonaws.com"}
+
+
+def policy_path(env: Any, name: str) -> str:
+    return f"iam/{env.env_name}/{name}.json"
+
+
+def stmt(sid: str, actions: list[str], resources: list[str] | str, effect: str = "Allow",
+         condition: dict | None = None) -> dict:
+    s: dict[str, Any] = {"Sid": sid, "Effect": effect, "Action": sorted(actions),
+                         "Resource": resources if isinstance(resources, str) else list(resources)}
+    if condition:
+        s["Condition"] = condition
+    return s
+
+
+def doc(*statements: dict) -> dict:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def bucket(key: str, objects: bool = False) -> str:
+    return "${bucket_arn:%s}%s" % (key, "/*" if objects else "")
+
+
+def role_arn(env: Any, key: str) -> str:
+    return "arn:${partition}:iam::${account}:role/" + _role_name(env, key)
+
+
+def grant() -> dict:
+    return stmt("GrantForSageMaker", ["kms:CreateGrant"], ["${kms_key_arn}"],
+                condition={"Bool": {"kms:GrantIsForAWSResource": "true"},
+                           "StringEquals": {"kms:ViaService": "sagemaker.${region}.amazonaws.com"}})
+
+
+def vpc_access() -> list[dict]:
+    return [
+        stmt("DescribeNetwork", ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                                 "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"], "*"),
+        stmt("JobNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                                      "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+             ["arn:${partition}:ec2:${region}:${account}:network-interface/*",
+              "arn:${partition}:ec2:${region}:${account}:subnet/*",
+              "arn:${partition}:ec2:${region}:${account}:security-group/*"],
+             condition={"StringEquals": {"ec2:Vpc": "arn:${partition}:ec2:${region}:${account}:vpc/${vpc_id}"}}),
+    ]
+
+
+def logs(prefix: str) -> dict:
+    return stmt("Logs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                         "logs:DescribeLogStreams"],
+                [f"arn:${{partition}}:logs:${{region}}:${{account}}:log-group:{prefix}*"])
+
+
+def metrics(namespaces: list[str]) -> dict:
+    return stmt("PublishMetrics", ["cloudwatch:PutMetricData"], "*",
+                condition={"StringLike": {"cloudwatch:namespace": namespaces}})
+
+
+def pass_role(env: Any, keys: list[str]) -> dict:
+    return stmt("PassJobRoles", ["iam:PassRole"], [role_arn(env, k) for k in keys],
+                condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})
+
+
+def guardrails(env: Any, out: dict) -> list[dict]:
+    """MLS-AWS-054: deny job creation without VPC, KMS, isolation and encryption in transit."""
+    creates = [f"{SM}:{r}/*" for r in ("processing-job", "training-job", "hyper-parameter-tuning-job",
+                                        "transform-job", "model")]
+    jobs_vpc = ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
+                "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel"]
+    # Clarify (ClarifyCheck) processing jobs must reach a shadow endpoint: isolation cannot be
+    # demanded of CreateProcessingJob when the pipelines contain one (see the compile notes).
+    clarify = any(s["kind"] in ("bias_check", "explain") for p in env.ir.get("pipelines") or []
+                  for s in p["steps"])
+    isolated = ["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel"]
+    if not clarify:
+        isolated.append("sagemaker:CreateProcessingJob")
+    if any(not s.get("network_isolation", True) for p in env.ir.get("pipelines") or [] for s in p["steps"]):
+        isolated = ["sagemaker:CreateModel"]
+    subnets = [f"${{subnet:{i}}}" for i in range(len(env.subnet_params))]
+    sgs = [f"${{security_group:{i}}}" for i in range(len(env.sg_params))]
+    return [
+        stmt("DenyJobsOutsideVpc", jobs_vpc, creates, "Deny",
+             {"Null": {"sagemaker:VpcSubnets": "true"}}),
+        stmt("DenyJobsInOtherSubnets", jobs_vpc, creates, "Deny",
+             {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSubnets": subnets}}),
+        stmt("DenyJobsWithOtherSecurityGroups", jobs_vpc, creates, "Deny",
+             {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSecurityGroupIds": sgs}}),
+        stmt("DenyJobsWithoutVolumeKey", JOB_ACTIONS[:3], creates, "Deny",
+             {"StringNotEqualsIfExists": {"sagemaker:VolumeKmsKey": "${kms_key_arn}"}}),
+        stmt("DenyJobsWithoutVolumeKeySet", JOB_ACTIONS[:3], creates, "Deny",
+             {"Null": {"sagemaker:VolumeKmsKey": "true"}}),
+        stmt("DenyJobsWithoutOutputKey", JOB_ACTIONS, creates, "Deny",
+             {"Null": {"sagemaker:OutputKmsKey": "true"}}),
+        stmt("DenyJobsWithOtherOutputKey", JOB_ACTIONS, creates, "Deny",
+             {"StringNotEqualsIfExists": {"sagemaker:OutputKmsKey": "${kms_key_arn}"}}),
+        stmt("DenyJobsWithoutIsolation", isolated, creates, "Deny",
+             {"Bool": {"sagemaker:NetworkIsolation": "false"}}),
+        stmt("DenyJobsWithoutTransitEncryption", JOB_ACTIONS[:3], creates, "Deny",
+             {"Bool": {"sagemaker:InterContainerTrafficEncryption": "false"}}),
+        stmt("DenyOtherInstanceTypes", JOB_ACTIONS, creates, "Deny",
+             {"ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": sorted(set(
+                 ["ml.m5.*", "ml.g5.*", "ml.r5.*"]))}}),
+    ]
+
+
+def lower_roles(env: Any, out: dict, low: Any) -> None:
+    groups = [g["name"] for g in out["model_package_groups"]]
+    pipelines = [p["name"] for p in out["pipelines"]]
+    endpoints = [e["name"] for e in out["endpoints"]]
+    sms = [s["name"] for s in out["state_machines"]]
+    pkg = [f"{SM}:model-package/{g}/*" for g in groups] + [f"{SM}:model-package-group/{g}" for g in groups]
+    exp = [f"{SM}:experiment/*", f"{SM}:experiment-trial/*", f"{SM}:experiment-trial-component/*"]
+    policies: dict[str, dict] = {}
+
+    policies["pipeline"] = doc(
+        stmt("RunJobs", JOB_ACTIONS + ["sagemaker:CreateModel", "sagemaker:AddTags"],
+             [f"{SM}:{r}/*" for r in ("processing-job", "training-job", "hyper-parameter-tuning-job",
+                                      "transform-job", "model")]),
+        stmt("WatchJobs", ["sagemaker:DescribeProcessingJob", "sagemaker:DescribeTrainingJob",
+                           "sagemaker:DescribeHyperParameterTuningJob", "sagemaker:DescribeTransformJob",
+                           "sagemaker:StopProcessingJob", "sagemaker:StopTrainingJob",
+                           "sagemaker:StopHyperParameterTuningJob", "sagemaker:StopTransformJob",
+                           "sagemaker:ListTrainingJobsForHyperParameterTuningJob", "sagemaker:DescribeModel",
+                           "sagemaker:ListTags"],
+             [f"{SM}:{r}/*" for r in ("processing-job", "training-job", "hyper-parameter-tuning-job",
+                                      "transform-job", "model")]),
+        stmt("RegisterModels", ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
+                                "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages",
+                                "sagemaker:UpdateModelPackage", "sagemaker:AddTags"], pkg or [f"{SM}:model-package/none"]),
+        stmt("TrackExperiments", ["sagemaker:CreateExperiment", "sagemaker:CreateTrial",
+                                  "sagemaker:CreateTrialComponent", "sagemaker:AssociateTrialComponent",
+                                  "sagemaker:DescribeExperiment", "sagemaker:DescribeTrial",
+                                  "sagemaker:DescribeTrialComponent", "sagemaker:UpdateTrialComponent",
+                                  "sagemaker:AddTags"], exp),
+        pass_role(env, ["jobs"]),
+        stmt("Artifacts", ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+             [bucket("artifacts"), bucket("artifacts", True)]),
+        stmt("UseEnvKey", KMS_USE, ["${kms_key_arn}"]),
+        grant(),
+        *guardrails(env, out),
+    )
+    policies["jobs"] = doc(
+        stmt("ReadData", ["s3:GetObject", "s3:ListBucket"], [bucket("data"), bucket("data", True)]),
+        stmt("Artifacts", ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+             [bucket("artifacts"), bucket("artifacts", True)]),
+        stmt("UseEnvKey", KMS_USE, ["${kms_key_arn}"]),
+        grant(),
+        logs("/aws/sagemaker/"),
+        metrics(["/aws/sagemaker/*"]),
+        stmt("ClarifyShadowEndpoints", ["sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig",
+                                        "sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig",
+                                        "sagemaker:DescribeEndpoint", "sagemaker:DescribeModel",
+                                        "sagemaker:InvokeEndpoint", "sagemaker:AddTags"],
+             [f"{SM}:endpoint/sm-clarify-*", f"{SM}:endpoint-config/sm-clarify-*", f"{SM}:model/*"]),
+        *vpc_access(),
+    )
+    policies["endpoint"] = doc(
+        stmt("ModelArtifacts", ["s3:GetObject"], [bucket("artifacts", True)]),
+        stmt("UseEnvKey", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], ["${kms_key_arn}"]),
+        logs("/aws/sagemaker/Endpoints/"),
+        metrics(["/aws/sagemaker/*", "AWS/SageMaker"]),
+        *vpc_access(),
+    )
+    policies["monitoring"] = doc(
+        stmt("ReadCaptureAndTruth", ["s3:GetObject", "s3:ListBucket"],
+             [bucket("capture"), bucket("capture", True), bucket("data"), bucket("data", True),
+              bucket("artifacts"), bucket("artifacts", True)]),
+        stmt("WriteReports", ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+             [bucket("monitoring"), bucket("monitoring", True)]),
+        stmt("UseEnvKey", KMS_USE, ["${kms_key_arn}"]),
+        grant(),
+        logs("/aws/sagemaker/"),
+        metrics(["aws/sagemaker/*", "/aws/sagemaker/*"]),
+        stmt("ClarifyShadowEndpoints", ["sagemaker:CreateEndpoint", "sagemaker:CreateEndpointConfig",
+                                        "sagemaker:DeleteEndpoint", "sagemaker:DeleteEndpointConfig",
+                                        "sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint",
+                                        "sagemaker:AddTags"],
+             [f"{SM}:endpoint/sm-clarify-*", f"{SM}:endpoint-config/sm-clarify-*"]),
+        *vpc_access(),
+    )
+    policies["deploy"] = doc(
+        stmt("ReadApprovedPackages", ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages",
+                                      "sagemaker:DescribeModelPackageGroup"], pkg or [f"{SM}:model-package/none"]),
+        stmt("Deploy", ["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:CreateEndpoint",
+                        "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint",
+                        "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel", "sagemaker:AddTags",
+                        "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob",
+                        "sagemaker:StopTransformJob"],
+             [f"{SM}:model/{env.name()}*", f"{SM}:endpoint-config/{env.name()}*",
+              *[f"{SM}:endpoint/{e}" for e in endpoints], f"{SM}:transform-job/{env.name()}*"]),
+        stmt("PassServingRole", ["iam:PassRole"], [role_arn(env, "endpoint")],
+             {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+        stmt("ChampionRecord", ["s3:GetObject", "s3:PutObject"], [bucket("artifacts", True)]),
+        stmt("UseEnvKey", KMS_USE, ["${kms_key_arn}"]),
+        stmt("SyncTransformJobs", ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+             ["arn:${partition}:events:${region}:${account}:rule/StepFunctionsGetEventsForSageMakerTransformJobsRule"]),
+        stmt("LogDelivery", ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                             "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                             "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"], "*"),
+    )
+    policies["events"] = doc(
+        stmt("StartDeploys", ["states:StartExecution"],
+             ["arn:${partition}:states:${region}:${account}:stateMachine:" + n for n in sms]
+             or ["arn:${partition}:states:${region}:${account}:stateMachine:none"]),
+        stmt("StartPipelines", ["sagemaker:StartPipelineExecution"],
+             [f"{SM}:pipeline/{p}" for p in pipelines] or [f"{SM}:pipeline/none"]),
+        stmt("UseEnvKey", ["kms:Decrypt", "kms:GenerateDataKey"], ["${kms_key_arn}"]),
+    )
+    policies["scheduler"] = doc(
+        stmt("StartPipelines", ["sagemaker:StartPipelineExecution"],
+             [f"{SM}:pipeline/{p}" for p in pipelines] or [f"{SM}:pipeline/none"]),
+        stmt("StartBatch", ["states:StartExecution"],
+             ["arn:${partition}:states:${region}:${account}:stateMachine:" + n for n in sms]
+             or ["arn:${partition}:states:${region}:${account}:stateMachine:none"]),
+        stmt("UseEnvKey", ["kms:Decrypt", "kms:GenerateDataKey"], ["${kms_key_arn}"]),
+    )
+    for key, pol in policies.items():
+        path = policy_path(env, key)
+        low.add(path, "iam-policy", pol, "json")
+        out["roles"].append({"key": key, "name": _role_name(env, key), "service": SERVICES[key],
+                             "policy": "../" + path})
+    low.add(policy_path(env, "kms-key"), "iam-policy", key_policy(env), "json")
+
+
+def _role_name(env: Any, key: str) -> str:
+    from mlspec.targets.sagemaker import naming
+    return naming.role_name(env.system, env.env_name, key)
+
+
+def key_policy(env: Any) -> dict:
+    """MLS-AWS-002: no `*` principal; services only through kms:ViaService or their service principal."""
+    via = [f"{s}.${{region}}.amazonaws.com" for s in ("sagemaker", "s3", "sns", "states", "logs", "ec2")]
+    return doc(
+        stmt("AccountAdministers", ["kms:*"], "*") | {"Principal": {"AWS": "arn:${partition}:iam::${account}:root"}},
+        stmt("ServicesThroughAccountPrincipals", KMS_USE + ["kms:CreateGrant"], "*",
+             condition={"StringEquals": {"kms:ViaService": via, "kms:CallerAccount": "${account}"}})
+        | {"Principal": {"AWS": "arn:${partition}:iam::${account}:root"}},
+        stmt("ServicePrincipals", ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:DescribeKey"], "*",
+             condition={"StringEquals": {"aws:SourceAccount": "${account}"}})
+        | {"Principal": {"Service": sorted(["cloudwatch.amazonaws.com", "events.amazonaws.com",
+                                            "logs.${region}.amazonaws.com", "scheduler.amazonaws.com",
+                                            "sns.amazonaws.com", "states.amazonaws.com"])}},
+    )

@@ -1,0 +1,679 @@
+"""IR pipeline -> SageMaker Pipelines definition (Version 2020-12-01), as plain data.
+
+Input: one environment's IR and one of its pipelines, plus the per-environment lowering
+context (:class:`mlspec.targets.sagemaker.lower.EnvContext`). Output: the definition dict, the
+support files it references (Clarify analysis configs) and diagnostics. Pure; no I/O.
+
+Deploy-time values (bucket names, role ARNs, KMS key, subnets, security groups) are pipeline
+*parameters* whose DefaultValue is a `${token}` the Pulumi program resolves when it creates
+the `aws.sagemaker.Pipeline`; so the definition written to the build is exactly the deployed
+one, up to those defaults, and passes botocore's request shapes as is.
+
+Every job step carries VpcConfig, network isolation (spec steps; see the notes for Clarify),
+inter-container traffic encryption and the environment's KMS key on volumes and outputs
+(SECURITY.md MLS-AWS-068). Step reference:
+https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps-types.html
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from mlspec.targets.base import Diagnostic, local_name
+from mlspec.targets.sagemaker import images, naming
+
+CODE_DIR = "/opt/ml/processing/input/code"
+CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet", "jsonl": "application/jsonlines",
+                 "tfrecord": "application/x-tfrecord", "delta": "application/x-parquet"}
+CONDITIONS = {">=": "GreaterThanOrEqualTo", ">": "GreaterThan", "<=": "LessThanOrEqualTo",
+              "<": "LessThan", "==": "Equals"}
+PRE_TRAINING_BIAS = {"CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"}
+HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
+                  "bias": "_mlspec/bias_limits.py"}
+
+
+def get(path: str) -> dict:
+    return {"Get": path}
+
+
+def param(name: str) -> dict:
+    return {"Get": f"Parameters.{name}"}
+
+
+def join(*values: Any, on: str = "/") -> dict:
+    return {"Std:Join": {"On": on, "Values": list(values)}}
+
+
+class PipelineBuilder:
+    """Builds one pipeline definition; one `step_<kind>` method per IR step kind (STEP_TABLE)."""
+
+    def __init__(self, env: Any, pipeline: dict):
+        self.env = env
+        self.ir = env.ir
+        self.p = pipeline
+        self.name = env.pipeline_name(pipeline)
+        self.steps_by_id = {s["id"]: s for s in pipeline["steps"]}
+        self.out: dict[str, dict] = {}  # step id -> SageMaker step
+        self.extra: dict[str, list[dict]] = {}  # step id -> helper steps emitted after it
+        self.files: list[tuple[str, Any]] = []  # (path under build, json content)
+        self.diagnostics: list[Diagnostic] = []
+        self.notes: list[str] = []
+        self.params: list[dict] = []
+
+    # ------------------------------------------------------------------ helpers
+    def sname(self, step_id: str, *suffix: str) -> str:
+        return naming.step_name(local_name(step_id), *suffix)
+
+    def diag(self, ir_id: str, summary: str, hint: str = "") -> None:
+        self.diagnostics.append(Diagnostic("E501", summary, ir_id, hint))
+
+    def add_param(self, name: str, ptype: str, default: Any) -> None:
+        self.params.append({"Name": name, "Type": ptype, "DefaultValue": default})
+
+    def s3(self, *parts: Any) -> dict:
+        """An S3 URI under this pipeline's execution folder in the artifacts bucket."""
+        return join("s3:/", param("ArtifactsBucket"), "pipelines", self.name,
+                    get("Execution.PipelineExecutionId"), *parts)
+
+    def code_uri(self, path: str) -> dict:
+        return join("s3:/", param("ArtifactsBucket"), "code", path)
+
+    def vpc(self) -> dict:
+        return {"SecurityGroupIds": [param(n) for n in self.env.sg_params],
+                "Subnets": [param(n) for n in self.env.subnet_params]}
+
+    def network(self, isolate: bool) -> dict:
+        return {"EnableInterContainerTrafficEncryption": True, "EnableNetworkIsolation": isolate,
+                "VpcConfig": self.vpc()}
+
+    def instance(self, compute: dict | None) -> tuple[str, int]:
+        return self.env.instance_type(compute), int((compute or {}).get("instance_count") or 1)
+
+    def stopping(self, step: dict, default: int = 86400) -> dict:
+        return {"MaxRuntimeInSeconds": int(step.get("max_runtime_s") or default)}
+
+    def uri_of(self, ref: str, consumer: dict) -> Any:
+        """S3 URI (literal or expression) of a dataset or step output reference."""
+        if ref.startswith("dataset."):
+            ds = self.env.datasets.get(ref)
+            return self.env.dataset_uri(ds) if ds else ""
+        parts = ref.split(".")
+        sid = ".".join(parts[:2])
+        src = self.steps_by_id.get(sid)
+        if src is None:
+            self.diag(consumer["id"], f"`{ref}` is not a step of pipeline `{self.p['name']}`")
+            return ""
+        out = parts[-1]
+        kind = src["kind"]
+        if kind == "validate":
+            return self.uri_of(src["data"], consumer)
+        if kind in ("train", "tune") and out == "model":
+            return self.model_uri(sid)
+        if kind == "batch_transform":
+            return get(f"Steps.{self.sname(sid)}.TransformOutput.S3OutputPath")
+        return get(f"Steps.{self.sname(sid)}.ProcessingOutputConfig.Outputs['{out}'].S3Output.S3Uri")
+
+    def model_uri(self, train_id: str) -> Any:
+        src = self.steps_by_id[train_id]
+        if src["kind"] == "tune":
+            return join("s3:/", param("ArtifactsBucket"), "pipelines", self.name, "tuning",
+                        get(f"Steps.{self.sname(train_id)}.TrainingJobSummaries[0].TrainingJobName"),
+                        "output", "model.tar.gz")
+        return get(f"Steps.{self.sname(train_id)}.ModelArtifacts.S3ModelArtifacts")
+
+    def train_of(self, ref: str) -> dict | None:
+        sid = ".".join(ref.split(".")[:2])
+        s = self.steps_by_id.get(sid)
+        return s if s and s["kind"] in ("train", "tune") else None
+
+    def image_for(self, step: dict, scope: str = "training") -> str:
+        """Image of a train/tune step (or of the step that trained `step`'s model)."""
+        if step.get("image"):
+            return step["image"]
+        fw = step.get("framework") or {}
+        if fw.get("name") == "custom" or not fw:
+            self.diag(step["id"], f"step `{step['name']}` needs an `image`")
+            return ""
+        try:
+            return images.framework_image(fw["name"], str(fw.get("version") or ""), self.env.region,
+                                          self.env.is_gpu(step.get("compute")), scope)
+        except images.ImageError as e:
+            self.diag(step["id"], str(e), "pick a version listed by SageMaker or give `image`")
+            return ""
+
+    def helper_image(self) -> str:
+        try:
+            return images.processing_image(self.env.region)
+        except images.ImageError as e:
+            self.diag(self.p["id"], str(e))
+            return ""
+
+    def processing(self, step: dict, image: str, entry: list[str], inputs: list[dict],
+                   outputs: list[str], *, isolate: bool | None = None, args: list[str] | None = None,
+                   compute: dict | None = None) -> dict:
+        itype, icount = self.instance(compute if compute is not None else step.get("compute"))
+        app: dict[str, Any] = {"ImageUri": image, "ContainerEntrypoint": entry}
+        if args:
+            app["ContainerArguments"] = args
+        proc_inputs = []
+        for i, (name, uri, local) in enumerate((x["name"], x["uri"], x["local"]) for x in inputs):
+            proc_inputs.append({"InputName": name, "AppManaged": False, "S3Input": {
+                "S3Uri": uri, "LocalPath": local, "S3DataType": "S3Prefix", "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated", "S3CompressionType": "None"}})
+        outs = [{"OutputName": o, "AppManaged": False, "S3Output": {
+            "S3Uri": self.s3(local_name(step["id"]), o), "LocalPath": f"/opt/ml/processing/output/{o}",
+            "S3UploadMode": "EndOfJob"}} for o in outputs]
+        net_iso = step.get("network_isolation", True) if isolate is None else isolate
+        return {
+            "ProcessingResources": {"ClusterConfig": {
+                "InstanceType": itype, "InstanceCount": icount, "VolumeSizeInGB": 30,
+                "VolumeKmsKeyId": param("KmsKeyId")}},
+            "AppSpecification": app,
+            "RoleArn": param("JobRoleArn"),
+            "ProcessingInputs": proc_inputs,
+            "ProcessingOutputConfig": {"Outputs": outs, "KmsKeyId": param("KmsKeyId")},
+            "NetworkConfig": self.network(bool(net_iso)),
+            "StoppingCondition": self.stopping(step),
+            "Environment": {"MLSPEC_STEP": step["name"]},
+        }
+
+    def code_input(self, script: str) -> dict:
+        return {"name": "code", "uri": self.code_uri(script), "local": CODE_DIR}
+
+    def config_input(self, ir_id: str, spec: dict) -> dict:
+        """A JSON spec for one of mlspec's helper scripts, uploaded by the program (a folder per step)."""
+        folder = f"config/{self.env.env_name}/{self.name}/{ir_id.replace('.', '-').replace('#', '-')}"
+        self.files.append((f"{folder}/spec.json", spec))
+        return {"name": "config", "uri": join("s3:/", param("ArtifactsBucket"), folder, ""),
+                "local": "/opt/ml/processing/input/config"}
+
+    def entry(self, script: str) -> list[str]:
+        return ["python3", f"{CODE_DIR}/{script.rsplit('/', 1)[-1]}"]
+
+    # ------------------------------------------------------------------ step kinds
+    def step_validate(self, s: dict) -> dict:
+        ds = self.env.datasets.get(s["data"])
+        if ds is None:
+            self.diag(s["id"], f"unknown dataset `{s['data']}`")
+            return {}
+        if ds["format"] in ("tfrecord",):
+            self.diag(s["id"], f"data checks cannot read `{ds['format']}` data on SageMaker",
+                      "convert the dataset to parquet, csv or jsonl, or drop the validate step")
+        checks = dict(ds.get("checks") or {})
+        checks.update({k: v for k, v in (s.get("checks") or {}).items() if v is not None})
+        spec = {"format": ds["format"], "checks": checks, "schema": ds.get("schema") or []}
+        args = ["--spec-file", "/opt/ml/processing/input/config/spec.json"]
+        script = HELPER_SCRIPTS["validate"]
+        a = self.processing(s, self.helper_image(), self.entry(script),
+                            [self.code_input(script), self.config_input(s["id"], spec),
+                             {"name": "data", "uri": self.env.dataset_uri(ds), "local": "/opt/ml/processing/input/data"}],
+                            ["report"], args=args)
+        return {"Type": "Processing", "Arguments": a}
+
+    def step_process(self, s: dict) -> dict:
+        inputs = [self.code_input(s["script"])]
+        for i, ref in enumerate(s.get("inputs") or []):
+            inputs.append({"name": f"input-{i}", "uri": self.uri_of(ref, s),
+                           "local": f"/opt/ml/processing/input/{i}"})
+        args = []
+        for k, v in sorted((s.get("args") or {}).items()):
+            args += [f"--{k}", v if isinstance(v, str) else json.dumps(v)]
+        image = s.get("image") or self.helper_image()
+        a = self.processing(s, image, self.entry(s["script"]), inputs, list(s.get("outputs") or []),
+                            args=args or None)
+        return {"Type": "Processing", "Arguments": a}
+
+    def training_definition(self, s: dict) -> dict:
+        itype, icount = self.instance(s.get("compute"))
+        entry = s.get("entry_point") or ""
+        hp = {k: json.dumps(v) for k, v in sorted((s.get("hyperparameters") or {}).items())}
+        channels = []
+        if entry:
+            hp["sagemaker_program"] = json.dumps(entry.rsplit("/", 1)[-1])
+            hp["sagemaker_submit_directory"] = json.dumps("/opt/ml/input/data/code")
+            channels.append({"ChannelName": "code", "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": self.code_uri(entry),
+                "S3DataDistributionType": "FullyReplicated"}}, "InputMode": "File"})
+        names = ["train", "validation", "test"]
+        for i, ref in enumerate(s.get("inputs") or []):
+            ch = {"ChannelName": names[i] if i < len(names) else f"input{i}", "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": self.uri_of(ref, s),
+                "S3DataDistributionType": "FullyReplicated"}}}
+            if ref.startswith("dataset.") and ref in self.env.datasets:
+                ch["ContentType"] = CONTENT_TYPES[self.env.datasets[ref]["format"]]
+            channels.append(ch)
+        return {
+            "AlgorithmSpecification": {"TrainingImage": self.image_for(s), "TrainingInputMode": "File"},
+            "RoleArn": param("JobRoleArn"),
+            "HyperParameters": hp,
+            "InputDataConfig": channels,
+            "OutputDataConfig": {"S3OutputPath": self.s3(local_name(s["id"]), "model"),
+                                 "KmsKeyId": param("KmsKeyId")},
+            "ResourceConfig": {"InstanceType": itype, "InstanceCount": icount, "VolumeSizeInGB": 30,
+                               "VolumeKmsKeyId": param("KmsKeyId")},
+            "StoppingCondition": self.stopping(s),
+            "VpcConfig": self.vpc(),
+            "EnableNetworkIsolation": bool(s.get("network_isolation", True)),
+            "EnableInterContainerTrafficEncryption": True,
+        }
+
+    def step_train(self, s: dict) -> dict:
+        a = self.training_definition(s)
+        a["Environment"] = {"MLSPEC_STEP": s["name"]}
+        return {"Type": "Training", "Arguments": a}
+
+    def step_tune(self, s: dict) -> dict:
+        d = self.training_definition(s)
+        static = d.pop("HyperParameters")
+        for n in (s.get("ranges") or {}):
+            static.pop(n, None)
+        d["StaticHyperParameters"] = static
+        d["OutputDataConfig"]["S3OutputPath"] = join("s3:/", param("ArtifactsBucket"), "pipelines",
+                                                     self.name, "tuning")
+        obj = s.get("objective") or {}
+        metric = obj.get("metric", "objective")
+        d["AlgorithmSpecification"]["MetricDefinitions"] = [
+            {"Name": metric, "Regex": f"{metric}[=:]\\s*([-+0-9.eE]+)"}]
+        cont, integ, cat = [], [], []
+        for n, r in sorted((s.get("ranges") or {}).items()):
+            if r["type"] == "continuous":
+                cont.append({"Name": n, "MinValue": str(r["min"]), "MaxValue": str(r["max"])})
+            elif r["type"] == "integer":
+                integ.append({"Name": n, "MinValue": str(int(r["min"])), "MaxValue": str(int(r["max"]))})
+            else:
+                cat.append({"Name": n, "Values": [str(v) for v in r.get("values") or []]})
+        cfg = {
+            "Strategy": "Bayesian",
+            "HyperParameterTuningJobObjective": {
+                "Type": "Maximize" if obj.get("direction", "maximize") == "maximize" else "Minimize",
+                "MetricName": metric},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": int(s.get("max_trials") or 10),
+                               "MaxParallelTrainingJobs": int(s.get("parallel_trials") or 1)},
+            "ParameterRanges": {"ContinuousParameterRanges": cont, "IntegerParameterRanges": integ,
+                                "CategoricalParameterRanges": cat},
+        }
+        return {"Type": "Tuning", "Arguments": {"HyperParameterTuningJobConfig": cfg,
+                                                "TrainingJobDefinition": d}}
+
+    def step_evaluate(self, s: dict) -> dict:
+        train = self.train_of(s["model"])
+        image = self.image_for(train) if train else self.helper_image()
+        inputs = [self.code_input(s["script"]),
+                  {"name": "model", "uri": self.uri_of(s["model"], s), "local": "/opt/ml/processing/model"},
+                  {"name": "data", "uri": self.uri_of(s["data"], s), "local": "/opt/ml/processing/input/data"}]
+        a = self.processing(s, image, self.entry(s["script"]), inputs, ["metrics"])
+        a["Environment"]["MLSPEC_METRICS"] = ",".join(s.get("metrics") or [])
+        return {"Type": "Processing", "Arguments": a,
+                "PropertyFiles": [{"PropertyFileName": self.property_file(s["id"]),
+                                   "OutputName": "metrics", "FilePath": "evaluation.json"}]}
+
+    def property_file(self, step_id: str) -> str:
+        return self.sname(step_id, "metrics")
+
+    def model_step(self, s: dict, model_ref: str) -> str:
+        """A CreateModel step for Clarify/Transform (one per trained model), placed before `s`."""
+        train = self.train_of(model_ref)
+        name = self.sname(train["id"] if train else s["id"], "model")
+        if name in self.model_steps:
+            return name
+        self.model_steps.add(name)
+        step = {"Name": name, "Type": "Model", "Arguments": {
+            "ExecutionRoleArn": param("JobRoleArn"),
+            "PrimaryContainer": {"Image": self.image_for(train, "inference") if train else "",
+                                 "ModelDataUrl": self.uri_of(model_ref, s)},
+            "VpcConfig": self.vpc(), "EnableNetworkIsolation": True}}
+        self.pre.setdefault(s["id"], []).append(step)
+        return name
+
+    def clarify(self, s: dict, check: str, methods: dict, extra_outputs: bool = False) -> dict:
+        model_step_name = self.model_step(s, s["model"])
+        ds_ref = s["data"]
+        headers, label = self.env.headers_for(ds_ref, self.steps_by_id)
+        cfg_path = f"config/{self.env.env_name}/{self.name}/{local_name(s['id'])}/analysis_config.json"
+        itype, _ = self.instance(s.get("compute"))
+        cfg = {"dataset_type": "text/csv", "headers": headers, "label": label or s.get("label"),
+               "methods": methods,
+               "predictor": {"instance_type": itype, "initial_instance_count": 1,
+                             "content_type": "text/csv", "accept_type": "text/csv"}}
+        if check == "MODEL_BIAS":
+            cfg["label_values_or_threshold"] = [1]
+            cfg["facet"] = [{"name_or_index": f} for f in s.get("facets") or []]
+        self.files.append((cfg_path, cfg))
+        a = self.processing(
+            s, self.env.tool_image("clarify", s["id"], self), [],
+            [{"name": "analysis_config", "uri": join("s3:/", param("ArtifactsBucket"), cfg_path),
+              "local": "/opt/ml/processing/input/config"},
+             {"name": "dataset", "uri": self.uri_of(ds_ref, s), "local": "/opt/ml/processing/input/data"}],
+            ["analysis_result"], isolate=False)
+        a["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["LocalPath"] = "/opt/ml/processing/output"
+        del a["AppSpecification"]["ContainerEntrypoint"]
+        step = {"Type": "ClarifyCheck", "Arguments": a, "CheckType": check,
+                "ModelPackageGroupName": self.env.group_name_for_pipeline(self.p),
+                "SkipCheck": False, "RegisterNewBaseline": True,
+                "ModelName": get(f"Steps.{model_step_name}.ModelName")}
+        self.notes.append(f"`{s['id']}`: ClarifyCheck jobs run without container network isolation "
+                          "(Clarify calls a shadow endpoint through the VPC's SageMaker runtime endpoint); "
+                          "VPC, KMS and inter-container encryption stay on")
+        return step
+
+    def step_bias_check(self, s: dict) -> dict:
+        metric = (s.get("metric") or "dpl").upper()
+        methods = ({"pre_training_bias": {"methods": [metric]}} if metric in PRE_TRAINING_BIAS
+                   else {"post_training_bias": {"methods": [metric]}})
+        step = self.clarify(s, "MODEL_BIAS", methods)
+        if s.get("max_disparity") is not None:
+            # the limit: a helper reads Clarify's analysis.json, a Condition compares, Fail names it
+            script = HELPER_SCRIPTS["bias"]
+            lim_name = self.sname(s["id"], "limits")
+            lim_step = {"id": s["id"] + "#limits", "name": s["name"] + "_limits", "compute": None,
+                        "max_runtime_s": 3600, "network_isolation": True}
+            a = self.processing(
+                lim_step, self.helper_image(), self.entry(script),
+                [self.code_input(script),
+                 {"name": "analysis", "uri": get(f"Steps.{self.sname(s['id'])}.ProcessingOutputConfig."
+                                                 "Outputs['analysis_result'].S3Output.S3Uri"),
+                  "local": "/opt/ml/processing/input/analysis"}],
+                ["limits"], args=["--metric", metric])
+            pf = self.sname(s["id"], "limits")
+            lim = {"Name": lim_name, "Type": "Processing", "Arguments": a,
+                   "PropertyFiles": [{"PropertyFileName": pf, "OutputName": "limits", "FilePath": "limits.json"}]}
+            cond = {"Name": self.sname(s["id"], "check"), "Type": "Condition", "Arguments": {
+                "Conditions": [{"Type": "LessThanOrEqualTo",
+                                "LeftValue": {"Std:JsonGet": {"PropertyFile": get(f"Steps.{lim_name}.PropertyFiles.{pf}"),
+                                                              "Path": "max_abs"}},
+                                "RightValue": float(s["max_disparity"])}],
+                "IfSteps": [],
+                "ElseSteps": [{"Name": self.sname(s["id"], "failed"), "Type": "Fail", "Arguments": {
+                    "ErrorMessage": f"bias check `{s['name']}` failed: {metric} disparity above "
+                                    f"{s['max_disparity']}"}}]}}
+            self.extra.setdefault(s["id"], []).extend([lim, cond])
+        return step
+
+    def step_explain(self, s: dict) -> dict:
+        return self.clarify(s, "MODEL_EXPLAINABILITY",
+                            {"shap": {"num_samples": 100, "agg_method": "mean_abs", "use_logit": False}})
+
+    def step_register(self, s: dict) -> dict:
+        model = self.env.models.get(s["model"])
+        if model is None:
+            self.diag(s["id"], f"unknown model `{s['model']}`")
+            return {}
+        source = s.get("source") or model.get("source") or ""
+        train = self.train_of(source)
+        if train is None:
+            self.diag(s["id"], f"register step `{s['name']}` needs a model trained in this pipeline")
+            return {}
+        itype = self.env.serving_instance_types(model["id"])
+        metrics_from = s.get("metrics_from") or model.get("metrics_from")
+        a: dict[str, Any] = {
+            "ModelPackageGroupName": self.env.group_name(model),
+            "ModelPackageDescription": self.env.package_description(model),
+            "ModelApprovalStatus": param("ModelApprovalStatus"),
+            "InferenceSpecification": {
+                "Containers": [{"Image": self.image_for(train, "inference"),
+                                "ModelDataUrl": self.uri_of(source, s)}],
+                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
+                "SupportedRealtimeInferenceInstanceTypes": itype,
+                "SupportedTransformInstanceTypes": itype},
+            "CustomerMetadataProperties": self.env.lineage(model, train),
+            "MetadataProperties": {"GeneratedBy": "mlspec", "CommitId": self.ir["code"]["sha256"][:1024],
+                                   "ProjectId": naming.kebab(self.ir["system"]["name"])},
+        }
+        if metrics_from and metrics_from in self.steps_by_id:
+            uri = get(f"Steps.{self.sname(metrics_from)}.ProcessingOutputConfig.Outputs['metrics'].S3Output.S3Uri")
+            a["ModelMetrics"] = {"ModelQuality": {"Statistics": {
+                "ContentType": "application/json", "S3Uri": join(uri, "evaluation.json")}}}
+            a["CustomerMetadataProperties"]["EvaluationKey"] = join(
+                "pipelines", self.name, get("Execution.PipelineExecutionId"), local_name(metrics_from),
+                "metrics", "evaluation.json")
+        for sid, st in self.steps_by_id.items():
+            if st["kind"] == "bias_check" and st["model"] == source or (
+                    st["kind"] == "bias_check" and self.train_of(st["model"]) is train):
+                a.setdefault("ModelMetrics", {})["Bias"] = {"PostTrainingReport": {
+                    "ContentType": "application/json",
+                    "S3Uri": join(get(f"Steps.{self.sname(sid)}.ProcessingOutputConfig.Outputs"
+                                      "['analysis_result'].S3Output.S3Uri"), "analysis.json")}}
+            if st["kind"] == "explain" and self.train_of(st["model"]) is train:
+                a.setdefault("ModelMetrics", {})["Explainability"] = {"Report": {
+                    "ContentType": "application/json",
+                    "S3Uri": join(get(f"Steps.{self.sname(sid)}.ProcessingOutputConfig.Outputs"
+                                      "['analysis_result'].S3Output.S3Uri"), "analysis.json")}}
+        return {"Type": "RegisterModel", "Arguments": a}
+
+    def step_batch_transform(self, s: dict) -> dict:
+        model_step_name = self.model_step(s, s["model"])
+        itype, icount = self.instance(s.get("compute"))
+        out = s.get("output") or ""
+        out_uri = self.env.uri(out) if out else self.s3(local_name(s["id"]), "predictions")
+        a = {"ModelName": get(f"Steps.{model_step_name}.ModelName"),
+             "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                                "S3Uri": self.uri_of(s["data"], s)}},
+                                "ContentType": "text/csv", "SplitType": "Line"},
+             "TransformOutput": {"S3OutputPath": out_uri, "KmsKeyId": param("KmsKeyId"), "AssembleWith": "Line"},
+             "TransformResources": {"InstanceType": itype, "InstanceCount": icount,
+                                    "VolumeKmsKeyId": param("KmsKeyId")}}
+        return {"Type": "Transform", "Arguments": a}
+
+    # ------------------------------------------------------------------ gates
+    def operand(self, e: dict, s_pf: Callable[[str], dict]) -> Any:
+        if "number" in e:
+            return float(e["number"])
+        if "metric" in e:
+            sid = e["metric"]["step"]
+            st = self.steps_by_id.get(sid)
+            if st is None or st["kind"] != "evaluate":
+                self.diag(self.p["id"], f"gate metric `{sid}.metrics.{e['metric']['name']}` must come "
+                          "from an evaluate step")
+                return 0.0
+            return {"Std:JsonGet": {"PropertyFile": get(f"Steps.{self.sname(sid)}.PropertyFiles."
+                                                        f"{self.property_file(sid)}"),
+                                    "Path": f"metrics.{e['metric']['name']}.value"}}
+        return None  # needs the gate-values helper
+
+    def gate(self, g: dict, model: dict | None) -> tuple[list[dict], dict]:
+        """(helper steps, Condition step) for a gate; the caller fills IfSteps."""
+        conditions, helpers, computed = [], [], []
+        for i, req in enumerate(g["requires"]):
+            left, right = self.operand(req["left"], None), self.operand(req["right"], None)
+            if left is None or right is None:
+                computed.append({"index": i, "op": req["op"], "left": req["left"], "right": req["right"]})
+            conditions.append((req, left, right))
+        gname = naming.step_name("gate", g["name"])
+        vals_name = naming.step_name("gate", g["name"], "values")
+        pf = vals_name
+        if computed:
+            script = HELPER_SCRIPTS["gate"]
+            evals = sorted({e for c in computed for e in _metric_steps(c)})
+            inputs = [self.code_input(script)]
+            for sid in evals:
+                inputs.append({"name": f"eval-{local_name(sid)}",
+                               "uri": get(f"Steps.{self.sname(sid)}.ProcessingOutputConfig.Outputs['metrics']"
+                                          ".S3Output.S3Uri"),
+                               "local": f"/opt/ml/processing/input/eval/{local_name(sid)}"})
+            if g.get("uses_champion"):
+                if model is None:
+                    self.diag(g["id"], f"gate `{g['name']}` compares with the champion but the pipeline "
+                              "registers no model")
+                else:
+                    inputs.append({"name": "champion",
+                                   "uri": join("s3:/", param("ArtifactsBucket"), "champion",
+                                               self.env.group_name(model), ""),
+                                   "local": "/opt/ml/processing/input/champion"})
+            spec = {"clauses": computed}
+            inputs.append(self.config_input(g["id"], spec))
+            hstep = {"id": g["id"] + "#values", "name": g["name"] + "_values", "compute": None,
+                     "max_runtime_s": 3600, "network_isolation": True}
+            a = self.processing(hstep, self.helper_image(), self.entry(script), inputs, ["values"],
+                                args=["--spec-file", "/opt/ml/processing/input/config/spec.json"])
+            a["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] = self.s3("gates", g["name"])
+            deps = sorted({self.sname(d) for d in g.get("depends_on") or [] if d in self.steps_by_id})
+            h = {"Name": vals_name, "Type": "Processing", "Arguments": a,
+                 "PropertyFiles": [{"PropertyFileName": pf, "OutputName": "values", "FilePath": "values.json"}]}
+            if deps:
+                h["DependsOn"] = deps
+            helpers.append(h)
+        conds = []
+        for i, (req, left, right) in enumerate(conditions):
+            if left is None or right is None:
+                left = {"Std:JsonGet": {"PropertyFile": get(f"Steps.{vals_name}.PropertyFiles.{pf}"),
+                                        "Path": f"clauses.c{i}.left"}}
+                right = {"Std:JsonGet": {"PropertyFile": get(f"Steps.{vals_name}.PropertyFiles.{pf}"),
+                                         "Path": f"clauses.c{i}.right"}}
+            op = req["op"]
+            if op == "!=":
+                conds.append({"Type": "Not", "Expression": {"Type": "Equals", "LeftValue": left, "RightValue": right}})
+            else:
+                conds.append({"Type": CONDITIONS[op], "LeftValue": left, "RightValue": right})
+        text = "; ".join(r["text"] for r in g["requires"])
+        cond = {"Name": gname, "Type": "Condition", "Arguments": {
+            "Conditions": conds, "IfSteps": [],
+            "ElseSteps": [{"Name": naming.step_name("gate", g["name"], "failed"), "Type": "Fail",
+                           "Arguments": {"ErrorMessage": f"gate `{g['name']}` failed: {text}"}}]}}
+        deps = sorted({self.sname(d) for d in g.get("depends_on") or [] if d in self.steps_by_id})
+        if deps and not helpers:
+            cond["DependsOn"] = deps
+        return helpers, cond
+
+    # ------------------------------------------------------------------ assembly
+    def build(self) -> dict:
+        self.pre: dict[str, list[dict]] = {}
+        self.model_steps: set[str] = set()
+        ir_steps = self.p["steps"]
+        gates = self.p.get("gates") or []
+        gate_ids = [g["id"] for g in gates]
+        reg_model = next((self.env.models.get(s["model"]) for s in ir_steps if s["kind"] == "register"), None)
+        for s in ir_steps:
+            fn = STEP_TABLE.get(s["kind"])
+            if fn is None:
+                self.diag(s["id"], f"step kind `{s['kind']}` is not supported on SageMaker")
+                continue
+            body = fn(self, s)
+            if not body:
+                continue
+            step = {"Name": self.sname(s["id"]), **body}
+            deps = sorted({self.sname(d) for d in s.get("depends_on") or [] if d in self.steps_by_id})
+            if deps:
+                step["DependsOn"] = deps
+            self.out[s["id"]] = step
+        # which gates each step waits for (transitively), gates chained in declaration order
+        gated: dict[str, set[str]] = {}
+
+        def gates_of(sid: str, seen: frozenset = frozenset()) -> set[str]:
+            if sid in gated:
+                return gated[sid]
+            st = self.steps_by_id.get(sid)
+            res: set[str] = set()
+            deps = list((st or {}).get("depends_on") or [])
+            if st and st["kind"] == "register":
+                m = self.env.models.get(st["model"])
+                deps += [g for g in (m or {}).get("gates") or [] if g in gate_ids]
+            for d in deps:
+                if d in gate_ids:
+                    res.add(d)
+                elif d in self.steps_by_id and d not in seen:
+                    res |= gates_of(d, seen | {sid})
+            gated[sid] = res
+            return res
+
+        top: list[dict] = []
+        gate_steps: dict[str, dict] = {}
+        for g in gates:
+            helpers, cond = self.gate(g, reg_model)
+            gate_steps[g["id"]] = cond
+            for h in helpers:
+                h_gates = set()
+                for d in g.get("depends_on") or []:
+                    h_gates |= gates_of(d) if d in self.steps_by_id else ({d} if d in gate_ids else set())
+                self._place(h, h_gates, gate_ids, gate_steps, top)
+        for g in gates:  # a gate sits in the IfSteps of the previous gate (chain)
+            prev = [x for x in gate_ids[: gate_ids.index(g["id"])]]
+            self._place(gate_steps[g["id"]], set(prev[-1:]), gate_ids, gate_steps, top)
+        for s in ir_steps:
+            if s["id"] not in self.out:
+                continue
+            g = gates_of(s["id"])
+            for pre in self.pre.get(s["id"], []):
+                self._place(pre, g, gate_ids, gate_steps, top)
+            self._place(self.out[s["id"]], g, gate_ids, gate_steps, top)
+            for x in self.extra.get(s["id"], []):
+                self._place(x, g, gate_ids, gate_steps, top)
+        # a Condition cannot DependsOn a step inside its own branches; drop gate-to-gate edges
+        for cond in gate_steps.values():
+            if "DependsOn" in cond:
+                cond["DependsOn"] = [d for d in cond["DependsOn"] if d not in _names(cond)]
+                if not cond["DependsOn"]:
+                    del cond["DependsOn"]
+        self.add_param("ArtifactsBucket", "String", "${bucket:artifacts}")
+        self.add_param("DataBucket", "String", "${bucket:data}")
+        self.add_param("KmsKeyId", "String", "${kms_key_arn}")
+        self.add_param("JobRoleArn", "String", "${role:jobs}")
+        for i, n in enumerate(self.env.subnet_params):
+            self.add_param(n, "String", f"${{subnet:{i}}}")
+        for i, n in enumerate(self.env.sg_params):
+            self.add_param(n, "String", f"${{security_group:{i}}}")
+        self.add_param("ModelApprovalStatus", "String",
+                       "PendingManualApproval" if self.ir["environment"]["approval"] == "required"
+                       and (reg_model is None or reg_model["approval"]["required"]) else "Approved")
+        tracking = self.ir.get("tracking") or {}
+        definition = {
+            "Version": "2020-12-01",
+            "Metadata": {},
+            "Parameters": self.params,
+            "PipelineExperimentConfig": {
+                "ExperimentName": naming.sm_name(tracking.get("experiment") or self.ir["system"]["name"],
+                                                 self.env.env_name, limit=120),
+                "TrialName": get("Execution.PipelineExecutionId")},
+            "Steps": top,
+        }
+        return definition
+
+    def _place(self, step: dict, gates: set[str], gate_ids: list[str], gate_steps: dict, top: list) -> None:
+        if not gates:
+            top.append(step)
+            return
+        last = max(gates, key=gate_ids.index)
+        branch = gate_steps[last]["Arguments"]["IfSteps"]
+        # steps inside a branch may not DependsOn the Condition that holds them
+        if "DependsOn" in step:
+            step["DependsOn"] = [d for d in step["DependsOn"] if d != gate_steps[last]["Name"]]
+            if not step["DependsOn"]:
+                del step["DependsOn"]
+        branch.append(step)
+
+
+def _names(cond: dict) -> set[str]:
+    out = set()
+    for branch in ("IfSteps", "ElseSteps"):
+        for s in cond["Arguments"].get(branch, []):
+            out.add(s["Name"])
+            if s["Type"] == "Condition":
+                out |= _names(s)
+    return out
+
+
+def _metric_steps(clause: dict) -> set[str]:
+    out: set[str] = set()
+
+    def walk(e: dict) -> None:
+        if "metric" in e:
+            out.add(e["metric"]["step"])
+        elif "binary" in e:
+            walk(e["binary"]["left"])
+            walk(e["binary"]["right"])
+
+    walk(clause["left"])
+    walk(clause["right"])
+    return out
+
+
+STEP_TABLE: dict[str, Callable[[PipelineBuilder, dict], dict]] = {
+    "validate": PipelineBuilder.step_validate,
+    "process": PipelineBuilder.step_process,
+    "train": PipelineBuilder.step_train,
+    "tune": PipelineBuilder.step_tune,
+    "evaluate": PipelineBuilder.step_evaluate,
+    "bias_check": PipelineBuilder.step_bias_check,
+    "explain": PipelineBuilder.step_explain,
+    "register": PipelineBuilder.step_register,
+    "batch_transform": PipelineBuilder.step_batch_transform,
+}

@@ -1,0 +1,184 @@
+"""Pipeline definitions: botocore request shapes per step, graph checks, gates, security."""
+from __future__ import annotations
+
+import datetime
+import json
+import re
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+
+from mlspec.targets.sagemaker import SageMaker
+
+from . import fixtures as fx
+
+SM = botocore.session.get_session().get_service_model("sagemaker")
+STEP_OPS = {"Training": "CreateTrainingJob", "Processing": "CreateProcessingJob", "ClarifyCheck": "CreateProcessingJob",
+            "Tuning": "CreateHyperParameterTuningJob", "Transform": "CreateTransformJob", "Model": "CreateModel",
+            "RegisterModel": "CreateModelPackage"}
+GENERATED = {"TrainingJobName", "ProcessingJobName", "HyperParameterTuningJobName", "TransformJobName", "ModelName"}
+EXPR = {"Get", "Std:Join", "Std:JsonGet"}
+
+
+@pytest.fixture(scope="module")
+def lowering():
+    return SageMaker().lower(fx.environments(), fx.CTX)
+
+
+def definitions(lowering):
+    return {a.path: a.content for a in lowering.artifacts if a.kind == "sagemaker-pipeline"}
+
+
+def all_steps(steps):
+    for s in steps:
+        yield s
+        if s["Type"] == "Condition":
+            yield from all_steps(s["Arguments"]["IfSteps"])
+            yield from all_steps(s["Arguments"]["ElseSteps"])
+
+
+def placeholder(shape):
+    t = shape.type_name
+    lo = int(shape.metadata.get("min", 1) or 1)
+    return {"string": "x" * lo, "integer": lo, "long": lo, "float": 1.0, "double": 1.0, "boolean": True,
+            "timestamp": datetime.datetime(2020, 1, 1), "list": [], "map": {}, "structure": {}}.get(t, "x")
+
+
+def concrete(value, shape):
+    """Replace pipeline expressions with a value of the type the API expects there."""
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in EXPR:
+        return placeholder(shape)
+    if shape.type_name == "structure" and isinstance(value, dict):
+        return {k: concrete(v, shape.members[k]) if k in shape.members else v for k, v in value.items()}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [concrete(v, shape.member) for v in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {k: concrete(v, shape.value) for k, v in value.items()}
+    return value
+
+
+def enum_errors(value, shape, path):
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in EXPR:
+        return []
+    out = []
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for k, v in value.items():
+            if k in shape.members:
+                out += enum_errors(v, shape.members[k], f"{path}.{k}")
+    elif shape.type_name == "list" and isinstance(value, list):
+        for i, v in enumerate(value):
+            out += enum_errors(v, shape.member, f"{path}[{i}]")
+    elif shape.type_name == "string" and isinstance(value, str):
+        if "max" in shape.metadata and len(value) > shape.metadata["max"]:
+            out.append(f"{path}: longer than {shape.metadata['max']}")
+        if shape.enum and value not in shape.enum:
+            out.append(f"{path}: {value!r} not in enum")
+        if "pattern" in shape.metadata:
+            try:
+                if not re.fullmatch(shape.metadata["pattern"], value):
+                    out.append(f"{path}: {value!r} does not match {shape.metadata['pattern']}")
+            except re.error:
+                pass
+    return out
+
+
+def test_every_step_matches_the_sagemaker_api(lowering):
+    defs = definitions(lowering)
+    assert set(defs) == {"pipelines/dev/training.json", "pipelines/prod/training.json"}
+    for path, d in defs.items():
+        assert d["Version"] == "2020-12-01"
+        for s in all_steps(d["Steps"]):
+            if s["Type"] not in STEP_OPS:
+                continue
+            shape = SM.operation_model(STEP_OPS[s["Type"]]).input_shape
+            args = concrete(s["Arguments"], shape)
+            for m in GENERATED & set(shape.required_members):
+                args.setdefault(m, "generated")
+            report = ParamValidator().validate(args, shape)
+            assert not report.has_errors(), f"{path} {s['Name']}: {report.generate_report()}"
+            assert not enum_errors(s["Arguments"], shape, s["Name"])
+
+
+def test_graph_names_references_and_no_cycles(lowering):
+    for d in definitions(lowering).values():
+        params = {p["Name"]: p for p in d["Parameters"]}
+        steps = {s["Name"]: s for s in all_steps(d["Steps"])}
+        assert len(steps) == len(list(all_steps(d["Steps"])))
+        for name, s in steps.items():
+            assert re.fullmatch(r"[A-Za-z0-9\-_]{1,64}", name)
+            text = json.dumps(s)
+            for ref in re.findall(r'"Get": "([^"]+)"', text):
+                root, _, rest = ref.partition(".")
+                if root == "Parameters":
+                    assert rest in params, (name, ref)
+                elif root == "Steps":
+                    assert rest.split(".")[0] in steps, (name, ref)
+                else:
+                    assert root == "Execution"
+            for dep in s.get("DependsOn", []):
+                assert dep in steps
+        for p in params.values():
+            assert isinstance(p["DefaultValue"], str)
+
+
+def test_security_of_every_job_step(lowering):
+    """MLS-AWS-068: VPC, isolation, transit encryption, KMS on volumes and outputs."""
+    for d in definitions(lowering).values():
+        for s in all_steps(d["Steps"]):
+            a = s["Arguments"]
+            if s["Type"] in ("Processing", "ClarifyCheck"):
+                net = a["NetworkConfig"]
+                assert net["EnableInterContainerTrafficEncryption"] is True
+                assert net["EnableNetworkIsolation"] is (s["Type"] == "Processing")
+                assert net["VpcConfig"]["Subnets"] and net["VpcConfig"]["SecurityGroupIds"]
+                assert a["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == {"Get": "Parameters.KmsKeyId"}
+                assert a["ProcessingOutputConfig"]["KmsKeyId"] == {"Get": "Parameters.KmsKeyId"}
+            if s["Type"] in ("Training", "Tuning"):
+                t = a if s["Type"] == "Training" else a["TrainingJobDefinition"]
+                assert t["EnableNetworkIsolation"] is True and t["EnableInterContainerTrafficEncryption"] is True
+                assert t["VpcConfig"]["Subnets"]
+                assert t["ResourceConfig"]["VolumeKmsKeyId"] and t["OutputDataConfig"]["KmsKeyId"]
+            if s["Type"] == "Model":
+                assert a["EnableNetworkIsolation"] is True and a["VpcConfig"]["Subnets"]
+            if s["Type"] == "Transform":
+                assert a["TransformOutput"]["KmsKeyId"] and a["TransformResources"]["VolumeKmsKeyId"]
+            for v in (a.get("Environment") or {}).values():
+                assert "secret" not in str(v).lower()
+
+
+def test_gates_conditions_fail_steps_and_champion(lowering):
+    d = definitions(lowering)["pipelines/prod/training.json"]
+    steps = {s["Name"]: s for s in all_steps(d["Steps"])}
+    gate = steps["GateQuality"]
+    conds = gate["Arguments"]["Conditions"]
+    assert [c["Type"] for c in conds] == ["GreaterThanOrEqualTo", "GreaterThanOrEqualTo", "Not"]
+    assert conds[0]["LeftValue"]["Std:JsonGet"]["Path"] == "metrics.f1.value" and conds[0]["RightValue"] == 0.95
+    assert conds[1]["RightValue"]["Std:JsonGet"]["Path"] == "clauses.c1.right"
+    fail = gate["Arguments"]["ElseSteps"][0]
+    assert fail["Type"] == "Fail" and "gate `quality` failed" in fail["Arguments"]["ErrorMessage"]
+    # the register step only runs when the gate holds
+    assert "Register" in [s["Name"] for s in gate["Arguments"]["IfSteps"]]
+    # the champion is really read: the gate-values step mounts the champion record
+    values = steps["GateQualityValues"]
+    champ = [i for i in values["Arguments"]["ProcessingInputs"] if i["InputName"] == "champion"][0]
+    assert "champion" in json.dumps(champ["S3Input"]["S3Uri"])
+    assert values["PropertyFiles"][0]["FilePath"] == "values.json"
+    # bias limit check
+    assert steps["FairnessCheck"]["Arguments"]["Conditions"][0]["RightValue"] == 0.1
+    assert steps["Fairness"]["Type"] == "ClarifyCheck" and steps["Fairness"]["CheckType"] == "MODEL_BIAS"
+    assert steps["Explain"]["CheckType"] == "MODEL_EXPLAINABILITY"
+
+
+def test_register_approval_and_lineage(lowering):
+    prod = definitions(lowering)["pipelines/prod/training.json"]
+    dev = definitions(lowering)["pipelines/dev/training.json"]
+    status = {p["Name"]: p["DefaultValue"] for p in prod["Parameters"]}["ModelApprovalStatus"]
+    assert status == "PendingManualApproval"
+    assert {p["Name"]: p["DefaultValue"] for p in dev["Parameters"]}["ModelApprovalStatus"] == "Approved"
+    reg = [s for s in all_steps(prod["Steps"]) if s["Type"] == "RegisterModel"][0]["Arguments"]
+    md = reg["CustomerMetadataProperties"]
+    assert md["mlspec:spec-sha256"] == "ab" * 32 and md["mlspec:code-sha256"] == "cd" * 32
+    assert md["data:transactions"] == "2026-11-01" and md["hp:max_depth"] == "6"
+    assert "ModelQuality" in reg["ModelMetrics"] and "Bias" in reg["ModelMetrics"]
+    assert prod["PipelineExperimentConfig"]["TrialName"] == {"Get": "Execution.PipelineExecutionId"}
