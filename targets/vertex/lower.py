@@ -101,6 +101,7 @@ def lower_platform(c: _Ctx) -> None:
         {"sa": "workload", "role": "roles/aiplatform.user"},
         {"sa": "monitoring", "role": "roles/aiplatform.user"},
         {"sa": "monitoring", "role": "roles/monitoring.metricWriter"},
+        {"sa": "monitoring", "role": "roles/bigquery.jobUser"},
         {"sa": "launcher", "role": "roles/aiplatform.user"},
         {"sa": "launcher", "role": "roles/workflows.invoker"},
         {"sa": "launcher", "role": "roles/eventarc.eventReceiver"},
@@ -143,6 +144,7 @@ def lower_tracking(c: _Ctx) -> None:
 
 def _launch_body(c: _Ctx, key: str, name: str, spec_path: str, sa: str, kind: str) -> dict:
     return {"key": key, "kind": kind, "display_name": name, "spec": spec_path,
+            "root_bucket": "pipeline" if kind == "pipeline" else "monitoring",
             "object": f"pipelines/{key}.json", "service_account": sa,
             "workflow": naming.workflow_name(c.e.system, c.e.env, f"launch-{key}")}
 

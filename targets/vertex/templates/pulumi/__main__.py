@@ -162,10 +162,11 @@ def launch_workflow(item: dict) -> gcp.workflows.Workflow:
         source=pulumi.FileAsset(os.path.join(HERE, item["spec"])), content_type="application/json")
 
     def source(a):
-        bucket_name, obj_name, net, key_name, sa = a
+        bucket_name, obj_name, net, key_name, sa, root_bucket, workload = a
         body = {"displayName": item["display_name"], "pipelineSpec": "${spec.body}",
-                "runtimeConfig": {"gcsOutputDirectory": f"gs://{bucket_name}/root",
-                                  "parameterValues": {"network": net}},
+                "runtimeConfig": {"gcsOutputDirectory": f"gs://{root_bucket}/root/{item['key']}",
+                                  "parameterValues": {"network": net, "encryption_key": key_name,
+                                                      "bucket": bucket_name, "workload_service_account": workload}},
                 "serviceAccount": sa, "network": net, "encryptionSpec": {"kmsKeyName": key_name},
                 "labels": LABELS}
         return json.dumps({"main": {"params": ["args"], "steps": [
@@ -180,9 +181,11 @@ def launch_workflow(item: dict) -> gcp.workflows.Workflow:
     return gcp.workflows.Workflow(
         f"wf-{item['key']}", name=item["workflow"], project=PROJECT, region=REGION,
         description=f"launch {item['display_name']} on Vertex AI Pipelines",
-        service_account=accounts["launcher"].id, crypto_key_name=KEY_NAME, labels=LABELS, deletion_protection=False,
+        service_account=accounts["launcher"].email, crypto_key_name=KEY_NAME, labels=LABELS, deletion_protection=False,
         source_contents=pulumi.Output.all(code_bucket.name, spec_obj.name, VERTEX_NETWORK, KEY_NAME,
-                                          accounts[item["service_account"]].email).apply(source),
+                                          accounts[item["service_account"]].email,
+                                          buckets[item.get("root_bucket", "pipeline")].name,
+                                          accounts["workload"].email).apply(source),
         opts=opts(*key_grants, metadata_store))
 
 
@@ -441,7 +444,7 @@ def rollout_workflow(ep: dict, endpoint: gcp.vertex.AiEndpoint) -> gcp.workflows
 
     return gcp.workflows.Workflow(
         f"wf-rollout-{ep['key']}", name=ep["progress_workflow"], project=PROJECT, region=REGION,
-        description=f"rollout / rollback of {ep['display_name']}", service_account=accounts["launcher"].id,
+        description=f"rollout / rollback of {ep['display_name']}", service_account=accounts["launcher"].email,
         crypto_key_name=KEY_NAME, labels=LABELS, deletion_protection=False,
         source_contents=endpoint.name.apply(
             lambda n: source(f"{AIP}/projects/{PROJECT}/locations/{REGION}/endpoints/{n}")),
@@ -555,7 +558,7 @@ for bj in D["batch"]:
 
     wf = gcp.workflows.Workflow(
         f"wf-batch-{bj['key']}", name=bj["workflow"], project=PROJECT, region=REGION,
-        description=f"batch inference {bj['display_name']}", service_account=accounts["launcher"].id,
+        description=f"batch inference {bj['display_name']}", service_account=accounts["launcher"].email,
         crypto_key_name=KEY_NAME, labels=LABELS, deletion_protection=False,
         source_contents=pulumi.Output.all(KEY_NAME, accounts["workload"].email).apply(batch_source),
         opts=opts(*key_grants))

@@ -1,0 +1,201 @@
+"""The generated Pulumi program under Pulumi's mock runtime (mlspec.compiler.plan.harness):
+resources, wiring and every GCP row of SECURITY.md; no snake_case leaks, no missing required
+inputs, unique URNs; dynamic resources included."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+import fixtures
+from buildutil import lower, run_env, write
+from mlspec.compiler.plan.harness import duplicate_urns, missing_required, snake_case_leaks
+
+IRS = [fixtures.maximal_ir("dev"), fixtures.maximal_ir("prod")]
+BASIC = {"roles/owner", "roles/editor", "roles/viewer"}
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    low = lower(IRS)
+    assert [d for d in low.diagnostics if d.severity == "error"] == []
+    return str(write(low, IRS, tmp_path_factory.mktemp("vertex-build")))
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def graph(request, build):
+    return request.param, run_env(build, request.param)["resources"]
+
+
+def by_type(res, suffix):
+    return [r for r in res if r["type"].endswith(suffix)]
+
+
+def one(res, name):
+    [r] = [r for r in res if r["name"] == name]
+    return r
+
+
+def test_graph_is_clean(graph):
+    _env, res = graph
+    assert snake_case_leaks(res) == []
+    assert missing_required(res) == []
+    assert duplicate_urns(res) == []
+    assert len(res) > 80
+
+
+def test_kms_key_ring_key_rotation_and_agents(graph):  # MLS-G-01, MLS-GCP-001/002
+    _env, res = graph
+    key = one(res, "key")
+    assert key["protect"] is True
+    assert int(key["inputs"]["rotationPeriod"].rstrip("s")) <= 90 * 86400
+    grants = by_type(res, ":CryptoKeyIAMMember")
+    assert {g["name"] for g in grants} == {"key-vertex", "key-storage", "key-pubsub", "key-workflows", "key-bigquery"}
+    for g in grants:
+        assert g["inputs"]["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+        assert "key" in g["depends_on"]  # on the key, not the project
+    assert one(res, "key-vertex")["inputs"]["member"].endswith("@gcp-sa-aiplatform.iam.gserviceaccount.com")
+
+
+def test_buckets(graph):  # MLS-GCP-010/011
+    env, res = graph
+    buckets = by_type(res, "storage/bucket:Bucket")
+    assert {b["name"] for b in buckets} == {"bucket-logs", "bucket-pipeline", "bucket-data", "bucket-monitoring"}
+    for b in buckets:
+        i = b["inputs"]
+        assert i["uniformBucketLevelAccess"] is True and i["publicAccessPrevention"] == "enforced"
+        assert i["encryption"]["defaultKmsKeyName"] and i["versioning"]["enabled"] is True
+        assert i["labels"]["mlspec-env"] == env and i["labels"]["owner"] and i["labels"]["mlspec-spec-sha"]
+        if b["name"] != "bucket-logs":
+            assert i["logging"]["logBucket"] == f"acme-ml-fraud-detection-{env}-logs"
+    for m in by_type(res, "BucketIAMMember"):
+        assert m["inputs"]["member"] not in ("allUsers", "allAuthenticatedUsers")
+
+
+def test_identities_and_roles(graph):  # MLS-GCP-020/021/022/023
+    _env, res = graph
+    accounts = {a["name"] for a in by_type(res, "serviceaccount/account:Account")}
+    assert accounts == {f"sa-{c}" for c in ("pipeline", "workload", "serving", "monitoring", "launcher")}
+    for m in by_type(res, "projects/iAMMember:IAMMember"):
+        role = m["inputs"]["role"]
+        assert role not in BASIC and not role.endswith("Admin") and role != "roles/iam.serviceAccountUser"
+        assert "compute@developer" not in m["inputs"]["member"]
+    actas = by_type(res, "serviceaccount/iAMMember:IAMMember")
+    assert actas and all(a["inputs"]["role"] == "roles/iam.serviceAccountUser" and
+                         a["inputs"]["serviceAccountId"].startswith("projects/acme-ml/serviceAccounts/") for a in actas)
+    assert not [r for r in res if "serviceAccountKey" in r["type"] or r["type"].endswith(":Key")]
+
+
+def test_network(graph):  # MLS-G-02, MLS-GCP-030
+    _env, res = graph
+    sub = one(res, "subnet")["inputs"]
+    assert sub["privateIpGoogleAccess"] is True and sub["logConfig"]
+    assert one(res, "vertex-peering")["inputs"]["service"] == "servicenetworking.googleapis.com"
+
+
+def test_metadata_store_and_endpoints(graph):  # MLS-GCP-041/042
+    env, res = graph
+    assert one(res, "metadata-store")["inputs"]["encryptionSpec"]["kmsKeyName"]
+    for ep in by_type(res, "aiEndpoint:AiEndpoint"):
+        assert ep["inputs"]["encryptionSpec"]["kmsKeyName"]
+        assert ep["inputs"]["network"].startswith("projects/") and "/global/networks/" in ep["inputs"]["network"]
+        assert "vertex-peering" in ep["depends_on"]
+    cap = one(res, "endpoint-scoring")["inputs"]["predictRequestResponseLoggingConfig"]
+    assert cap["samplingRate"] == 0.2 and cap["bigqueryDestination"]["outputUri"].startswith("bq://acme-ml.")
+    ds = one(res, "capture-dataset")["inputs"]
+    assert ds["defaultEncryptionConfiguration"]["kmsKeyName"]
+
+
+def _workflow(res, name):
+    return json.loads(one(res, name)["inputs"]["sourceContents"])
+
+
+def test_launch_workflow_submits_locked_down_pipeline_job(graph):  # MLS-GCP-050
+    env, res = graph
+    wf = one(res, "wf-training")["inputs"]
+    assert wf["cryptoKeyName"] and wf["serviceAccount"].startswith(f"fraud-detection-{env}-launcher@")
+    steps = _workflow(res, "wf-training")["main"]["steps"]
+    body = steps[1]["submit"]["args"]["body"]
+    assert body["serviceAccount"] == f"fraud-detection-{env}-pipeline@acme-ml.iam.gserviceaccount.com"
+    assert body["encryptionSpec"]["kmsKeyName"] and body["network"].endswith(f"fraud-detection-{env}-vpc")
+    assert body["runtimeConfig"]["gcsOutputDirectory"].startswith(f"gs://acme-ml-fraud-detection-{env}-pipeline/")
+    assert body["runtimeConfig"]["parameterValues"]["network"] == body["network"]
+    assert steps[1]["submit"]["args"]["url"].endswith("/projects/acme-ml/locations/us-central1/pipelineJobs")
+    spec_obj = one(res, "obj-pipelines-training.json")["inputs"]
+    assert spec_obj["contentType"] == "application/json" and spec_obj["kmsKeyName"]
+
+
+def test_schedules_and_retraining(graph):
+    env, res = graph
+    job = one(res, "schedule-training")["inputs"]
+    assert job["schedule"] == "0 3 * * MON" and job["timeZone"] == "UTC"
+    assert job["httpTarget"]["oauthToken"]["serviceAccountEmail"].startswith(f"fraud-detection-{env}-launcher@")
+    assert job["httpTarget"]["uri"].endswith(f"/workflows/fraud-detection-{env}-launch-training/executions")
+    assert json.loads(base64.b64decode(job["httpTarget"]["body"]))["argument"]
+    trig = one(res, "retrain-training")
+    assert "wf-training" in trig["depends_on"]
+    assert trig["inputs"]["transport"]["pubsub"]["topic"].endswith(f"fraud-detection-{env}-retrain-training")
+    drift_alert = one(res, "alert-monitor-input_drift")
+    assert "channel-pubsub-fraud-detection-%s-retrain-training" % env in drift_alert["depends_on"]
+    assert one(res, f"topic-fraud-detection-{env}-retrain-training")["inputs"]["kmsKeyName"]
+
+
+def test_rollout_and_rollback(graph):
+    env, res = graph
+    dep = one(res, "deploy-scoring")
+    assert dep["type"].startswith("pulumi-python:dynamic")
+    assert dep["inputs"]["alias"] == "production" and dep["inputs"]["initial_percent"] == 5
+    assert dep["inputs"]["service_account"].startswith(f"fraud-detection-{env}-serving@")
+    assert one(res, "rollout-scoring")["inputs"]["schedule"] == "*/10 * * * *"
+    wf = _workflow(res, "wf-rollout-scoring")
+    assert "+ 20}" in json.dumps(wf)
+    assert one(res, "rollback-scoring")["inputs"]["destination"]["workflow"]
+    latency = one(res, "alert-latency")
+    assert f"channel-pubsub-fraud-detection-{env}-rollback-scoring" in latency["depends_on"]
+    ab = one(res, "deploy-experiment")["inputs"]
+    assert [v["percent"] for v in ab["variants"]] == [80, 20] and ab["strategy"] == "ab_test"
+
+
+def test_monitors(graph):
+    _env, res = graph
+    drift = one(res, "monitor-input_drift")["inputs"]
+    assert drift["kind"] == "data_drift" and drift["kms_key_name"] and drift["emails"] == ["oncall@example.com"]
+    assert one(res, "monitor-attribution")["inputs"]["kind"] == "feature_attribution_drift"
+    quality = one(res, "alert-monitor-quality")["inputs"]["conditions"][0]["conditionThreshold"]
+    assert quality["comparison"] == "COMPARISON_LT" and quality["thresholdValue"] == 0.93
+
+
+def test_alerts(graph):
+    _env, res = graph
+    lat = one(res, "alert-latency")["inputs"]["conditions"][0]["conditionThreshold"]
+    assert 'metric.type = "aiplatform.googleapis.com/prediction/online/prediction_latencies"' in lat["filter"]
+    assert lat["aggregations"][0]["perSeriesAligner"] == "ALIGN_PERCENTILE_99" and lat["thresholdValue"] == 200
+    err = one(res, "alert-errors")["inputs"]["conditions"][0]["conditionThreshold"]
+    assert err["thresholdValue"] == 0.01 and "prediction_count" in err["denominatorFilter"]
+    assert len(by_type(res, "alertPolicy:AlertPolicy")) == 6 + 5
+
+
+def test_channels_keep_secrets_secret(graph):  # MLS-G-04
+    _env, res = graph
+    assert one(res, "channel-slack_ml")["inputs"]["sensitiveLabels"] == "[secret]"
+    assert one(res, "channel-pager")["inputs"]["sensitiveLabels"] == "[secret]"
+    assert one(res, "channel-hook")["inputs"]["labels"] == "[secret]"
+    assert "mock-secret-value" not in json.dumps(res)
+
+
+def test_dashboard_and_code_upload(graph):
+    _env, res = graph
+    dash = json.loads(one(res, "dashboard")["inputs"]["dashboardJson"])
+    titles = [t["widget"]["title"] for t in dash["mosaicLayout"]["tiles"]]
+    assert "scoring: latency p99 (ms)" in titles and "KPI fraud_losses" in titles
+    objects = {o["inputs"]["name"] for o in by_type(res, "bucketObject:BucketObject")}
+    assert {"code/src/train.py", "code/_mlspec/runtime.py", "pipelines/training.json"} <= objects
+
+
+def test_batch_workflow(graph):
+    env, res = graph
+    body = _workflow(res, "wf-batch-nightly")["main"]["steps"][0]["submit"]["args"]["body"]
+    assert body["model"].endswith(f"/models/fraud-detection-{env}-fraud-scorer@production")
+    assert body["encryptionSpec"]["kmsKeyName"] and body["serviceAccount"].startswith(f"fraud-detection-{env}-workload@")
+    assert body["inputConfig"]["instancesFormat"] == "csv"
