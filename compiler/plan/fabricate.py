@@ -306,6 +306,11 @@ def _az_own_name(ctx: Ctx) -> str:
     return ctx.name
 
 
+def az_own_name(typ: str, name: str, inputs: dict) -> str:
+    """The ARM name of an azure-native resource (its own name input, else the logical name)."""
+    return _az_own_name(Ctx(typ, name, inputs, ""))
+
+
 def _az_id(ctx: Ctx) -> str:
     name = _az_own_name(ctx)
     if ctx.cls == "ResourceGroup":

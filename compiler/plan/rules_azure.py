@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlspec.compiler.plan import pipelines
+from mlspec.compiler.plan import fabricate, pipelines
 from mlspec.compiler.plan.security import (SECRETISH_NAME, Graph, as_list, dig, falsy, is_reference, is_set,
                                            literal_secret, rule, truthy)
 
@@ -51,11 +51,7 @@ def private_endpoint_groups(g: Graph, target: dict) -> set[str]:
 
 
 def _own_name(r: dict) -> str:
-    i = r["inputs"]
-    for k in ("vaultName", "accountName", "registryName", "workspaceName", "resourceName", "name"):
-        if isinstance(i.get(k), str):
-            return i[k]
-    return r["name"]
+    return fabricate.az_own_name(r["type"], r["name"], r["inputs"])
 
 
 def _uai_only(identity: Any) -> bool:

@@ -146,11 +146,11 @@ def check_default_sa(g: Graph):
             if isinstance(v, str) and DEFAULT_SA.search(v):
                 yield r, f"`{path}` uses the default compute/App Engine service account"
     for job in pipelines.vertex_job_specs(g):
-        if not is_set(job["service_account"]):
-            yield job["label"], "PipelineJob runs as the default service account (no serviceAccount)"
+        if not is_set(job["service_account"]) or DEFAULT_SA.search(str(job["service_account"])):
+            yield job["label"], "PipelineJob runs as the default service account"
     for label, job in pipelines.kfp_custom_jobs(g):
-        if not is_set(job["service_account"]):
-            yield label, "CustomJob runs as the default service account (no serviceAccount)"
+        if not is_set(job["service_account"]) or DEFAULT_SA.search(str(job["service_account"])):
+            yield label, "CustomJob runs as the default service account"
 
 
 BASIC = ("roles/owner", "roles/editor", "roles/viewer")
