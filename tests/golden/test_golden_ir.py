@@ -33,3 +33,10 @@ def test_schema_rejects_unknown_fields():
     one = json.loads(json.dumps(next(iter(ir.values()))))
     one["schema_version"] = "2"
     assert irmod.validation_error(one) is not None
+
+
+def test_committed_schema_is_current():
+    from mlspec.compiler import irschema
+
+    assert (ROOT / "compiler" / "ir.schema.json").read_text() == irschema.render(), \
+        "run: python -m mlspec.compiler.irschema"
