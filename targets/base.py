@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from importlib import metadata
+import functools
 from typing import Any, Callable, Mapping, Sequence
 
 NATIVE = "native"
@@ -146,15 +146,22 @@ def _load(spec: str) -> type[Target]:
     return getattr(importlib.import_module(mod), attr)
 
 
-def available_targets() -> dict[str, str]:
-    """name -> "module:Class" for every registered target (entry points, then built-ins)."""
+@functools.lru_cache(maxsize=1)
+def _registered() -> tuple[tuple[str, str], ...]:
+    from importlib import metadata  # costs ~10 ms; only when targets are listed
+
     found = dict(_BUILTIN)
     try:
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             found[ep.name] = ep.value
     except Exception:  # pragma: no cover - broken metadata must not break compile
         pass
-    return dict(sorted(found.items()))
+    return tuple(sorted(found.items()))
+
+
+def available_targets() -> dict[str, str]:
+    """name -> "module:Class" for every registered target (entry points, then built-ins)."""
+    return dict(_registered())
 
 
 def get_target(name: str) -> Target:
