@@ -216,7 +216,7 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
              [f"{SM}:model/{env.name()}*", f"{SM}:endpoint-config/{env.name()}*",
               *[f"{SM}:endpoint/{e}" for e in endpoints], f"{SM}:transform-job/{env.name()}*"]),
         stmt("PassServingRole", ["iam:PassRole"], [role_arn(env, "endpoint")],
-             {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+             condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
         stmt("ChampionRecord", ["s3:GetObject", "s3:PutObject"], [bucket("artifacts", True)]),
         stmt("UseEnvKey", KMS_USE, ["${kms_key_arn}"]),
         stmt("SyncTransformJobs", ["events:PutTargets", "events:PutRule", "events:DescribeRule"],

@@ -526,7 +526,7 @@ for c in DATA["model_cards"]:
                             security_config=aws.sagemaker.ModelCardSecurityConfigArgs(kms_key_id=key_arn))
 
 pulumi.export("kms_key_arn", key_arn)
-pulumi.export("buckets", {k: b.bucket for k, b in buckets.items()})
-pulumi.export("pipelines", {k: p.arn for k, p in pipelines.items()})
-pulumi.export("deploy_state_machines", {k: m.arn for k, m in machines.items()})
-pulumi.export("endpoints", {k: e.name for k, e in endpoints.items()})
+pulumi.export("buckets", pulumi.Output.all(**{k: b.bucket for k, b in buckets.items()}))
+pulumi.export("pipelines", pulumi.Output.all(**{k: p.arn for k, p in pipelines.items()}))
+pulumi.export("deploy_state_machines", pulumi.Output.all(**{k: m.arn for k, m in machines.items()}))
+pulumi.export("endpoints", pulumi.Output.all(**{k: e.name for k, e in endpoints.items()}))
