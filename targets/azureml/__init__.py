@@ -1,1 +1,42 @@
-"""placeholder; filled by its issue."""
+"""Azure Machine Learning target: a Pulumi program (pulumi-azure-native) plus Azure ML CLI v2 YAML.
+
+Input: one checked IR per environment (docs/ir.md). Output: a Lowering (see lower.py).
+Never imports Pulumi, pulumi_azure_native or azure.* -- only the generated program does.
+Mapping of every construct: docs/targets/azureml.md.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from mlspec.targets.base import Lowering, LowerContext, Setting, Target
+
+from .capabilities import CAPABILITIES
+
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+SETTINGS = {
+    "subscription": Setting("string", True, "Azure subscription id", _GUID, "00000000-0000-0000-0000-000000000000"),
+    "resource_group": Setting("string", True, "existing resource group the stack deploys into",
+                              r"[-\w\._\(\)]{1,90}", "ml-prod"),
+    "workspace": Setting("string", True, "workspace base name (the environment is appended)",
+                         r"[a-zA-Z0-9][a-zA-Z0-9_-]{1,25}", "ml"),
+    "region": Setting("string", True, "Azure region", r"[a-z0-9]{3,30}", "eastus"),
+    "datastore": Setting("string", False, "datastore for data:// URIs (default: workspaceblobstore)",
+                         r"[a-z0-9_]{1,255}", "workspaceblobstore"),
+    "key_vault_id": Setting("string", False, "resource id of the vault holding `security.kms_key`",
+                            r"/subscriptions/.+/providers/Microsoft\.KeyVault/vaults/[-a-zA-Z0-9]{3,24}"),
+    "vnet_cidr": Setting("string", False, "address space of the generated virtual network",
+                         r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/16"),
+    "subnet_cidr": Setting("string", False, "private-endpoint subnet", r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/24"),
+}
+
+
+class AzureML(Target):
+    name = "azureml"
+    display_name = "Azure Machine Learning"
+    capabilities = CAPABILITIES
+    settings = SETTINGS
+
+    def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
+        from .lower import lower  # keep `import mlspec.targets.azureml` light
+        return lower(irs, ctx)

@@ -1,0 +1,561 @@
+"""IR -> Azure ML artifact models: the Pulumi project, per-environment stack data and CLI v2 YAML.
+
+Input: one IR dict per environment (docs/ir.md) and a LowerContext.
+Output: a Lowering (artifacts relative to DIR/azureml/, compile-report notes, diagnostics).
+Invariants: pure and deterministic (no clocks, no randomness, no absolute paths, no versions of
+mlspec in artifacts); never opens files other than its own package templates; never imports
+Pulumi, pulumi_azure_native or azure.* (the generated program does).
+
+One ``lower_<kind>`` per IR kind, dispatched by ``LOWER`` below; the step kinds are dispatched
+by ``jobs.LOWER_STEP``.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import json
+from importlib import resources
+from typing import Any, Callable, Sequence
+
+from mlspec.targets.base import Diagnostic, LowerContext, Lowering, local_name, refs, waived
+
+from . import jobs, naming, serving, workflows
+
+#: portable compute class -> AmlCompute VM size
+# https://learn.microsoft.com/en-us/azure/virtual-machines/sizes
+CLUSTER_SKU = {
+    "cpu.small": "Standard_D2s_v3", "cpu.medium": "Standard_D4s_v3", "cpu.large": "Standard_D8s_v3",
+    "cpu.xlarge": "Standard_D16s_v3", "memory.large": "Standard_E16s_v3", "gpu.small": "Standard_NC4as_T4_v3",
+    "gpu.medium": "Standard_NC8as_T4_v3", "gpu.large": "Standard_NC24ads_A100_v4",
+}
+DEFAULT_COMPUTE = "cpu.small"
+
+#: Azure built-in role definition ids (https://learn.microsoft.com/en-us/azure/role-based-access-control/built-in-roles)
+ROLES = {
+    "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "Storage File Data Privileged Contributor": "69566ab7-960f-475b-8e7c-b3118f30c6bd",
+    "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+    "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
+    "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
+}
+#: roles that mlspec must never grant (MLS-AZ-041); a test checks none of the above is one
+FORBIDDEN_ROLES = {"8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner", "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+                   "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator"}
+
+PULUMI_REQUIREMENTS = "pulumi==3.272.0\npulumi-azure-native==3.29.0\n"
+DNS_ZONES = {  # private endpoint group -> private DNS zones (Azure public cloud)
+    "vault": ["privatelink.vaultcore.azure.net"],
+    "blob": ["privatelink.blob.core.windows.net"],
+    "file": ["privatelink.file.core.windows.net"],
+    "dfs": ["privatelink.dfs.core.windows.net"],
+    "registry": ["privatelink.azurecr.io"],
+    "amlworkspace": ["privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"],
+}
+
+
+def _template(rel: str) -> str:
+    return resources.files("mlspec.targets.azureml").joinpath("templates", rel).read_text(encoding="utf-8")
+
+
+def _role(name: str, scope: str) -> dict:
+    return {"name": name, "id": ROLES[name], "slug": re.sub(r"[^a-z0-9]", "", name.lower())[:24], "scope": scope}
+
+
+class Env:
+    """One environment's IR plus everything derived from the target settings."""
+
+    def __init__(self, ir: dict, ctx: LowerContext, diags: list[Diagnostic]):
+        self.ir, self.ctx, self.diags = ir, ctx, diags
+        self.name = ir["environment"]["name"]
+        self.settings = dict((ir.get("targets") or {}).get("azureml") or {})
+        self.system = ir["system"]["name"]
+        self.sub = self.settings.get("subscription", "")
+        self.rg = self.settings.get("resource_group", "")
+        self.region = self.settings.get("region", "")
+        self.prefix = naming.kebab(f"{self.system}-{self.name}")
+        self.prefix_snake = self.prefix.replace("-", "_")
+        self.datasets = refs(ir, "datasets")
+        self.models = refs(ir, "models")
+        self.endpoints = refs(ir, "endpoints")
+        self.channels = refs(ir, "channels")
+        self.experiment = ir["tracking"]["experiment"] or self.system
+        self.asset_version = "1-" + hashlib.sha256(
+            (ir["source"]["sha256"] + ir["code"]["sha256"]).encode()).hexdigest()[:12]
+        self.conda_files: dict[str, dict] = {}
+        self.tags = {"mlspec-system": self.system, "owner": ir["system"]["owner"], "environment": self.name,
+                     "data-classification": ir["security"]["data_classification"] or "unspecified",
+                     "mlspec-spec-sha256": ir["source"]["sha256"], "mlspec-ir-schema": ir["schema_version"],
+                     **{f"label-{k}": str(v) for k, v in sorted(ir["system"]["labels"].items())}}
+        self.workspace = naming.workspace(self.settings.get("workspace", self.system), self.name)
+
+    # ---------------------------------------------------------------- names
+    def endpoint_name(self, e: dict) -> str:
+        return naming.endpoint(self.system, e["name"], self.name, self.sub)
+
+    def model_name(self, model_key: str) -> str:
+        return naming.asset(model_key)
+
+    def identity_name(self, component: str) -> str:
+        return naming.identity(f"{self.system}-{self.name}", component)
+
+    def identity_resource_id(self, component: str) -> str:
+        return (f"/subscriptions/{self.sub}/resourceGroups/{self.rg}/providers/"
+                f"Microsoft.ManagedIdentity/userAssignedIdentities/{self.identity_name(component)}")
+
+    def pipeline_component_name(self, pipeline: dict) -> str:
+        return naming.asset(self.system, pipeline["name"], "pipeline")
+
+    # ---------------------------------------------------------------- compute and data
+    def compute_for(self, compute: dict | None) -> str:
+        return naming.compute((compute or {}).get("class") or DEFAULT_COMPUTE)
+
+    @staticmethod
+    def is_gpu(compute: dict | None) -> bool:
+        return bool(compute) and compute["class"].startswith("gpu.")
+
+    def uri(self, uri: str) -> str:
+        """Portable data:// URIs map to the workspace's identity-based blob datastore."""
+        if uri.startswith("data://"):
+            datastore = self.settings.get("datastore") or "workspaceblobstore"
+            return f"azureml://datastores/{datastore}/paths/{uri[len('data://'):]}"
+        return uri
+
+    def data_input(self, ds: dict) -> dict:
+        kind = "uri_folder" if ds["uri"].endswith("/") or ds["format"] in ("parquet", "delta", "tfrecord") \
+            else "uri_file"
+        return {"type": kind, "path": self.uri(ds["uri"]), "mode": "ro_mount"}
+
+    def task_of(self, mo: dict) -> str:
+        ds = self.datasets.get(mo.get("baseline") or "")
+        label = next((c for c in (ds or {}).get("schema", []) if c["role"] == "label"), None)
+        return "regression" if label and label["type"] == "float" else "classification"
+
+    # ---------------------------------------------------------------- text and tags
+    def describe(self, what: str) -> str:
+        return f"{what} of {self.system} ({self.name}); generated by mlspec from {self.ctx.spec_path}"
+
+    def lineage_tags(self, pipeline: dict) -> dict:
+        tags = {"mlspec-system": self.system, "mlspec-environment": self.name,
+                "mlspec-pipeline": pipeline["id"], "mlspec-spec-sha256": self.ir["source"]["sha256"],
+                "mlspec-code-sha256": self.ir["code"]["sha256"]}
+        for step in pipeline["steps"]:
+            if step["kind"] == "validate" and step.get("data") in self.datasets:
+                tags[f"mlspec-data-{local_name(step['data'])}"] = self.datasets[step["data"]]["version"]
+        return tags
+
+    def champion_model(self, gate: dict) -> str | None:
+        for m in self.ir["models"]:
+            if gate["id"] in m["gates"]:
+                return self.model_name(m["name"])
+        return None
+
+    def register_config(self, model: dict, step: dict, pipeline: dict) -> dict:
+        approval = model["approval"]
+        required = approval["required"] and self.ir["environment"]["approval"] == "required"
+        train = next((s for s in pipeline["steps"] if s["id"] == ".".join(step["source"].split(".")[:2])), {})
+        data_versions = {local_name(d["id"]): d["version"] for d in self.ir["datasets"]}
+        return {
+            "model": self.model_name(model["name"]),
+            "description": model["description"],
+            "framework": model["framework"],
+            "stage": "pending_approval" if required else "approved",
+            "approved_by": None if required else f"policy:environment-{self.name}",
+            "approval": {"required": required, "approvers": approval["approvers"], "count": approval["count"]},
+            "card": {"name": model["name"], "description": model["description"], "owner": self.ir["system"]["owner"],
+                     **model["card"], "gates": [g for g in pipeline["gates"] if g["id"] in model["gates"]],
+                     "approvers": approval["approvers"], "explain": model["explain"],
+                     "kpis": self.ir["kpis"]},
+            "lineage": {"mlspec.spec_sha256": self.ir["source"]["sha256"],
+                        "mlspec.code_sha256": self.ir["code"]["sha256"],
+                        "mlspec.pipeline": pipeline["id"], "mlspec.environment": self.name,
+                        "mlspec.data_versions": json.dumps(data_versions, sort_keys=True),
+                        "mlspec.hyperparameters": json.dumps(train.get("hyperparameters") or {}, sort_keys=True)},
+            "metrics_from": step.get("metrics_from"),
+        }
+
+    def job_schedule(self, name: str, schedule: dict, create_job: str) -> dict:
+        return {"$schema": "https://azuremlschemas.azureedge.net/latest/schedule.schema.json",
+                "name": naming.asset(self.prefix_snake, name, "schedule"),
+                "display_name": f"{name} ({self.name})", "description": self.describe(f"schedule of `{name}`"),
+                "trigger": {"type": "cron", "expression": schedule["cron"], "time_zone": schedule["timezone"]},
+                "create_job": create_job}
+
+
+# ==================================================================== per-kind lowering
+def lower_pipelines(env: Env, out: dict) -> None:
+    for p in env.ir["pipelines"]:
+        out["artifacts"] += jobs.lower_pipeline(env, p)
+
+
+def lower_batch(env: Env, out: dict) -> None:
+    for b in env.ir["batch"]:
+        out["artifacts"] += jobs.lower_batch(env, b)
+
+
+def lower_endpoints(env: Env, out: dict) -> None:
+    for e in env.ir["endpoints"]:
+        arts, entry = serving.lower_endpoint(env, e, env.diags)
+        out["artifacts"] += arts
+        out["stack"]["endpoints"].append(entry)
+        out["identities"].append(_identity(env, f"endpoint-{e['name']}", [
+            _role("AcrPull", "registry"),
+            _role("Storage Blob Data Contributor" if e["capture"] else "Storage Blob Data Reader", "storage"),
+            _role("Monitoring Metrics Publisher", "app_insights")]))
+        if entry["controller"] or entry["rollback"]:
+            out["identities"].append(_identity(env, f"rollout-{e['name']}", []))
+
+
+def lower_monitors(env: Env, out: dict) -> None:
+    for mo in env.ir["monitors"]:
+        if mo["kind"] in ("model_quality", "bias_drift"):
+            out["artifacts"] += _quality_monitor(env, mo)
+            out["breach"].append(_breach(env, mo, job_failed=True, with_channels=False))
+            experiment = naming.asset(env.prefix_snake, "monitor", mo["name"])
+            out["stack"]["log_alerts"].append({
+                "key": f"monitor-{mo['name']}", "name": naming.kebab(f"{env.prefix}-monitor-{mo['name']}"),
+                "scope": "logs", "measure": "failed", "aggregation": "Maximum", "operator": "GreaterThan",
+                "threshold": 0, "window": serving.window(min(mo["every_s"], 86400)), "severity": 2,
+                "groups": [local_name(c) for c in mo["notify"]],
+                "query": ("AmlRunStatusChangedEvent | where ExperimentName == '" + experiment + "' "
+                          "| summarize failed = countif(Status == 'Failed')"),
+                "description": f"{mo['kind']} monitor `{mo['name']}` breached ({mo['metric']})"})
+            continue
+        arts, entry = serving.lower_monitor(env, mo, env.diags)
+        out["artifacts"] += arts
+        if entry:
+            out["stack"]["monitors"].append(entry)
+            out["breach"].append(_breach(env, mo, job_failed=False))
+
+
+def lower_alerts(env: Env, out: dict) -> None:
+    for a in env.ir["alerts"]:
+        entry = serving.lower_alert(env, a, env.diags)
+        out["stack"]["log_alerts" if entry["scope"] == "logs" else "alerts"].append(entry)
+
+
+def lower_channels(env: Env, out: dict) -> None:
+    for c in env.ir["channels"]:
+        out["stack"]["channels"].append(serving.lower_channel(env, c))
+
+
+#: IR collection -> lowering function (STYLE §4: one per kind, visible table)
+LOWER: dict[str, Callable[[Env, dict], None]] = {
+    "pipelines": lower_pipelines, "batch": lower_batch, "endpoints": lower_endpoints,
+    "monitors": lower_monitors, "alerts": lower_alerts, "channels": lower_channels,
+}
+
+
+def _identity(env: Env, key: str, roles: list[dict]) -> dict:
+    return {"key": key, "name": env.identity_name(key), "roles": roles}
+
+
+def _quality_monitor(env: Env, mo: dict) -> list:
+    """model_quality / bias_drift (no Azure ML signal): a scheduled pipeline over the deployment's
+    collected data (plus ground truth for quality) that fails the job on a breach."""
+    endpoint = env.endpoints[mo["endpoint"]]
+    ep_name = env.endpoint_name(endpoint)
+    name = f"monitor_{mo['name']}"
+    step = {"id": mo["id"], "name": "check", "kind": "monitor", "depends_on": [], "compute": None,
+            "outputs": ["report"], "max_runtime_s": None}
+    pipeline = {"id": mo["id"], "name": name, "steps": [], "gates": []}
+    folder = f"{env.name}/pipelines/{name}"
+    b = jobs.PipelineBuilder(env, pipeline, folder)
+    refs = {}
+    for asset in ("model_inputs", "model_outputs"):
+        b.inputs[asset] = {"type": "uri_folder", "mode": "ro_mount", "path": f"azureml:{ep_name}-green-{asset}@latest"}
+        refs[asset] = "${{parent.inputs.%s}}" % asset
+    if mo["kind"] == "model_quality":
+        b.inputs["ground_truth"] = {"type": "uri_folder", "path": env.uri(mo["ground_truth"]), "mode": "ro_mount"}
+        refs["ground_truth"] = "${{parent.inputs.ground_truth}}"
+    b._helper_step(step, "quality_monitor", refs, ["report"],
+                   {"kind": mo["kind"], "metric": mo["metric"], "facets": mo["facets"],
+                    "above": mo["breach"]["above"], "below": mo["breach"]["below"],
+                    "monitor": mo["name"], "endpoint": ep_name},
+                   f"{mo['kind']} `{mo['metric']}` of endpoint `{endpoint['name']}`; fails the job on a breach")
+    job = {"$schema": jobs.SCHEMA_PIPELINE, "type": "pipeline", "display_name": name,
+           "experiment_name": naming.asset(env.prefix_snake, "monitor", mo["name"]),
+           "description": env.describe(f"model-quality monitor `{mo['name']}`"),
+           "tags": {"mlspec-monitor": mo["id"], "mlspec-environment": env.name},
+           "settings": {"default_compute": f"azureml:{env.compute_for(None)}", "continue_on_step_failure": False},
+           "inputs": dict(sorted(b.inputs.items())), "jobs": b.jobs}
+    every = mo["every_s"]
+    freq, interval = serving.recurrence(every)
+    sched = {"$schema": "https://azuremlschemas.azureedge.net/latest/schedule.schema.json",
+             "name": naming.asset(env.prefix_snake, "monitor", mo["name"]),
+             "display_name": f"{mo['name']} ({env.name})", "description": job["description"],
+             "trigger": {"type": "recurrence", "frequency": freq, "interval": interval},
+             "create_job": f"../pipelines/{name}/pipeline.yml"}
+    return b.artifacts + [(f"{folder}/pipeline.yml", "azureml-job", job, "yaml"),
+                          (f"{env.name}/schedules/{name}.yml", "azureml-schedule", sched, "yaml")]
+
+
+def _breach(env: Env, mo: dict, *, job_failed: bool, with_channels: bool = True) -> dict | None:
+    """Retraining and non-email channels for a monitor breach (Event Grid -> Logic App)."""
+    secrets = [env.channels[c]["secret"] for c in mo["notify"]
+               if env.channels[c]["type"] != "email" and with_channels]
+    pipelines = []
+    for pid in mo["retrains"]:
+        p = next(p for p in env.ir["pipelines"] if p["id"] == pid)
+        pipelines.append({"name": naming.kebab(p["name"]), "component": env.pipeline_component_name(p),
+                          "version": env.asset_version, "experiment": env.experiment,
+                          "compute": env.compute_for(None)})
+    if not secrets and not pipelines:
+        return None
+    monitor_name = naming.asset(env.prefix_snake, "monitor", mo["name"])
+    return {"key": mo["name"], "name": naming.kebab(f"wf-breach-{env.prefix}-{mo['name']}")[:80],
+            "subscription_name": naming.kebab(f"breach-{mo['name']}")[:64], "monitor_name": monitor_name,
+            "pipelines": pipelines, "secrets": secrets,
+            "filters": ([{"key": "data.RunStatus", "values": ["Failed"]}] if job_failed else
+                        [{"key": "data.RunTags.azureml_modelmonitor_threshold_breached",
+                          "values": ["has failed due to one or more features violating metric thresholds"]}])
+            + [{"key": "data.ExperimentName", "values": [monitor_name]}]}
+
+
+# ==================================================================== stack data
+def _computes(env: Env) -> list[dict]:
+    need: dict[str, int] = {DEFAULT_COMPUTE: 1}
+    for p in env.ir["pipelines"]:
+        for s in p["steps"]:
+            c = s.get("compute") or {"class": DEFAULT_COMPUTE, "instance_count": 1}
+            n = c["instance_count"] * (s.get("parallel_trials") or 1)
+            need[c["class"]] = max(need.get(c["class"], 1), n)
+    for b in env.ir["batch"]:
+        need[b["compute"]["class"]] = max(need.get(b["compute"]["class"], 1), b["compute"]["instance_count"])
+    return [{"name": naming.compute(cls), "vm_size": CLUSTER_SKU[cls], "max_nodes": max(2, n),
+             "identity": "compute", "description": f"{cls} cluster of {env.system} ({env.name})"}
+            for cls, n in sorted(need.items())]
+
+
+def _workbook(env: Env) -> dict | None:
+    if not env.ir["endpoints"]:
+        return None
+    import uuid  # deterministic name (uuid5 of the system/environment), never random
+    kpi_rows = "\n".join(f"| {k['name']} | {k['description'] or ''} | {k['goal'] or ''} |" for k in env.ir["kpis"])
+    items: list[dict[str, Any]] = [{"type": 1, "name": "kpis", "content": {"json": (
+        f"## {env.system} ({env.name})\n\n| KPI | description | goal |\n|---|---|---|\n{kpi_rows}")}}]
+    for e in env.ir["endpoints"]:
+        name = env.endpoint_name(e)
+        for metric, agg in (("RequestLatency_P99", 4), ("RequestLatency_P50", 4), ("RequestsPerMinute", 1)):
+            items.append({"type": 10, "name": f"{e['name']}-{metric}", "content": {
+                "chartId": f"{e['name']}-{metric}", "version": "MetricsItem/2.0", "size": 0, "chartType": 2,
+                "resourceType": "microsoft.machinelearningservices/workspaces/onlineendpoints",
+                "metricScope": 0, "timeContext": {"durationMs": 86400000},
+                "resourceIds": [f"/subscriptions/{env.sub}/resourceGroups/{env.rg}/providers/"
+                                f"Microsoft.MachineLearningServices/workspaces/{env.workspace}/onlineEndpoints/{name}"],
+                "metrics": [{"namespace": "microsoft.machinelearningservices/workspaces/onlineendpoints",
+                             "metric": f"microsoft.machinelearningservices/workspaces/onlineendpoints--{metric}",
+                             "aggregation": agg}]}})
+        items.append({"type": 3, "name": f"{e['name']}-errors", "content": {
+            "version": "KqlItem/1.0", "queryType": 0, "resourceType": "microsoft.operationalinsights/workspaces",
+            "query": ("AmlOnlineEndpointTrafficLog | where EndpointName == '" + name + "' | summarize "
+                      "errors = countif(ResponseCode startswith '5'), total = count() by bin(TimeGenerated, 5m) "
+                      "| extend error_percent = 100.0 * errors / total")}})
+    items.append({"type": 3, "name": "monitor-runs", "content": {
+        "version": "KqlItem/1.0", "queryType": 0, "resourceType": "microsoft.operationalinsights/workspaces",
+        "query": "AmlComputeJobEvent | where ExperimentName startswith '" + env.prefix_snake + "_monitor_' "
+                 "| project TimeGenerated, ExperimentName, JobName, EventType"}})
+    return {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"mlspec://{env.sub}/{env.system}/{env.name}/workbook")),
+            "display_name": f"{env.system} ({env.name}) - mlspec", "content": {
+                "version": "Notebook/1.0", "items": items, "isLocked": False,
+                "fallbackResourceIds": ["Azure Monitor"]}}
+
+
+def _key(env: Env) -> dict:
+    kms = env.ir["security"]["kms_key"]
+    existing = None
+    if kms:
+        vault_id = env.settings.get("key_vault_id")
+        if not vault_id or "/keys/" not in kms:
+            env.diags.append(Diagnostic(
+                "E535", "an existing key on Azure needs a Key Vault key identifier and the `key_vault_id` setting",
+                "security", hint="write `kms_key = \"https://<vault>.vault.azure.net/keys/<name>\"` and "
+                                 "`target azureml { key_vault_id = \"/subscriptions/.../vaults/<vault>\" }`"))
+        vault_uri, _, rest = kms.partition("/keys/")
+        existing = {"key_uri": kms, "vault_id": vault_id, "vault_uri": vault_uri + "/", "key_name": rest.split("/")[0]}
+    prod = env.ir["environment"]["production"]
+    return {"name": naming.kebab(f"cmk-{env.prefix}")[:127], "size": 3072, "existing": existing,
+            "rotate_after": "P90D" if prod else "P180D", "expiry": "P1Y"}
+
+
+def build_stack(env: Env, out: dict) -> dict:
+    ir = env.ir
+    sensitive = (ir["security"]["data_classification"] or "confidential") not in ("public", "internal", "non_sensitive")
+    ids = [
+        _identity(env, "workspace", [
+            _role("Storage Blob Data Contributor", "storage"), _role("Storage File Data Privileged Contributor", "storage"),
+            _role("Azure AI Enterprise Network Connection Approver", "storage"),
+            _role("Key Vault Secrets Officer", "secrets"), _role("Key Vault Crypto Service Encryption User", "vault"),
+            _role("Azure AI Enterprise Network Connection Approver", "secrets"),
+            _role("AcrPush", "registry"), _role("Azure AI Enterprise Network Connection Approver", "registry"),
+            _role("Monitoring Metrics Publisher", "app_insights")]),
+        _identity(env, "storage", [_role("Key Vault Crypto Service Encryption User", "vault")]),
+        _identity(env, "registry", [_role("Key Vault Crypto Service Encryption User", "vault")]),
+        _identity(env, "compute", [_role("Storage Blob Data Contributor", "storage"), _role("AcrPull", "registry"),
+                                   _role("AzureML Data Scientist", "workspace")]),
+        _identity(env, "monitoring", [_role("Storage Blob Data Contributor", "storage"),
+                                      _role("AzureML Data Scientist", "workspace")]),
+    ]
+    if any(out["breach"]):
+        ids.append(_identity(env, "retrain", [_role("AzureML Data Scientist", "workspace")]))
+    # per-role/scope duplicates would collide in Pulumi URNs
+    for ident in ids + out["identities"]:
+        seen = set()
+        ident["roles"] = [r for r in ident["roles"] if (r["slug"], r["scope"]) not in seen
+                          and not seen.add((r["slug"], r["scope"]))]
+    pe = [{"key": "vault", "name": f"pe-{env.prefix}-vault", "target": "vault", "group": "vault",
+           "zones": DNS_ZONES["vault"]},
+          *({"key": f"storage-{g}", "name": f"pe-{env.prefix}-{g}", "target": "storage", "group": g,
+             "zones": DNS_ZONES[g]} for g in ("blob", "file", "dfs")),
+          {"key": "registry", "name": f"pe-{env.prefix}-registry", "target": "registry", "group": "registry",
+           "zones": DNS_ZONES["registry"]},
+          {"key": "workspace", "name": f"pe-{env.prefix}-workspace", "target": "workspace", "group": "amlworkspace",
+           "zones": DNS_ZONES["amlworkspace"]}]
+    outbound = [{"name": f"pe-{t}-{g}", "type": "PrivateEndpoint", "target": t, "subresource": g}
+                for t, g in (("storage", "blob"), ("storage", "file"), ("storage", "dfs"), ("vault", "vault"),
+                             ("registry", "registry"))]
+    outbound += [{"name": naming.kebab(f"fqdn-{f}")[:60], "type": "FQDN", "fqdn": f}
+                 for f in ir["security"]["allowed_egress"]]
+    return {
+        "header": f"generated by mlspec from {env.ctx.spec_path}; do not edit",
+        "system": env.system, "environment": env.name, "production": ir["environment"]["production"],
+        "subscription": env.sub, "region": env.region, "tags": env.tags,
+        "names": {"log_analytics": f"log-{env.prefix}"[:63], "app_insights": f"appi-{env.prefix}",
+                  "vnet": f"vnet-{env.prefix}", "event_topic": f"evgt-{env.prefix}",
+                  "storage": naming.storage_account(env.system, env.name, env.sub),
+                  "key_vault": naming.key_vault(env.system, env.name, env.sub),
+                  "registry": naming.container_registry(env.system, env.name, env.sub)},
+        "log_retention_days": 365 if ir["environment"]["production"] else 90,
+        "key": _key(env),
+        "storage": {"sku": "Standard_ZRS" if ir["environment"]["production"] else "Standard_LRS",
+                    "sas_expiration": "0.01:00:00", "soft_delete_days": 30,
+                    "containers": ["data", "models", "capture", "monitoring"]},
+        "network": {"address_space": env.settings.get("vnet_cidr") or "10.42.0.0/16",
+                    "subnet": env.settings.get("subnet_cidr") or "10.42.0.0/24",
+                    "dns_zones": sorted({z for p in pe for z in p["zones"]}), "private_endpoints": pe},
+        "identities": ids + out["identities"],
+        "workspace": {"name": env.workspace, "friendly_name": f"{env.system} ({env.name})",
+                      "description": env.describe("Azure ML workspace"), "hbi": sensitive,
+                      "image_build_compute": naming.compute(DEFAULT_COMPUTE), "outbound_rules": outbound},
+        "diagnostics": [{"target": t} for t in ("workspace", "vault", "registry")],
+        "computes": _computes(env),
+        "models": [{"key": m["name"], "name": env.model_name(m["name"]), "description": m["description"],
+                    "tags": {"mlspec-model": m["id"], "mlspec-approvers": ",".join(m["approval"]["approvers"]),
+                             "mlspec-approvals-required": str(m["approval"]["count"])}}
+                   for m in ir["models"]],
+        "model_names": {m["name"]: env.model_name(m["name"]) for m in ir["models"]},
+        "approval_required": {m["name"]: bool(m["approval"]["required"]
+                                              and ir["environment"]["approval"] == "required")
+                              for m in ir["models"]},
+        "channels": out["stack"]["channels"], "endpoints": out["stack"]["endpoints"],
+        "alerts": out["stack"]["alerts"], "log_alerts": out["stack"]["log_alerts"],
+        "monitors": out["stack"]["monitors"],
+        "endpoint_names": {e["name"]: env.endpoint_name(e) for e in ir["endpoints"]},
+        "breach_handlers": [b for b in out["breach"] if b],
+        "workflows": {"api_version": workflows.API_VERSION, "rollout": workflows.ROLLOUT,
+                      "rollback": workflows.ROLLBACK, "breach": workflows.BREACH},
+        "rollout_role_actions": workflows.ROLLOUT_ROLE_ACTIONS,
+        "workbook": _workbook(env),
+    }
+
+
+# ==================================================================== entry point
+SETTINGS_REQUIRED = ("subscription", "resource_group", "workspace", "region")
+
+
+def project_name(ir: dict) -> str:
+    return naming.kebab(f"{ir['system']['name']}-azureml")
+
+
+def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
+    low = Lowering()
+    diags: list[Diagnostic] = low.diagnostics
+    project = project_name(irs[0])
+    low.add("pulumi/Pulumi.yaml", "pulumi-project", {
+        "name": project, "description": f"Azure ML stack of {irs[0]['system']['name']} (generated by mlspec from "
+                                        f"{ctx.spec_path})",
+        "runtime": {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}}, "yaml")
+    low.add("pulumi/__main__.py", "pulumi-program", _template("pulumi/__main__.py"))
+    low.add("pulumi/requirements.txt", "pulumi-requirements", PULUMI_REQUIREMENTS)
+    for script in jobs.HELPER_SCRIPTS:
+        low.add(f"code/_mlspec/{script}.py", "helper-script", _template(f"code/_mlspec/{script}.py"))
+    conda_files: dict[str, dict] = {}
+    for ir in irs:
+        env = Env(ir, ctx, diags)
+        missing = [k for k in SETTINGS_REQUIRED if not env.settings.get(k)]
+        if missing:
+            diags.append(Diagnostic("E530", "the `azureml` target needs " + ", ".join(f"`{m}`" for m in missing),
+                                    "targets", hint='target azureml { subscription = "..."  resource_group = "..."  '
+                                                    'workspace = "..."  region = "..." }'))
+            continue
+        for kind, name in (("storage", naming.storage_account(env.system, env.name, env.sub)),
+                           ("keyvault", naming.key_vault(env.system, env.name, env.sub)),
+                           ("workspace", env.workspace)):
+            reason = naming.check(kind, name)
+            if reason:
+                diags.append(Diagnostic("E536", reason, "system"))
+        out: dict[str, Any] = {"artifacts": [], "identities": [], "breach": [],
+                               "stack": {"endpoints": [], "alerts": [], "log_alerts": [], "monitors": [],
+                                         "channels": []}}
+        for kind, fn in LOWER.items():
+            fn(env, out)
+        for path, kind, content, fmt in out["artifacts"]:
+            low.add(path, kind, content, fmt)
+        low.add(f"pulumi/stacks/{env.name}.json", "pulumi-stack-data", build_stack(env, out), "json")
+        low.add(f"pulumi/Pulumi.{env.name}.yaml", "pulumi-stack-config", {"config": {
+            "azure-native:location": env.region, "azure-native:subscriptionId": env.sub,
+            f"{project}:resourceGroup": env.rg, f"{project}:stackData": f"stacks/{env.name}.json"}}, "yaml")
+        conda_files.update(env.conda_files)
+        low.notes += _notes(env)
+    for path in sorted(conda_files):
+        low.add(path, "conda-environment", conda_files[path], "yaml")
+    return low
+
+
+def _notes(env: Env) -> list[str]:
+    """Compile-report notes: what was emulated, how, and which rules are waived."""
+    ir, n = env.ir, []
+    pre = f"azureml/{env.name}: "
+    for m in ir["models"]:
+        if m["approval"]["required"] and ir["environment"]["approval"] == "required":
+            n.append(pre + f"model `{m['name']}`: Azure ML has no model approval; versions register with "
+                     "tag mlspec.stage=pending_approval, approvers promote with code/_mlspec/approve.py (records "
+                     f"mlspec.approved_by, refuses the pipeline identity, needs {m['approval']['count']} distinct "
+                     "approver(s)); the Pulumi program deploys only versions named in the `releases` config and "
+                     "re-checks their registry tags at deploy time")
+    for e in ir["endpoints"]:
+        s = e["rollout"]["strategy"]
+        if s in ("canary", "linear"):
+            n.append(pre + f"endpoint `{e['name']}`: {s} stepping emulated by a Logic App raising the new "
+                     "deployment's traffic on a timer (custom role limited to this endpoint)")
+        if s == "blue_green":
+            n.append(pre + f"endpoint `{e['name']}`: blue/green via two deployments; the traffic switch after "
+                     "`bake` is done by the rollout Logic App")
+        if s == "shadow":
+            n.append(pre + f"endpoint `{e['name']}`: shadow lowered to mirror traffic "
+                     f"({e['rollout']['sample_percent']}%) on the new deployment"
+                     + ("; promoted after `duration` by the rollout Logic App" if e["rollout"].get("promote") else ""))
+        if e["rollout"].get("rollback_on"):
+            n.append(pre + f"endpoint `{e['name']}`: automatic rollback emulated: alerts "
+                     + ", ".join(f"`{local_name(a)}`" for a in e["rollout"]["rollback_on"])
+                     + " call an action group whose Logic App puts 100% traffic back on the previous deployment")
+    for mo in ir["monitors"]:
+        if mo["kind"] == "model_quality":
+            n.append(pre + f"monitor `{mo['name']}`: model quality emulated by a scheduled pipeline joining "
+                     "collected predictions with ground truth; a breach fails the job")
+        if mo["retrains"]:
+            n.append(pre + f"monitor `{mo['name']}`: retraining on breach via Event Grid -> Logic App submitting "
+                     "the registered pipeline component")
+    if any(a["metric"] == "error_rate" for a in ir["alerts"]):
+        n.append(pre + "error-rate alerts are log alerts over AmlOnlineEndpointTrafficLog (5xx share), since "
+                 "Azure Monitor has no error-rate metric for online endpoints")
+    for w in ir.get("waivers") or []:
+        n.append(pre + f"waived {w['rule']} until {w['until']} (owner {w['owner']}): {w['reason']}")
+    if not waived(ir, "MLS-G-06"):
+        n.append(pre + "MLS-G-06: steps without `image` use Azure ML's MCR base images plus a generated conda "
+                 "file; set `image` to an image in the stack's registry (by digest) to satisfy the rule fully")
+    return n

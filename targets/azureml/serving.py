@@ -1,0 +1,293 @@
+"""Serving and operations: online endpoints, deployments, monitors, alerts and channels.
+
+Input: one environment's IR plus ``Env`` (lower.py). Output: (a) Azure ML CLI v2 YAML artifact
+models for endpoints, deployments and monitor schedules, (b) the serving part of the stack data
+the fixed Pulumi program reads. No I/O, no SDK imports.
+
+Docs: https://learn.microsoft.com/en-us/azure/machine-learning/reference-yaml-endpoint-online
+      https://learn.microsoft.com/en-us/azure/machine-learning/reference-yaml-deployment-managed-online
+      https://learn.microsoft.com/en-us/azure/machine-learning/reference-yaml-monitor
+      https://learn.microsoft.com/en-us/azure/machine-learning/monitor-azure-machine-learning-reference
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from mlspec.targets.base import Diagnostic, local_name, pct
+
+from . import naming
+
+SCHEMA_ENDPOINT = "https://azuremlschemas.azureedge.net/latest/managedOnlineEndpoint.schema.json"
+SCHEMA_DEPLOYMENT = "https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json"
+SCHEMA_MONITOR = "http://azureml/sdk-2-0/Schedule.json"
+
+#: portable compute class -> managed online endpoint SKU
+# https://learn.microsoft.com/en-us/azure/machine-learning/reference-managed-online-endpoints-vm-sku-list
+SERVING_SKU = {
+    "cpu.small": "Standard_DS2_v2", "cpu.medium": "Standard_DS3_v2", "cpu.large": "Standard_DS4_v2",
+    "cpu.xlarge": "Standard_DS5_v2", "memory.large": "Standard_E8s_v3", "gpu.small": "Standard_NC4as_T4_v3",
+    "gpu.medium": "Standard_NC8as_T4_v3", "gpu.large": "Standard_NC24ads_A100_v4",
+}
+
+#: IR drift metric -> (CLI v2 YAML name, REST enum name)
+DRIFT_METRICS = {
+    "psi": ("population_stability_index", "PopulationStabilityIndex"),
+    "js": ("jensen_shannon_distance", "JensenShannonDistance"),
+    "jensen_shannon": ("jensen_shannon_distance", "JensenShannonDistance"),
+    "ks": ("two_sample_kolmogorov_smirnov_test", "TwoSampleKolmogorovSmirnovTest"),
+    "wasserstein": ("normalized_wasserstein_distance", "NormalizedWassersteinDistance"),
+}
+ATTRIBUTION_METRICS = {"ndcg": ("normalized_discounted_cumulative_gain", "NormalizedDiscountedCumulativeGain")}
+
+#: IR alert metric -> (Azure Monitor metric, aggregation, scope, multiplier)
+# https://learn.microsoft.com/en-us/azure/machine-learning/monitor-azure-machine-learning-reference#supported-metrics-for-microsoftmachinelearningservicesworkspacesonlineendpoints
+ALERT_METRICS = {
+    "latency_p50": ("RequestLatency_P50", "Average", "endpoint", 1),
+    "latency_p99": ("RequestLatency_P99", "Average", "endpoint", 1),
+    "throughput": ("RequestsPerMinute", "Average", "endpoint", 60),
+    "cpu": ("CpuUtilizationPercentage", "Average", "deployment", 1),
+    "memory": ("MemoryUtilizationPercentage", "Average", "deployment", 1),
+    "error_rate": ("AmlOnlineEndpointTrafficLog", "Count", "logs", 1),  # log query: 5xx share in percent
+}
+#: Azure Monitor metric-alert window sizes (ISO 8601), ascending
+WINDOWS = [(60, "PT1M"), (300, "PT5M"), (900, "PT15M"), (1800, "PT30M"), (3600, "PT1H"),
+           (21600, "PT6H"), (43200, "PT12H"), (86400, "P1D")]
+
+TWO_SLOT = {"canary", "linear", "blue_green", "shadow"}
+
+
+def window(seconds: int) -> str:
+    """Smallest Azure window that covers `seconds` (the IR's `for`)."""
+    for s, iso in WINDOWS:
+        if seconds <= s:
+            return iso
+    return WINDOWS[-1][1]
+
+
+def recurrence(every_s: int) -> tuple[str, int]:
+    """Seconds -> (frequency, interval) for Azure ML recurrence triggers."""
+    for unit, secs in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if every_s % secs == 0:
+            return unit, every_s // secs
+    return "minute", max(1, every_s // 60)
+
+
+def _whole(value: float, what: str, ir_id: str, diags: list[Diagnostic]) -> int:
+    if not float(value).is_integer():
+        diags.append(Diagnostic("E531", f"Azure ML endpoint traffic takes whole percentages; {what} is {value}%",
+                                ir_id, hint="use a whole percentage such as `5%`"))
+    return int(round(value))
+
+
+def rollout_plan(endpoint: dict, env, diags: list[Diagnostic]) -> dict:
+    """IR rollout -> the program's traffic plan (kind single | two_slot | variants)."""
+    r, eid = endpoint["rollout"], endpoint["id"]
+    s = r["strategy"]
+    if s == "all_at_once":
+        return {"kind": "single", "strategy": s, "initial_percent": 100, "step_percent": 100,
+                "interval_s": 0, "mirror_percent": 0}
+    if s == "ab_test":
+        variants = [{"deployment": naming.kebab(f"ab-{v['name']}"), "model": local_name(v["model"]),
+                     "percent": _whole(v["percent"], f"variant `{v['name']}`", eid, diags)}
+                    for v in r["variants"]]
+        return {"kind": "variants", "strategy": s, "variants": variants}
+    plan = {"kind": "two_slot", "strategy": s, "mirror_percent": 0}
+    if s == "canary":
+        plan.update(initial_percent=_whole(r["initial_percent"], "the canary's initial share", eid, diags),
+                    step_percent=_whole(r["step_percent"], "the canary step", eid, diags), interval_s=r["interval_s"])
+    elif s == "linear":
+        step = _whole(r["step_percent"], "the linear step", eid, diags)
+        plan.update(initial_percent=step, step_percent=step, interval_s=r["interval_s"])
+    elif s == "blue_green":
+        plan.update(initial_percent=0, step_percent=100, interval_s=r["bake_s"])
+    else:  # shadow
+        plan.update(initial_percent=0, step_percent=100, interval_s=r["duration_s"],
+                    mirror_percent=_whole(r["sample_percent"], "the shadow sample", eid, diags),
+                    promote=r.get("promote"))
+    return plan
+
+
+def endpoint_models(endpoint: dict) -> list[str]:
+    names = [local_name(endpoint["model"])]
+    for v in endpoint["rollout"].get("variants") or []:
+        if local_name(v["model"]) not in names:
+            names.append(local_name(v["model"]))
+    return names
+
+
+def lower_endpoint(env, e: dict, diags: list[Diagnostic]) -> tuple[list, dict]:
+    """Endpoint -> (YAML artifacts, stack-data entry)."""
+    plan = rollout_plan(e, env, diags)
+    name = env.endpoint_name(e)
+    key = e["name"]
+    folder = f"{env.name}/endpoints/{key}"
+    arts: list[tuple[str, str, Any, str]] = []
+    if e["auth"] != "iam":
+        diags.append(Diagnostic("E532", "Azure ML endpoints are generated with Entra ID token auth only "
+                                "(MLS-AZ-070 is not waivable); `auth = key` cannot be honoured", e["id"],
+                                hint="write `auth = iam`"))
+    sku = SERVING_SKU[e["compute"]["class"]]
+    capture = e["capture"]["percent"] / 100.0 if e["capture"] else None
+    # deployments of the first release as the CLI files describe it (Pulumi derives later releases)
+    if plan["kind"] == "variants":
+        deps = [(v["deployment"], v["model"], v["percent"]) for v in plan["variants"]]
+        traffic, mirror = {v["deployment"]: v["percent"] for v in plan["variants"]}, {}
+    elif plan["kind"] == "single":
+        deps, traffic, mirror = [("green", local_name(e["model"]), 100)], {"green": 100}, {}
+    else:
+        deps = [("blue", local_name(e["model"]), 100 - plan["initial_percent"]),
+                ("green", local_name(e["model"]), plan["initial_percent"])]
+        traffic = {"blue": 100 - plan["initial_percent"], "green": plan["initial_percent"]}
+        mirror = {"green": plan["mirror_percent"]} if plan["mirror_percent"] else {}
+    ident = env.identity_resource_id(f"endpoint-{key}")
+    ep_yaml = {"$schema": SCHEMA_ENDPOINT, "name": name,
+               "description": env.describe(f"endpoint `{key}` ({plan['strategy']} rollout)"),
+               "auth_mode": "aad_token", "public_network_access": "disabled",
+               "identity": {"type": "user_assigned", "user_assigned_identities": [{"resource_id": ident}]},
+               "traffic": traffic, "tags": env.tags}
+    if mirror:
+        ep_yaml["mirror_traffic"] = mirror
+    arts.append((f"{folder}/endpoint.yml", "azureml-online-endpoint", ep_yaml, "yaml"))
+    for dep_name, model, _share in deps:
+        d = {"$schema": SCHEMA_DEPLOYMENT, "name": dep_name, "endpoint_name": name,
+             "description": f"{model} (version chosen at promotion)",
+             "model": f"azureml:{env.model_name(model)}@latest",
+             "instance_type": sku, "instance_count": e["compute"]["instance_count"],
+             "egress_public_network_access": "disabled", "app_insights_enabled": True,
+             "request_settings": {"request_timeout_ms": 5000, "max_concurrent_requests_per_instance": 1},
+             "liveness_probe": {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30,
+                                "success_threshold": 1},
+             "tags": env.tags}
+        if capture:
+            d["data_collector"] = {"sampling_rate": capture, "rolling_rate": "hour",
+                                   "collections": {"model_inputs": {"enabled": "true"},
+                                                   "model_outputs": {"enabled": "true"}}}
+        arts.append((f"{folder}/{dep_name}-deployment.yml", "azureml-online-deployment", d, "yaml"))
+    autoscale = None
+    if e["autoscale"]:
+        a, rules = e["autoscale"], []
+        if a.get("target_rps") is not None:
+            rpm = a["target_rps"] * 60
+            rules += [{"metric": "RequestsPerMinute", "on": "endpoint", "operator": "GreaterThan",
+                       "threshold": rpm, "direction": "Increase"},
+                      {"metric": "RequestsPerMinute", "on": "endpoint", "operator": "LessThan",
+                       "threshold": rpm / 2, "direction": "Decrease"}]
+        if a.get("target_cpu_percent") is not None:
+            rules += [{"metric": "CpuUtilizationPercentage", "on": "deployment", "operator": "GreaterThan",
+                       "threshold": a["target_cpu_percent"], "direction": "Increase"},
+                      {"metric": "CpuUtilizationPercentage", "on": "deployment", "operator": "LessThan",
+                       "threshold": a["target_cpu_percent"] / 2, "direction": "Decrease"}]
+        autoscale = {"min": a["min"], "max": a["max"], "rules": rules}
+    r = e["rollout"]
+    controller = None
+    if plan["kind"] == "two_slot" and not (r["strategy"] == "shadow" and not r.get("promote")):
+        controller = {"name": naming.kebab(f"wf-rollout-{name}")[:80], "interval_s": max(60, plan["interval_s"])}
+    rollback = None
+    if r.get("rollback_on"):
+        rollback = {"name": naming.kebab(f"wf-rollback-{name}")[:80],
+                    "group_name": naming.kebab(f"ag-rollback-{name}")[:260],
+                    "short_name": ("rb" + naming.kebab(key).replace("-", ""))[:12]}
+    entry = {"key": key, "name": name, "identity": f"endpoint-{key}", "model": local_name(e["model"]),
+             "models": endpoint_models(e), "description": env.describe(f"endpoint `{key}`"),
+             "instance_type": sku, "instance_count": e["compute"]["instance_count"], "capture_rate": capture,
+             "autoscale": autoscale, "plan": plan, "controller": controller, "rollback": rollback,
+             "role_name": f"mlspec rollout {name}"}
+    return arts, entry
+
+
+def lower_alert(env, a: dict, diags: list[Diagnostic]) -> dict:
+    """Metric alert entry, or a log-alert entry (scope `logs`) for error rates."""
+    metric, agg, scope, mult = ALERT_METRICS[a["metric"]]
+    groups = [local_name(c) for c in a["notify"]] + [f"rollback-{local_name(e)}" for e in a["rollback_for"]]
+    if scope == "logs":
+        name = env.endpoint_name(env.endpoints[a["endpoint"]])
+        return {"key": a["name"], "name": naming.kebab(f"{env.prefix}-{a['name']}"), "scope": "logs",
+                "query": ("AmlOnlineEndpointTrafficLog | where EndpointName == '" + name + "' "
+                          "| summarize total = count(), errors = countif(toint(ResponseCode) >= 500) "
+                          "| extend error_percent = iif(total == 0, 0.0, 100.0 * errors / total)"),
+                "measure": "error_percent", "aggregation": "Maximum",
+                "operator": "GreaterThan" if a["comparison"] == "above" else "LessThan",
+                "threshold": a["value"], "window": window(a["for_s"]),
+                "severity": 1 if a["rollback_for"] else 2, "groups": groups,
+                "description": f"{a['metric']} {a['comparison']} {pct(a['value'])} {a['unit']} for {a['for_s']}s"}
+    return {"key": a["name"], "name": naming.kebab(f"{env.prefix}-{a['name']}"), "endpoint": local_name(a["endpoint"]),
+            "metric": metric, "aggregation": agg, "scope": scope,
+            "operator": "GreaterThan" if a["comparison"] == "above" else "LessThan",
+            "threshold": a["value"] * mult, "window": window(a["for_s"]),
+            "severity": 1 if a["rollback_for"] else 2, "groups": groups,
+            "description": f"{a['metric']} {a['comparison']} {pct(a['value'])} {a['unit']} for {a['for_s']}s"}
+
+
+def lower_channel(env, c: dict) -> dict:
+    return {"key": c["name"], "type": c["type"], "address": c["address"], "secret": c["secret"],
+            "group_name": naming.kebab(f"ag-{env.prefix}-{c['name']}")[:260],
+            "short_name": naming.kebab(c["name"]).replace("-", "")[:12] or "mlspec"}
+
+
+def _signal(env, mo: dict, diags: list[Diagnostic]) -> dict | None:
+    kind, metric = mo["kind"], mo["metric"]
+    table = ATTRIBUTION_METRICS if kind == "feature_attribution_drift" else DRIFT_METRICS
+    if metric not in table:
+        diags.append(Diagnostic("E533", f"Azure ML `{kind}` signals have no metric `{metric}`", mo["id"],
+                                hint="use one of " + ", ".join(f"`{m}`" for m in sorted(table))))
+        return None
+    threshold = mo["breach"]["above"] if mo["breach"]["above"] is not None else mo["breach"]["below"]
+    ds = env.datasets.get(mo["baseline"]) if mo["baseline"] else None
+    label = next((c["name"] for c in (ds or {}).get("schema", []) if c["role"] == "label"), None)
+    return {"name": mo["name"], "kind": kind, "metric_yaml": table[metric][0], "metric": table[metric][1],
+            "threshold": threshold,
+            "reference": {"uri": env.uri(ds["uri"]), "type": "uri_folder"} if ds else None,
+            "target_column": label}
+
+
+_SIGNAL_TYPES = {"data_drift": "DataDrift", "prediction_drift": "PredictionDrift",
+                 "feature_attribution_drift": "FeatureAttributionDrift"}
+_YAML_TYPES = {"data_drift": "data_drift", "prediction_drift": "prediction_drift",
+               "feature_attribution_drift": "feature_attribution_drift"}
+
+
+def lower_monitor(env, mo: dict, diags: list[Diagnostic]) -> tuple[list, dict | None]:
+    """Signal monitors -> monitor schedule YAML + stack entry. model_quality is a pipeline (lower.py)."""
+    if mo["kind"] not in _SIGNAL_TYPES:
+        return [], None
+    sig = _signal(env, mo, diags)
+    if sig is None:
+        return [], None
+    endpoint = env.endpoints[mo["endpoint"]]
+    ep_name = env.endpoint_name(endpoint)
+    freq, interval = recurrence(mo["every_s"])
+    emails = [env.channels[c]["address"] for c in mo["notify"] if env.channels[c]["type"] == "email"]
+    yaml_signal: dict[str, Any] = {"type": _YAML_TYPES[mo["kind"]], "alert_enabled": True}
+    if sig["reference"]:
+        ref: dict[str, Any] = {"input_data": {"path": sig["reference"]["uri"], "type": "uri_folder"},
+                               "data_context": "training"}
+        if sig["target_column"] and mo["kind"] != "prediction_drift":
+            ref["data_column_names"] = {"target_column": sig["target_column"]}
+        yaml_signal["reference_data"] = ref
+    if mo["kind"] == "feature_attribution_drift":
+        yaml_signal["metric_thresholds"] = {sig["metric_yaml"]: sig["threshold"]}
+    else:
+        yaml_signal["metric_thresholds"] = {"numerical": {sig["metric_yaml"]: sig["threshold"]}}
+    name = naming.asset(env.prefix_snake, "monitor", mo["name"])
+    schedule = {"$schema": SCHEMA_MONITOR, "name": name, "display_name": f"{mo['name']} ({env.name})",
+                "description": env.describe(f"monitor `{mo['name']}` on endpoint `{endpoint['name']}`"),
+                "trigger": {"type": "recurrence", "frequency": freq, "interval": interval},
+                "create_monitor": {
+                    "compute": {"instance_type": "standard_e4s_v3", "runtime_version": "3.4"},
+                    "monitoring_target": {"ml_task": env.task_of(mo), "endpoint_deployment_id": f"azureml:{ep_name}:green"},
+                    "monitoring_signals": {mo["name"]: yaml_signal}}}
+    if emails:
+        schedule["create_monitor"]["alert_notification"] = {"emails": emails}
+    arts = [(f"{env.name}/monitors/{mo['name']}.yml", "azureml-schedule", schedule, "yaml")]
+    window_iso = {"week": "P7D", "day": "P1D", "hour": "P1D", "minute": "P1D"}[freq]
+    entry = {"key": mo["name"], "name": name, "display_name": schedule["display_name"],
+             "description": schedule["description"], "endpoint": endpoint["name"],
+             "model": local_name(endpoint["model"]), "deployment": None,
+             "frequency": freq.capitalize(), "interval": interval, "task": env.task_of(mo).capitalize(),
+             "emails": emails, "tags": {"mlspec-monitor": mo["id"]},
+             "signals": [{"name": mo["name"], "type": _SIGNAL_TYPES[mo["kind"]], "metric": sig["metric"],
+                          "threshold": sig["threshold"], "reference": sig["reference"],
+                          "target_column": sig["target_column"], "window": window_iso,
+                          "production_asset": "model_outputs" if mo["kind"] == "prediction_drift" else "model_inputs",
+                          "production_context": "ModelOutputs" if mo["kind"] == "prediction_drift" else "ModelInputs"}]}
+    return arts, entry
