@@ -24,7 +24,7 @@ _METRICS = "https://cloud.google.com/monitoring/api/metrics_gcp_a_b#gcp-aiplatfo
 _CHAN = "https://cloud.google.com/monitoring/support/notification-options"
 _WF = "https://cloud.google.com/workflows/docs/overview"
 _SCHED = "https://cloud.google.com/scheduler/docs/http-target-auth"
-_RUNTIME = ("a mlspec runtime task (fixed code uploaded to the code bucket and run from the "
+_RUNTIME = ("an mlspec runtime task (fixed code uploaded to the code bucket and run from the "
             "Cloud Storage FUSE mount /gcs/ inside the pipeline task)")
 
 CAPABILITIES: dict[str, Verdict] = {
@@ -63,7 +63,7 @@ CAPABILITIES: dict[str, Verdict] = {
                                      "register the table as a BigQuery external table and read it in a `process` step",
                                      note="neither Vertex pipelines nor BatchPredictionJob read Delta Lake tables",
                                      doc=_D + "predictions/get-batch-predictions#input_data_requirements"),
-    "data.checks": emulated(_RUNTIME + " (`validate` op)", _PIPE),
+    "data.checks": emulated("checked by the `validate` op of " + _RUNTIME, _PIPE),
     # ---- pipeline triggers, gates, approval
     "pipeline.schedule": native("Cloud Scheduler job (OAuth as the launcher service account) executes a Cloud Workflow "
                                 "that submits the compiled PipelineJob with the pipeline SA, CMEK and private network", _SCHED),
@@ -86,11 +86,12 @@ CAPABILITIES: dict[str, Verdict] = {
                                "that shifts step_percent more traffic to the candidate", _DEPLOY),
     "rollout.linear": emulated("as canary, starting at step_percent", _DEPLOY),
     "rollout.blue_green": emulated("green deployed at 0% traffic; after bake the rollout Workflow shifts 100% at once", _DEPLOY),
-    "rollout.shadow": unsupported("canary { initial = 1% ... } to expose the candidate to a small live slice",
-                                  "ab_test with a small variant share",
-                                  "batch_transform the captured requests (endpoint capture) with the candidate and compare offline",
-                                  note="Vertex endpoints cannot mirror traffic: every request is answered by exactly one deployed model",
-                                  doc=_D + "reference/rest/v1/projects.locations.endpoints#Endpoint"),
+    "rollout.shadow": emulated("offline shadow: live requests are captured (request/response logging at >= the shadow "
+                               "sample) and a scheduled shadow pipeline replays them against the `pending` candidate with a "
+                               "BatchPredictionJob, recording agreement with the served responses as a custom metric; the "
+                               "candidate never answers a caller; after `duration` it is promoted with `promote` once "
+                               "approved. Vertex endpoints cannot mirror live traffic",
+                               _D + "predictions/online-prediction-logging"),
     "rollout.ab_test": native("fixed endpoint trafficSplit across the variants' deployed models", _DEPLOY),
     "rollout.auto_rollback": emulated("the named alert policies notify a Pub/Sub channel; an Eventarc trigger runs the rollout "
                                       "Workflow in rollback mode (100% back to the stable deployed model)", _WF),

@@ -34,7 +34,7 @@ ALERT_METRICS = {
 }
 CUSTOM_MONITOR_METRIC = "custom.googleapis.com/mlspec/monitor_value"
 JOB_MONITORS = ("data_drift", "feature_attribution_drift")
-ROLLOUT_STRATEGIES = ("all_at_once", "canary", "linear", "blue_green", "ab_test")
+ROLLOUT_STRATEGIES = ("all_at_once", "canary", "linear", "blue_green", "ab_test", "shadow")
 
 
 def _template(rel: str) -> str:
@@ -121,7 +121,8 @@ def lower_platform(c: _Ctx) -> None:
     ]
     # roles/iam.serviceAccountUser on the specific account only (MLS-GCP-022)
     c.data["act_as"] = [{"sa": "pipeline", "on": "workload"}, {"sa": "launcher", "on": "pipeline"},
-                        {"sa": "launcher", "on": "monitoring"}, {"sa": "launcher", "on": "workload"}]
+                        {"sa": "launcher", "on": "monitoring"}, {"sa": "launcher", "on": "workload"},
+                        {"sa": "monitoring", "on": "workload"}]
     c.data["code_objects"] = [{"source": f"../code/{f['path']}", "object": f"code/{f['path']}"}
                               for f in (ir.get("code") or {}).get("files") or []]
     c.data["code_objects"].append({"source": "../runtime/mlspec_runtime.py", "object": pipeline.RUNTIME_OBJECT})
@@ -206,7 +207,30 @@ def lower_endpoints(c: _Ctx) -> None:
             c.notes.append(f"[{e.env}] endpoint `{ep['name']}`: Vertex cannot autoscale on requests per second; "
                            f"target_rps {pct(auto['target_rps'])} lowered to a 60% CPU-utilisation target")
         rollout: dict[str, Any] = {"strategy": r["strategy"]}
-        if r["strategy"] == "canary":
+        capture_percent = float(ep["capture"]["percent"]) if ep.get("capture") else None
+        if r["strategy"] == "shadow":
+            model = models[ep["model"]]
+            auto_promote = not model["approval"]["required"] or e.ir["environment"]["approval"] == "none"
+            spec = pipeline.build_shadow_pipeline(e, ep, model, auto_promote, c.diags)
+            path = f"pipelines/{e.env}/shadow-{naming.kebab(ep['name'])}.json"
+            c.pipeline_specs.append((path, spec))
+            launch = _launch_body(c, f"shadow-{naming.kebab(ep['name'])}", spec["pipelineInfo"]["name"], f"../{path}",
+                                  "monitoring", "shadow")
+            launch.update(schedule={"cron": "0 * * * *", "timezone": "UTC"}, retrain_topic=None)
+            c.data.setdefault("shadows", []).append({"key": ep["name"], "launch": launch})
+            capture_percent = max(capture_percent or 0.0, float(r["sample_percent"]))
+            promote = r.get("promote") or "all_at_once"
+            rollout = {"strategy": promote, "shadow": True}
+            if promote == "blue_green":
+                rollout.update(initial_percent=0, step_percent=100, interval_s=600)
+            c.notes.append(f"[{e.env}] endpoint `{ep['name']}`: shadow emulated offline: {pct(capture_percent)}% of live "
+                           f"requests are logged and replayed hourly against the `{common.PENDING_ALIAS}` candidate "
+                           f"(BatchPredictionJob) for {int(r['duration_s'])}s; agreement is the custom metric "
+                           f"`{CUSTOM_MONITOR_METRIC}{{monitor=shadow-{ep['name']}}}`; then "
+                           + ("the shadow pipeline moves the `production` alias (no approval needed here)" if auto_promote else
+                              "an approver moves the `production` alias")
+                           + f" and the endpoint switches {promote.replace('_', '/')}")
+        elif r["strategy"] == "canary":
             rollout.update(initial_percent=pct(r["initial_percent"]), step_percent=pct(r["step_percent"]),
                            interval_s=int(r["interval_s"]))
         elif r["strategy"] == "linear":
@@ -215,20 +239,21 @@ def lower_endpoints(c: _Ctx) -> None:
         elif r["strategy"] == "blue_green":
             rollout.update(initial_percent=0, step_percent=100, interval_s=int(r["bake_s"]))
         rollback_on = [alerts[a]["name"] for a in r.get("rollback_on") or [] if a in alerts]
+        progressive = rollout["strategy"] in ("canary", "linear", "blue_green")
         item = {"key": ep["name"], "endpoint_id": e.endpoint_id(ep["name"]),
                 "display_name": f"{e.prefix}-{ep['name']}", "variants": variants,
                 "machine": common.machine(ep["compute"]),
                 "min_replicas": int(auto.get("min") or count), "max_replicas": int(auto.get("max") or count),
                 "cpu_target": cpu_target, "rollout": rollout, "rollback_on": rollback_on,
-                "capture": ({"sampling_rate": round(float(ep["capture"]["percent"]) / 100.0, 6),
-                             "table": pipeline.capture_table(e, ep)} if ep.get("capture") else None),
+                "capture": ({"sampling_rate": round(capture_percent / 100.0, 6),
+                             "table": pipeline.capture_table(e, ep)} if capture_percent else None),
                 "service_account": "serving",
                 "progress_workflow": (naming.workflow_name(e.system, e.env, f"rollout-{ep['name']}")
-                                      if r["strategy"] in ("canary", "linear", "blue_green") or rollback_on else None),
+                                      if progressive or rollback_on else None),
                 "rollback_topic": naming.resource_name(e.prefix, "rollback", ep["name"]) if rollback_on else None}
         if e.production and item["min_replicas"] < 2:
             c.notes.append(f"[{e.env}] endpoint `{ep['name']}` runs fewer than 2 replicas in production")
-        if rollout["strategy"] in ("canary", "linear", "blue_green"):
+        if progressive and not rollout.get("shadow"):
             c.notes.append(f"[{e.env}] endpoint `{ep['name']}`: `{r['strategy']}` emulated: the new version starts at "
                            f"{rollout['initial_percent']}% traffic and a Cloud Scheduler job runs the rollout Workflow every "
                            f"{rollout['interval_s']}s, shifting {rollout['step_percent']}% per run")
@@ -238,6 +263,7 @@ def lower_endpoints(c: _Ctx) -> None:
                            "mode (all traffic back to the stable deployed model)")
         out.append(item)
     c.data["endpoints"] = out
+    c.data.setdefault("shadows", [])
     c.data["capture_dataset"] = pipeline.capture_dataset(e) if any(x["capture"] for x in out) else None
 
 
@@ -402,6 +428,11 @@ def lower_dashboard(c: _Ctx) -> None:
             tiles.append({"title": f"monitor {mo['name']} ({mo['kind']}): anomalies", "logsPanel": {
                 "filter": 'resource.type = "aiplatform.googleapis.com/ModelDeploymentMonitoringJob" '
                           f'AND labels."mlspec-monitor" = "{mo["name"]}"'}})
+    for ep in e.ir["endpoints"]:
+        if ep["rollout"]["strategy"] == "shadow":
+            tiles.append(chart(f"{ep['name']}: shadow agreement",
+                               f'metric.type = "{CUSTOM_MONITOR_METRIC}" AND metric.labels.monitor = "shadow-{ep["name"]}"',
+                               "ALIGN_MEAN", "REDUCE_MEAN"))
     for k in e.ir["kpis"]:
         tiles.append({"title": f"KPI {k['name']}", "text": {"content": f"{k['description']}\n\nGoal: {k['goal']}",
                                                             "format": "MARKDOWN"}})

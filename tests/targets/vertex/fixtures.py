@@ -1,8 +1,8 @@
 """A maximal hand-written IR (docs/ir.md) exercising every construct the Vertex target lowers.
 
 `maximal_ir(env)` -> one environment's IR; `every_rollout_irs()` varies the endpoint rollout.
-Shadow, key auth, MLflow, Delta and allowed_egress are refused by capabilities, so the
-maximal fixture leaves them out; `refused_ir()` puts them in.
+Key auth, MLflow, Delta and allowed_egress are refused by capabilities, so the maximal
+fixture leaves them out; `refused_ir()` puts them in.
 """
 from __future__ import annotations
 
@@ -114,7 +114,12 @@ def maximal_ir(env: str = "prod") -> dict:
                        "capture": None, "auth": "iam",
                        "rollout": {"strategy": "ab_test", "rollback_on": [],
                                    "variants": [{"name": "a", "model": "model.fraud_scorer", "percent": 80.0},
-                                                {"name": "b", "model": "model.fraud_challenger", "percent": 20.0}]}}],
+                                                {"name": "b", "model": "model.fraud_challenger", "percent": 20.0}]}},
+                      {"id": "endpoint.shadowed", "name": "shadowed", "model": "model.fraud_challenger",
+                       "compute": {"class": "cpu.small", "instance_count": 2, "accelerators": 0},
+                       "autoscale": None, "capture": {"percent": 5.0}, "auth": "iam",
+                       "rollout": {"strategy": "shadow", "sample_percent": 25.0, "duration_s": 259200,
+                                   "promote": "blue_green", "rollback_on": ["alert.shadow_errors"]}}],
         "batch": [{"id": "batch.nightly", "name": "nightly", "model": "model.fraud_scorer", "data": "dataset.customers",
                    "output": "data://fraud/scores/", "schedule": {"cron": "0 1 * * *", "timezone": "Europe/Berlin"},
                    "compute": CPU}],
@@ -149,6 +154,9 @@ def maximal_ir(env: str = "prod") -> dict:
             {"id": "alert.traffic", "name": "traffic", "endpoint": "endpoint.scoring", "metric": "throughput",
              "comparison": "below", "value": 1.0, "unit": "rps", "for_s": 900, "notify": ["channel.slack_ml"],
              "rollback_for": []},
+            {"id": "alert.shadow_errors", "name": "shadow_errors", "endpoint": "endpoint.shadowed",
+             "metric": "error_rate", "comparison": "above", "value": 2.0, "unit": "percent", "for_s": 300,
+             "notify": ["channel.oncall"], "rollback_for": ["endpoint.shadowed"]},
             {"id": "alert.cpu", "name": "cpu", "endpoint": "endpoint.experiment", "metric": "cpu",
              "comparison": "above", "value": 90.0, "unit": "percent", "for_s": 600, "notify": ["channel.hook"],
              "rollback_for": []},
@@ -188,10 +196,8 @@ def with_rollout(ir: dict, strategy: str) -> dict:
 
 
 def refused_ir() -> dict:
-    """Uses every feature the Vertex target refuses."""
+    """Uses every feature the Vertex target refuses (key auth, MLflow, Delta, allowed egress)."""
     ir = maximal_ir("prod")
-    ir["endpoints"][0]["rollout"] = {"strategy": "shadow", "sample_percent": 20.0, "duration_s": 604800,
-                                     "promote": "blue_green", "rollback_on": []}
     ir["endpoints"][0]["auth"] = "key"
     ir["tracking"] = {"backend": "mlflow", "experiment": "x", "uri": "https://mlflow.example.com"}
     ir["datasets"][1]["format"] = "delta"

@@ -22,7 +22,8 @@ _TYPES = {"NUMBER_INTEGER": (int, float), "NUMBER_DOUBLE": (int, float), "STRING
 
 def test_expected_specs():
     assert sorted(SPECS) == sorted(f"pipelines/{env}/{n}.json" for env in ("dev", "prod") for n in
-                                   ("training", "monitor-fairness", "monitor-output-drift", "monitor-quality"))
+                                   ("training", "monitor-fairness", "monitor-output-drift", "monitor-quality",
+                                    "shadow-shadowed"))
 
 
 def graph_errors(spec: dict) -> list[str]:

@@ -173,7 +173,7 @@ def test_alerts(graph):
     assert lat["aggregations"][0]["perSeriesAligner"] == "ALIGN_PERCENTILE_99" and lat["thresholdValue"] == 200
     err = one(res, "alert-errors")["inputs"]["conditions"][0]["conditionThreshold"]
     assert err["thresholdValue"] == 0.01 and "prediction_count" in err["denominatorFilter"]
-    assert len(by_type(res, "alertPolicy:AlertPolicy")) == 6 + 5
+    assert len(by_type(res, "alertPolicy:AlertPolicy")) == 7 + 5
 
 
 def test_channels_keep_secrets_secret(graph):  # MLS-G-04
@@ -199,3 +199,17 @@ def test_batch_workflow(graph):
     assert body["model"].endswith(f"/models/fraud-detection-{env}-fraud-scorer@production")
     assert body["encryptionSpec"]["kmsKeyName"] and body["serviceAccount"].startswith(f"fraud-detection-{env}-workload@")
     assert body["inputConfig"]["instancesFormat"] == "csv"
+
+
+def test_shadow_is_emulated_offline(graph):
+    env, res = graph
+    dep = one(res, "deploy-shadowed")["inputs"]
+    assert dep["strategy"] == "blue_green" and dep["initial_percent"] == 0
+    cap = one(res, "endpoint-shadowed")["inputs"]["predictRequestResponseLoggingConfig"]
+    assert cap["samplingRate"] == 0.25  # max(capture 5%, shadow sample 25%)
+    job = one(res, "schedule-shadow-shadowed")["inputs"]
+    assert job["schedule"] == "0 * * * *"
+    body = _workflow(res, "wf-shadow-shadowed")["main"]["steps"][1]["submit"]["args"]["body"]
+    assert body["serviceAccount"].startswith("fraud-detect") and "-monitoring@" in body["serviceAccount"]
+    assert body["runtimeConfig"]["gcsOutputDirectory"].startswith(f"gs://acme-ml-fraud-detection-{env}-monitoring/")
+    assert "rollback-shadowed" in {r["name"] for r in res}

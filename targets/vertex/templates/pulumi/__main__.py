@@ -69,7 +69,7 @@ if NET["create"]:
         log_config=gcp.compute.SubnetworkLogConfigArgs(aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5,
                                                        metadata="INCLUDE_ALL_METADATA"))
     peering_range = gcp.compute.GlobalAddress(
-        "peering-range", name=NET["peering_range"], project=PROJECT, network=vpc.id, purpose="VPC_PEERING",
+        "peering-range", name=NET["peering_range"], project=PROJECT, network=vpc.id, purpose="VPC_PEERING", labels=LABELS,
         address_type="INTERNAL", prefix_length=NET["peering_prefix"])
     peering = gcp.servicenetworking.Connection(
         "vertex-peering", network=vpc.id, service="servicenetworking.googleapis.com",
@@ -228,7 +228,8 @@ def eventarc_to_workflow(res_name: str, t: gcp.pubsub.Topic, wf: gcp.workflows.W
 
 
 launchers = {}
-for p in D["pipelines"] + [m["launch"] for m in D["monitors"] if m.get("mode") == "pipeline"]:
+for p in (D["pipelines"] + [m["launch"] for m in D["monitors"] if m.get("mode") == "pipeline"]
+          + [s["launch"] for s in D.get("shadows") or []]):
     wf = launch_workflow(p)
     launchers[p["key"]] = wf
     if p.get("schedule"):
@@ -467,7 +468,7 @@ for ep in D["endpoints"]:
         encryption_spec=gcp.vertex.AiEndpointEncryptionSpecArgs(kms_key_name=KEY_NAME),
         predict_request_response_logging_config=logging_cfg, opts=opts(peering, capture_ds, *key_grants))
     endpoints[ep["key"]] = endpoint
-    r = ep["rollout"]
+    r = ep["rollout"]  # a shadowed endpoint carries its `promote` strategy here
     deployments[ep["key"]] = VertexModelDeployment(f"deploy-{ep['key']}", {
         "project": PROJECT, "region": REGION, "endpoint": endpoint.name, "alias": "production",
         "variants": ep["variants"], "strategy": r["strategy"], "initial_percent": r.get("initial_percent", 100),

@@ -6,7 +6,8 @@ Cloud Storage FUSE mount (/gcs/...) inside Vertex pipeline tasks and CustomJobs:
   python runtime.py <op> [--executor-input '{{$}}'] [--flag value ...]
 
 ops run in CustomJobs (workload SA): validate, evaluate, bias, explain, predict
-ops run as pipeline tasks (pipeline SA, GCPC image): metrics, champion, register, monitor
+ops run as pipeline tasks (pipeline SA, GCPC image): metrics, champion, register; monitor and shadow
+(monitoring SA)
 Fixed code: spec values arrive only as JSON arguments. Imports heavy libraries lazily.
 """
 from __future__ import annotations
@@ -352,6 +353,77 @@ def op_monitor(a) -> None:
     _set_outputs(ex, {"value": value})
 
 
+def op_shadow(a) -> None:
+    """Offline shadow: replay captured requests against the candidate version (BatchPredictionJob)
+    and record the share of requests where candidate and served responses agree."""
+    import datetime
+
+    import google.auth
+    from google.api_core import exceptions
+    from google.auth.transport.requests import AuthorizedSession
+    from google.cloud import aiplatform, bigquery
+
+    ex = _executor(a)
+    p = _params(ex)
+    cfg = json.loads(a.config)
+    _init(p)
+    try:
+        candidate = aiplatform.Model(f"{cfg['model']}@{cfg['candidate_alias']}")
+    except exceptions.NotFound:
+        _set_outputs(ex, {"value": 1.0})
+        return
+    try:
+        production = aiplatform.Model(f"{cfg['model']}@{cfg['production_alias']}")
+        if production.version_id == candidate.version_id:
+            _set_outputs(ex, {"value": 1.0})
+            return
+    except exceptions.NotFound:
+        production = None
+    created = candidate.version_create_time
+    age = (datetime.datetime.now(datetime.timezone.utc) - created).total_seconds()
+    if age > cfg["duration_s"]:
+        if cfg["auto_promote"]:
+            candidate.versioning_registry.add_version_aliases([cfg["production_alias"]], candidate.version_id)
+        _set_outputs(ex, {"value": 1.0})
+        return
+    rows = list(bigquery.Client(project=p["project"]).query(
+        f"SELECT request_payload, response_payload FROM `{cfg['log_table']}` WHERE logging_time > "
+        f"TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL {int(cfg['window_s'])} SECOND) LIMIT 20000").result())
+    pairs = [(json.loads(r["request_payload"][0])["instances"][0], json.loads(r["response_payload"][0])["predictions"][0])
+             for r in rows if r["request_payload"] and r["response_payload"]]
+    if not pairs:
+        _set_outputs(ex, {"value": 1.0})
+        return
+    replay_uri = ex["outputs"]["artifacts"]["replay"]["artifacts"][0]["uri"]
+    path = os.path.join(_local(replay_uri), "instances.jsonl")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for inst, _served in pairs:
+            f.write(json.dumps(inst) + "\n")
+    job = candidate.batch_predict(
+        job_display_name=f"shadow-{cfg['endpoint']}", gcs_source=replay_uri.rstrip("/") + "/instances.jsonl",
+        instances_format="jsonl", gcs_destination_prefix=replay_uri.rstrip("/") + "/out",
+        machine_type=cfg["machine"]["machineType"], service_account=p["workload_service_account"],
+        encryption_spec_key_name=p["encryption_key"], sync=True)
+    shadow = []
+    for f in _files(job.output_info.gcs_output_directory):
+        with open(f, encoding="utf-8") as fh:
+            shadow += [json.loads(line)["prediction"] for line in fh if line.strip()]
+    agree = sum(1 for (_i, served), cand in zip(pairs, shadow)
+                if (float(served) >= 0.5) == (float(cand if not isinstance(cand, list) else cand[-1]) >= 0.5))
+    value = agree / max(1, min(len(pairs), len(shadow)))
+    creds, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    AuthorizedSession(creds).post(
+        f"https://monitoring.googleapis.com/v3/projects/{p['project']}/timeSeries",
+        json={"timeSeries": [{"metric": {"type": "custom.googleapis.com/mlspec/monitor_value",
+                                         "labels": {"monitor": cfg["monitor"]}},
+                              "resource": {"type": "global", "labels": {"project_id": p["project"]}},
+                              "points": [{"interval": {"endTime": now}, "value": {"doubleValue": value}}]}]}
+    ).raise_for_status()
+    _set_outputs(ex, {"value": value})
+
+
 def _predict_scores_baseline(uri: str) -> list[float]:
     df = read_table(uri)
     col = "prediction" if "prediction" in df.columns else df.columns[-1]
@@ -376,7 +448,7 @@ def _psi(expected: list[float], actual: list[float], bins: int = 10) -> float:
 
 OPS = {"validate": op_validate, "evaluate": op_evaluate, "bias": op_bias, "explain": op_explain,
        "predict": op_predict, "metrics": op_metrics, "champion": op_champion, "register": op_register,
-       "monitor": op_monitor}
+       "monitor": op_monitor, "shadow": op_shadow}
 
 
 def main(argv: list[str]) -> None:
