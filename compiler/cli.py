@@ -74,7 +74,7 @@ def cmd_compile(args) -> int:
             sys.stdout.write(irmod.dumps(doc))
         elif res.ok or res.builds:
             for name, tb in res.builds.items():
-                shown = os.path.relpath(tb.written_to) if tb.written_to else name
+                shown = str(dest / name) if tb.written_to else name
                 sys.stdout.write(f"{path}: wrote {shown}/ ({len(tb.files) + 1} files)\n")
     _print_diags(all_diags, sources, args.format)
     return worst
