@@ -20,7 +20,7 @@ from mlspec.targets.sagemaker.capabilities import CAPABILITIES
 PULUMI_VERSION = "3.272.0"
 PULUMI_AWS_VERSION = "7.51.1"
 PULUMI_AWS_NATIVE_VERSION = "1.84.0"
-HELPERS = ("validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py")
+HELPERS = ("validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py", "track_mlflow.py")
 
 
 def _template(*parts: str) -> str:

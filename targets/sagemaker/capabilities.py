@@ -66,7 +66,8 @@ CAPABILITIES: dict[str, Verdict] = {
         "step compares them and a Fail step names the gate", DG + "model-registry-approve.html"),
     "approval.manual": native("model package registered PendingManualApproval; the deploy path "
                               "runs only on the `Approved` state change (EventBridge); approvers "
-                              "are recorded on the package and the model card; count > 1 is refused",
+                              "are recorded on the package and the model card; a count above 1 is "
+                              "emulated: earlier approvals are package metadata the deploy path checks",
                               DG + "model-registry-approve.html"),
     "approval.none": native("model package registered Approved, which triggers the deploy path",
                             DG + "model-registry-approve.html"),
@@ -145,10 +146,11 @@ CAPABILITIES: dict[str, Verdict] = {
     # --- tracking and dashboards ---
     "tracking.native": native("SageMaker Experiments through the pipeline's PipelineExperimentConfig",
                               DG + "pipelines-experiments.html"),
-    "tracking.mlflow": unsupported(
-        "tracking { backend = native }",
-        note="training jobs run network-isolated and cannot reach an MLflow tracking server",
-        doc=DG + "mlflow.html"),
+    "tracking.mlflow": emulated(
+        "SageMaker managed MLflow tracking server (or the spec's `uri`); a Track step per trained model logs "
+        "parameters, lineage and evaluation metrics over SigV4 through the MLflow VPC endpoint (that step "
+        "runs without container network isolation); SageMaker Experiments stays on",
+        DG + "mlflow.html"),
     "dashboard": native("CloudWatch dashboard: latency, invocations, errors, monitor metrics, KPIs",
                         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Dashboards.html"),
     # --- security ---

@@ -73,6 +73,14 @@ def _config(ep: dict, name_path: str, variants: Any, shadow: Any = None) -> dict
     return p
 
 
+def required_approvals(env: Any, models: list[dict]) -> int:
+    """How many approvals the deploy path demands (1 unless a model asks for more)."""
+    if env.ir["environment"]["approval"] != "required":
+        return 1
+    return max([int((m.get("approval") or {}).get("count") or 1) for m in models
+                if (m.get("approval") or {}).get("required")] or [1])
+
+
 def deploy_definition(env: Any, e: dict, ep: dict) -> dict:
     r = e["rollout"]
     strategy = r["strategy"]
@@ -81,6 +89,17 @@ def deploy_definition(env: Any, e: dict, ep: dict) -> dict:
     states: dict[str, Any] = {}
     states["DescribePackage"] = _task(SDK + "describeModelPackage",
                                       {"ModelPackageName.$": "$.detail.ModelPackageArn"}, "Names", "$.package")
+    need = required_approvals(env, [m for m in env.models.values() if m["name"] in ep["models"]])
+    if need > 1:
+        # N approvals: approvers 1..N-1 record `mlspec-approval-<i>` on the package, the N-th approves
+        states["DescribePackage"]["Next"] = "CheckApprovals"
+        states["CheckApprovals"] = {
+            "Type": "Choice", "Default": "NotEnoughApprovals",
+            "Choices": [{"And": [{"Variable": f"$.package.CustomerMetadataProperties.mlspec-approval-{i}",
+                                  "IsPresent": True} for i in range(1, need)], "Next": "Names"}]}
+        states["NotEnoughApprovals"] = {"Type": "Fail", "Error": "NotEnoughApprovals",
+                                        "Cause": f"{need} approvals required: record approvals 1..{need - 1} as "
+                                                 "model package metadata mlspec-approval-<i> before approving"}
     states["Names"] = {"Type": "Pass", "ResultPath": "$.names", "Next": "RecordChampion", "Parameters": {
         "model.$": f"States.Format('{prefix}-v{{}}-{{}}', $.package.ModelPackageVersion, {SHORT_ID})",
         "config.$": f"States.Format('{prefix}-c{{}}-{{}}', $.package.ModelPackageVersion, {SHORT_ID})",

@@ -25,7 +25,7 @@ JOB_ACTIONS = ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
 SERVICES = {"pipeline": "sagemaker.amazonaws.com", "jobs": "sagemaker.amazonaws.com",
             "endpoint": "sagemaker.amazonaws.com", "monitoring": "sagemaker.amazonaws.com",
             "deploy": "states.amazonaws.com", "events": "events.amazonaws.com",
-            "scheduler": "scheduler.amazonaws.com"}
+            "scheduler": "scheduler.amazonaws.com", "mlflow": "sagemaker.amazonaws.com"}
 
 
 def policy_path(env: Any, name: str) -> str:
@@ -97,7 +97,7 @@ def guardrails(env: Any, out: dict) -> list[dict]:
     # Clarify (ClarifyCheck) processing jobs must reach a shadow endpoint: isolation cannot be
     # demanded of CreateProcessingJob when the pipelines contain one (see the compile notes).
     clarify = any(s["kind"] in ("bias_check", "explain") for p in env.ir.get("pipelines") or []
-                  for s in p["steps"])
+                  for s in p["steps"]) or out.get("mlflow") is not None
     isolated = ["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel"]
     if not clarify:
         isolated.append("sagemaker:CreateProcessingJob")
@@ -241,6 +241,20 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
              or ["arn:${partition}:states:${region}:${account}:stateMachine:none"]),
         stmt("UseEnvKey", ["kms:Decrypt", "kms:GenerateDataKey"], ["${kms_key_arn}"]),
     )
+    if out.get("mlflow") is not None:
+        server = f"{SM}:mlflow-tracking-server/*"
+        policies["jobs"]["Statement"].append(stmt("TrackMlflow", [
+            "sagemaker:DescribeMlflowTrackingServer", "sagemaker-mlflow:CreateExperiment",
+            "sagemaker-mlflow:GetExperimentByName", "sagemaker-mlflow:CreateRun", "sagemaker-mlflow:LogBatch",
+            "sagemaker-mlflow:UpdateRun", "sagemaker-mlflow:SetTag"], [server]))
+        policies["mlflow"] = doc(
+            stmt("ArtifactStore", ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation"],
+                 [bucket("artifacts"), bucket("artifacts", True)]),
+            stmt("UseEnvKey", KMS_USE, ["${kms_key_arn}"]),
+            stmt("RegisterModels", ["sagemaker:AddTags", "sagemaker:CreateModelPackageGroup",
+                                    "sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup",
+                                    "sagemaker:UpdateModelPackage"],
+                 pkg or [f"{SM}:model-package/none"]))
     for key, pol in policies.items():
         path = policy_path(env, key)
         low.add(path, "iam-policy", pol, "json")

@@ -80,7 +80,7 @@ class EnvContext:
                 return self.group_name(self.models[s["model"]])
         return self.name(p["name"], "checks")
 
-    def diag(self, ir_id: str, summary: str, hint: str = "", code: str = "E501") -> None:
+    def diag(self, ir_id: str, summary: str, hint: str = "", code: str = "E505") -> None:
         self.diagnostics.append(Diagnostic(code, summary, ir_id, hint))
 
     # compute ---------------------------------------------------------------
@@ -107,7 +107,7 @@ class EnvContext:
         if uri.startswith("s3://"):
             return uri
         self.diag("system", f"`{uri}` is not an S3 or portable data:// location",
-                  "use data://<path> (the stack's data bucket) or an s3:// URI")
+                  "use data://<path> (the stack's data bucket) or an s3:// URI", "E504")
         return ""
 
     def dataset_uri(self, ds: dict) -> Any:
@@ -192,10 +192,12 @@ def lower_models(env: EnvContext, out: dict, low: Lowering) -> None:
     approval_env = env.ir["environment"]["approval"]
     for m in env.ir.get("models") or []:
         appr = m.get("approval") or {}
-        if appr.get("required") and int(appr.get("count") or 1) > 1:
-            env.diag(m["id"], f"model `{m['name']}` asks for {appr['count']} approvals; SageMaker's model "
-                     "registry records a single approval state change",
-                     "require one approval (approvers may still list several principals)", "E510")
+        if appr.get("required") and approval_env == "required" and int(appr.get("count") or 1) > 1:
+            n = int(appr["count"])
+            env.notes.append(f"`{m['id']}`: {n} approvals emulated: approvers 1..{n - 1} record "
+                             "`mlspec-approval-<i>` metadata on the model package, the last one sets Approved; "
+                             "the deploy state machine refuses to deploy with fewer (distinct principals are "
+                             "not verified by SageMaker)")
         group = env.group_name(m)
         out["model_package_groups"].append({"key": m["name"], "name": group,
                                             "description": env.package_description(m)})
@@ -242,7 +244,7 @@ def lower_endpoints(env: EnvContext, out: dict, low: Lowering) -> None:
         if prod and count < 2 and not waived(env.ir, "MLS-AWS-065"):
             env.diag(e["id"], f"endpoint `{e['name']}` has {count} instance in a production environment; "
                      "SageMaker.4 / MLS-AWS-065 asks for at least 2",
-                     "set `instances = 2` or waive MLS-AWS-065", "E402")
+                     "set `instances = 2` or waive MLS-AWS-065", "E405")
         itype = env.instance_type(e["compute"])
         variants = []
         if r["strategy"] == "ab_test":
@@ -539,7 +541,7 @@ def empty_stack(env: EnvContext) -> dict:
         "network": {"vpc_id": s.get("vpc_id"), "subnet_ids": s.get("subnet_ids"),
                     "security_group_ids": s.get("security_group_ids"), "cidr": "10.80.0.0/16",
                     "subnet_cidrs": ["10.80.0.0/20", "10.80.16.0/20"],
-                    "interface_endpoints": list(INTERFACE_ENDPOINTS),
+                    "interface_endpoints": list(INTERFACE_ENDPOINTS), "aws_interface_endpoints": [],
                     "allowed_egress": list(sec.get("allowed_egress") or [])},
         "buckets": [{"key": k, "name_prefix": naming.bucket_prefix(env.system, env.env_name, k),
                      "expire_days": d if prod or d else None, "versioning": not waived(ir, "MLS-AWS-013"),
@@ -549,7 +551,7 @@ def empty_stack(env: EnvContext) -> dict:
         "roles": [], "code": [], "files": [], "seeds": [], "secrets": [],
         "model_package_groups": [], "pipelines": [], "schedules": [], "state_machines": [],
         "approval_rules": [], "endpoints": [], "alarms": [], "topics": [], "monitors": [],
-        "breach_rules": [], "dashboard": None, "model_cards": [],
+        "breach_rules": [], "dashboard": None, "model_cards": [], "mlflow": None,
     }
 
 
@@ -560,14 +562,19 @@ def lower_environment(ir: dict, ctx: LowerContext, low: Lowering) -> tuple[dict,
     env = EnvContext(ir, ctx, settings, diags, notes)
     if not env.region:
         env.diag("system", "the sagemaker target needs a `region`", 'add `target sagemaker { region = "us-east-1" }`',
-                 "E520")
+                 "E502")
     out = empty_stack(env)
     for _kind, fn in LOWERERS:
         fn(env, out, low)
+    tracking = ir.get("tracking") or {}
+    if tracking.get("backend") == "mlflow":
+        out["mlflow"] = {"name": env.name("mlflow"), "uri": tracking.get("uri"), "artifact_prefix": "mlflow"}
+        out["network"]["aws_interface_endpoints"] = ["experiments"]
     iam.lower_roles(env, out, low)
     for f in ir.get("code", {}).get("files") or []:
         out["code"].append({"key": f"code/{f['path']}", "source": f"../code/{f['path']}"})
-    for helper in ("validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py"):
+    for helper in ("validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py",
+                   "track_mlflow.py"):
         out["code"].append({"key": f"code/_mlspec/{helper}", "source": f"../code/_mlspec/{helper}"})
     out["secrets"] = sorted(set(out["secrets"]))
     low.add(f"pulumi/stacks/{env.env_name}.json", "pulumi-stack-data", out, "json")

@@ -29,7 +29,7 @@ CONDITIONS = {">=": "GreaterThanOrEqualTo", ">": "GreaterThan", "<=": "LessThanO
               "<": "LessThan", "==": "Equals"}
 PRE_TRAINING_BIAS = {"CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"}
 HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
-                  "bias": "_mlspec/bias_limits.py"}
+                  "bias": "_mlspec/bias_limits.py", "mlflow": "_mlspec/track_mlflow.py"}
 
 
 def get(path: str) -> dict:
@@ -65,7 +65,7 @@ class PipelineBuilder:
         return naming.step_name(local_name(step_id), *suffix)
 
     def diag(self, ir_id: str, summary: str, hint: str = "") -> None:
-        self.diagnostics.append(Diagnostic("E501", summary, ir_id, hint))
+        self.diagnostics.append(Diagnostic("E505", summary, ir_id, hint))
 
     def add_param(self, name: str, ptype: str, default: Any) -> None:
         self.params.append({"Name": name, "Type": ptype, "DefaultValue": default})
@@ -454,6 +454,47 @@ class PipelineBuilder:
                                     "VolumeKmsKeyId": param("KmsKeyId")}}
         return {"Type": "Transform", "Arguments": a}
 
+    def track_mlflow(self) -> None:
+        """tracking.mlflow: one Track step per trained model logs params, lineage and metrics to MLflow.
+
+        The only spec-driven step without container network isolation: it reaches the SageMaker
+        managed MLflow tracking server through the VPC's interface endpoint (SigV4)."""
+        tracking = self.ir.get("tracking") or {}
+        for s in self.p["steps"]:
+            if s["kind"] not in ("train", "tune"):
+                continue
+            evals = [e for e in self.p["steps"] if e["kind"] == "evaluate" and self.train_of(e["model"]) is s]
+            after = evals[0] if evals else s
+            script = HELPER_SCRIPTS["mlflow"]
+            spec = {"experiment": tracking.get("experiment") or self.ir["system"]["name"],
+                    "step": s["name"], "params": s.get("hyperparameters") or {},
+                    "tags": {"mlspec.spec_sha256": self.ir["source"]["sha256"],
+                             "mlspec.code_sha256": self.ir["code"]["sha256"],
+                             "mlspec.environment": self.env.env_name,
+                             "mlspec.pipeline": self.name,
+                             **{f"mlspec.data.{d['name']}": str(d.get("version")) for d in self.env.datasets.values()
+                                if d.get("version")}}}
+            hstep = {"id": s["id"] + "#track", "name": s["name"] + "_track", "compute": None,
+                     "max_runtime_s": 1800, "network_isolation": False}
+            inputs = [self.code_input(script), self.config_input(s["id"] + "#track", spec)]
+            if evals:
+                inputs.append({"name": "metrics", "uri": get(
+                    f"Steps.{self.sname(after['id'])}.ProcessingOutputConfig.Outputs['metrics'].S3Output.S3Uri"),
+                    "local": "/opt/ml/processing/input/metrics"})
+            a = self.processing(hstep, self.helper_image(), self.entry(script), inputs, ["run"], isolate=False,
+                                args=["--spec-file", "/opt/ml/processing/input/config/spec.json",
+                                      "--tracking-server", param("MlflowTrackingServer"),
+                                      "--run-name", get("Execution.PipelineExecutionId")])
+            step = {"Name": self.sname(s["id"], "track"), "Type": "Processing", "Arguments": a}
+            if not evals:
+                step["DependsOn"] = [self.sname(s["id"])]
+            self.extra.setdefault(after["id"], []).append(step)
+            self.uses_mlflow = True
+        if self.uses_mlflow:
+            self.notes.append("tracking.mlflow: a Track step per trained model logs parameters, lineage and "
+                              "metrics to the SageMaker managed MLflow tracking server; it runs without container "
+                              "network isolation (VPC only, through the MLflow interface endpoint)")
+
     # ------------------------------------------------------------------ gates
     def operand(self, e: dict, s_pf: Callable[[str], dict]) -> Any:
         if "number" in e:
@@ -542,6 +583,7 @@ class PipelineBuilder:
         gates = self.p.get("gates") or []
         gate_ids = [g["id"] for g in gates]
         reg_model = next((self.env.models.get(s["model"]) for s in ir_steps if s["kind"] == "register"), None)
+        self.uses_mlflow = False
         for s in ir_steps:
             fn = STEP_TABLE.get(s["kind"])
             if fn is None:
@@ -555,6 +597,8 @@ class PipelineBuilder:
             if deps:
                 step["DependsOn"] = deps
             self.out[s["id"]] = step
+        if (self.ir.get("tracking") or {}).get("backend") == "mlflow":
+            self.track_mlflow()
         # which gates each step waits for (transitively), gates chained in declaration order
         gated: dict[str, set[str]] = {}
 
@@ -611,6 +655,8 @@ class PipelineBuilder:
             self.add_param(n, "String", f"${{subnet:{i}}}")
         for i, n in enumerate(self.env.sg_params):
             self.add_param(n, "String", f"${{security_group:{i}}}")
+        if self.uses_mlflow:
+            self.add_param("MlflowTrackingServer", "String", "${mlflow}")
         self.add_param("ModelApprovalStatus", "String",
                        "PendingManualApproval" if self.ir["environment"]["approval"] == "required"
                        and (reg_model is None or reg_model["approval"]["required"]) else "Approved")

@@ -168,6 +168,10 @@ else:
                             service_name=f"com.amazonaws.{region}.{svc}", vpc_endpoint_type="Interface",
                             private_dns_enabled=True, subnet_ids=[s.id for s in subnets],
                             security_group_ids=[sg.id], tags=TAGS)
+    for svc in net["aws_interface_endpoints"]:  # e.g. SageMaker managed MLflow (aws.sagemaker.<region>.experiments)
+        aws.ec2.VpcEndpoint(f"endpoint-{svc}", vpc_id=vpc.id, service_name=f"aws.sagemaker.{region}.{svc}",
+                            vpc_endpoint_type="Interface", private_dns_enabled=True,
+                            subnet_ids=[s.id for s in subnets], security_group_ids=[sg.id], tags=TAGS)
     aws.ec2.VpcEndpoint("endpoint-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{region}.s3",
                         vpc_endpoint_type="Gateway", route_table_ids=[rt.id], tags=TAGS)
 
@@ -196,6 +200,18 @@ for obj in DATA["seeds"]:
     aws.s3.BucketObjectv2(f"object-{obj['key']}", bucket=buckets["artifacts"].id, key=obj["key"],
                           content=obj["content"], server_side_encryption="aws:kms", kms_key_id=key_arn, tags=TAGS,
                           opts=pulumi.ResourceOptions(ignore_changes=["content"]))
+
+# --------------------------------------------------------------------------- MLflow (tracking.mlflow)
+if DATA["mlflow"]:
+    if DATA["mlflow"]["uri"]:
+        T["mlflow"] = DATA["mlflow"]["uri"]
+    else:
+        server = aws.sagemaker.MlflowTrackingServer(
+            "mlflow", tracking_server_name=DATA["mlflow"]["name"], role_arn=roles["mlflow"].arn,
+            artifact_store_uri=pulumi.Output.concat("s3://", T["bucket:artifacts"], "/",
+                                                    DATA["mlflow"]["artifact_prefix"]),
+            tracking_server_size="Small", automatic_model_registration=False, tags=TAGS, opts=opts(*policies))
+        T["mlflow"] = server.arn
 
 # --------------------------------------------------------------------------- registry and pipelines
 groups: dict = {}
