@@ -169,6 +169,10 @@ def maximal_ir(env: str = "prod") -> dict:
              "ground_truth": None, "metric": "ndcg", "facets": [],
              "breach": {"above": None, "below": 0.9}, "every_s": 604800,
              "notify": ["channel.pager"], "retrains": []},
+            {"id": "monitor.fairness", "name": "fairness", "endpoint": "endpoint.scoring",
+             "kind": "bias_drift", "baseline": "dataset.transactions", "ground_truth": None,
+             "metric": "dpl", "facets": ["country"], "breach": {"above": 0.05, "below": None},
+             "every_s": 86400, "notify": ["channel.oncall", "channel.hook"], "retrains": []},
         ],
         "alerts": [
             {"id": f"alert.{n}", "name": n, "endpoint": ep, "metric": m, "comparison": cmp,

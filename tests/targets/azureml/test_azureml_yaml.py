@@ -1,0 +1,155 @@
+"""Every Azure ML CLI v2 YAML the target writes loads with azure-ai-ml's own loaders, as written,
+from its folder; pipeline bindings name existing jobs/outputs; code paths resolve to the build."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+import az_helpers
+
+
+def _yaml_artifacts(root: Path) -> list[dict]:
+    return [a for a in az_helpers.artifacts(root) if a["kind"] in az_helpers.YAML_KINDS]
+
+
+def _check_build(root: Path) -> list[str]:
+    problems = []
+    for a in _yaml_artifacts(root):
+        path = root / a["path"]
+        try:
+            entity = az_helpers.load(a["kind"], path)
+        except Exception as e:  # noqa: BLE001 - report every file, not just the first
+            problems.append(f"{a['path']}: {type(e).__name__}: {str(e)[:400]}")
+            continue
+        if a["kind"] == "azureml-job" and type(entity).__name__ == "PipelineJob":
+            problems += [f"{a['path']}: {p}" for p in az_helpers.binding_problems(path, entity)]
+    return problems
+
+
+def test_maximal_fixture_yaml_loads(max_build):
+    assert len(_yaml_artifacts(max_build)) > 60
+    assert _check_build(max_build) == []
+
+
+def test_example_specs_yaml_loads(spec_builds):
+    assert spec_builds, "no example specs"
+    for name, root in spec_builds.items():
+        assert _yaml_artifacts(root), name
+        assert _check_build(root) == [], name
+
+
+def test_every_kind_is_emitted(max_build):
+    kinds = {a["kind"] for a in az_helpers.artifacts(max_build)}
+    assert set(az_helpers.YAML_KINDS) <= kinds
+    assert {"pulumi-project", "pulumi-program", "pulumi-requirements", "pulumi-stack-config",
+            "pulumi-stack-data", "helper-script", "step-config", "conda-environment"} <= kinds
+
+
+def test_code_paths_resolve_inside_the_build(max_build):
+    for a in _yaml_artifacts(max_build):
+        doc = yaml.safe_load((max_build / a["path"]).read_text())
+        for key in ("code",):
+            if key in doc:
+                target = (max_build / a["path"]).parent / doc[key]
+                assert target.resolve() == (max_build / "code").resolve(), a["path"]
+        conda = (doc.get("environment") or {}).get("conda_file") if isinstance(doc.get("environment"), dict) else None
+        if conda:
+            assert ((max_build / a["path"]).parent / conda).is_file(), a["path"]
+
+
+def test_scripts_referenced_by_commands_exist(max_build):
+    for a in _yaml_artifacts(max_build):
+        doc = yaml.safe_load((max_build / a["path"]).read_text())
+        if doc.get("type") == "command":
+            script = doc["command"].split()[1]
+            assert (max_build / "code" / script).is_file(), (a["path"], script)
+            config = doc["command"].split("--config ")[1].split()[0] if "--config" in doc["command"] else None
+            if config:
+                assert (max_build / "code" / config).is_file(), (a["path"], config)
+
+
+def _docs(root: Path, prefix: str) -> dict[str, dict]:
+    return {a["path"]: yaml.safe_load((root / a["path"]).read_text())
+            for a in az_helpers.artifacts(root) if a["path"].startswith(prefix)}
+
+
+def test_pipeline_shape(max_build):
+    job = yaml.safe_load((max_build / "prod/pipelines/training/pipeline.yml").read_text())
+    jobs = job["jobs"]
+    assert list(jobs) == ["validate", "prepare", "train", "tune", "evaluate", "fairness", "explain",
+                          "score_holdout", "quality", "register"]
+    assert jobs["tune"]["type"] == "pipeline"  # sweep wrapped in a pipeline component
+    assert jobs["train"]["compute"] == "azureml:gpu-small"
+    assert job["settings"]["default_compute"] == "azureml:cpu-small"
+    assert job["experiment_name"] == "fraud_detection"
+    assert job["tags"]["mlspec-spec-sha256"] == "ab" * 32 and job["tags"]["mlspec-data-transactions"] == "2026-11-01"
+    # gate consumes evaluate's metrics; register waits for the gate and gets the reports for the card
+    assert jobs["quality"]["inputs"]["evaluate_metrics"] == "${{parent.jobs.evaluate.outputs.metrics}}"
+    reg = jobs["register"]["inputs"]
+    assert reg["gate_quality"] == "${{parent.jobs.quality.outputs.decision}}"
+    assert reg["model"] == "${{parent.jobs.train.outputs.model}}"
+    assert {"fairness_report", "explain_report", "metrics"} <= set(reg)
+    # hyperparameters are typed component inputs, never inlined into the command
+    train = yaml.safe_load((max_build / "prod/pipelines/training/components/train.yml").read_text())
+    assert train["inputs"]["max_depth"] == {"type": "integer", "default": 6}
+    assert "--max_depth ${{inputs.max_depth}}" in train["command"]
+    sweep = yaml.safe_load((max_build / "prod/pipelines/training/components/tune.yml").read_text())
+    s = sweep["jobs"]["sweep"]
+    assert s["objective"] == {"goal": "maximize", "primary_metric": "auc"}
+    assert s["limits"] == {"max_total_trials": 20, "max_concurrent_trials": 4}
+    assert s["search_space"]["criterion"] == {"type": "choice", "values": ["gini", "entropy"]}
+
+
+def test_schedules_and_monitors(max_build):
+    docs = _docs(max_build, "prod/")
+    cron = docs["prod/schedules/training.yml"]
+    assert cron["trigger"] == {"type": "cron", "expression": "0 3 * * MON", "time_zone": "UTC"}
+    assert cron["create_job"] == "../pipelines/training/pipeline.yml"
+    drift = docs["prod/monitors/input_drift.yml"]["create_monitor"]
+    sig = drift["monitoring_signals"]["input_drift"]
+    assert sig["type"] == "data_drift"
+    assert sig["metric_thresholds"] == {"numerical": {"population_stability_index": 0.2}}
+    assert drift["alert_notification"] == {"emails": ["oncall@example.com"]}
+    fa = docs["prod/monitors/attribution.yml"]["create_monitor"]["monitoring_signals"]["attribution"]
+    assert fa["metric_thresholds"] == {"normalized_discounted_cumulative_gain": 0.9}
+    # model_quality and bias_drift have no Azure signal: scheduled evaluation pipelines
+    assert "prod/schedules/monitor_quality.yml" in docs and "prod/schedules/monitor_fairness.yml" in docs
+    assert docs["prod/schedules/batch_nightly.yml"]["trigger"]["expression"] == "0 1 * * *"
+
+
+def test_endpoints_and_deployments(max_build):
+    docs = _docs(max_build, "prod/endpoints/")
+    ep = docs["prod/endpoints/scoring/endpoint.yml"]
+    assert ep["auth_mode"] == "aad_token" and ep["public_network_access"] == "disabled"
+    assert ep["identity"]["type"] == "user_assigned"
+    assert ep["traffic"] == {"blue": 95, "green": 5}
+    shadow = docs["prod/endpoints/shadowed/endpoint.yml"]
+    assert shadow["mirror_traffic"] == {"green": 20} and shadow["traffic"] == {"blue": 100, "green": 0}
+    ab = docs["prod/endpoints/abtest/endpoint.yml"]
+    assert ab["traffic"] == {"ab-a": 50, "ab-b": 50}
+    dep = docs["prod/endpoints/scoring/green-deployment.yml"]
+    assert dep["data_collector"]["sampling_rate"] == 0.2
+    assert dep["egress_public_network_access"] == "disabled"
+    assert dep["model"] == "azureml:fraud_scorer@latest"
+    assert docs["prod/endpoints/simple/green-deployment.yml"]["instance_type"] == "Standard_NC4as_T4_v3"
+
+
+def test_no_secrets_in_yaml(max_build):
+    """MLS-G-04 / MLS-AZ-080: channel secret references never reach job YAML or env vars."""
+    text = "".join((max_build / a["path"]).read_text() for a in _yaml_artifacts(max_build))
+    for ref in ("slack-ml-url", "ops-webhook", "pd-key"):
+        assert ref not in text
+    assert "environment_variables" not in text
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_step_configs_are_json_data(max_lowering, env):
+    configs = [a for a in max_lowering.artifacts if a.kind == "step-config" and f"/config/{env}/" in a.path]
+    assert {a.path.rsplit("/", 1)[1] for a in configs if "/training/" in a.path} == {
+        "validate.json", "fairness.json", "explain.json", "score_holdout.json", "quality.json", "register.json"}
+    reg = next(a.content for a in configs if a.path.endswith("training/register.json"))
+    assert reg["stage"] == ("pending_approval" if env == "prod" else "approved")
+    assert reg["lineage"]["mlspec.code_sha256"] == "cd" * 32
+    assert reg["card"]["intended_use"] == "Real-time card fraud scoring"
