@@ -563,6 +563,8 @@ def lower_environment(ir: dict, ctx: LowerContext, low: Lowering) -> tuple[dict,
     if not env.region:
         env.diag("system", "the sagemaker target needs a `region`", 'add `target sagemaker { region = "us-east-1" }`',
                  "E502")
+        low.diagnostics.extend(diags)
+        return {}, notes
     out = empty_stack(env)
     for _kind, fn in LOWERERS:
         fn(env, out, low)

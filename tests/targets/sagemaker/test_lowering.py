@@ -1,0 +1,153 @@
+"""Lowering contract: real example specs, determinism, import hygiene, refusals as diagnostics."""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlspec.compiler import api
+from mlspec.targets.base import get_target
+from mlspec.targets.sagemaker import SageMaker
+
+from . import fixtures as fx
+
+ROOT = Path(__file__).resolve().parents[3]
+SPECS = sorted((ROOT / "specs").glob("*.mlspec"))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_every_example_spec_compiles(spec):
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        res = api.compile_spec(str(spec.relative_to(ROOT)), ["sagemaker"])
+    finally:
+        os.chdir(cwd)
+    assert res.ok, [f"{d.code} {d.summary}" for d in res.diagnostics]
+    files = {p: (k, b) for p, k, b in res.builds["sagemaker"].files}
+    kinds = {k for k, _ in files.values()}
+    assert {"pulumi-project", "pulumi-program", "pulumi-requirements", "pulumi-stack-config", "pulumi-stack-data",
+            "sagemaker-pipeline", "iam-policy", "stepfunctions-definition", "sagemaker-model-card"} <= kinds
+    for env in res.irs:
+        assert f"pulumi/Pulumi.{env}.yaml" in files and f"pulumi/stacks/{env}.json" in files
+    ast.parse(files["pulumi/__main__.py"][1].decode())
+    req = files["pulumi/requirements.txt"][1].decode()
+    assert "pulumi==" in req and "pulumi-aws==" in req
+    for path, (kind, data) in files.items():
+        text = data.decode("utf-8", "replace")
+        assert "/work/" not in text and "/tmp/" not in text, path  # no absolute machine paths
+
+
+def test_registry_and_settings():
+    t = get_target("sagemaker")
+    assert isinstance(t, SageMaker) and t.display_name == "AWS SageMaker"
+    assert t.settings["region"].required
+    assert {"vpc_id", "subnet_ids", "security_group_ids"} <= set(t.settings)
+
+
+def test_lowering_is_deterministic_across_hash_seeds():
+    code = ("import hashlib, json, sys; sys.path.insert(0, %r); import fixtures as fx; "
+            "from mlspec.targets.sagemaker import SageMaker; "
+            "low = SageMaker().lower(fx.environments(), fx.CTX); "
+            "print(hashlib.sha256(json.dumps([[a.path, a.kind, a.content, a.fmt] for a in low.artifacts] "
+            "+ [low.notes], sort_keys=False).encode()).hexdigest())") % str(Path(__file__).parent)
+    digests = set()
+    for seed in ("0", "1", "12345"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        digests.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                   check=True).stdout)
+    assert len(digests) == 1
+
+
+def test_lower_imports_no_pulumi_or_cloud_sdk():
+    code = ("import sys; sys.path.insert(0, %r); import fixtures as fx; "
+            "from mlspec.targets.sagemaker import SageMaker; SageMaker().lower(fx.environments(), fx.CTX); "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('pulumi', 'pulumi_aws', 'pulumi_aws_native', 'boto3', 'botocore', 'sagemaker')); "
+            "assert not bad, bad") % str(Path(__file__).parent)
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def lower(irs):
+    return SageMaker().lower(irs, fx.CTX)
+
+
+def test_missing_region_is_a_settings_diagnostic():
+    ir = fx.maximal_ir()
+    ir["targets"] = {"sagemaker": {}}
+    d = lower([ir]).diagnostics
+    assert [x.code for x in d if "region" in x.summary] == ["E502"]
+
+
+def test_unknown_framework_version_is_refused():
+    ir = fx.maximal_ir()
+    ir["pipelines"][0]["steps"][2]["framework"]["version"] = "0.1"
+    d = lower([ir]).diagnostics
+    assert any(x.code == "E505" and x.ir_id == "step.train" and "not one SageMaker publishes" in x.summary for x in d)
+
+
+def test_foreign_cloud_uri_is_refused():
+    ir = fx.maximal_ir()
+    ir["datasets"][0]["uri"] = "gs://bucket/x/"
+    d = lower([ir]).diagnostics
+    assert any(x.code == "E504" and "gs://bucket/x/" in x.summary for x in d)
+
+
+def test_prod_endpoint_with_one_instance_needs_a_waiver():
+    ir = fx.maximal_ir()
+    ir["endpoints"][0]["compute"]["instance_count"] = 1
+    assert any(x.code == "E405" and x.ir_id == "endpoint.scoring" for x in lower([ir]).diagnostics)
+    ir["waivers"] = [{"rule": "MLS-AWS-065", "reason": "trial", "owner": "ml", "until": "2099-01-01"}]
+    low = lower([ir])
+    assert not [x for x in low.diagnostics if x.ir_id == "endpoint.scoring"]
+    assert any("MLS-AWS-065" in n for n in low.notes)
+
+
+def test_tfrecord_cannot_be_validated():
+    ir = fx.maximal_ir()
+    ir["datasets"][0]["format"] = "tfrecord"
+    assert any(x.ir_id == "step.validate" and "tfrecord" in x.summary for x in lower([ir]).diagnostics)
+
+
+def test_waived_bucket_rules_are_honoured():
+    ir = fx.maximal_ir()
+    ir["waivers"] = [{"rule": r, "reason": "x", "owner": "o", "until": "2099-01-01"}
+                     for r in ("MLS-AWS-013", "MLS-AWS-014")]
+    stack = next(a.content for a in lower([ir]).artifacts if a.kind == "pulumi-stack-data")
+    assert all(not b["versioning"] and not b["access_logging"] for b in stack["buckets"])
+
+
+def test_multi_approver_emulation():
+    ir = fx.maximal_ir()
+    ir["models"][0]["approval"]["count"] = 2
+    low = lower([ir])
+    sm = next(a.content for a in low.artifacts if a.path.endswith("deploy-scoring.json"))
+    assert sm["States"]["DescribePackage"]["Next"] == "CheckApprovals"
+    assert sm["States"]["NotEnoughApprovals"]["Type"] == "Fail"
+    assert any("2 approvals emulated" in n for n in low.notes)
+
+
+def test_mlflow_tracking_adds_track_steps():
+    ir = fx.maximal_ir()
+    ir["tracking"] = {"backend": "mlflow", "experiment": "x", "uri": None}
+    low = lower([ir])
+    assert not low.diagnostics
+    d = next(a.content for a in low.artifacts if a.kind == "sagemaker-pipeline")
+    names = json.dumps(d)
+    assert '"TrainTrack"' in names and '"TuneTrack"' in names and "MlflowTrackingServer" in names
+    stack = next(a.content for a in low.artifacts if a.kind == "pulumi-stack-data")
+    assert stack["mlflow"]["name"] and stack["network"]["aws_interface_endpoints"] == ["experiments"]
+
+
+def test_helper_scripts_and_program_are_valid_python():
+    low = lower(fx.environments())
+    for a in low.artifacts:
+        if a.path.endswith(".py"):
+            ast.parse(a.content, filename=a.path)
+    assert hashlib.sha256(next(a.content for a in low.artifacts if a.kind == "pulumi-program").encode())
