@@ -4,6 +4,7 @@ import random
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import SPECS
 from mlspec.compiler import api, fmt
@@ -33,8 +34,12 @@ def test_examples_are_canonical(spec):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
-def test_fmt_is_idempotent_and_preserves_meaning_on_messy_input(spec, tmp_path):
-    rng = random.Random(spec.name)
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_fmt_is_idempotent_and_preserves_meaning_on_messy_input(spec, seed):
+    """Re-indent, re-space `=` and sprinkle comments at random: fmt is idempotent, keeps
+    every comment, and the IR (the meaning) is unchanged."""
+    rng = random.Random(seed)
     lines = spec.read_text().splitlines()
     messy = []
     for line in lines:
@@ -43,7 +48,7 @@ def test_fmt_is_idempotent_and_preserves_meaning_on_messy_input(spec, tmp_path):
         messy.append(indent + stripped.replace(" = ", rng.choice(["=", " =  ", "   = "])))
         if rng.random() < 0.1:
             messy.append("   # an extra comment")
-    target = spec.parent / f".fmt-test-{spec.stem}.mlspec"
+    target = spec.parent / f".fmt-test-{spec.stem}-{seed}.mlspec"
     try:
         target.write_text("\n".join(messy) + "\n")
         once = _format(target)
