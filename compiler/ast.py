@@ -58,10 +58,17 @@ class Bool:
 class Ref:
     parts: tuple[str, ...]
     span: Span
+    part_spans: tuple[Span, ...] = dataclasses.field(default=(), compare=False, repr=False)
 
     @property
     def text(self) -> str:
         return ".".join(self.parts)
+
+    def prefix_span(self, n: int) -> Span:
+        """The span of the first `n` parts (`step.trian` of `step.trian.model`)."""
+        if len(self.part_spans) >= n >= 1:
+            return self.part_spans[0].to(self.part_spans[n - 1])
+        return self.span
 
 
 @dataclasses.dataclass(frozen=True)

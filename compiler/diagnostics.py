@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import unicodedata
 from typing import Iterable, Sequence
 
 from mlspec.compiler.source import SourceFile, Span
@@ -168,56 +169,117 @@ def _gutter(n: int) -> str:
     return " " * n
 
 
-def render_one(diag: Diagnostic, sources: dict[str, SourceFile]) -> str:
-    """rustc/HCL-style text: location, code, summary, the source line, a caret, hint."""
+def secret_spans(diags: Sequence[Diagnostic]) -> tuple[Span, ...]:
+    """Spans whose text is a literal secret: masked in every snippet that shows them."""
+    return tuple(d.span for d in diags if d.code == "E402" and d.span is not None)
+
+
+def render_one(diag: Diagnostic, sources: dict[str, SourceFile], masks: Sequence[Span] = ()) -> str:
+    """rustc/HCL-style text: location, code, summary, the source line, a caret, hint.
+
+    Secondary labels follow the primary snippet, underlined with `-` and carrying
+    their message; a label in another file is introduced by `::: path:line:col`.
+    Every `|` and `=` of one diagnostic sits in the same column.
+    """
     out: list[str] = []
     s = diag.span
     loc = f"{s.file}:{s.line}:{s.col}: " if s else ""
+    if s and s.file not in sources and (s.line, s.col, s.start, s.end) == (1, 1, 0, 0):
+        loc = f"{s.file}: "  # the whole file (missing, unreadable, too large): no line to point at
     out.append(f"{loc}{diag.severity}[{diag.code}]: {diag.summary}")
     src = sources.get(s.file) if s else None
+    width = 1
     if s and src is not None:
-        width = len(str(max(s.line, *(lb.span.line for lb in diag.labels)) if diag.labels else s.line))
+        width = len(str(max([s.line] + [lb.span.line for lb in diag.labels])))
         out.append(f"{_gutter(width)} |")
-        out.extend(_snippet(src, s, width, ""))
-        for lb in diag.labels:
+        primary = _snippet(src, s, width, "^", "", masks)
+        labels = list(diag.labels)
+        # A label on the primary line, to the right of the primary span, shares its caret
+        # line (rustc style): `^` under the problem, `-` and the message under the label.
+        inline = [lb for lb in labels if lb.span.file == s.file and lb.span.line == s.line == s.end_line
+                  and lb.span.end_line == lb.span.line and lb.span.col >= s.end_col]
+        if len(inline) == 1 and len(src.line_text(s.line)) <= _MAX_SNIPPET:
+            lb = inline[0]
+            merged = _snippet(src, lb.span, width, "-", lb.message, masks)[1]
+            if len(merged) > len(primary[1]):
+                primary[1] += merged[len(primary[1]):]
+                labels.remove(lb)
+        out.extend(primary)
+        for lb in labels:
             lsrc = sources.get(lb.span.file)
             if lsrc is None:
                 continue
-            out.append(f"{_gutter(width)} = {lb.span.file}:{lb.span.line}:{lb.span.col}: {lb.message}")
-            out.extend(_snippet(lsrc, lb.span, width, ""))
+            if lb.span.file != s.file:
+                out.append(f"{_gutter(width)} ::: {lb.span.file}:{lb.span.line}:{lb.span.col}")
+            else:
+                out.append(f"{_gutter(width)} |")
+            out.extend(_snippet(lsrc, lb.span, width, "-", lb.message, masks))
+    pad = _gutter(width)
     if diag.detail:
-        out.append(f"{_gutter(3)}= why: {diag.detail}")
+        out.append(f"{pad} = why: {diag.detail}")
     if diag.hint:
-        out.append(f"{_gutter(3)}= hint: {diag.hint}")
-    out.append(f"{_gutter(3)}= see: docs/errors.md#{diag.code.lower()}")
+        out.append(f"{pad} = hint: {diag.hint}")
+    out.append(f"{pad} = see: docs/errors.md#{diag.code.lower()}")
     return "\n".join(out)
 
 
-_MAX_SNIPPET = 200
+_MAX_SNIPPET = 160
 
 
-def _snippet(src: SourceFile, span: Span, width: int, _msg: str) -> list[str]:
-    text = src.line_text(span.line).replace("\t", " ")
-    start = span.col - 1
+def _shown(ch: str) -> str:
+    """How one source character is displayed: invisible and control characters are made
+    visible (`<U+202E>`), so a snippet never reorders or hides text in the terminal."""
+    if ch == "\t":
+        return " "
+    o = ord(ch)
+    if o < 0x20 or o == 0x7F or 0x80 <= o < 0xA0 or unicodedata.category(ch) in ("Cf", "Cs", "Co", "Zl", "Zp"):
+        return f"<U+{o:04X}>"
+    return ch
+
+
+def _cells(text: str) -> int:
+    """Terminal columns a displayed string takes (wide East Asian characters count 2)."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 0 if unicodedata.combining(c) else 1
+               for c in text)
+
+
+def _snippet(src: SourceFile, span: Span, width: int, mark: str, message: str,
+             masks: Sequence[Span] = ()) -> list[str]:
+    line = src.line_text(span.line)
+    start = max(0, min(span.col - 1, len(line)))
     if span.end_line == span.line:
-        length = max(1, span.end_col - span.col)
+        stop = max(start + 1, min(span.end_col - 1, len(line)))
     else:
-        length = max(1, len(text) - start)
-    # Keep very long lines readable: show a window around the span.
-    shift = 0
-    if len(text) > _MAX_SNIPPET:
-        shift = max(0, start - 40)
-        text = ("…" if shift else "") + text[shift:shift + _MAX_SNIPPET] + "…"
-        start = start - shift + (1 if shift else 0)
-        length = min(length, _MAX_SNIPPET)
-    caret = " " * start + "^" * max(1, min(length, max(1, len(text) - start)))
-    return [f"{str(span.line).rjust(width)} | {text}", f"{_gutter(width)} | {caret}"]
+        stop = max(start + 1, len(line))
+    # Keep very long lines readable: show a window of the line around the span.
+    lo, hi = 0, len(line)
+    if len(line) > _MAX_SNIPPET:
+        lo = max(0, start - 40)
+        hi = min(len(line), lo + _MAX_SNIPPET)
+        stop = min(stop, max(hi, start + 1))
+    pieces = [_shown(c) for c in line[lo:hi]]
+    for m in masks:  # never echo a secret: its text shows as `"<redacted>"`
+        if m.file == span.file and m.line == span.line == m.end_line:
+            a, b = max(m.col - 1, lo), min(m.end_col - 1, hi)
+            if a < b:
+                pieces[a - lo] = '"<redacted>"' if line[m.col - 1:m.col] == '"' else "<redacted>"
+                for k in range(a + 1, b):
+                    pieces[k - lo] = ""
+    before = "".join(pieces[:start - lo])
+    under = "".join(pieces[start - lo:stop - lo]) or " "
+    text = ("…" if lo else "") + "".join(pieces) + ("…" if hi < len(line) else "")
+    indent = _cells(before) + (1 if lo else 0)
+    caret = " " * indent + mark * max(1, _cells(under))
+    if message:
+        caret += " " + message
+    return [f"{str(span.line).rjust(width)} | {text}".rstrip(), f"{_gutter(width)} | {caret}"]
 
 
 def render_text(diags: Sequence[Diagnostic], sources: dict[str, SourceFile],
                 cap: int = MAX_REPORTED) -> str:
     shown = list(diags)[:cap]
-    parts = [render_one(d, sources) for d in shown]
+    masks = secret_spans(diags)
+    parts = [render_one(d, sources, masks) for d in shown]
     more = len(diags) - len(shown)
     if more > 0:
         parts.append(f"… and {more} more")

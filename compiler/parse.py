@@ -92,7 +92,7 @@ class _Builder(Transformer):
         return ast.Bool(False, self._tok(c[0]))
 
     def reference(self, c):
-        return ast.Ref(tuple(t.value for t in c), self._span(c[0], c[-1]))
+        return ast.Ref(tuple(t.value for t in c), self._span(c[0], c[-1]), tuple(self._tok(t) for t in c))
 
     def call(self, c):
         name, args = c[0], c[2:-1]
@@ -226,15 +226,17 @@ def decode(data: bytes, path: str) -> tuple[SourceFile | None, list[Diagnostic]]
         data = data[3:]
     nul = data.find(b"\x00")
     if nul != -1:
-        line = data.count(b"\n", 0, nul) + 1
-        return None, [Diagnostic("E103", f"NUL byte at byte offset {nul} (line {line}); this looks like a binary file",
-                                 _file_span(path, line), hint="mlspec specs are plain UTF-8 text")]
+        shown, span = _byte_span(data, nul, path)
+        return shown, [Diagnostic("E103", f"NUL byte at byte offset {nul}; this looks like a binary file, not a spec",
+                                  span, hint="mlspec specs are plain UTF-8 text")]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        return None, [Diagnostic("E102", f"invalid UTF-8 at byte offset {e.start} (line {line})",
-                                 _file_span(path, line), hint="re-save the file as UTF-8")]
+        shown, span = _byte_span(data, e.start, path)
+        return shown, [Diagnostic("E102", f"invalid UTF-8 byte 0x{data[e.start]:02X} at byte offset {e.start}", span,
+                                  detail="mlspec reads specs as UTF-8 only; this file may be in another encoding "
+                                         "(Latin-1, Windows-1252) or not be text at all",
+                                  hint="re-save the file as UTF-8")]
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     src = SourceFile(path, text)
@@ -251,6 +253,25 @@ def decode(data: bytes, path: str) -> tuple[SourceFile | None, list[Diagnostic]]
         diags.append(Diagnostic("E103", f"control character U+{ord(m.group()):04X} in the spec",
                                 src.span(m.start(), m.end()), hint="delete the character"))
     return src, diags
+
+
+def _byte_span(data: bytes, at: int, path: str) -> tuple[SourceFile | None, Span]:
+    """A display-only source (undecodable bytes shown as U+FFFD) and the span of byte `at`.
+
+    Only the offending line is decoded for display, so a binary file never floods the
+    terminal; the returned SourceFile is never parsed."""
+    line_no = data.count(b"\n", 0, at) + 1
+    start = data.rfind(b"\n", 0, at) + 1
+    end = data.find(b"\n", at)
+    end = len(data) if end == -1 else end
+    if end - start > 4096:  # a huge binary "line": no snippet, just the position
+        return None, Span(path, line_no, 1, line_no, 1, 0, 0)
+    before = data[start:at].decode("utf-8", "replace")
+    line = data[start:end].decode("utf-8", "replace")
+    text = "\n" * (line_no - 1) + line
+    col = len(before) + 1
+    off = line_no - 1 + len(before)
+    return SourceFile(path, text), Span(path, line_no, col, line_no, col + 1, off, off + 1)
 
 
 def _file_span(path: str, line: int = 1) -> Span:
@@ -277,13 +298,51 @@ def _scan_nesting(src: SourceFile) -> tuple[list[Diagnostic], list[int]]:
         if ch in "{[(":
             stack.append(i)
             if len(stack) > MAX_DEPTH:
-                return [Diagnostic("E105", f"blocks and values are nested more than {MAX_DEPTH} levels deep",
-                                   src.span(i, i + 1), hint="flatten the structure")], stack
+                return [Diagnostic("E105", f"blocks and values are nested {len(stack)} levels deep here; the limit is "
+                                           f"{MAX_DEPTH}", src.span(i, i + 1),
+                                   detail="real specs nest a few levels; deep nesting is refused before parsing so "
+                                          "that hostile input cannot exhaust the parser",
+                                   hint="flatten the structure")], stack
         elif ch in "}])":
             if stack:
                 stack.pop()
         i += 1
     return [], stack
+
+
+_PAIRS = {"{": "}", "[": "]", "(": ")"}
+
+
+def _mismatch(text: str, pos: int) -> int | None:
+    """The offset of the opener that the closer at `pos` fails to match, or None."""
+    stack: list[int] = []
+    i = 0
+    while i < pos:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < len(text) and text[j] != '"' and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+            continue
+        if ch == "#" or (ch == "/" and text.startswith("//", i)):
+            j = text.find("\n", i)
+            i = len(text) if j == -1 else j
+            continue
+        if ch in _PAIRS:
+            stack.append(i)
+        elif ch in "}])" and stack:
+            stack.pop()
+        i += 1
+    if pos < len(text) and text[pos] in "}])" and stack and _PAIRS[text[stack[-1]]] != text[pos]:
+        return stack[-1]
+    return None
+
+
+def _end_span(src: SourceFile) -> Span:
+    """Where the file visibly ends: just after its last non-blank character."""
+    n = len(src.text.rstrip())
+    return src.span(n, n)
 
 
 # ------------------------------------------------------------------ syntax errors
@@ -295,6 +354,7 @@ _WORDS = {
     "DOT": "`.`", "TRUE": "`true`", "FALSE": "`false`", "STEP": "`step`", "GATE": "`gate`",
     "REQUIRE": "`require`", "SYSTEM": "`system`", "COMPARE": "a comparison such as `>=`",
     "ADD_OP": "`+` or `-`", "MUL_OP": "`*` or `/`", "MINUS": "`-`", "$END": "the end of the file",
+    "<END-OF-FILE>": "the end of the file",
 }
 
 
@@ -323,7 +383,7 @@ def _token_text(tok: Token) -> str:
 def _syntax_diagnostic(e: UnexpectedInput, src: SourceFile, open_braces: list[int]) -> Diagnostic:
     text = src.text
     kind = _looks_like_data(text)
-    if kind and not text.lstrip().startswith("system"):
+    if kind and not re.search(r"^[ \t]*system[ \t]+[A-Za-z_]\w*[ \t]*\{", text, re.MULTILINE):
         return Diagnostic("E115", f"this file looks like {kind}, not an mlspec spec",
                           src.span(0, min(len(text), len(text.splitlines()[0]) if text else 0)),
                           hint="an mlspec file starts with `system <name> {`; see docs/language.md")
@@ -343,6 +403,11 @@ def _syntax_diagnostic(e: UnexpectedInput, src: SourceFile, open_braces: list[in
                                   src.span(pos, pos + len(m.group())),
                                   hint="durations use ms, s, m, h, d, w (`10m`); sizes use KiB, MiB, GiB, TiB, "
                                        "KB, MB, GB, TB (`50GiB`); percentages use `%`")
+        if ch in "'\u2018\u2019\u201c\u201d":
+            return Diagnostic("E114", f"unexpected character `{ch}`", span,
+                              hint='strings use straight double quotes: `"text"`')
+        if ch.isalpha() and not ch.isascii():
+            return _non_ascii_name(src, pos)
         shown = repr(ch)[1:-1] if ch else "end of file"
         return Diagnostic("E114", f"unexpected character `{shown}`", span,
                           hint=f"expected {_words(set(e.allowed or ()))}" if e.allowed else "")
@@ -351,18 +416,44 @@ def _syntax_diagnostic(e: UnexpectedInput, src: SourceFile, open_braces: list[in
             at = open_braces[-1]
             span = src.span(at, at + 1)
             return Diagnostic("E111", "this `{` is never closed", span,
-                              labels=(Label(src.eof_span(), "the file ends here"),),
+                              labels=(Label(_end_span(src), "the file ends here"),),
                               hint="add the missing `}`")
         if not text.strip() or not _has_code(text):
             return Diagnostic("E116", "the spec is empty", src.span(0, 0),
                               hint="a spec starts with `system <name> { ... }`")
-        return Diagnostic("E110", "unexpected end of file", src.eof_span(),
+        return Diagnostic("E110", "unexpected end of file", _end_span(src),
                           hint=f"expected {_words(set(getattr(e, 'expected', ()) or ()))}")
     assert isinstance(e, UnexpectedToken)
     tok = e.token
     span = Span(src.path, tok.line, tok.column, tok.end_line, tok.end_column, tok.start_pos, tok.end_pos)
     expected = set(e.expected or ())
     prev = _previous_token(text, tok.start_pos)
+    opener = _mismatch(text, tok.start_pos) if tok.type in ("RBRACE", "RSQB", "RPAR") else None
+    if opener is not None:
+        return Diagnostic("E111", f"this `{text[opener]}` is never closed", src.span(opener, opener + 1),
+                          labels=(Label(span, f"`{tok.value}` found here"),),
+                          hint=f"add the missing `{_PAIRS[text[opener]]}` before `{tok.value}`")
+    m = re.search(r'([A-Za-z_]\w*)[ \t]+("(?:[^"\\\n]|\\.)*"|-?[0-9][\w.%]*)[ \t]*\n?[ \t]*$', text[:tok.start_pos])
+    if "LBRACE" in expected and m and tok.type != "LBRACE" and m.group(1) not in ("step", "gate", "system"):
+        name, val = m.group(1), m.group(2)
+        return Diagnostic("E112", f"missing `=` after `{name}`", src.span(m.start(2), m.end(2)),
+                          hint=f"write `{name} = {_short(val)}`")
+    if prev == "=" and tok.type in ("RBRACE", "RSQB", "RPAR", "$END", "NAME") and expected & _VALUE_STARTS:
+        m2 = re.search(r'([A-Za-z_]\w*)\s*=\s*$', text[:tok.start_pos])
+        what = f"`{m2.group(1)} =`" if m2 else "`=`"
+        at = text.rfind("=", 0, tok.start_pos)
+        return Diagnostic("E110", f"missing a value after {what}", src.span(at, at + 1),
+                          hint='write a value such as `"text"`, `10m`, `5%`, `[a, b]` or `{ key = value }`')
+    if tok.type == "STRING" and re.match(r'\s*=', text[tok.end_pos:]):
+        return Diagnostic("E110", "attribute names are not quoted", span,
+                          hint=f"write `{_unescape(tok.value[1:-1])} = ...`, without quotes around the name")
+    if text[:tok.start_pos].rstrip().endswith(":") and "NAME" in expected and tok.type != "NAME":
+        return Diagnostic("E110", f"unexpected `{_token_text(tok)}` after `:`", span,
+                          hint="set an attribute with `=` (`owner = \"team@example.com\"`); `name : type` "
+                               "declares a column inside `schema { ... }`")
+    if tok.type == "SYSTEM":
+        return Diagnostic("E110", "a second `system` in one file", span,
+                          hint="a spec holds one `system`; put each system in its own file")
     if "EQUAL" in expected and prev and re.fullmatch(r"[A-Za-z_]\w*", prev):
         return Diagnostic("E112", f"missing `=` after `{prev}`", span,
                           hint=f"write `{prev} = <value>`, or `{prev} {{ ... }}` for a block")
@@ -378,6 +469,45 @@ def _syntax_diagnostic(e: UnexpectedInput, src: SourceFile, open_braces: list[in
     elif tok.type == "NAME" and tok.value == "system":
         hint = "a spec holds one `system`; put each system in its own file"
     return Diagnostic("E110", f"unexpected {what}", span, hint=hint)
+
+
+_VALUE_STARTS = {"STRING", "SIGNED_NUMBER", "DURATION", "PERCENT", "SIZE", "NAME", "LSQB", "LBRACE"}
+
+
+def _short(v: str) -> str:
+    return v if len(v) <= 30 else v[:27] + "..."
+
+
+# Letters from other scripts that render like ASCII ones (Unicode confusables, the
+# common subset): a name that mixes them reads like one name and is another.
+_CONFUSABLE = dict(zip("\u0430\u0435\u0456\u0458\u043e\u0440\u0441\u0442\u0443\u0445\u0455"
+                       "\u03b1\u03bf\u03c1\u03ba\u03bd\u03c5\u0391\u0392\u0395\u0397\u0399\u039a\u039c\u039d\u039f\u03a1"
+                       "\u03a4\u03a7\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425",
+                       "aeijopctyxsaopkvuABEHIKMNOPTXABEKMHOPCTX"))
+
+
+def _non_ascii_name(src: SourceFile, pos: int) -> Diagnostic:
+    text = src.text
+    a = pos
+    while a > 0 and (text[a - 1].isalnum() or text[a - 1] == "_"):
+        a -= 1
+    b = pos
+    while b < len(text) and (text[b].isalnum() or text[b] == "_"):
+        b += 1
+    word = text[a:b]
+    ch = text[pos]
+    name = unicodedata.name(ch, "").lower()
+    looks = _CONFUSABLE.get(ch) or unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+    ascii_word = "".join(_CONFUSABLE.get(c) or unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
+                         or "_" for c in word)
+    summary = f"`{word}` is not a valid name: it contains U+{ord(ch):04X} ({name})"
+    if looks and ch in _CONFUSABLE:
+        detail = (f"U+{ord(ch):04X} looks like the ASCII `{looks}`, so `{word}` would read like another name "
+                  "(a confusable)")
+    else:
+        detail = "names are ASCII so that every reader, tool and cloud sees the same name"
+    return Diagnostic("E206", summary, src.span(a, b), detail=detail,
+                      hint=f"use ASCII letters, digits and `_`: `{ascii_word.lower()}`")
 
 
 def _has_code(text: str) -> bool:

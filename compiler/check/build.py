@@ -47,6 +47,7 @@ class Ctx:
         self.approval = "required"
         self.waivers: list[dict] = []
         self.datasets_ast: list[ast.Block] = []
+        self.value_spans: dict[str, Span] = {}
         self._columns: set[str] | None = None
         self._label: str | None = None
 
@@ -80,10 +81,13 @@ class Ctx:
                                     return f.name
         return None
 
-    def read_uri(self, body: Body, attr: str, where: str, required: bool = False) -> str | None:
+    def read_uri(self, body: Body, attr: str, where: str, required: bool = False, ir_id: str = "") -> str | None:
         v = body.string(attr, required=required)
         if v is None:
             return None
+        if ir_id:
+            # lets target checks (E504) point at the URI itself, not just its declaration
+            self.value_spans[ir_id] = body.attrs[attr].value.span
         if not v.startswith(URI_SCHEMES) or len(v.split("://", 1)[1].strip("/")) == 0:
             self.sink.error("E311", f"`{attr}` in {where} must be a data URI such as `data://fraud/labels/`",
                             body.attrs[attr].value.span,
@@ -176,7 +180,16 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
             ctx.symbols.declare(kind, b.label, b.label_span, b)
     for b in named("pipeline"):
         pipemod.declare_pipeline(ctx, b)
-    ctx.waivers = [w for w in (_waiver(ctx, b) for b in named("waive")) if w]
+    first_waiver: dict[str, ast.Block] = {}
+    for b in named("waive"):
+        if b.label in first_waiver:
+            sink.error("E205", f"rule `{b.label}` is waived twice", b.label_span or b.kind_span,
+                       labels=(Label(first_waiver[b.label].label_span or first_waiver[b.label].kind_span,
+                                     "first waived here"),),
+                       hint="keep one waiver per rule, with one reason, owner and expiry")
+        else:
+            first_waiver[b.label] = b
+    ctx.waivers = [w for w in (_waiver(ctx, b) for b in first_waiver.values()) if w]
 
     # phase 2: build
     owner = body.string("owner", required=True)
@@ -205,12 +218,17 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
 
     _link(ctx, pipelines, models, endpoints, batch, monitors, alerts)
     serving.link_models(ctx, models, pipelines, ctx.used)
-    _unused(ctx, datasets, channels, pipelines)
+    _screen_secrets(sink, system)
+    if not sink.has_errors:
+        # With errors, a reference that failed to resolve would make its target look
+        # unused: the warning would be noise pointing away from the real problem.
+        _unused(ctx, datasets, channels, pipelines)
 
     spans = {f"{kind}.{name}": sym.span for kind, table in ctx.symbols.table.items() for name, sym in table.items()}
     for b in blocks:
         if b.kind in ("tracking", "security") or (b.kind == "target" and b.label):
             spans.setdefault(b.kind if b.kind != "target" else f"target.{b.label}", b.kind_span)
+    spans.update(ctx.value_spans)
     spans["system"] = system.name_span
     spans.setdefault("security", system.name_span)
     spans.setdefault("tracking", system.name_span)
@@ -242,6 +260,36 @@ import re as _re  # noqa: E402
 _LABEL_KEY = _re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
+def _strings(node: object):
+    """Every string literal under an AST node (any field, any depth)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Str):
+            yield n
+        elif isinstance(n, tuple):
+            stack.extend(reversed(n))
+        elif hasattr(n, "__dataclass_fields__") and not isinstance(n, Span):
+            stack.extend(getattr(n, f) for f in reversed(n.__dataclass_fields__) if f not in ("span",))
+
+
+def _screen_secrets(sink: Sink, system: ast.System) -> None:
+    """Literal secrets anywhere in the spec, including fields no reader screens (lists,
+    call arguments, overrides of environments not being built). Values are never shown."""
+    from mlspec.compiler.check.policy import secret_kind
+
+    reported = {d.span for d in sink.sorted() if d.code in ("E402", "E403")}
+    for s in _strings(system):
+        if s.span in reported:
+            continue
+        kind = secret_kind(s.value)
+        if kind:
+            sink.error("E402", f"this string holds what looks like {kind} (value redacted)", s.span,
+                       detail="secrets in a spec end up in version control, build artifacts and logs",
+                       hint='store it in the cloud secret store and write `secret("<name>")` where a secret is '
+                            "accepted (channels)")
+
+
 def _map_entries(a: ast.Attribute | None) -> list[ast.MapEntry]:
     if a is not None and isinstance(a.value, ast.Map):
         return list(a.value.entries)
@@ -265,7 +313,7 @@ def _kpi(ctx: Ctx, b: ast.Block) -> dict:
 def _dataset(ctx: Ctx, b: ast.Block) -> dict:
     where = f"dataset `{b.label}`"
     body = Body(ctx.sink, b.items, where, b.label_span)
-    uri = ctx.read_uri(body, "uri", where, required=True)
+    uri = ctx.read_uri(body, "uri", where, required=True, ir_id=f"dataset.{b.label}.uri")
     fmt = body.enum("format", FORMATS, required=True)
     version = body.string("version", required=True)
     schema = []
@@ -399,7 +447,8 @@ def _waiver(ctx: Ctx, b: ast.Block) -> dict | None:
         return None
     missing = [k for k, v in (("reason", reason), ("owner", owner), ("until", until)) if not v]
     if missing:
-        ctx.sink.error("E409", f"{where} needs {', '.join(f'`{m}`' for m in missing)}", span,
+        need = [f"`{m}`" for m in missing]
+        ctx.sink.error("E409", f"{where} needs {' and '.join([', '.join(need[:-1]), need[-1]] if len(need) > 1 else need)}", span,
                        hint='a waiver says why, who owns it and until when: `reason = "..."  owner = "team"  '
                             'until = "YYYY-MM-DD"`')
         return None
@@ -450,6 +499,8 @@ def _targets(ctx: Ctx, blocks: list[ast.Block]) -> dict[str, dict]:
                 ctx.sink.error("E301", f"`{key}` in target `{name}` expects a string, number, `true`/`false` "
                                        f"or a list of strings, found {ast.describe(v)}", v.span)
             body.asked.add(key)
+            # lets target-settings checks (E502) point at the setting, not just the block
+            ctx.value_spans[f"target.{name}.{key}"] = a.name_span
         body.finish()
         out[name] = dict(sorted(settings.items()))
     return out

@@ -12,8 +12,58 @@ from mlspec.compiler.features import FEATURES, features_used
 from mlspec.compiler.source import Span
 
 
+#: cloud-bound URI schemes -> (the target that can read them, what they are)
+CLOUD_SCHEMES = {
+    "s3://": ("sagemaker", "an Amazon S3 URI"),
+    "gs://": ("vertex", "a Google Cloud Storage URI"),
+    "azureml://": ("azureml", "an Azure ML datastore URI"),
+    "arn:aws:": ("sagemaker", "an AWS resource ARN"),
+}
+
+
+def _uris(ir: dict):
+    """(ir id of the value, where in words, uri) for every location URI in an IR."""
+    for d in ir.get("datasets") or []:
+        yield f"{d['id']}.uri", f"dataset `{d['name']}`", d.get("uri")
+    for m in ir.get("monitors") or []:
+        yield f"{m['id']}.ground_truth", f"monitor `{m['name']}`", m.get("ground_truth")
+    for b in ir.get("batch") or []:
+        yield f"{b['id']}.output", f"batch job `{b['name']}`", b.get("output")
+    for p in ir.get("pipelines") or []:
+        for s in p.get("steps") or []:
+            if isinstance(s.get("output"), str):
+                yield f"{s['id']}.output", f"step `{s['name']}`", s["output"]
+    t = ir.get("tracking") or {}
+    if t.get("uri"):
+        yield "tracking", "`tracking`", t["uri"]
+
+
+def check_uris(ir: dict, target, spans: dict[str, Span]) -> list[Diagnostic]:
+    """E504: a URI bound to one cloud's storage used while compiling for another target.
+
+    A target may declare `uri_schemes` (the cloud-bound schemes it reads); the built-in
+    targets read the schemes of CLOUD_SCHEMES that name them."""
+    own = getattr(target, "uri_schemes", None)
+    if own is None:
+        own = tuple(s for s, (t, _) in CLOUD_SCHEMES.items() if t == target.name)
+    out = []
+    for ir_id, where, uri in _uris(ir):
+        if not isinstance(uri, str):
+            continue
+        for scheme, (owner, what) in CLOUD_SCHEMES.items():
+            if uri.startswith(scheme) and not uri.startswith(tuple(own)):
+                span = spans.get(ir_id) or spans.get(ir_id.rsplit(".", 1)[0])
+                out.append(Diagnostic(
+                    "E504", f"`{uri}` in {where} is {what}, which {target.display_name} cannot read", span,
+                    detail=f"only the `{owner}` target reads `{scheme}` locations",
+                    hint=f"use a portable `data://` URI, which every target maps to its own storage, or compile "
+                         f"this spec for `{owner}` only"))
+                break
+    return out
+
+
 def check(ir: dict, target, spans: dict[str, Span]) -> tuple[list[Diagnostic], list[str]]:
-    diags: list[Diagnostic] = []
+    diags: list[Diagnostic] = check_uris(ir, target, spans)
     notes: list[str] = []
     seen_notes: set[str] = set()
     for feature, ir_id in features_used(ir):

@@ -100,7 +100,7 @@ class Symbols:
         hint = did_you_mean(name, self.table[kind], f"`{kind}.{{}}`")
         if not hint and not self.table[kind]:
             hint = f"the system declares no {KIND_WORDS[kind]}s"
-        self.sink.error("E204", f"unknown {KIND_WORDS[kind]} `{name}` in {where}", ref.span, hint=hint)
+        self.sink.error("E204", f"unknown {KIND_WORDS[kind]} `{name}` in {where}", ref.prefix_span(2), hint=hint)
 
     def resolve_data(self, ref: ast.Ref, where: str, *, want_model: bool = False) -> str | None:
         """A data input: `dataset.x`, `step.s.<output>` or `step.s.outputs.<output>`."""

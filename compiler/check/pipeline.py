@@ -48,7 +48,9 @@ def declare_pipeline(ctx: "Ctx", block: ast.Block) -> None:
             ctx.symbols.declare("gate", it.name, it.name_span, it, pipeline=name)
     if count > MAX_STEPS:
         ctx.sink.error("E414", f"pipeline `{name}` has {count} steps; the limit is {MAX_STEPS}",
-                       block.label_span or block.kind_span)
+                       block.label_span or block.kind_span,
+                       detail="the clouds cap pipeline size well below this; larger graphs are refused early",
+                       hint="split the work into several pipelines")
 
 
 def _declared_names(step: ast.StepDecl, attr: str) -> tuple[str, ...]:
@@ -292,7 +294,7 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
     elif k == "batch_transform":
         extra["model"] = _one_data(ctx, body, "model", where, want_model=True)
         extra["data"] = _one_data(ctx, body, "data", where)
-        extra["output"] = ctx.read_uri(body, "output", where, required=True)
+        extra["output"] = ctx.read_uri(body, "output", where, required=True, ir_id=f"step.{it.name}.output")
     compute = _compute(ctx, body, compute_default) if compute_default else None
     if compute_default is None:
         body.asked.update({"compute", "instances"})
@@ -412,7 +414,9 @@ def _expr(ctx: "Ctx", e: ast.Expr, where: str, pipeline: str, deps: set[str]) ->
         return None
     if parts[3] not in sym.metrics:
         ctx.sink.error("E210", f"step `{parts[1]}` does not compute `{parts[3]}`", e.span,
-                       hint=did_you_mean(parts[3], sym.metrics) or f"add `{parts[3]}` to its `metrics`")
+                       hint=did_you_mean(parts[3], sym.metrics) or
+                       (f"it computes {', '.join(f'`{m}`' for m in sym.metrics)}; " if sym.metrics else "")
+                       + f"add `{parts[3]}` to its `metrics`")
         return None
     deps.add(f"step.{parts[1]}")
     return {"metric": {"step": f"step.{parts[1]}", "name": parts[3]}}
@@ -489,8 +493,16 @@ def _check_cycles(ctx: "Ctx", steps: list[dict], gates: list[dict]) -> None:
                 if key not in reported:
                     reported.add(key)
                     sym = ctx.symbols.get(nxt.split(".")[0], nxt.split(".")[1])
-                    shown = " -> ".join(f"`{c}`" for c in reversed(cycle))
+                    order = list(reversed(cycle))
+                    shown = " -> ".join(f"`{c}`" for c in order)
+                    labels = []
+                    for before, after in zip(order[1:-1], order[2:]):
+                        other = ctx.symbols.get(before.split(".")[0], before.split(".")[1])
+                        if other is not None:
+                            labels.append(Label(other.span, f"runs before `{after}`"))
                     ctx.sink.error("E401", f"dependency cycle: {shown}", sym.span if sym else None,
+                                   labels=tuple(labels),
+                                   detail="`a -> b` means `b` waits for `a`, so no step of a cycle can ever start",
                                    hint="remove one of the references (or `after`) that close the cycle")
                 continue
             if state.get(nxt) is None:

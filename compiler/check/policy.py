@@ -33,7 +33,24 @@ _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a SAS token", re.compile(r"[?&]sig=[A-Za-z0-9%/+=]{20,}")),
     ("a URL with an embedded password", re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")),
 )
-_TEMPLATE = re.compile(r"\$\{\{|\{\{|\$\{|\{%")
+_TEMPLATE = re.compile(r"\$\{\{|\{\{|\$\{|\{%|\{\s*\"(?:Get|Std:Join|Std:JsonGet)\"\s*:")
+#: map keys (labels, tags) that announce a credential
+SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|api_?key|access_?key|private_?key|credential",
+                        re.IGNORECASE)
+#: characters a shell would interpret; step arguments are passed as an argv list, never through a shell
+_SHELL = re.compile(r"[;|&`<>]|\$\(|\$[A-Za-z_{]")
+
+
+def check_argv_value(sink: Sink, v: ast.Str, name: str, where: str) -> bool:
+    """A value passed to a script as a command-line argument: refuse shell syntax."""
+    m = _SHELL.search(v.value)
+    if m is None:
+        return True
+    sink.error("E309", f"`{name}` in {where} contains the shell metacharacter `{m.group()}`", v.span,
+               detail="step arguments reach the script as one argv entry each and are never run through a "
+                      "shell; a command line here would either break the step or, in a shell, run",
+               hint="pass plain values only (`mode = \"full\"`) and put logic in the script")
+    return False
 
 
 def _entropy(s: str) -> float:
@@ -107,7 +124,10 @@ def check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path 
     elif any(part == ".." for part in raw.split("/")):
         problem = "uses `..`; scripts must live inside the project (the spec's folder)"
     if problem:
-        sink.error("E404", f"`{name}` in {where}: `{raw}` {problem}", v.span)
+        sink.error("E404", f"`{name}` in {where}: `{raw}` {problem}", v.span,
+                   detail="scripts are copied into the build from the project root, the spec's folder",
+                   hint="move or copy the script under the spec's folder and write a path relative to it, "
+                        "such as `src/train.py`")
         return None
     norm = "/".join(p for p in raw.split("/") if p not in ("", "."))
     if root is None:
@@ -116,8 +136,9 @@ def check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path 
     full = os.path.join(root_real, *norm.split("/"))
     real = os.path.realpath(full)
     if os.path.commonpath([root_real, real]) != root_real:
-        sink.error("E404", f"`{name}` in {where}: `{raw}` resolves outside the project (through a symlink)",
-                   v.span, detail="the project root is the spec's folder",
+        shown = os.path.relpath(real, root_real).replace(os.sep, "/")
+        sink.error("E404", f"`{name}` in {where}: `{raw}` is a link to `{shown}`, outside the project",
+                   v.span, detail="the project root is the spec's folder; paths are shown relative to it",
                    hint="copy the script into the project instead of linking to it")
         return None
     try:
@@ -126,6 +147,12 @@ def check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path 
         sink.error("E404", f"`{name}` in {where}: `{raw}` does not exist", v.span,
                    detail="paths are relative to the spec's folder",
                    hint=f"create `{norm}` next to the spec, or fix the path")
+        return None
+    wrong_case = _case_mismatch(root_real, norm)
+    if wrong_case:
+        sink.error("E404", f"`{name}` in {where}: `{raw}` matches `{wrong_case}` only when case is ignored", v.span,
+                   detail="the build would work on macOS and Windows and fail on Linux (and in every cloud)",
+                   hint=f"write `{wrong_case}`")
         return None
     if not stat.S_ISREG(st.st_mode):
         sink.error("E404", f"`{name}` in {where}: `{raw}` is not a regular file", v.span)
@@ -137,6 +164,27 @@ def check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path 
     with open(real, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     return norm, digest
+
+
+def _case_mismatch(root: str, norm: str) -> str | None:
+    """The on-disk spelling of `norm` when it differs from `norm` only by case, else None."""
+    here = root
+    actual = []
+    for part in norm.split("/"):
+        try:
+            names = os.listdir(here)
+        except OSError:
+            return None
+        if part in names:
+            actual.append(part)
+        else:
+            match = [n for n in names if n.lower() == part.lower()]
+            if not match:
+                return None
+            actual.append(match[0])
+        here = os.path.join(here, actual[-1])
+    got = "/".join(actual)
+    return got if got != norm else None
 
 
 # ------------------------------------------------------------------ waivers

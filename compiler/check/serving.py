@@ -172,6 +172,9 @@ def _rollout(ctx: "Ctx", body: Body, where: str) -> dict:
         out["initial_percent"] = rb.percent("initial", required=True, lo=0, lo_open=True, hi=50)
         out["step_percent"] = rb.percent("step", default=None, lo=0, lo_open=True, hi=100)
         out["interval_s"] = rb.duration("interval", required=True, lo=60, hi=86400)
+        if out["step_percent"] is None and out["initial_percent"] is not None:
+            # no `step`: after one interval the remaining traffic moves at once (classic canary)
+            out["step_percent"] = round(100 - out["initial_percent"], 6)
     elif kind == "linear":
         out["step_percent"] = rb.percent("step", required=True, lo=0, lo_open=True, hi=50)
         out["interval_s"] = rb.duration("interval", required=True, lo=60, hi=86400)
@@ -185,6 +188,7 @@ def _rollout(ctx: "Ctx", body: Body, where: str) -> dict:
         variants = []
         blocks = rb.named_blocks("variant")
         total = 0.0
+        shares: list[Label] = []
         for vb in blocks:
             vw = f"variant `{vb.label}` of {where}"
             vbody = Body(ctx.sink, vb.items, vw, vb.label_span or vb.kind_span)
@@ -196,12 +200,15 @@ def _rollout(ctx: "Ctx", body: Body, where: str) -> dict:
             vbody.finish()
             total += pct or 0
             variants.append({"name": vb.label or "", "model": mid, "percent": pct})
+            if pct is not None:
+                shares.append(Label(vbody.attrs["traffic"].value.span, f"variant `{vb.label}` gets {pct:g}%"))
         if len(blocks) < 2:
             ctx.sink.error("E303", f"{rw} needs at least two `variant` blocks", span,
                            hint="add `variant a { model = model.<name>  traffic = 50% }` for each")
         elif abs(total - 100) > 1e-9 and all(v["percent"] for v in variants):
             ctx.sink.error("E307", f"the variants of {rw} get {total:g}% of traffic; they must add up to 100%",
-                           span)
+                           span, labels=tuple(shares),
+                           hint="change the `traffic` values so that they add up to exactly 100%")
         out["variants"] = variants
     rollback = []
     for r in rb.refs("rollback_on") or []:
@@ -228,7 +235,7 @@ def build_batch(ctx: "Ctx", b: ast.Block) -> dict:
     data = ctx.symbols.resolve(d, ("dataset",), f"`data` of {where}") if d else None
     if data:
         ctx.used.add(data)
-    output = ctx.read_uri(body, "output", where, required=True)
+    output = ctx.read_uri(body, "output", where, required=True, ir_id=f"batch.{name}.output")
     schedule = cronmod.read_schedule(ctx, body, "schedule")
     cls = body.enum("compute", COMPUTE_CLASSES, default="cpu.large")
     count = body.number("instances", default=1, lo=1, hi=100, integer=True)
@@ -267,7 +274,8 @@ def build_monitor(ctx: "Ctx", b: ast.Block) -> dict:
         baseline = ctx.symbols.resolve(br, ("dataset",), f"`baseline` of {where}")
         if baseline:
             ctx.used.add(baseline)
-    ground_truth = ctx.read_uri(body, "ground_truth", where, required=kind == "model_quality")
+    ground_truth = ctx.read_uri(body, "ground_truth", where, required=kind == "model_quality",
+                                ir_id=f"monitor.{name}.ground_truth")
     metrics = MONITOR_METRICS.get(kind or "", ())
     metric = body.enum("metric", metrics, default=metrics[0] if metrics else None) if metrics else None
     facets = [f for f, _ in body.names("facets", required=kind == "bias_drift") or []]

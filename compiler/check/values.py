@@ -138,7 +138,8 @@ class Body:
                   lo_open: bool, shown: str) -> bool:
         bad = (lo is not None and (n <= lo if lo_open else n < lo)) or (hi is not None and n > hi)
         if bad:
-            rng = _range_text(lo, hi, lo_open)
+            unit = "duration" if isinstance(v, ast.Duration) else "percent" if isinstance(v, ast.Percent) else ""
+            rng = _range_text(lo, hi, lo_open, unit)
             self.sink.error("E302", f"`{name}` in {self.where} is `{shown}`; it must be {rng}", v.span)
             return False
         return True
@@ -311,7 +312,8 @@ class Body:
             if isinstance(val, ast.Num):
                 out[e.key] = val.value
             elif isinstance(val, ast.Str):
-                if policy.check_string(self.sink, val, f"{name}.{e.key}", self.where):
+                if policy.check_string(self.sink, val, f"{name}.{e.key}", self.where) and \
+                        policy.check_argv_value(self.sink, val, f"{name}.{e.key}", self.where):
                     out[e.key] = val.value
             elif isinstance(val, ast.Bool):
                 out[e.key] = val.value
@@ -334,7 +336,20 @@ class Body:
             self._wrong(name, raw, "map")
             return None
         out: dict[str, str] = {}
+        first: dict[str, Span] = {}
         for e in raw.entries:
+            if e.key in first:
+                self.sink.error("E203", f"`{e.key}` is set twice in `{name}`", e.key_span,
+                                labels=(Label(first[e.key], "first set here"),), hint="keep one of them")
+                continue
+            first[e.key] = e.key_span
+            if isinstance(e.value, ast.Str) and policy.SECRET_KEY.search(e.key) and e.value.value:
+                self.sink.error("E402", f"`{name}.{e.key}` in {self.where} looks like a credential "
+                                        "(value redacted)", e.value.span,
+                                detail=f"`{name}` are copied in plain text onto every cloud resource, "
+                                       "where anyone who can list resources reads them",
+                                hint=f"remove `{e.key}` from `{name}`; keep credentials in the cloud secret store")
+                continue
             if isinstance(e.value, ast.Str):
                 if policy.check_string(self.sink, e.value, f"{name}.{e.key}", self.where, max_len=256):
                     out[e.key] = e.value.value
@@ -394,6 +409,17 @@ class Body:
                 self.sink.error("E202", f"unknown block `{b.kind}` in {self.where}", b.kind_span, hint=hint)
 
 
+def duration_text(seconds: float) -> str:
+    """Seconds as the largest exact mlspec duration: 60 -> `1m`, 86400 -> `1d`, 0.5 -> `500ms`."""
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size and float(seconds / size).is_integer():
+            return f"{int(seconds // size)}{unit}"
+    if seconds == 0:
+        return "0s"
+    ms = seconds * 1000
+    return f"{int(ms)}ms" if float(ms).is_integer() else f"{seconds:g}s"
+
+
 def _list(options: Iterable[str]) -> str:
     opts = [f"`{o}`" for o in options]
     if len(opts) > 12:
@@ -401,11 +427,16 @@ def _list(options: Iterable[str]) -> str:
     return ", ".join(opts)
 
 
-def _range_text(lo: float | None, hi: float | None, lo_open: bool) -> str:
+def _range_text(lo: float | None, hi: float | None, lo_open: bool, unit: str = "") -> str:
     def fmt(x: float) -> str:
-        return str(int(x)) if float(x).is_integer() else str(x)
+        if unit == "duration":
+            return f"`{duration_text(x)}`"
+        text = str(int(x)) if float(x).is_integer() else str(x)
+        return f"`{text}%`" if unit == "percent" else text
     if lo is not None and hi is not None:
-        return f"{'above' if lo_open else 'at least'} {fmt(lo)} and at most {fmt(hi)}"
+        if not lo_open:
+            return f"between {fmt(lo)} and {fmt(hi)}"
+        return f"above {fmt(lo)} and at most {fmt(hi)}"
     if lo is not None:
         return f"{'above' if lo_open else 'at least'} {fmt(lo)}"
     return f"at most {fmt(hi)}"  # type: ignore[arg-type]

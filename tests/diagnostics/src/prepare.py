@@ -1,0 +1,1 @@
+"""Processing script used by the diagnostics cases (never run)."""
