@@ -62,3 +62,15 @@ def test_images_do_not_import_the_sagemaker_sdk():
             "bad = [m for m in sys.modules if m.split('.')[0] in "
             "('sagemaker', 'boto3', 'botocore', 'pulumi', 'pulumi_aws')]; print(bad); assert not bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_docs_are_generated_from_the_capability_table():
+    from pathlib import Path
+
+    from mlspec.targets.sagemaker import docgen
+
+    doc = Path(__file__).resolve().parents[3] / "docs" / "targets" / "sagemaker.md"
+    assert doc.read_text(encoding="utf-8") == docgen.render(), \
+        "stale: python -m mlspec.targets.sagemaker.docgen > docs/targets/sagemaker.md"
+    for feature in FEATURES:
+        assert docgen.RESOURCES.get(feature), feature

@@ -1,0 +1,147 @@
+"""Renders docs/targets/sagemaker.md from the capability table (tests fail when it is stale).
+
+Input: CAPABILITIES plus RESOURCES (what each construct becomes). Output: Markdown text.
+Regenerate with `python -m mlspec.targets.sagemaker.docgen > docs/targets/sagemaker.md`.
+"""
+from __future__ import annotations
+
+from mlspec.compiler.features import FEATURES
+from mlspec.targets.sagemaker.capabilities import CAPABILITIES
+
+P = "pipeline step"
+#: feature -> AWS resources (pulumi-aws / pulumi-aws-native classes) and pipeline steps it becomes
+RESOURCES: dict[str, str] = {
+    "step.validate": f"Processing {P} (`_mlspec/validate_data.py`, scikit-learn image)",
+    "step.process": f"Processing {P}",
+    "step.train": f"Training {P}; script mode via a `code` channel",
+    "step.tune": f"Tuning {P} (Bayesian, metric regex on the job log)",
+    "step.evaluate": f"Processing {P} + PropertyFile `evaluation.json`",
+    "step.bias_check": f"Model {P} + ClarifyCheck (MODEL_BIAS) + Processing `bias_limits.py` + Condition/Fail",
+    "step.explain": f"Model {P} + ClarifyCheck (MODEL_EXPLAINABILITY)",
+    "step.register": f"RegisterModel {P}; `aws.sagemaker.ModelPackageGroup`",
+    "step.batch_transform": f"Model {P} + Transform {P}",
+    "data.checks": "validate step arguments (`config/<env>/<pipeline>/<step>/spec.json`)",
+    "pipeline.schedule": "`aws.scheduler.Schedule` -> `aws.sagemaker.Pipeline`",
+    "pipeline.retrain_on": "`aws.cloudwatch.EventRule` (Processing Job State Change, CompletedWithViolations) + "
+                           "`EventTarget` (SageMaker pipeline target)",
+    "gate.threshold": f"Condition {P} (Std:JsonGet) + Fail {P}",
+    "gate.champion": f"Processing {P} `gate_values.py` reading `s3://<artifacts>/champion/<group>/` + Condition + Fail",
+    "approval.manual": "RegisterModel `PendingManualApproval`; `aws.cloudwatch.EventRule` on the Approved state "
+                       "change -> `aws.sfn.StateMachine` (deploy path)",
+    "approval.none": "RegisterModel `Approved` -> same deploy path",
+    "model_card": "`aws.sagemaker.ModelCard` (KMS)",
+    "explain.shap": "ClarifyCheck step; ModelExplainability monitor",
+    "lineage": "RegisterModel CustomerMetadataProperties / MetadataProperties; model card",
+    "rollout.all_at_once": "`aws.sagemaker.Endpoint.deployment_config` ALL_AT_ONCE; deploy state machine UpdateEndpoint",
+    "rollout.canary": "`deployment_config` CANARY (canary size, wait interval)",
+    "rollout.linear": "`deployment_config` LINEAR (step size, wait interval)",
+    "rollout.blue_green": "`deployment_config` ALL_AT_ONCE + termination wait",
+    "rollout.shadow": "`EndpointConfiguration.shadow_production_variants`; deploy state machine Wait + promote",
+    "rollout.ab_test": "`EndpointConfiguration.production_variants` with weights; deploy state machine replaces "
+                       "the approved model's variants",
+    "rollout.auto_rollback": "`deployment_config.auto_rollback_configuration.alarms`",
+    "endpoint.autoscale": "`aws.appautoscaling.Target` per variant",
+    "endpoint.autoscale.rps": "`aws.appautoscaling.Policy` (SageMakerVariantInvocationsPerInstance)",
+    "endpoint.autoscale.cpu": "`aws.appautoscaling.Policy` (customized CPUUtilization)",
+    "endpoint.capture": "`EndpointConfiguration.data_capture_config` (KMS, capture bucket)",
+    "endpoint.auth.iam": "IAM (SigV4) on InvokeEndpoint",
+    "endpoint.auth.key": "refused",
+    "endpoint.gpu": "ml.g5.* production variants",
+    "batch": "`aws.scheduler.Schedule` -> `aws.sfn.StateMachine` (ListModelPackages, CreateModel, "
+             "createTransformJob.sync)",
+    "monitor.data_drift": "`aws.sagemaker.DataQualityJobDefinition` + `aws.sagemaker.MonitoringSchedule`",
+    "monitor.prediction_drift": "`aws.sagemaker.DataQualityJobDefinition` (record preprocessor "
+                                "`prediction_record.py`) + `MonitoringSchedule`",
+    "monitor.model_quality": "`aws_native.sagemaker.ModelQualityJobDefinition` + `MonitoringSchedule`",
+    "monitor.bias_drift": "`aws_native.sagemaker.ModelBiasJobDefinition` + `MonitoringSchedule`",
+    "monitor.feature_attribution_drift": "`aws_native.sagemaker.ModelExplainabilityJobDefinition` + "
+                                         "`MonitoringSchedule`",
+    "dashboard": "`aws.cloudwatch.Dashboard`",
+    "tracking.native": "pipeline `PipelineExperimentConfig`",
+    "tracking.mlflow": "`aws.sagemaker.MlflowTrackingServer` + Processing `track_mlflow.py` + "
+                       "`aws.sagemaker.<region>.experiments` VPC endpoint",
+    "security.customer_managed_key": "`aws.kms.Key` (rotation) + `aws.kms.Alias`",
+    "security.existing_key": "the key ARN as `${kms_key_arn}`",
+    "security.private_network": "`aws.ec2.Vpc`, private `Subnet`s, `SecurityGroup`, `VpcEndpoint`s (no IGW/NAT) "
+                                "unless vpc_id/subnet_ids/security_group_ids are given",
+    "security.allowed_egress": "extra HTTPS egress rules on the compute security group",
+}
+for _k in ("alert.latency_p50", "alert.latency_p99", "alert.error_rate", "alert.throughput", "alert.cpu",
+           "alert.memory"):
+    RESOURCES[_k] = "`aws.cloudwatch.MetricAlarm` -> SNS topics"
+for _k in ("email", "slack", "webhook", "pagerduty"):
+    RESOURCES[f"channel.{_k}"] = "`aws.sns.Topic` (KMS) + " + {
+        "email": "`TopicSubscription` (email)", "slack": "`aws.chatbot.SlackChannelConfiguration`",
+        "webhook": "`TopicSubscription` (https, secret URL)", "pagerduty": "`TopicSubscription` (https, secret URL)"}[_k]
+for _k in FEATURES:
+    if _k.startswith("framework."):
+        RESOURCES[_k] = "image URI from sagemaker-core's image_uri_config" if _k != "framework.custom" else "the step's image"
+    if _k.startswith("data.format."):
+        RESOURCES[_k] = "S3 prefix input / channel"
+
+INTRO = """# AWS SageMaker target
+
+<!-- generated by `python -m mlspec.targets.sagemaker.docgen`; do not edit by hand -->
+
+`mlspec compile SPEC --target sagemaker --out DIR` writes `DIR/sagemaker/`:
+
+| path | kind | what |
+| --- | --- | --- |
+| `pulumi/Pulumi.yaml`, `pulumi/__main__.py`, `pulumi/requirements.txt` | pulumi-project, pulumi-program, pulumi-requirements | a fixed program (the same for every spec) and pinned `pulumi`, `pulumi-aws`, `pulumi-aws-native` |
+| `pulumi/Pulumi.<env>.yaml` | pulumi-stack-config | `aws:region`; the secret keys to set are listed as comments |
+| `pulumi/stacks/<env>.json` | pulumi-stack-data | the lowered resource model the program reads |
+| `pipelines/<env>/<pipeline>.json` | sagemaker-pipeline | SageMaker Pipelines definition, Version 2020-12-01 |
+| `iam/<env>/<role>.json` | iam-policy | one inline policy per component role, plus the KMS key policy |
+| `statemachines/<env>/*.json` | stepfunctions-definition | deploy path per endpoint, batch inference |
+| `model-cards/<env>/<model>.json`, `dashboards/<env>.json` | sagemaker-model-card, cloudwatch-dashboard | |
+| `config/...` | step-config, clarify-analysis-config | inputs of helper steps, Clarify analysis configs (uploaded to S3) |
+| `code/_mlspec/*.py` | support-script | mlspec's helper scripts (uploaded to S3 with the spec's scripts) |
+
+Deploy-time values (account, region, KMS key, bucket names, role ARNs, subnets, security
+groups) appear as `${token}` strings; the program resolves them. In pipeline definitions they
+are pipeline *parameters* (`ArtifactsBucket`, `KmsKeyId`, `JobRoleArn`, `Subnet<i>`,
+`SecurityGroup<i>`, ...) whose defaults the program fills, so the deployed definition is the
+compiled one.
+
+**Contracts for spec scripts.** An evaluate script writes `evaluation.json` to
+`/opt/ml/processing/output/metrics/` as `{"metrics": {"<name>": {"value": <number>}}}`.
+Training scripts run in SageMaker script mode (`sagemaker_program`), inputs as channels
+`train`, `validation`, `test`.
+
+**Deploy path.** Registering a model version never deploys it. The EventBridge rule on
+"SageMaker Model Package State Change" to `Approved` starts the endpoint's Step Functions
+state machine: it records the package's evaluation as the champion
+(`s3://<artifacts>/champion/<group>/evaluation.json`, read by champion gates), creates a model
+(VPC, network isolation) and an endpoint configuration (KMS, data capture) and creates the
+endpoint or updates it with the rollout's blue/green policy and auto-rollback alarms. Set
+`mlspec:approved_package.<model>` in a stack's config to have Pulumi create the endpoints (and
+their autoscaling and monitors) from an already approved version instead.
+
+**Secrets.** Slack, webhook and PagerDuty channels name a secret: a Pulumi config secret
+`mlspec:<name>` (`pulumi config set --secret`), or a Secrets Manager ARN.
+
+**Security.** Every AWS row of docs/security.md holds unless the spec waives it (the waivers
+appear in the compile report). Known deviations, stated in the compile report when they apply:
+ClarifyCheck and MLflow Track steps run without container network isolation (VPC-only, with
+the deny guardrail on `sagemaker:NetworkIsolation` lifted for processing jobs); images are the
+SageMaker framework images by tag (MLS-G-06 digest pinning is not applied).
+
+## Construct mapping
+"""
+
+
+def render() -> str:
+    lines = [INTRO, "| feature | meaning | verdict | AWS resources / pipeline steps | how | vendor doc |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for feature in FEATURES:
+        v = CAPABILITIES[feature]
+        how = v.note + (" Alternatives: " + "; ".join(f"`{a}`" for a in v.alternatives) if v.alternatives else "")
+        lines.append(f"| `{feature}` | {FEATURES[feature]} | {v.level} | {RESOURCES.get(feature, '')} | "
+                     f"{how.replace('|', '/')} | <{v.doc}> |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    sys.stdout.write(render())
