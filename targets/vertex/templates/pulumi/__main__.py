@@ -249,7 +249,7 @@ for ch in D["channels"]:
     labels = dict(ch["labels"])
     sensitive = None
     if ch["secret"] and ch["secret"]["field"] == "url":
-        labels = pulumi.Output.all(secret(ch["secret"]["name"])).apply(lambda a: {"url": a[0]})
+        labels = {"url": secret(ch["secret"]["name"])}
     elif ch["secret"]:
         sensitive = gcp.monitoring.NotificationChannelSensitiveLabelsArgs(
             **{ch["secret"]["field"]: secret(ch["secret"]["name"])})
