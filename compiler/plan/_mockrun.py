@@ -144,6 +144,20 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
                 })
             return resp
 
+    # Secrets are the user's to set (`pulumi config set --secret`); a plan runs without them, so a
+    # missing secret gets a placeholder and is reported in `missing_secrets` (apply's preflight uses it).
+    missing_secrets: list[str] = []
+    original_require_secret = pulumi.Config.require_secret
+
+    def require_secret(self, key):
+        try:
+            return original_require_secret(self, key)
+        except pulumi.ConfigMissingError:
+            missing_secrets.append(self.full_key(key))
+            return pulumi.Output.secret(MOCK_SECRET_VALUE)
+
+    pulumi.Config.require_secret = require_secret  # type: ignore[method-assign]
+
     pulumi.runtime.reset_options()
     pulumi.runtime.set_all_config(config, secret_keys)
     mocks = Mocks()
@@ -191,7 +205,8 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
     resources.sort(key=lambda r: (r["type"], r["name"], r["urn"]))
     shown_config = {k: (SECRET if k in secret_keys else v) for k, v in sorted(config.items())}
     return {"project": project, "stack": stack, "resources": resources, "outputs": outputs,
-            "invokes": invokes, "config": shown_config, "program_seconds": round(seconds, 4)}
+            "invokes": invokes, "config": shown_config, "missing_secrets": sorted(set(missing_secrets)),
+            "program_seconds": round(seconds, 4)}
 
 
 _PKG = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native"}
@@ -219,7 +234,11 @@ def type_meta(token: str) -> tuple[list[str] | None, str | None]:
                   if p.name not in ("self", "__self__") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
         required = [names.get(p.name, p.name) for p in params if p.default is p.empty]
         wire = {names.get(p.name, p.name) for p in params}
-        tag = "tags" if "tags" in wire else ("labels" if "labels" in wire else None)
+        # the user tag map: aws/azure `tags`; gcp `labels` (gcp `tags` are Resource Manager tag
+        # bindings and azure `labels` e.g. on Event Grid subscriptions are plain lists)
+        # (NotificationChannel `labels` are channel settings: its user labels are `userLabels`)
+        want = ("userLabels" if "userLabels" in wire else "labels") if pkg == "gcp" else "tags"
+        tag = want if want in wire else None
         return required, tag
     return None, None
 

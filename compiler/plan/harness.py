@@ -21,6 +21,8 @@ API (all results are plain JSON-able data)::
         "outputs": {...},           # stack exports, resolved; secret outputs -> "[secret]"
         "invokes": [{"token", "args"}],
         "config": {...},            # the stack config the program saw; secure values -> "[secret]"
+        "missing_secrets": [...],   # secret config keys the program required but the stack file lacks
+                                    # (a placeholder secret was supplied so the plan could run)
         "seconds": 1.23,            # wall time of the whole subprocess (import + run)
         "program_seconds": 0.4,     # the program run alone
     }
@@ -222,7 +224,7 @@ def none_strings(resources: Iterable[dict]) -> list[str]:
         elif isinstance(v, list):
             for i, x in enumerate(v):
                 walk(x, f"{path}[{i}]")
-        elif isinstance(v, str) and re.search(r"(^|[/:.@\"'= ])None($|[/:.@\"',} ])", v):
+        elif isinstance(v, str) and re.search(r"([/:@]None(\b|$)|(^|\b)None[/:@.])", v):
             out.append(path)
 
     for r in resources:

@@ -248,8 +248,9 @@ def _walk_dicts(v: Any) -> Iterator[dict]:
 
 
 def _is_azureml_job(d: Any) -> bool:
-    return isinstance(d, dict) and "azureml" in str(d.get("$schema", "")).lower() and (
-        "job" in str(d.get("$schema", "")).lower() or d.get("type") in ("pipeline", "command", "sweep"))
+    """A CLI v2 job YAML (pipelineJob / commandJob / sweepJob); component specs are not jobs."""
+    schema = str(d.get("$schema", "")).lower() if isinstance(d, dict) else ""
+    return "azureml" in schema and "job.schema" in schema and "component" not in schema
 
 
 def azureml_jobs(g: "Graph") -> list[tuple[str, dict]]:
@@ -319,7 +320,13 @@ def images(g: "Graph") -> list[tuple[Any, str]]:
             out.append((label, env["image"]))
         elif isinstance(job.get("image"), str):
             out.append((label, job["image"]))
-    for path, d in sorted(g.artifacts.items()):  # Azure ML environment YAML
-        if isinstance(d, dict) and "environment" in str(d.get("$schema", "")).lower() and isinstance(d.get("image"), str):
+    for path, d in sorted(g.artifacts.items()):  # Azure ML environment and component YAML
+        schema = str(d.get("$schema", "")).lower() if isinstance(d, dict) else ""
+        if "azureml" not in schema:
+            continue
+        if "environment" in schema and isinstance(d.get("image"), str):
             out.append((path, d["image"]))
+        elif "component" in schema and isinstance(d.get("environment"), dict) and \
+                isinstance(d["environment"].get("image"), str):
+            out.append((path, d["environment"]["image"]))
     return out

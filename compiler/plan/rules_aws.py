@@ -420,7 +420,11 @@ STAR_RESOURCE_OK = ("ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "cl
                     "ec2:Describe*", "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
                     "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission", "sagemaker:List*",
                     "sagemaker:Search", "sts:GetCallerIdentity", "s3:ListAllMyBuckets", "kms:ListAliases",
-                    "servicecatalog:List*", "iam:ListRoles", "xray:Put*", "xray:Get*")
+                    "servicecatalog:List*", "iam:ListRoles", "xray:Put*", "xray:Get*",
+                    # CloudWatch Logs vended log delivery (Step Functions / EventBridge logging) only takes "*"
+                    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies")
 ESCALATION = re.compile(r"^iam:(?!PassRole$|Get|List)|^sts:AssumeRole|^lambda:(UpdateFunctionCode|CreateFunction|"
                         r"InvokeFunction)$|^organizations:|^ssm:GetParameters?$|^secretsmanager:GetSecretValue$|"
                         r"^kms:(PutKeyPolicy|ScheduleKeyDeletion|DisableKey)$|^s3:PutBucketPolicy$|"

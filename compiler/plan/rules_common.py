@@ -285,7 +285,9 @@ TAG_KEYS = {
     "owner": ("owner",),
     "environment": ("environment", "env"),
     "data classification": ("dataclassification", "dataclass", "classification"),
-    "mlspec version": ("mlspecversion", "compilerversion"),
+    # the compiler version is kept out of artifacts (deterministic output, STYLE.md); the IR schema
+    # version the build was made from stands in for it
+    "mlspec version": ("mlspecversion", "compilerversion", "irschema", "schemaversion"),
     "spec hash": ("spechash", "specsha256", "specsha"),
 }
 
@@ -326,7 +328,12 @@ def check_standard_tags(g: Graph):
         if not prop:
             continue
         tags = dict(defaults)
-        tags.update(r["inputs"].get(prop) or {})
+        own = r["inputs"].get(prop)
+        if isinstance(own, dict):
+            tags.update(own)
+        elif own not in (None, "[unknown]"):
+            yield r, f"`{prop}` is not a map"
+            continue
         missing = missing_tags(tags)
         if missing:
             yield r, f"`{prop}` lacks {', '.join(missing)}"
