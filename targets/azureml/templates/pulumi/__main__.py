@@ -185,7 +185,7 @@ for zone in D["network"]["dns_zones"]:
     ZONES[zone] = az.privatedns.PrivateZone("dns-" + zone, private_zone_name=zone, resource_group_name=RG,
                                             location="global", tags=TAGS)
     az.privatedns.VirtualNetworkLink("dns-link-" + zone, private_zone_name=zone, resource_group_name=RG,
-                                     location="global", registration_enabled=False,
+                                     location="global", registration_enabled=False, tags=TAGS,
                                      virtual_network=az.privatedns.SubResourceArgs(id=vnet.id),
                                      opts=opts(ZONES[zone]))
 TARGETS = {"vault": vault.id, "storage": storage.id, "registry": registry.id}

@@ -1,0 +1,260 @@
+"""The generated Pulumi program under Pulumi's mock runtime (mlspec.compiler.plan.harness):
+resources, wiring, every SECURITY.md Azure row, no snake_case leaks, no missing required inputs,
+unique URNs, and the approval gate (deploy only approved, promoted versions)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import az_helpers
+from mlspec.compiler.plan.harness import (ProgramError, SECRET, duplicate_urns, missing_required, run_program,
+                                          snake_case_leaks)
+from mlspec.targets.azureml.lower import FORBIDDEN_ROLES, ROLES
+
+PROJECT = "fraud-detection-azureml"
+REL = {"version": "7", "previous": "6", "slot": "green", "phase": "rollout", "approved_by": "alice"}
+APPROVED = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": "alice"}}}
+CALLBACK = {"value": "https://prod-00.eastus.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=abc"}
+
+
+def _calls(model_version: dict) -> dict:
+    return {"calls": {"azure-native:machinelearningservices:getModelVersion": model_version,
+                      "azure-native:logic:listWorkflowTriggerCallbackUrl": CALLBACK}}
+
+
+def _released_copy(max_build: Path, tmp: Path) -> Path:
+    pulumi_dir = tmp / "pulumi"
+    shutil.copytree(max_build / "pulumi", pulumi_dir)
+    az_helpers.add_config(pulumi_dir, "prod", {
+        f"{PROJECT}:releases": {"fraud_scorer": REL, "fraud_challenger": dict(REL, version="3", previous=None)},
+        **{f"{PROJECT}:secret-{s}": {"secure": "v1:opaque"} for s in ("slack-ml-url", "ops-webhook", "pd-key")}})
+    return pulumi_dir
+
+
+@pytest.fixture(scope="module")
+def prod(max_build, tmp_path_factory) -> dict:
+    """prod with an approved release of both models and the channel secrets set."""
+    return run_program(_released_copy(max_build, tmp_path_factory.mktemp("prod")), "prod", overrides=_calls(APPROVED))
+
+
+@pytest.fixture(scope="module")
+def dev(max_build) -> dict:
+    """dev as compiled: nothing released yet, channel secrets not set."""
+    return run_program(max_build / "pulumi", "dev", overrides=_calls(APPROVED))
+
+
+def by_type(result: dict, cls: str) -> list[dict]:
+    return [r for r in result["resources"] if r["type"].endswith(":" + cls)]
+
+
+def one(result: dict, cls: str, name: str) -> dict:
+    found = [r for r in by_type(result, cls) if r["name"] == name]
+    assert len(found) == 1, (cls, name, [r["name"] for r in by_type(result, cls)])
+    return found[0]
+
+
+@pytest.mark.parametrize("run", ["prod", "dev"])
+def test_graph_hygiene(run, request):
+    res = request.getfixturevalue(run)["resources"]
+    assert snake_case_leaks(res) == []
+    assert missing_required(res) == []
+    assert duplicate_urns(res) == []
+    for r in res:  # MLS-G-08: standard tags wherever the type takes tags
+        if r["tag_property"] == "tags" and r["type"].split(":")[1] not in ("authorization",):
+            tags = r["inputs"].get("tags") or {}
+            assert {"owner", "environment", "data-classification", "mlspec-spec-sha256"} <= set(tags), r["name"]
+
+
+def test_key_vault_and_key(prod):  # MLS-AZ-001, MLS-AZ-002
+    p = one(prod, "Vault", "key-vault")["inputs"]["properties"]
+    assert p["enablePurgeProtection"] is True and p["enableSoftDelete"] is True
+    assert p["publicNetworkAccess"] == "Disabled" and p["networkAcls"]["defaultAction"] == "Deny"
+    assert p["enableRbacAuthorization"] is True
+    k = one(prod, "Key", "cmk")["inputs"]["properties"]
+    assert k["kty"] == "RSA-HSM" and k["rotationPolicy"]["attributes"]["expiryTime"] == "P1Y"
+    assert {a["action"]["type"] for a in k["rotationPolicy"]["lifetimeActions"]} == {"rotate", "notify"}
+
+
+def test_storage(prod):  # MLS-AZ-010, MLS-AZ-011, MLS-G-01
+    s = one(prod, "StorageAccount", "storage")
+    i = s["inputs"]
+    assert i["enableHttpsTrafficOnly"] is True and i["minimumTlsVersion"] == "TLS1_2"
+    assert i["publicNetworkAccess"] == "Disabled" and i["allowBlobPublicAccess"] is False
+    assert i["allowSharedKeyAccess"] is False and i["isLocalUserEnabled"] is False
+    assert i["networkRuleSet"] == {"bypass": "AzureServices", "defaultAction": "Deny"}
+    assert i["encryption"]["keySource"] == "Microsoft.Keyvault" and i["encryption"]["requireInfrastructureEncryption"]
+    assert i["encryption"]["keyVaultProperties"]["keyName"] == "cmk-fraud-detection-prod"
+    assert i["sasPolicy"]["expirationAction"] == "Block"
+    assert "ra-storage-keyvaultcryptoserviceenc-vault" in s["depends_on"]  # CMK access before the account
+    blob = one(prod, "BlobServiceProperties", "blob-service")["inputs"]
+    assert blob["deleteRetentionPolicy"] == {"days": 30, "enabled": True} and blob["isVersioningEnabled"] is True
+    groups = {r["inputs"]["privateLinkServiceConnections"][0]["groupIds"][0] for r in by_type(prod, "PrivateEndpoint")}
+    assert groups == {"vault", "blob", "file", "dfs", "registry", "amlworkspace"}  # MLS-G-02, MLS-AZ-057
+
+
+def test_registry(prod):  # MLS-AZ-020
+    i = one(prod, "Registry", "registry")["inputs"]
+    assert i["adminUserEnabled"] is False and i["anonymousPullEnabled"] is False
+    assert i["publicNetworkAccess"] == "Disabled" and i["sku"] == {"name": "Premium"}
+    assert i["encryption"]["status"] == "enabled" and i["policies"]["retentionPolicy"]["status"] == "enabled"
+    assert i["dataEndpointEnabled"] is True
+
+
+def test_observability(prod):  # MLS-AZ-030, MLS-G-05, MLS-AZ-058
+    la = one(prod, "Workspace", "log-analytics")["inputs"]
+    assert la["retentionInDays"] == 365 and la["features"]["disableLocalAuth"] is True
+    assert la["publicNetworkAccessForIngestion"] == la["publicNetworkAccessForQuery"] == "Disabled"
+    ai = one(prod, "Component", "app-insights")["inputs"]
+    assert ai["disableLocalAuth"] is True and ai["publicNetworkAccessForQuery"] == "Disabled"
+    diags = {r["name"] for r in by_type(prod, "DiagnosticSetting")}
+    assert {"diag-workspace", "diag-vault", "diag-registry", "diag-endpoint-scoring"} <= diags
+
+
+def test_identities_and_roles(prod):  # MLS-AZ-040, MLS-AZ-041, MLS-G-03
+    idents = {r["name"] for r in by_type(prod, "UserAssignedIdentity")}
+    assert {"id-workspace", "id-storage", "id-registry", "id-compute", "id-monitoring", "id-retrain",
+            "id-endpoint-scoring", "id-rollout-scoring"} <= idents
+    allowed = set(ROLES.values())
+    for ra in by_type(prod, "RoleAssignment"):
+        role = ra["inputs"]["roleDefinitionId"].rsplit("/", 1)[1]
+        assert role not in FORBIDDEN_ROLES, ra["name"]
+        assert role in allowed or ra["name"].startswith("ra-rollout-"), ra["name"]
+        scope = ra["inputs"]["scope"]
+        assert "/providers/" in scope, (ra["name"], scope)  # a single resource, never a subscription/RG
+        assert ra["inputs"]["principalType"] == "ServicePrincipal"
+    ra = one(prod, "RoleAssignment", "ra-endpoint-scoring-acrpull-registry")["inputs"]
+    assert ra["scope"].endswith("/registries/" + one(prod, "Registry", "registry")["inputs"]["registryName"])
+    custom = one(prod, "RoleDefinition", "role-rollout-scoring")["inputs"]
+    assert custom["assignableScopes"] == [custom["scope"]] and "/onlineEndpoints/" in custom["scope"]
+    assert all(a.startswith("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/")
+               for a in custom["permissions"][0]["actions"])
+
+
+def test_workspace(prod):  # MLS-AZ-050..056
+    ws = one(prod, "Workspace", "workspace")
+    i = ws["inputs"]
+    assert i["publicNetworkAccess"] == "Disabled" and i["allowPublicAccessWhenBehindVnet"] is False
+    mn = i["managedNetwork"]
+    assert mn["isolationMode"] == "AllowOnlyApprovedOutbound"
+    rules = mn["outboundRules"]
+    assert {r["destination"]["subresourceTarget"] for r in rules.values() if r["type"] == "PrivateEndpoint"} == \
+        {"blob", "file", "dfs", "vault", "registry"}
+    assert sorted(r["destination"] for r in rules.values() if r["type"] == "FQDN") == \
+        ["files.pythonhosted.org", "pypi.org"]
+    assert i["encryption"]["status"] == "Enabled" and i["encryption"]["keyVaultProperties"]["keyIdentifier"]
+    assert i["identity"]["type"] == "UserAssigned" and i["primaryUserAssignedIdentity"].endswith("-workspace")
+    assert i["hbiWorkspace"] is True and i["systemDatastoresAuthMode"] == "identity" and i["v1LegacyMode"] is False
+    for dep in ("storage", "key-vault", "registry", "app-insights"):
+        assert dep in ws["depends_on"]
+
+
+def test_compute(prod):  # MLS-AZ-060
+    clusters = {r["inputs"]["computeName"]: r["inputs"] for r in by_type(prod, "Compute")}
+    assert set(clusters) == {"cpu-small", "cpu-medium", "cpu-large", "gpu-small"}
+    for c in clusters.values():
+        p = c["properties"]
+        assert p["disableLocalAuth"] is True and p["properties"]["scaleSettings"]["minNodeCount"] == 0
+        assert p["properties"]["enableNodePublicIp"] is False and c["identity"]["type"] == "UserAssigned"
+    assert clusters["cpu-medium"]["properties"]["properties"]["scaleSettings"]["maxNodeCount"] == 4  # tune parallelism
+
+
+def test_endpoints_rollouts_and_deployments(prod):  # MLS-AZ-070, MLS-AZ-071, rollouts
+    eps = {r["name"]: r["inputs"] for r in by_type(prod, "OnlineEndpoint")}
+    for e in eps.values():
+        assert e["properties"]["authMode"] == "AADToken" and e["properties"]["publicNetworkAccess"] == "Disabled"
+        assert e["identity"]["type"] == "UserAssigned"
+    assert eps["endpoint-scoring"]["properties"]["traffic"] == {"blue": 95, "green": 5}          # canary
+    assert eps["endpoint-linear"]["properties"]["traffic"] == {"blue": 90, "green": 10}         # linear
+    assert eps["endpoint-bluegreen"]["properties"]["traffic"] == {"blue": 100, "green": 0}      # blue/green
+    assert eps["endpoint-shadowed"]["properties"]["mirrorTraffic"] == {"green": 20}             # shadow
+    assert eps["endpoint-abtest"]["properties"]["traffic"] == {"ab-a": 50, "ab-b": 50}          # A/B
+    assert eps["endpoint-simple"]["properties"]["traffic"] == {"green": 100}                    # all at once
+    green = one(prod, "OnlineDeployment", "deployment-scoring-green")["inputs"]["properties"]
+    blue = one(prod, "OnlineDeployment", "deployment-scoring-blue")["inputs"]["properties"]
+    assert green["model"].endswith("/models/fraud_scorer/versions/7") and blue["model"].endswith("/versions/6")
+    assert green["egressPublicNetworkAccess"] == "Disabled"
+    assert green["dataCollector"]["collections"]["model_inputs"] == {"dataCollectionMode": "Enabled", "samplingRate": 0.2}
+    ab = one(prod, "OnlineDeployment", "deployment-abtest-ab-b")["inputs"]["properties"]
+    assert "/models/fraud_challenger/versions/3" in ab["model"]
+    scale = one(prod, "AutoscaleSetting", "autoscale-scoring-green")["inputs"]
+    assert scale["profiles"][0]["capacity"] == {"default": "2", "maximum": "10", "minimum": "2"}
+    assert {r["metricTrigger"]["metricName"] for r in scale["profiles"][0]["rules"]} == {"RequestsPerMinute"}
+
+
+def test_canary_stepping_and_rollback(prod):
+    step = one(prod, "Workflow", "wf-rollout-scoring")
+    params = {k: v["value"] for k, v in step["inputs"]["parameters"].items()}
+    assert params["stepPercent"] == 20 and params["newSlot"] == "green" and params["oldSlot"] == "blue"
+    assert step["inputs"]["definition"]["triggers"]["recurrence"]["recurrence"] == {"frequency": "Second", "interval": 600}
+    assert step["inputs"]["identity"]["type"] == "UserAssigned"
+    rollback_group = one(prod, "ActionGroup", "ag-rollback-scoring")
+    assert "wf-rollback-scoring" in rollback_group["depends_on"]
+    assert rollback_group["inputs"]["logicAppReceivers"] == SECRET  # the signed callback URL taints it secret
+    for alert in ("alert-latency",):
+        assert "ag-rollback-scoring" in one(prod, "MetricAlert", alert)["depends_on"]
+    errors = one(prod, "ScheduledQueryRule", "log-alert-errors")
+    assert "ag-rollback-scoring" in errors["depends_on"]
+    assert "error_percent" in errors["inputs"]["criteria"]["allOf"][0]["query"]
+    assert not [r for r in by_type(prod, "Workflow") if r["name"] == "wf-rollout-abtest"]
+
+
+def test_alerts_channels_and_secrets(prod):  # MLS-G-04
+    hook = one(prod, "ActionGroup", "ag-hook")["inputs"]
+    assert hook["webhookReceivers"] == SECRET  # the URL is a Pulumi config secret, never a literal
+    assert one(prod, "ActionGroup", "ag-oncall")["inputs"]["emailReceivers"][0]["emailAddress"] == "oncall@example.com"
+    metrics = {r["name"]: r["inputs"]["criteria"]["allOf"][0]["metricName"] for r in by_type(prod, "MetricAlert")}
+    assert metrics["alert-latency"] == "RequestLatency_P99" and metrics["alert-p50"] == "RequestLatency_P50"
+    assert metrics["alert-traffic"] == "RequestsPerMinute"
+    assert metrics["alert-cpu-green"] == "CpuUtilizationPercentage"   # per deployment
+    assert metrics["alert-memory-blue"] == "MemoryUtilizationPercentage"
+    breach = one(prod, "Workflow", "wf-breach-input_drift")["inputs"]
+    assert breach["parameters"] == SECRET  # notify URLs are secrets, so the whole parameter map is
+    assert "Submit_pipeline_job" in str(breach["definition"])
+
+
+def test_monitors_and_retraining(prod):
+    schedules = {r["name"]: r["inputs"]["properties"] for r in by_type(prod, "Schedule")}
+    assert set(schedules) == {"monitor-input_drift", "monitor-output_drift", "monitor-attribution"}
+    drift = schedules["monitor-input_drift"]["action"]["monitorDefinition"]
+    sig = drift["signals"]["input_drift"]
+    assert sig["signalType"] == "DataDrift" and sig["metricThresholds"][0]["metric"] == "PopulationStabilityIndex"
+    assert drift["monitoringTarget"]["deploymentId"].endswith("/onlineEndpoints/scoring-prod-6007/deployments/green")
+    assert drift["computeConfiguration"]["computeIdentity"]["computeIdentityType"] == "ManagedIdentity"
+    subs = {r["name"]: r["inputs"] for r in by_type(prod, "SystemTopicEventSubscription")}
+    keys = {f["key"] for f in subs["breach-input_drift"]["filter"]["advancedFilters"]}
+    assert "data.RunTags.azureml_modelmonitor_threshold_breached" in keys
+    assert subs["breach-input_drift"]["destination"] == SECRET  # signed Logic App URL
+    quality = one(prod, "ScheduledQueryRule", "log-alert-monitor-quality")["inputs"]
+    assert "AmlRunStatusChangedEvent" in quality["criteria"]["allOf"][0]["query"]
+
+
+def test_dashboard(prod):
+    wb = one(prod, "Workbook", "workbook")["inputs"]
+    assert "fraud_losses" in wb["serializedData"] and "RequestLatency_P99" in wb["serializedData"]
+
+
+def test_approval_gate_prod(prod):  # MLS-AZ-090, MLS-G-07
+    tokens = [i for i in prod["invokes"] if i["token"].endswith("getModelVersion")]
+    assert {(i["args"]["name"], i["args"]["version"]) for i in tokens} >= {("fraud_scorer", "7"), ("fraud_scorer", "6")}
+    assert prod["outputs"]["approvedBy-scoring-green"] == "alice"
+    assert prod["outputs"]["awaitingApproval"] == []
+
+
+def test_unapproved_version_is_never_deployed(max_build, tmp_path):
+    pulumi_dir = _released_copy(max_build, tmp_path)
+    pending = {"properties": {"tags": {"mlspec.stage": "pending_approval"}}}
+    with pytest.raises(ProgramError, match="is not approved in the registry"):
+        run_program(pulumi_dir, "prod", overrides=_calls(pending))
+
+
+def test_dev_without_release_deploys_nothing(dev):
+    assert by_type(dev, "OnlineDeployment") == [] and by_type(dev, "Schedule") == []
+    assert sorted(dev["outputs"]["awaitingApproval"]) == ["abtest", "bluegreen", "linear", "scoring", "shadowed",
+                                                          "simple"]
+    assert one(dev, "Workspace", "log-analytics")["inputs"]["retentionInDays"] == 90
+    for e in by_type(dev, "OnlineEndpoint"):
+        assert e["inputs"]["properties"]["traffic"] == {}
+    # secrets not configured: no webhook receiver is created with a placeholder
+    assert "webhookReceivers" not in one(dev, "ActionGroup", "ag-hook")["inputs"]
