@@ -20,7 +20,6 @@ from mlspec.targets.sagemaker.capabilities import CAPABILITIES
 PULUMI_VERSION = "3.272.0"
 PULUMI_AWS_VERSION = "7.51.1"
 PULUMI_AWS_NATIVE_VERSION = "1.84.0"
-HELPERS = ("validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py", "track_mlflow.py")
 
 
 def _template(*parts: str) -> str:
@@ -45,7 +44,7 @@ class SageMaker(Target):
     }
 
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
-        from mlspec.targets.sagemaker.lower import lower_environment
+        from mlspec.targets.sagemaker.lower import HELPERS, lower_environment
 
         low = Lowering()
         envs = []

@@ -168,6 +168,8 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
     )
     policies["jobs"] = doc(
         stmt("ReadData", ["s3:GetObject", "s3:ListBucket"], [bucket("data"), bucket("data", True)]),
+        stmt("WriteMonitorBaselines", ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+             [bucket("monitoring"), "${bucket_arn:monitoring}/baselines/*"]),
         stmt("Artifacts", ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
              [bucket("artifacts"), bucket("artifacts", True)]),
         stmt("UseEnvKey", KMS_USE, ["${kms_key_arn}"]),

@@ -22,6 +22,10 @@ from mlspec.targets.base import Diagnostic, Lowering, LowerContext, local_name, 
 from mlspec.targets.sagemaker import deploy, iam, images, naming
 from mlspec.targets.sagemaker.pipeline import PipelineBuilder
 
+#: mlspec's own helper scripts (templates/scripts/), shipped as code/_mlspec/<name>
+HELPERS = ("validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py", "track_mlflow.py",
+           "drift_threshold.py")
+
 INSTANCE_TYPES = {"cpu.small": "ml.m5.large", "cpu.medium": "ml.m5.xlarge", "cpu.large": "ml.m5.2xlarge",
                   "cpu.xlarge": "ml.m5.4xlarge", "gpu.small": "ml.g5.xlarge", "gpu.medium": "ml.g5.2xlarge",
                   "gpu.large": "ml.g5.12xlarge", "memory.large": "ml.r5.2xlarge"}
@@ -407,7 +411,18 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
              "problem_type": "BinaryClassification", "label": label, "metric": mo.get("metric"),
              "breach": mo.get("breach") or {}, "facets": list(mo.get("facets") or []),
              "preprocessor": "code/_mlspec/prediction_record.py" if kind == "prediction_drift" else None,
-             "analysis_config": None}
+             "analysis_config": None, "constraints": None}
+        if kind == "model_quality" and mo.get("metric"):
+            # the breach threshold as Model Monitor model-quality constraints (native comparison)
+            breach = mo.get("breach") or {}
+            below = breach.get("below")
+            cons = {"version": 0.0, "binary_classification_constraints": {mo["metric"]: {
+                "threshold": float(below if below is not None else breach.get("above") or 0.0),
+                "comparison_operator": "LessThanThreshold" if below is not None else "GreaterThanThreshold"}}}
+            path = f"config/{env.env_name}/monitors/{naming.kebab(mo['name'])}/constraints.json"
+            low.add(path, "monitor-constraints", cons, "json")
+            out["files"].append({"key": path, "source": "../" + path})
+            m["constraints"] = path
         if kind == "model_quality" and not mo.get("ground_truth"):
             env.diag(mo["id"], f"model_quality monitor `{mo['name']}` needs `ground_truth`")
         if kind in ("bias_drift", "feature_attribution_drift"):
@@ -429,11 +444,23 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
                              f"statistics/constraints uploaded to s3://<monitoring bucket>/{m['baseline_prefix']}/")
         out["monitors"].append(m)
         breach = mo.get("breach") or {}
-        env.notes.append(
-            f"`{mo['id']}` ({kind}): {MONITOR_TYPES[kind]} schedule `{m['schedule_name']}`; a breach is the "
-            f"monitoring job finishing CompletedWithViolations against its baseline constraints "
-            f"(threshold {breach.get('above') if breach.get('above') is not None else breach.get('below')} "
-            "goes into the constraints the baseline step writes)")
+        limit = breach.get("above") if breach.get("above") is not None else breach.get("below")
+        how = {
+            "data_drift": f"baseline from the pipeline's QualityCheck step, distribution-drift comparison "
+                          f"threshold {limit} written into its constraints",
+            "prediction_drift": f"the prediction distribution against the baseline in "
+                                f"s3://<monitoring bucket>/{m['baseline_prefix']}/ (supply it); threshold {limit} "
+                                "is not applied by Model Monitor",
+            "model_quality": f"`{mo.get('metric')}` {'below' if breach.get('below') is not None else 'above'} "
+                             f"{limit} as model-quality constraints",
+            "bias_drift": f"Clarify `{(mo.get('metric') or 'dppl').upper()}` against the baseline constraints in "
+                          f"s3://<monitoring bucket>/{m['baseline_prefix']}/ (supply them); threshold {limit} is "
+                          "not applied by Model Monitor",
+            "feature_attribution_drift": f"SageMaker flags drift when the nDCG of SHAP attributions falls below "
+                                         f"0.9 (fixed by SageMaker); the spec's {limit} is not applied",
+        }[kind]
+        env.notes.append(f"`{mo['id']}` ({kind}): {MONITOR_TYPES[kind]} schedule `{m['schedule_name']}`, {how}; "
+                         "a breach is a monitoring run ending CompletedWithViolations")
         targets_p = [local_name(p) for p in mo.get("retrains") or []]
         out["breach_rules"].append({"key": key, "name": env.name(mo["name"], "breach"),
                                     "schedule": m["schedule_name"],
@@ -575,8 +602,7 @@ def lower_environment(ir: dict, ctx: LowerContext, low: Lowering) -> tuple[dict,
     iam.lower_roles(env, out, low)
     for f in ir.get("code", {}).get("files") or []:
         out["code"].append({"key": f"code/{f['path']}", "source": f"../code/{f['path']}"})
-    for helper in ("validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py",
-                   "track_mlflow.py"):
+    for helper in HELPERS:
         out["code"].append({"key": f"code/_mlspec/{helper}", "source": f"../code/_mlspec/{helper}"})
     out["secrets"] = sorted(set(out["secrets"]))
     low.add(f"pulumi/stacks/{env.env_name}.json", "pulumi-stack-data", out, "json")

@@ -29,7 +29,8 @@ CONDITIONS = {">=": "GreaterThanOrEqualTo", ">": "GreaterThan", "<=": "LessThanO
               "<": "LessThan", "==": "Equals"}
 PRE_TRAINING_BIAS = {"CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"}
 HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
-                  "bias": "_mlspec/bias_limits.py", "mlflow": "_mlspec/track_mlflow.py"}
+                  "bias": "_mlspec/bias_limits.py", "mlflow": "_mlspec/track_mlflow.py",
+                  "drift": "_mlspec/drift_threshold.py"}
 
 
 def get(path: str) -> dict:
@@ -454,6 +455,51 @@ class PipelineBuilder:
                                     "VolumeKmsKeyId": param("KmsKeyId")}}
         return {"Type": "Transform", "Arguments": a}
 
+    def monitor_baselines(self) -> list[dict]:
+        """QualityCheck (DATA_QUALITY) steps writing the statistics/constraints that data-drift
+        monitors of this pipeline's models compare against (Model Monitor baseline)."""
+        models = {s["model"] for s in self.p["steps"] if s["kind"] == "register"}
+        steps = []
+        for mo in self.ir.get("monitors") or []:
+            ep = self.env.endpoints.get(mo["endpoint"])
+            ds = self.env.datasets.get(mo.get("baseline") or "")
+            if mo["kind"] != "data_drift" or not ep or ep["model"] not in models or not ds:
+                continue
+            fmt = {"csv": {"csv": {"header": True}}, "jsonl": {"json": {"lines": True}}}.get(
+                ds["format"], {"parquet": {}})
+            hstep = {"id": mo["id"] + "#baseline", "name": mo["name"] + "_baseline", "compute": None,
+                     "max_runtime_s": 3600, "network_isolation": True}
+            a = self.processing(hstep, self.env.tool_image("model-monitor", mo["id"], self), [],
+                                [{"name": "baseline_dataset_input", "uri": self.env.dataset_uri(ds),
+                                  "local": "/opt/ml/processing/input/baseline_dataset_input"}],
+                                ["quality_check_output"])
+            del a["AppSpecification"]["ContainerEntrypoint"]
+            out = a["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]
+            out["S3Uri"] = join("s3:/", param("MonitoringBucket"), "baselines", naming.kebab(mo["name"]))
+            out["LocalPath"] = "/opt/ml/processing/output"
+            a["Environment"] = {"dataset_format": json.dumps(fmt, sort_keys=True),
+                                "dataset_source": "/opt/ml/processing/input/baseline_dataset_input",
+                                "output_path": "/opt/ml/processing/output", "publish_cloudwatch_metrics": "Disabled"}
+            bname = naming.step_name(mo["name"], "baseline")
+            steps.append({"Name": bname, "Type": "QualityCheck",
+                          "Arguments": a, "CheckType": "DATA_QUALITY",
+                          "ModelPackageGroupName": self.env.group_name(self.env.models[ep["model"]]),
+                          "SkipCheck": True, "RegisterNewBaseline": True})
+            above = (mo.get("breach") or {}).get("above")
+            if above is not None:
+                script = HELPER_SCRIPTS["drift"]
+                prefix = join("s3:/", param("MonitoringBucket"), "baselines", naming.kebab(mo["name"]))
+                tstep = {"id": mo["id"] + "#threshold", "name": mo["name"] + "_threshold", "compute": None,
+                         "max_runtime_s": 1800, "network_isolation": True}
+                t = self.processing(tstep, self.helper_image(), self.entry(script),
+                                    [self.code_input(script),
+                                     {"name": "baseline", "uri": prefix, "local": "/opt/ml/processing/input/baseline"}],
+                                    ["baseline"], args=["--threshold", str(float(above))])
+                t["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] = prefix
+                steps.append({"Name": naming.step_name(mo["name"], "threshold"), "Type": "Processing",
+                              "Arguments": t, "DependsOn": [bname]})
+        return steps
+
     def track_mlflow(self) -> None:
         """tracking.mlflow: one Track step per trained model logs params, lineage and metrics to MLflow.
 
@@ -641,6 +687,8 @@ class PipelineBuilder:
             self._place(self.out[s["id"]], g, gate_ids, gate_steps, top)
             for x in self.extra.get(s["id"], []):
                 self._place(x, g, gate_ids, gate_steps, top)
+        baselines = self.monitor_baselines()
+        top.extend(baselines)
         # a Condition cannot DependsOn a step inside its own branches; drop gate-to-gate edges
         for cond in gate_steps.values():
             if "DependsOn" in cond:
@@ -649,6 +697,8 @@ class PipelineBuilder:
                     del cond["DependsOn"]
         self.add_param("ArtifactsBucket", "String", "${bucket:artifacts}")
         self.add_param("DataBucket", "String", "${bucket:data}")
+        if baselines:
+            self.add_param("MonitoringBucket", "String", "${bucket:monitoring}")
         self.add_param("KmsKeyId", "String", "${kms_key_arn}")
         self.add_param("JobRoleArn", "String", "${role:jobs}")
         for i, n in enumerate(self.env.subnet_params):

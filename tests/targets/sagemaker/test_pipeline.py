@@ -15,6 +15,7 @@ from . import fixtures as fx
 
 SM = botocore.session.get_session().get_service_model("sagemaker")
 STEP_OPS = {"Training": "CreateTrainingJob", "Processing": "CreateProcessingJob", "ClarifyCheck": "CreateProcessingJob",
+            "QualityCheck": "CreateProcessingJob",
             "Tuning": "CreateHyperParameterTuningJob", "Transform": "CreateTransformJob", "Model": "CreateModel",
             "RegisterModel": "CreateModelPackage"}
 GENERATED = {"TrainingJobName", "ProcessingJobName", "HyperParameterTuningJobName", "TransformJobName", "ModelName"}
@@ -127,10 +128,10 @@ def test_security_of_every_job_step(lowering):
     for d in definitions(lowering).values():
         for s in all_steps(d["Steps"]):
             a = s["Arguments"]
-            if s["Type"] in ("Processing", "ClarifyCheck"):
+            if s["Type"] in ("Processing", "ClarifyCheck", "QualityCheck"):
                 net = a["NetworkConfig"]
                 assert net["EnableInterContainerTrafficEncryption"] is True
-                assert net["EnableNetworkIsolation"] is (s["Type"] == "Processing")
+                assert net["EnableNetworkIsolation"] is (s["Type"] != "ClarifyCheck")
                 assert net["VpcConfig"]["Subnets"] and net["VpcConfig"]["SecurityGroupIds"]
                 assert a["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == {"Get": "Parameters.KmsKeyId"}
                 assert a["ProcessingOutputConfig"]["KmsKeyId"] == {"Get": "Parameters.KmsKeyId"}
@@ -182,3 +183,14 @@ def test_register_approval_and_lineage(lowering):
     assert md["data:transactions"] == "2026-11-01" and md["hp:max_depth"] == "6"
     assert "ModelQuality" in reg["ModelMetrics"] and "Bias" in reg["ModelMetrics"]
     assert prod["PipelineExperimentConfig"]["TrialName"] == {"Get": "Execution.PipelineExecutionId"}
+
+
+def test_monitor_baseline_step(lowering):
+    d = definitions(lowering)["pipelines/prod/training.json"]
+    steps = {s["Name"]: s for s in all_steps(d["Steps"])}
+    b = steps["DataDriftBaseline"]
+    assert b["Type"] == "QualityCheck" and b["CheckType"] == "DATA_QUALITY"
+    assert "baselines" in json.dumps(b["Arguments"]["ProcessingOutputConfig"])
+    cons = next(a.content for a in lowering.artifacts if a.kind == "monitor-constraints")
+    assert cons["binary_classification_constraints"]["f1"] == {"threshold": 0.9,
+                                                               "comparison_operator": "LessThanThreshold"}

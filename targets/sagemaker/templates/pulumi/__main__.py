@@ -481,6 +481,10 @@ for m in DATA["monitors"]:
         if kind == "ModelQuality":
             app = ns.ModelQualityJobDefinitionModelQualityAppSpecificationArgs(image_uri=m["image"],
                                                                                problem_type=m["problem_type"])
+            if m["constraints"]:
+                args_baseline = ns.ModelQualityJobDefinitionModelQualityBaselineConfigArgs(
+                    constraints_resource=ns.ModelQualityJobDefinitionConstraintsResourceArgs(
+                        s3_uri=s3("artifacts", m["constraints"])))
         else:
             app = getattr(ns, f"{pre}{kind}AppSpecificationArgs")(
                 image_uri=m["image"], config_uri=s3("artifacts", m["analysis_config"]))
@@ -505,6 +509,8 @@ for m in DATA["monitors"]:
                 s3_output=getattr(ns, f"{pre}S3OutputArgs")(s3_uri=s3("monitoring", m["output_prefix"]),
                                                           local_path="/opt/ml/processing/output",
                                                           s3_upload_mode="EndOfJob"))])
+        if kind == "ModelQuality" and m["constraints"]:
+            args["model_quality_baseline_config"] = args_baseline
         job = getattr(ns, pre)(f"monitor-{m['key']}-job", **args, opts=opts(*policies))
         job_name = job.job_definition_name
     schedule = aws.sagemaker.MonitoringSchedule(
