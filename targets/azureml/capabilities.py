@@ -59,7 +59,7 @@ CAPABILITIES: dict[str, Verdict] = {
     "step.process": native("command component", DOC_COMMAND),
     "step.train": native("command component; MLflow autologging to the workspace", DOC_COMMAND),
     "step.tune": native("sweep node (random sampling, objective, trial limits) over a command component", DOC_SWEEP),
-    "step.evaluate": native("command component writing metrics.json and logging them with MLflow", DOC_COMMAND),
+    "step.evaluate": native("command component; the script writes evaluation.json (metrics read by gates, registration and the model card)", DOC_COMMAND),
     "step.bias_check": emulated("command component running fairlearn demographic-parity checks per facet "
                                 "(the Responsible AI dashboard components need a registered MLflow model and "
                                 "MLTable data, so they run after registration, not as a gate)", DOC_RAI),

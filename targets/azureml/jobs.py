@@ -159,11 +159,12 @@ class PipelineBuilder:
         LOWER_STEP[step["kind"]](self, step)
 
     def _ref_inputs(self, refs: list[str]) -> dict[str, str]:
-        """Input name -> binding for a list of references (clash -> `<step>_<output>`)."""
+        """Input name -> binding (script contract, docs/ir.md: the referenced output's or dataset's
+        name; `<step>_<output>` only when two references share a name)."""
         names: dict[str, str] = {}
         for ref in refs:
             short = ref.split(".")[-1]
-            if short in names or short in ("model", "data", "config"):
+            if short in names or short == "config":
                 short = "_".join(ref.split(".")[1::2]) if ref.startswith("step.") else short
             names[short] = self.bind(ref)
         return names
@@ -209,8 +210,10 @@ class PipelineBuilder:
 
     def _user_step(self, step: dict, script: str, refs: list[str], scalars: dict, outputs: list[str],
                    framework: dict | None, description: str, kind: str = "command",
-                   extra: dict | None = None, extra_inputs: dict | None = None) -> None:
-        bound = self._ref_inputs(refs)
+                   extra: dict | None = None, extra_inputs: dict | None = None,
+                   model: str | None = None) -> None:
+        bound = {"model": self.bind(model)} if model else {}
+        bound.update(self._ref_inputs(refs))
         comp_inputs: dict[str, Any] = {n: {"type": "uri_folder"} for n in bound}
         for k, v in scalars.items():
             comp_inputs[k] = {"type": _py_type(v), "default": v}
@@ -311,8 +314,8 @@ def _tune(b: PipelineBuilder, s: dict) -> None:
 
 
 def _evaluate(b: PipelineBuilder, s: dict) -> None:
-    b._user_step(s, s["script"], [s["model"], s["data"]], {"metric_names": ",".join(s["metrics"])},
-                 ["metrics"], b.framework_of(s["model"]), "evaluate the model; writes metrics.json")
+    b._user_step(s, s["script"], [s["data"]], {}, ["metrics"], b.framework_of(s["model"]),
+                 "evaluate the model; writes evaluation.json ({metrics: {name: {value}}})", model=s["model"])
 
 
 def _bias(b: PipelineBuilder, s: dict) -> None:

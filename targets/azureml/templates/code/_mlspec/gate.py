@@ -12,8 +12,8 @@ with open(paths.pop("config"), encoding="utf-8") as f:
 decision_dir = paths.pop("decision")
 metrics = {}
 for name in cfg["metric_inputs"]:
-    with open(os.path.join(paths[name], "metrics.json"), encoding="utf-8") as f:
-        metrics["step." + name[: -len("_metrics")]] = json.load(f)
+    with open(os.path.join(paths[name], "evaluation.json"), encoding="utf-8") as f:  # script contract
+        metrics["step." + name[: -len("_metrics")]] = {k: v["value"] for k, v in json.load(f)["metrics"].items()}
 champion = {}
 if cfg["uses_champion"] and cfg["champion_model"]:
     client = ml_client()

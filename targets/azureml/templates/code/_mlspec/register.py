@@ -16,8 +16,8 @@ with open(paths.pop("config"), encoding="utf-8") as f:
 model_dir = paths["model"]
 metrics = {}
 if "metrics" in paths:
-    with open(os.path.join(paths["metrics"], "metrics.json"), encoding="utf-8") as f:
-        metrics = json.load(f)
+    with open(os.path.join(paths["metrics"], "evaluation.json"), encoding="utf-8") as f:  # script contract
+        metrics = {k: v["value"] for k, v in json.load(f)["metrics"].items()}
 reports = {}
 for name, path in paths.items():
     if name.endswith("_report") or name.startswith("gate_"):
