@@ -143,7 +143,8 @@ CAPABILITIES: dict[str, Verdict] = {
                                             _D + "general/cmek"),
     "security.existing_key": native("the referenced Cloud KMS key is used instead of a new one (same region required)", _D + "general/cmek"),
     "security.private_network": native("VPC with a private subnet (Private Google Access, flow logs) and a Service Networking "
-                                       "peering range used by pipelines, custom jobs and endpoints", _D + "general/vpc-peering"),
+                                       "peering used by pipelines and custom jobs; endpoints are Private Service Connect "
+                                       "endpoints reachable only from that VPC", _D + "general/vpc-peering"),
     "security.allowed_egress": unsupported("reference an existing VPC Service Controls perimeter (MLS-GCP-060) around the project",
                                            "remove allowed_egress: mlspec's default already keeps jobs on the private network",
                                            note="Vertex-managed compute reaches the internet from Google's tenant project, "

@@ -99,8 +99,10 @@ def test_metadata_store_and_endpoints(graph):  # MLS-GCP-041/042
     assert one(res, "metadata-store")["inputs"]["encryptionSpec"]["kmsKeyName"]
     for ep in by_type(res, "aiEndpoint:AiEndpoint"):
         assert ep["inputs"]["encryptionSpec"]["kmsKeyName"]
-        assert ep["inputs"]["network"].startswith("projects/") and "/global/networks/" in ep["inputs"]["network"]
-        assert "vertex-peering" in ep["depends_on"]
+        psc = ep["inputs"]["privateServiceConnectConfig"]
+        assert "network" not in ep["inputs"]  # PSC, not a peering endpoint (those cannot split traffic)
+        assert psc["enablePrivateServiceConnect"] is True and psc["projectAllowlists"] == ["acme-ml"]
+        assert psc["pscAutomationConfigs"][0]["network"].endswith(f"/global/networks/fraud-detection-{env}-vpc")
     cap = one(res, "endpoint-scoring")["inputs"]["predictRequestResponseLoggingConfig"]
     assert cap["samplingRate"] == 0.2 and cap["bigqueryDestination"]["outputUri"].startswith("bq://acme-ml.")
     ds = one(res, "capture-dataset")["inputs"]

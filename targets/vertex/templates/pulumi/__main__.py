@@ -463,8 +463,14 @@ for ep in D["endpoints"]:
                 output_uri=f"bq://{ep['capture']['table']}"))
     endpoint = gcp.vertex.AiEndpoint(
         f"endpoint-{ep['key']}", name=ep["endpoint_id"], display_name=ep["display_name"], location=REGION,
-        region=REGION, project=PROJECT, labels=LABELS, description="private (VPC peering), CMEK",
-        network=VERTEX_NETWORK,
+        region=REGION, project=PROJECT, labels=LABELS,
+        description="private (Private Service Connect, reachable only from the stack's VPC), CMEK",
+        # Private Service Connect rather than VPC-peering private endpoints: peering endpoints serve one
+        # model and cannot split traffic, which every rollout needs (CKV2_GCP_33 suppressed by design).
+        private_service_connect_config=gcp.vertex.AiEndpointPrivateServiceConnectConfigArgs(
+            enable_private_service_connect=True, project_allowlists=[PROJECT],
+            psc_automation_configs=[gcp.vertex.AiEndpointPrivateServiceConnectConfigPscAutomationConfigArgs(
+                project_id=PROJECT, network=VERTEX_NETWORK)]),
         encryption_spec=gcp.vertex.AiEndpointEncryptionSpecArgs(kms_key_name=KEY_NAME),
         predict_request_response_logging_config=logging_cfg, opts=opts(peering, capture_ds, *key_grants))
     endpoints[ep["key"]] = endpoint
