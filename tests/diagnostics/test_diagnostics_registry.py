@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import errors_doc
-from conftest import assert_golden
+from testkit import assert_golden
 from mlspec.compiler import diagnostics
 from mlspec.compiler.diagnostics import CODES
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_golden
+from testkit import assert_golden
 from mlspec.compiler import cli
 
 HERE = Path(__file__).resolve().parent

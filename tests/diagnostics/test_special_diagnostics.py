@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_golden
+from testkit import assert_golden
 from mlspec.compiler import cli
 from mlspec.compiler.features import FEATURES
 from mlspec.targets import base

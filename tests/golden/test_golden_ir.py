@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, SPECS, assert_golden
+from testkit import ROOT, SPECS, assert_golden
 from mlspec.compiler import api, ir as irmod
 
 CASES = [(spec, env) for spec in SPECS for env in api.build_irs(str(spec)).irs]

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from testkit import ROOT
 from mlspec.compiler.cli import main
 
 FRAUD = "specs/fraud_detection.mlspec"

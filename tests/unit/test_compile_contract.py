@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, SPECS
+from testkit import ROOT, SPECS
 
 FRAUD = "specs/fraud_detection.mlspec"
 

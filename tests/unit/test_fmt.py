@@ -6,7 +6,7 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import SPECS
+from testkit import SPECS
 from mlspec.compiler import api, fmt
 from mlspec.compiler.cli import main
 

@@ -3,7 +3,7 @@ import subprocess
 import sys
 import zipfile
 
-from conftest import ROOT
+from testkit import ROOT
 
 
 def test_wheel_contents_and_import(tmp_path):
