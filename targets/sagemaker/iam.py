@@ -134,7 +134,8 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
     groups = [g["name"] for g in out["model_package_groups"]]
     pipelines = [p["name"] for p in out["pipelines"]]
     endpoints = [e["name"] for e in out["endpoints"]]
-    sms = [s["name"] for s in out["state_machines"]]
+    deploy_sms = [s["name"] for s in out["state_machines"] if not s["key"].startswith("batch-")]
+    batch_sms = [s["name"] for s in out["state_machines"] if s["key"].startswith("batch-")]
     pkg = [f"{SM}:model-package/{g}/*" for g in groups] + [f"{SM}:model-package-group/{g}" for g in groups]
     exp = [f"{SM}:experiment/*", f"{SM}:experiment-trial/*", f"{SM}:experiment-trial-component/*"]
     policies: dict[str, dict] = {}
@@ -229,7 +230,7 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
     )
     policies["events"] = doc(
         stmt("StartDeploys", ["states:StartExecution"],
-             ["arn:${partition}:states:${region}:${account}:stateMachine:" + n for n in sms]
+             ["arn:${partition}:states:${region}:${account}:stateMachine:" + n for n in deploy_sms]
              or ["arn:${partition}:states:${region}:${account}:stateMachine:none"]),
         stmt("StartPipelines", ["sagemaker:StartPipelineExecution"],
              [f"{SM}:pipeline/{p}" for p in pipelines] or [f"{SM}:pipeline/none"]),
@@ -239,7 +240,7 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
         stmt("StartPipelines", ["sagemaker:StartPipelineExecution"],
              [f"{SM}:pipeline/{p}" for p in pipelines] or [f"{SM}:pipeline/none"]),
         stmt("StartBatch", ["states:StartExecution"],
-             ["arn:${partition}:states:${region}:${account}:stateMachine:" + n for n in sms]
+             ["arn:${partition}:states:${region}:${account}:stateMachine:" + n for n in batch_sms]
              or ["arn:${partition}:states:${region}:${account}:stateMachine:none"]),
         stmt("UseEnvKey", ["kms:Decrypt", "kms:GenerateDataKey"], ["${kms_key_arn}"]),
     )

@@ -519,12 +519,24 @@ def lower_dashboard(env: EnvContext, out: dict, low: Lowering) -> None:
                   "model_quality": "aws/sagemaker/Endpoints/model-metrics",
                   "bias_drift": "aws/sagemaker/Endpoints/bias-metrics",
                   "feature_attribution_drift": "aws/sagemaker/Endpoints/explainability-metrics"}[mo["kind"]]
-            metric = mo.get("metric") or "drift"
-            if mo["kind"] == "bias_drift":
-                metric = "bias_metric_" + metric.upper()
+            base = env.datasets.get(mo.get("baseline") or "")
+            if mo["kind"] == "data_drift":
+                names = [f"feature_baseline_drift_{c['name']}" for c in (base or {}).get("schema") or []
+                         if c.get("role") in ("feature", None)][:10] or ["feature_baseline_drift"]
+            elif mo["kind"] == "prediction_drift":
+                names = ["feature_baseline_drift_prediction"]
+            elif mo["kind"] == "bias_drift":
+                names = ["bias_metric_" + (mo.get("metric") or "dppl").upper()]
+            elif mo["kind"] == "feature_attribution_drift":
+                widgets.append({"type": "text", "x": 0, "y": y + 12, "width": 24, "height": 2, "properties": {
+                    "markdown": f"monitor `{mo['name']}` (feature attribution drift): schedule `{env.name(mo['name'], 'monitor')}`, "
+                                f"reports in s3://${{bucket:monitoring}}/reports/{naming.kebab(mo['name'])}/"}})
+                continue
+            else:
+                names = [mo.get("metric") or "accuracy"]
+            sched = env.name(mo["name"], "monitor")
             metric_widget(f"monitor {mo['name']} ({mo['kind']})",
-                          [[ns, metric, "Endpoint", ep, "MonitoringSchedule", env.name(mo["name"], "monitor")]],
-                          "Maximum")
+                          [[ns, n, "Endpoint", ep, "MonitoringSchedule", sched] for n in names], "Maximum")
     kpis = env.ir.get("kpis") or []
     if kpis:
         text = "## KPIs\n\n" + "\n".join(f"* **{k['name']}**: {k.get('description') or ''} "

@@ -152,15 +152,17 @@ else:
         subnets.append(sn)
         T[f"subnet:{i}"] = sn.id
     egress = [aws.ec2.SecurityGroupEgressArgs(description="HTTPS to VPC endpoints", protocol="tcp",
-                                              from_port=443, to_port=443, cidr_blocks=[net["cidr"]])]
+                                              from_port=443, to_port=443, cidr_blocks=[net["cidr"]]),
+              aws.ec2.SecurityGroupEgressArgs(description="distributed training between job containers",
+                                              protocol="-1", from_port=0, to_port=0, self=True)]
     for e in net["allowed_egress"]:
         egress.append(aws.ec2.SecurityGroupEgressArgs(description=f"allowed egress {e}", protocol="tcp",
                                                       from_port=443, to_port=443, cidr_blocks=[e]))
     sg = aws.ec2.SecurityGroup("sagemaker-compute", vpc_id=vpc.id,
                                description="SageMaker jobs, models and monitors (mlspec)",
                                ingress=[aws.ec2.SecurityGroupIngressArgs(
-                                   description="traffic between SageMaker containers and endpoints",
-                                   protocol="tcp", from_port=0, to_port=65535, self=True)],
+                                   description="traffic between SageMaker containers and VPC endpoints of this group",
+                                   protocol="-1", from_port=0, to_port=0, self=True)],
                                egress=egress, tags=TAGS)
     T["security_group:0"] = sg.id
     for svc in net["interface_endpoints"]:
