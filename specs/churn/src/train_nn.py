@@ -9,7 +9,7 @@ reports to Vertex AI's hypertune when that library is present.
     --model DIR      artifact directory (default $SM_MODEL_DIR)
     --lr 0.001  --hidden 128  --dropout 0.1  --epochs 30  --batch_size 512
 
-Writes `model.pt` (TorchScript, so scoring needs no Python class) and `features.json`
+Writes `model.pt` (traced TorchScript, so scoring needs no Python class) and `features.json`
 with the standardisation statistics the network expects.
 """
 from __future__ import annotations
@@ -142,9 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         def forward(self, x):
             return torch.sigmoid(self.inner((x - self.mu) / self.sigma).squeeze(1))
 
-    scripted = torch.jit.script(Scorer(net, mean, std))
+    # Traced (not scripted): the network is a fixed feed-forward graph, and tracing needs
+    # no access to this file's source at load time.
+    example = torch.zeros(2, len(features), dtype=torch.float32)
+    traced = torch.jit.trace(Scorer(net, mean.astype("float32"), std.astype("float32")).eval(), example)
     os.makedirs(args.model, exist_ok=True)
-    scripted.save(os.path.join(args.model, "model.pt"))
+    traced.save(os.path.join(args.model, "model.pt"))
     with open(os.path.join(args.model, "features.json"), "w", encoding="utf-8") as f:
         json.dump({**spec, "kind": "torchscript", "val_auc": best_auc,
                    "hyperparameters": {"lr": args.lr, "hidden": args.hidden, "dropout": args.dropout}}, f, indent=2)
