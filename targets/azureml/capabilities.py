@@ -37,7 +37,7 @@ DOC_RAI = _D + "how-to-responsible-ai-insights-sdk-cli"
 DOC_BATCH = _D + "how-to-use-batch-model-deployments"
 
 _ROLLBACK_NOTE = ("Azure ML has no automatic rollback: each alert in `rollback_on` is an Azure Monitor "
-                  "metric alert whose action group calls a generated Logic App (managed identity with a "
+                  "metric or log alert whose action group calls a generated Logic App (managed identity with a "
                   "custom role scoped to the one endpoint) that sets endpoint traffic back to 100% on the "
                   "previous deployment, clears mirror traffic and tags the endpoint `mlspec-rolled-back`")
 _STEPPER_NOTE = ("endpoint traffic starts at the initial split; a generated Logic App (recurrence = "

@@ -372,7 +372,7 @@ def _key(env: Env) -> dict:
         vault_id = env.settings.get("key_vault_id")
         if not vault_id or "/keys/" not in kms:
             env.diags.append(Diagnostic(
-                "E535", "an existing key on Azure needs a Key Vault key identifier and the `key_vault_id` setting",
+                "E505", "an existing key on Azure needs a Key Vault key identifier and the `key_vault_id` setting",
                 "security", hint="write `kms_key = \"https://<vault>.vault.azure.net/keys/<name>\"` and "
                                  "`target azureml { key_vault_id = \"/subscriptions/.../vaults/<vault>\" }`"))
         vault_uri, _, rest = kms.partition("/keys/")
@@ -488,16 +488,22 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         env = Env(ir, ctx, diags)
         missing = [k for k in SETTINGS_REQUIRED if not env.settings.get(k)]
         if missing:
-            diags.append(Diagnostic("E530", "the `azureml` target needs " + ", ".join(f"`{m}`" for m in missing),
+            diags.append(Diagnostic("E502", "the `azureml` target needs " + ", ".join(f"`{m}`" for m in missing),
                                     "targets", hint='target azureml { subscription = "..."  resource_group = "..."  '
                                                     'workspace = "..."  region = "..." }'))
             continue
+        for uri, where in _uris(ir):
+            if uri.split("://")[0] in ("s3", "gs", "gcs", "http", "https"):
+                diags.append(Diagnostic("E504", f"`{uri}` is not Azure storage; Azure ML reads `data://` (the "
+                                        "workspace datastore) or `azureml://` URIs", where,
+                                        hint="copy the data to Azure storage and use an `azureml://` or "
+                                             "`data://` URI"))
         for kind, name in (("storage", naming.storage_account(env.system, env.name, env.sub)),
                            ("keyvault", naming.key_vault(env.system, env.name, env.sub)),
                            ("workspace", env.workspace)):
             reason = naming.check(kind, name)
             if reason:
-                diags.append(Diagnostic("E536", reason, "system"))
+                diags.append(Diagnostic("E503", reason, "system", hint="shorten the system or workspace name"))
         out: dict[str, Any] = {"artifacts": [], "identities": [], "breach": [],
                                "stack": {"endpoints": [], "alerts": [], "log_alerts": [], "monitors": [],
                                          "channels": []}}
@@ -514,6 +520,14 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
     for path in sorted(conda_files):
         low.add(path, "conda-environment", conda_files[path], "yaml")
     return low
+
+
+def _uris(ir: dict) -> list[tuple[str, str]]:
+    out = [(d["uri"], d["id"]) for d in ir["datasets"]]
+    out += [(b["output"], b["id"]) for b in ir["batch"]]
+    out += [(m["ground_truth"], m["id"]) for m in ir["monitors"] if m.get("ground_truth")]
+    out += [(s["output"], s["id"]) for p in ir["pipelines"] for s in p["steps"] if s["kind"] == "batch_transform"]
+    return out
 
 
 def _notes(env: Env) -> list[str]:
@@ -544,9 +558,10 @@ def _notes(env: Env) -> list[str]:
                      + ", ".join(f"`{local_name(a)}`" for a in e["rollout"]["rollback_on"])
                      + " call an action group whose Logic App puts 100% traffic back on the previous deployment")
     for mo in ir["monitors"]:
-        if mo["kind"] == "model_quality":
-            n.append(pre + f"monitor `{mo['name']}`: model quality emulated by a scheduled pipeline joining "
-                     "collected predictions with ground truth; a breach fails the job")
+        if mo["kind"] in ("model_quality", "bias_drift"):
+            n.append(pre + f"monitor `{mo['name']}` ({mo['kind']}): no Azure ML signal; emulated by a scheduled "
+                     "pipeline over the deployment's collected data (plus ground truth for quality); a breach fails "
+                     "the job and a log alert on AmlRunStatusChangedEvent notifies the channels")
         if mo["retrains"]:
             n.append(pre + f"monitor `{mo['name']}`: retraining on breach via Event Grid -> Logic App submitting "
                      "the registered pipeline component")

@@ -94,4 +94,4 @@ def check(kind: str, name: str) -> str | None:
         "asset": (r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}", "letters, digits, `_`, `-` and `.`, up to 255"),
     }
     pattern, text = rules[kind]
-    return None if re.fullmatch(pattern, name) else f"Azure {kind} names must be {text}; got `{name}`"
+    return None if re.fullmatch(pattern, name) else f"{kind} names on Azure must be {text}; got `{name}`"

@@ -74,7 +74,7 @@ def recurrence(every_s: int) -> tuple[str, int]:
 
 def _whole(value: float, what: str, ir_id: str, diags: list[Diagnostic]) -> int:
     if not float(value).is_integer():
-        diags.append(Diagnostic("E531", f"Azure ML endpoint traffic takes whole percentages; {what} is {value}%",
+        diags.append(Diagnostic("E505", f"endpoint traffic on Azure ML takes whole percentages; {what} is {value}%",
                                 ir_id, hint="use a whole percentage such as `5%`"))
     return int(round(value))
 
@@ -123,8 +123,8 @@ def lower_endpoint(env, e: dict, diags: list[Diagnostic]) -> tuple[list, dict]:
     folder = f"{env.name}/endpoints/{key}"
     arts: list[tuple[str, str, Any, str]] = []
     if e["auth"] != "iam":
-        diags.append(Diagnostic("E532", "Azure ML endpoints are generated with Entra ID token auth only "
-                                "(MLS-AZ-070 is not waivable); `auth = key` cannot be honoured", e["id"],
+        diags.append(Diagnostic("E501", "`auth = key` cannot be honoured: Azure ML endpoints use Entra ID "
+                                "token auth only (MLS-AZ-070 is not waivable)", e["id"],
                                 hint="write `auth = iam`"))
     sku = SERVING_SKU[e["compute"]["class"]]
     capture = e["capture"]["percent"] / 100.0 if e["capture"] else None
@@ -228,7 +228,7 @@ def _signal(env, mo: dict, diags: list[Diagnostic]) -> dict | None:
     kind, metric = mo["kind"], mo["metric"]
     table = ATTRIBUTION_METRICS if kind == "feature_attribution_drift" else DRIFT_METRICS
     if metric not in table:
-        diags.append(Diagnostic("E533", f"Azure ML `{kind}` signals have no metric `{metric}`", mo["id"],
+        diags.append(Diagnostic("E505", f"`{kind}` signals on Azure ML have no metric `{metric}`", mo["id"],
                                 hint="use one of " + ", ".join(f"`{m}`" for m in sorted(table))))
         return None
     threshold = mo["breach"]["above"] if mo["breach"]["above"] is not None else mo["breach"]["below"]

@@ -1,0 +1,217 @@
+"""Contract of the Azure ML target: capabilities, settings, naming, refusals as diagnostics,
+compile-time imports, determinism, the fixed program, and the generated docs."""
+from __future__ import annotations
+
+import ast
+import copy
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import az_fixtures
+import az_helpers
+from mlspec.compiler.features import FEATURES, features_used
+from mlspec.targets import base
+from mlspec.targets.azureml import AzureML, docgen, naming
+from mlspec.targets.azureml.capabilities import CAPABILITIES
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_registered_and_named():
+    t = base.get_target("azureml")
+    assert isinstance(t, AzureML) and t.display_name == "Azure Machine Learning"
+    assert {k for k, s in t.settings.items() if s.required} == {"subscription", "resource_group", "workspace",
+                                                                 "region"}
+
+
+def test_a_verdict_with_vendor_doc_for_every_feature():
+    assert set(CAPABILITIES) == set(FEATURES)
+    for feature, v in CAPABILITIES.items():
+        assert v.doc.startswith("https://learn.microsoft.com/"), feature
+        assert v.note or v.alternatives, feature
+        if v.level == base.UNSUPPORTED:
+            assert v.alternatives, feature
+
+
+def test_the_fixture_uses_nearly_every_feature():
+    used = {f for ir in az_fixtures.maximal_irs() for f, _ in features_used(ir)}
+    assert set(FEATURES) - used <= {"data.format.delta", "data.format.jsonl", "data.format.tfrecord",
+                                    "endpoint.auth.key", "framework.custom", "framework.huggingface",
+                                    "framework.pytorch", "framework.tensorflow", "gate.threshold",
+                                    "security.existing_key", "tracking.native"}
+
+
+@pytest.mark.parametrize("kind,name", [
+    ("storage", naming.storage_account("a_very_long_system_name_for_storage", "production", "sub")),
+    ("keyvault", naming.key_vault("a_very_long_system_name", "production", "sub")),
+    ("registry", naming.container_registry("fraud_detection", "prod", "sub")),
+    ("workspace", naming.workspace("ml", "prod")),
+    ("endpoint", naming.endpoint("fraud_detection", "a_really_long_endpoint_name_here", "production", "sub")),
+    ("compute", naming.compute("memory.large")),
+])
+def test_generated_names_follow_azure_rules(kind, name):
+    assert naming.check(kind, name) is None
+
+
+def test_naming_rejects_and_is_stable():
+    assert "3-24" in naming.check("storage", "Bad_Name")
+    assert naming.storage_account("x", "dev", "s") == naming.storage_account("x", "dev", "s")
+    assert naming.storage_account("x", "dev", "s") != naming.storage_account("x", "prod", "s")
+
+
+def _lower(mutate) -> list:
+    irs = az_fixtures.maximal_irs()
+    for ir in irs:
+        mutate(ir)
+    return az_helpers.lower(irs).diagnostics
+
+
+def test_refusals_are_diagnostics():
+    def key_auth(ir):
+        ir["endpoints"][0]["auth"] = "key"
+
+    def fractional(ir):
+        ir["endpoints"][0]["rollout"]["initial_percent"] = 2.5
+
+    def bad_metric(ir):
+        ir["monitors"][0]["metric"] = "entropy"
+
+    def no_settings(ir):
+        ir["targets"]["azureml"] = {"subscription": "x"}
+
+    def existing_key(ir):
+        ir["security"]["kms_key"] = "alias/aws-key"
+
+    def foreign_uri(ir):
+        ir["datasets"][0]["uri"] = "s3://bucket/transactions/"
+
+    cases = {key_auth: "E501", fractional: "E505", bad_metric: "E505", no_settings: "E502", existing_key: "E505",
+             foreign_uri: "E504"}
+    for mutate, code in cases.items():
+        diags = _lower(mutate)
+        assert code in {d.code for d in diags}, (mutate.__name__, diags)
+        d = next(d for d in diags if d.code == code)
+        assert not d.summary[0].isupper() and not d.summary.endswith(".") and d.hint
+    assert az_helpers.lower(az_fixtures.maximal_irs()).diagnostics == []
+
+
+def test_existing_key_is_used_instead_of_creating_one():
+    irs = az_fixtures.maximal_irs()
+    for ir in irs:
+        ir["security"]["kms_key"] = "https://kv-corp.vault.azure.net/keys/ml-cmk"
+        ir["targets"]["azureml"]["key_vault_id"] = ("/subscriptions/s/resourceGroups/r/providers/"
+                                                   "Microsoft.KeyVault/vaults/kv-corp")
+    low = az_helpers.lower(irs)
+    assert low.diagnostics == []
+    key = az_helpers.stack_data(low, "prod")["key"]
+    assert key["existing"] == {"key_uri": "https://kv-corp.vault.azure.net/keys/ml-cmk", "key_name": "ml-cmk",
+                               "vault_id": irs[1]["targets"]["azureml"]["key_vault_id"],
+                               "vault_uri": "https://kv-corp.vault.azure.net/"}
+
+
+def test_notes_explain_emulations_and_waivers():
+    irs = az_fixtures.maximal_irs()
+    irs[1]["waivers"] = [{"rule": "MLS-G-06", "reason": "vendor image", "owner": "ml-platform", "until": "2027-03-01"}]
+    notes = "\n".join(az_helpers.lower(irs).notes)
+    for text in ("pending_approval", "canary stepping emulated", "automatic rollback emulated",
+                 "mirror traffic", "bias_drift", "retraining on breach", "error-rate alerts are log alerts",
+                 "azureml/prod: waived MLS-G-06 until 2027-03-01 (owner ml-platform): vendor image"):
+        assert text in notes, text
+
+
+def test_hbi_follows_data_classification():
+    irs = az_fixtures.maximal_irs()
+    irs[0]["security"]["data_classification"] = "public"
+    low = az_helpers.lower(irs)
+    assert az_helpers.stack_data(low, "dev")["workspace"]["hbi"] is False
+    assert az_helpers.stack_data(low, "prod")["workspace"]["hbi"] is True
+
+
+def test_program_is_fixed_and_parses(max_lowering):
+    """The program contains no spec value (it reads stacks/<env>.json); it parses."""
+    prog = next(a.content for a in max_lowering.artifacts if a.kind == "pulumi-program")
+    ast.parse(prog)
+    other = az_fixtures.minimal_ir()
+    other["system"]["name"] = "another_system"
+    prog2 = next(a.content for a in az_helpers.lower([other]).artifacts if a.kind == "pulumi-program")
+    assert prog == prog2
+    for spec_text in ("fraud", "risk-ml", "oncall@example.com", "eastus", "scoring"):
+        assert spec_text not in prog
+
+
+def test_helper_scripts_parse(max_lowering):
+    scripts = [a for a in max_lowering.artifacts if a.kind == "helper-script"]
+    assert len(scripts) >= 9
+    for a in scripts:
+        ast.parse(a.content, filename=a.path)
+
+
+def test_stack_config_and_requirements(max_lowering):
+    by_path = {a.path: a for a in max_lowering.artifacts}
+    cfg = by_path["pulumi/Pulumi.prod.yaml"].content["config"]
+    assert cfg == {"azure-native:location": "eastus",
+                   "azure-native:subscriptionId": az_fixtures.SUB,
+                   "fraud-detection-azureml:resourceGroup": "ml-prod",
+                   "fraud-detection-azureml:stackData": "stacks/prod.json"}
+    reqs = by_path["pulumi/requirements.txt"].content.splitlines()
+    assert all("==" in r for r in reqs) and any(r.startswith("pulumi-azure-native==") for r in reqs)
+
+
+_IMPORT_CHECK = """
+import sys, json
+sys.path.insert(0, {here!r})
+import az_fixtures, az_helpers
+low = az_helpers.lower(az_fixtures.maximal_irs())
+bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_azure_native', 'azure'))
+print(json.dumps(bad))
+"""
+
+
+def test_lowering_imports_no_pulumi_or_azure_sdk():
+    code = _IMPORT_CHECK.format(here=str(Path(__file__).parent))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+_DIGEST = """
+import sys, hashlib
+sys.path.insert(0, {here!r})
+import az_fixtures, az_helpers
+from mlspec.compiler import emit
+low = az_helpers.lower(az_fixtures.maximal_irs())
+h = hashlib.sha256()
+for a in low.artifacts:
+    h.update(a.path.encode() + b"\\0" + emit.serialise(a.content, a.fmt))
+h.update("\\n".join(low.notes).encode())
+print(h.hexdigest())
+"""
+
+
+def test_output_is_deterministic_across_hash_seeds():
+    code = _DIGEST.format(here=str(Path(__file__).parent))
+    digests = set()
+    for seed in ("0", "1", "4242"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             cwd=ROOT, env=env)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+
+
+def test_no_absolute_paths_or_versions_in_artifacts(max_lowering):
+    from mlspec.compiler import emit
+    for a in max_lowering.artifacts:
+        text = emit.serialise(a.content, a.fmt).decode()
+        assert str(ROOT) not in text and "/tmp/" not in text, a.path
+        assert "0.0.0-test" not in text, a.path
+
+
+def test_docs_are_current():
+    assert (ROOT / "docs/targets/azureml.md").read_text(encoding="utf-8") == docgen.render(), \
+        "run: python -m mlspec.targets.azureml.docgen"
