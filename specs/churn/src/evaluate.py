@@ -134,16 +134,25 @@ def load_scorer(model_dir: str):
     raise SystemExit(f"no model.joblib or model.pt in {model_dir}")
 
 
+def read_table(path: str):
+    """Every parquet or csv file under `path`."""
+    import pandas as pd
+
+    files = sorted(f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f))
+    frames = [pd.read_parquet(f) for f in files if f.endswith((".parquet", ".pq"))]
+    frames += [pd.read_csv(f) for f in files if f.endswith(".csv")]
+    if not frames:
+        raise SystemExit(f"no parquet or csv files under {path}")
+    return pd.concat(frames, ignore_index=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    import pandas as pd
-
     with open(os.path.join(args.model, "features.json"), encoding="utf-8") as f:
         spec = json.load(f)
     score = load_scorer(args.model)
-    files = sorted(glob.glob(os.path.join(args.test, "**", "*.parquet"), recursive=True))
-    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    df = read_table(args.test)
     scores = score(df[spec["features"]])
     metrics = compute_metrics(df[spec["label"]].astype(int).tolist(), scores, args.target_rate)
     wanted = [m for m in os.environ.get("MLSPEC_METRICS", "").split(",") if m] or ["auc", "precision", "recall"]

@@ -3,21 +3,22 @@
 Step `features` (process) of pipeline `weekly` in churn_scoring.mlspec.
 
     --data  DIR        validated subscriber snapshot (the validate step's `data` output)
-    --train DIR        output: training rows (parquet + features.json)
+    --train DIR        output: training rows
     --test  DIR        output: held-out rows for both evaluate steps
     --window_days 90   observation window of `support_calls` and `churned`; subscribers
                        younger than the window are dropped (their label is censored)
     --test_fraction 0.2
+    --output_format parquet  (or `csv` with a header)
 
 Plans are one-hot encoded in a fixed order so the GBM, the neural network and the
-nightly batch scoring see identical columns.
+nightly batch scoring see identical columns. Outputs hold data files only; the model
+features are the numeric columns other than the id and the label.
 """
 from __future__ import annotations
 
 import argparse
 import glob
 import hashlib
-import json
 import logging
 import os
 import sys
@@ -44,6 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     _option(p, "test", default="/opt/ml/processing/output/test")
     _option(p, "window_days", type=int, default=90)
     _option(p, "test_fraction", type=float, default=0.2)
+    _option(p, "output_format", choices=("parquet", "csv"), default="parquet")
     args = p.parse_args(argv)
     if args.window_days < 7:
         p.error("--window_days must be at least 7")
@@ -94,11 +96,14 @@ def engineer(df, window_days: int):
     return out
 
 
-def write_split(df, directory: str, name: str, features: list[str], window_days: int) -> None:
+def write_table(df, directory: str, name: str, fmt: str) -> str:
     os.makedirs(directory, exist_ok=True)
-    df.to_parquet(os.path.join(directory, f"{name}.parquet"), index=False)
-    with open(os.path.join(directory, "features.json"), "w", encoding="utf-8") as f:
-        json.dump({"features": features, "label": LABEL, "id": ID_COLUMN, "window_days": window_days}, f, indent=2)
+    path = os.path.join(directory, f"{name}.{fmt}")
+    if fmt == "csv":
+        df.to_csv(path, index=False)
+    else:
+        df.to_parquet(path, index=False)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,9 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     if train[LABEL].nunique() < 2 or test[LABEL].nunique() < 2:
         LOG.error("each split needs churned and retained subscribers")
         return 1
-    write_split(train, args.train, "train", features, args.window_days)
-    write_split(test, args.test, "test", features, args.window_days)
-    LOG.info("train=%d test=%d churn_rate=%.3f", len(train), len(test), float(table[LABEL].mean()))
+    write_table(train, args.train, "train", args.output_format)
+    write_table(test, args.test, "test", args.output_format)
+    LOG.info("train=%d test=%d features=%d churn_rate=%.3f", len(train), len(test), len(features),
+             float(table[LABEL].mean()))
     return 0
 
 

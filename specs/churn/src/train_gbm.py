@@ -47,16 +47,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def read_train(path: str):
+LABEL = "churned"
+ID_COLUMN = "subscriber_id"
+
+
+def read_table(path: str):
+    """Every parquet or csv file under `path` (a channel may hold several parts)."""
     import pandas as pd
 
-    files = sorted(glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True))
-    if not files:
-        raise SystemExit(f"no parquet files under {path}")
-    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    with open(os.path.join(path, "features.json"), encoding="utf-8") as f:
-        spec = json.load(f)
-    return df, spec
+    files = sorted(f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f))
+    frames = [pd.read_parquet(f) for f in files if f.endswith((".parquet", ".pq"))]
+    frames += [pd.read_csv(f) for f in files if f.endswith(".csv")]
+    if not frames:
+        raise SystemExit(f"no parquet or csv files under {path}")
+    return pd.concat(frames, ignore_index=True)
+
+
+def feature_spec(df) -> dict:
+    """Model features: the numeric columns other than the id and the label, in file order."""
+    from pandas.api.types import is_numeric_dtype
+
+    features = [c for c in df.columns if c not in (LABEL, ID_COLUMN) and is_numeric_dtype(df[c])]
+    return {"features": features, "label": LABEL, "id": ID_COLUMN}
 
 
 def build_model(args: argparse.Namespace):
@@ -92,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import cross_val_score
 
-    df, spec = read_train(args.train)
+    df = read_table(args.train)
+    spec = feature_spec(df)
     X, y = df[spec["features"]].astype(float), df[spec["label"]].astype(int)
     model = build_model(args)
     cv = cross_val_score(model, X, y, cv=3, scoring="roc_auc")

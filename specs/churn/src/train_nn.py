@@ -48,6 +48,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+LABEL = "churned"
+ID_COLUMN = "subscriber_id"
+
+
+def read_table(path: str):
+    """Every parquet or csv file under `path` (a channel may hold several parts)."""
+    import pandas as pd
+
+    files = sorted(f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f))
+    frames = [pd.read_parquet(f) for f in files if f.endswith((".parquet", ".pq"))]
+    frames += [pd.read_csv(f) for f in files if f.endswith(".csv")]
+    if not frames:
+        raise SystemExit(f"no parquet or csv files under {path}")
+    return pd.concat(frames, ignore_index=True)
+
+
+def feature_spec(df) -> dict:
+    """Model features: the numeric columns other than the id and the label, in file order."""
+    from pandas.api.types import is_numeric_dtype
+
+    features = [c for c in df.columns if c not in (LABEL, ID_COLUMN) and is_numeric_dtype(df[c])]
+    return {"features": features, "label": LABEL, "id": ID_COLUMN}
+
+
 def report_objective(name: str, value: float, step: int) -> None:
     """Make the tuning objective visible to every cloud's tuner."""
     print(f"{name}={value:.6f}", flush=True)
@@ -74,15 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     import numpy as np
-    import pandas as pd
     import torch
     from sklearn.metrics import roc_auc_score
 
     torch.manual_seed(args.seed)
-    files = sorted(glob.glob(os.path.join(args.train, "**", "*.parquet"), recursive=True))
-    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    with open(os.path.join(args.train, "features.json"), encoding="utf-8") as f:
-        spec = json.load(f)
+    df = read_table(args.train)
+    spec = feature_spec(df)
     features, label = spec["features"], spec["label"]
 
     rng = np.random.default_rng(args.seed)

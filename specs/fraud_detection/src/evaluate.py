@@ -120,10 +120,21 @@ def _extract(model_dir: str) -> None:
             tar.extractall(model_dir)
 
 
+def read_table(path: str):
+    """Every parquet or csv file under `path`."""
+    import pandas as pd
+
+    files = sorted(f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f))
+    frames = [pd.read_parquet(f) for f in files if f.endswith((".parquet", ".pq"))]
+    frames += [pd.read_csv(f) for f in files if f.endswith(".csv")]
+    if not frames:
+        raise SystemExit(f"no parquet or csv files under {path}")
+    return pd.concat(frames, ignore_index=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    import pandas as pd
     import xgboost as xgb
 
     _extract(args.model)
@@ -131,8 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = json.load(f)
     booster = xgb.Booster()
     booster.load_model(os.path.join(args.model, "xgboost-model"))
-    files = sorted(glob.glob(os.path.join(args.test, "**", "*.parquet"), recursive=True))
-    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    df = read_table(args.test)
     features, label = spec["features"], spec["label"]
     scores = booster.predict(xgb.DMatrix(df[features].astype("float32"), feature_names=features))
     metrics = compute_metrics(df[label].astype(int).tolist(), scores.tolist(), args.threshold)

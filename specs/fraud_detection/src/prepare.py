@@ -10,17 +10,19 @@ engineers model features and writes a deterministic train/test split as parquet:
     --test  DIR   output: held-out rows for the evaluate and bias_check steps
     --test_fraction 0.2   share of rows held out (split by a hash of transaction_id,
                           so a transaction lands on the same side on every run)
+    --output_format parquet   or `csv` (with a header) for consumers that only read CSV
 
-The feature list is written next to the data (`features.json`) so that training,
-evaluation and serving agree on column order. Every option also accepts the dashed
-spelling (`--test-fraction`) and falls back to the SageMaker Processing paths.
+Outputs hold data files only: model features are the numeric columns other than the id
+and the label (training records their order with the model), and the raw `country`
+column is kept for the `fairness` bias check, whose facet it is. Every option also
+accepts the dashed spelling (`--test-fraction`) and falls back to the SageMaker
+Processing paths.
 """
 from __future__ import annotations
 
 import argparse
 import glob
 import hashlib
-import json
 import logging
 import math
 import os
@@ -58,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     _option(p, "train", default="/opt/ml/processing/output/train")
     _option(p, "test", default="/opt/ml/processing/output/test")
     _option(p, "test_fraction", type=float, default=0.2)
+    _option(p, "output_format", choices=("parquet", "csv"), default="parquet")
     args = p.parse_args(argv)
     if not 0.0 < args.test_fraction < 1.0:
         p.error("--test_fraction must be between 0 and 1")
@@ -116,6 +119,7 @@ def engineer(df):
         out[f"mcc_{name}"] = (groups == name).astype(int)
     for c in COUNTRIES:
         out[f"country_{c.lower()}"] = (df["country"] == c).astype(int)
+    out["country"] = df["country"].fillna("unknown").astype(str)  # raw facet for the bias check
     # Amount relative to the merchant category's typical ticket size.
     median_by_group = amount.groupby(groups).transform("median").replace(0, np.nan)
     out["amount_vs_mcc_median"] = (amount / median_by_group).fillna(1.0).clip(upper=100)
@@ -126,11 +130,14 @@ def engineer(df):
     return out
 
 
-def write_split(df, directory: str, name: str, features: list[str]) -> None:
+def write_table(df, directory: str, name: str, fmt: str) -> str:
     os.makedirs(directory, exist_ok=True)
-    df.to_parquet(os.path.join(directory, f"{name}.parquet"), index=False)
-    with open(os.path.join(directory, "features.json"), "w", encoding="utf-8") as f:
-        json.dump({"features": features, "label": LABEL, "id": ID_COLUMN}, f, indent=2)
+    path = os.path.join(directory, f"{name}.{fmt}")
+    if fmt == "csv":
+        df.to_csv(path, index=False)
+    else:
+        df.to_parquet(path, index=False)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,15 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     LOG.info("read %d transactions from %s", len(raw), args.data)
     raw = raw.dropna(subset=[ID_COLUMN, "amount", LABEL]).drop_duplicates(subset=[ID_COLUMN])
     table = engineer(raw)
-    features = [c for c in table.columns if c not in (ID_COLUMN, LABEL)]
+    features = [c for c in table.columns if c not in (ID_COLUMN, LABEL, "country")]
     is_test = table[ID_COLUMN].map(lambda k: in_test_split(k, args.test_fraction))
     train, test = table[~is_test], table[is_test]
     if train[LABEL].nunique() < 2 or test[LABEL].nunique() < 2:
         LOG.error("both splits need fraud and non-fraud rows (train: %s, test: %s)",
                   train[LABEL].value_counts().to_dict(), test[LABEL].value_counts().to_dict())
         return 1
-    write_split(train, args.train, "train", features)
-    write_split(test, args.test, "test", features)
+    write_table(train, args.train, "train", args.output_format)
+    write_table(test, args.test, "test", args.output_format)
     rate = float(table[LABEL].mean())
     LOG.info("train=%d test=%d features=%d fraud_rate=%.4f", len(train), len(test), len(features), rate)
     if math.isnan(rate) or rate == 0:

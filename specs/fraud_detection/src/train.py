@@ -51,23 +51,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+LABEL = "is_fraud"
+ID_COLUMN = "transaction_id"
+
+
 def read_table(path: str):
+    """Every parquet or csv file under `path` (a channel may hold several parts)."""
     import pandas as pd
 
-    files = sorted(glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True))
-    if not files:
-        raise SystemExit(f"no parquet files under {path}")
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    files = sorted(f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f))
+    frames = [pd.read_parquet(f) for f in files if f.endswith((".parquet", ".pq"))]
+    frames += [pd.read_csv(f) for f in files if f.endswith(".csv")]
+    if not frames:
+        raise SystemExit(f"no parquet or csv files under {path}")
+    return pd.concat(frames, ignore_index=True)
 
 
-def load_feature_spec(path: str, columns) -> dict:
-    spec_file = os.path.join(path, "features.json")
-    if os.path.exists(spec_file):
-        with open(spec_file, encoding="utf-8") as f:
-            return json.load(f)
-    label = "is_fraud"
-    return {"features": [c for c in columns if c not in (label, "transaction_id")], "label": label,
-            "id": "transaction_id"}
+def feature_spec(df) -> dict:
+    """Model features: the numeric columns other than the id and the label, in file order."""
+    from pandas.api.types import is_numeric_dtype
+
+    features = [c for c in df.columns if c not in (LABEL, ID_COLUMN) and is_numeric_dtype(df[c])]
+    return {"features": features, "label": LABEL, "id": ID_COLUMN}
 
 
 def validation_mask(ids, fraction: float = 0.1):
@@ -81,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     import xgboost as xgb
 
     df = read_table(args.train)
-    spec = load_feature_spec(args.train, df.columns)
+    spec = feature_spec(df)
     features, label = spec["features"], spec["label"]
     is_val = validation_mask(df[spec["id"]]) if spec["id"] in df.columns else df.index % 10 == 0
     fit, val = df[~is_val], df[is_val]

@@ -156,15 +156,25 @@ def _saved_model_dir(model_dir: str) -> str:
     return os.path.join(model_dir, versions[-1])
 
 
+def read_table(path: str):
+    """Every parquet or csv file under `path`."""
+    import pandas as pd
+
+    files = sorted(f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f))
+    frames = [pd.read_parquet(f) for f in files if f.endswith((".parquet", ".pq"))]
+    frames += [pd.read_csv(f) for f in files if f.endswith(".csv")]
+    if not frames:
+        raise SystemExit(f"no parquet or csv files under {path}")
+    return pd.concat(frames, ignore_index=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    import pandas as pd
     import tensorflow as tf
 
     serve = tf.saved_model.load(_saved_model_dir(args.model)).signatures["serving_default"]
-    files = sorted(glob.glob(os.path.join(args.holdout, "**", "*.parquet"), recursive=True))
-    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    df = read_table(args.holdout)
     scores: list[float] = []
     for start in range(0, len(df), args.batch_size):
         chunk = df.iloc[start:start + args.batch_size]

@@ -3,12 +3,13 @@
 Step `split` (process) of pipeline `nightly` in recommendations.mlspec.
 
     --data    DIR       validated interactions (jsonl or parquet; the validate step's output)
-    --train   DIR       output: interactions before the cut-off (parquet, vocabularies.json)
+    --train   DIR       output: interactions before the cut-off
     --holdout DIR       output: the last `--holdout_days` of interactions, for users and items
                         seen in training (cold-start is served by a popularity fallback)
     --holdout_days 7
     --min_user_events 3 drop users with fewer events in the training window
     --max_events_per_user 500  cap heavy users (bots, crawlers) so they don't dominate
+    --output_format parquet    (or `csv` with a header)
 
 Splitting by time rather than at random keeps the holdout honest: the model never sees
 the future it is scored on.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import logging
 import os
 import sys
@@ -42,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     _option(p, "holdout_days", type=int, default=7)
     _option(p, "min_user_events", type=int, default=3)
     _option(p, "max_events_per_user", type=int, default=500)
+    _option(p, "output_format", choices=("parquet", "csv"), default="parquet")
     return p.parse_args(argv)
 
 
@@ -90,12 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         LOG.error("empty split; lower --holdout_days or --min_user_events")
         return 1
 
-    vocab = {c: sorted(train[c].unique().tolist()) for c in CATEGORICAL}
     for directory, frame, name in ((args.train, train, "train"), (args.holdout, holdout, "holdout")):
         os.makedirs(directory, exist_ok=True)
-        frame.to_parquet(os.path.join(directory, f"{name}.parquet"), index=False)
-        with open(os.path.join(directory, "vocabularies.json"), "w", encoding="utf-8") as f:
-            json.dump({"cutoff": cutoff.isoformat(), **vocab}, f)
+        path = os.path.join(directory, f"{name}.{args.output_format}")
+        if args.output_format == "csv":
+            frame.to_csv(path, index=False)
+        else:
+            frame.to_parquet(path, index=False)
     return 0
 
 

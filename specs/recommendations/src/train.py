@@ -2,7 +2,7 @@
 
 Step `train` (train, framework tensorflow 2.13) of pipeline `nightly` in recommendations.mlspec.
 
-    --train DIR          interactions + vocabularies.json from `split` (default $SM_CHANNEL_TRAIN)
+    --train DIR          interactions from `split`, parquet or csv (default $SM_CHANNEL_TRAIN)
     --model DIR          artifact directory (default $SM_MODEL_DIR)
     --embedding_dim 64   hyperparameters from the spec
     --epochs 8
@@ -80,10 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(args.seed)
-    files = sorted(glob.glob(os.path.join(args.train, "**", "*.parquet"), recursive=True))
-    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True).sort_values("ts")
-    with open(os.path.join(args.train, "vocabularies.json"), encoding="utf-8") as f:
-        vocab = json.load(f)
+    files = sorted(f for f in glob.glob(os.path.join(args.train, "**", "*"), recursive=True) if os.path.isfile(f))
+    frames = [pd.read_parquet(f) for f in files if f.endswith(".parquet")]
+    frames += [pd.read_csv(f, dtype={c: str for c in USER_FEATURES + ITEM_FEATURES}) for f in files if f.endswith(".csv")]
+    if not frames:
+        raise SystemExit(f"no parquet or csv files under {args.train}")
+    df = pd.concat(frames, ignore_index=True)
+    df["ts"] = pd.to_datetime(df["ts"], utc=True)
+    df = df.sort_values("ts")
+    # Vocabularies come from the training window only: ids first seen later are out-of-vocabulary.
+    vocab = {c: sorted(df[c].astype(str).unique().tolist()) for c in USER_FEATURES + ITEM_FEATURES}
 
     # The most recent 5% of training interactions validate the epochs (time order again).
     n_val = max(1, len(df) // 20)
