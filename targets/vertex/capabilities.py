@@ -146,7 +146,7 @@ CAPABILITIES: dict[str, Verdict] = {
                                        "peering used by pipelines and custom jobs; endpoints are Private Service Connect "
                                        "endpoints reachable only from that VPC", _D + "general/vpc-peering"),
     "security.allowed_egress": unsupported("reference an existing VPC Service Controls perimeter (MLS-GCP-060) around the project",
-                                           "remove allowed_egress: mlspec's default already keeps jobs on the private network",
+                                           "drop allowed_egress and vendor dependencies into the image or code bundle (jobs then need no outbound access)",
                                            note="Vertex-managed compute reaches the internet from Google's tenant project, "
                                                 "which the stack's VPC firewall does not govern",
                                            doc="https://cloud.google.com/vertex-ai/docs/general/vpc-service-controls"),

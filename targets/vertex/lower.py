@@ -126,11 +126,11 @@ def lower_platform(c: _Ctx) -> None:
     c.data["code_objects"] = [{"source": f"../code/{f['path']}", "object": f"code/{f['path']}"}
                               for f in (ir.get("code") or {}).get("files") or []]
     c.data["code_objects"].append({"source": "../runtime/mlspec_runtime.py", "object": pipeline.RUNTIME_OBJECT})
-    w = [wv["rule"] for wv in ir.get("waivers") or []]
-    c.data["waived"] = w
-    if w:
+    relevant = [x for x in ir.get("waivers") or [] if x["rule"].startswith(("MLS-G-", "MLS-GCP-"))]
+    c.data["waived"] = [x["rule"] for x in relevant]
+    if relevant:
         c.notes.append(f"[{e.env}] waived rules: " + ", ".join(f"{x['rule']} ({x['reason']}, owner {x['owner']}, until "
-                                                                f"{x['until']})" for x in ir["waivers"]))
+                                                                f"{x['until']})" for x in relevant))
     if not waived(ir, "MLS-G-06"):
         c.notes.append(f"[{e.env}] MLS-G-06 is not met: Vertex prebuilt containers and the google-cloud-pipeline-components "
                        "image are pulled by tag from Google's registries; mirror them into a CMEK Artifact Registry "
@@ -358,7 +358,7 @@ def lower_monitors(c: _Ctx) -> None:
                 "emails": [channels[n]["address"] for n in mo["notify"] if n in channels and channels[n]["type"] == "email"],
                 "retrain_topics": retrain, "every_s": int(mo["every_s"]),
                 "above": mo["breach"].get("above"), "below": mo["breach"].get("below")}
-        if mo["kind"] in JOB_MONITORS:
+        if mo["kind"] in JOB_MONITORS and mo["breach"].get("above") is not None:
             ds = datasets.get(mo.get("baseline") or "")
             label = next((col["name"] for col in (ds or {}).get("schema") or [] if col.get("role") == "label"), None)
             features = [col["name"] for col in (ds or {}).get("schema") or [] if col.get("role") == "feature"]
@@ -386,8 +386,10 @@ def lower_monitors(c: _Ctx) -> None:
                         launch=_launch_body(c, key, spec["pipelineInfo"]["name"], f"../{path}", "monitoring", "monitor"))
             base["launch"]["schedule"] = {"cron": _every_cron(int(mo["every_s"])), "timezone": "UTC"}
             base["launch"]["retrain_topic"] = None
-            c.notes.append(f"[{e.env}] monitor `{mo['name']}` ({mo['kind']}) emulated by a scheduled monitor pipeline "
-                           f"writing `{CUSTOM_MONITOR_METRIC}` with an alert policy on the breach")
+            why = ("Vertex Model Monitoring only alerts when a distance exceeds a threshold, not on a minimum "
+                   f"`{mo['metric']}`; " if mo["kind"] in JOB_MONITORS else "")
+            c.notes.append(f"[{e.env}] monitor `{mo['name']}` ({mo['kind']}): {why}emulated by a scheduled monitor "
+                           f"pipeline writing `{CUSTOM_MONITOR_METRIC}` with an alert policy on the breach")
         out.append(base)
     c.data["monitors"] = out
 
@@ -420,7 +422,7 @@ def lower_dashboard(c: _Ctx) -> None:
                   chart(f"{ep['name']}: errors/s", f'{base} AND metric.type = "{ALERT_METRICS["error_rate"][0]}"',
                         "ALIGN_RATE")]
     for mo in e.ir["monitors"]:
-        if mo["kind"] not in JOB_MONITORS:
+        if mo["kind"] not in JOB_MONITORS or mo["breach"].get("above") is None:
             tiles.append(chart(f"monitor {mo['name']} ({mo['metric']})",
                                f'metric.type = "{CUSTOM_MONITOR_METRIC}" AND metric.labels.monitor = "{mo["name"]}"',
                                "ALIGN_MEAN", "REDUCE_MEAN"))

@@ -244,7 +244,7 @@ def _runtime(op: str, extra: list[str]) -> dict:
     """A light task: the mlspec runtime in the GCPC image (has google-cloud-aiplatform)."""
     return {"container": {"image": common.GCPC_IMAGE,
                           "command": ["python3", "/gcs/" + _p("bucket") + "/" + RUNTIME_OBJECT, op],
-                          "args": ["--executor-input", "{{$}}", *extra]}}
+                          "args": ["--executor-input", "{{$}}", "--pipeline-job", "{{$.pipeline_job_name}}", *extra]}}
 
 
 def _flag(name: str) -> str:
@@ -613,7 +613,7 @@ def build_monitor_pipeline(e: Env, monitor: dict, endpoint: dict | None, diags: 
               "ground_truth": e.data_uri(monitor["ground_truth"]) if monitor.get("ground_truth") else "",
               "endpoint_id": e.endpoint_id(endpoint["name"]) if endpoint else "",
               "log_table": capture_table(e, endpoint) if endpoint else "",
-              "window_s": int(monitor["every_s"])}
+              "window_s": int(monitor["every_s"]), **_id_and_label(e, monitor)}
     plat_in, plat_task = b.platform(PLATFORM_LIGHT)
     b.add("monitor", inputs=plat_in, outputs={"value": "NUMBER_DOUBLE"},
           executor=_runtime("monitor", ["--config", json.dumps(config, sort_keys=True)]),
@@ -626,6 +626,16 @@ def build_monitor_pipeline(e: Env, monitor: dict, endpoint: dict | None, diags: 
         "root": {"dag": {"tasks": b.tasks}, "inputDefinitions": {"parameters": root}},
         "schemaVersion": SCHEMA_VERSION, "sdkVersion": "mlspec",
     }
+
+
+def _id_and_label(e: Env, monitor: dict) -> dict:
+    """Columns the ground truth is joined on: the baseline's (else the first dataset's) id and label roles."""
+    datasets = [d for d in e.ir["datasets"] if d["id"] == monitor.get("baseline")] + list(e.ir["datasets"])
+    for d in datasets:
+        cols = {c.get("role"): c["name"] for c in d.get("schema") or []}
+        if "id" in cols or "label" in cols:
+            return {"id_column": cols.get("id", "id"), "label_column": cols.get("label", "label")}
+    return {"id_column": "id", "label_column": "label"}
 
 
 def capture_dataset(e: Env) -> str:

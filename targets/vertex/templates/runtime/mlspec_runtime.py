@@ -238,7 +238,7 @@ def op_metrics(a) -> None:
     from google.cloud import aiplatform
 
     _init(p)
-    run = f"{a.run_name}-{os.environ.get('CLOUD_ML_JOB_ID', 'local')}".lower()[:120]
+    run = "".join(ch if ch.isalnum() else "-" for ch in f"{a.run_name}-{a.pipeline_job or 'local'}".lower())[:120]
     aiplatform.start_run(run)
     aiplatform.log_params({**json.loads(a.params), "spec_sha256": p["spec_sha256"], "code_version": p["code_version"],
                            "data_version": p["data_version"]})
@@ -280,6 +280,7 @@ def op_register(a) -> None:
                                                            "data_version": p["data_version"]}}
     _write_json(model_uri, "model_card.json", card)
     labels = {**cfg["labels"], "mlspec-code-version": p["code_version"][:32],
+              "mlspec-pipeline-run": "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in a.pipeline_job.lower())[:63],
               "mlspec-data-version": "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in p["data_version"].lower())[:63]}
     parent = None
     try:
@@ -309,46 +310,131 @@ def op_register(a) -> None:
     _set_outputs(ex, {"model_version": model.versioned_resource_name})
 
 
+def _logged(project: str, table: str, start_s: int, end_s: int) -> list[tuple[dict, float]]:
+    """(instance, prediction) pairs logged by the endpoint between start_s and end_s seconds ago."""
+    from google.cloud import bigquery
+
+    sql = (f"SELECT request_payload, response_payload FROM `{table}` WHERE logging_time BETWEEN "
+           f"TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL {int(start_s)} SECOND) AND "
+           f"TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL {int(end_s)} SECOND) LIMIT 50000")
+    out = []
+    for r in bigquery.Client(project=project).query(sql).result():
+        if not (r["request_payload"] and r["response_payload"]):
+            continue
+        instances = json.loads(r["request_payload"][0]).get("instances") or []
+        predictions = json.loads(r["response_payload"][0]).get("predictions") or []
+        for inst, pred in zip(instances, predictions):
+            score = pred[-1] if isinstance(pred, list) else (pred.get("score", 0) if isinstance(pred, dict) else pred)
+            out.append((inst if isinstance(inst, dict) else {}, float(score)))
+    return out
+
+
+def classification_metric(name: str, truth: list[int], pred: list[int]) -> float:
+    tp = sum(1 for t, p in zip(truth, pred) if t == 1 and p == 1)
+    fp = sum(1 for t, p in zip(truth, pred) if t == 0 and p == 1)
+    fn = sum(1 for t, p in zip(truth, pred) if t == 1 and p == 0)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    if name == "precision":
+        return precision
+    if name == "recall":
+        return recall
+    if name == "f1":
+        return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return sum(1 for t, p in zip(truth, pred) if t == p) / max(1, len(truth))
+
+
+def ndcg(reference: dict[str, float], current: dict[str, float]) -> float:
+    """NDCG of the current feature ranking, with the reference attributions as relevance."""
+    order = sorted(current, key=lambda f: -current[f])
+    ideal = sorted(reference.values(), reverse=True)
+    dcg = sum(reference.get(f, 0.0) / math.log2(i + 2) for i, f in enumerate(order))
+    idcg = sum(v / math.log2(i + 2) for i, v in enumerate(ideal))
+    return dcg / idcg if idcg else 1.0
+
+
+def _mean_abs_attributions(endpoint, instances: list[dict]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for i in range(0, len(instances), 20):
+        for e in endpoint.explain(instances=instances[i:i + 20]).explanations:
+            for f, v in dict(e.attributions[0].feature_attributions).items():
+                total[f] = total.get(f, 0.0) + abs(float(v)) / len(instances)
+    return total
+
+
+def compute_monitor(cfg: dict, now_rows, earlier_rows, baseline=None, truth=None, explain=None) -> float:
+    """The monitor's value from logged traffic (pure given its inputs; unit-tested)."""
+    kind = cfg["kind"]
+    preds = [p for _i, p in now_rows]
+    if kind == "prediction_drift":
+        base = ([float(v) for v in baseline["prediction"]] if baseline is not None and "prediction" in baseline
+                else [p for _i, p in earlier_rows])
+        return _psi(base, preds)
+    if kind == "data_drift":
+        worst = 0.0
+        for col in (baseline.columns if baseline is not None else []):
+            cur = [float(i[col]) for i, _p in now_rows if isinstance(i.get(col), (int, float))]
+            ref = [float(v) for v in baseline[col].dropna() if isinstance(v, (int, float))]
+            if cur and ref:
+                worst = max(worst, _psi(ref, cur))
+        return worst
+    if kind == "model_quality":
+        idc = cfg.get("id_column") or "id"
+        labels = {str(k): int(v) for k, v in (truth or {}).items()}
+        pairs = [(labels[str(i.get(idc))], int(p >= 0.5)) for i, p in now_rows if str(i.get(idc)) in labels]
+        return classification_metric(cfg["metric"], [t for t, _ in pairs], [q for _, q in pairs]) if pairs else float("nan")
+    if kind == "bias_drift":
+        groups: dict[str, list[float]] = {}
+        for inst, p in now_rows:
+            for facet in cfg["facets"]:
+                groups.setdefault(f"{facet}={inst.get(facet)}", []).append(p)
+        rates = [sum(1 for v in g if v >= 0.5) / len(g) for g in groups.values() if g]
+        return (max(rates) - min(rates)) if rates else 0.0
+    if kind == "feature_attribution_drift" and explain is not None:
+        return ndcg(explain["baseline"], explain["current"])
+    return float("nan")
+
+
 def op_monitor(a) -> None:
-    """Read the endpoint's request/response log (BigQuery), compute the monitor's metric and write it
-    as custom.googleapis.com/mlspec/monitor_value{monitor=<name>} for the alert policy."""
+    """Compute a monitor from the endpoint's request/response log (BigQuery) and write it as
+    custom.googleapis.com/mlspec/monitor_value{monitor=<name>} for the alert policy."""
+    import datetime
+
     import google.auth
     from google.auth.transport.requests import AuthorizedSession
-    from google.cloud import bigquery
 
     ex = _executor(a)
     p = _params(ex)
     cfg = json.loads(a.config)
-    bq = bigquery.Client(project=p["project"])
-    rows = list(bq.query(f"SELECT request_payload, response_payload FROM `{cfg['log_table']}` WHERE logging_time > "
-                         f"TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL {int(cfg['window_s'])} SECOND) LIMIT 100000").result())
-    preds = [float(json.loads(r["response_payload"][0])["predictions"][0]) for r in rows if r["response_payload"]]
-    value = 0.0
-    if cfg["kind"] == "prediction_drift" and cfg.get("baseline"):
-        base = _predict_scores_baseline(cfg["baseline"])
-        value = _psi(base, preds)
-    elif cfg["kind"] == "model_quality" and cfg.get("ground_truth"):
-        truth = read_table(cfg["ground_truth"])["label"].tolist()[: len(preds)]
-        hits = sum(1 for t, s in zip(truth, preds) if int(s >= 0.5) == int(t))
-        value = hits / max(1, len(truth))
-    elif cfg["kind"] == "bias_drift":
-        groups: dict[str, list[float]] = {}
-        for r in rows:
-            inst = json.loads(r["request_payload"][0])["instances"][0]
-            for facet in cfg["facets"]:
-                groups.setdefault(str(inst.get(facet)), []).append(float(json.loads(r["response_payload"][0])["predictions"][0]))
-        rates = [sum(1 for v in g if v >= 0.5) / len(g) for g in groups.values() if g]
-        value = (max(rates) - min(rates)) if rates else 0.0
-    creds, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-    import datetime
+    window = int(cfg["window_s"])
+    now_rows = _logged(p["project"], cfg["log_table"], window, 0)
+    earlier = _logged(p["project"], cfg["log_table"], 2 * window, window) if cfg["kind"] == "prediction_drift" else []
+    baseline = read_table(cfg["baseline"]).sample(frac=1.0, random_state=0).head(5000) if cfg.get("baseline") else None
+    truth = None
+    if cfg["kind"] == "model_quality" and cfg.get("ground_truth"):
+        gt = read_table(cfg["ground_truth"])
+        truth = dict(zip(gt[cfg.get("id_column") or "id"], gt[cfg.get("label_column") or "label"]))
+    explain = None
+    if cfg["kind"] == "feature_attribution_drift" and baseline is not None:
+        from google.cloud import aiplatform
 
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _init(p)
+        endpoint = aiplatform.Endpoint(cfg["endpoint_id"])
+        explain = {"baseline": _mean_abs_attributions(endpoint, baseline.head(200).to_dict("records")),
+                   "current": _mean_abs_attributions(endpoint, [i for i, _p in now_rows[:200]])}
+    value = compute_monitor(cfg, now_rows, earlier, baseline, truth, explain)
+    if math.isnan(value):
+        print(f"mlspec monitor {cfg['monitor']}: no data in the window")
+        _set_outputs(ex, {"value": 0.0})
+        return
+    creds, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     AuthorizedSession(creds).post(
         f"https://monitoring.googleapis.com/v3/projects/{p['project']}/timeSeries",
         json={"timeSeries": [{"metric": {"type": "custom.googleapis.com/mlspec/monitor_value",
                                          "labels": {"monitor": cfg["monitor"]}},
                               "resource": {"type": "global", "labels": {"project_id": p["project"]}},
-                              "points": [{"interval": {"endTime": now}, "value": {"doubleValue": value}}]}]}
+                              "points": [{"interval": {"endTime": stamp}, "value": {"doubleValue": value}}]}]}
     ).raise_for_status()
     _set_outputs(ex, {"value": value})
 
@@ -424,16 +510,10 @@ def op_shadow(a) -> None:
     _set_outputs(ex, {"value": value})
 
 
-def _predict_scores_baseline(uri: str) -> list[float]:
-    df = read_table(uri)
-    col = "prediction" if "prediction" in df.columns else df.columns[-1]
-    return [float(v) for v in df[col].dropna().tolist()]
-
-
 def _psi(expected: list[float], actual: list[float], bins: int = 10) -> float:
     if not expected or not actual:
         return 0.0
-    lo, hi = min(expected), max(expected)
+    lo, hi = min(min(expected), min(actual)), max(max(expected), max(actual))
     width = (hi - lo) / bins or 1.0
 
     def hist(values):
@@ -454,7 +534,7 @@ OPS = {"validate": op_validate, "evaluate": op_evaluate, "bias": op_bias, "expla
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="mlspec-runtime")
     ap.add_argument("op", choices=sorted(OPS))
-    for flag in ("executor-input", "config", "data", "model", "metrics", "report", "predictions", "destination",
+    for flag in ("executor-input", "pipeline-job", "config", "data", "model", "metrics", "report", "predictions", "destination",
                  "metric-names", "run-name", "params", "alias", "method"):
         ap.add_argument(f"--{flag}", default="")
     ap.add_argument("--samples", default="25")

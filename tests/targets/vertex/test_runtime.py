@@ -1,0 +1,84 @@
+"""The fixed mlspec runtime that Vertex pipeline tasks run: pure parts unit-tested locally
+(metrics, drift, NDCG, executor I/O, validate op on real files); cloud calls are not exercised."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from importlib import resources
+
+import pytest
+
+SRC = resources.files("mlspec.targets.vertex").joinpath("templates", "runtime", "mlspec_runtime.py")
+
+
+@pytest.fixture(scope="module")
+def rt():
+    spec = importlib.util.spec_from_file_location("mlspec_runtime", str(SRC))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_imports_nothing_heavy_at_module_level():
+    import ast
+
+    tree = ast.parse(SRC.read_text())
+    top = {a.name.split(".")[0] for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+           for a in (n.names if isinstance(n, ast.Import) else [ast.alias(n.module or "")])}
+    assert top <= {"__future__", "argparse", "glob", "json", "math", "os", "random", "sys"}
+
+
+def test_psi_and_metrics(rt):
+    same = [i / 100 for i in range(100)]
+    assert rt._psi(same, same) == pytest.approx(0.0, abs=1e-9)
+    assert rt._psi(same, [0.99] * 100) > 1.0
+    assert rt.classification_metric("f1", [1, 1, 0, 0], [1, 0, 0, 1]) == pytest.approx(0.5)
+    assert rt.classification_metric("accuracy", [1, 0], [1, 0]) == 1.0
+    assert rt.ndcg({"a": 3, "b": 2, "c": 1}, {"a": 0.9, "b": 0.5, "c": 0.1}) == pytest.approx(1.0)
+    assert rt.ndcg({"a": 3, "b": 2, "c": 1}, {"a": 0.1, "b": 0.5, "c": 0.9}) < 0.9
+
+
+def test_compute_monitor_kinds(rt):
+    import pandas as pd
+
+    rows = [({"id": i, "country": "US" if i % 2 else "DE", "amount": float(i)}, 0.9 if i % 2 else 0.1)
+            for i in range(40)]
+    bias = rt.compute_monitor({"kind": "bias_drift", "facets": ["country"]}, rows, [])
+    assert bias == pytest.approx(1.0)
+    quality = rt.compute_monitor({"kind": "model_quality", "metric": "f1", "id_column": "id"}, rows, [],
+                                 truth={i: i % 2 for i in range(40)})
+    assert quality == pytest.approx(1.0)
+    drift = rt.compute_monitor({"kind": "prediction_drift"}, rows, [(r[0], 0.5) for r in rows])
+    assert drift > 0.5
+    base = pd.DataFrame({"amount": [float(i) for i in range(40)]})
+    assert rt.compute_monitor({"kind": "data_drift"}, rows, [], baseline=base) == pytest.approx(0.0, abs=1e-6)
+    attr = rt.compute_monitor({"kind": "feature_attribution_drift"}, rows, [],
+                              explain={"baseline": {"a": 1.0, "b": 0.5}, "current": {"a": 1.0, "b": 0.4}})
+    assert attr == pytest.approx(1.0)
+    assert math.isnan(rt.compute_monitor({"kind": "model_quality", "metric": "f1"}, rows, [], truth={}))
+
+
+def test_executor_outputs(rt, tmp_path):
+    out = tmp_path / "out" / "f1"
+    ex = {"inputs": {"parameterValues": {"project": "p"}},
+          "outputs": {"parameters": {"f1": {"outputFile": str(out)}}}}
+    rt._set_outputs(ex, {"f1": 0.97, "ignored": 1})
+    assert json.loads(out.read_text()) == 0.97
+
+
+def test_validate_op_on_files(rt, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "part-0.csv").write_text("amount,country\n1.0,US\n2.0,DE\n3.0,US\n")
+    cfg = {"checks": {"min_rows": 3, "max_null_fraction_percent": 0.0}, "format": "csv",
+           "schema": [{"name": "amount", "nullable": False, "min": 0, "max": None, "allowed": None},
+                      {"name": "country", "nullable": False, "min": None, "max": None, "allowed": ["US", "DE"]}]}
+    rt.main(["validate", "--data", str(data), "--config", json.dumps(cfg)])
+    cfg["checks"]["min_rows"] = 10
+    with pytest.raises(SystemExit, match="min_rows"):
+        rt.main(["validate", "--data", str(data), "--config", json.dumps(cfg)])
+    cfg["checks"]["min_rows"] = 1
+    cfg["schema"][1]["allowed"] = ["US"]
+    with pytest.raises(SystemExit, match="outside"):
+        rt.main(["validate", "--data", str(data), "--config", json.dumps(cfg)])
