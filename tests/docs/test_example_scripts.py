@@ -222,3 +222,87 @@ def test_ranking_metrics_per_user():
     assert got["ndcg"] == pytest.approx((1 + b_ndcg) / 2)
     assert got["recall"] == pytest.approx((1 + 0.5) / 2)
     assert got["mrr"] == pytest.approx((1 + 0.5) / 2)
+
+
+# ---------------------------------------------------------------- data preparation, end to end (needs pandas)
+def _rows(n: int, seed: int):
+    import random
+
+    rng = random.Random(seed)
+    return rng, n
+
+
+def test_fraud_prepare_end_to_end(tmp_path: Path):
+    pd = pytest.importorskip("pandas")
+    rng, n = _rows(300, 1)
+    (tmp_path / "in").mkdir()
+    pd.DataFrame({
+        "transaction_id": [f"t{i}" for i in range(n)],
+        "amount": [round(rng.random() * 500, 2) for _ in range(n)],
+        "merchant_mcc": [rng.choice([3001, 5816, 6011, 7000, 9999]) for _ in range(n)],
+        "country": [rng.choice(["US", "GB", "DE"]) for _ in range(n)],
+        "card_present": [rng.choice([True, False]) for _ in range(n)],
+        "is_fraud": [int(rng.random() < 0.2) for _ in range(n)],
+    }).to_csv(tmp_path / "in" / "part-0.csv", index=False)
+    prepare = load(ROOT / "specs/fraud_detection/src/prepare.py")
+    train_mod = load(ROOT / "specs/fraud_detection/src/train.py")
+    assert prepare.main(["--data", str(tmp_path / "in"), "--train", str(tmp_path / "train"),
+                         "--test", str(tmp_path / "test"), "--output-format", "csv"]) == 0
+    assert sorted(p.name for p in (tmp_path / "train").iterdir()) == ["train.csv"]  # data files only
+    train = train_mod.read_table(str(tmp_path / "train"))
+    test = train_mod.read_table(str(tmp_path / "test"))
+    assert len(train) + len(test) == n and set(train.transaction_id).isdisjoint(test.transaction_id)
+    spec = train_mod.feature_spec(train)
+    assert {"transaction_id", "is_fraud", "country"}.isdisjoint(spec["features"])
+    assert "country" in test.columns, "the bias check's facet column stays in the data"
+    assert {"log_amount", "country_us", "mcc_digital_goods"} <= set(spec["features"])
+
+
+def test_churn_features_end_to_end(tmp_path: Path):
+    pd = pytest.importorskip("pandas")
+    rng, n = _rows(300, 2)
+    (tmp_path / "in").mkdir()
+    pd.DataFrame({
+        "subscriber_id": [f"s{i}" for i in range(n)],
+        "tenure_months": [rng.randint(0, 60) for _ in range(n)],
+        "monthly_spend": [rng.random() * 80 for _ in range(n)],
+        "plan": [rng.choice(["basic", "plus", "premium"]) for _ in range(n)],
+        "support_calls": [rng.randint(0, 6) for _ in range(n)],
+        "churned": [rng.randint(0, 1) for _ in range(n)],
+    }).to_csv(tmp_path / "in" / "snapshot.csv", index=False)
+    features = load(ROOT / "specs/churn/src/features.py")
+    gbm = load(ROOT / "specs/churn/src/train_gbm.py")
+    nn = load(ROOT / "specs/churn/src/train_nn.py")
+    assert features.main(["--data", str(tmp_path / "in"), "--train", str(tmp_path / "train"),
+                          "--test", str(tmp_path / "test"), "--window_days", "90", "--output_format", "csv"]) == 0
+    train = gbm.read_table(str(tmp_path / "train"))
+    assert (train.tenure_months * 30 >= 90).all(), "subscribers younger than the window are dropped"
+    spec = gbm.feature_spec(train)
+    assert spec == nn.feature_spec(nn.read_table(str(tmp_path / "train"))), "both models see the same columns"
+    assert {"plan_basic", "plan_plus", "plan_premium", "support_calls_per_month"} <= set(spec["features"])
+
+
+def test_recommendations_split_end_to_end(tmp_path: Path):
+    pytest.importorskip("pandas")
+    import datetime
+
+    rng, n = _rows(2000, 3)
+    base = datetime.datetime(2026, 11, 1)
+    (tmp_path / "in").mkdir()
+    with open(tmp_path / "in" / "events.jsonl", "w", encoding="utf-8") as f:
+        for _ in range(n):
+            f.write(json.dumps({
+                "user_id": f"u{rng.randint(0, 40)}", "item_id": f"i{rng.randint(0, 60)}",
+                "age_band": rng.choice(["18-24", "25-34", "35-54", "55+"]), "region": rng.choice(["eu", "us"]),
+                "ts": (base + datetime.timedelta(hours=rng.randint(0, 30 * 24))).isoformat(),
+                "clicked": int(rng.random() < 0.3)}) + "\n")
+    split = load(ROOT / "specs/recommendations/src/split.py")
+    evaluate = load(ROOT / "specs/recommendations/src/evaluate.py")
+    assert split.main(["--data", str(tmp_path / "in"), "--train", str(tmp_path / "train"),
+                       "--holdout", str(tmp_path / "holdout"), "--holdout_days", "7", "--output_format", "csv"]) == 0
+    train = evaluate.read_table(str(tmp_path / "train"))
+    holdout = evaluate.read_table(str(tmp_path / "holdout"))
+    assert train.ts.max() < holdout.ts.min(), "the holdout is strictly later than training"
+    assert set(holdout.user_id) <= set(train.user_id) and set(holdout.item_id) <= set(train.item_id)
+    per_user = holdout.groupby("user_id").clicked.agg(["sum", "count"])
+    assert ((per_user["sum"] > 0) & (per_user["sum"] < per_user["count"])).all(), "every holdout user is rankable"
