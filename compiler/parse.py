@@ -12,6 +12,7 @@ and transforming it afterwards (about 3x faster); its tables are cached on disk.
 """
 from __future__ import annotations
 
+import decimal
 import functools
 import re
 import unicodedata
@@ -83,7 +84,9 @@ class _Builder(Transformer):
     def size(self, c):
         t = c[0]
         m = _SIZE_RE.match(t.value)
-        return ast.Size(int(float(m.group(1)) * _SIZE_UNITS[m.group(2)]), t.value, self._tok(t))
+        # exact decimal arithmetic: a huge size stays a (huge) int instead of overflowing;
+        # the checks then report it as out of range
+        return ast.Size(int(decimal.Decimal(m.group(1)) * _SIZE_UNITS[m.group(2)]), t.value, self._tok(t))
 
     def true(self, c):
         return ast.Bool(True, self._tok(c[0]))
@@ -433,18 +436,22 @@ def _syntax_diagnostic(e: UnexpectedInput, src: SourceFile, open_braces: list[in
         return Diagnostic("E111", f"this `{text[opener]}` is never closed", src.span(opener, opener + 1),
                           labels=(Label(span, f"`{tok.value}` found here"),),
                           hint=f"add the missing `{_PAIRS[text[opener]]}` before `{tok.value}`")
-    m = re.search(r'([A-Za-z_]\w*)[ \t]+("(?:[^"\\\n]|\\.)*"|-?[0-9][\w.%]*)[ \t]*\n?[ \t]*$', text[:tok.start_pos])
+    # Look back over a bounded window only: a regex over the whole prefix of a
+    # multi-megabyte line would be quadratic.
+    base = max(0, tok.start_pos - 2048)
+    before = text[base:tok.start_pos]
+    m = re.search(r'([A-Za-z_]\w*)[ \t]+("(?:[^"\\\n]|\\.)*"|-?[0-9][\w.%]*)[ \t]*\n?[ \t]*$', before)
     if "LBRACE" in expected and m and tok.type != "LBRACE" and m.group(1) not in ("step", "gate", "system"):
         name, val = m.group(1), m.group(2)
-        return Diagnostic("E112", f"missing `=` after `{name}`", src.span(m.start(2), m.end(2)),
+        return Diagnostic("E112", f"missing `=` after `{name}`", src.span(base + m.start(2), base + m.end(2)),
                           hint=f"write `{name} = {_short(val)}`")
     if prev == "=" and tok.type in ("RBRACE", "RSQB", "RPAR", "$END", "NAME") and expected & _VALUE_STARTS:
-        m2 = re.search(r'([A-Za-z_]\w*)\s*=\s*$', text[:tok.start_pos])
+        m2 = re.search(r'([A-Za-z_]\w*)\s*=\s*$', before)
         what = f"`{m2.group(1)} =`" if m2 else "`=`"
         at = text.rfind("=", 0, tok.start_pos)
         return Diagnostic("E110", f"missing a value after {what}", src.span(at, at + 1),
                           hint='write a value such as `"text"`, `10m`, `5%`, `[a, b]` or `{ key = value }`')
-    if tok.type == "STRING" and re.match(r'\s*=', text[tok.end_pos:]):
+    if tok.type == "STRING" and re.match(r'\s*=', text[tok.end_pos:tok.end_pos + 2048]):
         return Diagnostic("E110", "attribute names are not quoted", span,
                           hint=f"write `{_unescape(tok.value[1:-1])} = ...`, without quotes around the name")
     if text[:tok.start_pos].rstrip().endswith(":") and "NAME" in expected and tok.type != "NAME":
@@ -523,7 +530,7 @@ def open_braces_before(text: str, pos: int) -> bool:
 
 
 def _previous_token(text: str, pos: int) -> str | None:
-    m = re.search(r'(\S+)\s*$', text[:pos])
+    m = re.search(r'(\S+)\s*$', text[max(0, pos - 2048):pos])
     return m.group(1) if m else None
 
 

@@ -10,6 +10,7 @@ report unused declarations. Never raises for user errors.
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     The IR is None when errors leave no usable IR."""
     ctx = Ctx(sink, src, root, env)
     system = module.system
+    _screen_numbers(sink, system)
     check_identifier(sink, system.name, system.name_span, "system")
     items, env_facts = overlay.apply(ctx, system, env)
     body = Body(sink, [i for i in items if not isinstance(i, ast.Block)], f"system `{system.name}`",
@@ -271,6 +273,43 @@ def _strings(node: object):
             stack.extend(reversed(n))
         elif hasattr(n, "__dataclass_fields__") and not isinstance(n, Span):
             stack.extend(getattr(n, f) for f in reversed(n.__dataclass_fields__) if f not in ("span",))
+
+
+MAX_EXACT = 2 ** 53  # the largest integer every JSON reader (and every cloud API) keeps exactly
+MAX_SECONDS = 100 * 365 * 86400
+MAX_BYTES = 2 ** 60
+
+
+def _values(node: object):
+    """Every typed literal under an AST node."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (ast.Num, ast.Duration, ast.Percent, ast.Size)):
+            yield n
+        elif isinstance(n, tuple):
+            stack.extend(reversed(n))
+        elif hasattr(n, "__dataclass_fields__") and not isinstance(n, Span):
+            stack.extend(getattr(n, f) for f in reversed(n.__dataclass_fields__) if f not in ("span",))
+
+
+def _screen_numbers(sink: Sink, system: ast.System) -> None:
+    """Literals too large to mean anything (or to survive JSON and cloud APIs) are refused
+    once, wherever they are; readers then skip them instead of overflowing."""
+    for v in _values(system):
+        if isinstance(v, ast.Num):
+            bad = (not math.isfinite(v.value)) if isinstance(v.value, float) else abs(v.value) > MAX_EXACT
+            limit = "9,007,199,254,740,992 (2^53)"
+        elif isinstance(v, ast.Duration):
+            bad, limit = not v.seconds <= MAX_SECONDS, "100 years"
+        elif isinstance(v, ast.Percent):
+            bad, limit = not math.isfinite(v.value) or v.value > MAX_EXACT, "100%"
+        else:
+            bad, limit = v.bytes > MAX_BYTES, "1 EiB"
+        if bad:
+            shown = v.text if len(v.text) <= 24 else v.text[:12] + "…" + v.text[-6:]
+            sink.error("E302", f"`{shown}` is too large; the limit is {limit}", v.span,
+                       hint="use a realistic value")
 
 
 def _screen_secrets(sink: Sink, system: ast.System) -> None:
