@@ -587,6 +587,7 @@ def empty_stack(env: EnvContext) -> dict:
                      "access_logging": k != "logs" and not waived(ir, "MLS-AWS-014"),
                      "tls_only": not waived(ir, "MLS-AWS-012")} for k, d in BUCKETS],
         "log_retention_days": 365 if prod else 90,
+        "ecr_repository": naming.kebab(env.system, env.env_name),
         "roles": [], "code": [], "files": [], "seeds": [], "secrets": [],
         "model_package_groups": [], "pipelines": [], "schedules": [], "state_machines": [],
         "approval_rules": [], "endpoints": [], "alarms": [], "topics": [], "monitors": [],

@@ -13,7 +13,7 @@ from mlspec.compiler import api
 from mlspec.compiler.plan.harness import duplicate_urns, missing_required, run_program, snake_case_leaks
 
 ROOT = Path(__file__).resolve().parents[3]
-SPECS = sorted((ROOT / "specs").glob("*.mlspec"))
+SPECS = sorted(p for p in (ROOT / "specs").glob("*.mlspec") if not p.name.startswith("."))
 
 
 def compiled(spec: Path, out: Path) -> Path:

@@ -18,7 +18,7 @@ from mlspec.targets.sagemaker import SageMaker
 from . import fixtures as fx
 
 ROOT = Path(__file__).resolve().parents[3]
-SPECS = sorted((ROOT / "specs").glob("*.mlspec"))
+SPECS = sorted(p for p in (ROOT / "specs").glob("*.mlspec") if not p.name.startswith("."))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)

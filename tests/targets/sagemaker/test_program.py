@@ -269,3 +269,13 @@ def test_schedules_cards_dashboard(prod):
         assert content["intended_uses"]["intended_uses"]
     body = json.loads(of(prod, "aws:cloudwatch/dashboard:Dashboard")[0]["inputs"]["dashboardBody"])
     assert any(w["type"] == "text" and "losses" in w["properties"]["markdown"] for w in body["widgets"])
+
+
+def test_private_registry(prod):  # MLS-AWS-020..023
+    repo = of(prod, "aws:ecr/repository:Repository")[0]["inputs"]
+    assert repo["imageTagMutability"] == "IMMUTABLE"
+    assert repo["encryptionConfigurations"][0]["encryptionType"] == "KMS"
+    assert repo["imageScanningConfiguration"]["scanOnPush"] is True
+    assert not of(prod, "aws:ecr/repositoryPolicy:RepositoryPolicy")
+    logs = {r["inputs"]["name"] for r in of(prod, "aws:cloudwatch/logGroup:LogGroup")}
+    assert "/aws/sagemaker/Endpoints/fraud-detection-prod-scoring" in logs

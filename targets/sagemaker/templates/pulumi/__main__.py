@@ -203,6 +203,13 @@ for obj in DATA["seeds"]:
                           content=obj["content"], server_side_encryption="aws:kms", kms_key_id=key_arn, tags=TAGS,
                           opts=pulumi.ResourceOptions(ignore_changes=["content"]))
 
+# --------------------------------------------------------------------------- private image registry (MLS-AWS-020..023)
+repo = aws.ecr.Repository("images", name=DATA["ecr_repository"], image_tag_mutability="IMMUTABLE",
+                          encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(
+                              encryption_type="KMS", kms_key=key_arn)],
+                          image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                              scan_on_push=True), force_delete=False, tags=TAGS)
+
 # --------------------------------------------------------------------------- MLflow (tracking.mlflow)
 if DATA["mlflow"]:
     if DATA["mlflow"]["uri"]:
@@ -349,6 +356,9 @@ for e in DATA["endpoints"]:
         pulumi.log.info(f"endpoint {e['name']}: no mlspec:approved_package.* config; the deploy path "
                         "creates it on the first approval")
         continue
+    endpoint_logs = aws.cloudwatch.LogGroup(  # SageMaker writes here; created first so it is encrypted
+        f"logs-endpoint-{e['key']}", name=f"/aws/sagemaker/Endpoints/{e['name']}", kms_key_id=key_arn,
+        retention_in_days=DATA["log_retention_days"], tags=TAGS)
     models = {m: aws.sagemaker.Model(
         f"model-{e['key']}-{m}", execution_role_arn=roles["endpoint"].arn, enable_network_isolation=True,
         primary_container=aws.sagemaker.ModelPrimaryContainerArgs(model_package_name=packages[m]),
@@ -394,7 +404,7 @@ for e in DATA["endpoints"]:
                 maximum_execution_timeout_in_seconds=bg["MaximumExecutionTimeoutInSeconds"]),
             auto_rollback_configuration=rollback),
         # later versions arrive through the deploy path (approval -> state machine)
-        opts=pulumi.ResourceOptions(ignore_changes=["endpointConfigName"]))
+        opts=pulumi.ResourceOptions(ignore_changes=["endpointConfigName"], depends_on=[endpoint_logs]))
     endpoints[e["key"]] = endpoint
     if e["autoscale"]:
         a = e["autoscale"]
@@ -550,6 +560,7 @@ for c in DATA["model_cards"]:
                             security_config=aws.sagemaker.ModelCardSecurityConfigArgs(kms_key_id=key_arn))
 
 pulumi.export("kms_key_arn", key_arn)
+pulumi.export("image_repository", repo.repository_url)
 pulumi.export("buckets", pulumi.Output.all(**{k: b.bucket for k, b in buckets.items()}))
 pulumi.export("pipelines", pulumi.Output.all(**{k: p.arn for k, p in pipelines.items()}))
 pulumi.export("deploy_state_machines", pulumi.Output.all(**{k: m.arn for k, m in machines.items()}))
