@@ -1,6 +1,7 @@
 """The CLI contract: exit codes, streams, manifest layout, atomic writes, IR emission."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -108,3 +109,58 @@ def test_write_build_is_atomic_and_replaces(tmp_path):
     assert [p.name for p in out.iterdir()] == ["t"]
 
 
+
+
+def test_targets_matrix_covers_every_feature(capsys):
+    from mlspec.compiler.features import FEATURES
+
+    assert main(["targets", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    names = [t["name"] for t in doc["targets"]]
+    assert names == ["azureml", "sagemaker", "vertex"]
+    assert set(doc["features"]) == set(FEATURES)
+    for feature, row in doc["features"].items():
+        for name in names:
+            v = row[name]
+            assert v["level"] in ("native", "emulated", "unsupported"), (feature, name)
+            if v["level"] == "emulated":
+                assert v["note"], (feature, name)
+            if v["level"] == "unsupported":
+                assert v["alternatives"], (feature, name)
+    assert main(["targets"]) == 0
+    assert "rollout.canary" in capsys.readouterr().out
+
+
+def test_key_auth_is_a_baseline_violation(tmp_path, capsys):
+    spec = re.sub(r"auth\s+= iam", "auth = key", (ROOT / FRAUD).read_text())
+    p = ROOT / "specs" / ".tmp-keyauth.mlspec"
+    try:
+        p.write_text(spec)
+        assert main(["compile", str(p.relative_to(ROOT)), "--target", "sagemaker", "--out", str(tmp_path)]) == 1
+    finally:
+        p.unlink()
+    err = capsys.readouterr().err
+    assert "error[E405]" in err and "MLS-AZ-070" in err and "cannot be waived" in err
+    assert not (tmp_path / "sagemaker").exists()
+
+
+def test_unsupported_feature_is_refused_before_lowering(tmp_path, capsys, monkeypatch):
+    from mlspec.targets import base
+
+    class Fake(base.Target):
+        name, display_name = "fake", "Fake Cloud"
+        capabilities = {f: base.native() for f in __import__("mlspec.compiler.features", fromlist=["x"]).FEATURES}
+        capabilities["rollout.canary"] = base.unsupported("rollout = blue_green", "rollout = linear { ... }")
+        lowered = False
+
+        def lower(self, irs, ctx):
+            Fake.lowered = True
+            return base.Lowering()
+
+    real = base.get_target
+    monkeypatch.setattr(base, "get_target", lambda n: Fake() if n == "fake" else real(n))
+    assert main(["compile", FRAUD, "--target", "fake", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "specs/fraud_detection.mlspec:74:12: error[E501]: Fake Cloud cannot express `canary` rollout" in err
+    assert "alternatives: rollout = blue_green; rollout = linear { ... }" in err
+    assert not Fake.lowered and not (tmp_path / "fake").exists()
