@@ -25,6 +25,10 @@ SETTINGS = {
                          r"[a-z0-9_]{1,255}", "workspaceblobstore"),
     "key_vault_id": Setting("string", False, "resource id of the vault holding `security.kms_key`",
                             r"/subscriptions/.+/providers/Microsoft\.KeyVault/vaults/[-a-zA-Z0-9]{3,24}"),
+    "base_image": Setting("string", False, "CPU base image of the step environments (MLS-G-06: the stack's "
+                          "registry, pinned by digest)", r"[a-z0-9]+\.azurecr\.io/[-a-z0-9_./]+@sha256:[0-9a-f]{64}"),
+    "gpu_base_image": Setting("string", False, "GPU base image of the step environments",
+                              r"[a-z0-9]+\.azurecr\.io/[-a-z0-9_./]+@sha256:[0-9a-f]{64}"),
     "vnet_cidr": Setting("string", False, "address space of the generated virtual network",
                          r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/16"),
     "subnet_cidr": Setting("string", False, "private-endpoint subnet", r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/24"),

@@ -31,12 +31,12 @@ PROSE = """\
 | `<env>/schedules/*.yml` | azureml-schedule | cron schedules of pipelines and batch jobs, recurrence schedules of emulated monitors |
 | `<env>/monitors/<monitor>.yml` | azureml-schedule | model-monitoring schedules (`create_monitor`) |
 | `<env>/endpoints/<endpoint>/endpoint.yml`, `<slot>-deployment.yml` | azureml-online-endpoint, azureml-online-deployment | the first release as CLI files (slots `blue`/`green`, `ab-<variant>`) |
-| `environments/*.conda.yml` | conda-environment | pinned framework + MLflow environments for the components |
+| `environments/<name>.yml`, `environments/<name>.conda.yml` | environment-definition, conda-environment | Azure ML environments (base image + pinned framework, MLflow, tools); `az ml environment create` builds them into the stack registry, components reference `azureml:<name>:<version>` |
 | `code/_mlspec/*.py`, `code/_mlspec/config/<env>/...json` | helper-script, step-config | mlspec's step scripts and their settings (JSON data, never command-line text) |
 | `code/<path>` | source-script | the spec's scripts (copied by the front end); every `code:` field points at `code/` |
 
-Deploy: `az ml component create` / `az ml job create` / `az ml schedule create` with the YAML
-(after `pulumi up` has created the workspace), `pulumi up` for everything else.
+Deploy: `pulumi up`, then `az ml environment create` / `az ml component create` / `az ml job create` / `az ml schedule create` with the YAML
+(the monitors, deployments and alerts are Pulumi resources).
 
 **Script contract.** Scripts get `--<input> <dir>` per input (named after the referenced output
 or dataset), `--<output> <dir>` per output, `--model <dir>` for evaluate, `--<name> <value>`

@@ -86,12 +86,19 @@ class Env:
         self.experiment = ir["tracking"]["experiment"] or self.system
         self.asset_version = "1-" + hashlib.sha256(
             (ir["source"]["sha256"] + ir["code"]["sha256"]).encode()).hexdigest()[:12]
-        self.conda_files: dict[str, dict] = {}
+        self.environments: dict[str, tuple[dict, dict]] = {}
         self.tags = {"mlspec-system": self.system, "owner": ir["system"]["owner"], "environment": self.name,
                      "data-classification": ir["security"]["data_classification"] or "unspecified",
                      "mlspec-spec-sha256": ir["source"]["sha256"], "mlspec-ir-schema": ir["schema_version"],
                      **{f"label-{k}": str(v) for k, v in sorted(ir["system"]["labels"].items())}}
         self.workspace = naming.workspace(self.settings.get("workspace", self.system), self.name)
+
+    def register_environment(self, framework: dict | None, tools: bool, gpu: bool) -> str:
+        """Record the Azure ML environment a component needs; return its `azureml:` reference."""
+        base = self.settings.get("gpu_base_image" if gpu else "base_image")
+        name, doc, conda_doc = jobs.environment(framework, tools, gpu, base)
+        self.environments[name] = (doc, conda_doc)
+        return f"azureml:{name}:{doc['version']}"
 
     # ---------------------------------------------------------------- names
     def endpoint_name(self, e: dict) -> str:
@@ -483,7 +490,7 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
     low.add("pulumi/requirements.txt", "pulumi-requirements", PULUMI_REQUIREMENTS)
     for script in jobs.HELPER_SCRIPTS:
         low.add(f"code/_mlspec/{script}.py", "helper-script", _template(f"code/_mlspec/{script}.py"))
-    conda_files: dict[str, dict] = {}
+    environments: dict[str, tuple[dict, dict]] = {}
     for ir in irs:
         env = Env(ir, ctx, diags)
         missing = [k for k in SETTINGS_REQUIRED if not env.settings.get(k)]
@@ -515,10 +522,12 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         low.add(f"pulumi/Pulumi.{env.name}.yaml", "pulumi-stack-config", {"config": {
             "azure-native:location": env.region, "azure-native:subscriptionId": env.sub,
             f"{project}:resourceGroup": env.rg, f"{project}:stackData": f"stacks/{env.name}.json"}}, "yaml")
-        conda_files.update(env.conda_files)
+        environments.update(env.environments)
         low.notes += _notes(env)
-    for path in sorted(conda_files):
-        low.add(path, "conda-environment", conda_files[path], "yaml")
+    for name in sorted(environments):
+        doc, conda_doc = environments[name]
+        low.add(f"environments/{name}.yml", "environment-definition", doc, "yaml")
+        low.add(f"environments/{name}.conda.yml", "conda-environment", conda_doc, "yaml")
     return low
 
 
@@ -570,7 +579,9 @@ def _notes(env: Env) -> list[str]:
                  "Azure Monitor has no error-rate metric for online endpoints")
     for w in ir.get("waivers") or []:
         n.append(pre + f"waived {w['rule']} until {w['until']} (owner {w['owner']}): {w['reason']}")
-    if not waived(ir, "MLS-G-06"):
-        n.append(pre + "MLS-G-06: steps without `image` use Azure ML's MCR base images plus a generated conda "
-                 "file; set `image` to an image in the stack's registry (by digest) to satisfy the rule fully")
+    if not waived(ir, "MLS-G-06") and not env.settings.get("base_image"):
+        n.append(pre + "MLS-G-06: steps without `image` run in registered Azure ML environments "
+                 "(environments/*.yml, `az ml environment create`), which the workspace builds into the stack's "
+                 "private registry; their base images are Microsoft's (MCR) unless the `base_image` / `gpu_base_image` settings name "
+                 "images in the stack's registry by digest")
     return n

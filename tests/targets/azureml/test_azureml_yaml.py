@@ -54,7 +54,8 @@ def test_code_paths_resolve_inside_the_build(max_build):
             if key in doc:
                 target = (max_build / a["path"]).parent / doc[key]
                 assert target.resolve() == (max_build / "code").resolve(), a["path"]
-        conda = (doc.get("environment") or {}).get("conda_file") if isinstance(doc.get("environment"), dict) else None
+        env = doc.get("environment")
+        conda = env.get("conda_file") if isinstance(env, dict) else None
         if conda:
             assert ((max_build / a["path"]).parent / conda).is_file(), a["path"]
 
@@ -153,3 +154,42 @@ def test_step_configs_are_json_data(max_lowering, env):
     assert reg["stage"] == ("pending_approval" if env == "prod" else "approved")
     assert reg["lineage"]["mlspec.code_sha256"] == "cd" * 32
     assert reg["card"]["intended_use"] == "Real-time card fraud scoring"
+
+
+def test_environments_load_and_components_reference_them(max_build):
+    from azure.ai.ml import load_environment
+
+    envs = [a for a in az_helpers.artifacts(max_build) if a["kind"] == "environment-definition"]
+    assert {a["path"] for a in envs} >= {"environments/mlspec-tools.yml", "environments/mlspec-xgboost-1-7-gpu.yml"}
+    refs = set()
+    for a in envs:
+        with az_helpers.chdir((max_build / a["path"]).parent):
+            e = load_environment(Path(a["path"]).name)
+        refs.add(f"azureml:{e.name}:{e.version}")
+        assert e.conda_file["dependencies"][-1]["pip"][0].startswith("mlflow==")
+    for a in _yaml_artifacts(max_build):
+        doc = yaml.safe_load((max_build / a["path"]).read_text())
+        if doc.get("type") == "command":
+            assert doc["environment"] in refs, a["path"]
+
+
+def test_jobs_run_with_the_cluster_identity(max_build):
+    """MLS-AZ-080: every command/sweep node names a stack cluster and the managed identity."""
+    for a in _yaml_artifacts(max_build):
+        doc = yaml.safe_load((max_build / a["path"]).read_text())
+        for name, node in (doc.get("jobs") or {}).items():
+            if node["type"] in ("command", "sweep"):
+                assert node["identity"] == {"type": "managed"}, (a["path"], name)
+                assert node["compute"].startswith("azureml:"), (a["path"], name)
+
+
+def test_base_image_setting(max_irs):
+    import copy
+    irs = copy.deepcopy(max_irs)
+    img = "crcorp.azurecr.io/base/ubuntu@sha256:" + "0" * 64
+    for ir in irs:
+        ir["targets"]["azureml"]["base_image"] = img
+    low = az_helpers.lower(irs)
+    tools = next(a.content for a in low.artifacts if a.path == "environments/mlspec-tools.yml")
+    assert tools["image"] == img
+    assert not any("MLS-G-06" in n for n in low.notes)
