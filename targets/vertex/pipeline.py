@@ -42,10 +42,16 @@ def _p(name: str) -> str:
 
 
 def _in_art(name: str) -> str:
-    return "{{$.inputs.artifacts['%s'].uri}}" % name
+    """Local path of an input artifact: Vertex mounts the pipeline root with Cloud Storage FUSE at
+    /gcs/, in pipeline tasks and in the CustomJobs they launch alike (docs/ir.md script contract: DIRs)."""
+    return "{{$.inputs.artifacts['%s'].path}}" % name
 
 
 def _out_art(name: str) -> str:
+    return "{{$.outputs.artifacts['%s'].path}}" % name
+
+
+def _out_uri(name: str) -> str:
     return "{{$.outputs.artifacts['%s'].uri}}" % name
 
 
@@ -248,7 +254,7 @@ def _runtime(op: str, extra: list[str]) -> dict:
 
 
 def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    return "--" + name  # the script contract: option names exactly as in the spec
 
 
 def _cli_args(values: dict) -> list[str]:
@@ -386,13 +392,14 @@ def _heavy(b: _Builder, step: dict, *, refs: dict[str, str], outputs: dict[str, 
     name = task_name(step["name"])
     comp_in, arts, args, deps = _inputs(b, step, refs)
     for out_key in outputs:
-        args += [_flag(out_key), _out_art(out_key)]
+        if tune is None:  # HPT trials each get their own AIP_MODEL_DIR under baseOutputDirectory
+            args += [_flag(out_key), _out_art(out_key)]
     args += extra_args
     deps += [task_name(b.steps[d]["name"]) for d in step["depends_on"] if d in b.steps]
     cond, c_in, t_in, c_deps = b.condition_for(step)
     display = f"{b.e.prefix}-{b.p['name']}-{name}"
     payload = _custom_job_payload(b.e, display, image, command, args, step.get("compute"), step.get("max_runtime_s"),
-                                  _out_art(output_dir_key) if output_dir_key else None)
+                                  _out_uri(output_dir_key) if output_dir_key else None)
     if tune is not None:
         job_spec = payload.pop("jobSpec")
         payload = {"displayName": display, "studySpec": tune["study"], "maxTrialCount": tune["max_trials"],
@@ -462,10 +469,14 @@ def lower_tune(b: _Builder, step: dict, _m: dict) -> None:
 def lower_evaluate(b: _Builder, step: dict, _m: dict) -> None:
     fw = _model_framework(b, step["model"])
     script = step.get("script")
-    command = _script_command(b, script) if script else _runtime_command(b, "evaluate")
-    _heavy(b, step, refs={"model": step["model"], "data": step["data"]}, outputs={"metrics": "metrics"},
-           image=_image_for(b, {**step, "image": None}, fw), command=command,
-           extra_args=["--metric-names", ",".join(step["metrics"])])
+    if script:  # the spec's script: --model, --<data output name>, --metrics (docs/ir.md script contract)
+        refs = {"model": step["model"], **_named_refs([step["data"]])}
+        command, extra = _script_command(b, script), []
+    else:
+        refs = {"model": step["model"], "data": step["data"]}
+        command, extra = _runtime_command(b, "evaluate"), ["--metric-names", ",".join(step["metrics"])]
+    _heavy(b, step, refs=refs, outputs={"metrics": "metrics"}, image=_image_for(b, {**step, "image": None}, fw),
+           command=command, extra_args=extra)
 
 
 def lower_bias_check(b: _Builder, step: dict, _m: dict) -> None:

@@ -177,7 +177,9 @@ def test_train_uses_prebuilt_gpu_container_and_script_from_code_bucket():
                                    "acceleratorCount": 1}
     assert pool["containerSpec"]["imageUri"].startswith("us-docker.pkg.dev/vertex-ai/training/xgboost-")
     assert pool["containerSpec"]["command"] == ["python", "/gcs/{{$.inputs.parameters['bucket']}}/code/src/train.py"]
-    assert "--max-depth" in pool["containerSpec"]["args"]
+    assert pool["containerSpec"]["args"] == [  # docs/ir.md script contract: local DIRs, option names as in the spec
+        "--train", "{{$.inputs.artifacts['train'].path}}", "--model", "{{$.outputs.artifacts['model'].path}}",
+        "--max_depth", "6", "--eta", "0.2", "--rounds", "200"]
     assert job["jobSpec"]["baseOutputDirectory"]["outputUriPrefix"] == "{{$.outputs.artifacts['model'].uri}}"
 
 
@@ -195,3 +197,11 @@ def test_monitor_pipeline_reads_capture_table():
     cfg = json.loads(args[args.index("--config") + 1])
     assert cfg["log_table"] == "acme-ml.fraud_detection_prod_capture.scoring"
     assert cfg["ground_truth"] == "gs://acme-ml-fraud-detection-prod-data/fraud/labels/"
+
+
+def test_evaluate_follows_the_script_contract():
+    args = TRAINING["deploymentSpec"]["executors"]["exec-evaluate"]["container"]["args"]
+    pool = json.loads(args[args.index("--payload") + 1])["jobSpec"]["workerPoolSpecs"][0]["containerSpec"]
+    assert pool["command"][-1].endswith("/code/src/evaluate.py")
+    assert pool["args"] == ["--model", "{{$.inputs.artifacts['model'].path}}", "--test",
+                            "{{$.inputs.artifacts['test'].path}}", "--metrics", "{{$.outputs.artifacts['metrics'].path}}"]

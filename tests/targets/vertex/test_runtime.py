@@ -82,3 +82,8 @@ def test_validate_op_on_files(rt, tmp_path):
     cfg["schema"][1]["allowed"] = ["US"]
     with pytest.raises(SystemExit, match="outside"):
         rt.main(["validate", "--data", str(data), "--config", json.dumps(cfg)])
+
+
+def test_reads_evaluation_json_of_the_script_contract(rt, tmp_path):
+    (tmp_path / "evaluation.json").write_text(json.dumps({"metrics": {"f1": {"value": 0.96}, "auc": {"value": 0.99}}}))
+    assert rt._read_metrics(str(tmp_path)) == {"f1": 0.96, "auc": 0.99}

@@ -139,8 +139,8 @@ def op_evaluate(a) -> None:
     fns = {"f1": lambda: skm.f1_score(y, pred), "precision": lambda: skm.precision_score(y, pred),
            "recall": lambda: skm.recall_score(y, pred), "accuracy": lambda: skm.accuracy_score(y, pred),
            "auc": lambda: skm.roc_auc_score(y, scores), "rmse": lambda: math.sqrt(skm.mean_squared_error(y, scores))}
-    out = {m: float(fns[m]()) for m in a.metric_names.split(",") if m in fns}
-    _write_json(a.metrics, "metrics.json", out)
+    out = {m: {"value": float(fns[m]())} for m in a.metric_names.split(",") if m in fns}
+    _write_json(a.metrics, "evaluation.json", {"metrics": out})
 
 
 def op_bias(a) -> None:
@@ -217,10 +217,12 @@ def _set_outputs(ex, values: dict) -> None:
 
 
 def _read_metrics(uri: str) -> dict:
+    """evaluation.json of the script contract: {"metrics": {"<name>": {"value": <float>}}}."""
     path = _local(uri)
-    path = os.path.join(path, "metrics.json") if os.path.isdir(path) else path
+    path = os.path.join(path, "evaluation.json") if os.path.isdir(path) else path
     with open(path, encoding="utf-8") as f:
-        return {k: float(v) for k, v in json.load(f).items()}
+        doc = json.load(f)
+    return {k: float(v["value"] if isinstance(v, dict) else v) for k, v in (doc.get("metrics") or {}).items()}
 
 
 def _init(p) -> None:
@@ -273,7 +275,10 @@ def op_register(a) -> None:
     p = _params(ex)
     cfg = json.loads(a.config)
     _init(p)
-    model_uri = _artifact_uri(ex, "model").rstrip("/") + "/model"
+    model_uri = _artifact_uri(ex, "model").rstrip("/")
+    if not any(os.path.exists(os.path.join(_local(model_uri), n)) for n in ("model.bst", "model.joblib", "model.pkl",
+                                                                              "saved_model.pb", "model.mar")):
+        model_uri += "/model"  # written to AIP_MODEL_DIR instead of --model
     metrics = _read_metrics(_artifact_uri(ex, "metrics")) if "metrics" in ex["inputs"].get("artifacts", {}) else {}
     card = {**cfg["card"], "metrics": metrics, "lineage": {"spec_sha256": p["spec_sha256"],
                                                            "code_version": p["code_version"],
