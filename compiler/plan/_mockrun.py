@@ -95,7 +95,36 @@ def plain(v: Any) -> Any:
         return _norm_number(v)
     if isinstance(v, pulumi.Resource):
         return {"ref": type(v).__name__}
+    if isinstance(v, (pulumi.Asset, pulumi.Archive)):
+        return plain_asset(v)
     return repr(v)
+
+
+def plain_asset(v: Any) -> dict:
+    """Assets/archives as stable data: kind + a path relative to the program dir (or uri / sha256)."""
+    import hashlib
+
+    import pulumi
+
+    def rel(path: str) -> str:
+        try:
+            return os.path.relpath(os.path.abspath(path), os.getcwd()).replace(os.sep, "/")
+        except ValueError:
+            return path
+
+    if isinstance(v, pulumi.FileAsset):
+        return {"asset": "file", "path": rel(v.path)}
+    if isinstance(v, pulumi.StringAsset):
+        return {"asset": "string", "sha256": hashlib.sha256(v.text.encode()).hexdigest()}
+    if isinstance(v, pulumi.RemoteAsset):
+        return {"asset": "remote", "uri": v.uri}
+    if isinstance(v, pulumi.FileArchive):
+        return {"archive": "file", "path": rel(v.path)}
+    if isinstance(v, pulumi.RemoteArchive):
+        return {"archive": "remote", "uri": v.uri}
+    if isinstance(v, pulumi.AssetArchive):
+        return {"archive": "assets", "assets": {k: plain(x) for k, x in sorted(v.assets.items())}}
+    return {"asset": type(v).__name__}
 
 
 def _name_of(urn: str) -> str:
@@ -112,6 +141,7 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
     from mlspec.compiler.plan import fabricate
 
     project, main, config, secret_keys = read_config(pulumi_dir, stack)
+    fabricate.configure(config)
     captured: list[dict] = []
     invokes: list[dict] = []
     res_overrides = overrides.get("resources") or {}

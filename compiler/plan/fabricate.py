@@ -31,6 +31,18 @@ AZ_TENANT = "11111111-1111-1111-1111-111111111111"
 AZ_LOCATION = "westeurope"
 
 
+def configure(config: dict[str, str]) -> None:
+    """Take account/project/region defaults from the stack config (`aws:region`, `gcp:project`,
+    `gcp:region`, `azure-native:location`, `azure-native:subscriptionId`) so fabricated ids match
+    what the program itself builds from config. Called once per mock-runner process."""
+    global REGION, GCP_PROJECT, GCP_REGION, AZ_LOCATION, AZ_SUBSCRIPTION
+    REGION = config.get("aws:region") or config.get("aws-native:region") or REGION
+    GCP_PROJECT = config.get("gcp:project") or GCP_PROJECT
+    GCP_REGION = config.get("gcp:region") or GCP_REGION
+    AZ_LOCATION = config.get("azure-native:location") or AZ_LOCATION
+    AZ_SUBSCRIPTION = config.get("azure-native:subscriptionId") or AZ_SUBSCRIPTION
+
+
 @dataclasses.dataclass(frozen=True)
 class Ctx:
     """What a fabricator sees: type token, logical name, wire inputs, and the derived id."""
@@ -180,6 +192,12 @@ def _gcp_location(ctx: Ctx) -> str:
 
 def _gcp_id(ctx: Ctx) -> str:
     name = ctx.get("name", "accountId", default=ctx.name)
+    if ctx.typ == "gcp:kms/keyRing:KeyRing":
+        return f"projects/{_gcp_project(ctx)}/locations/{_gcp_location(ctx)}/keyRings/{name}"
+    if ctx.typ == "gcp:kms/cryptoKey:CryptoKey" and ctx.get("keyRing"):
+        return f"{ctx.get('keyRing')}/cryptoKeys/{name}"
+    if ctx.typ == "gcp:serviceaccount/account:Account":
+        return f"projects/{_gcp_project(ctx)}/serviceAccounts/{name}@{_gcp_project(ctx)}.iam.gserviceaccount.com"
     plural = _lcfirst(ctx.cls) + "s"
     return f"projects/{_gcp_project(ctx)}/locations/{_gcp_location(ctx)}/{plural}/{name}"
 

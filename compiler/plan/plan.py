@@ -39,6 +39,7 @@ CONCERN_PREFIXES: list[tuple[str, str]] = [
     ("pulumi-python:dynamic/vertex:Model", "registry and approval"),
     # serving
     ("aws:sagemaker/model:", "serving"), ("aws:sagemaker/endpoint", "serving"), ("aws:appautoscaling", "serving"),
+    ("aws:sfn", "serving"),  # the SageMaker deploy path (state machine started on approval)
     ("gcp:vertex/aiEndpoint", "serving"), ("gcp:vertex/aiDeploymentResourcePool", "serving"),
     ("azure-native:machinelearningservices:OnlineEndpoint", "serving"),
     ("azure-native:machinelearningservices:OnlineDeployment", "serving"),
@@ -46,7 +47,7 @@ CONCERN_PREFIXES: list[tuple[str, str]] = [
     ("azure-native:machinelearningservices:BatchDeployment", "serving"),
     # monitoring
     ("aws:sagemaker/dataQualityJobDefinition", "monitoring"), ("aws:sagemaker/monitoringSchedule", "monitoring"),
-    ("aws:cloudwatch/logGroup", "monitoring"), ("aws:cloudwatch/dashboard", "monitoring"),
+    ("aws:cloudwatch/logGroup", "monitoring"), ("aws:sagemaker/mlflow", "monitoring"), ("aws:cloudwatch/dashboard", "monitoring"),
     ("gcp:vertex/aiMetadataStore", "monitoring"), ("gcp:vertex/aiTensorboard", "monitoring"),
     ("gcp:logging", "monitoring"), ("gcp:monitoring/dashboard", "monitoring"), ("gcp:bigquery", "monitoring"),
     ("azure-native:monitor:DiagnosticSetting", "monitoring"), ("azure-native:operationalinsights", "monitoring"),
@@ -60,7 +61,7 @@ CONCERN_PREFIXES: list[tuple[str, str]] = [
     ("azure-native:alertsmanagement", "alerting"),
     # pipeline
     ("aws:sagemaker/pipeline", "pipeline"), ("aws:cloudwatch/eventRule", "pipeline"),
-    ("aws:cloudwatch/eventTarget", "pipeline"), ("aws:scheduler", "pipeline"), ("aws:sfn", "pipeline"),
+    ("aws:cloudwatch/eventTarget", "pipeline"), ("aws:scheduler", "pipeline"),
     ("aws:lambda", "pipeline"), ("aws:s3/bucketObject", "pipeline"),
     ("gcp:cloudscheduler", "pipeline"), ("gcp:workflows", "pipeline"), ("gcp:storage/bucketObject", "pipeline"),
     ("gcp:cloudfunctions", "pipeline"), ("gcp:eventarc", "pipeline"), ("pulumi-python:dynamic", "pipeline"),

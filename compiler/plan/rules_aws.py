@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from mlspec.compiler.plan import fabricate, pipelines
 from mlspec.compiler.plan.rules_common import image_problem
-from mlspec.compiler.plan.security import Graph, as_list, dig, falsy, is_set, policy_statements, rule, truthy
+from mlspec.compiler.plan.security import Graph, as_list, dig, falsy, is_set, policy_statements, rule, truthy, walk
 
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 SSE = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -27,6 +27,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 POLICY = "aws:iam/policy:Policy"
 ATTACH = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment")
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+MONITOR_JOBS = ("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",)
 
 
 def bucket_name(b: dict) -> str:
@@ -231,15 +232,23 @@ def check_s3_logging(g: Graph):
 def check_s3_lifecycle(g: Graph):
     if not g.production:
         return
-    targets = _log_targets(g)
-    for b in g.of(*BUCKETS):
-        if bucket_name(b) in targets:
-            continue
+    for b in _capture_buckets(g):
         lcs = bucket_companions(g, b, LIFECYCLE)
         ok = any(isinstance(r, dict) and r.get("status") == "Enabled" and (r.get("expiration") or
                  r.get("noncurrentVersionExpiration")) for lc in lcs for r in as_list(lc["inputs"].get("rules")))
         if not ok:
-            yield b, "production bucket has no enabled expiration lifecycle rule"
+            yield b, "production capture/monitoring bucket has no enabled expiration lifecycle rule"
+
+
+def _capture_buckets(g: Graph) -> list[dict]:
+    """Buckets holding data capture or monitoring output (by use, or by name)."""
+    uris = [str(dig(e["inputs"], "dataCaptureConfig", "destinationS3Uri", default=""))
+            for e in g.of("aws:sagemaker/endpointConfiguration:EndpointConfiguration")]
+    for d in g.of(*MONITOR_JOBS):
+        uris += [str(v) for _, v in walk(d["inputs"]) if isinstance(v, str) and v.startswith("s3://")]
+    used = {u[5:].split("/", 1)[0] for u in uris if u.startswith("s3://")}
+    return [b for b in g.of(*BUCKETS) if bucket_name(b) in used or
+            re.search(r"capture|monitor", f"{b['name']} {bucket_name(b)}")]
 
 
 # ----------------------------------------------------------------------------- ECR, logs, SNS
@@ -629,9 +638,6 @@ def check_prod_instances(g: Graph):
                 n = v.get("initialInstanceCount")
                 if not isinstance(n, (int, float)) or n < 2:
                     yield e, f"variant `{v.get('variantName')}` has {n} instance(s); production needs >= 2"
-
-
-MONITOR_JOBS = ("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",)
 
 
 @rule("MLS-AWS-066", cloud="aws", resource="aws.sagemaker.DataQualityJobDefinition (and model quality/bias/"

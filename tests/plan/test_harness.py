@@ -61,7 +61,7 @@ def test_gcp_graph_and_project_config_defaults(gcp):
     assert ep["inputs"]["encryptionSpec"]["kmsKeyName"].startswith("projects/")
     assert ep["inputs"]["network"] == "projects/123456789012/global/networks/ml"
     iam = by_name(gcp, "pipeline-sa-aiplatform")
-    assert iam["inputs"]["member"] == "serviceAccount:fraud-pipeline@mlspec-mock-project.iam.gserviceaccount.com"
+    assert iam["inputs"]["member"] == "serviceAccount:fraud-pipeline@my-proj.iam.gserviceaccount.com"
     assert gcp["outputs"]["root"] == "gs://fraud-pipeline-root/pipeline-root"
     assert h.snake_case_leaks(gcp["resources"]) == [] and h.none_strings(gcp["resources"]) == []
 

@@ -1,0 +1,87 @@
+"""`mlspec plan` on every example spec and target: runs offline, groups resources by concern,
+finds no unwaived violation beyond the known target issues, and matches its golden JSON.
+
+One mock-runtime subprocess per (spec, target, environment), cached for the module."""
+from __future__ import annotations
+
+import functools
+import json
+
+import pytest
+
+from testkit import ROOT, SPECS, assert_golden
+from mlspec.compiler.plan import plan
+
+TARGETS = ("sagemaker", "vertex", "azureml")
+CASES = [(s.stem, t, None) for s in SPECS for t in TARGETS] + [("fraud_detection", t, "prod") for t in TARGETS]
+GOLDEN = ROOT / "tests" / "plan" / "golden"
+
+#: concerns every plan shows (Vertex registers models inside the pipeline: no registry resource;
+#: SageMaker's endpoints come from the deploy state machine, grouped under serving)
+CONCERNS = {"storage", "identity", "network", "pipeline", "serving", "monitoring", "alerting"}
+REGISTRY = {"sagemaker", "azureml"}
+
+#: unwaived rules the targets still violate (reported to their owners; shrink as they are fixed)
+KNOWN_TARGET_ISSUES = {
+    "sagemaker": {"MLS-G-06", "MLS-G-08", "MLS-AWS-050", "MLS-AWS-052", "MLS-AWS-068"},
+    "vertex": {"MLS-G-06", "MLS-G-08"},
+    "azureml": {"MLS-G-06", "MLS-AZ-080"},
+}
+
+
+@functools.lru_cache(maxsize=None)
+def run(spec: str, target: str, env: str | None):
+    try:
+        return plan.run_plan(str(ROOT / "specs" / f"{spec}.mlspec"), target, env)
+    except plan.PlanError as e:
+        if e.exit_code == 1 and e.diagnostics and all(d.code.startswith("E5") for d in e.diagnostics):
+            return e  # the target refuses the spec (capability), a documented outcome
+        raise
+
+
+def result(spec, target, env):
+    r = run(spec, target, env)
+    if isinstance(r, plan.PlanError):
+        pytest.skip(f"{target} refuses {spec}: {[d.summary for d in r.diagnostics][:1]}")
+    return r
+
+
+@pytest.mark.parametrize("spec, target, env", CASES)
+def test_plan_groups_resources_by_concern(spec, target, env):
+    r = result(spec, target, env)
+    concerns = {plan.concern_of(x) for x in r.resources}
+    want = CONCERNS | ({"registry and approval"} if target in REGISTRY else set())
+    assert want <= concerns, f"missing {want - concerns}"
+    assert "other" not in concerns, sorted({x["type"] for x in r.resources if plan.concern_of(x) == "other"})
+    assert not r.blocking_checks, r.blocking_checks
+
+
+@pytest.mark.parametrize("spec, target, env", CASES)
+def test_plan_has_no_unexpected_findings(spec, target, env):
+    r = result(spec, target, env)
+    rules = {f["rule"] for f in r.unwaived}
+    assert rules <= KNOWN_TARGET_ISSUES[target], sorted(rules - KNOWN_TARGET_ISSUES[target])
+
+
+@pytest.mark.xfail(reason="targets still violate MLS-G-06 (unpinned public images) and others; see KNOWN_TARGET_ISSUES",
+                   strict=False)
+@pytest.mark.parametrize("spec, target, env", CASES)
+def test_plan_zero_findings_by_default(spec, target, env):
+    assert result(spec, target, env).unwaived == []
+
+
+@pytest.mark.parametrize("spec, target, env", CASES)
+def test_plan_golden_json(spec, target, env, update_golden):
+    r = result(spec, target, env)
+    name = f"{spec}.{target}" + (f".{env}" if env else "") + ".json"
+    assert_golden(GOLDEN / name, plan.render_json(r), update_golden)
+
+
+def test_plan_json_shape_is_the_documented_one():
+    r = result("fraud_detection", "vertex", None)
+    doc = json.loads(plan.render_json(r))
+    assert list(doc) == ["target", "environment", "resources", "findings", "program_checks"]
+    assert doc["target"] == "vertex" and doc["environment"] == r.environment
+    assert all(list(x) == ["type", "name", "concern", "inputs", "depends_on"] for x in doc["resources"])
+    assert all(set(f) == {"rule", "severity", "resource", "message", "waived_by"} for f in doc["findings"])
+    assert doc["resources"] == sorted(doc["resources"], key=lambda x: (x["type"], x["name"]))
