@@ -294,7 +294,8 @@ def lower_endpoints(env: EnvContext, out: dict, low: Lowering) -> None:
             out["approval_rules"].append({"key": f"{ep['state_machine']}-{naming.kebab(mname)}",
                                           "name": env.name(e["name"], mname, "approved"),
                                           "group": env.group_name(m), "state_machine": ep["state_machine"]})
-        if r["strategy"] == "canary" and r.get("step_percent") not in (None, 100, 100.0):
+        if r["strategy"] == "canary" and r.get("step_percent") not in (None, 100, 100.0) and \
+                float(r["step_percent"]) != float(r["initial_percent"]):
             env.notes.append(f"`{e['id']}`: canary {pct(r['initial_percent'])}% for {r['interval_s']} s, then "
                              f"the remaining traffic at once (SageMaker canaries have one step; the spec's "
                              f"{pct(r['step_percent'])}% step is not applied)")
@@ -309,7 +310,11 @@ def deployment_config(env: EnvContext, e: dict) -> dict:
     r = e["rollout"]
     s = r["strategy"]
     count = int(e["compute"].get("instance_count") or 1)
-    if s == "canary":
+    if s == "canary" and r.get("step_percent") is not None and float(r["step_percent"]) == float(r["initial_percent"]):
+        # equal steps from the start: exactly SageMaker's LINEAR routing
+        routing = {"Type": "LINEAR", "WaitIntervalInSeconds": int(r["interval_s"]),
+                   "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": max(1, int(round(r["step_percent"])))}}
+    elif s == "canary":
         routing = {"Type": "CANARY", "WaitIntervalInSeconds": int(r["interval_s"]),
                    "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": max(1, int(round(r["initial_percent"])))}}
     elif s == "linear":

@@ -151,3 +151,24 @@ def test_helper_scripts_and_program_are_valid_python():
         if a.path.endswith(".py"):
             ast.parse(a.content, filename=a.path)
     assert hashlib.sha256(next(a.content for a in low.artifacts if a.kind == "pulumi-program").encode())
+
+
+@pytest.mark.parametrize("rollout,routing", [
+    ({"strategy": "canary", "initial_percent": 5.0, "step_percent": 20.0, "interval_s": 600, "rollback_on": []},
+     {"Type": "CANARY", "WaitIntervalInSeconds": 600, "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 5}}),
+    ({"strategy": "canary", "initial_percent": 10.0, "step_percent": 10.0, "interval_s": 300, "rollback_on": []},
+     {"Type": "LINEAR", "WaitIntervalInSeconds": 300, "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 10}}),
+    ({"strategy": "linear", "step_percent": 25.0, "interval_s": 120, "rollback_on": []},
+     {"Type": "LINEAR", "WaitIntervalInSeconds": 120, "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25}}),
+    ({"strategy": "blue_green", "bake_s": 900, "rollback_on": []},
+     {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 900}),
+    ({"strategy": "all_at_once", "rollback_on": []}, {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}),
+])
+def test_rollout_traffic_routing(rollout, routing):
+    from mlspec.targets.sagemaker.lower import EnvContext, deployment_config
+
+    ir = fx.maximal_ir()
+    e = dict(ir["endpoints"][0], rollout=rollout)
+    cfg = deployment_config(EnvContext(ir, fx.CTX, {"region": "us-east-1"}, [], []), e)
+    assert cfg["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"] == routing
+    assert "AutoRollbackConfiguration" not in cfg
