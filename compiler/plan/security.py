@@ -380,3 +380,52 @@ def literal_secret(value: str) -> str | None:
 
 def is_reference(value: Any) -> bool:
     return isinstance(value, str) and bool(_REFERENCE.match(value))
+
+
+# --------------------------------------------------------------------------- docs
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_rules_doc() -> str:
+    """docs/security.md: every rule with cloud, resource, property, default, waivability, external
+    ids and the check that implements it (tests/plan/test_security_docs.py keeps it current)."""
+    rules = load_rules()
+    clouds = {"all": "Cross-cloud", "aws": "AWS (SageMaker target)", "gcp": "GCP (Vertex AI target)",
+              "azure": "Azure (Azure ML target)"}
+    lines = [
+        "# Security baseline rules",
+        "",
+        "Generated from `mlspec.compiler.plan.security` (rule metadata) and `mlspec.compiler.baseline`",
+        "(ids, waivability); `pytest tests/plan --update-golden` rewrites this file. The rationale of each",
+        "rule is in the design's SECURITY.md; `mlspec plan` evaluates every rule of the target's cloud",
+        "plus the cross-cloud ones over the resource graph captured from the generated Pulumi program",
+        "(wire/camelCase property names) and over the native pipeline artifacts of the build.",
+        "",
+        "- **Waivable**: `no` means a `waive` entry for the rule is refused (and reported as `MLS-WAIVER`).",
+        "- **Sees**: `graph` = Pulumi resources; `artifacts` = SageMaker pipeline JSON, KFP PipelineSpec /",
+        "  CustomJob payloads / PipelineJob submissions, Azure ML job YAML; `ir` = the checked spec.",
+        "- **Severity** of a finding: `high` for non-waivable rules, `medium` otherwise, `low` where noted.",
+        "",
+        f"{len(rules)} rules: " + ", ".join(f"{sum(1 for r in rules.values() if r.cloud == c)} {c}"
+                                           for c in ("all", "aws", "gcp", "azure")) + ".",
+        "",
+    ]
+    for cloud, title in clouds.items():
+        lines += [f"## {title}", "",
+                  "| id | resource | property | default | waivable | severity | sees | external ids | check |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in sorted((r for r in rules.values() if r.cloud == cloud), key=lambda r: r.id):
+            lines.append("| " + " | ".join(_cell(x) for x in (
+                f"`{r.id}`", r.resource, r.property, r.default, "yes" if r.waivable else "no", r.severity,
+                r.sees, ", ".join(r.external), f"`{r.implementation}`")) + " |")
+        lines.append("")
+    lines += ["## Waivers", "",
+              "A spec waives a rule with `rule`, `reason`, `owner` and `until` (an ISO date, inclusive); an",
+              "optional `resource` glob limits it to matching findings (`aws:s3/bucket:Bucket::*-scratch` or a",
+              "resource name). Unknown, non-waivable, expired or incomplete waivers are refused: the finding",
+              "stays and `MLS-WAIVER` is reported. A valid waiver turns a finding into a listed exception",
+              "(`waived_by` in `mlspec plan --format json`) and does not fail the plan.", ""]
+    return "\n".join(lines)
