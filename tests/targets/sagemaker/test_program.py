@@ -279,3 +279,33 @@ def test_private_registry(prod):  # MLS-AWS-020..023
     assert not of(prod, "aws:ecr/repositoryPolicy:RepositoryPolicy")
     logs = {r["inputs"]["name"] for r in of(prod, "aws:cloudwatch/logGroup:LogGroup")}
     assert "/aws/sagemaker/Endpoints/fraud-detection-prod-scoring" in logs
+
+
+def test_existing_network_and_key(tmp_path):
+    """vpc_id/subnet_ids/security_group_ids and an existing key: nothing network-side is created."""
+    ir = fx.maximal_ir("prod")
+    ir["targets"]["sagemaker"] = {"region": "eu-west-1", "vpc_id": "vpc-0123456789abcdef0",
+                                  "subnet_ids": ["subnet-0aaa", "subnet-0bbb", "subnet-0ccc"],
+                                  "security_group_ids": ["sg-0aaa"]}
+    ir["security"]["kms_key"] = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    ir["monitors"], ir["channels"], ir["alerts"] = [], [], []
+    for e in ir["endpoints"]:
+        e["rollout"]["rollback_on"] = []
+    low = SageMaker().lower([ir], fx.CTX)
+    assert not low.diagnostics
+    out = fx.write_build(low, tmp_path, [ir])
+    cfg = out / "pulumi" / "Pulumi.prod.yaml"
+    cfg.write_text(cfg.read_text() + PACKAGES)
+    run = run_program(out / "pulumi", "prod")
+    types = Counter(r["type"] for r in run["resources"])
+    assert types["aws:ec2/vpc:Vpc"] == 0 and types["aws:ec2/vpcEndpoint:VpcEndpoint"] == 0
+    assert types["aws:kms/key:Key"] == 0
+    assert snake_case_leaks(run["resources"]) == [] and missing_required(run["resources"]) == []
+    p = of(run, "aws:sagemaker/pipeline:Pipeline")[0]
+    params = {x["Name"]: x["DefaultValue"] for x in json.loads(p["inputs"]["pipelineDefinition"])["Parameters"]}
+    assert [params[f"Subnet{i}"] for i in range(3)] == ["subnet-0aaa", "subnet-0bbb", "subnet-0ccc"]
+    assert params["SecurityGroup0"] == "sg-0aaa" and params["KmsKeyId"] == ir["security"]["kms_key"]
+    for m in of(run, "aws:sagemaker/model:Model"):
+        assert m["inputs"]["vpcConfig"]["subnets"] == ["subnet-0aaa", "subnet-0bbb", "subnet-0ccc"]
+    d = json.loads(p["inputs"]["pipelineDefinition"])
+    assert "eu-west-1" in json.dumps(d) and "us-east-1" not in json.dumps(d)
