@@ -201,8 +201,12 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     labels = body.string_map("labels") or {}
     for k, span in ((e.key, e.key_span) for e in _map_entries(body.attrs.get("labels"))):
         if not _LABEL_KEY.fullmatch(k):
+            from mlspec.compiler.check.names import _snake
             sink.error("E206", f"`{k}` is not a valid label key", span,
-                       hint="label keys are lower-case letters, digits and `_`, starting with a letter")
+                       detail="every cloud accepts lower-case label keys of letters, digits and `_`, starting "
+                              "with a letter (GCP labels are the strictest)",
+                       hint=f"write `{_snake(k)[:63]}`" if _snake(k) != k else
+                       "label keys are lower-case letters, digits and `_`, starting with a letter")
     body.finish()
 
     kpis = [_kpi(ctx, b) for b in named("kpi")]

@@ -102,7 +102,8 @@ class Symbols:
             hint = f"the system declares no {KIND_WORDS[kind]}s"
         self.sink.error("E204", f"unknown {KIND_WORDS[kind]} `{name}` in {where}", ref.prefix_span(2), hint=hint)
 
-    def resolve_data(self, ref: ast.Ref, where: str, *, want_model: bool = False) -> str | None:
+    def resolve_data(self, ref: ast.Ref, where: str, *, want_model: bool = False,
+                     strict_data: bool = False) -> str | None:
         """A data input: `dataset.x`, `step.s.<output>` or `step.s.outputs.<output>`."""
         parts = ref.parts
         if parts[0] == "dataset" and not want_model:
@@ -138,6 +139,8 @@ class Symbols:
             self.sink.error("E209", f"`{ref.text}` in {where} is not a step output", ref.span,
                             hint=f"write `step.{name}.outputs.<name>`")
             return None
+        if sym.step_kind not in STEP_OUTPUTS:
+            return None  # the step's unknown kind is the error (E304); its outputs are unknowable
         if out not in sym.outputs:
             if not sym.outputs:
                 hint = f"a `{sym.step_kind}` step has no outputs"
@@ -151,6 +154,12 @@ class Symbols:
         if want_model and out != "model":
             self.sink.error("E207", f"{where} expects a model, found the {out} output `{ref.text}`", ref.span,
                             hint="use a train or tune step's `model` output, or `model.<name>`")
+            return None
+        if not want_model and (out in ("metrics", "report") or (out == "model" and strict_data)):
+            what = {"metrics": "the metrics", "report": "the report", "model": "the model"}[out]
+            self.sink.error("E207", f"{where} expects data, found {what} output `{ref.text}`", ref.span,
+                            hint="use a dataset or a data output such as `step.<validate step>.data` or a "
+                                 "`process` step's declared output")
             return None
         return f"step.{name}.outputs.{out}"
 

@@ -120,7 +120,7 @@ def _one_data(ctx: "Ctx", body: Body, attr: str, where: str, *, required: bool =
     r = body.ref(attr, required=required)
     if r is None:
         return None
-    return ctx.symbols.resolve_data(r, f"`{attr}` of {where}", want_model=want_model)
+    return ctx.symbols.resolve_data(r, f"`{attr}` of {where}", want_model=want_model, strict_data=attr == "data")
 
 
 def _script(ctx: "Ctx", body: Body, attr: str, where: str, required: bool = True) -> str | None:
@@ -207,7 +207,9 @@ def _ranges(ctx: "Ctx", body: Body, where: str) -> dict:
             continue
         if lo >= hi:
             ctx.sink.error("E302", f"range for `{e.key}` in {where} is empty: {nums[0].text} is not below "
-                                   f"{nums[1].text}", c.span)
+                                   f"{nums[1].text}", c.span,
+                           hint=f"write the lower bound first: `{c.name}({nums[1].text}, {nums[0].text})`"
+                           if lo > hi else "give two different bounds")
             continue
         out[e.key] = {"type": "integer" if c.name == "int_range" else "continuous", "min": lo, "max": hi,
                       "values": None}
@@ -226,7 +228,11 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
     after = []
     for r in body.refs("after") or []:
         rid = ctx.symbols.resolve(r, ("step", "gate"), f"`after` of {where}")
-        if rid:
+        if rid == f"step.{it.name}":
+            ctx.sink.error("E401", f"step `{it.name}` waits for itself", r.span,
+                           detail="a step listed in its own `after` could never start",
+                           hint=f"remove `{r.text}` from `after`")
+        elif rid:
             after.append(rid)
     max_runtime = body.duration("max_runtime", lo=60, hi=28 * 86400)
     k = it.kind
@@ -451,7 +457,8 @@ def _wire_registration(ctx: "Ctx", pipeline: str, steps: list[dict], gates: list
                     ctx.sink.error("E303", f"step `{s['name']}` must say which model it registers: the pipeline "
                                            "trains several", sym.span if sym else None,
                                    hint=f"add `source = step.{trainers[0]['name']}.model`")
-                else:
+                elif all(sym.step_kind in STEP_KINDS for sym in ctx.symbols.table["step"].values()
+                         if sym.pipeline == pipeline):  # a misspelt kind (E304) is not "no trainer"
                     sym = ctx.symbols.get("step", s["name"])
                     ctx.sink.error("E303", f"step `{s['name']}` registers a model but pipeline `{pipeline}` "
                                            "trains none", sym.span if sym else None,
@@ -464,6 +471,11 @@ def _wire_registration(ctx: "Ctx", pipeline: str, steps: list[dict], gates: list
                     s["metrics_from"] = evals[0]["id"]
             deps.update(g["id"] for g in gates)
             deps.update(b["id"] for b in steps if b["kind"] == "bias_check")
+        if s["id"] in deps:
+            sym = ctx.symbols.get("step", s["name"])
+            ctx.sink.error("E401", f"step `{s['name']}` reads its own output", sym.span if sym else None,
+                           detail="a step's outputs exist only after it has run",
+                           hint="read the output of an earlier step")
         deps.discard(s["id"])
         s["depends_on"] = sorted(deps)
 

@@ -189,7 +189,22 @@ def _rollout(ctx: "Ctx", body: Body, where: str) -> dict:
         blocks = rb.named_blocks("variant")
         total = 0.0
         shares: list[Label] = []
+        seen: dict[str, ast.Block] = {}
+        broken = False
         for vb in blocks:
+            if vb.label is not None and vb.label in seen:
+                broken = True
+                first = seen[vb.label]
+                ctx.sink.error("E205", f"variant `{vb.label}` is declared twice in {rw}", vb.label_span,
+                               labels=(Label(first.label_span or first.kind_span, "first declared here"),),
+                               hint="give each variant its own name")
+                continue
+            if vb.label is None:
+                broken = True
+                ctx.sink.error("E303", f"a `variant` in {rw} needs a name", vb.kind_span,
+                               hint="write `variant <name> { model = model.<name>  traffic = 50% }`")
+                continue
+            seen[vb.label] = vb
             vw = f"variant `{vb.label}` of {where}"
             vbody = Body(ctx.sink, vb.items, vw, vb.label_span or vb.kind_span)
             mr = vbody.ref("model", required=True)
@@ -205,7 +220,7 @@ def _rollout(ctx: "Ctx", body: Body, where: str) -> dict:
         if len(blocks) < 2:
             ctx.sink.error("E303", f"{rw} needs at least two `variant` blocks", span,
                            hint="add `variant a { model = model.<name>  traffic = 50% }` for each")
-        elif abs(total - 100) > 1e-9 and all(v["percent"] for v in variants):
+        elif abs(total - 100) > 1e-9 and all(v["percent"] for v in variants) and not broken:
             ctx.sink.error("E307", f"the variants of {rw} get {total:g}% of traffic; they must add up to 100%",
                            span, labels=tuple(shares),
                            hint="change the `traffic` values so that they add up to exactly 100%")
@@ -278,6 +293,8 @@ def build_monitor(ctx: "Ctx", b: ast.Block) -> dict:
                                 ir_id=f"monitor.{name}.ground_truth")
     metrics = MONITOR_METRICS.get(kind or "", ())
     metric = body.enum("metric", metrics, default=metrics[0] if metrics else None) if metrics else None
+    if not metrics:
+        body.asked.add("metric")  # with an unknown `kind` (E304) the metric cannot be judged
     facets = [f for f, _ in body.names("facets", required=kind == "bias_drift") or []]
     threshold = body.number("threshold", lo=0)
     lo = body.number("min")

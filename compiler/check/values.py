@@ -87,17 +87,19 @@ class Body:
                             hint=f"add `{name} = <{expect}>`")
 
     def _wrong(self, name: str, v: ast.Value, expect: str) -> None:
-        hint = ""
+        hint = detail = ""
         if isinstance(v, ast.Num) and expect == "duration":
-            hint = f"write the unit: `{v.text}s`, `{v.text}m`, `{v.text}h` or `{v.text}d`"
+            hint = f"write the unit: `{v.text}ms`, `{v.text}s`, `{v.text}m`, `{v.text}h` or `{v.text}d`"
         elif isinstance(v, ast.Num) and expect == "percent":
             hint = f"write `{v.text}%`"
         elif isinstance(v, ast.Num) and expect == "string":
             hint = f'quote it: `"{v.text}"`'
+            if "." in v.text and v.text.endswith("0"):
+                detail = f"as a number, `{v.text}` would mean `{v.value}`: a version or code written as a number loses information"
         elif isinstance(v, ast.Str) and expect in ("name", "reference"):
             hint = f"drop the quotes: `{v.value}`"
         self.sink.error("E301", f"`{name}` in {self.where} expects {_EXPECT.get(expect, expect)}, "
-                                f"found {ast.describe(v)}", v.span, hint=hint)
+                                f"found {ast.describe(v)}", v.span, hint=hint, detail=detail)
 
     # ---------------------------------------------------------------- scalars
     def string(self, name: str, *, required: bool = False, default: str | None = None,
@@ -110,6 +112,9 @@ class Body:
             self._wrong(name, v, "string")
             return default
         if not policy.check_string(self.sink, v, name, self.where, free_text=free_text, max_len=max_len):
+            return default
+        if required and not v.value.strip():
+            self.sink.error("E303", f"`{name}` in {self.where} is empty", v.span, hint=f"write the {name}")
             return default
         return v.value
 
@@ -195,10 +200,13 @@ class Body:
              default: str | None = None) -> str | None:
         """A bare name from a closed set: `format = parquet`."""
         v = self.value(name)
+        example = f"`{options[0]}`" if options else "a name"
         if v is None:
-            self._missing(name, "name", required)
+            if required:
+                self.sink.error("E303", f"{self.where} needs `{name}`", self.span,
+                                hint=f"add `{name} = <{' | '.join(options[:4])}{' | ...' if len(options) > 4 else ''}>`")
             return default
-        if isinstance(v, ast.Ref) and len(v.parts) == 1 or isinstance(v, ast.Ref) and v.text in options:
+        if isinstance(v, ast.Ref):
             word = v.text
             if word in options:
                 return word
@@ -206,9 +214,11 @@ class Body:
                             hint=did_you_mean(word, options) or f"use one of {_list(options)}")
             return default
         if isinstance(v, ast.Str) and v.value in options:
-            self._wrong(name, v, "name")
+            self.sink.error("E301", f"`{name}` in {self.where} expects a name such as {example}, found "
+                                    f"{ast.describe(v)}", v.span, hint=f"drop the quotes: `{name} = {v.value}`")
             return default
-        self._wrong(name, v, "name")
+        self.sink.error("E301", f"`{name}` in {self.where} expects one of {_list(options)}, found {ast.describe(v)}",
+                        v.span)
         return default
 
     def ident(self, name: str, *, required: bool = False) -> str | None:

@@ -5,7 +5,7 @@ For every code in `mlspec.compiler.diagnostics.CODES`: a heading with an anchor
 golden case of that code (the failing spec and the exact message `mlspec check` prints,
 both read from tests/diagnostics/) and the fix. Because the examples are the golden
 files themselves, the page cannot drift from what the compiler says:
-test_diagnostics_registry.py fails when docs/errors.md differs from `render()`, and
+test_zz_registry_and_docs.py fails when docs/errors.md differs from `render()`, and
 `pytest --update-golden` rewrites it.
 """
 from __future__ import annotations

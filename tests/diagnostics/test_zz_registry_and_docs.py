@@ -1,5 +1,8 @@
 """The diagnostic code registry: codes are unique and well formed, every code has a
-docs/errors.md entry and at least one golden test case, and docs/errors.md is current."""
+docs/errors.md entry and at least one golden test case, and docs/errors.md is current.
+
+Named to run after the golden-case modules: under `pytest --update-golden` (run it
+without `-n`), docs/errors.md is regenerated from the freshly rewritten `.expected` files."""
 from __future__ import annotations
 
 import ast
