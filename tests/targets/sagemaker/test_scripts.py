@@ -1,0 +1,96 @@
+"""mlspec's helper scripts (run inside SageMaker jobs), executed here on local files."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[3] / "targets" / "sagemaker" / "templates" / "scripts"
+
+
+def load(name: str, monkeypatch, **paths):
+    spec = importlib.util.spec_from_file_location(f"mlspec_helper_{name}", SCRIPTS / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for k, v in paths.items():
+        monkeypatch.setattr(mod, k, str(v))
+    return mod
+
+
+def write(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
+CLAUSES = {"clauses": [
+    {"index": 1, "op": ">=", "left": {"metric": {"step": "step.evaluate", "name": "f1"}},
+     "right": {"binary": {"op": "+", "left": {"champion": "f1"}, "right": {"number": 0.01}}}},
+    {"index": 2, "op": "<", "left": {"metric": {"step": "step.evaluate", "name": "loss"}},
+     "right": {"champion": "loss"}}]}
+
+
+@pytest.mark.parametrize("champion,expect", [
+    (None, {"c1": {"left": 0.0, "right": 0.0}, "c2": {"left": 0.0, "right": 1.0}}),  # first model passes
+    ({"f1": {"value": 0.9}, "loss": {"value": 0.5}}, {"c1": {"left": 0.93, "right": 0.91}, "c2": {"left": 0.2, "right": 0.5}}),
+])
+def test_gate_values_reads_the_champion(tmp_path, monkeypatch, champion, expect):
+    write(tmp_path / "eval" / "evaluate" / "evaluation.json", {"metrics": {"f1": {"value": 0.93}, "loss": {"value": 0.2}}})
+    if champion is not None:
+        write(tmp_path / "champion" / "evaluation.json", {"metrics": champion})
+    (tmp_path / "champion").mkdir(exist_ok=True)
+    write(tmp_path / "spec.json", CLAUSES)
+    mod = load("gate_values", monkeypatch, EVAL=tmp_path / "eval", CHAMPION=tmp_path / "champion",
+               OUT=tmp_path / "out")
+    monkeypatch.setattr(sys, "argv", ["gate_values.py", "--spec-file", str(tmp_path / "spec.json")])
+    mod.main()
+    got = json.loads((tmp_path / "out" / "values.json").read_text())
+    assert got["champion"] is (champion is not None)
+    for k, v in expect.items():
+        assert got["clauses"][k] == pytest.approx(v)
+
+
+def test_bias_limits_takes_the_largest_disparity(tmp_path, monkeypatch):
+    write(tmp_path / "analysis.json", {"post_training_bias_metrics": {"facets": {"country": [
+        {"value_or_threshold": "US", "metrics": [{"name": "DPPL", "value": -0.12}]},
+        {"value_or_threshold": "GB", "metrics": [{"name": "DPPL", "value": 0.05}]}]}}})
+    mod = load("bias_limits", monkeypatch, IN=tmp_path / "analysis.json", OUT=tmp_path / "out")
+    monkeypatch.setattr(sys, "argv", ["bias_limits.py", "--metric", "DPPL"])
+    mod.main()
+    got = json.loads((tmp_path / "out" / "limits.json").read_text())
+    assert got == {"metric": "DPPL", "max_abs": 0.12, "count": 2}
+
+
+def test_drift_threshold_rewrites_constraints(tmp_path, monkeypatch):
+    write(tmp_path / "constraints.json", {"version": 0.0, "features": [], "monitoring_config": {
+        "distribution_constraints": {"comparison_threshold": 0.1}}})
+    mod = load("drift_threshold", monkeypatch, IN=tmp_path / "constraints.json", OUT=tmp_path / "out")
+    monkeypatch.setattr(sys, "argv", ["drift_threshold.py", "--threshold", "0.2"])
+    mod.main()
+    got = json.loads((tmp_path / "out" / "constraints.json").read_text())
+    assert got["monitoring_config"]["distribution_constraints"] == {"comparison_threshold": 0.2,
+                                                                    "perform_comparison": "Enabled"}
+
+
+def test_validate_data_applies_the_checks(tmp_path, monkeypatch):
+    pytest.importorskip("pandas")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "part-0.csv").write_text("amount,country\n1.5,US\n-2,GB\n,US\n")
+    spec = {"format": "csv", "checks": {"min_rows": 10, "max_null_fraction_percent": 1.0},
+            "schema": [{"name": "amount", "nullable": True, "min": 0, "max": None, "allowed": None},
+                       {"name": "country", "nullable": False, "min": None, "max": None, "allowed": ["US", "GB"]},
+                       {"name": "missing", "nullable": True, "min": None, "max": None, "allowed": None}]}
+    write(tmp_path / "spec.json", spec)
+    mod = load("validate_data", monkeypatch, DATA=tmp_path / "data", OUT=tmp_path / "out")
+    monkeypatch.setattr(sys, "argv", ["validate_data.py", "--spec-file", str(tmp_path / "spec.json")])
+    with pytest.raises(SystemExit) as e:
+        mod.main()
+    assert e.value.code == 1
+    problems = json.loads((tmp_path / "out" / "report.json").read_text())["problems"]
+    assert any("fewer than 10" in p for p in problems)
+    assert any("null fraction" in p for p in problems)
+    assert any("`amount` below 0" in p for p in problems)
+    assert any("`missing` missing" in p for p in problems)
+    assert not any("country" in p for p in problems)
