@@ -240,7 +240,11 @@ def lower_endpoints(c: _Ctx) -> None:
             rollout.update(initial_percent=0, step_percent=100, interval_s=int(r["bake_s"]))
         rollback_on = [alerts[a]["name"] for a in r.get("rollback_on") or [] if a in alerts]
         progressive = rollout["strategy"] in ("canary", "linear", "blue_green")
+        served = [models[ep["model"]]] + [models[v["model"]] for v in r.get("variants") or [] if v["model"] in models]
+        require_approval = e.ir["environment"]["approval"] != "none" and any(m["approval"]["required"] for m in served)
         item = {"key": ep["name"], "endpoint_id": e.endpoint_id(ep["name"]),
+                "approval": ({"label": common.DECISION_LABEL, "value": "approved", "by_label": common.DECIDED_BY_LABEL,
+                              "not_by": naming.label_value(e.sa_email("pipeline"))} if require_approval else None),
                 "display_name": f"{e.prefix}-{ep['name']}", "variants": variants,
                 "machine": common.machine(ep["compute"]),
                 "min_replicas": int(auto.get("min") or count), "max_replicas": int(auto.get("max") or count),

@@ -162,3 +162,13 @@ def test_labels_and_names_follow_gcp_rules():
         assert naming.check(naming.WORKFLOW_RE, p["workflow"])
     long = naming.service_account_id("a_very_long_system_name_indeed", "production", "monitoring")
     assert naming.check(naming.SA_ID_RE, long) and long.endswith("-monitoring")
+
+
+def test_approval_names_agree_with_mlspec_approve():
+    from mlspec.compiler.plan import approvals
+    from mlspec.targets.vertex import common
+
+    assert (common.PENDING_ALIAS, common.PRODUCTION_ALIAS) == (approvals.VERTEX_PENDING_ALIAS,
+                                                              approvals.VERTEX_APPROVED_ALIAS)
+    assert (common.DECISION_LABEL, common.DECIDED_BY_LABEL) == (approvals.VERTEX_LABEL_DECISION,
+                                                               approvals.VERTEX_LABEL_BY)

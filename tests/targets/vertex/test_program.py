@@ -147,6 +147,12 @@ def test_rollout_and_rollback(graph):
     env, res = graph
     dep = one(res, "deploy-scoring")
     assert dep["type"].startswith("pulumi-python:dynamic")
+    if env == "prod":  # MLS-GCP-070: only an approver-labelled version is served
+        assert dep["inputs"]["approval"] == {"label": "mlspec-decision", "value": "approved",
+                                             "by_label": "mlspec-decided-by",
+                                             "not_by": "fraud-detection-prod-pipeline_acme-ml_iam_gserviceaccount_com"}
+    else:
+        assert dep["inputs"].get("approval") is None
     assert dep["inputs"]["alias"] == "production" and dep["inputs"]["initial_percent"] == 5
     assert dep["inputs"]["service_account"].startswith(f"fraud-detection-{env}-serving@")
     assert one(res, "rollout-scoring")["inputs"]["schedule"] == "*/10 * * * *"

@@ -293,12 +293,21 @@ class _DeploymentProvider(ResourceProvider):
 
         aiplatform.init(project=props["project"], location=props["region"])
         out = {}
+        gate = props.get("approval")
         for v in props["variants"]:
             try:
                 m = aiplatform.Model(f"{v['model_id']}@{props['alias']}")
-                out[v["name"]] = f"{m.resource_name}@{m.version_id}"
             except exceptions.NotFound:
                 out[v["name"]] = ""
+                continue
+            labels = dict(m.labels or {})
+            # MLS-GCP-070 / MLS-G-07: serve only a version an approver (not the pipeline identity) approved
+            if gate and (labels.get(gate["label"]) != gate["value"] or not labels.get(gate["by_label"])
+                         or labels.get(gate["by_label"]) == gate["not_by"]):
+                pulumi.log.warn(f"{v['model_id']}@{props['alias']} is not approved; keeping the current deployment")
+                out[v["name"]] = ""
+                continue
+            out[v["name"]] = f"{m.resource_name}@{m.version_id}"
         return out
 
     def _apply(self, props, versions, deployed):
@@ -310,6 +319,8 @@ class _DeploymentProvider(ResourceProvider):
         for v in props["variants"]:
             ver = versions.get(v["name"]) or ""
             if not ver:
+                if v["name"] in deployed:
+                    new[v["name"]] = deployed[v["name"]]
                 continue
             if deployed.get(v["name"], {}).get("version") == ver:
                 new[v["name"]] = deployed[v["name"]]
@@ -479,7 +490,8 @@ for ep in D["endpoints"]:
         "project": PROJECT, "region": REGION, "endpoint": endpoint.name, "alias": "production",
         "variants": ep["variants"], "strategy": r["strategy"], "initial_percent": r.get("initial_percent", 100),
         "machine": ep["machine"], "min_replicas": ep["min_replicas"], "max_replicas": ep["max_replicas"],
-        "cpu_target": ep["cpu_target"], "service_account": accounts["serving"].email}, opts=opts(endpoint))
+        "cpu_target": ep["cpu_target"], "service_account": accounts["serving"].email,
+        "approval": ep["approval"]}, opts=opts(endpoint))
     if ep["progress_workflow"]:
         wf = rollout_workflow(ep, endpoint)
         if r["strategy"] in ("canary", "linear", "blue_green"):
