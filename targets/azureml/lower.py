@@ -455,6 +455,7 @@ def build_stack(env: Env, out: dict) -> dict:
                              "mlspec-approvals-required": str(m["approval"]["count"])}}
                    for m in ir["models"]],
         "model_names": {m["name"]: env.model_name(m["name"]) for m in ir["models"]},
+        "approval_count": {m["name"]: max(1, int(m["approval"]["count"] or 1)) for m in ir["models"]},
         "approval_required": {m["name"]: bool(m["approval"]["required"]
                                               and ir["environment"]["approval"] == "required")
                               for m in ir["models"]},

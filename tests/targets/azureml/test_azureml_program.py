@@ -15,7 +15,7 @@ from mlspec.targets.azureml.lower import FORBIDDEN_ROLES, ROLES
 
 PROJECT = "fraud-detection-azureml"
 REL = {"version": "7", "previous": "6", "slot": "green", "phase": "rollout", "approved_by": "alice"}
-APPROVED = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": "alice"}}}
+APPROVED = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": "alice,bob"}}}
 CALLBACK = {"value": "https://prod-00.eastus.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=abc"}
 
 
@@ -238,7 +238,7 @@ def test_dashboard(prod):
 def test_approval_gate_prod(prod):  # MLS-AZ-090, MLS-G-07
     tokens = [i for i in prod["invokes"] if i["token"].endswith("getModelVersion")]
     assert {(i["args"]["name"], i["args"]["version"]) for i in tokens} >= {("fraud_scorer", "7"), ("fraud_scorer", "6")}
-    assert prod["outputs"]["approvedBy-scoring-green"] == "alice"
+    assert prod["outputs"]["approvedBy-scoring-green"] == "alice,bob"
     assert prod["outputs"]["awaitingApproval"] == []
 
 
@@ -258,3 +258,19 @@ def test_dev_without_release_deploys_nothing(dev):
         assert e["inputs"]["properties"]["traffic"] == {}
     # secrets not configured: no webhook receiver is created with a placeholder
     assert "webhookReceivers" not in one(dev, "ActionGroup", "ag-hook")["inputs"]
+
+
+def test_self_approval_by_the_pipeline_identity_is_refused(max_build, tmp_path, prod):
+    """MLS-G-07: the compute identity registers versions; its principal can never be the approver.
+    The harness fabricates principal ids deterministically, so read it from the prod run."""
+    pulumi_dir = _released_copy(max_build, tmp_path)
+    compute = one(prod, "RoleAssignment", "ra-compute-acrpull-registry")["inputs"]["principalId"]
+    self_approved = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": compute}}}
+    with pytest.raises(ProgramError, match="approved by the pipeline identity"):
+        run_program(pulumi_dir, "prod", overrides=_calls(self_approved))
+
+
+def test_too_few_approvers_is_refused(max_build, tmp_path):
+    one_approver = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": "alice"}}}
+    with pytest.raises(ProgramError, match="has 1 approver"):  # fraud_challenger needs 2 in prod
+        run_program(_released_copy(max_build, tmp_path), "prod", overrides=_calls(one_approver))

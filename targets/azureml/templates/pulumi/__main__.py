@@ -407,13 +407,21 @@ for e in D["endpoints"]:
             mv = ml.get_model_version_output(resource_group_name=RG, workspace_name=W["name"],
                                              name=model_name, version=str(version))
 
-            def _check(props, n=model_name, v=version):
+            def _check(args, n=model_name, v=version, need=D["approval_count"][model_key]):
+                props, pipeline_principal = args
                 tags = (props.get("tags") if isinstance(props, dict) else getattr(props, "tags", None)) or {}
-                if tags.get("mlspec.stage") != "approved" or not tags.get("mlspec.approved_by"):
+                approvers = [a for a in (tags.get("mlspec.approved_by") or "").split(",") if a]
+                if tags.get("mlspec.stage") != "approved" or not approvers:
                     raise Exception("model " + n + " version " + str(v) + " is not approved in the registry "
                                     "(tag mlspec.stage must be `approved` with mlspec.approved_by set)")
-                return tags["mlspec.approved_by"]
-            pulumi.export("approvedBy-" + e["key"] + "-" + dep_name, mv.properties.apply(_check))
+                if pipeline_principal in approvers:  # MLS-G-07: never the pipeline's own identity
+                    raise Exception("model " + n + " version " + str(v) + " was approved by the pipeline identity")
+                if len(set(approvers)) < need:
+                    raise Exception("model " + n + " version " + str(v) + " has " + str(len(set(approvers)))
+                                    + " approver(s), needs " + str(need))
+                return ",".join(approvers)
+            pulumi.export("approvedBy-" + e["key"] + "-" + dep_name,
+                          pulumi.Output.all(mv.properties, IDS["compute"].principal_id).apply(_check))
 
     # rollout stepping and rollback (emulated; see docs/targets/azureml.md)
     if e["controller"] and old_slot and (RELEASES.get(e["model"]) or {}).get("phase") == "rollout":

@@ -53,10 +53,22 @@ def fail(message):
     sys.exit(1)
 
 
+def credential():
+    from azure.identity import ManagedIdentityCredential
+    return ManagedIdentityCredential(client_id=os.environ.get("DEFAULT_IDENTITY_CLIENT_ID"))
+
+
 def ml_client():
     """MLClient for the job's workspace with the compute's user-assigned identity."""
     from azure.ai.ml import MLClient
-    from azure.identity import ManagedIdentityCredential
-    cred = ManagedIdentityCredential(client_id=os.environ.get("DEFAULT_IDENTITY_CLIENT_ID"))
+    cred = credential()
     return MLClient(cred, os.environ["AZUREML_ARM_SUBSCRIPTION"], os.environ["AZUREML_ARM_RESOURCEGROUP"],
                     os.environ["AZUREML_ARM_WORKSPACE_NAME"])
+
+
+def principal_id(cred):
+    """Object id (`oid`) of the identity behind `cred`, read from its Entra ID token."""
+    import base64
+    token = cred.get_token("https://management.azure.com/.default").token
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    return claims.get("oid", "")

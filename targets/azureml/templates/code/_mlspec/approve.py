@@ -36,10 +36,11 @@ model = client.models.get(args.model, version=args.version)
 tags = dict(model.tags or {})
 if tags.get("mlspec.stage") not in ("pending_approval",):
     raise SystemExit("version %s is %s, not pending approval" % (args.version, tags.get("mlspec.stage")))
-if me in (tags.get("mlspec.registered_by"), claims.get("appid")) and tags.get("mlspec.registered_by"):
+if not tags.get("mlspec.registered_by") or me == tags["mlspec.registered_by"]:
     raise SystemExit("the pipeline identity that registered this version cannot approve it")
 if args.reject:
-    tags.update({"mlspec.stage": "rejected", "mlspec.rejected_by": who})
+    tags.update({"mlspec.stage": "rejected", "mlspec.approved_by": "", "mlspec.rejected_by": me,
+                 "mlspec.approval_reason": "rejected by " + who})
 else:
     approvals = [a for a in tags.get("mlspec.approvals", "").split(",") if a]
     if me not in approvals:

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from _common import ml_client, write_json
+from _common import credential, ml_client, principal_id, write_json
 
 argv = sys.argv[1:]
 paths = {argv[i][2:]: argv[i + 1] for i in range(0, len(argv) - 1, 2) if argv[i].startswith("--")}
@@ -42,7 +42,7 @@ from azure.ai.ml.entities import Model  # noqa: E402
 tags = dict(cfg["lineage"])
 tags.update({"mlspec.stage": cfg["stage"], "mlspec.approvals_required": str(cfg["approval"]["count"]),
              "mlspec.approvers": ",".join(cfg["approval"]["approvers"]),
-             "mlspec.registered_by": os.environ.get("DEFAULT_IDENTITY_CLIENT_ID", ""),
+             "mlspec.registered_by": principal_id(credential()),
              "mlspec.pipeline_job": os.environ.get("AZUREML_ROOT_RUN_ID", "")})
 if cfg["approved_by"]:
     tags["mlspec.approved_by"] = cfg["approved_by"]
