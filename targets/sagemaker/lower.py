@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from mlspec.targets.base import Diagnostic, Lowering, LowerContext, local_name, pct, waived
 from mlspec.targets.sagemaker import deploy, iam, images, naming
-from mlspec.targets.sagemaker.pipeline import PipelineBuilder
+from mlspec.targets.sagemaker.pipeline import PRE_TRAINING_BIAS, PipelineBuilder
 
 #: mlspec's own helper scripts (templates/scripts/), shipped as code/_mlspec/<name>
 HELPERS = ("validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py", "track_mlflow.py",
@@ -198,7 +198,8 @@ def lower_models(env: EnvContext, out: dict, low: Lowering) -> None:
         appr = m.get("approval") or {}
         if appr.get("required") and approval_env == "required" and int(appr.get("count") or 1) > 1:
             n = int(appr["count"])
-            env.notes.append(f"`{m['id']}`: {n} approvals emulated: approvers 1..{n - 1} record "
+            who = "approver 1 records" if n == 2 else f"approvers 1..{n - 1} record"
+            env.notes.append(f"`{m['id']}`: {n} approvals emulated: {who} "
                              "`mlspec-approval-<i>` metadata on the model package, the last one sets Approved; "
                              "the deploy state machine refuses to deploy with fewer (distinct principals are "
                              "not verified by SageMaker)")
@@ -436,9 +437,10 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
             cfg: dict[str, Any] = {"headers": headers, "dataset_type": "application/jsonlines"}
             if kind == "bias_drift":
                 metric = (mo.get("metric") or "dppl").upper()
+                stage = "pre_training_bias" if metric in PRE_TRAINING_BIAS else "post_training_bias"
                 cfg.update({"label": label or "label", "label_values_or_threshold": [1],
                             "facet": [{"name_or_index": f} for f in mo.get("facets") or []],
-                            "methods": {"post_training_bias": {"methods": [metric]}}})
+                            "methods": {stage: {"methods": [metric]}}})
             else:
                 cfg["methods"] = {"shap": {"num_samples": 100, "agg_method": "mean_abs"}}
             low.add(path, "clarify-analysis-config", cfg, "json")
@@ -461,8 +463,9 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
             "bias_drift": f"Clarify `{(mo.get('metric') or 'dppl').upper()}` against the baseline constraints in "
                           f"s3://<monitoring bucket>/{m['baseline_prefix']}/ (supply them); threshold {limit} is "
                           "not applied by Model Monitor",
-            "feature_attribution_drift": f"SageMaker flags drift when the nDCG of SHAP attributions falls below "
-                                         f"0.9 (fixed by SageMaker); the spec's {limit} is not applied",
+            "feature_attribution_drift": "SageMaker flags drift when the nDCG of SHAP attributions falls below "
+                                         "0.9 (fixed by SageMaker)" + (
+                                             "" if limit in (None, 0.9) else f"; the spec's {limit} is not applied"),
         }[kind]
         env.notes.append(f"`{mo['id']}` ({kind}): {MONITOR_TYPES[kind]} schedule `{m['schedule_name']}`, {how}; "
                          "a breach is a monitoring run ending CompletedWithViolations")
