@@ -564,6 +564,11 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
         comp_in["metrics"] = ("artifact", "metrics")
         deps += [mt, task_name(b.steps[metrics_from]["name"])]
     deps += [task_name(b.steps[d]["name"]) for d in step["depends_on"] if d in b.steps]
+    source_step = b.steps.get(".".join(step["source"].split(".")[:2])) or {}
+    if source_step.get("kind") == "tune":  # register the best trial's model (read from the HPT job)
+        comp_in["tune_resources"] = "STRING"
+        metric_params["tune_resources"] = {"taskOutputParameter": {"producerTask": task_name(source_step["name"]),
+                                                                   "outputParameterKey": "gcp_resources"}}
     cond, c_in, t_in, c_deps = b.condition_for(step)
     fw = model.get("framework") or _model_framework(b, step["source"]) or {"name": "custom", "version": ""}
     gpu = any(e["model"] == model["id"] and e["compute"]["class"].startswith("gpu.") for e in b.e.ir["endpoints"])

@@ -205,3 +205,14 @@ def test_evaluate_follows_the_script_contract():
     assert pool["command"][-1].endswith("/code/src/evaluate.py")
     assert pool["args"] == ["--model", "{{$.inputs.artifacts['model'].path}}", "--test",
                             "{{$.inputs.artifacts['test'].path}}", "--metrics", "{{$.outputs.artifacts['metrics'].path}}"]
+
+
+def test_register_of_a_tuned_model_reads_the_best_trial():
+    ir = fixtures.maximal_ir("prod")
+    reg = next(s for s in ir["pipelines"][0]["steps"] if s["kind"] == "register")
+    reg["source"] = "step.tune.outputs.model"
+    spec = json.loads(json.dumps(next(a.content for a in lower([ir]).artifacts if a.path == "pipelines/prod/training.json")))
+    task = spec["root"]["dag"]["tasks"]["register"]
+    assert task["inputs"]["parameters"]["tune_resources"] == {
+        "taskOutputParameter": {"producerTask": "tune", "outputParameterKey": "gcp_resources"}}
+    assert graph_errors(spec) == []

@@ -267,6 +267,20 @@ def op_champion(a) -> None:
     _set_outputs(ex, out)
 
 
+def best_trial(gcp_resources: str) -> str:
+    """Id of the best trial of the HyperparameterTuningJob named in a GCPC `gcp_resources` output."""
+    from google.cloud import aiplatform
+
+    uri = json.loads(gcp_resources)["resources"][0]["resourceUri"]
+    job = aiplatform.HyperparameterTuningJob.get(uri.split("/v1/", 1)[-1])
+    maximize = job.gca_resource.study_spec.metrics[0].goal.name == "MAXIMIZE"
+    scored = [(t.final_measurement.metrics[0].value, t.id) for t in job.trials
+              if t.final_measurement and t.final_measurement.metrics]
+    if not scored:
+        raise SystemExit("mlspec register: the tuning job has no measured trial")
+    return (max(scored) if maximize else min(scored))[1]
+
+
 def op_register(a) -> None:
     from google.api_core import exceptions
     from google.cloud import aiplatform
@@ -276,7 +290,9 @@ def op_register(a) -> None:
     cfg = json.loads(a.config)
     _init(p)
     model_uri = _artifact_uri(ex, "model").rstrip("/")
-    if not any(os.path.exists(os.path.join(_local(model_uri), n)) for n in ("model.bst", "model.joblib", "model.pkl",
+    if p.get("tune_resources"):
+        model_uri = f"{model_uri}/{best_trial(p['tune_resources'])}/model"
+    elif not any(os.path.exists(os.path.join(_local(model_uri), n)) for n in ("model.bst", "model.joblib", "model.pkl",
                                                                               "saved_model.pb", "model.mar")):
         model_uri += "/model"  # written to AIP_MODEL_DIR instead of --model
     metrics = _read_metrics(_artifact_uri(ex, "metrics")) if "metrics" in ex["inputs"].get("artifacts", {}) else {}
