@@ -406,6 +406,9 @@ def _syntax_diagnostic(e: UnexpectedInput, src: SourceFile, open_braces: list[in
                                   src.span(pos, pos + len(m.group())),
                                   hint="durations use ms, s, m, h, d, w (`10m`); sizes use KiB, MiB, GiB, TiB, "
                                        "KB, MB, GB, TB (`50GiB`); percentages use `%`")
+        if ch == ";":
+            return Diagnostic("E114", "unexpected `;`", span,
+                              hint="mlspec needs no `;`: end an attribute with a new line or a space")
         if ch in "'\u2018\u2019\u201c\u201d":
             return Diagnostic("E114", f"unexpected character `{ch}`", span,
                               hint='strings use straight double quotes: `"text"`')
@@ -461,6 +464,41 @@ def _syntax_diagnostic(e: UnexpectedInput, src: SourceFile, open_braces: list[in
     if tok.type == "SYSTEM":
         return Diagnostic("E110", "a second `system` in one file", span,
                           hint="a spec holds one `system`; put each system in its own file")
+    # ---- the writer's common slips, in words (checked before the generic messages)
+    if re.search(r"\bstep\s+[A-Za-z_]\w*\s*$", before) and tok.type == "LBRACE":
+        name = before.split()[-1]
+        return Diagnostic("E112", f"missing `= <kind>` after `step {name}`", span,
+                          hint=f"a step is written `step {name} = <kind> {{ ... }}`, e.g. `step {name} = train {{ ... }}`")
+    if re.search(r"\bstep\s+[A-Za-z_]\w*\s*=\s*[A-Za-z_]\w*\s*$", before) and tok.type == "LPAR":
+        return Diagnostic("E110", "a step's settings go in a `{ ... }` block, not in `( ... )`", span,
+                          hint="write `step <name> = <kind> { key = value  ... }`")
+    if tok.type == "LBRACE" and "NAME" in expected and prev and re.fullmatch(r"[a-z_]+", prev):
+        return Diagnostic("E110", f"missing a name after `{prev}`", span,
+                          hint=f"write `{prev} <name> {{ ... }}`")
+    if expected and expected <= {"COMPARE", "ADD_OP", "MUL_OP"}:
+        r = before.rfind("require")
+        if r != -1:
+            span = src.span(base + r, base + len(before.rstrip()))
+        return Diagnostic("E110", "this requirement has no comparison", span,
+                          hint="a requirement compares a metric with a value: "
+                               "`require step.evaluate.metrics.f1 >= 0.9`")
+    if tok.type == "COMMA" and "RBRACE" in expected:
+        return Diagnostic("E110", "unexpected `,`: attributes in a block are not separated by commas", span,
+                          hint="put each attribute on its own line, or separate them with spaces; commas "
+                               "separate the items of lists `[a, b]` and maps `{ a = 1, b = 2 }`")
+    if "COMMA" in expected and "RSQB" in expected and tok.type in _VALUE_STARTS:
+        return Diagnostic("E110", "missing `,` between list items", span,
+                          hint=f"write `, {_token_text(tok)}`")
+    if tok.type in ("DOT", "NAME") and re.search(r"[0-9]\.[0-9]+$", before) and tok.value.startswith("."):
+        m3 = re.search(r"[0-9][0-9.]*$", before)
+        num = (m3.group() if m3 else "") + text[tok.start_pos:tok.start_pos + 20].split()[0]
+        at = base + (m3.start() if m3 else len(before))
+        return Diagnostic("E110", f"`{_short(num)}` is not a number", src.span(at, at + len(num)),
+                          hint=f'write versions and other dotted codes as strings: `"{_short(num)}"`')
+    if expected == {"LBRACE"} and prev:
+        at = base + len(before.rstrip())
+        return Diagnostic("E110", f"missing `{{` after `{_short(prev)}`", src.span(at, at + 1),
+                          hint="a block opens with `{` on the same line as its name")
     if "EQUAL" in expected and prev and re.fullmatch(r"[A-Za-z_]\w*", prev):
         return Diagnostic("E112", f"missing `=` after `{prev}`", span,
                           hint=f"write `{prev} = <value>`, or `{prev} {{ ... }}` for a block")

@@ -83,7 +83,11 @@ class Ctx:
         return None
 
     def read_uri(self, body: Body, attr: str, where: str, required: bool = False, ir_id: str = "") -> str | None:
-        v = body.string(attr, required=required)
+        if required and not body.has(attr):
+            self.sink.error("E303", f"{where} needs `{attr}`", body.span,
+                            hint=f'add `{attr} = "data://<path>/"`')
+            return None
+        v = body.string(attr)
         if v is None:
             return None
         if ir_id:
