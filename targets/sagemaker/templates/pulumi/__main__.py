@@ -329,15 +329,21 @@ for rule in DATA["approval_rules"]:
                                role_arn=roles["events"].arn)
 
 # --------------------------------------------------------------------------- schedules (EventBridge Scheduler)
+
+
+def approval_status(pipeline_key: str) -> str:
+    """The pipeline's compiled ModelApprovalStatus (PendingManualApproval unless approval is none)."""
+    definition = read_json(next(p["definition"] for p in DATA["pipelines"] if p["key"] == pipeline_key))
+    return next(x["DefaultValue"] for x in definition["Parameters"] if x["Name"] == "ModelApprovalStatus")
+
+
 for s in DATA["schedules"]:
     if s.get("pipeline"):
         target = aws.scheduler.ScheduleTargetArgs(
             arn=pipelines[s["pipeline"]].arn, role_arn=roles["scheduler"].arn,
             sagemaker_pipeline_parameters=aws.scheduler.ScheduleTargetSagemakerPipelineParametersArgs(
                 pipeline_parameters=[aws.scheduler.ScheduleTargetSagemakerPipelineParametersPipelineParameterArgs(
-                    name="ModelApprovalStatus", value=read_json(
-                        next(p["definition"] for p in DATA["pipelines"] if p["key"] == s["pipeline"]))
-                    ["Parameters"][-1]["DefaultValue"])]))
+                    name="ModelApprovalStatus", value=approval_status(s["pipeline"]))]))
     else:
         target = aws.scheduler.ScheduleTargetArgs(arn=machines[s["state_machine"]].arn,
                                                   role_arn=roles["scheduler"].arn, input="{}")
@@ -546,9 +552,7 @@ for m in DATA["monitors"]:
                 f"breach-{m['key']}-retrain-{k}", rule=rule.name, arn=pipelines[k].arn, role_arn=roles["events"].arn,
                 sagemaker_pipeline_target=aws.cloudwatch.EventTargetSagemakerPipelineTargetArgs(
                     pipeline_parameter_lists=[aws.cloudwatch.EventTargetSagemakerPipelineTargetPipelineParameterListArgs(
-                        name="ModelApprovalStatus", value=read_json(
-                            next(p["definition"] for p in DATA["pipelines"] if p["key"] == k))
-                        ["Parameters"][-1]["DefaultValue"])]))
+                        name="ModelApprovalStatus", value=approval_status(k))]))
 
 # --------------------------------------------------------------------------- dashboard, model cards
 if DATA["dashboard"]:
