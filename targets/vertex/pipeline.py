@@ -277,10 +277,13 @@ def build_pipeline(e: Env, p: dict, diags: list[Diagnostic]) -> dict:
             _collect_champion(req["left"], b.champion_metrics)
             _collect_champion(req["right"], b.champion_metrics)
 
+    evaluated = {".".join(b.steps[sid]["model"].split(".")[:2]) for sid in metrics_steps}
     for step in p["steps"]:
         lower_step(b, step, model_by_step)
         if step["id"] in metrics_steps:
             _metrics_task(b, step)
+        elif step["kind"] in ("train", "tune") and step["id"] not in evaluated:
+            _track_task(b, step)  # every training run is tracked, evaluated or not
     if b.champion_metrics:
         _champion_task(b, p)
 
@@ -522,6 +525,17 @@ def _metrics_task(b: _Builder, step: dict) -> None:
                                                                         "outputArtifactKey": "metrics"}}},
                        "parameters": plat_task},
           deps=[producer])
+
+
+def _track_task(b: _Builder, step: dict) -> None:
+    """Logs a training run that no evaluate step measures to Vertex AI Experiments (hyperparameters,
+    code/data versions, spec hash)."""
+    producer = task_name(step["name"])
+    plat_in, plat_task = b.platform(PLATFORM_LIGHT)
+    b.add(f"{producer}-track", inputs=plat_in, outputs={},
+          executor=_runtime("metrics", ["--metric-names", "", "--run-name", f"{b.p['name']}-{producer}",
+                                        "--params", json.dumps(step.get("hyperparameters") or {}, sort_keys=True)]),
+          task_inputs={"parameters": plat_task}, deps=[producer])
 
 
 def _champion_task(b: _Builder, p: dict) -> None:

@@ -160,7 +160,8 @@ def test_register_uploads_version_with_lineage_and_pending_alias():
 def test_all_step_kinds_and_importers_present():
     tasks = TRAINING["root"]["dag"]["tasks"]
     assert {"validate", "prepare", "train", "tune", "evaluate", "evaluate-metrics", "champion", "fairness", "explain",
-            "score-holdout", "register", "importer-transactions"} <= set(tasks)
+            "score-holdout", "register", "importer-transactions", "tune-track"} <= set(tasks)
+    assert "train-track" not in tasks  # train is tracked by evaluate-metrics (with its metrics)
     importer = TRAINING["deploymentSpec"]["executors"]["exec-importer-transactions"]["importer"]
     assert importer["typeSchema"]["schemaTitle"] == "system.Dataset"
     uri = tasks["importer-transactions"]["inputs"]["parameters"]["uri"]["runtimeValue"]["constant"]

@@ -234,8 +234,9 @@ def _init(p) -> None:
 def op_metrics(a) -> None:
     ex = _executor(a)
     p = _params(ex)
-    metrics = _read_metrics(_artifact_uri(ex, "metrics"))
-    wanted = {m: metrics.get(m, float("nan")) for m in a.metric_names.split(",")}
+    has_metrics = "metrics" in ex.get("inputs", {}).get("artifacts", {})
+    metrics = _read_metrics(_artifact_uri(ex, "metrics")) if has_metrics else {}
+    wanted = {m: metrics.get(m, float("nan")) for m in a.metric_names.split(",") if m}
     _set_outputs(ex, wanted)
     from google.cloud import aiplatform
 
@@ -244,7 +245,8 @@ def op_metrics(a) -> None:
     aiplatform.start_run(run)
     aiplatform.log_params({**json.loads(a.params), "spec_sha256": p["spec_sha256"], "code_version": p["code_version"],
                            "data_version": p["data_version"]})
-    aiplatform.log_metrics({k: v for k, v in wanted.items() if not math.isnan(v)})
+    if wanted:
+        aiplatform.log_metrics({k: v for k, v in wanted.items() if not math.isnan(v)})
     aiplatform.end_run()
 
 
