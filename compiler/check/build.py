@@ -458,6 +458,8 @@ def _security(ctx: Ctx, b: ast.Block | None, labels: dict[str, str]) -> dict:
                            "`network = public` exposes workspaces, endpoints and storage",
                            "use `network = private`")
     out["kms_key"] = body.string("kms_key")
+    if "kms_key" in body.attrs:
+        ctx.value_spans["security.kms_key"] = body.attrs["kms_key"].value.span
     egress = body.strings("allowed_egress") or []
     for host in egress:
         if not _re.fullmatch(r"(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", host):

@@ -7,6 +7,8 @@ for emulated features. A feature the target does not mention at all is a target 
 """
 from __future__ import annotations
 
+import re
+
 from mlspec.compiler.diagnostics import Diagnostic
 from mlspec.compiler.features import FEATURES, features_used
 from mlspec.compiler.source import Span
@@ -36,6 +38,17 @@ def _uris(ir: dict):
     t = ir.get("tracking") or {}
     if t.get("uri"):
         yield "tracking", "`tracking`", t["uri"]
+    key = (ir.get("security") or {}).get("kms_key")
+    if key:
+        yield "security.kms_key", "`kms_key` of `security`", key
+
+
+#: key references that name one cloud's key service (checked with the URIs above)
+_KEY_FORMS = (
+    (re.compile(r"arn:aws[a-z-]*:kms:"), "sagemaker", "an AWS KMS key"),
+    (re.compile(r"projects/[^/]+/locations/[^/]+/keyRings/"), "vertex", "a Cloud KMS key"),
+    (re.compile(r"https://[a-z0-9-]+\.vault\.azure\.net/keys/"), "azureml", "an Azure Key Vault key"),
+)
 
 
 def check_uris(ir: dict, target, spans: dict[str, Span]) -> list[Diagnostic]:
@@ -49,6 +62,18 @@ def check_uris(ir: dict, target, spans: dict[str, Span]) -> list[Diagnostic]:
     out = []
     for ir_id, where, uri in _uris(ir):
         if not isinstance(uri, str):
+            continue
+        if ir_id == "security.kms_key":
+            for pattern, owner, what in _KEY_FORMS:
+                if not pattern.match(uri) or owner == target.name:
+                    continue
+                out.append(Diagnostic(
+                    "E504", f"{where} is {what}, which {target.display_name} cannot use",
+                    spans.get(ir_id) or spans.get(ir_id.rsplit(".", 1)[0]),
+                    detail="a customer-managed key lives in the same cloud (and region) as the data it protects",
+                    hint=f"name a key of {target.display_name}, or leave `kms_key` out and mlspec creates one key "
+                         "per environment"))
+                break
             continue
         for scheme, (owner, what) in CLOUD_SCHEMES.items():
             if uri.startswith(scheme) and not uri.startswith(tuple(own)):
