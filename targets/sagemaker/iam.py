@@ -282,6 +282,7 @@ def key_policy(env: Any) -> dict:
         stmt("ServicePrincipals", ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:DescribeKey"], "*",
              condition={"StringEquals": {"aws:SourceAccount": "${account}"}})
         | {"Principal": {"Service": sorted(["cloudwatch.amazonaws.com", "events.amazonaws.com",
-                                            "logs.${region}.amazonaws.com", "scheduler.amazonaws.com",
+                                            "logs.${region}.amazonaws.com", "logging.s3.amazonaws.com",
+                                            "scheduler.amazonaws.com",
                                             "sns.amazonaws.com", "states.amazonaws.com"])}},
     )

@@ -108,6 +108,8 @@ def test_buckets(prod):  # MLS-AWS-010..015
         pol = json.loads(one(prod, "aws:s3/bucketPolicy:BucketPolicy", f"{name}-policy")["inputs"]["policy"])
         st = pol["Statement"][0]
         assert st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for extra in pol["Statement"][1:]:  # only the S3 logging service may write access logs
+            assert extra["Principal"] == {"Service": "logging.s3.amazonaws.com"} and name == "bucket-logs"
         if name != "bucket-logs":
             log = one(prod, "aws:s3/bucketLogging:BucketLogging", f"{name}-logging")["inputs"]
             assert log["targetBucket"] != log["bucket"]

@@ -110,12 +110,20 @@ for b in DATA["buckets"]:
         aws.s3.BucketVersioning(f"bucket-{k}-versioning", bucket=bucket.id,
                                 versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
                                     status="Enabled"))
+    statements = []
     if b["tls_only"]:
+        statements.append({
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"},
+            "Action": "s3:*", "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    if k == "logs":  # server access logs of the other buckets (the key policy lets S3 logging use the key)
+        statements.append({
+            "Sid": "S3ServerAccessLogs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject", "Resource": pulumi.Output.concat(bucket.arn, "/*"),
+            "Condition": {"StringEquals": {"aws:SourceAccount": T["account"]}}})
+    if statements:
         aws.s3.BucketPolicy(f"bucket-{k}-policy", bucket=bucket.id, policy=pulumi.Output.json_dumps({
-            "Version": "2012-10-17", "Statement": [{
-                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"},
-                "Action": "s3:*", "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+            "Version": "2012-10-17", "Statement": statements}))
     if b["access_logging"]:
         aws.s3.BucketLogging(f"bucket-{k}-logging", bucket=bucket.id, target_bucket=buckets["logs"].id,
                              target_prefix=f"{k}/")
