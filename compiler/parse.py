@@ -36,8 +36,11 @@ _DURATION_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)")
 _SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)(KiB|MiB|GiB|TiB|KB|MB|GB|TB)")
 # Bidi controls, zero-width characters, BOM, and other invisible format characters
 # (Trojan Source, CVE-2021-42574): rejected anywhere in a spec, comments included.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Also: soft hyphen, Arabic letter mark, Mongolian vowel separator, line/paragraph
+# separators, interlinear annotations, and the tag block (invisible "ASCII smuggling").
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+                        "\ufff9-\ufffb\U000e0000-\U000e007f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 # ------------------------------------------------------------------ the transformer
@@ -244,15 +247,17 @@ def decode(data: bytes, path: str) -> tuple[SourceFile | None, list[Diagnostic]]
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     src = SourceFile(path, text)
     diags: list[Diagnostic] = []
-    m = _INVISIBLE.search(text)
-    if m:
+    for k, m in enumerate(_INVISIBLE.finditer(text)):
+        if k == 100:  # enough to show the pattern; the renderer caps the output anyway
+            break
         name = unicodedata.name(m.group(), f"U+{ord(m.group()):04X}")
         diags.append(Diagnostic("E309", f"invisible or bidirectional control character U+{ord(m.group()):04X} ({name.lower()})",
                                 src.span(m.start(), m.end()),
                                 detail="such characters can make code read differently from how it runs (Trojan Source)",
                                 hint="delete the character; mlspec refuses it everywhere, comments included"))
-    m = _CONTROL.search(text)
-    if m:
+    for k, m in enumerate(_CONTROL.finditer(text)):
+        if k == 100:
+            break
         diags.append(Diagnostic("E103", f"control character U+{ord(m.group()):04X} in the spec",
                                 src.span(m.start(), m.end()), hint="delete the character"))
     return src, diags

@@ -569,8 +569,10 @@ def _link(ctx: Ctx, pipelines, models, endpoints, batch, monitors, alerts) -> No
                 al[aid]["rollback_for"].append(e["id"])
             if aid in al and al[aid]["endpoint"] not in (None, e["id"]):
                 sym = ctx.symbols.get("alert", aid.split(".")[1])
+                at = ctx.value_spans.get(f"{e['id']}.rollback_on.{aid}") or (sym.span if sym else None)
                 ctx.sink.error("E207", f"endpoint `{e['name']}` rolls back on alert `{al[aid]['name']}`, which "
-                                       f"watches another endpoint", sym.span if sym else None,
+                                       f"watches endpoint `{al[aid]['endpoint'].split('.', 1)[1]}`", at,
+                               labels=(Label(sym.span, "the alert is declared here"),) if sym and at != sym.span else (),
                                hint="roll back on alerts of the same endpoint")
     for m in monitors:
         if m["kind"] == "bias_drift" and m["facets"]:
@@ -578,8 +580,9 @@ def _link(ctx: Ctx, pipelines, models, endpoints, batch, monitors, alerts) -> No
             for f in m["facets"]:
                 if cols and f not in cols:
                     sym = ctx.symbols.get("monitor", m["name"])
-                    ctx.sink.error("E204", f"unknown column `{f}` in `facets` of monitor `{m['name']}`",
-                                   sym.span if sym else None, hint=did_you_mean(f, cols))
+                    at = ctx.value_spans.get(f"monitor.{m['name']}.facet.{f}") or (sym.span if sym else None)
+                    ctx.sink.error("E204", f"unknown column `{f}` in `facets` of monitor `{m['name']}`", at,
+                                   hint=did_you_mean(f, cols) or "facets name columns of a dataset schema")
 
 
 def _unused(ctx: Ctx, datasets, channels, pipelines) -> None:

@@ -138,7 +138,7 @@ def build_endpoint(ctx: "Ctx", b: ast.Block) -> dict:
     if auth == "key":
         ctx.require_waiver("MLS-AZ-070", body.attrs["auth"].value.span,
                            f"{where} uses key authentication", "use `auth = iam`")
-    rollout = _rollout(ctx, body, where)
+    rollout = _rollout(ctx, body, where, f"endpoint.{name}")
     body.finish()
     instances = ctx.scaled(int(count or 1))
     if autoscale:
@@ -150,7 +150,7 @@ def build_endpoint(ctx: "Ctx", b: ast.Block) -> dict:
             "auth": auth or "iam", "rollout": rollout}
 
 
-def _rollout(ctx: "Ctx", body: Body, where: str) -> dict:
+def _rollout(ctx: "Ctx", body: Body, where: str, where_id: str = "") -> dict:
     v = body.value("rollout")
     if v is None:
         return {"strategy": "all_at_once", "rollback_on": []}
@@ -230,6 +230,7 @@ def _rollout(ctx: "Ctx", body: Body, where: str) -> dict:
         rid = ctx.symbols.resolve(r, ("alert",), f"`rollback_on` of {rw}")
         if rid:
             rollback.append(rid)
+            ctx.value_spans[f"{where_id}.rollback_on.{rid}"] = r.span
     out["rollback_on"] = rollback
     rb.finish()
     return out
@@ -295,7 +296,10 @@ def build_monitor(ctx: "Ctx", b: ast.Block) -> dict:
     metric = body.enum("metric", metrics, default=metrics[0] if metrics else None) if metrics else None
     if not metrics:
         body.asked.add("metric")  # with an unknown `kind` (E304) the metric cannot be judged
-    facets = [f for f, _ in body.names("facets", required=kind == "bias_drift") or []]
+    facet_spans = body.names("facets", required=kind == "bias_drift") or []
+    facets = [f for f, _ in facet_spans]
+    for f, fspan in facet_spans:
+        ctx.value_spans.setdefault(f"monitor.{name}.facet.{f}", fspan)
     threshold = body.number("threshold", lo=0)
     lo = body.number("min")
     hi = body.number("max")
