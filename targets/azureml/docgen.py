@@ -35,8 +35,11 @@ PROSE = """\
 | `code/_mlspec/*.py`, `code/_mlspec/config/<env>/...json` | helper-script, step-config | mlspec's step scripts and their settings (JSON data, never command-line text) |
 | `code/<path>` | source-script | the spec's scripts (copied by the front end); every `code:` field points at `code/` |
 
-Deploy: `pulumi up`, then `az ml environment create` / `az ml component create` / `az ml job create` / `az ml schedule create` with the YAML
-(the monitors, deployments and alerts are Pulumi resources).
+Deploy: `pulumi up` (infrastructure, endpoints, alerts, monitors), then `az ml environment create`
+and `az ml component create` for `environments/*.yml` and every `pipeline_component.yml`, then
+either `pulumi config set pipelinesRegistered true && pulumi up` (Pulumi owns the pipeline,
+batch and emulated-monitor schedules, which submit the registered pipeline components) or
+`az ml schedule create --file <env>/schedules/<name>.yml` -- one or the other, not both.
 
 **Script contract.** Scripts get `--<input> <dir>` per input (named after the referenced output
 or dataset), `--<output> <dir>` per output, `--model <dir>` for evaluate, `--<name> <value>`

@@ -414,8 +414,51 @@ def _topo(pipeline: dict) -> list[tuple[str, dict]]:
     return out
 
 
-def lower_pipeline(env, pipeline: dict) -> list[tuple[str, str, Any, str]]:
-    """Pipeline job + components + pipeline component (for retraining) + schedule."""
+_INPUT_MODES = {"ro_mount": "ReadOnlyMount", "rw_mount": "ReadWriteMount", "download": "Download"}
+
+
+def finish_pipeline(env, b: PipelineBuilder, *, name: str, description: str, tags: dict, experiment: str,
+                    default_compute: str, trigger: dict | None) -> tuple[list, dict]:
+    """Write the pipeline job, the same pipeline as a pipeline component, and its schedule.
+
+    Returns (artifacts, runnable): runnable is what the Pulumi program (job schedules) and the
+    retraining workflow need to submit the registered pipeline component as a job."""
+    folder = b.folder
+    inputs = dict(sorted(b.inputs.items()))
+    job = {"$schema": SCHEMA_PIPELINE, "type": "pipeline", "display_name": name, "experiment_name": experiment,
+           "description": description, "tags": tags,
+           "settings": {"default_compute": f"azureml:{default_compute}", "continue_on_step_failure": False},
+           "inputs": inputs, "jobs": b.jobs}
+    b.artifacts.append((f"{folder}/pipeline.yml", "azureml-job", job, "yaml"))
+    comp_name = naming.asset(env.system, name, "pipeline")
+    comp = {"$schema": SCHEMA_PIPELINE_COMPONENT, "type": "pipeline", "name": comp_name,
+            "version": env.asset_version, "display_name": name, "description": description, "tags": tags,
+            "inputs": {k: {"type": v["type"]} for k, v in inputs.items()}, "jobs": b.jobs}
+    b.artifacts.append((f"{folder}/pipeline_component.yml", "azureml-component", comp, "yaml"))
+    runnable = {"name": naming.kebab(name), "component": comp_name, "version": env.asset_version,
+                "experiment": experiment, "compute": default_compute,
+                "inputs": {k: {"jobInputType": v["type"], "uri": v["path"],
+                               "mode": _INPUT_MODES[v.get("mode", "ro_mount")]} for k, v in inputs.items()}}
+    if trigger:
+        sched_name = naming.asset(env.prefix_snake, name, "schedule")
+        doc = {"$schema": "https://azuremlschemas.azureedge.net/latest/schedule.schema.json",
+               "name": sched_name, "display_name": f"{name} ({env.name})",
+               "description": env.describe(f"schedule of `{name}`"), "trigger": trigger,
+               "create_job": f"../pipelines/{name}/pipeline.yml"}
+        b.artifacts.append((f"{env.name}/schedules/{name}.yml", "azureml-schedule", doc, "yaml"))
+        runnable["schedule"] = {"name": sched_name, "display_name": doc["display_name"],
+                                "description": doc["description"], "trigger": trigger}
+    return b.artifacts, runnable
+
+
+def cron_trigger(schedule: dict | None) -> dict | None:
+    if not schedule:
+        return None
+    return {"type": "cron", "expression": schedule["cron"], "time_zone": schedule["timezone"]}
+
+
+def lower_pipeline(env, pipeline: dict) -> tuple[list, dict]:
+    """Pipeline job + components + pipeline component (retraining, Pulumi schedules) + schedule."""
     folder = f"{env.name}/pipelines/{pipeline['name']}"
     b = PipelineBuilder(env, pipeline, folder)
     for kind, item in _topo(pipeline):
@@ -423,27 +466,12 @@ def lower_pipeline(env, pipeline: dict) -> list[tuple[str, str, Any, str]]:
             _gate(b, item)
         else:
             b.lower_step(item)
-    header = {"$schema": SCHEMA_PIPELINE, "type": "pipeline", "display_name": pipeline["name"],
-              "experiment_name": env.experiment, "description": env.describe(f"pipeline `{pipeline['name']}`"),
-              "tags": env.lineage_tags(pipeline)}
-    body = {"settings": {"default_compute": f"azureml:{env.compute_for(None)}",
-                         "continue_on_step_failure": False},
-            "inputs": dict(sorted(b.inputs.items())), "jobs": b.jobs}
-    job = {**header, **body}
-    b.artifacts.append((f"{folder}/pipeline.yml", "azureml-job", job, "yaml"))
-    comp = {"$schema": SCHEMA_PIPELINE_COMPONENT, "type": "pipeline",
-            "name": env.pipeline_component_name(pipeline), "version": env.asset_version,
-            "display_name": pipeline["name"], "description": header["description"],
-            "tags": header["tags"], "jobs": b.jobs}
-    b.artifacts.append((f"{folder}/pipeline_component.yml", "azureml-component", comp, "yaml"))
-    if pipeline["schedule"]:
-        b.artifacts.append((f"{env.name}/schedules/{pipeline['name']}.yml", "azureml-schedule",
-                            env.job_schedule(pipeline["name"], pipeline["schedule"],
-                                             f"../pipelines/{pipeline['name']}/pipeline.yml"), "yaml"))
-    return b.artifacts
+    return finish_pipeline(env, b, name=pipeline["name"], description=env.describe(f"pipeline `{pipeline['name']}`"),
+                           tags=env.lineage_tags(pipeline), experiment=env.experiment,
+                           default_compute=env.compute_for(None), trigger=cron_trigger(pipeline["schedule"]))
 
 
-def lower_batch(env, batch: dict) -> list[tuple[str, str, Any, str]]:
+def lower_batch(env, batch: dict) -> tuple[list, dict]:
     """A scheduled batch-scoring pipeline: one helper component scoring `data` with the approved model."""
     name = f"batch_{batch['name']}"
     model = env.models[batch["model"]]
@@ -452,21 +480,12 @@ def lower_batch(env, batch: dict) -> list[tuple[str, str, Any, str]]:
             "max_runtime_s": None, "model": None, "data": batch["data"], "output": batch["output"]}
     pipeline = {"id": batch["id"], "name": name, "schedule": batch["schedule"], "retrain_on": [],
                 "steps": [step], "gates": []}
-    folder = f"{env.name}/pipelines/{name}"
-    b = PipelineBuilder(env, pipeline, folder)
+    b = PipelineBuilder(env, pipeline, f"{env.name}/pipelines/{name}")
     b._helper_step(step, "batch_score", {"data": batch["data"]}, ["predictions"],
                    {"output": batch["output"], "model": model["name"], "model_stage": "approved"},
                    f"score {batch['data']} with the latest approved {model['name']}")
     b.jobs["score"]["outputs"] = {"predictions": {"type": "uri_folder", "mode": "rw_mount",
                                                   "path": env.uri(batch["output"])}}
-    job = {"$schema": SCHEMA_PIPELINE, "type": "pipeline", "display_name": name,
-           "experiment_name": env.experiment, "description": env.describe(f"batch scoring `{batch['name']}`"),
-           "tags": env.lineage_tags(pipeline),
-           "settings": {"default_compute": f"azureml:{env.compute_for(batch['compute'])}",
-                        "continue_on_step_failure": False},
-           "inputs": dict(sorted(b.inputs.items())), "jobs": b.jobs}
-    b.artifacts.append((f"{folder}/pipeline.yml", "azureml-job", job, "yaml"))
-    if batch["schedule"]:
-        b.artifacts.append((f"{env.name}/schedules/{name}.yml", "azureml-schedule",
-                            env.job_schedule(name, batch["schedule"], f"../pipelines/{name}/pipeline.yml"), "yaml"))
-    return b.artifacts
+    return finish_pipeline(env, b, name=name, description=env.describe(f"batch scoring `{batch['name']}`"),
+                           tags=env.lineage_tags(pipeline), experiment=env.experiment,
+                           default_compute=env.compute_for(batch["compute"]), trigger=cron_trigger(batch["schedule"]))

@@ -114,9 +114,6 @@ class Env:
         return (f"/subscriptions/{self.sub}/resourceGroups/{self.rg}/providers/"
                 f"Microsoft.ManagedIdentity/userAssignedIdentities/{self.identity_name(component)}")
 
-    def pipeline_component_name(self, pipeline: dict) -> str:
-        return naming.asset(self.system, pipeline["name"], "pipeline")
-
     # ---------------------------------------------------------------- compute and data
     def compute_for(self, compute: dict | None) -> str:
         return naming.compute((compute or {}).get("class") or DEFAULT_COMPUTE)
@@ -185,23 +182,21 @@ class Env:
             "metrics_from": step.get("metrics_from"),
         }
 
-    def job_schedule(self, name: str, schedule: dict, create_job: str) -> dict:
-        return {"$schema": "https://azuremlschemas.azureedge.net/latest/schedule.schema.json",
-                "name": naming.asset(self.prefix_snake, name, "schedule"),
-                "display_name": f"{name} ({self.name})", "description": self.describe(f"schedule of `{name}`"),
-                "trigger": {"type": "cron", "expression": schedule["cron"], "time_zone": schedule["timezone"]},
-                "create_job": create_job}
 
 
 # ==================================================================== per-kind lowering
 def lower_pipelines(env: Env, out: dict) -> None:
     for p in env.ir["pipelines"]:
-        out["artifacts"] += jobs.lower_pipeline(env, p)
+        arts, runnable = jobs.lower_pipeline(env, p)
+        out["artifacts"] += arts
+        out["runnables"][p["id"]] = runnable
 
 
 def lower_batch(env: Env, out: dict) -> None:
     for b in env.ir["batch"]:
-        out["artifacts"] += jobs.lower_batch(env, b)
+        arts, runnable = jobs.lower_batch(env, b)
+        out["artifacts"] += arts
+        out["runnables"][b["id"]] = runnable
 
 
 def lower_endpoints(env: Env, out: dict) -> None:
@@ -220,8 +215,8 @@ def lower_endpoints(env: Env, out: dict) -> None:
 def lower_monitors(env: Env, out: dict) -> None:
     for mo in env.ir["monitors"]:
         if mo["kind"] in ("model_quality", "bias_drift"):
-            out["artifacts"] += _quality_monitor(env, mo)
-            out["breach"].append(_breach(env, mo, job_failed=True, with_channels=False))
+            out["artifacts"] += _quality_monitor(env, mo, out)
+            out["breach"].append(_breach(env, mo, out["runnables"], job_failed=True, with_channels=False))
             experiment = naming.asset(env.prefix_snake, "monitor", mo["name"])
             out["stack"]["log_alerts"].append({
                 "key": f"monitor-{mo['name']}", "name": naming.kebab(f"{env.prefix}-monitor-{mo['name']}"),
@@ -236,7 +231,7 @@ def lower_monitors(env: Env, out: dict) -> None:
         out["artifacts"] += arts
         if entry:
             out["stack"]["monitors"].append(entry)
-            out["breach"].append(_breach(env, mo, job_failed=False))
+            out["breach"].append(_breach(env, mo, out["runnables"], job_failed=False))
 
 
 def lower_alerts(env: Env, out: dict) -> None:
@@ -261,7 +256,7 @@ def _identity(env: Env, key: str, roles: list[dict]) -> dict:
     return {"key": key, "name": env.identity_name(key), "roles": roles}
 
 
-def _quality_monitor(env: Env, mo: dict) -> list:
+def _quality_monitor(env: Env, mo: dict, out: dict) -> list:
     """model_quality / bias_drift (no Azure ML signal): a scheduled pipeline over the deployment's
     collected data (plus ground truth for quality) that fails the job on a breach."""
     endpoint = env.endpoints[mo["endpoint"]]
@@ -284,33 +279,21 @@ def _quality_monitor(env: Env, mo: dict) -> list:
                     "above": mo["breach"]["above"], "below": mo["breach"]["below"],
                     "monitor": mo["name"], "endpoint": ep_name},
                    f"{mo['kind']} `{mo['metric']}` of endpoint `{endpoint['name']}`; fails the job on a breach")
-    job = {"$schema": jobs.SCHEMA_PIPELINE, "type": "pipeline", "display_name": name,
-           "experiment_name": naming.asset(env.prefix_snake, "monitor", mo["name"]),
-           "description": env.describe(f"model-quality monitor `{mo['name']}`"),
-           "tags": {"mlspec-monitor": mo["id"], "mlspec-environment": env.name},
-           "settings": {"default_compute": f"azureml:{env.compute_for(None)}", "continue_on_step_failure": False},
-           "inputs": dict(sorted(b.inputs.items())), "jobs": b.jobs}
-    every = mo["every_s"]
-    freq, interval = serving.recurrence(every)
-    sched = {"$schema": "https://azuremlschemas.azureedge.net/latest/schedule.schema.json",
-             "name": naming.asset(env.prefix_snake, "monitor", mo["name"]),
-             "display_name": f"{mo['name']} ({env.name})", "description": job["description"],
-             "trigger": {"type": "recurrence", "frequency": freq, "interval": interval},
-             "create_job": f"../pipelines/{name}/pipeline.yml"}
-    return b.artifacts + [(f"{folder}/pipeline.yml", "azureml-job", job, "yaml"),
-                          (f"{env.name}/schedules/{name}.yml", "azureml-schedule", sched, "yaml")]
+    freq, interval = serving.recurrence(mo["every_s"])
+    arts, runnable = jobs.finish_pipeline(
+        env, b, name=name, description=env.describe(f"{mo['kind']} monitor `{mo['name']}`"),
+        tags={"mlspec-monitor": mo["id"], "mlspec-environment": env.name},
+        experiment=naming.asset(env.prefix_snake, "monitor", mo["name"]), default_compute=env.compute_for(None),
+        trigger={"type": "recurrence", "frequency": freq, "interval": interval})
+    out["runnables"][mo["id"]] = runnable
+    return arts
 
 
-def _breach(env: Env, mo: dict, *, job_failed: bool, with_channels: bool = True) -> dict | None:
+def _breach(env: Env, mo: dict, runnables: dict, *, job_failed: bool, with_channels: bool = True) -> dict | None:
     """Retraining and non-email channels for a monitor breach (Event Grid -> Logic App)."""
     secrets = [env.channels[c]["secret"] for c in mo["notify"]
                if env.channels[c]["type"] != "email" and with_channels]
-    pipelines = []
-    for pid in mo["retrains"]:
-        p = next(p for p in env.ir["pipelines"] if p["id"] == pid)
-        pipelines.append({"name": naming.kebab(p["name"]), "component": env.pipeline_component_name(p),
-                          "version": env.asset_version, "experiment": env.experiment,
-                          "compute": env.compute_for(None)})
+    pipelines = [{k: v for k, v in runnables[pid].items() if k != "schedule"} for pid in mo["retrains"]]
     if not secrets and not pipelines:
         return None
     monitor_name = naming.asset(env.prefix_snake, "monitor", mo["name"])
@@ -464,6 +447,7 @@ def build_stack(env: Env, out: dict) -> dict:
         "monitors": out["stack"]["monitors"],
         "endpoint_names": {e["name"]: env.endpoint_name(e) for e in ir["endpoints"]},
         "breach_handlers": [b for b in out["breach"] if b],
+        "job_schedules": [dict(r, key=naming.kebab(r["name"])) for r in out["runnables"].values() if r.get("schedule")],
         "workflows": {"api_version": workflows.API_VERSION, "rollout": workflows.ROLLOUT,
                       "rollback": workflows.ROLLBACK, "breach": workflows.BREACH},
         "rollout_role_actions": workflows.ROLLOUT_ROLE_ACTIONS,
@@ -512,7 +496,7 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
             reason = naming.check(kind, name)
             if reason:
                 diags.append(Diagnostic("E503", reason, "system", hint="shorten the system or workspace name"))
-        out: dict[str, Any] = {"artifacts": [], "identities": [], "breach": [],
+        out: dict[str, Any] = {"artifacts": [], "identities": [], "breach": [], "runnables": {},
                                "stack": {"endpoints": [], "alerts": [], "log_alerts": [], "monitors": [],
                                          "channels": []}}
         for kind, fn in LOWER.items():

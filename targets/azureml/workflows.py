@@ -125,6 +125,7 @@ BREACH: dict = {
                                     "componentId": "@{concat(parameters('workspaceId'), '/components/', "
                                                    "item()['component'], '/versions/', item()['version'])}",
                                     "experimentName": "@item()['experiment']",
+                                    "inputs": "@item()['inputs']",
                                     "settings": {"default_compute": "@{concat(parameters('workspaceId'), "
                                                                     "'/computes/', item()['compute'])}"},
                                     "tags": {"mlspec-trigger": "model-monitor-breach"}}}}}}},

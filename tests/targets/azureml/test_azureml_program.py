@@ -29,6 +29,7 @@ def _released_copy(max_build: Path, tmp: Path) -> Path:
     shutil.copytree(max_build / "pulumi", pulumi_dir)
     az_helpers.add_config(pulumi_dir, "prod", {
         f"{PROJECT}:releases": {"fraud_scorer": REL, "fraud_challenger": dict(REL, version="3", previous=None)},
+        f"{PROJECT}:pipelinesRegistered": True,
         **{f"{PROJECT}:secret-{s}": {"secure": "v1:opaque"} for s in ("slack-ml-url", "ops-webhook", "pd-key")}})
     return pulumi_dir
 
@@ -215,7 +216,8 @@ def test_alerts_channels_and_secrets(prod):  # MLS-G-04
 
 
 def test_monitors_and_retraining(prod):
-    schedules = {r["name"]: r["inputs"]["properties"] for r in by_type(prod, "Schedule")}
+    schedules = {r["name"]: r["inputs"]["properties"] for r in by_type(prod, "Schedule")
+                 if r["name"].startswith("monitor-")}
     assert set(schedules) == {"monitor-input_drift", "monitor-output_drift", "monitor-attribution"}
     drift = schedules["monitor-input_drift"]["action"]["monitorDefinition"]
     sig = drift["signals"]["input_drift"]
@@ -274,3 +276,17 @@ def test_too_few_approvers_is_refused(max_build, tmp_path):
     one_approver = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": "alice"}}}
     with pytest.raises(ProgramError, match="has 1 approver"):  # fraud_challenger needs 2 in prod
         run_program(_released_copy(max_build, tmp_path), "prod", overrides=_calls(one_approver))
+
+
+def test_pipeline_schedules_submit_registered_components(prod, dev):
+    jobs = {r["name"]: r["inputs"]["properties"] for r in by_type(prod, "Schedule") if r["name"].startswith("schedule-")}
+    assert set(jobs) == {"schedule-training", "schedule-batch-nightly", "schedule-monitor-quality",
+                         "schedule-monitor-fairness"}
+    training = jobs["schedule-training"]
+    assert training["trigger"] == {"expression": "0 3 * * MON", "timeZone": "UTC", "triggerType": "Cron"}
+    jd = training["action"]["jobDefinition"]
+    assert jd["componentId"].endswith("/components/fraud_detection_training_pipeline/versions/"
+                                      + jd["componentId"].rsplit("/", 1)[1])
+    assert jd["inputs"]["transactions"]["uri"].startswith("azureml://datastores/workspaceblobstore/paths/")
+    assert jobs["schedule-monitor-quality"]["trigger"]["triggerType"] == "Recurrence"
+    assert not [r for r in by_type(dev, "Schedule")]  # components not registered yet in dev

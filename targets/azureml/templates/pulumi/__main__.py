@@ -564,6 +564,35 @@ for mo in D["monitors"]:
                         email_notification_settings=ml.MonitorEmailNotificationSettingsArgs(emails=mo["emails"]))
                     if mo["emails"] else None))))
 
+# ---------------------------------------------------------------- pipeline schedules
+# Schedules submit the *registered* pipeline components (`az ml component create` of
+# pipeline_component.yml); set `pipelinesRegistered: true` once they are registered.
+# (Alternatively create the same schedules with `az ml schedule create`; use one or the other.)
+if cfg.get_bool("pipelinesRegistered"):
+    for js in D["job_schedules"]:
+        trig = js["schedule"]["trigger"]
+        if trig["type"] == "cron":
+            trigger = ml.CronTriggerArgs(trigger_type="Cron", expression=trig["expression"],
+                                         time_zone=trig["time_zone"])
+        else:
+            trigger = ml.RecurrenceTriggerArgs(trigger_type="Recurrence", frequency=trig["frequency"].capitalize(),
+                                               interval=trig["interval"], time_zone="UTC")
+        job_inputs = {}
+        for k, v in js["inputs"].items():
+            cls = ml.UriFileJobInputArgs if v["jobInputType"] == "uri_file" else ml.UriFolderJobInputArgs
+            job_inputs[k] = cls(job_input_type=v["jobInputType"], uri=v["uri"], mode=v["mode"])
+        ml.Schedule(
+            "schedule-" + js["key"], name=js["schedule"]["name"], workspace_name=workspace.name, resource_group_name=RG,
+            properties=ml.SchedulePropertiesArgs(
+                display_name=js["schedule"]["display_name"], description=js["schedule"]["description"],
+                is_enabled=True, trigger=trigger,
+                action=ml.JobScheduleActionArgs(action_type="CreateJob", job_definition=ml.PipelineJobArgs(
+                    job_type="Pipeline", experiment_name=js["experiment"], inputs=job_inputs,
+                    component_id=workspace.id.apply(
+                        lambda w, c=js["component"], v=js["version"]: w + "/components/" + c + "/versions/" + v),
+                    settings={"default_compute": "azureml:" + js["compute"]},
+                    tags={"mlspec-trigger": "schedule"}))))
+
 # ---------------------------------------------------------------- monitor breaches -> retrain / channels
 if D["breach_handlers"]:
     topic = az.eventgrid.SystemTopic(
