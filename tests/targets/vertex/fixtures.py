@@ -99,7 +99,7 @@ def maximal_ir(env: str = "prod") -> dict:
                    {"id": "model.fraud_challenger", "name": "fraud_challenger", "description": "Challenger",
                     "pipeline": "pipeline.training", "registered_by": "step.register",
                     "source": "step.train.outputs.model", "framework": {"name": "xgboost", "version": "1.7"},
-                    "approval": {"required": False, "approvers": [], "count": 0}, "explain": None,
+                    "approval": {"required": prod, "approvers": ["risk-leads@example.com"], "count": 1}, "explain": None,
                     "card": {"intended_use": "A/B challenger", "limitations": None, "ethical_considerations": None},
                     "metrics_from": None, "gates": []}],
         "endpoints": [{"id": "endpoint.scoring", "name": "scoring", "model": "model.fraud_scorer",

@@ -37,7 +37,10 @@ def test_artifact_set_and_kinds():
         assert kinds[f"pipelines/{env}/training.json"] == "kfp-pipeline-spec"
     assert len(kinds) == len(low.artifacts)  # unique paths
     reqs = next(a.content for a in low.artifacts if a.kind == "pulumi-requirements")
-    assert all((">=" in line and "<" in line) for line in reqs.splitlines() if line and not line.startswith("#"))
+    from importlib import metadata
+
+    pins = [line.split("==") for line in reqs.splitlines() if line and not line.startswith("#")]
+    assert pins and all(metadata.version(name) == version for name, version in pins)  # tested == pinned
     cfg = next(a.content for a in low.artifacts if a.path == "pulumi/Pulumi.prod.yaml")
     assert cfg == {"config": {"gcp:project": "acme-ml", "gcp:region": "us-central1"}}
 
