@@ -154,7 +154,9 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
                                       "transform-job", "model")]),
         stmt("RegisterModels", ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
                                 "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages",
-                                "sagemaker:UpdateModelPackage", "sagemaker:AddTags"], pkg or [f"{SM}:model-package/none"]),
+                                "sagemaker:AddTags"], pkg or [f"{SM}:model-package/none"]),
+        # MLS-G-07: approval is a state change by a principal other than the pipeline
+        stmt("DenySelfApproval", ["sagemaker:UpdateModelPackage"], f"{SM}:model-package/*", "Deny"),
         stmt("TrackExperiments", ["sagemaker:CreateExperiment", "sagemaker:CreateTrial",
                                   "sagemaker:CreateTrialComponent", "sagemaker:AssociateTrialComponent",
                                   "sagemaker:DescribeExperiment", "sagemaker:DescribeTrial",
@@ -254,10 +256,7 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
             stmt("ArtifactStore", ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation"],
                  [bucket("artifacts"), bucket("artifacts", True)]),
             stmt("UseEnvKey", KMS_USE, ["${kms_key_arn}"]),
-            stmt("RegisterModels", ["sagemaker:AddTags", "sagemaker:CreateModelPackageGroup",
-                                    "sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup",
-                                    "sagemaker:UpdateModelPackage"],
-                 pkg or [f"{SM}:model-package/none"]))
+            stmt("DenySelfApproval", ["sagemaker:UpdateModelPackage"], f"{SM}:model-package/*", "Deny"))
     for key, pol in policies.items():
         path = policy_path(env, key)
         low.add(path, "iam-policy", pol, "json")

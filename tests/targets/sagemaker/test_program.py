@@ -157,7 +157,13 @@ def test_iam_least_privilege(prod):  # MLS-AWS-050..055
     pipe = json.loads(one(prod, "aws:iam/rolePolicy:RolePolicy", "role-pipeline-policy")["inputs"]["policy"])
     denies = {s["Sid"] for s in pipe["Statement"] if s["Effect"] == "Deny"}
     assert {"DenyJobsOutsideVpc", "DenyJobsWithoutVolumeKey", "DenyJobsWithoutOutputKey",
-            "DenyJobsWithoutIsolation", "DenyJobsWithoutTransitEncryption", "DenyOtherInstanceTypes"} <= denies
+            "DenyJobsWithoutIsolation", "DenyJobsWithoutTransitEncryption", "DenyOtherInstanceTypes",
+            "DenySelfApproval"} <= denies
+    # MLS-G-07: no role the pipeline or its jobs run as may change an approval
+    for key in ("pipeline", "jobs"):
+        doc = json.loads(one(prod, "aws:iam/rolePolicy:RolePolicy", f"role-{key}-policy")["inputs"]["policy"])
+        allowed = {a for s in doc["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
+        assert "sagemaker:UpdateModelPackage" not in allowed
 
 
 def test_pipeline_resource(prod):  # MLS-AWS-068
