@@ -229,6 +229,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     _link(ctx, pipelines, models, endpoints, batch, monitors, alerts)
     serving.link_models(ctx, models, pipelines, ctx.used)
     _screen_secrets(sink, system)
+    _record_attribute_spans(ctx, blocks)
     if not sink.has_errors:
         # With errors, a reference that failed to resolve would make its target look
         # unused: the warning would be noise pointing away from the real problem.
@@ -268,6 +269,25 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
 import re as _re  # noqa: E402
 
 _LABEL_KEY = _re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+
+def _record_attribute_spans(ctx: Ctx, blocks: list[ast.Block]) -> None:
+    """`<kind>.<name>.<attribute>` -> span, so that target checks (E501, E504) can point
+    at the attribute that uses a feature (`rollout = shadow {...}`), not only at the name."""
+    def record(prefix: str, items) -> None:
+        for it in items:
+            if isinstance(it, ast.Attribute):
+                ctx.value_spans.setdefault(f"{prefix}.{it.name}", it.span)
+            elif isinstance(it, ast.Block) and it.label is None:
+                ctx.value_spans.setdefault(f"{prefix}.{it.kind}", it.kind_span.to(it.span))
+            elif isinstance(it, ast.StepDecl):
+                record(f"step.{it.name}", it.items)
+    for b in blocks:
+        if b.label and b.kind in ("dataset", "pipeline", "model", "endpoint", "batch", "monitor", "alert",
+                                  "channel"):
+            record(f"{b.kind}.{b.label}", b.items)
+        elif b.kind in ("tracking", "security") and b.label is None:
+            record(b.kind, b.items)
 
 
 def _strings(node: object):

@@ -87,13 +87,34 @@ def check_uris(ir: dict, target, spans: dict[str, Span]) -> list[Diagnostic]:
     return out
 
 
+#: feature prefix -> the attribute (or sub-block) of the IR item that uses it, so that a
+#: refusal points at `rollout = shadow { ... }` rather than at the endpoint's name
+_FEATURE_ATTRS = (
+    ("pipeline.schedule", "schedule"), ("pipeline.retrain_on", "retrain_on"), ("rollout.auto_rollback", "rollout"),
+    ("rollout.", "rollout"), ("endpoint.autoscale", "autoscale"), ("endpoint.capture", "capture"),
+    ("endpoint.auth.", "auth"), ("endpoint.gpu", "compute"), ("explain.", "explain"), ("framework.", "framework"),
+    ("data.format.", "format"), ("data.checks", "data"), ("model_card", "card"), ("approval.manual", "approval"),
+    ("security.existing_key", "kms_key"), ("security.allowed_egress", "allowed_egress"),
+    ("tracking.", "backend"), ("monitor.", "kind"), ("alert.", "metric"), ("channel.", ""),
+)
+
+
+def _feature_span(feature: str, ir_id: str, spans: dict[str, Span]) -> Span | None:
+    for prefix, attr in _FEATURE_ATTRS:
+        if feature.startswith(prefix):
+            if attr and f"{ir_id}.{attr}" in spans:
+                return spans[f"{ir_id}.{attr}"]
+            break
+    return spans.get(ir_id)
+
+
 def check(ir: dict, target, spans: dict[str, Span]) -> tuple[list[Diagnostic], list[str]]:
     diags: list[Diagnostic] = check_uris(ir, target, spans)
     notes: list[str] = []
     seen_notes: set[str] = set()
     for feature, ir_id in features_used(ir):
         verdict = target.capabilities.get(feature)
-        span = spans.get(ir_id)
+        span = _feature_span(feature, ir_id, spans)
         if verdict is None:
             diags.append(Diagnostic("E903", f"target `{target.name}` declares no verdict for feature `{feature}`",
                                     span, detail="this is a bug in the target: every feature needs a verdict"))
@@ -101,8 +122,8 @@ def check(ir: dict, target, spans: dict[str, Span]) -> tuple[list[Diagnostic], l
         if verdict.level == "unsupported":
             alts = "; ".join(verdict.alternatives)
             diags.append(Diagnostic(
-                "E501", f"{target.display_name} cannot express {FEATURES.get(feature, feature)} (`{feature}`, used by "
-                        f"`{ir_id}`)", span,
+                "E501", f"{target.display_name} does not support {FEATURES.get(feature, feature)} (`{feature}`, "
+                        f"used by `{ir_id}`)", span,
                 detail=verdict.note or "", hint=f"alternatives: {alts}" if alts else "compile for another target"))
         elif verdict.level == "emulated":
             note = f"`{feature}` is emulated on {target.display_name}: {verdict.note}"

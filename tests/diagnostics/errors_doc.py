@@ -269,7 +269,10 @@ def render() -> str:
                 if shown != text and not note:
                     note = "Invisible and control characters are shown as `<U+XXXX>`.\n\n"
                 body = note + _fence(shown, "hcl")
-                parts.append(f"Example (`{where}`):\n\n{body}")
+                how = ("" if spec.parent == HERE else
+                       ", compiled with `mlspec compile --target fake`; Fake Cloud is a test target "
+                       "(tests/diagnostics/test_special_diagnostics.py) that refuses some features on purpose")
+                parts.append(f"Example (`{where}`{how}):\n\n{body}")
             else:
                 parts.append(f"Example: {SPECIAL.get(stem, stem)}.\n")
             parts.append("prints:\n\n" + _fence(exp.read_text(encoding="utf-8"), "text"))
