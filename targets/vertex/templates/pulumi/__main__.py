@@ -380,13 +380,18 @@ class VertexModelDeployment(pulumi.dynamic.Resource):
 
 
 class _MonitorProvider(ResourceProvider):
-    """Creates a Vertex ModelDeploymentMonitoringJob (pulumi-gcp has no resource for it)."""
+    """Creates a Vertex ModelDeploymentMonitoringJob (pulumi-gcp has no resource for it). The job
+    needs a deployed model: until the endpoint serves one, the resource waits (job = "") and the
+    next `pulumi up` creates it."""
 
-    def create(self, props):
+    def _start(self, props) -> str:
         from google.cloud import aiplatform
         from google.cloud.aiplatform import model_monitoring as mm
 
         aiplatform.init(project=props["project"], location=props["region"])
+        if not aiplatform.Endpoint(props["endpoint"]).list_models():
+            pulumi.log.warn(f"{props['display_name']}: endpoint has no deployed model yet; monitor not started")
+            return ""
         thresholds = {f: float(props["threshold"]) for f in props["features"]}
         skew = (mm.SkewDetectionConfig(data_source=props["baseline"], data_format=props["baseline_format"],
                                        target_field=props["target_field"], skew_thresholds=thresholds)
@@ -403,19 +408,31 @@ class _MonitorProvider(ResourceProvider):
             alert_config=mm.EmailAlertConfig(user_emails=props["emails"], enable_logging=True),
             objective_configs=objective, encryption_spec_key_name=props["kms_key_name"],
             labels=props["labels"], project=props["project"], location=props["region"])
-        return CreateResult(id_=job.resource_name, outs={**props, "job": job.resource_name})
+        return job.resource_name
 
-    def diff(self, _id, olds, news):
-        changed = [k for k, v in news.items() if olds.get(k) != v]
-        return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
-
-    def delete(self, _id, props):
+    def _stop(self, props) -> None:
         from google.cloud import aiplatform
 
-        aiplatform.init(project=props["project"], location=props["region"])
-        job = aiplatform.ModelDeploymentMonitoringJob(props["job"])
-        job.pause()
-        job.delete()
+        if props.get("job"):
+            aiplatform.init(project=props["project"], location=props["region"])
+            job = aiplatform.ModelDeploymentMonitoringJob(props["job"])
+            job.pause()
+            job.delete()
+
+    def create(self, props):
+        job = self._start(props)
+        return CreateResult(id_=f"{props['endpoint']}/{props['display_name']}", outs={**props, "job": job})
+
+    def diff(self, _id, olds, news):
+        changed = [k for k, v in news.items() if k != "job" and olds.get(k) != v]
+        return DiffResult(changes=bool(changed) or not olds.get("job"))
+
+    def update(self, _id, olds, news):
+        self._stop(olds)
+        return UpdateResult(outs={**news, "job": self._start(news)})
+
+    def delete(self, _id, props):
+        self._stop(props)
 
 
 class VertexModelMonitor(pulumi.dynamic.Resource):
