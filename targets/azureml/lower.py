@@ -484,6 +484,10 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
                                     "targets", hint='target azureml { subscription = "..."  resource_group = "..."  '
                                                     'workspace = "..."  region = "..." }'))
             continue
+        if ir["tracking"]["backend"] == "mlflow" and ir["tracking"].get("uri"):
+            diags.append(Diagnostic("E505", "an external MLflow tracking server is not used on Azure ML: the "
+                                    "workspace is the MLflow tracking server (and egress is closed)", "tracking",
+                                    hint="drop `uri` from `tracking`; runs are tracked in the workspace"))
         for uri, where in _uris(ir):
             if uri.split("://")[0] in ("s3", "gs", "gcs", "http", "https"):
                 diags.append(Diagnostic("E504", f"`{uri}` is not Azure storage; Azure ML reads `data://` (the "

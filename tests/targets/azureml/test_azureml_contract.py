@@ -88,11 +88,14 @@ def test_refusals_are_diagnostics():
     def existing_key(ir):
         ir["security"]["kms_key"] = "alias/aws-key"
 
+    def external_mlflow(ir):
+        ir["tracking"]["uri"] = "https://mlflow.example.com"
+
     def foreign_uri(ir):
         ir["datasets"][0]["uri"] = "s3://bucket/transactions/"
 
     cases = {key_auth: "E501", fractional: "E505", bad_metric: "E505", no_settings: "E502", existing_key: "E505",
-             foreign_uri: "E504"}
+             foreign_uri: "E504", external_mlflow: "E505"}
     for mutate, code in cases.items():
         diags = _lower(mutate)
         assert code in {d.code for d in diags}, (mutate.__name__, diags)

@@ -332,13 +332,15 @@ for e in D["endpoints"]:
     if released:
         main = rel[e["model"]]
         phase = main.get("phase") or "deploy"
+        live = phase != "deploy" or bool(main.get("previous"))  # deployments already serve traffic
         if plan["kind"] == "variants":
             for v in plan["variants"]:
                 deployments.append((v["deployment"], v["model"], rel[v["model"]]["version"]))
-            if phase != "deploy":
+            if live:
                 traffic = {v["deployment"]: v["percent"] for v in plan["variants"]}
         else:
-            new_slot = main.get("slot") or "green"
+            # all-at-once updates its one deployment in place; two-slot strategies use the idle slot
+            new_slot = "green" if plan["kind"] == "single" else (main.get("slot") or "green")
             deployments.append((new_slot, e["model"], main["version"]))
             if plan["kind"] == "two_slot" and main.get("previous"):
                 old_slot = "blue" if new_slot == "green" else "green"
@@ -352,7 +354,7 @@ for e in D["endpoints"]:
                     mirror = {new_slot: plan["mirror_percent"]}
                 if phase == "deploy":
                     traffic = {old_slot: 100}
-            elif phase != "deploy":
+            elif live:
                 traffic = {new_slot: 100}
     else:
         AWAITING.append(e["key"])
