@@ -4,7 +4,8 @@ Input: nothing (the definitions are constants; every value they act on -- endpoi
 step size, identity -- arrives as a workflow *parameter* set by the Pulumi program).
 Output: JSON-compatible dicts placed in the stack data file.
 
-- ``ROLLOUT``: recurrence-triggered canary/linear/blue-green/shadow stepper. Each run reads the
+- ``ROLLOUT``: recurrence-triggered canary/linear/blue-green/shadow stepper. Each run waits one
+  interval (so the first step never follows creation immediately), reads the
   online endpoint (ARM GET with the workflow's user-assigned identity), stops when the new slot
   already has 100% or the rollback workflow has tagged the endpoint, else raises the new slot's
   traffic by ``stepPercent`` (capped at 100), clears mirror traffic and PUTs the endpoint back.
@@ -47,10 +48,14 @@ _TRAFFIC_JSON = ("json(concat('{\"', parameters('oldSlot'), '\":', string(sub(10
 
 ROLLOUT: dict = {
     "$schema": _SCHEMA, "contentVersion": "1.0.0.0",
-    "parameters": _params(endpointId="String", newSlot="String", oldSlot="String", stepPercent="Int"),
+    "parameters": _params(endpointId="String", newSlot="String", oldSlot="String", stepPercent="Int",
+                          intervalSeconds="Int"),
     "triggers": {},  # the program adds the recurrence trigger with the spec's interval
     "actions": {
-        "Get_endpoint": _get_endpoint(),
+        # a recurrence fires once at creation: wait one interval so every step follows a full interval
+        "Wait_interval": {"type": "Wait", "runAfter": {},
+                          "inputs": {"interval": {"count": "@parameters('intervalSeconds')", "unit": "Second"}}},
+        "Get_endpoint": _get_endpoint({"Wait_interval": ["Succeeded"]}),
         "Current": {"type": "Compose", "runAfter": {"Get_endpoint": ["Succeeded"]},
                     "inputs": "@coalesce(body('Get_endpoint')?['properties']?['traffic']?[parameters('newSlot')], 0)"},
         "Step_or_stop": {

@@ -188,6 +188,8 @@ def test_canary_stepping_and_rollback(prod):
     step = one(prod, "Workflow", "wf-rollout-scoring")
     params = {k: v["value"] for k, v in step["inputs"]["parameters"].items()}
     assert params["stepPercent"] == 20 and params["newSlot"] == "green" and params["oldSlot"] == "blue"
+    assert params["intervalSeconds"] == 600
+    assert "Wait_interval" in step["inputs"]["definition"]["actions"]
     assert step["inputs"]["definition"]["triggers"]["recurrence"]["recurrence"] == {"frequency": "Second", "interval": 600}
     assert step["inputs"]["identity"]["type"] == "UserAssigned"
     rollback_group = one(prod, "ActionGroup", "ag-rollback-scoring")

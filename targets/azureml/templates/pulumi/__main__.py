@@ -430,6 +430,7 @@ for e in D["endpoints"]:
         workflow("rollout-" + e["key"], e["controller"]["name"], D["workflows"]["rollout"], {
             "endpointId": ("String", endpoint.id), "newSlot": ("String", new_slot), "oldSlot": ("String", old_slot),
             "stepPercent": ("Int", plan["step_percent"]), "apiVersion": ("String", D["workflows"]["api_version"]),
+            "intervalSeconds": ("Int", e["controller"]["interval_s"]),
         }, "rollout-" + e["key"], e["controller"]["interval_s"])
     if e["rollback"]:
         rb = workflow("rollback-" + e["key"], e["rollback"]["name"], D["workflows"]["rollback"], {
