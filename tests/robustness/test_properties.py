@@ -88,9 +88,13 @@ ROLLOUTS = [
 ]
 
 
+ALERTS = [("latency_p50", "40ms"), ("latency_p99", "2s"), ("error_rate", "1%"), ("cpu", "85%"),
+          ("memory", "90.5%"), ("throughput", "100")]
+
+
 @st.composite
 def valid_specs(draw) -> str:
-    names = draw(st.lists(IDENT, min_size=3, max_size=8, unique=True))
+    names = draw(st.lists(IDENT, min_size=4, max_size=8, unique=True))
     system, model, endpoint, *datasets = names
     lines = [f"system {system} {{", '  owner = "ml@example.com"']
     if draw(st.booleans()):
@@ -115,6 +119,14 @@ def valid_specs(draw) -> str:
     rollout = draw(st.sampled_from(ROLLOUTS)).replace("{p}", str(draw(st.integers(1, 50))))
     lines.append(f"  endpoint {endpoint} {{ model = model.{model}  autoscale {{ min = {lo}  max = {hi}  "
                  f"target_rps = {draw(st.integers(1, 1000))} }}  rollout = {rollout} }}")
+    lines.append('  channel oncall { email = "oncall@example.com" }')
+    for i, (metric, value) in enumerate(draw(st.lists(st.sampled_from(ALERTS), min_size=1, max_size=4))):
+        lines.append(f"  alert a{i} {{ endpoint = endpoint.{endpoint}  metric = {metric}  above = {value}  "
+                     f"for = {draw(st.sampled_from(['1m', '5m', '1h']))}  notify = [channel.oncall] }}")
+    if draw(st.booleans()):
+        lines.append(f"  monitor drift {{ endpoint = endpoint.{endpoint}  kind = data_drift  "
+                     f"baseline = dataset.{datasets[0]}  threshold = {draw(st.floats(0, 10)):.3f}  "
+                     f"every = {draw(st.sampled_from(['1h', '6h', '1d']))}  notify = [channel.oncall] }}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
