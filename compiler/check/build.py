@@ -173,7 +173,8 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     for kind in ("tracking", "security"):
         bl = by_kind.get(kind, [])
         for extra in bl[1:]:
-            sink.error("E205", f"`{kind}` appears twice", extra.kind_span, labels=(Label(bl[0].kind_span, "first here"),))
+            sink.error("E205", f"`{kind}` appears twice", extra.kind_span, labels=(Label(bl[0].kind_span, "first here"),),
+                       hint=f"merge the two `{kind}` blocks into one")
         for b in bl:
             if b.label is not None:
                 sink.error("E110", f"`{kind}` takes no name", b.label_span, hint=f"write `{kind} {{ ... }}`")

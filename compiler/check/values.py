@@ -408,6 +408,8 @@ class Body:
                 hint = did_you_mean(name, self.asked)
                 if not hint and name in self.asked_blocks:
                     hint = f"`{name}` is a block: write `{name} {{ ... }}`"
+                if not hint and name in BELONGS:
+                    hint = f"`{name}` is set on {BELONGS[name]}"
                 if not hint and self.asked:
                     hint = f"{self.where} accepts {_list(sorted(self.asked))}"
                 self.sink.error("E201", f"unknown attribute `{name}` in {self.where}", a.name_span, hint=hint)
@@ -420,6 +422,28 @@ class Body:
                         f"{self.where} accepts the blocks {_list(sorted(self.asked_blocks))}"
                         if self.asked_blocks else f"{self.where} has no sub-blocks")
                 self.sink.error("E202", f"unknown block `{b.kind}` in {self.where}", b.kind_span, hint=hint)
+
+
+#: attributes that are often written in the wrong block, and where they belong
+BELONGS = {
+    "schedule": "a pipeline (`pipeline <name> { schedule = cron(\"...\") }`) or a batch job",
+    "retrain_on": "a pipeline (`pipeline <name> { retrain_on = [monitor.<name>] }`)",
+    "approval": "a model (`model <name> { approval { approvers = [...] } }`)",
+    "autoscale": "an endpoint (`endpoint <name> { autoscale { min = 1  max = 4  target_rps = 100 } }`)",
+    "rollout": "an endpoint (`endpoint <name> { rollout = canary { ... } }`)",
+    "capture": "an endpoint (`endpoint <name> { capture = 10% }`)",
+    "auth": "an endpoint (`endpoint <name> { auth = iam }`)",
+    "notify": "a monitor or an alert (`notify = [channel.<name>]`)",
+    "owner": "the system (`system <name> { owner = \"team@example.com\" }`) or a waiver",
+    "labels": "the system (`system <name> { labels = { team = \"risk\" } }`)",
+    "explain": "a model (`model <name> { explain = shap }`)",
+    "encryption": "`security { encryption = customer_managed }`",
+    "network": "`security { network = private }`",
+    "region": "a target block (`target sagemaker { region = \"us-east-1\" }`)",
+    "scale": "an environment (`environment dev { scale = 0.5 }`)",
+    "metrics": "an `evaluate` step (`metrics = [f1, auc]`)",
+    "threshold": "a monitor (`threshold = 0.2`)",
+}
 
 
 def duration_text(seconds: float) -> str:
