@@ -132,6 +132,10 @@ def lower_platform(c: _Ctx) -> None:
     if relevant:
         c.notes.append(f"[{e.env}] waived rules: " + ", ".join(f"{x['rule']} ({x['reason']}, owner {x['owner']}, until "
                                                                 f"{x['until']})" for x in relevant))
+    if prod and not waived(ir, "MLS-G-05"):
+        c.notes.append(f"[{e.env}] MLS-G-05: the stack keeps bucket access logs {retention} days (CMEK log bucket); "
+                       "Cloud Audit Logs for Vertex AI stay in the project's Cloud Logging buckets, whose retention and "
+                       "routing mlspec does not manage (set the `_Default` bucket or a sink to >= 365 days)")
     if not waived(ir, "MLS-G-06"):
         c.notes.append(f"[{e.env}] MLS-G-06 is not met: Vertex prebuilt containers and the google-cloud-pipeline-components "
                        "image are pulled by tag from Google's registries; mirror them into a CMEK Artifact Registry "

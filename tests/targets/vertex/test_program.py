@@ -10,7 +10,7 @@ import pytest
 
 import fixtures
 from buildutil import lower, run_env, write
-from mlspec.compiler.plan.harness import duplicate_urns, missing_required, snake_case_leaks
+from mlspec.compiler.plan.harness import duplicate_urns, missing_required, none_strings, snake_case_leaks
 
 IRS = [fixtures.maximal_ir("dev"), fixtures.maximal_ir("prod")]
 BASIC = {"roles/owner", "roles/editor", "roles/viewer"}
@@ -42,6 +42,7 @@ def test_graph_is_clean(graph):
     assert snake_case_leaks(res) == []
     assert missing_required(res) == []
     assert duplicate_urns(res) == []
+    assert none_strings(res) == []
     assert len(res) > 80
 
 
