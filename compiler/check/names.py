@@ -177,6 +177,13 @@ def check_identifier(sink: Sink, name: str, span: Span, what: str) -> bool:
         sink.error("E206", f"`{name}` is not a valid {what} name", span,
                    detail="names must match `[a-z][a-z0-9_]{0,62}`", hint=hint)
         return False
+    if (name.endswith("_") or "__" in name) and what != "column":
+        fixed = re.sub(r"_+", "_", name).strip("_") or "name"
+        sink.error("E206", f"`{name}` is not a valid {what} name: it {'ends with' if name.endswith('_') and '__' not in name else 'repeats'} `_`",
+                   span, detail="names become cloud resource names, where `_` turns into `-`; clouds refuse a "
+                                "trailing or doubled `-`, and `a__b` would collide with `a_b`",
+                   hint=f"write `{fixed}`")
+        return False
     if name in _RESERVED:
         sink.error("E206", f"`{name}` is a reserved word and cannot name a {what}", span,
                    hint=f"pick another name, e.g. `{name}_{what.split()[0].lower()}`")

@@ -72,7 +72,9 @@ def assert_only_diagnostics(code: int, err: str) -> None:
 
 
 # ------------------------------------------------------------------ 1. valid specs
-IDENT = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True).filter(
+# lower_snake names without a trailing or doubled `_` (E206)
+IDENT = st.from_regex(r"[a-z]([a-z0-9]|_(?!_)){0,11}", fullmatch=True).filter(
+    lambda s: not s.endswith("_")).filter(
     lambda s: s not in {"and", "as", "if", "in", "is", "or", "not", "for", "def", "del", "try", "case", "type",
                         "match", "true", "false", "none", "null", "step", "gate", "system", "champion", "require",
                         "from", "with", "else", "elif", "pass", "class", "while", "break", "raise", "yield",
