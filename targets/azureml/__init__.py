@@ -29,6 +29,8 @@ SETTINGS = {
                           "registry, pinned by digest)", r"[a-z0-9]+\.azurecr\.io/[-a-z0-9_./]+@sha256:[0-9a-f]{64}"),
     "gpu_base_image": Setting("string", False, "GPU base image of the step environments",
                               r"[a-z0-9]+\.azurecr\.io/[-a-z0-9_./]+@sha256:[0-9a-f]{64}"),
+    "approver_object_ids": Setting("list", False, "Entra ID object ids (groups) of the model approvers; they "
+                                   "get `AzureML Data Scientist` on the workspace (MLS-AZ-041)"),
     "vnet_cidr": Setting("string", False, "address space of the generated virtual network",
                          r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/16"),
     "subnet_cidr": Setting("string", False, "private-endpoint subnet", r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/24"),

@@ -428,6 +428,9 @@ def build_stack(env: Env, out: dict) -> dict:
                     "subnet": env.settings.get("subnet_cidr") or "10.42.0.0/24",
                     "dns_zones": sorted({z for p in pe for z in p["zones"]}), "private_endpoints": pe},
         "identities": ids + out["identities"],
+        "human_roles": [{"key": f"approver-{i}", "principal_id": oid, "principal_type": "Group",
+                         "role": _role("AzureML Data Scientist", "workspace")}
+                        for i, oid in enumerate(env.settings.get("approver_object_ids") or [])],
         "workspace": {"name": env.workspace, "friendly_name": f"{env.system} ({env.name})",
                       "description": env.describe("Azure ML workspace"), "hbi": sensitive,
                       "image_build_compute": naming.compute(DEFAULT_COMPUTE), "outbound_rules": outbound},

@@ -124,7 +124,10 @@ def test_identities_and_roles(prod):  # MLS-AZ-040, MLS-AZ-041, MLS-G-03
         assert role in allowed or ra["name"].startswith("ra-rollout-"), ra["name"]
         scope = ra["inputs"]["scope"]
         assert "/providers/" in scope, (ra["name"], scope)  # a single resource, never a subscription/RG
-        assert ra["inputs"]["principalType"] == "ServicePrincipal"
+        assert ra["inputs"]["principalType"] == ("Group" if ra["name"].startswith("ra-approver-") else "ServicePrincipal")
+    human = one(prod, "RoleAssignment", "ra-approver-0")["inputs"]
+    assert human["roleDefinitionId"].endswith("/f6c7c914-8db3-469d-8ca1-694a8f32e121")  # AzureML Data Scientist
+    assert human["scope"].endswith("/workspaces/ml-prod") and human["principalType"] == "Group"
     ra = one(prod, "RoleAssignment", "ra-endpoint-scoring-acrpull-registry")["inputs"]
     assert ra["scope"].endswith("/registries/" + one(prod, "Registry", "registry")["inputs"]["registryName"])
     custom = one(prod, "RoleDefinition", "role-rollout-scoring")["inputs"]

@@ -244,6 +244,10 @@ for pe in D["network"]["private_endpoints"]:
     if pe["target"] == "workspace":
         private_endpoint(pe, workspace.id)
 grants_for("workspace", workspace.id)
+for h in D["human_roles"]:  # approvers / CI: AzureML Data Scientist on the workspace only (MLS-AZ-041)
+    az.authorization.RoleAssignment(
+        "ra-" + h["key"], principal_id=h["principal_id"], principal_type=h["principal_type"], scope=workspace.id,
+        role_definition_id=ROLE_DEF + h["role"]["id"], description=h["role"]["name"])
 for d in D["diagnostics"]:
     az.monitor.DiagnosticSetting(
         "diag-" + d["target"], name="to-log-analytics", resource_uri=TARGETS[d["target"]], workspace_id=law.id,
