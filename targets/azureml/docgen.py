@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mlspec.compiler.features import FEATURES
 
+from . import SETTINGS
 from .capabilities import CAPABILITIES
 
 PROSE = """\
@@ -145,6 +146,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _settings() -> str:
+    rows = ["## Settings (`target azureml { ... }`)", "", "| key | required | what |", "| --- | --- | --- |"]
+    for key, st in SETTINGS.items():
+        rows.append(f"| `{key}` | {'yes' if st.required else 'no'} | {_cell(st.description)} |")
+    return "\n".join(rows) + "\n\n"
+
+
 def render() -> str:
     rows = []
     for feature in FEATURES:
@@ -153,7 +161,8 @@ def render() -> str:
         if v.alternatives:
             how = (how + "; " if how else "") + "instead: " + "; ".join(v.alternatives)
         rows.append(f"| `{feature}` | {v.level} | {_cell(how)} | {v.doc} |")
-    return PROSE + "\n".join(rows) + "\n"
+    head, sep, table = PROSE.partition("## Construct mapping")
+    return head + _settings() + sep + table + "\n".join(rows) + "\n"
 
 
 def main(argv: list[str]) -> int:
