@@ -223,6 +223,19 @@ def vertex_job_specs(g: "Graph") -> list[dict]:
         except (ValueError, UnicodeDecodeError):
             d = _json(body)
         out.append(_job_view(r, d if isinstance(d, dict) else {}))
+    for r in g.of("gcp:workflows/workflow:Workflow"):  # a Workflow step POSTing to .../pipelineJobs
+        src = r["inputs"].get("sourceContents")
+        doc = _json(src)
+        if doc is None and isinstance(src, str):
+            import yaml
+
+            try:
+                doc = yaml.safe_load(src)
+            except yaml.YAMLError:
+                doc = None
+        for d in _walk_dicts(doc):
+            if "pipelineJobs" in str(d.get("url", "")) and isinstance(d.get("body"), dict):
+                out.append(_job_view(r, d["body"]))
     for r in g.of("pulumi-python:dynamic*"):
         for d in _walk_dicts(r["inputs"]):
             if _looks_like_job(d):

@@ -285,3 +285,17 @@ def test_literal_secret_detection_covers_common_kinds():
                   "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"):
         assert security.literal_secret(value), value
     assert security.literal_secret("arn:aws:secretsmanager:us-east-1:1:secret:x") is None
+
+
+def test_pipeline_job_submitted_by_a_workflow_is_checked():
+    g = graphs.graph("gcp")
+    body = {"displayName": "t", "serviceAccount": "pipeline@p.iam.gserviceaccount.com",
+            "network": "projects/1/global/networks/ml", "pipelineSpec": "${spec.body}",
+            "runtimeConfig": {"gcsOutputDirectory": "gs://root-b/root"}}
+    src = {"main": {"steps": [{"submit": {"call": "http.post", "args": {
+        "url": "https://europe-west4-aiplatform.googleapis.com/v1/projects/p/locations/europe-west4/pipelineJobs",
+        "body": body}}}]}}
+    add(g, R("gcp:workflows/workflow:Workflow", "wf", {"sourceContents": json.dumps(src)}, tag="labels"))
+    found = security.evaluate(g, today=TODAY, only=["MLS-GCP-050"])
+    assert [f["message"] for f in found] == ["no CMEK (`encryptionSpec.kmsKeyName`)"]
+    assert found[0]["resource"] == "gcp:workflows/workflow:Workflow::wf"
