@@ -286,24 +286,17 @@ def _file_span(path: str, line: int = 1) -> Span:
     return Span(path, line, 1, line, 1, 0, 0)
 
 
+# strings (possibly unterminated), comments, and the brackets outside them
+_BRACKETS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|//[^\n]*|[{}\[\]()]')
+
+
 def _scan_nesting(src: SourceFile) -> tuple[list[Diagnostic], list[int]]:
     """Check bracket depth outside strings and comments; return open-brace offsets at EOF."""
-    text = src.text
     stack: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == '"':
-            j = i + 1
-            while j < n and text[j] != '"' and text[j] != "\n":
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
-            continue
-        if ch == "#" or (ch == "/" and text.startswith("//", i)):
-            j = text.find("\n", i)
-            i = n if j == -1 else j
-            continue
+    for m in _BRACKETS.finditer(src.text):
+        ch = m.group()
         if ch in "{[(":
+            i = m.start()
             stack.append(i)
             if len(stack) > MAX_DEPTH:
                 return [Diagnostic("E105", f"blocks and values are nested {len(stack)} levels deep here; the limit is "
@@ -314,7 +307,6 @@ def _scan_nesting(src: SourceFile) -> tuple[list[Diagnostic], list[int]]:
         elif ch in "}])":
             if stack:
                 stack.pop()
-        i += 1
     return [], stack
 
 
@@ -324,24 +316,12 @@ _PAIRS = {"{": "}", "[": "]", "(": ")"}
 def _mismatch(text: str, pos: int) -> int | None:
     """The offset of the opener that the closer at `pos` fails to match, or None."""
     stack: list[int] = []
-    i = 0
-    while i < pos:
-        ch = text[i]
-        if ch == '"':
-            j = i + 1
-            while j < len(text) and text[j] != '"' and text[j] != "\n":
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
-            continue
-        if ch == "#" or (ch == "/" and text.startswith("//", i)):
-            j = text.find("\n", i)
-            i = len(text) if j == -1 else j
-            continue
+    for m in _BRACKETS.finditer(text, 0, pos):
+        ch = m.group()
         if ch in _PAIRS:
-            stack.append(i)
+            stack.append(m.start())
         elif ch in "}])" and stack:
             stack.pop()
-        i += 1
     if pos < len(text) and text[pos] in "}])" and stack and _PAIRS[text[stack[-1]]] != text[pos]:
         return stack[-1]
     return None

@@ -143,7 +143,8 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     The IR is None when errors leave no usable IR."""
     ctx = Ctx(sink, src, root, env)
     system = module.system
-    _screen_numbers(sink, system)
+    literals = _literals(system)
+    _screen_numbers(sink, literals)
     check_identifier(sink, system.name, system.name_span, "system")
     items, env_facts = overlay.apply(ctx, system, env)
     body = Body(sink, [i for i in items if not isinstance(i, ast.Block)], f"system `{system.name}`",
@@ -229,7 +230,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
 
     _link(ctx, pipelines, models, endpoints, batch, monitors, alerts)
     serving.link_models(ctx, models, pipelines, ctx.used)
-    _screen_secrets(sink, system)
+    _screen_secrets(sink, literals)
     _record_attribute_spans(ctx, blocks)
     if not sink.has_errors:
         # With errors, a reference that failed to resolve would make its target look
@@ -291,17 +292,37 @@ def _record_attribute_spans(ctx: Ctx, blocks: list[ast.Block]) -> None:
             record(b.kind, b.items)
 
 
-def _strings(node: object):
-    """Every string literal under an AST node (any field, any depth)."""
-    stack = [node]
+_CONTAINERS = (ast.System, ast.Block, ast.StepDecl, ast.GateDecl, ast.FieldDecl, ast.Object)
+_LITERALS = (ast.Str, ast.Num, ast.Duration, ast.Percent, ast.Size)
+
+
+def _literals(system: ast.System) -> list:
+    """Every string and typed literal in the spec, in one iterative pass (no recursion,
+    so deep input cannot overflow the stack; no reflection, so it stays cheap)."""
+    out: list = []
+    stack: list = [system]
+    pop, push, add = stack.pop, stack.extend, out.append
     while stack:
-        n = stack.pop()
-        if isinstance(n, ast.Str):
-            yield n
-        elif isinstance(n, tuple):
-            stack.extend(reversed(n))
-        elif hasattr(n, "__dataclass_fields__") and not isinstance(n, Span):
-            stack.extend(getattr(n, f) for f in reversed(n.__dataclass_fields__) if f not in ("span",))
+        n = pop()
+        if isinstance(n, _LITERALS):
+            add(n)
+        elif isinstance(n, _CONTAINERS):
+            push(n.items)
+        elif isinstance(n, ast.Attribute):
+            stack.append(n.value)
+        elif isinstance(n, ast.List):
+            push(n.items)
+        elif isinstance(n, ast.Call):
+            push(n.args)
+        elif isinstance(n, ast.Map):
+            push(e.value for e in n.entries)
+        elif isinstance(n, ast.Require):
+            stack.append(n.expr)
+        elif isinstance(n, (ast.Compare, ast.Binary)):
+            push((n.left, n.right))
+        elif isinstance(n, ast.Negate):
+            stack.append(n.operand)
+    return out
 
 
 MAX_EXACT = 2 ** 53  # the largest integer every JSON reader (and every cloud API) keeps exactly
@@ -309,23 +330,12 @@ MAX_SECONDS = 100 * 365 * 86400
 MAX_BYTES = 2 ** 60
 
 
-def _values(node: object):
-    """Every typed literal under an AST node."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (ast.Num, ast.Duration, ast.Percent, ast.Size)):
-            yield n
-        elif isinstance(n, tuple):
-            stack.extend(reversed(n))
-        elif hasattr(n, "__dataclass_fields__") and not isinstance(n, Span):
-            stack.extend(getattr(n, f) for f in reversed(n.__dataclass_fields__) if f not in ("span",))
-
-
-def _screen_numbers(sink: Sink, system: ast.System) -> None:
+def _screen_numbers(sink: Sink, literals: list) -> None:
     """Literals too large to mean anything (or to survive JSON and cloud APIs) are refused
     once, wherever they are; readers then skip them instead of overflowing."""
-    for v in _values(system):
+    for v in literals:
+        if isinstance(v, ast.Str):
+            continue
         if isinstance(v, ast.Num):
             bad = (not math.isfinite(v.value)) if isinstance(v.value, float) else abs(v.value) > MAX_EXACT
             limit = "9,007,199,254,740,992 (2^53)"
@@ -341,14 +351,14 @@ def _screen_numbers(sink: Sink, system: ast.System) -> None:
                        hint="use a realistic value")
 
 
-def _screen_secrets(sink: Sink, system: ast.System) -> None:
+def _screen_secrets(sink: Sink, literals: list) -> None:
     """Literal secrets anywhere in the spec, including fields no reader screens (lists,
     call arguments, overrides of environments not being built). Values are never shown."""
     from mlspec.compiler.check.policy import secret_kind
 
     reported = {d.span for d in sink.sorted() if d.code in ("E402", "E403")}
-    for s in _strings(system):
-        if s.span in reported:
+    for s in literals:
+        if not isinstance(s, ast.Str) or s.span in reported:
             continue
         kind = secret_kind(s.value)
         if kind:
