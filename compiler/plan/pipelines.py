@@ -343,3 +343,50 @@ def images(g: "Graph") -> list[tuple[Any, str]]:
                 isinstance(d["environment"].get("image"), str):
             out.append((path, d["environment"]["image"]))
     return out
+
+
+# ----------------------------------------------------------------------------- SageMaker deploy path
+
+SAGEMAKER_DEPLOY_APIS = ("createModel", "createEndpointConfig", "createEndpoint", "updateEndpoint")
+
+
+def _strip_paths(v: Any) -> Any:
+    """Step Functions parameters: `Key.$` (a JSONPath, decided at run time) -> `Key`."""
+    if isinstance(v, dict):
+        return {(k[:-2] if k.endswith(".$") else k): _strip_paths(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_strip_paths(x) for x in v]
+    return v
+
+
+def _states(states: Any) -> Iterator[tuple[str, dict]]:
+    for name, s in (states or {}).items() if isinstance(states, dict) else []:
+        if not isinstance(s, dict):
+            continue
+        yield name, s
+        for b in s.get("Branches") or []:
+            yield from _states((b or {}).get("States"))
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(s.get(key), dict):
+                yield from _states(s[key].get("States"))
+
+
+def sagemaker_deploy_calls(g: "Graph") -> list[tuple[str, str, dict]]:
+    """(label, api, parameters) of the SageMaker calls Step Functions deploy paths make
+    (state machine resources, else state machine definitions in the build)."""
+    defs: list[tuple[str, Any]] = []
+    for r in g.of("aws:sfn/stateMachine:StateMachine"):
+        defs.append((f"{r['type']}::{r['name']}", _json(r["inputs"].get("definition"))))
+    if not defs:
+        defs = [(p, d) for p, d in sorted(g.artifacts.items())
+                if isinstance(d, dict) and "States" in d and "StartAt" in d]
+    out = []
+    for label, d in defs:
+        if not isinstance(d, dict):
+            continue
+        for name, s in _states(d.get("States")):
+            res = str(s.get("Resource", ""))
+            api = res.rsplit(":", 1)[-1].split(".")[0]
+            if ":sagemaker:" in res and api in SAGEMAKER_DEPLOY_APIS:
+                out.append((f"{label}#{name}", api, _strip_paths(s.get("Parameters") or s.get("Arguments") or {})))
+    return out

@@ -589,6 +589,18 @@ def check_model(g: Graph):
                 why = image_problem(c["image"], "aws")
                 if why:
                     yield m, why
+    for label, api, p in pipelines.sagemaker_deploy_calls(g):  # models the deploy path creates
+        if api != "createModel":
+            continue
+        if not truthy(p.get("EnableNetworkIsolation")):
+            yield label, "CreateModel without EnableNetworkIsolation = true"
+        if not _vpc_ok(p.get("VpcConfig")):
+            yield label, "CreateModel without VpcConfig (Subnets + SecurityGroupIds)"
+        for c in [p.get("PrimaryContainer")] + as_list(p.get("Containers")):
+            if isinstance(c, dict) and isinstance(c.get("Image"), str):
+                why = image_problem(c["Image"], "aws")
+                if why:
+                    yield label, why
 
 
 @rule("MLS-AWS-063", cloud="aws", resource="aws.sagemaker.EndpointConfiguration", property="kms_key_arn",
@@ -599,6 +611,15 @@ def check_endpoint_config_kms(g: Graph):
         serverless_only = variants and all(isinstance(v, dict) and v.get("serverlessConfig") for v in variants)
         if not is_set(e["inputs"].get("kmsKeyArn")) and not serverless_only:
             yield e, "`kmsKeyArn` not set"
+    for label, api, p in _endpoint_configs(g):
+        variants = as_list(p.get("ProductionVariants"))
+        serverless_only = variants and all(isinstance(v, dict) and v.get("ServerlessConfig") for v in variants)
+        if not is_set(p.get("KmsKeyId")) and not serverless_only:
+            yield label, "CreateEndpointConfig without KmsKeyId"
+
+
+def _endpoint_configs(g: Graph) -> list[tuple[str, str, dict]]:
+    return [c for c in pipelines.sagemaker_deploy_calls(g) if c[1] == "createEndpointConfig"]
 
 
 def _monitored_endpoints(g: Graph) -> bool:
@@ -624,6 +645,16 @@ def check_data_capture(g: Graph):
         buckets = {bucket_name(b) for b in g.of(*BUCKETS)}
         if buckets and dest.startswith("s3://") and dest[5:].split("/", 1)[0] not in buckets:
             yield e, f"capture destination `{dest}` is not a bucket of the stack"
+    for label, _, p in _endpoint_configs(g):
+        dc = p.get("DataCaptureConfig")
+        if not isinstance(dc, dict):
+            if monitored:
+                yield label, "monitoring is requested but CreateEndpointConfig has no DataCaptureConfig"
+            continue
+        if monitored and falsy(dc.get("EnableCapture")):
+            yield label, "data capture is disabled although monitoring is requested"
+        if not is_set(dc.get("KmsKeyId")):
+            yield label, "captured data not encrypted with the env CMK (`DataCaptureConfig.KmsKeyId`)"
 
 
 @rule("MLS-AWS-065", cloud="aws", resource="aws.sagemaker.EndpointConfiguration",
@@ -638,6 +669,12 @@ def check_prod_instances(g: Graph):
                 n = v.get("initialInstanceCount")
                 if not isinstance(n, (int, float)) or n < 2:
                     yield e, f"variant `{v.get('variantName')}` has {n} instance(s); production needs >= 2"
+    for label, _, p in _endpoint_configs(g):
+        for v in as_list(p.get("ProductionVariants")):
+            if isinstance(v, dict) and not v.get("ServerlessConfig"):
+                n = v.get("InitialInstanceCount")
+                if isinstance(n, (int, float)) and n < 2:
+                    yield label, f"variant `{v.get('VariantName')}` has {n} instance(s); production needs >= 2"
 
 
 @rule("MLS-AWS-066", cloud="aws", resource="aws.sagemaker.DataQualityJobDefinition (and model quality/bias/"

@@ -87,6 +87,20 @@ def sagemaker_definition():
             "InferenceSpecification": {"Containers": [{"Image": ECR_IMAGE}]}}}]})
 
 
+def deploy_definition() -> dict:
+    return {"StartAt": "CreateModel", "States": {
+        "CreateModel": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sagemaker:createModel", "Next": "Config",
+                        "Parameters": {"ModelName.$": "$.names.model", "ExecutionRoleArn": role_arn("serving"),
+                                       "Containers": [{"ModelPackageName.$": "$.detail.ModelPackageArn"}],
+                                       "VpcConfig": SM_VPC, "EnableNetworkIsolation": True}},
+        "Config": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sagemaker:createEndpointConfig", "End": True,
+                   "Parameters": {"EndpointConfigName.$": "$.names.config", "KmsKeyId": KEY_ARN,
+                                  "ProductionVariants": [{"VariantName": "primary", "InitialInstanceCount": 2,
+                                                          "ModelName.$": "$.names.model"}],
+                                  "DataCaptureConfig": {"EnableCapture": True, "KmsKeyId": KEY_ARN,
+                                                        "DestinationS3Uri": "s3://data-b/capture/"}}}}}
+
+
 def aws_resources() -> list[dict]:
     kms = [R("aws:kms/key:Key", "key", {"enableKeyRotation": True, "isEnabled": True, "policy": doc(
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "kms:*", "Resource": "*"})})]
@@ -188,6 +202,8 @@ def aws_resources() -> list[dict]:
             "kmsKeyId": KEY_ARN, "directInternetAccess": "Disabled", "subnetId": "subnet-1",
             "securityGroups": ["sg-1"], "rootAccess": "Disabled",
             "instanceMetadataServiceConfiguration": {"minimumInstanceMetadataServiceVersion": "2"}}),
+        R("aws:sfn/stateMachine:StateMachine", "deploy", {"roleArn": role_arn("deploy"), "definition": json.dumps(
+            deploy_definition())}),
         R("aws:sagemaker/flowDefinition:FlowDefinition", "review", {"outputConfig": {"kmsKeyId": KEY_ARN,
                                                                                       "s3OutputPath": "s3://data-b/r"}}),
     ]

@@ -299,3 +299,24 @@ def test_pipeline_job_submitted_by_a_workflow_is_checked():
     found = security.evaluate(g, today=TODAY, only=["MLS-GCP-050"])
     assert [f["message"] for f in found] == ["no CMEK (`encryptionSpec.kmsKeyName`)"]
     assert found[0]["resource"] == "gcp:workflows/workflow:Workflow::wf"
+
+
+@pytest.mark.parametrize("rule_id, state, key, value, message", [
+    ("MLS-AWS-062", "CreateModel", "EnableNetworkIsolation", False, "CreateModel without EnableNetworkIsolation"),
+    ("MLS-AWS-062", "CreateModel", "VpcConfig", None, "CreateModel without VpcConfig"),
+    ("MLS-AWS-063", "Config", "KmsKeyId", None, "CreateEndpointConfig without KmsKeyId"),
+    ("MLS-AWS-064", "Config", "DataCaptureConfig", None, "no DataCaptureConfig"),
+    ("MLS-AWS-065", "Config", "ProductionVariants", [{"VariantName": "primary", "InitialInstanceCount": 1}],
+     "has 1 instance(s)"),
+])
+def test_sagemaker_deploy_path_state_machine_is_checked(rule_id, state, key, value, message):
+    g = graphs.graph("aws")
+    d = graphs.deploy_definition()
+    params = d["States"][state]["Parameters"]
+    if value is None:
+        params.pop(key)
+    else:
+        params[key] = value
+    put(g, "deploy", "definition", json.dumps(d))
+    found = security.evaluate(g, today=TODAY, only=[rule_id])
+    assert found and message in found[0]["message"] and found[0]["resource"].endswith(f"::deploy#{state}")
