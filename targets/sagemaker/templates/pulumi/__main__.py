@@ -272,12 +272,16 @@ for t in DATA["topics"]:
                                   endpoint=endpoint)
     if t.get("chatbot_secret"):
         ids = secret(t["chatbot_secret"])
-        chat_role = aws.iam.Role(f"topic-{t['key']}-chatbot", tags=TAGS, assume_role_policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                    "Principal": {"Service": "chatbot.amazonaws.com"}}]}))
-        aws.iam.RolePolicy(f"topic-{t['key']}-chatbot-policy", role=chat_role.id, policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-                "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"]}]}))
+        chat_role = aws.iam.Role(f"topic-{t['key']}-chatbot", tags=TAGS, assume_role_policy=pulumi.Output.json_dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "chatbot.amazonaws.com"},
+                "Condition": {"StringEquals": {"aws:SourceAccount": T["account"]}}}]}))
+        aws.iam.RolePolicy(f"topic-{t['key']}-chatbot-policy", role=chat_role.id, policy=pulumi.Output.json_dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Sid": "ReadAlarms", "Effect": "Allow", "Action": ["cloudwatch:DescribeAlarms"],
+                 "Resource": pulumi.Output.concat("arn:", T["partition"], ":cloudwatch:", region, ":",
+                                                  T["account"], ":alarm:*")},
+                {"Sid": "ReadMetrics", "Effect": "Allow", "Action": ["cloudwatch:GetMetricData"], "Resource": "*"}]}))
         aws.chatbot.SlackChannelConfiguration(
             f"topic-{t['key']}-slack", configuration_name=t["name"], iam_role_arn=chat_role.arn,
             slack_team_id=ids.apply(lambda v: v.split("/")[0]), slack_channel_id=ids.apply(lambda v: v.split("/")[-1]),
