@@ -55,7 +55,8 @@ CAPABILITIES: dict[str, Verdict] = {
                                       "prebuilt PyTorch GPU containers (ship `transformers` with the code or set `image`)", _TRAIN),
     "framework.custom": native("the step's own image in a CustomJob", _D + "training/containers-overview"),
     # ---- data
-    "data.format.parquet": native("GCS prefix handed to the scripts; not accepted by BatchPredictionJob (refused there)", _PIPE),
+    "data.format.parquet": native("GCS prefix handed to the scripts; scheduled batch inference over parquet (which "
+                                  "BatchPredictionJob cannot read) runs as a one-task batch pipeline instead", _PIPE),
     "data.format.csv": native("GCS prefix; BatchPredictionJob instancesFormat csv", _D + "predictions/get-batch-predictions#input_data_requirements"),
     "data.format.jsonl": native("GCS prefix; BatchPredictionJob instancesFormat jsonl", _D + "predictions/get-batch-predictions#input_data_requirements"),
     "data.format.tfrecord": native("GCS prefix; BatchPredictionJob instancesFormat tf-record", _D + "predictions/get-batch-predictions#input_data_requirements"),

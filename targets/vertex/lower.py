@@ -283,12 +283,29 @@ def lower_batch(c: _Ctx) -> None:
     out = []
     for bj in e.ir["batch"]:
         ds = datasets.get(bj["data"]) or {}
-        if ds.get("format") not in fmt:
-            c.diags.append(Diagnostic("E527", f"batch `{bj['name']}` reads `{ds.get('format')}` data; Vertex "
-                                              "BatchPredictionJob reads csv, jsonl or tfrecord", bj["id"],
-                                      hint="convert the dataset in a pipeline `process` step, or batch_transform inside a pipeline"))
-            continue
         m = models[bj["model"]]
+        if not e.data_uri(ds.get("uri") or "") or not e.data_uri(bj.get("output") or ""):
+            c.diags.append(Diagnostic("E522", f"batch `{bj['name']}` reads or writes a location Vertex cannot reach "
+                                              f"(`{ds.get('uri')}` -> `{bj.get('output')}`)", bj["id"],
+                                      hint="use portable `data://` URIs or `gs://` URIs"))
+            continue
+        if ds.get("format") not in fmt:
+            if ds.get("format") != "parquet":
+                c.diags.append(Diagnostic("E527", f"batch `{bj['name']}` reads `{ds.get('format')}` data, which Vertex "
+                                                  "cannot score", bj["id"], hint="export the data as parquet, csv or jsonl"))
+                continue
+            # BatchPredictionJob cannot read parquet: a one-task batch pipeline scores it in a CustomJob
+            spec = pipeline.build_batch_pipeline(e, bj, m, ds, c.diags)
+            path = f"pipelines/{e.env}/batch-{naming.kebab(bj['name'])}.json"
+            c.pipeline_specs.append((path, spec))
+            launch = _launch_body(c, f"batch-{naming.kebab(bj['name'])}", spec["pipelineInfo"]["name"], f"../{path}",
+                                  "pipeline", "pipeline")
+            launch.update(schedule=bj["schedule"], retrain_topic=None)
+            c.data.setdefault("batch_pipelines", []).append({"key": bj["name"], "launch": launch})
+            c.notes.append(f"[{e.env}] batch `{bj['name']}`: Vertex BatchPredictionJob cannot read parquet; emulated by a "
+                           "scheduled batch pipeline that scores the data with the `production` version's artifacts in "
+                           "a CustomJob (workload SA, CMEK, private network)")
+            continue
         out.append({"key": bj["name"], "display_name": f"{e.prefix}-batch-{bj['name']}",
                     "model": f"{e.model_resource(m['name'])}@{common.PRODUCTION_ALIAS}",
                     "input_uri": e.data_uri(ds["uri"]).rstrip("/") + "/*", "instances_format": fmt[ds["format"]],
@@ -298,6 +315,7 @@ def lower_batch(c: _Ctx) -> None:
         if not bj["schedule"]:
             c.notes.append(f"[{e.env}] batch `{bj['name']}` has no schedule: run its Workflow on demand")
     c.data["batch"] = out
+    c.data.setdefault("batch_pipelines", [])
 
 
 def lower_channels(c: _Ctx) -> None:
@@ -486,7 +504,7 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         c = _Ctx(env, low)
         for fn in LOWERERS.values():
             fn(c)
-        low.diagnostics += c.diags
+        low.diagnostics += [d for d in c.diags if d not in low.diagnostics]  # one report per problem, not per env
         low.notes += c.notes
         for path, spec in c.pipeline_specs:
             low.add(path, "kfp-pipeline-spec", spec, "json")

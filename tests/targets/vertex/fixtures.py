@@ -122,7 +122,9 @@ def maximal_ir(env: str = "prod") -> dict:
                                    "promote": "blue_green", "rollback_on": ["alert.shadow_errors"]}}],
         "batch": [{"id": "batch.nightly", "name": "nightly", "model": "model.fraud_scorer", "data": "dataset.customers",
                    "output": "data://fraud/scores/", "schedule": {"cron": "0 1 * * *", "timezone": "Europe/Berlin"},
-                   "compute": CPU}],
+                   "compute": CPU},
+                  {"id": "batch.weekly", "name": "weekly", "model": "model.fraud_scorer", "data": "dataset.transactions",
+                   "output": "data://fraud/weekly-scores/", "schedule": None, "compute": CPU}],
         "monitors": [
             {"id": "monitor.input_drift", "name": "input_drift", "endpoint": "endpoint.scoring", "kind": "data_drift",
              "baseline": "dataset.transactions", "ground_truth": None, "metric": "psi", "facets": [],

@@ -105,13 +105,28 @@ def test_emulations_are_reported():
 
 def test_lowering_diagnostics():
     ir = fixtures.maximal_ir("prod")
-    ir["batch"][0]["data"] = "dataset.transactions"  # parquet: BatchPredictionJob cannot read it
     ir["endpoints"][0]["capture"] = None  # model_quality monitor needs capture
     ir["targets"]["vertex"]["project"] = "Bad_Project"
-    ir["datasets"][1]["uri"] = "s3://elsewhere/x/"
+    ir["datasets"][1]["uri"] = "s3://elsewhere/x/"  # the batch input
     ir["pipelines"][0]["steps"][2]["framework"] = {"name": "xgboost", "version": "99.0"}
-    codes = sorted({d.code for d in lower([ir]).diagnostics})
-    assert codes == ["E520", "E527", "E528", "W521"]
+    codes = sorted({d.code for d in lower([ir, fixtures.maximal_ir("dev")]).diagnostics})
+    assert codes == ["E520", "E522", "E528", "W521"]
+
+
+def test_parquet_batch_is_emulated_by_a_batch_pipeline():
+    from test_pipeline_spec import graph_errors
+
+    ir = fixtures.maximal_ir("prod")
+    ir["batch"] = ir["batch"][:1]
+    ir["batch"][0]["data"] = "dataset.transactions"  # parquet: BatchPredictionJob cannot read it
+    low = lower([ir])
+    assert not [d for d in low.diagnostics if d.severity == "error"]
+    data = _data(low, "prod")
+    assert data["batch"] == [] and data["batch_pipelines"][0]["launch"]["schedule"]["cron"] == "0 1 * * *"
+    spec = json.loads(serialise(next(a for a in low.artifacts if a.path == "pipelines/prod/batch-nightly.json")))
+    assert graph_errors(spec) == []
+    assert set(spec["root"]["dag"]["tasks"]) == {"resolve", "score", "importer-transactions"}
+    assert "parquet; emulated by a scheduled batch pipeline" in "\n".join(low.notes)
 
 
 def test_existing_network_key_and_waivers():

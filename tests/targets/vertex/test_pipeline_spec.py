@@ -23,7 +23,7 @@ _TYPES = {"NUMBER_INTEGER": (int, float), "NUMBER_DOUBLE": (int, float), "STRING
 def test_expected_specs():
     assert sorted(SPECS) == sorted(f"pipelines/{env}/{n}.json" for env in ("dev", "prod") for n in
                                    ("training", "monitor-fairness", "monitor-output-drift", "monitor-quality",
-                                    "shadow-shadowed"))
+                                    "shadow-shadowed", "batch-weekly"))
 
 
 def graph_errors(spec: dict) -> list[str]:

@@ -236,3 +236,10 @@ def test_security_baseline_rules_pass(graph, build):
     g = security.Graph(resources=res, artifacts=security.load_artifacts(Path(build)), ir=ir, target="vertex")
     failing = {f["rule"] for f in security.unwaived(security.evaluate(g))}
     assert failing <= {"MLS-G-06", "MLS-G-08"}, failing
+
+
+def test_parquet_batch_pipeline_is_launchable(graph):
+    env, res = graph
+    body = _workflow(res, "wf-batch-weekly")["main"]["steps"][1]["submit"]["args"]["body"]
+    assert body["serviceAccount"].startswith(f"fraud-detection-{env}-pipeline@") and body["encryptionSpec"]
+    assert "schedule-batch-weekly" not in {r["name"] for r in res}  # no schedule: on demand

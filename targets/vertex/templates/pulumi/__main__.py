@@ -229,7 +229,7 @@ def eventarc_to_workflow(res_name: str, t: gcp.pubsub.Topic, wf: gcp.workflows.W
 
 launchers = {}
 for p in (D["pipelines"] + [m["launch"] for m in D["monitors"] if m.get("mode") == "pipeline"]
-          + [s["launch"] for s in D.get("shadows") or []]):
+          + [s["launch"] for s in D.get("shadows") or []] + [b["launch"] for b in D.get("batch_pipelines") or []]):
     wf = launch_workflow(p)
     launchers[p["key"]] = wf
     if p.get("schedule"):

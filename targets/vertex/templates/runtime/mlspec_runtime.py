@@ -283,6 +283,15 @@ def best_trial(gcp_resources: str) -> str:
     return (max(scored) if maximize else min(scored))[1]
 
 
+def op_resolve(a) -> None:
+    """Artifact directory of a registry version (`model@alias`), for the batch pipeline."""
+    from google.cloud import aiplatform
+
+    ex = _executor(a)
+    _init(_params(ex))
+    _set_outputs(ex, {"model_uri": aiplatform.Model(a.model).uri})
+
+
 def op_register(a) -> None:
     from google.api_core import exceptions
     from google.cloud import aiplatform
@@ -551,7 +560,7 @@ def _psi(expected: list[float], actual: list[float], bins: int = 10) -> float:
 
 OPS = {"validate": op_validate, "evaluate": op_evaluate, "bias": op_bias, "explain": op_explain,
        "predict": op_predict, "metrics": op_metrics, "champion": op_champion, "register": op_register,
-       "monitor": op_monitor, "shadow": op_shadow}
+       "monitor": op_monitor, "shadow": op_shadow, "resolve": op_resolve}
 
 
 def main(argv: list[str]) -> None:
