@@ -183,10 +183,10 @@ def render_one(diag: Diagnostic, sources: dict[str, SourceFile], masks: Sequence
     """
     out: list[str] = []
     s = diag.span
-    loc = f"{s.file}:{s.line}:{s.col}: " if s else ""
+    loc = f"{_safe(s.file)}:{s.line}:{s.col}: " if s else ""
     if s and s.file not in sources and (s.line, s.col, s.start, s.end) == (1, 1, 0, 0):
-        loc = f"{s.file}: "  # the whole file (missing, unreadable, too large): no line to point at
-    out.append(f"{loc}{diag.severity}[{diag.code}]: {diag.summary}")
+        loc = f"{_safe(s.file)}: "  # the whole file (missing, unreadable, too large): no line to point at
+    out.append(f"{loc}{diag.severity}[{diag.code}]: {_safe(diag.summary)}")
     src = sources.get(s.file) if s else None
     width = 1
     if s and src is not None:
@@ -210,15 +210,15 @@ def render_one(diag: Diagnostic, sources: dict[str, SourceFile], masks: Sequence
             if lsrc is None:
                 continue
             if lb.span.file != s.file:
-                out.append(f"{_gutter(width)} ::: {lb.span.file}:{lb.span.line}:{lb.span.col}")
+                out.append(f"{_gutter(width)} ::: {_safe(lb.span.file)}:{lb.span.line}:{lb.span.col}")
             else:
                 out.append(f"{_gutter(width)} |")
             out.extend(_snippet(lsrc, lb.span, width, "-", lb.message, masks))
     pad = _gutter(width)
     if diag.detail:
-        out.append(f"{pad} = why: {diag.detail}")
+        out.append(f"{pad} = why: {_safe(diag.detail)}")
     if diag.hint:
-        out.append(f"{pad} = hint: {diag.hint}")
+        out.append(f"{pad} = hint: {_safe(diag.hint)}")
     out.append(f"{pad} = see: docs/errors.md#{diag.code.lower()}")
     return "\n".join(out)
 
@@ -235,6 +235,12 @@ def _shown(ch: str) -> str:
     if o < 0x20 or o == 0x7F or 0x80 <= o < 0xA0 or unicodedata.category(ch) in ("Cf", "Cs", "Co", "Zl", "Zp"):
         return f"<U+{o:04X}>"
     return ch
+
+
+def _safe(text: str) -> str:
+    """User text inside a message (names, paths, values) stays on one line and cannot
+    carry terminal escapes or bidi controls."""
+    return "".join(_shown(c) if c != "\t" else c for c in text)
 
 
 def _cells(text: str) -> int:
@@ -271,7 +277,7 @@ def _snippet(src: SourceFile, span: Span, width: int, mark: str, message: str,
     indent = _cells(before) + (1 if lo else 0)
     caret = " " * indent + mark * max(1, _cells(under))
     if message:
-        caret += " " + message
+        caret += " " + _safe(message)
     return [f"{str(span.line).rjust(width)} | {text}".rstrip(), f"{_gutter(width)} | {caret}"]
 
 

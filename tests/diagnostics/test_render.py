@@ -79,3 +79,13 @@ def test_whole_file_diagnostic_has_no_line_number():
 
     d = Diagnostic("E101", "`x.mlspec` does not exist", Span("x.mlspec", 1, 1, 1, 1, 0, 0))
     assert render_text([d], {}).startswith("x.mlspec: error[E101]: ")
+
+
+def test_user_text_in_messages_stays_on_one_line():
+    src = SourceFile("t.mlspec", "x\n")
+    d = Diagnostic("E406", "`MLS\n-1\x1b[31m\u202e` is not a security rule mlspec knows", src.span(0, 1),
+                   hint="a\nb")
+    out = render_text([d], {"t.mlspec": src})
+    assert "\x1b" not in out and "\u202e" not in out
+    assert out.splitlines()[0].endswith("is not a security rule mlspec knows")
+    assert "= hint: a<U+000A>b" in out
