@@ -84,8 +84,10 @@ def rollout_plan(endpoint: dict, env, diags: list[Diagnostic]) -> dict:
     r, eid = endpoint["rollout"], endpoint["id"]
     s = r["strategy"]
     if s == "all_at_once":
-        return {"kind": "single", "strategy": s, "initial_percent": 100, "step_percent": 100,
-                "interval_s": 0, "mirror_percent": 0}
+        # with rollback_on, the new version takes 100% in the idle slot so the previous one stays
+        # deployed (at 0%) for the rollback workflow; without it, one deployment updated in place
+        return {"kind": "two_slot" if r.get("rollback_on") else "single", "strategy": s, "initial_percent": 100,
+                "step_percent": 100, "interval_s": 0, "mirror_percent": 0}
     if s == "ab_test":
         variants = [{"deployment": naming.kebab(f"ab-{v['name']}"), "model": local_name(v["model"]),
                      "percent": _whole(v["percent"], f"variant `{v['name']}`", eid, diags)}
@@ -180,7 +182,8 @@ def lower_endpoint(env, e: dict, diags: list[Diagnostic]) -> tuple[list, dict]:
         autoscale = {"min": a["min"], "max": a["max"], "rules": rules}
     r = e["rollout"]
     controller = None
-    if plan["kind"] == "two_slot" and not (r["strategy"] == "shadow" and not r.get("promote")):
+    if plan["kind"] == "two_slot" and r["strategy"] != "all_at_once" and \
+            not (r["strategy"] == "shadow" and not r.get("promote")):
         controller = {"name": naming.kebab(f"wf-rollout-{name}")[:80], "interval_s": max(60, plan["interval_s"])}
     rollback = None
     if r.get("rollback_on"):

@@ -218,3 +218,14 @@ def test_no_absolute_paths_or_versions_in_artifacts(max_lowering):
 def test_docs_are_current():
     assert (ROOT / "docs/targets/azureml.md").read_text(encoding="utf-8") == docgen.render(), \
         "run: python -m mlspec.targets.azureml.docgen"
+
+
+def test_all_at_once_with_rollback_keeps_the_previous_deployment():
+    irs = az_fixtures.maximal_irs()
+    for ir in irs:
+        ir["endpoints"][5]["rollout"]["rollback_on"] = ["alert.p50"]
+    eps = {e["key"]: e for e in az_helpers.stack_data(az_helpers.lower(irs), "prod")["endpoints"]}
+    assert eps["simple"]["plan"]["kind"] == "two_slot" and eps["simple"]["plan"]["initial_percent"] == 100
+    assert eps["simple"]["controller"] is None and eps["simple"]["rollback"]
+    plain = {e["key"]: e for e in az_helpers.stack_data(az_helpers.lower(az_fixtures.maximal_irs()), "prod")["endpoints"]}
+    assert plain["simple"]["plan"]["kind"] == "single" and plain["simple"]["rollback"] is None

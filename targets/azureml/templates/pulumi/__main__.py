@@ -342,6 +342,11 @@ for e in D["endpoints"]:
                 deployments.append((v["deployment"], v["model"], rel[v["model"]]["version"]))
             if live:
                 traffic = {v["deployment"]: v["percent"] for v in plan["variants"]}
+            if phase == "rolled_back":  # all traffic to the first (control) variant
+                traffic = {d[0]: (100 if i == 0 else 0) for i, d in enumerate(deployments)}
+            # rollback target: the first variant; the workflow zeroes the second (others drop out)
+            if len(plan["variants"]) > 1:
+                old_slot, new_slot = plan["variants"][0]["deployment"], plan["variants"][1]["deployment"]
         else:
             # all-at-once updates its one deployment in place; two-slot strategies use the idle slot
             new_slot = "green" if plan["kind"] == "single" else (main.get("slot") or "green")
