@@ -205,3 +205,18 @@ def refused_ir() -> dict:
     ir["datasets"][1]["format"] = "delta"
     ir["security"]["allowed_egress"] = ["pypi.org"]
     return ir
+
+
+def minimal_ir() -> dict:
+    """A system with one pipeline (process -> train -> register), one model and nothing else."""
+    ir = maximal_ir("dev")
+    steps = {s["name"]: s for s in ir["pipelines"][0]["steps"]}
+    train = dict(steps["train"], depends_on=["step.prepare"])
+    prepare = dict(steps["prepare"], depends_on=[], inputs=["dataset.transactions"])
+    register = dict(steps["register"], depends_on=["step.train"], metrics_from=None)
+    ir["pipelines"][0].update(steps=[prepare, train, register], gates=[], schedule=None, retrain_on=[])
+    ir["models"] = [dict(ir["models"][0], gates=[], explain=None, metrics_from=None)]
+    for key in ("endpoints", "batch", "monitors", "alerts", "channels", "kpis"):
+        ir[key] = []
+    ir["datasets"] = ir["datasets"][:1]
+    return ir
