@@ -110,6 +110,13 @@ class Ctx:
         name = call.args[0].value
         import re
 
+        if re.match(r"(arn:|projects/|https?://|[a-z][a-z0-9+.-]*://)", name):
+            self.sink.error("E311", f"`secret(...)` in {where} takes the secret's name, not an ARN, path or URL",
+                            call.args[0].span,
+                            detail="mlspec creates or looks up the secret in the store of the cloud it compiles for "
+                                   "(Secrets Manager, Secret Manager, Key Vault), so one spec serves every target",
+                            hint='write the bare name: `secret("fraud-pagerduty-key")`')
+            return None
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,126}", name):
             self.sink.error("E311", f"`{name}` is not a valid secret name in {where}", call.args[0].span,
                             detail="a secret reference names an entry of the cloud secret store",

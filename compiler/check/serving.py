@@ -373,6 +373,10 @@ def build_channel(ctx: "Ctx", b: ast.Block) -> dict:
     if not present:
         ctx.sink.error("E303", f"{where} needs one of `email`, `slack`, `webhook`, `pagerduty`",
                        b.label_span or b.kind_span, hint='for example `email = "oncall@example.com"`')
+    elif kind == "email" and isinstance(body.value("email"), ast.Call) and body.value("email").name == "secret":
+        ctx.sink.error("E301", f"`email` in {where} is an address, not a secret", body.attrs["email"].value.span,
+                       hint='write the address: `email = "oncall@example.com"`; `secret(...)` is for Slack, webhook '
+                            "and PagerDuty credentials")
     elif kind == "email":
         address = body.string("email")
         if address is not None and not _EMAIL.fullmatch(address):
