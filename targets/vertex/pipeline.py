@@ -357,6 +357,15 @@ def _model_framework(b: _Builder, ref: str) -> dict | None:
     return step.get("framework") if step else None
 
 
+def _model_image(b: _Builder, step: dict, ref: str) -> str:
+    """Image for a step that loads a trained model: the training step's own image when it has one
+    (a custom framework lives there), else the framework's prebuilt training container."""
+    source = b.steps.get(".".join(ref.split(".")[:2])) or {}
+    if source.get("image"):
+        return source["image"]
+    return _image_for(b, {**step, "image": None}, _model_framework(b, ref))
+
+
 def _inputs(b: _Builder, step: dict, refs: dict[str, str]) -> tuple[dict, dict, list[str], list[str]]:
     """refs {arg name: IR ref} -> (component inputs, task artifact inputs, args, deps)."""
     comp_in, arts, args, deps = {}, {}, [], []
@@ -470,7 +479,6 @@ def lower_tune(b: _Builder, step: dict, _m: dict) -> None:
 
 
 def lower_evaluate(b: _Builder, step: dict, _m: dict) -> None:
-    fw = _model_framework(b, step["model"])
     script = step.get("script")
     if script:  # the spec's script: --model, --<data output name>, --metrics (docs/ir.md script contract)
         refs = {"model": step["model"], **_named_refs([step["data"]])}
@@ -478,33 +486,30 @@ def lower_evaluate(b: _Builder, step: dict, _m: dict) -> None:
     else:
         refs = {"model": step["model"], "data": step["data"]}
         command, extra = _runtime_command(b, "evaluate"), ["--metric-names", ",".join(step["metrics"])]
-    _heavy(b, step, refs=refs, outputs={"metrics": "metrics"}, image=_image_for(b, {**step, "image": None}, fw),
+    _heavy(b, step, refs=refs, outputs={"metrics": "metrics"}, image=_model_image(b, step, step["model"]),
            command=command, extra_args=extra)
 
 
 def lower_bias_check(b: _Builder, step: dict, _m: dict) -> None:
-    fw = _model_framework(b, step["model"])
     config = {"facets": step["facets"], "label": step.get("label"), "metric": step.get("metric") or "dpl",
               "max_disparity": step.get("max_disparity")}
     refs = {"model": step["model"]}
     if step.get("data"):
         refs["data"] = step["data"]
-    _heavy(b, step, refs=refs, outputs={"report": "report"}, image=_image_for(b, {**step, "image": None}, fw),
+    _heavy(b, step, refs=refs, outputs={"report": "report"}, image=_model_image(b, step, step["model"]),
            command=_runtime_command(b, "bias"), extra_args=["--config", json.dumps(config, sort_keys=True)])
 
 
 def lower_explain(b: _Builder, step: dict, _m: dict) -> None:
-    fw = _model_framework(b, step["model"])
     _heavy(b, step, refs={"model": step["model"], "data": step["data"]}, outputs={"report": "report"},
-           image=_image_for(b, {**step, "image": None}, fw), command=_runtime_command(b, "explain"),
+           image=_model_image(b, step, step["model"]), command=_runtime_command(b, "explain"),
            extra_args=["--method", step.get("method") or "shap", "--samples", "25"])
 
 
 def lower_batch_transform(b: _Builder, step: dict, _m: dict) -> None:
-    fw = _model_framework(b, step["model"])
     out_uri = b.e.data_uri(step.get("output") or "")
     _heavy(b, step, refs={"model": step["model"], "data": step["data"]}, outputs={"predictions": "predictions"},
-           image=_image_for(b, {**step, "image": None}, fw), command=_runtime_command(b, "predict"),
+           image=_model_image(b, step, step["model"]), command=_runtime_command(b, "predict"),
            extra_args=["--destination", out_uri])
 
 
@@ -587,7 +592,11 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
     fw = model.get("framework") or _model_framework(b, step["source"]) or {"name": "custom", "version": ""}
     gpu = any(e["model"] == model["id"] and e["compute"]["class"].startswith("gpu.") for e in b.e.ir["endpoints"])
     serving = containers.serving_image(fw["name"], str(fw.get("version") or ""), b.e.region, gpu)
-    if serving is None:
+    source_image = (b.steps.get(".".join(step["source"].split(".")[:2])) or {}).get("image")
+    if fw["name"] == "custom" and source_image:
+        # a custom image serves itself; it must implement Vertex's custom-container contract (AIP_* routes)
+        serving = source_image
+    elif serving is None:
         serving = containers.newest_serving_image(fw["name"], b.e.region, gpu)
         if serving is None:
             b.diags.append(Diagnostic("E521", f"Vertex has no prebuilt serving container for `{fw['name']}` "
@@ -711,9 +720,12 @@ def build_batch_pipeline(e: Env, batch: dict, model: dict, dataset: dict, diags:
     step = {"id": batch["id"], "name": "score", "kind": "batch_transform", "depends_on": [],
             "compute": batch.get("compute"), "max_runtime_s": None, "image": None}
     fw = model.get("framework") or {"name": "sklearn", "version": "1.0"}
+    source = next((st for pl in e.ir["pipelines"] for st in pl["steps"]
+                   if st["id"] == ".".join((model.get("source") or "").split(".")[:2])), {})
+    image = source.get("image") or _image_for(b, step, fw)
     importer = b.import_dataset(dataset["id"], batch["id"])
     payload = _custom_job_payload(
-        e, f"{e.prefix}-batch-{batch['name']}", _image_for(b, step, fw), _runtime_command(b, "predict"),
+        e, f"{e.prefix}-batch-{batch['name']}", image, _runtime_command(b, "predict"),
         ["--model", _p("model_uri"), "--data", _in_art("data"), "--destination", e.data_uri(batch["output"])],
         batch.get("compute"), None, None)
     heavy_in, heavy_task = b.platform(PLATFORM_HEAVY)

@@ -217,3 +217,19 @@ def test_register_of_a_tuned_model_reads_the_best_trial():
     assert task["inputs"]["parameters"]["tune_resources"] == {
         "taskOutputParameter": {"producerTask": "tune", "outputParameterKey": "gcp_resources"}}
     assert graph_errors(spec) == []
+
+
+def test_custom_framework_serves_its_own_image():
+    ir = fixtures.maximal_ir("prod")
+    train = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "train")
+    train["framework"] = {"name": "custom", "version": ""}
+    train["image"] = "us-central1-docker.pkg.dev/acme-ml/ml/fraud@sha256:" + "0" * 64
+    ir["models"][0]["framework"] = train["framework"]
+    low = lower([ir])
+    assert [d for d in low.diagnostics if d.severity == "error"] == []
+    spec = next(a.content for a in low.artifacts if a.path == "pipelines/prod/training.json")
+    args = spec["deploymentSpec"]["executors"]["exec-register"]["container"]["args"]
+    assert json.loads(args[args.index("--config") + 1])["serving_image"] == train["image"]
+    train_args = spec["deploymentSpec"]["executors"]["exec-train"]["container"]["args"]
+    pool = json.loads(train_args[train_args.index("--payload") + 1])["jobSpec"]["workerPoolSpecs"][0]
+    assert pool["containerSpec"]["imageUri"] == train["image"]
