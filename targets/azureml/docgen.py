@@ -74,8 +74,8 @@ into the idle slot (`slot`), so a live deployment is never updated in place.
 
 | strategy | Azure form |
 | --- | --- |
-| all_at_once | one deployment, 100% traffic |
-| ab_test | one deployment per variant (`ab-<name>`), endpoint traffic = the variant shares |
+| all_at_once | one deployment, 100% traffic (with `rollback_on`: the new version takes 100% in the idle slot and the previous one stays at 0% for rollback) |
+| ab_test | one deployment per variant (`ab-<name>`), endpoint traffic = the variant shares; rollback sends all traffic to the first variant |
 | blue_green | new slot at 0%; after `bake` the rollout Logic App moves 100% to it; the old slot stays for rollback |
 | shadow | new slot at 0% with `mirror_traffic` = the sample; after `duration` the rollout Logic App promotes it (if `promote` is set) |
 | canary / linear | initial split, then the rollout Logic App (recurrence = `interval`, user-assigned identity, custom role with only `onlineEndpoints/read` + `write` on that endpoint) raises the new slot by `step` until 100% |
@@ -117,8 +117,9 @@ key (user-assigned identity), infrastructure encryption, no shared key / public 
 users, TLS 1.2, deny-by-default network rules, SAS expiry policy, blob versioning and soft
 delete, private endpoints for blob, file and dfs; a Premium container registry created by mlspec
 (admin and anonymous pull off, CMK, retention, export off, private endpoint); Log Analytics and
-Application Insights with local auth and public ingestion/query off (365-day retention in
-prod); one user-assigned identity per component (workspace, storage CMK, registry CMK, compute,
+Application Insights with local auth and public ingestion/query off, reached through an Azure
+Monitor private link scope (private-only ingestion and query, private endpoint; 365-day
+retention in prod); one user-assigned identity per component (workspace, storage CMK, registry CMK, compute,
 monitoring, retraining, each endpoint, each endpoint's rollout workflows) with role
 assignments scoped to one resource and never Owner, Contributor or User Access Administrator;
 the workspace with public access off, managed network `AllowOnlyApprovedOutbound` (private

@@ -55,6 +55,8 @@ DNS_ZONES = {  # private endpoint group -> private DNS zones (Azure public cloud
     "dfs": ["privatelink.dfs.core.windows.net"],
     "registry": ["privatelink.azurecr.io"],
     "amlworkspace": ["privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"],
+    "azuremonitor": ["privatelink.monitor.azure.com", "privatelink.oms.opinsights.azure.com",
+                     "privatelink.ods.opinsights.azure.com", "privatelink.agentsvc.azure-automation.net"],
 }
 
 
@@ -404,7 +406,9 @@ def build_stack(env: Env, out: dict) -> dict:
           {"key": "registry", "name": f"pe-{env.prefix}-registry", "target": "registry", "group": "registry",
            "zones": DNS_ZONES["registry"]},
           {"key": "workspace", "name": f"pe-{env.prefix}-workspace", "target": "workspace", "group": "amlworkspace",
-           "zones": DNS_ZONES["amlworkspace"]}]
+           "zones": DNS_ZONES["amlworkspace"]},
+          {"key": "monitor", "name": f"pe-{env.prefix}-monitor", "target": "monitor", "group": "azuremonitor",
+           "zones": DNS_ZONES["azuremonitor"] + DNS_ZONES["blob"]}]
     outbound = [{"name": f"pe-{t}-{g}", "type": "PrivateEndpoint", "target": t, "subresource": g}
                 for t, g in (("storage", "blob"), ("storage", "file"), ("storage", "dfs"), ("vault", "vault"),
                              ("registry", "registry"))]
@@ -416,6 +420,7 @@ def build_stack(env: Env, out: dict) -> dict:
         "subscription": env.sub, "region": env.region, "tags": env.tags,
         "names": {"log_analytics": f"log-{env.prefix}"[:63], "app_insights": f"appi-{env.prefix}",
                   "vnet": f"vnet-{env.prefix}", "event_topic": f"evgt-{env.prefix}",
+                  "private_link_scope": f"ampls-{env.prefix}",
                   "storage": naming.storage_account(env.system, env.name, env.sub),
                   "key_vault": naming.key_vault(env.system, env.name, env.sub),
                   "registry": naming.container_registry(env.system, env.name, env.sub)},

@@ -92,7 +92,7 @@ def test_storage(prod):  # MLS-AZ-010, MLS-AZ-011, MLS-G-01
     blob = one(prod, "BlobServiceProperties", "blob-service")["inputs"]
     assert blob["deleteRetentionPolicy"] == {"days": 30, "enabled": True} and blob["isVersioningEnabled"] is True
     groups = {r["inputs"]["privateLinkServiceConnections"][0]["groupIds"][0] for r in by_type(prod, "PrivateEndpoint")}
-    assert groups == {"vault", "blob", "file", "dfs", "registry", "amlworkspace"}  # MLS-G-02, MLS-AZ-057
+    assert groups == {"vault", "blob", "file", "dfs", "registry", "amlworkspace", "azuremonitor"}  # G-02, AZ-057
 
 
 def test_registry(prod):  # MLS-AZ-020
@@ -109,6 +109,9 @@ def test_observability(prod):  # MLS-AZ-030, MLS-G-05, MLS-AZ-058
     assert la["publicNetworkAccessForIngestion"] == la["publicNetworkAccessForQuery"] == "Disabled"
     ai = one(prod, "Component", "app-insights")["inputs"]
     assert ai["disableLocalAuth"] is True and ai["publicNetworkAccessForQuery"] == "Disabled"
+    scope = one(prod, "PrivateLinkScope", "monitor-private-link-scope")["inputs"]["accessModeSettings"]
+    assert scope == {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "PrivateOnly"}
+    assert {r["name"] for r in by_type(prod, "PrivateLinkScopedResource")} == {"scoped-log-analytics", "scoped-app-insights"}
     diags = {r["name"] for r in by_type(prod, "DiagnosticSetting")}
     assert {"diag-workspace", "diag-vault", "diag-registry", "diag-endpoint-scoring"} <= diags
 

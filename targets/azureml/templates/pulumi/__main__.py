@@ -205,6 +205,17 @@ def private_endpoint(pe, target_id):
     return ep
 
 
+# Azure Monitor private link scope: Log Analytics / Application Insights ingestion and query
+# over private link only (MLS-AZ-030), since their public network access is disabled
+ampls = az.monitor.PrivateLinkScope(
+    "monitor-private-link-scope", scope_name=D["names"]["private_link_scope"], resource_group_name=RG,
+    location="global", tags=TAGS,
+    access_mode_settings=az.monitor.AccessModeSettingsArgs(ingestion_access_mode="PrivateOnly",
+                                                           query_access_mode="PrivateOnly"))
+for key, res in (("log-analytics", law), ("app-insights", appi)):
+    az.monitor.PrivateLinkScopedResource("scoped-" + key, name=key, scope_name=ampls.name, resource_group_name=RG,
+                                         linked_resource_id=res.id)
+TARGETS["monitor"] = ampls.id
 for pe in D["network"]["private_endpoints"]:
     if pe["target"] != "workspace":
         private_endpoint(pe, TARGETS[pe["target"]])
