@@ -50,6 +50,7 @@ CONCERN_PREFIXES: list[tuple[str, str]] = [
     ("aws:cloudwatch/logGroup", "monitoring"), ("aws:sagemaker/mlflow", "monitoring"), ("aws:cloudwatch/dashboard", "monitoring"),
     ("gcp:vertex/aiMetadataStore", "monitoring"), ("gcp:vertex/aiTensorboard", "monitoring"),
     ("gcp:logging", "monitoring"), ("gcp:monitoring/dashboard", "monitoring"), ("gcp:bigquery", "monitoring"),
+    ("azure-native:monitor:PrivateLinkScope", "network"),
     ("azure-native:monitor:DiagnosticSetting", "monitoring"), ("azure-native:operationalinsights", "monitoring"),
     ("azure-native:applicationinsights", "monitoring"), ("azure-native:portal", "monitoring"),
     # alerting
