@@ -50,7 +50,7 @@ def storage_account(system: str, env: str, sub: str) -> str:
 
 def key_vault(system: str, env: str, sub: str) -> str:
     base = kebab(f"kv-{system}")[:14].strip("-")
-    return f"{base}-{env[:3]}{_digest(sub, system, env, n=5)}"[:24]
+    return f"{base}-{_squash(env)[:3]}{_digest(sub, system, env, n=5)}"[:24]
 
 
 def container_registry(system: str, env: str, sub: str) -> str:

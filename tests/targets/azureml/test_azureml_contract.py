@@ -229,3 +229,37 @@ def test_all_at_once_with_rollback_keeps_the_previous_deployment():
     assert eps["simple"]["controller"] is None and eps["simple"]["rollback"]
     plain = {e["key"]: e for e in az_helpers.stack_data(az_helpers.lower(az_fixtures.maximal_irs()), "prod")["endpoints"]}
     assert plain["simple"]["plan"]["kind"] == "single" and plain["simple"]["rollback"] is None
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_IDENT = st.from_regex(r"[a-z][a-z0-9_]{0,62}", fullmatch=True)
+_ENV = st.sampled_from(["dev", "staging", "prod", "production", "default", "qa_eu_west"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(system=_IDENT, env=_ENV, endpoint=_IDENT)
+def test_names_are_always_valid_for_azure(system, env, endpoint):
+    assert naming.check("storage", naming.storage_account(system, env, az_fixtures.SUB)) is None
+    assert naming.check("keyvault", naming.key_vault(system, env, az_fixtures.SUB)) is None
+    assert naming.check("registry", naming.container_registry(system, env, az_fixtures.SUB)) is None
+    assert naming.check("endpoint", naming.endpoint(system, endpoint, env, az_fixtures.SUB)) is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=80))
+def test_free_text_survives_emission(text):
+    """Spec free text lands in YAML/JSON as data, never changing the document's structure."""
+    import yaml as _yaml
+    from mlspec.compiler import emit
+
+    ir = az_fixtures.minimal_ir()
+    ir["system"]["description"] = text
+    ir["models"][0]["card"]["intended_use"] = text
+    low = az_helpers.lower([ir])
+    for a in low.artifacts:
+        if a.fmt in ("yaml", "json") and a.kind != "pulumi-stack-data":
+            loaded = _yaml.safe_load(emit.serialise(a.content, a.fmt))
+            assert loaded == json.loads(json.dumps(a.content)), a.path
+    reg = next(a.content for a in low.artifacts if a.path.endswith("/register.json"))
+    assert reg["card"]["intended_use"] == text
