@@ -147,9 +147,9 @@ CAPABILITIES: dict[str, Verdict] = {
     "tracking.native": native("SageMaker Experiments through the pipeline's PipelineExperimentConfig",
                               DG + "pipelines-experiments.html"),
     "tracking.mlflow": emulated(
-        "SageMaker managed MLflow tracking server (or the spec's `uri`); a Track step per trained model logs "
-        "parameters, lineage and evaluation metrics over SigV4 through the MLflow VPC endpoint (that step "
-        "runs without container network isolation); SageMaker Experiments stays on",
+        "SageMaker managed MLflow tracking server (or the spec's `uri`); a pipeline Lambda step per trained "
+        "model (private subnets, KMS) logs parameters, lineage and evaluation metrics over SigV4 through the "
+        "MLflow VPC endpoint, so every SageMaker job stays network-isolated; SageMaker Experiments stays on",
         DG + "mlflow.html"),
     "dashboard": native("CloudWatch dashboard: latency, invocations, errors, monitor metrics, KPIs",
                         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Dashboards.html"),

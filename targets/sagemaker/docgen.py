@@ -58,8 +58,8 @@ RESOURCES: dict[str, str] = {
                                          "`MonitoringSchedule`",
     "dashboard": "`aws.cloudwatch.Dashboard`",
     "tracking.native": "pipeline `PipelineExperimentConfig`",
-    "tracking.mlflow": "`aws.sagemaker.MlflowTrackingServer` + Processing `track_mlflow.py` + "
-                       "`aws.sagemaker.<region>.experiments` VPC endpoint",
+    "tracking.mlflow": "`aws.sagemaker.MlflowTrackingServer` + `aws.lambda_.Function` (`track_mlflow.py`, VPC, KMS) "
+                       "called by a Lambda pipeline step + `aws.sagemaker.<region>.experiments` VPC endpoint",
     "security.customer_managed_key": "`aws.kms.Key` (rotation) + `aws.kms.Alias`",
     "security.existing_key": "the key ARN as `${kms_key_arn}`",
     "security.private_network": "`aws.ec2.Vpc`, private `Subnet`s, `SecurityGroup`, `VpcEndpoint`s (no IGW/NAT) "
@@ -95,7 +95,7 @@ INTRO = """# AWS SageMaker target
 | `statemachines/<env>/*.json` | stepfunctions-definition | deploy path per endpoint, batch inference |
 | `model-cards/<env>/<model>.json`, `dashboards/<env>.json` | sagemaker-model-card, cloudwatch-dashboard | |
 | `config/...` | step-config, clarify-analysis-config | inputs of helper steps, Clarify analysis configs (uploaded to S3) |
-| `code/_mlspec/*.py` | support-script | mlspec's helper scripts (uploaded to S3 with the spec's scripts) |
+| `code/_mlspec/*.py` | support-script | mlspec's helper scripts (uploaded to S3 with the spec's scripts; the MLflow tracker is a Lambda) |
 
 Deploy-time values (account, region, KMS key, bucket names, role ARNs, subnets, security
 groups) appear as `${token}` strings; the program resolves them. In pipeline definitions they
@@ -122,9 +122,10 @@ their autoscaling and monitors) from an already approved version instead.
 
 **Security.** Every AWS row of docs/security.md holds unless the spec waives it (the waivers
 appear in the compile report). Known deviations, stated in the compile report when they apply:
-ClarifyCheck and MLflow Track steps run without container network isolation (VPC-only, with
-the deny guardrail on `sagemaker:NetworkIsolation` lifted for processing jobs); images are the
-SageMaker framework images by tag (MLS-G-06 digest pinning is not applied).
+ClarifyCheck steps run without container network isolation (Clarify calls a shadow endpoint;
+VPC-only, with the deny guardrail on `sagemaker:NetworkIsolation` lifted for processing jobs when
+a pipeline has one); images are the SageMaker framework images by tag (MLS-G-06 digest pinning is
+not applied); the pipeline role may invoke the MLflow tracker Lambda (tracking.mlflow only).
 
 ## Construct mapping
 """

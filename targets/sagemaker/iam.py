@@ -25,7 +25,8 @@ JOB_ACTIONS = ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
 SERVICES = {"pipeline": "sagemaker.amazonaws.com", "jobs": "sagemaker.amazonaws.com",
             "endpoint": "sagemaker.amazonaws.com", "monitoring": "sagemaker.amazonaws.com",
             "deploy": "states.amazonaws.com", "events": "events.amazonaws.com",
-            "scheduler": "scheduler.amazonaws.com", "mlflow": "sagemaker.amazonaws.com"}
+            "scheduler": "scheduler.amazonaws.com", "mlflow": "sagemaker.amazonaws.com",
+            "tracker": "lambda.amazonaws.com"}
 
 
 def policy_path(env: Any, name: str) -> str:
@@ -97,7 +98,7 @@ def guardrails(env: Any, out: dict) -> list[dict]:
     # Clarify (ClarifyCheck) processing jobs must reach a shadow endpoint: isolation cannot be
     # demanded of CreateProcessingJob when the pipelines contain one (see the compile notes).
     clarify = any(s["kind"] in ("bias_check", "explain") for p in env.ir.get("pipelines") or []
-                  for s in p["steps"]) or out.get("mlflow") is not None
+                  for s in p["steps"])
     isolated = ["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel"]
     if not clarify:
         isolated.append("sagemaker:CreateProcessingJob")
@@ -248,10 +249,23 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
     )
     if out.get("mlflow") is not None:
         server = f"{SM}:mlflow-tracking-server/*"
-        policies["jobs"]["Statement"].append(stmt("TrackMlflow", [
-            "sagemaker:DescribeMlflowTrackingServer", "sagemaker-mlflow:CreateExperiment",
-            "sagemaker-mlflow:GetExperimentByName", "sagemaker-mlflow:CreateRun", "sagemaker-mlflow:LogBatch",
-            "sagemaker-mlflow:UpdateRun", "sagemaker-mlflow:SetTag"], [server]))
+        tracker = "arn:${partition}:lambda:${region}:${account}:function:" + out["mlflow"]["tracker"]["name"]
+        policies["pipeline"]["Statement"].append(stmt("InvokeMlflowTracker", ["lambda:InvokeFunction"], [tracker]))
+        policies["tracker"] = doc(
+            stmt("TrackMlflow", ["sagemaker:DescribeMlflowTrackingServer", "sagemaker-mlflow:CreateExperiment",
+                                 "sagemaker-mlflow:GetExperimentByName", "sagemaker-mlflow:CreateRun",
+                                 "sagemaker-mlflow:LogBatch", "sagemaker-mlflow:UpdateRun", "sagemaker-mlflow:SetTag"],
+                 [server]),
+            stmt("ReadMetrics", ["s3:GetObject"], [bucket("artifacts", True)]),
+            stmt("UseEnvKey", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], ["${kms_key_arn}"]),
+            logs("/aws/lambda/" + out["mlflow"]["tracker"]["name"]),
+            stmt("DescribeNetwork", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                                     "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"], "*"),
+            stmt("LambdaNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+                                             "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+                 ["arn:${partition}:ec2:${region}:${account}:network-interface/*",
+                  "arn:${partition}:ec2:${region}:${account}:subnet/*",
+                  "arn:${partition}:ec2:${region}:${account}:security-group/*"]))
         policies["mlflow"] = doc(
             stmt("ArtifactStore", ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation"],
                  [bucket("artifacts"), bucket("artifacts", True)]),

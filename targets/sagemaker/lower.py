@@ -84,6 +84,10 @@ class EnvContext:
                 return self.group_name(self.models[s["model"]])
         return self.name(p["name"], "checks")
 
+    def tracker_arn(self) -> str:
+        """The MLflow tracking Lambda (tracking.mlflow), resolved by the program."""
+        return ("arn:${partition}:lambda:" + self.region + ":${account}:function:" + self.name("mlflow-tracker"))
+
     def diag(self, ir_id: str, summary: str, hint: str = "", code: str = "E505") -> None:
         self.diagnostics.append(Diagnostic(code, summary, ir_id, hint))
 
@@ -620,7 +624,9 @@ def lower_environment(ir: dict, ctx: LowerContext, low: Lowering) -> tuple[dict,
         fn(env, out, low)
     tracking = ir.get("tracking") or {}
     if tracking.get("backend") == "mlflow":
-        out["mlflow"] = {"name": env.name("mlflow"), "uri": tracking.get("uri"), "artifact_prefix": "mlflow"}
+        out["mlflow"] = {"name": env.name("mlflow"), "uri": tracking.get("uri"), "artifact_prefix": "mlflow",
+                         "tracker": {"name": env.name("mlflow-tracker"), "source": "../code/_mlspec/track_mlflow.py",
+                                     "handler": "track_mlflow.handler"}}
         out["network"]["aws_interface_endpoints"] = ["experiments"]
     iam.lower_roles(env, out, low)
     for f in ir.get("code", {}).get("files") or []:

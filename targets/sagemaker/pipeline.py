@@ -29,7 +29,7 @@ CONDITIONS = {">=": "GreaterThanOrEqualTo", ">": "GreaterThan", "<=": "LessThanO
               "<": "LessThan", "==": "Equals"}
 PRE_TRAINING_BIAS = {"CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"}
 HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
-                  "bias": "_mlspec/bias_limits.py", "mlflow": "_mlspec/track_mlflow.py",
+                  "bias": "_mlspec/bias_limits.py",
                   "drift": "_mlspec/drift_threshold.py"}
 
 
@@ -501,45 +501,40 @@ class PipelineBuilder:
         return steps
 
     def track_mlflow(self) -> None:
-        """tracking.mlflow: one Track step per trained model logs params, lineage and metrics to MLflow.
+        """tracking.mlflow: one Lambda step per trained model logs params, lineage and metrics to MLflow.
 
-        The only spec-driven step without container network isolation: it reaches the SageMaker
-        managed MLflow tracking server through the VPC's interface endpoint (SigV4)."""
+        A Lambda step (not a SageMaker job) so every job keeps network isolation: the function runs
+        in the stack's private subnets and reaches the managed MLflow tracking server through the
+        VPC interface endpoint with SigV4-signed REST calls."""
         tracking = self.ir.get("tracking") or {}
         for s in self.p["steps"]:
             if s["kind"] not in ("train", "tune"):
                 continue
             evals = [e for e in self.p["steps"] if e["kind"] == "evaluate" and self.train_of(e["model"]) is s]
             after = evals[0] if evals else s
-            script = HELPER_SCRIPTS["mlflow"]
-            spec = {"experiment": tracking.get("experiment") or self.ir["system"]["name"],
-                    "step": s["name"], "params": s.get("hyperparameters") or {},
-                    "tags": {"mlspec.spec_sha256": self.ir["source"]["sha256"],
-                             "mlspec.code_sha256": self.ir["code"]["sha256"],
-                             "mlspec.environment": self.env.env_name,
-                             "mlspec.pipeline": self.name,
-                             **{f"mlspec.data.{d['name']}": str(d.get("version")) for d in self.env.datasets.values()
-                                if d.get("version")}}}
-            hstep = {"id": s["id"] + "#track", "name": s["name"] + "_track", "compute": None,
-                     "max_runtime_s": 1800, "network_isolation": False}
-            inputs = [self.code_input(script), self.config_input(s["id"] + "#track", spec)]
-            if evals:
-                inputs.append({"name": "metrics", "uri": get(
-                    f"Steps.{self.sname(after['id'])}.ProcessingOutputConfig.Outputs['metrics'].S3Output.S3Uri"),
-                    "local": "/opt/ml/processing/input/metrics"})
-            a = self.processing(hstep, self.helper_image(), self.entry(script), inputs, ["run"], isolate=False,
-                                args=["--spec-file", "/opt/ml/processing/input/config/spec.json",
-                                      "--tracking-server", param("MlflowTrackingServer"),
-                                      "--run-name", get("Execution.PipelineExecutionId")])
-            step = {"Name": self.sname(s["id"], "track"), "Type": "Processing", "Arguments": a}
+            tags = {"mlspec.spec_sha256": self.ir["source"]["sha256"], "mlspec.code_sha256": self.ir["code"]["sha256"],
+                    "mlspec.environment": self.env.env_name, "mlspec.pipeline": self.name,
+                    **{f"mlspec.data.{d['name']}": str(d.get("version")) for d in self.env.datasets.values()
+                       if d.get("version")}}
+            metrics = get(f"Steps.{self.sname(after['id'])}.ProcessingOutputConfig.Outputs['metrics']."
+                          "S3Output.S3Uri") if evals else ""
+            step = {"Name": self.sname(s["id"], "track"), "Type": "Lambda",
+                    "FunctionArn": self.env.tracker_arn(),
+                    "Arguments": {
+                        "experiment": tracking.get("experiment") or self.ir["system"]["name"],
+                        "step": s["name"], "tracking_server": param("MlflowTrackingServer"),
+                        "run_name": get("Execution.PipelineExecutionId"), "metrics_uri": metrics,
+                        "params": json.dumps(s.get("hyperparameters") or {}, sort_keys=True),
+                        "tags": json.dumps(tags, sort_keys=True)},
+                    "OutputParameters": [{"OutputName": "run_id", "OutputType": "String"}]}
             if not evals:
                 step["DependsOn"] = [self.sname(s["id"])]
             self.extra.setdefault(after["id"], []).append(step)
             self.uses_mlflow = True
         if self.uses_mlflow:
-            self.notes.append("tracking.mlflow: a Track step per trained model logs parameters, lineage and "
-                              "metrics to the SageMaker managed MLflow tracking server; it runs without container "
-                              "network isolation (VPC only, through the MLflow interface endpoint)")
+            self.notes.append("tracking.mlflow: a Lambda step per trained model (VPC, KMS) logs parameters, lineage "
+                              "and metrics to the SageMaker managed MLflow tracking server; every SageMaker job "
+                              "stays network-isolated")
 
     # ------------------------------------------------------------------ gates
     def operand(self, e: dict, s_pf: Callable[[str], dict]) -> Any:

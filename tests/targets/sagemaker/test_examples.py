@@ -51,6 +51,10 @@ def test_example_program_under_mocks(spec, tmp_path):
         assert len(eps) == len(data["endpoints"])
         schedules = [r for r in res if r["type"] == "aws:sagemaker/monitoringSchedule:MonitoringSchedule"]
         assert len(schedules) == len(data["monitors"])
+        if data["mlflow"]:  # tracking.mlflow: managed server + tracker Lambda in the VPC, KMS
+            fn = [r for r in res if r["type"] == "aws:lambda/function:Function"][0]["inputs"]
+            assert fn["vpcConfig"]["subnetIds"] and fn["kmsKeyArn"].startswith("arn:aws:kms:")
+            assert [r for r in res if r["type"] == "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"]
         for p in (r for r in res if r["type"] == "aws:sagemaker/pipeline:Pipeline"):
             d = json.loads(p["inputs"]["pipelineDefinition"])
             assert all(not str(x["DefaultValue"]).startswith("${") for x in d["Parameters"])

@@ -141,6 +141,10 @@ def test_mlflow_tracking_adds_track_steps():
     d = next(a.content for a in low.artifacts if a.kind == "sagemaker-pipeline")
     names = json.dumps(d)
     assert '"TrainTrack"' in names and '"TuneTrack"' in names and "MlflowTrackingServer" in names
+    track = [s for s in d["Steps"] if s["Name"] == "TrainTrack"]
+    track = track or [s for g in d["Steps"] if g["Type"] == "Condition" for s in g["Arguments"]["IfSteps"]
+                      if s["Name"] == "TrainTrack"]
+    assert track[0]["Type"] == "Lambda" and ":function:fraud-detection-prod-mlflow-tracker" in track[0]["FunctionArn"]
     stack = next(a.content for a in low.artifacts if a.kind == "pulumi-stack-data")
     assert stack["mlflow"]["name"] and stack["network"]["aws_interface_endpoints"] == ["experiments"]
 

@@ -94,3 +94,47 @@ def test_validate_data_applies_the_checks(tmp_path, monkeypatch):
     assert any("`amount` below 0" in p for p in problems)
     assert any("`missing` missing" in p for p in problems)
     assert not any("country" in p for p in problems)
+
+
+def test_mlflow_tracker_logs_params_tags_and_metrics(monkeypatch):
+    import io
+
+    mod = load("track_mlflow", monkeypatch)
+
+    class FakeS3:
+        def get_object(self, Bucket, Key):
+            assert (Bucket, Key) == ("bkt", "pipelines/x/evaluate/metrics/evaluation.json")
+            return {"Body": io.BytesIO(json.dumps({"metrics": {"auc": {"value": 0.91}}}).encode())}
+
+    class FakeSession:
+        def client(self, name):
+            assert name == "s3"
+            return FakeS3()
+
+    class FakeClient:
+        def __init__(self):
+            self.calls = []
+
+        def call(self, method, path, body=None):
+            self.calls.append((method, path, body))
+            if path.startswith("experiments/get-by-name"):
+                raise RuntimeError("RESOURCE_DOES_NOT_EXIST")
+            if path == "experiments/create":
+                return {"experiment_id": "7"}
+            if path == "runs/create":
+                return {"run": {"info": {"run_id": "r1"}}}
+            return {}
+
+    c = FakeClient()
+    out = mod.handler({"experiment": "churn weekly", "step": "train_gbm", "tracking_server": "https://x",
+                       "run_name": "exec1", "metrics_uri": "s3://bkt/pipelines/x/evaluate/metrics",
+                       "params": json.dumps({"n_estimators": 300}), "tags": json.dumps({"mlspec.spec_sha256": "ab"})},
+                      client=c, session=FakeSession())
+    assert out == {"run_id": "r1"}
+    paths = [p for _, p, _ in c.calls]
+    assert paths == ["experiments/get-by-name?experiment_name=churn%20weekly", "experiments/create", "runs/create",
+                     "runs/log-batch", "runs/update"]
+    batch = c.calls[3][2]
+    assert batch["metrics"][0]["key"] == "auc" and batch["metrics"][0]["value"] == 0.91
+    assert batch["params"] == [{"key": "n_estimators", "value": "300"}]
+    assert batch["tags"] == [{"key": "mlspec.spec_sha256", "value": "ab"}]

@@ -229,6 +229,18 @@ if DATA["mlflow"]:
                                                     DATA["mlflow"]["artifact_prefix"]),
             tracking_server_size="Small", automatic_model_registration=False, tags=TAGS, opts=opts(*policies))
         T["mlflow"] = server.arn
+    tr = DATA["mlflow"]["tracker"]
+    tracker_logs = aws.cloudwatch.LogGroup("logs-mlflow-tracker", name=f"/aws/lambda/{tr['name']}", kms_key_id=key_arn,
+                                           retention_in_days=DATA["log_retention_days"], tags=TAGS)
+    tracker = aws.lambda_.Function(
+        "mlflow-tracker", name=tr["name"], role=roles["tracker"].arn, runtime="python3.12", handler=tr["handler"],
+        code=pulumi.AssetArchive({os.path.basename(tr["source"]): pulumi.FileAsset(os.path.join(HERE, tr["source"]))}),
+        timeout=120, memory_size=256, kms_key_arn=key_arn,
+        vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+            subnet_ids=[T[k] for k in sorted(k for k in T if k.startswith("subnet:"))],
+            security_group_ids=[T[k] for k in sorted(k for k in T if k.startswith("security_group:"))]),
+        tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"), tags=TAGS,
+        opts=opts(*policies, tracker_logs))
 
 # --------------------------------------------------------------------------- registry and pipelines
 groups: dict = {}
@@ -243,7 +255,7 @@ for p in DATA["pipelines"]:
         f"pipeline-{p['key']}", pipeline_name=p["name"], pipeline_display_name=p["name"],
         pipeline_description=p["description"], role_arn=roles["pipeline"].arn,
         pipeline_definition=resolve_json(definition), tags=TAGS,
-        opts=opts(*policies, *uploads, *groups.values()))
+        opts=opts(*policies, *uploads, *groups.values(), tracker if DATA["mlflow"] else None))
     T[f"pipeline:{p['key']}"] = pipelines[p["key"]].arn
 
 # --------------------------------------------------------------------------- channels (SNS, MLS-AWS-032)
