@@ -176,3 +176,16 @@ def test_rollout_traffic_routing(rollout, routing):
     cfg = deployment_config(EnvContext(ir, fx.CTX, {"region": "us-east-1"}, [], []), e)
     assert cfg["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"] == routing
     assert "AutoRollbackConfiguration" not in cfg
+
+
+def test_missing_sagemaker_core_is_a_diagnostic_not_a_traceback(monkeypatch):
+    from mlspec.targets.sagemaker import images
+
+    monkeypatch.setattr(images, "config_dir", lambda: None)
+    images.load.cache_clear()
+    try:
+        d = lower([fx.maximal_ir()]).diagnostics
+    finally:
+        images.load.cache_clear()
+    assert d and all(x.code == "E505" for x in d)
+    assert any("install `sagemaker-core`" in x.summary for x in d)
