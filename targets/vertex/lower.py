@@ -509,6 +509,8 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         for path, spec in c.pipeline_specs:
             low.add(path, "kfp-pipeline-spec", spec, "json")
         low.add(f"pulumi/stacks/{env.env}.json", "pulumi-stack-data", c.data, "json")
-        config: dict[str, Any] = {"gcp:project": env.project, "gcp:region": env.region}
+        # provider-wide default labels (MLS-G-08) also reach resources whose own labels the program does not set
+        config: dict[str, Any] = {"gcp:project": env.project, "gcp:region": env.region,
+                                  "gcp:defaultLabels": dict(env.labels)}
         low.add(f"pulumi/Pulumi.{env.env}.yaml", "pulumi-stack-config", {"config": config}, "yaml")
     return low

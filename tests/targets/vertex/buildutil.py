@@ -34,6 +34,9 @@ def write(low: Lowering, irs: list[dict], root: Path) -> Path:
         p = out / art.path
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(serialise(art))
+    # the writer's manifest carries the compiler version the program turns into the mlspec-version label
+    (out / "manifest.json").write_text(json.dumps({"schema_version": "1", "compiler_version": CTX.compiler_version,
+                                                   "target": "vertex", "artifacts": []}))
     for f in (irs[0].get("code") or {}).get("files") or []:
         p = out / "code" / f["path"]
         p.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ SPECS = sorted(p.name for p in (REPO / "specs").glob("*.mlspec"))
 #: spec -> features Vertex refuses in it (everything else must compile)
 EXPECTED_REFUSALS = {"churn_scoring.mlspec": {"tracking.mlflow", "security.allowed_egress"}}
 #: baseline rules the Vertex build is known not to meet by default (documented in docs/targets/vertex.md)
-KNOWN_GAPS = {"MLS-G-06", "MLS-G-08"}
+KNOWN_GAPS = {"MLS-G-06"}
 
 
 @pytest.fixture(scope="module", params=SPECS)
@@ -59,6 +59,6 @@ def test_program_runs_and_meets_baseline(compiled):
         assert snake_case_leaks(r["resources"]) == [] and missing_required(r["resources"]) == []
         assert duplicate_urns(r["resources"]) == []
         graph = security.Graph(resources=r["resources"], artifacts=security.load_artifacts(out), ir=ir,
-                               target="vertex")
+                               target="vertex", config=r.get("config") or {})
         failing = {f["rule"] for f in security.unwaived(security.evaluate(graph))}
         assert failing <= KNOWN_GAPS, failing - KNOWN_GAPS

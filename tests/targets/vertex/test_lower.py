@@ -42,7 +42,8 @@ def test_artifact_set_and_kinds():
     pins = [line.split("==") for line in reqs.splitlines() if line and not line.startswith("#")]
     assert pins and all(metadata.version(name) == version for name, version in pins)  # tested == pinned
     cfg = next(a.content for a in low.artifacts if a.path == "pulumi/Pulumi.prod.yaml")
-    assert cfg == {"config": {"gcp:project": "acme-ml", "gcp:region": "us-central1"}}
+    assert cfg["config"]["gcp:project"] == "acme-ml" and cfg["config"]["gcp:region"] == "us-central1"
+    assert cfg["config"]["gcp:defaultLabels"]["mlspec-env"] == "prod"
 
 
 def test_program_is_fixed_and_contains_no_spec_strings():
