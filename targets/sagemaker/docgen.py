@@ -115,7 +115,11 @@ state machine: it records the package's evaluation as the champion
 (VPC, network isolation) and an endpoint configuration (KMS, data capture) and creates the
 endpoint or updates it with the rollout's blue/green policy and auto-rollback alarms. Set
 `mlspec:approved_package.<model>` in a stack's config to have Pulumi create the endpoints (and
-their autoscaling and monitors) from an already approved version instead.
+their autoscaling and monitors) from an already approved version instead; Pulumi ignores later
+changes of the endpoint configuration, which belong to the deploy path. If the deploy path created
+an endpoint first, import it before setting that key
+(`pulumi import aws:sagemaker/endpoint:Endpoint endpoint-<name> <endpoint name>`): autoscaling and
+monitors attach to Pulumi-managed endpoints only.
 
 **Secrets.** Slack, webhook and PagerDuty channels name a secret: a Pulumi config secret
 `mlspec:<name>` (`pulumi config set --secret`), or a Secrets Manager ARN.
