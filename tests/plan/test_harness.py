@@ -143,3 +143,16 @@ def test_importing_harness_imports_no_pulumi():
             "print(any(m.split('.')[0] in ('pulumi', 'pulumi_aws', 'boto3') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_cli_parser_with_plan_commands_imports_no_cloud_sdk():
+    """`mlspec compile` builds the same parser: plan/apply/approve must stay lazy."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from mlspec.compiler import cli; cli.build_parser(); "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('pulumi', 'pulumi_aws', 'pulumi_gcp', 'pulumi_azure_native', 'boto3', 'botocore', 'azure', 'moto') "
+            "or m.startswith('google.cloud.')); print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
