@@ -615,7 +615,9 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
     config = {"model_id": b.e.model_id(model["name"]), "display_name": f"{b.e.prefix}-{model['name']}",
               "serving_image": serving, "aliases": aliases, "metric_names": metric_names,
               "explain": model.get("explain"), "card": model_card(b.e, model, gates),
-              "labels": b.e.labels, "service_account": b.e.sa_email("serving")}
+              "labels": b.e.labels, "service_account": b.e.sa_email("serving"),
+              "features": [{"name": c["name"]} for d in b.e.ir["datasets"] for c in d.get("schema") or []
+                           if c.get("role") == "feature"]}
     plat_in, plat_task = b.platform(PLATFORM_LIGHT + ("encryption_key",))
     b.add(name, inputs={**comp_in, **plat_in, **c_in}, outputs={"model_version": "STRING"},
           executor=_runtime("register", ["--config", json.dumps(config, sort_keys=True)]),

@@ -321,15 +321,26 @@ def op_register(a) -> None:
         pass
     explain = {}
     if cfg.get("explain"):
+        features = [c["name"] for c in cfg.get("features") or []] or ["features"]
         explain = {"explanation_parameters": aiplatform.explain.ExplanationParameters(
             {"sampled_shapley_attribution": {"path_count": 10}}),
-            "explanation_metadata": aiplatform.explain.ExplanationMetadata(inputs={}, outputs={})}
-    model = aiplatform.Model.upload(
+            "explanation_metadata": aiplatform.explain.ExplanationMetadata(
+                inputs={f: {} for f in features}, outputs={"prediction": {}})}
+    upload = dict(
         display_name=cfg["display_name"], model_id=None if parent else cfg["model_id"], parent_model=parent,
         artifact_uri=model_uri, serving_container_image_uri=cfg["serving_image"], version_aliases=cfg["aliases"],
         is_default_version=parent is None, labels=labels, encryption_spec_key_name=p["encryption_key"],
         version_description=(card.get("description") or "")[:500] + " | model card: " + model_uri + "/model_card.json",
-        sync=True, **explain)
+        sync=True)
+    try:
+        model = aiplatform.Model.upload(**upload, **explain)
+    except exceptions.InvalidArgument as exc:
+        if not explain:
+            raise
+        # the serving container rejected the explanation metadata: register without online
+        # explanations (the explain step's sampled-Shapley report still documents the model)
+        print(f"mlspec register: explanationSpec rejected ({exc}); uploading without it")
+        model = aiplatform.Model.upload(**upload)
     if metrics:
         client = aiplatform.gapic.ModelServiceClient(client_options={"api_endpoint": f"{p['location']}-aiplatform.googleapis.com"})
         from google.protobuf import json_format, struct_pb2
