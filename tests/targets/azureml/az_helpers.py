@@ -107,6 +107,6 @@ def stack_data(low: Lowering, env: str) -> dict:
 def add_config(pulumi_dir: Path, env: str, values: dict) -> None:
     """Add stack config (e.g. a release, channel secrets) the way `pulumi config set` would."""
     f = pulumi_dir / f"Pulumi.{env}.yaml"
-    doc = yaml.safe_load(f.read_text())
+    doc = yaml.safe_load(f.read_text())  # (the generated comments are dropped in the copy)
     doc["config"].update(values)
     f.write_text(yaml.safe_dump(doc, sort_keys=False))

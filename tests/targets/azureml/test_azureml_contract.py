@@ -91,11 +91,14 @@ def test_refusals_are_diagnostics():
     def external_mlflow(ir):
         ir["tracking"]["uri"] = "https://mlflow.example.com"
 
+    def bad_secret(ir):
+        ir["channels"][1]["secret"] = "https://kv.vault.azure.net/secrets/x"
+
     def foreign_uri(ir):
         ir["datasets"][0]["uri"] = "s3://bucket/transactions/"
 
     cases = {key_auth: "E501", fractional: "E505", bad_metric: "E505", no_settings: "E502", existing_key: "E505",
-             foreign_uri: "E504", external_mlflow: "E505"}
+             foreign_uri: "E504", external_mlflow: "E505", bad_secret: "E505"}
     for mutate, code in cases.items():
         diags = _lower(mutate)
         assert code in {d.code for d in diags}, (mutate.__name__, diags)
@@ -157,7 +160,10 @@ def test_helper_scripts_parse(max_lowering):
 
 def test_stack_config_and_requirements(max_lowering):
     by_path = {a.path: a for a in max_lowering.artifacts}
-    cfg = by_path["pulumi/Pulumi.prod.yaml"].content["config"]
+    import yaml as _yaml
+    text = by_path["pulumi/Pulumi.prod.yaml"].content
+    assert "#   pulumi config set --secret secret-slack-ml-url <value> --stack prod" in text
+    cfg = _yaml.safe_load(text)["config"]
     assert cfg == {"azure-native:location": "eastus",
                    "azure-native:subscriptionId": az_fixtures.SUB,
                    "fraud-detection-azureml:resourceGroup": "ml-prod",
