@@ -152,13 +152,7 @@ BLOCKING_CHECKS = ("duplicate-urn", "missing-required-input")
 
 
 def today() -> _dt.date:
-    pinned = os.environ.get("MLSPEC_TODAY")
-    if pinned:
-        try:
-            return _dt.date.fromisoformat(pinned)
-        except ValueError:
-            pass
-    return _dt.date.today()
+    return security.today()
 
 
 def filter_artifacts(artifacts: dict[str, Any], env: str, envs: list[str]) -> dict[str, Any]:

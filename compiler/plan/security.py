@@ -273,9 +273,23 @@ def rules_for(target: str) -> list[Rule]:
     return [r for r in sorted(load_rules().values(), key=lambda r: r.id) if r.cloud in ("all", cloud)]
 
 
+def today() -> _dt.date:
+    """Today; MLSPEC_TODAY=YYYY-MM-DD pins it (tests, reproducible CI), as the front end does."""
+    import os
+
+    pinned = os.environ.get("MLSPEC_TODAY")
+    if pinned:
+        try:
+            return _dt.date.fromisoformat(pinned)
+        except ValueError:
+            pass
+    return _dt.date.today()
+
+
 def evaluate(graph: Graph, today: _dt.date | None = None, only: Iterable[str] | None = None) -> list[dict]:
-    """Run every rule of the graph's cloud; return sorted findings (waived ones included)."""
-    today = today or _dt.date.today()
+    """Run every rule of the graph's cloud; return sorted findings (waived ones included).
+    ``today`` decides waiver expiry (default: :func:`today`)."""
+    today = today or globals()["today"]()
     wanted = set(only) if only is not None else None
     valid: list[dict] = []
     findings: list[dict] = []
