@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any, Callable, Sequence
 
 from mlspec.targets.base import Diagnostic, LowerContext, Lowering, pct, refs, waived
-from mlspec.targets.vertex import common, naming, pipeline
+from mlspec.targets.vertex import aux_pipelines, common, naming, pipeline
 from mlspec.targets.vertex.common import Env
 
 #: exact pins of what the generated program is tested with (a test keeps them equal to the venv)
@@ -216,7 +216,7 @@ def lower_endpoints(c: _Ctx) -> None:
         if r["strategy"] == "shadow":
             model = models[ep["model"]]
             auto_promote = not model["approval"]["required"] or e.ir["environment"]["approval"] == "none"
-            spec = pipeline.build_shadow_pipeline(e, ep, model, auto_promote, c.diags)
+            spec = aux_pipelines.build_shadow_pipeline(e, ep, model, auto_promote, c.diags)
             path = f"pipelines/{e.env}/shadow-{naming.kebab(ep['name'])}.json"
             c.pipeline_specs.append((path, spec))
             launch = _launch_body(c, f"shadow-{naming.kebab(ep['name'])}", spec["pipelineInfo"]["name"], f"../{path}",
@@ -255,7 +255,7 @@ def lower_endpoints(c: _Ctx) -> None:
                 "min_replicas": int(auto.get("min") or count), "max_replicas": int(auto.get("max") or count),
                 "cpu_target": cpu_target, "rollout": rollout, "rollback_on": rollback_on,
                 "capture": ({"sampling_rate": round(capture_percent / 100.0, 6),
-                             "table": pipeline.capture_table(e, ep)} if capture_percent else None),
+                             "table": aux_pipelines.capture_table(e, ep)} if capture_percent else None),
                 "service_account": "serving",
                 "progress_workflow": (naming.workflow_name(e.system, e.env, f"rollout-{ep['name']}")
                                       if progressive or rollback_on else None),
@@ -273,7 +273,7 @@ def lower_endpoints(c: _Ctx) -> None:
         out.append(item)
     c.data["endpoints"] = out
     c.data.setdefault("shadows", [])
-    c.data["capture_dataset"] = pipeline.capture_dataset(e) if any(x["capture"] for x in out) else None
+    c.data["capture_dataset"] = aux_pipelines.capture_dataset(e) if any(x["capture"] for x in out) else None
 
 
 def lower_batch(c: _Ctx) -> None:
@@ -295,7 +295,7 @@ def lower_batch(c: _Ctx) -> None:
                                                   "cannot score", bj["id"], hint="export the data as parquet, csv or jsonl"))
                 continue
             # BatchPredictionJob cannot read parquet: a one-task batch pipeline scores it in a CustomJob
-            spec = pipeline.build_batch_pipeline(e, bj, m, ds, c.diags)
+            spec = aux_pipelines.build_batch_pipeline(e, bj, m, ds, c.diags)
             path = f"pipelines/{e.env}/batch-{naming.kebab(bj['name'])}.json"
             c.pipeline_specs.append((path, spec))
             launch = _launch_body(c, f"batch-{naming.kebab(bj['name'])}", spec["pipelineInfo"]["name"], f"../{path}",
@@ -405,7 +405,7 @@ def lower_monitors(c: _Ctx) -> None:
             if ep is not None and not ep.get("capture"):
                 c.diags.append(Diagnostic("E528", f"monitor `{mo['name']}` ({mo['kind']}) needs request capture on endpoint "
                                                   f"`{ep['name']}` on Vertex", mo["id"], hint="add `capture = 10%` to the endpoint"))
-            spec = pipeline.build_monitor_pipeline(e, mo, ep, c.diags)
+            spec = aux_pipelines.build_monitor_pipeline(e, mo, ep, c.diags)
             path = f"pipelines/{e.env}/monitor-{naming.kebab(mo['name'])}.json"
             c.pipeline_specs.append((path, spec))
             key = f"monitor-{naming.kebab(mo['name'])}"
