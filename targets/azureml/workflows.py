@@ -131,8 +131,8 @@ BREACH: dict = {
                                                    "item()['component'], '/versions/', item()['version'])}",
                                     "experimentName": "@item()['experiment']",
                                     "inputs": "@item()['inputs']",
-                                    "settings": {"default_compute": "@{concat(parameters('workspaceId'), "
-                                                                    "'/computes/', item()['compute'])}"},
+                                    "computeId": "@{concat(parameters('workspaceId'), '/computes/', "
+                                                 "item()['compute'])}",
                                     "tags": {"mlspec-trigger": "model-monitor-breach"}}}}}}},
                 "Notify": {"type": "Foreach", "runAfter": {}, "foreach": "@parameters('notify')?['urls']",
                            "actions": {"Post_event": {"type": "Http", "runAfter": {}, "inputs": {

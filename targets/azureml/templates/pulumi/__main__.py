@@ -613,7 +613,7 @@ if cfg.get_bool("pipelinesRegistered"):
                     job_type="Pipeline", experiment_name=js["experiment"], inputs=job_inputs,
                     component_id=workspace.id.apply(
                         lambda w, c=js["component"], v=js["version"]: w + "/components/" + c + "/versions/" + v),
-                    settings={"default_compute": "azureml:" + js["compute"]},
+                    compute_id=workspace.id.apply(lambda w, c=js["compute"]: w + "/computes/" + c),
                     tags={"mlspec-trigger": "schedule"}))))
 
 # ---------------------------------------------------------------- monitor breaches -> retrain / channels
