@@ -148,7 +148,7 @@ def test_schedules_and_retraining(graph):
 def test_rollout_and_rollback(graph):
     env, res = graph
     dep = one(res, "deploy-scoring")
-    assert dep["type"].startswith("pulumi-python:dynamic")
+    assert dep["type"] == "pulumi-python:dynamic/vertex:ModelDeployment"
     if env == "prod":  # MLS-GCP-070: only an approver-labelled version is served
         assert dep["inputs"]["approval"] == {"label": "mlspec-decision", "value": "approved",
                                              "by_label": "mlspec-decided-by",
@@ -169,6 +169,7 @@ def test_rollout_and_rollback(graph):
 
 def test_monitors(graph):
     _env, res = graph
+    assert one(res, "monitor-input_drift")["type"] == "pulumi-python:dynamic/vertex:ModelMonitor"
     drift = one(res, "monitor-input_drift")["inputs"]
     assert drift["kind"] == "data_drift" and drift["kms_key_name"] and drift["emails"] == ["oncall@example.com"]
     assert one(res, "monitor-attribution")["inputs"]["kind"] == "feature_attribution_drift"

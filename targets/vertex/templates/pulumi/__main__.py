@@ -371,7 +371,7 @@ class _DeploymentProvider(ResourceProvider):
             endpoint.undeploy(deployed_model_id=d["deployed_model_id"])
 
 
-class VertexModelDeployment(pulumi.dynamic.Resource):
+class VertexModelDeployment(pulumi.dynamic.Resource, module="vertex", name="ModelDeployment"):
     versions: pulumi.Output[dict]
     deployed: pulumi.Output[dict]
 
@@ -435,7 +435,7 @@ class _MonitorProvider(ResourceProvider):
         self._stop(props)
 
 
-class VertexModelMonitor(pulumi.dynamic.Resource):
+class VertexModelMonitor(pulumi.dynamic.Resource, module="vertex", name="ModelMonitor"):
     job: pulumi.Output[str]
 
     def __init__(self, name, props, opts=None):
