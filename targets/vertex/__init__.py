@@ -31,6 +31,10 @@ class Vertex(Target):
                            example="projects/acme-net/global/networks/ml"),
         "subnetwork": Setting("string", description="subnetwork of `network` used for Private Google Access checks",
                               example="projects/acme-net/regions/us-central1/subnetworks/ml-private"),
+        "image_digests": Setting("list", description="digests that pin the prebuilt images the build uses "
+                                                     "(MLS-G-06): `<image>:<tag>@sha256:<hex>` pins that tag, "
+                                                     "`<image>@sha256:<hex>` every tag of the image",
+                                 example="us-docker.pkg.dev/vertex-ai/training/sklearn-cpu.1-0:latest@sha256:" + "0" * 64),
         "project_number": Setting("string", description="GCP project number (else looked up when the stack runs)",
                                   pattern=r"[0-9]{6,20}", example="123456789012"),
     }

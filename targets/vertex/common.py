@@ -106,6 +106,27 @@ class Env:
         return (f"projects/{self.project}/locations/{self.region}/keyRings/{self.key_ring}"
                 f"/cryptoKeys/{self.key}")
 
+    @property
+    def image_pins(self) -> dict[str, str]:
+        """`image_digests` setting -> {reference without digest: pinned reference}. An entry
+        `repo/name:tag@sha256:<hex>` pins exactly that tag; `repo/name@sha256:<hex>` pins every tag."""
+        pins: dict[str, str] = {}
+        for entry in self.settings.get("image_digests") or []:
+            ref, sep, digest = str(entry).partition("@sha256:")
+            if sep and len(digest) == 64:
+                pins[ref] = f"{ref}@sha256:{digest}"
+        return pins
+
+    def pin(self, image: str) -> str:
+        """The image pinned by digest when the target block lists it (MLS-G-06), else unchanged."""
+        if not image or "@sha256:" in image:
+            return image
+        pins = self.image_pins
+        if image in pins:
+            return pins[image]
+        name = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+        return f"{name}@{pins[name].split('@', 1)[1]}" if name in pins else image
+
     def model_id(self, model_name: str) -> str:
         """Vertex model ids: [a-z0-9_-], first char a letter, <= 63."""
         return naming.fit(naming.kebab(f"{self.prefix}-{model_name}"), 63)

@@ -136,10 +136,6 @@ def lower_platform(c: _Ctx) -> None:
         c.notes.append(f"[{e.env}] MLS-G-05: the stack keeps bucket access logs {retention} days (CMEK log bucket); "
                        "Cloud Audit Logs for Vertex AI stay in the project's Cloud Logging buckets, whose retention and "
                        "routing mlspec does not manage (set the `_Default` bucket or a sink to >= 365 days)")
-    if not waived(ir, "MLS-G-06"):
-        c.notes.append(f"[{e.env}] MLS-G-06 is not met: Vertex prebuilt containers and the google-cloud-pipeline-components "
-                       "image are pulled by tag from Google's registries; mirror them into a CMEK Artifact Registry "
-                       "repository and set `image`, or waive MLS-G-06")
 
 
 def lower_tracking(c: _Ctx) -> None:
@@ -506,8 +502,16 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
             fn(c)
         low.diagnostics += [d for d in c.diags if d not in low.diagnostics]  # one report per problem, not per env
         low.notes += c.notes
+        unpinned: set[str] = set()
         for path, spec in c.pipeline_specs:
+            spec, left = pipeline.pin_images(env, spec)
+            unpinned.update(left)
             low.add(path, "kfp-pipeline-spec", spec, "json")
+        if unpinned and not waived(ir, "MLS-G-06"):
+            low.notes.append(f"[{env.env}] MLS-G-06 is not met for {len(unpinned)} image(s) pulled by tag: "
+                             + ", ".join(f"`{i}`" for i in sorted(unpinned))
+                             + "; pin them with `image_digests` in `target vertex` (or set `image` to your own "
+                               "registry's digest), or waive MLS-G-06")
         low.add(f"pulumi/stacks/{env.env}.json", "pulumi-stack-data", c.data, "json")
         # provider-wide default labels (MLS-G-08) also reach resources whose own labels the program does not set
         config: dict[str, Any] = {"gcp:project": env.project, "gcp:region": env.region,

@@ -637,4 +637,38 @@ LOWER_STEP = {
     "batch_transform": lower_batch_transform,
 }
 
-__all__ = ["build_pipeline", "LOWER_STEP", "model_card", "data_version", "pct"]
+def pin_images(e: Env, spec: dict) -> tuple[dict, list[str]]:
+    """Pin every image of a PipelineSpec (executor images, CustomJob / HPT payload images, the
+    serving image handed to register) by the digests of the `image_digests` setting; return the
+    spec and the images left unpinned."""
+    unpinned: set[str] = set()
+
+    def pin(image: str) -> str:
+        out = e.pin(image)
+        if "@sha256:" not in out:
+            unpinned.add(out)
+        return out
+
+    def walk_payload(node):
+        if isinstance(node, dict):
+            return {k: (pin(v) if k in ("imageUri", "serving_image") and isinstance(v, str) and v else walk_payload(v))
+                    for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk_payload(v) for v in node]
+        return node
+
+    for ex in spec["deploymentSpec"]["executors"].values():
+        c = ex.get("container")
+        if not c:
+            continue
+        c["image"] = pin(c["image"])
+        args = c.get("args") or []
+        for flag in ("--payload", "--config"):
+            if flag in args:
+                i = args.index(flag) + 1
+                args[i] = json.dumps(walk_payload(json.loads(args[i])), sort_keys=True,
+                                     separators=(",", ":") if flag == "--payload" else (", ", ": "))
+    return spec, sorted(unpinned)
+
+
+__all__ = ["build_pipeline", "pin_images", "LOWER_STEP", "model_card", "data_version", "pct"]

@@ -191,3 +191,46 @@ def test_approval_names_agree_with_mlspec_approve():
                                                               approvals.VERTEX_APPROVED_ALIAS)
     assert (common.DECISION_LABEL, common.DECIDED_BY_LABEL) == (approvals.VERTEX_LABEL_DECISION,
                                                                approvals.VERTEX_LABEL_BY)
+
+
+def _images(low) -> set[str]:
+    out = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("imageUri", "serving_image", "image") and isinstance(v, str):
+                    out.add(v)
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, str) and node.startswith("{"):
+            try:
+                walk(json.loads(node))
+            except ValueError:
+                pass
+
+    for a in low.artifacts:
+        if a.kind == "kfp-pipeline-spec":
+            walk(a.content["deploymentSpec"])
+    return out
+
+
+def test_image_digests_pin_every_image(tmp_path):
+    from mlspec.compiler.plan import security
+    from buildutil import write
+
+    irs = [fixtures.maximal_ir("prod")]
+    before = _images(lower(irs))
+    assert before and all("@sha256:" not in i for i in before)
+    assert "MLS-G-06 is not met for" in "\n".join(lower(irs).notes)
+    irs[0]["targets"]["vertex"]["image_digests"] = [f"{i}@sha256:{'a' * 64}" for i in sorted(before)]
+    low = lower(irs)
+    after = _images(low)
+    assert after == {f"{i}@sha256:{'a' * 64}" for i in before}
+    assert "MLS-G-06" not in "\n".join(low.notes)
+    out = write(low, irs, tmp_path)
+    g = security.Graph(resources=[], artifacts=security.load_artifacts(out), ir=irs[0], target="vertex")
+    assert security.unwaived(security.evaluate(g, only=["MLS-G-06"])) == []
