@@ -239,7 +239,8 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
             "program_seconds": round(seconds, 4)}
 
 
-_PKG = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native"}
+_PKG = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native",
+        "aws-native": "pulumi_aws_native"}
 
 
 def type_meta(token: str) -> tuple[list[str] | None, str | None]:

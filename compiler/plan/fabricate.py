@@ -180,6 +180,24 @@ def _aws_sg(ctx: Ctx) -> dict:
     return {"arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{ctx.id}", "ownerId": ACCOUNT}
 
 
+def _awsn_default(ctx: Ctx) -> dict:
+    """aws-native (Cloud Control): `<type>Arn` / `<type>Name` outputs besides `arn`."""
+    kind = _lcfirst(ctx.cls)
+    phys = ctx.get(f"{kind}Name", "jobDefinitionName", "name", default=ctx.name)
+    arn = f"arn:aws:{ctx.module}:{REGION}:{ACCOUNT}:{_kebab(ctx.cls)}/{str(phys).lower()}"
+    out: dict[str, Any] = {"arn": arn}
+    words = re.findall(r"[A-Z][a-z0-9]*", ctx.cls)
+    for i in range(len(words)):  # ModelQualityJobDefinition -> modelQualityJobDefinitionArn ... jobDefinitionArn
+        stem = _lcfirst("".join(words[i:]))
+        out[f"{stem}Arn"] = arn
+        out[f"{stem}Name"] = phys
+    return out
+
+
+def _awsn_id(ctx: Ctx) -> str:
+    return str(ctx.get(f"{_lcfirst(ctx.cls)}Name", "jobDefinitionName", "name", default=ctx.name))
+
+
 # --------------------------------------------------------------------------- gcp
 
 def _gcp_project(ctx: Ctx) -> str:
@@ -442,6 +460,7 @@ def _az_private_endpoint(ctx: Ctx) -> dict:
 #: provider package -> (id function, default outputs)
 PROVIDERS: dict[str, tuple[Callable[[Ctx], str], Callable[[Ctx], dict]]] = {
     "aws": (_aws_id, _aws_default),
+    "aws-native": (_awsn_id, _awsn_default),
     "gcp": (_gcp_id, _gcp_default),
     "azure-native": (_az_id, _az_default),
 }

@@ -168,7 +168,8 @@ def snake_case_leaks(resources: Iterable[dict], user_maps: Iterable[str] = USER_
     return out
 
 
-_PKG = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native"}
+_PKG = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native",
+        "aws-native": "pulumi_aws_native"}
 _ARGS_CACHE: dict[str, Any] = {}
 
 

@@ -46,7 +46,11 @@ CONCERN_PREFIXES: list[tuple[str, str]] = [
     ("azure-native:machinelearningservices:BatchEndpoint", "serving"),
     ("azure-native:machinelearningservices:BatchDeployment", "serving"),
     # monitoring
-    ("aws:sagemaker/dataQualityJobDefinition", "monitoring"), ("aws:sagemaker/monitoringSchedule", "monitoring"),
+    ("aws:sagemaker/dataQualityJobDefinition", "monitoring"),
+    ("aws-native:sagemaker:DataQualityJobDefinition", "monitoring"),
+    ("aws-native:sagemaker:ModelQualityJobDefinition", "monitoring"),
+    ("aws-native:sagemaker:ModelBiasJobDefinition", "monitoring"),
+    ("aws-native:sagemaker:ModelExplainabilityJobDefinition", "monitoring"), ("aws:sagemaker/monitoringSchedule", "monitoring"),
     ("aws:cloudwatch/logGroup", "monitoring"), ("aws:sagemaker/mlflow", "monitoring"), ("aws:cloudwatch/dashboard", "monitoring"),
     ("gcp:vertex/aiMetadataStore", "monitoring"), ("gcp:vertex/aiTensorboard", "monitoring"),
     ("gcp:logging", "monitoring"), ("gcp:monitoring/dashboard", "monitoring"), ("gcp:bigquery", "monitoring"),

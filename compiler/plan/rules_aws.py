@@ -27,7 +27,9 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 POLICY = "aws:iam/policy:Policy"
 ATTACH = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment")
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
-MONITOR_JOBS = ("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",)
+MONITOR_JOBS = ("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
+                "aws-native:sagemaker:DataQualityJobDefinition", "aws-native:sagemaker:ModelQualityJobDefinition",
+                "aws-native:sagemaker:ModelBiasJobDefinition", "aws-native:sagemaker:ModelExplainabilityJobDefinition")
 
 
 def bucket_name(b: dict) -> str:
@@ -697,7 +699,8 @@ def check_monitor_job_definitions(g: Graph):
             yield r, "`networkConfig.enableNetworkIsolation` is not true"
         if not _vpc_ok(nc.get("vpcConfig")):
             yield r, "`networkConfig.vpcConfig` not set"
-        out = i.get("dataQualityJobOutputConfig") or i.get("monitoringOutputConfig") or {}
+        out = next((v for k, v in i.items() if k.endswith("JobOutputConfig") and isinstance(v, dict)), None) \
+            or i.get("monitoringOutputConfig") or {}
         if not is_set(out.get("kmsKeyId")):
             yield r, "monitoring output `kmsKeyId` not set"
         cc = dig(i, "jobResources", "clusterConfig") or dig(i, "monitoringResources", "clusterConfig") or {}
@@ -710,7 +713,7 @@ def check_monitor_job_definitions(g: Graph):
 def check_monitoring_schedule(g: Graph):
     defs = {}
     for r in g.of(*MONITOR_JOBS):
-        defs[r["inputs"].get("name") or r["name"]] = r
+        defs[r["inputs"].get("name") or r["inputs"].get("jobDefinitionName") or r["name"]] = r
     for s in g.of("aws:sagemaker/monitoringSchedule:MonitoringSchedule"):
         cfg = s["inputs"].get("monitoringScheduleConfig") or {}
         inline = cfg.get("monitoringJobDefinition")

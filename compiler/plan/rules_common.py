@@ -329,6 +329,8 @@ def check_standard_tags(g: Graph):
             continue
         tags = dict(defaults)
         own = r["inputs"].get(prop)
+        if isinstance(own, list) and all(isinstance(t, dict) and "key" in t for t in own):
+            own = {t["key"]: t.get("value") for t in own}  # aws-native: [{key, value}]
         if isinstance(own, dict):
             tags.update(own)
         elif own not in (None, "[unknown]"):

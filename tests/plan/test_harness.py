@@ -156,3 +156,13 @@ def test_cli_parser_with_plan_commands_imports_no_cloud_sdk():
             "or m.startswith('google.cloud.')); print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_aws_native_resources_get_arns_and_list_tags(tmp_path):
+    res = h.run_program(PROGRAMS / "awsnative", "dev")
+    job = by_name(res, "quality")
+    assert job["type"] == "aws-native:sagemaker:ModelQualityJobDefinition"
+    assert job["inputs"]["roleArn"] == "arn:aws:iam::123456789012:role/monitoring"
+    assert job["tag_property"] == "tags" and job["inputs"]["tags"] == [{"key": "owner", "value": "risk"}]
+    assert res["outputs"]["job_arn"].startswith("arn:aws:sagemaker:")
+    assert h.missing_required(res["resources"]) == [] and h.snake_case_leaks(res["resources"]) == []

@@ -320,3 +320,19 @@ def test_sagemaker_deploy_path_state_machine_is_checked(rule_id, state, key, val
     put(g, "deploy", "definition", json.dumps(d))
     found = security.evaluate(g, today=TODAY, only=[rule_id])
     assert found and message in found[0]["message"] and found[0]["resource"].endswith(f"::deploy#{state}")
+
+
+def test_aws_native_monitoring_job_definitions_are_checked():
+    g = graphs.graph("aws")
+    job = R("aws-native:sagemaker:ModelQualityJobDefinition", "quality", {
+        "jobDefinitionName": "quality", "roleArn": graphs.role_arn("monitoring"),
+        "networkConfig": {"enableInterContainerTrafficEncryption": True, "enableNetworkIsolation": True,
+                          "vpcConfig": graphs.VPC},
+        "modelQualityJobOutputConfig": {"kmsKeyId": graphs.KEY_ARN},
+        "jobResources": {"clusterConfig": {"volumeKmsKeyId": graphs.KEY_ARN}},
+        "tags": [{"key": k, "value": v} for k, v in graphs.TAGS.items()]})
+    add(g, job)
+    assert security.evaluate(g, today=TODAY) == []
+    job["inputs"]["modelQualityJobOutputConfig"] = {}
+    found = security.evaluate(g, today=TODAY, only=["MLS-AWS-066"])
+    assert [f["message"] for f in found] == ["monitoring output `kmsKeyId` not set"]
