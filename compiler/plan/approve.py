@@ -57,6 +57,7 @@ class Where:
     approvals_required: int = 1
     pipeline_identity: str | None = None  # SageMaker: pipeline role name (never an approver)
     workload_identities: list = dataclasses.field(default_factory=list)  # SageMaker: pipeline + job roles
+    models: list = dataclasses.field(default_factory=list)  # Vertex: every model of the spec (status)
 
 
 def _stack_data(spec: str, target: str, env: str) -> tuple[dict, dict]:
@@ -94,6 +95,7 @@ def resolve(args) -> Where:
                                      and r.get("key") in ("pipeline", "jobs")]
         elif t == "vertex":
             models = {m["key"]: m for m in data.get("models") or []}
+            w.models = [m["resource"] for m in models.values()]
             if w.model in models:
                 w.approvals_required = int(models[w.model].get("approval_count") or 1)
                 w.model = models[w.model]["resource"]
@@ -241,16 +243,18 @@ class VertexBackend:
                 "aliases_before": aliases}
 
     def pending(self, w: Where) -> list[dict]:
-        if not w.model:
-            raise SettingsError("Vertex status needs MODEL (or --spec/--env and the model name)")
+        names = [w.model] if w.model else list(w.models)
+        if not names:
+            raise SettingsError("Vertex status needs MODEL, or --spec/--env (every model of the spec)")
         out = []
-        for v in self._registry(w).list_versions():
-            if A.VERTEX_PENDING_ALIAS in (getattr(v, "version_aliases", None) or []):
-                created = getattr(v, "version_create_time", None)
-                out.append({"model": w.model, "version": str(v.version_id), "status": A.VERTEX_PENDING_ALIAS,
-                            "created": created.ToJsonString() if hasattr(created, "ToJsonString") else str(created or ""),
-                            "id": getattr(v, "model_resource_name", w.model)})
-        return sorted(out, key=lambda r: r["version"])
+        for name in names:
+            for v in self._registry(dataclasses.replace(w, model=name)).list_versions():
+                if A.VERTEX_PENDING_ALIAS in (getattr(v, "version_aliases", None) or []):
+                    created = getattr(v, "version_create_time", None)
+                    out.append({"model": name, "version": str(v.version_id), "status": A.VERTEX_PENDING_ALIAS,
+                                "created": created.ToJsonString() if hasattr(created, "ToJsonString")
+                                else str(created or ""), "id": getattr(v, "model_resource_name", name)})
+        return sorted(out, key=lambda r: (r["model"], r["version"]))
 
 
 # --------------------------------------------------------------------------- Azure ML

@@ -133,6 +133,9 @@ def component_identities(g: Graph) -> dict[str, set[str]]:
                 add(pipelines.sagemaker_step_role(step), "workload")
         for m in g.of("aws:sagemaker/model:Model"):
             add(m["inputs"].get("executionRoleArn"), "serving")
+        for _, api, p in pipelines.sagemaker_deploy_calls(g):
+            if api == "createModel":
+                add(p.get("ExecutionRoleArn"), "serving")
         for m in g.of("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"):
             add(m["inputs"].get("roleArn"), "monitoring")
         for s in g.of("aws:sagemaker/monitoringSchedule:MonitoringSchedule"):

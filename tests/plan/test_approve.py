@@ -322,3 +322,11 @@ def test_mechanism_names_agree_with_the_targets():
     for name in (A.AZURE_STAGE_TAG, A.AZURE_PENDING_STAGE, A.AZURE_APPROVED_STAGE, A.AZURE_REJECTED_STAGE,
                  A.AZURE_APPROVED_BY_TAG, A.AZURE_REASON_TAG):
         assert name in script, name
+
+
+def test_vertex_status_lists_every_model_of_the_spec_with_fake_sdk(vertex):
+    code, out, err = mlspec("status", "--target", "vertex", "--spec", SPEC, "--env", "prod", "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)["pending"]
+    assert [(r["model"], r["version"]) for r in rows] == [
+        ("projects/acme-ml/locations/us-central1/models/fraud-detection-prod-fraud-scorer", "2")]
