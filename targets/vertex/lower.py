@@ -176,9 +176,9 @@ def lower_models(c: _Ctx) -> None:
     for m in c.data["models"]:
         if m["approval_required"]:
             c.notes.append(f"[{e.env}] model `{m['key']}`: new versions get the `{common.PENDING_ALIAS}` alias; an approver "
-                           f"({', '.join(m['approvers']) or 'see spec'}) promotes one with `gcloud ai models "
-                           f"add-version-aliases --version-aliases={common.PRODUCTION_ALIAS}`; the deployment follows "
-                           f"`@{common.PRODUCTION_ALIAS}` at the next `pulumi up`")
+                           f"({', '.join(m['approvers']) or 'see spec'}) promotes one with `mlspec approve`, which moves "
+                           f"`{common.PRODUCTION_ALIAS}` and labels the version `{common.DECISION_LABEL}`/"
+                           f"`{common.DECIDED_BY_LABEL}`; the deployment serves only such a version, at the next `pulumi up`")
 
 
 def lower_endpoints(c: _Ctx) -> None:
