@@ -46,6 +46,23 @@ def dev(max_build) -> dict:
     return run_program(max_build / "pulumi", "dev", overrides=_calls(APPROVED))
 
 
+@pytest.fixture(scope="module")
+def small_build(tmp_path_factory) -> Path:
+    """A prod system with one canary endpoint whose model needs two approvers (fast negative runs)."""
+    import az_fixtures
+
+    full = az_fixtures.maximal_ir("prod")
+    ir = az_fixtures.minimal_ir("prod")
+    ir["environment"] = full["environment"]
+    ir["models"][0]["approval"] = {"required": True, "approvers": ["risk-leads"], "count": 2}
+    ir["endpoints"] = [full["endpoints"][0]]
+    ir["endpoints"][0]["rollout"]["rollback_on"] = []
+    build = az_helpers.write(az_helpers.lower([ir]), [ir], tmp_path_factory.mktemp("small"))
+    pulumi_dir = build / "pulumi"
+    az_helpers.add_config(pulumi_dir, "prod", {f"{PROJECT}:releases": {"fraud_scorer": REL}})
+    return pulumi_dir
+
+
 def by_type(result: dict, cls: str) -> list[dict]:
     return [r for r in result["resources"] if r["type"].endswith(":" + cls)]
 
@@ -252,11 +269,10 @@ def test_approval_gate_prod(prod):  # MLS-AZ-090, MLS-G-07
     assert prod["outputs"]["awaitingApproval"] == []
 
 
-def test_unapproved_version_is_never_deployed(max_build, tmp_path):
-    pulumi_dir = _released_copy(max_build, tmp_path)
+def test_unapproved_version_is_never_deployed(small_build):
     pending = {"properties": {"tags": {"mlspec.stage": "pending_approval"}}}
     with pytest.raises(ProgramError, match="is not approved in the registry"):
-        run_program(pulumi_dir, "prod", overrides=_calls(pending))
+        run_program(small_build, "prod", overrides=_calls(pending))
 
 
 def test_dev_without_release_deploys_nothing(dev):
@@ -270,20 +286,19 @@ def test_dev_without_release_deploys_nothing(dev):
     assert "webhookReceivers" not in one(dev, "ActionGroup", "ag-hook")["inputs"]
 
 
-def test_self_approval_by_the_pipeline_identity_is_refused(max_build, tmp_path, prod):
+def test_self_approval_by_the_pipeline_identity_is_refused(small_build, prod):
     """MLS-G-07: the compute identity registers versions; its principal can never be the approver.
-    The harness fabricates principal ids deterministically, so read it from the prod run."""
-    pulumi_dir = _released_copy(max_build, tmp_path)
+    The harness fabricates principal ids deterministically from names, so read it from the prod run."""
     compute = one(prod, "RoleAssignment", "ra-compute-acrpull-registry")["inputs"]["principalId"]
-    self_approved = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": compute}}}
+    self_approved = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": compute + ",bob"}}}
     with pytest.raises(ProgramError, match="approved by the pipeline identity"):
-        run_program(pulumi_dir, "prod", overrides=_calls(self_approved))
+        run_program(small_build, "prod", overrides=_calls(self_approved))
 
 
-def test_too_few_approvers_is_refused(max_build, tmp_path):
+def test_too_few_approvers_is_refused(small_build):
     one_approver = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": "alice"}}}
-    with pytest.raises(ProgramError, match="has 1 approver"):  # fraud_challenger needs 2 in prod
-        run_program(_released_copy(max_build, tmp_path), "prod", overrides=_calls(one_approver))
+    with pytest.raises(ProgramError, match="has 1 approver"):
+        run_program(small_build, "prod", overrides=_calls(one_approver))
 
 
 def test_pipeline_schedules_submit_registered_components(prod, dev):
@@ -298,3 +313,30 @@ def test_pipeline_schedules_submit_registered_components(prod, dev):
     assert jd["inputs"]["transactions"]["uri"].startswith("azureml://datastores/workspaceblobstore/paths/")
     assert jobs["schedule-monitor-quality"]["trigger"]["triggerType"] == "Recurrence"
     assert not [r for r in by_type(dev, "Schedule")]  # components not registered yet in dev
+
+
+@pytest.mark.parametrize("spec", ["churn_scoring", "fraud_detection", "recommendations"])
+def test_example_spec_programs_with_a_release(spec, spec_builds, tmp_path):
+    """Each example's last environment, with every model released: a clean graph and a deployment
+    (and, for two-slot rollouts, both slots) for every endpoint."""
+    import json
+
+    import yaml
+
+    root = spec_builds[spec]
+    pulumi_dir = tmp_path / "pulumi"
+    shutil.copytree(root / "pulumi", pulumi_dir)
+    project = yaml.safe_load((pulumi_dir / "Pulumi.yaml").read_text())["name"]
+    env = sorted(p.stem for p in (pulumi_dir / "stacks").glob("*.json"))[-1]
+    data = json.loads((pulumi_dir / "stacks" / f"{env}.json").read_text())
+    az_helpers.add_config(pulumi_dir, env, {
+        f"{project}:releases": {m: {"version": "5", "previous": "4", "slot": "blue", "phase": "rollout"}
+                                for m in data["model_names"]},
+        **{f"{project}:secret-{c['secret']}": {"secure": "v1:x"} for c in data["channels"] if c["secret"]}})
+    many = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": "a,b,c"}}}
+    result = run_program(pulumi_dir, env, overrides=_calls(many))
+    res = result["resources"]
+    assert snake_case_leaks(res) == [] and missing_required(res) == [] and duplicate_urns(res) == []
+    deployed = {r["inputs"]["endpointName"] for r in by_type(result, "OnlineDeployment")}
+    assert deployed == {e["name"] for e in data["endpoints"]}
+    assert result["outputs"]["awaitingApproval"] == []
