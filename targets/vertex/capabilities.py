@@ -73,8 +73,9 @@ CAPABILITIES: dict[str, Verdict] = {
     "gate.threshold": native("KFP triggerPolicy condition (CEL) on the register task", _D + "pipelines/build-pipeline#conditions"),
     "gate.champion": native("condition reads the metrics of the version holding the `production` alias (its ModelEvaluation), "
                             "fetched by a champion task; passes when no champion exists yet", _ALIAS),
-    "approval.manual": emulated("new versions get the `pending` alias; only an approver moving the `production` alias "
-                                "(`gcloud ai models add-version-aliases`) changes what the deployment resource serves", _ALIAS),
+    "approval.manual": emulated("new versions get the `pending` alias; only `mlspec approve` by an approver (moves the "
+                                "`production` alias and labels who decided) changes what the deployment resource serves",
+                                _ALIAS),
     "approval.none": native("the register task moves the `production` alias itself", _ALIAS),
     "model_card": emulated("model card JSON (description, intended use, limitations, metrics, gates, approvers) written next "
                            "to the version's artifacts and summarised in the version description", _REG),
