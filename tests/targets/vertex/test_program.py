@@ -246,3 +246,62 @@ def test_parquet_batch_pipeline_is_launchable(graph):
     body = _workflow(res, "wf-batch-weekly")["main"]["steps"][1]["submit"]["args"]["body"]
     assert body["serviceAccount"].startswith(f"fraud-detection-{env}-pipeline@") and body["encryptionSpec"]
     assert "schedule-batch-weekly" not in {r["name"] for r in res}  # no schedule: on demand
+
+
+def _check_workflow_shape(doc: dict) -> None:
+    """Structural check of a Cloud Workflows definition (JSON syntax): one `main` with params and
+    named steps, each step a single action, every `${...}` closed."""
+    steps = doc["main"]["steps"]
+    actions = {"call", "assign", "switch", "for", "return", "next", "args", "result", "steps", "raise"}
+    for step in steps:
+        assert len(step) == 1
+        body = next(iter(step.values()))
+        assert set(body) <= actions, body.keys()
+
+    def strings(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield k
+                yield from strings(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from strings(v)
+        elif isinstance(node, str):
+            yield node
+
+    for text in strings(doc):
+        if "${" in text:  # a Workflows expression is the whole value, braces balanced
+            assert text.startswith("${") and text.endswith("}"), text
+            depth = 0
+            for ch in text:
+                depth += {"{": 1, "}": -1}.get(ch, 0)
+                assert depth >= 0, text
+            assert depth == 0, text
+
+
+def test_workflow_bodies_are_valid_vertex_requests(graph, build):
+    """The REST bodies the Workflows POST parse as the Vertex API's own PipelineJob /
+    BatchPredictionJob messages (with the compiled spec in place of the Workflows expression)."""
+    from google.cloud.aiplatform_v1.types import BatchPredictionJob, PipelineJob
+    from pathlib import Path
+
+    env, res = graph
+    for wf in by_type(res, "workflows/workflow:Workflow"):
+        doc = json.loads(wf["inputs"]["sourceContents"])
+        _check_workflow_shape(doc)
+        for step in doc["main"]["steps"]:
+            call = step.get("submit")
+            if not call:
+                continue
+            body = dict(call["args"]["body"])
+            if call["args"]["url"].endswith("/pipelineJobs"):
+                key = wf["name"].removeprefix("wf-")
+                spec_path = next(o["inputs"]["source"] for o in by_type(res, "bucketObject:BucketObject")
+                                 if o["inputs"]["name"] == f"pipelines/{key}.json")
+                assert body.pop("pipelineSpec") == "${spec.body}"
+                job = PipelineJob.from_json(json.dumps(body))
+                assert job.service_account and job.encryption_spec.kms_key_name and job.network
+                assert spec_path  # the compiled spec is uploaded next to it
+            else:
+                job = BatchPredictionJob.from_json(json.dumps(body))
+                assert job.encryption_spec.kms_key_name and job.service_account
