@@ -126,8 +126,11 @@ CAPABILITIES: dict[str, Verdict] = {
     "channel.webhook": native("action group webhook receiver, URL from a Pulumi config secret", DOC_ACTION_GROUP),
     "channel.pagerduty": native("action group webhook receiver to the PagerDuty Azure integration URL "
                                 "(Pulumi config secret)", DOC_ACTION_GROUP),
-    "tracking.native": native("Azure ML workspace MLflow tracking", DOC_MLFLOW),
-    "tracking.mlflow": native("Azure ML workspace as the MLflow tracking server", DOC_MLFLOW),
+    "tracking.native": native("Azure ML workspace MLflow tracking: every spec script runs through mlspec's "
+                              "tracking wrapper, which tags the job's MLflow run with spec/code hashes and data "
+                              "versions and logs hyperparameters (autologging for train/tune)", DOC_MLFLOW),
+    "tracking.mlflow": native("the Azure ML workspace is the MLflow tracking server (same wrapper); an "
+                              "external `uri` is refused", DOC_MLFLOW),
     "dashboard": native("Azure Monitor workbook: endpoint latency, throughput, errors, monitor runs, KPIs",
                         DOC_WORKBOOK),
     "security.customer_managed_key": native("Key Vault RSA-HSM key for workspace, storage and registry", DOC_CMK),

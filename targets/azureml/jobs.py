@@ -47,7 +47,7 @@ FRAMEWORK_PACKAGES = {
 COMMON_PACKAGES = ["mlflow==2.*", "azureml-mlflow==1.*", "pandas==2.*", "pyarrow"]
 TOOL_PACKAGES = ["azure-ai-ml==1.*", "azure-identity==1.*", "fairlearn==0.*", "shap==0.*", "scikit-learn"]
 
-HELPER_SCRIPTS = ("_common", "validate_data", "bias_check", "explain", "gate", "register", "batch_score", "approve", "quality_monitor")
+HELPER_SCRIPTS = ("_common", "track", "validate_data", "bias_check", "explain", "gate", "register", "batch_score", "approve", "quality_monitor")
 
 
 def _py_type(v: Any) -> str:
@@ -240,8 +240,13 @@ class PipelineBuilder:
         args = [f"--{n} ${{{{inputs.{n}}}}}" for n in comp_inputs]
         args += [f"--{o} ${{{{outputs.{o}}}}}" for o in outputs]
         self._with_ordering(step, bound, comp_inputs)
+        self.add_config(step["name"], {
+            "tags": {**self.env.lineage_tags(self.p), "mlspec-step": step["id"]},
+            "params": {k: v for k, v in scalars.items()}, "autolog": step["kind"] in ("train", "tune")})
+        cfg = f"_mlspec/config/{self.env.name}/{self.p['name']}/{step['name']}.json"
         comp = self.component(step, inputs=comp_inputs, outputs=outputs,
-                              command=" ".join([f"python {script}", *args]), framework=framework,
+                              command=" ".join([f"python _mlspec/track.py --config {cfg} {script}", *args]),
+                              framework=framework,
                               image=step.get("image"), gpu=self.env.is_gpu(step.get("compute")),
                               description=description)
         self._emit(step, comp, self._node(step, f"{step['name']}.yml", bound, kind=kind, extra=extra))

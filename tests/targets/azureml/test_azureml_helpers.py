@@ -77,3 +77,17 @@ def test_validate_data(snapshot, tmp_path, rows, ok):
     assert (out.returncode == 0) is ok, out.stderr
     if ok:
         assert (tmp_path / "out" / "part.csv").is_file()
+
+
+def test_track_wrapper_runs_the_script_with_its_arguments(snapshot, tmp_path):
+    (snapshot / "_mlspec" / "track.py").write_text(_template("code/_mlspec/track.py"))
+    (snapshot / "src").mkdir()
+    (snapshot / "src" / "train.py").write_text(
+        "import json, sys\nif __name__ == '__main__':\n    json.dump(sys.argv, open('argv.json', 'w'))\n")
+    cfg = {"tags": {"mlspec-code-sha256": "cd"}, "params": {"eta": 0.2}, "autolog": False}
+    (snapshot / "cfg.json").write_text(json.dumps(cfg))
+    out = subprocess.run([sys.executable, "_mlspec/track.py", "--config", "cfg.json", "src/train.py",
+                          "--train", "/data", "--eta", "0.2"], cwd=snapshot, capture_output=True, text=True,
+                         timeout=120, env={"PATH": "/usr/bin:/bin", "MLFLOW_TRACKING_URI": f"file://{tmp_path}/mlruns"})
+    assert out.returncode == 0, out.stderr
+    assert json.loads((snapshot / "argv.json").read_text()) == ["src/train.py", "--train", "/data", "--eta", "0.2"]

@@ -64,8 +64,8 @@ def test_scripts_referenced_by_commands_exist(max_build):
     for a in _yaml_artifacts(max_build):
         doc = yaml.safe_load((max_build / a["path"]).read_text())
         if doc.get("type") == "command":
-            script = doc["command"].split()[1]
-            assert (max_build / "code" / script).is_file(), (a["path"], script)
+            for script in [t for t in doc["command"].split() if t.endswith(".py")]:
+                assert (max_build / "code" / script).is_file(), (a["path"], script)
             config = doc["command"].split("--config ")[1].split()[0] if "--config" in doc["command"] else None
             if config:
                 assert (max_build / "code" / config).is_file(), (a["path"], config)
@@ -96,6 +96,8 @@ def test_pipeline_shape(max_build):
     train = yaml.safe_load((max_build / "prod/pipelines/training/components/train.yml").read_text())
     assert train["inputs"]["max_depth"] == {"type": "integer", "default": 6}
     assert "--max_depth ${{inputs.max_depth}}" in train["command"]
+    assert train["command"].startswith("python _mlspec/track.py --config _mlspec/config/prod/training/train.json "
+                                       "src/train.py ")
     sweep = yaml.safe_load((max_build / "prod/pipelines/training/components/tune.yml").read_text())
     s = sweep["jobs"]["sweep"]
     assert s["objective"] == {"goal": "maximize", "primary_metric": "auc"}
@@ -149,7 +151,11 @@ def test_no_secrets_in_yaml(max_build):
 def test_step_configs_are_json_data(max_lowering, env):
     configs = [a for a in max_lowering.artifacts if a.kind == "step-config" and f"/config/{env}/" in a.path]
     assert {a.path.rsplit("/", 1)[1] for a in configs if "/training/" in a.path} == {
-        "validate.json", "fairness.json", "explain.json", "score_holdout.json", "quality.json", "register.json"}
+        "validate.json", "prepare.json", "train.json", "tune.json", "evaluate.json", "fairness.json", "explain.json",
+        "score_holdout.json", "quality.json", "register.json"}
+    train = next(a.content for a in configs if a.path.endswith("training/train.json"))
+    assert train["params"] == {"max_depth": 6, "eta": 0.2, "rounds": 200, "objective": "binary:logistic"}
+    assert train["tags"]["mlspec-code-sha256"] == "cd" * 32 and train["autolog"] is True
     reg = next(a.content for a in configs if a.path.endswith("training/register.json"))
     assert reg["stage"] == ("pending_approval" if env == "prod" else "approved")
     assert reg["lineage"]["mlspec.code_sha256"] == "cd" * 32
