@@ -406,6 +406,8 @@ def run(opts: Options, automation: Automation | None = None) -> int:
         return EXIT_OPERATION
     if not opts.destroy:
         _promote(staged, opts.out / opts.target)
+    else:
+        shutil.rmtree(staged, ignore_errors=True)  # nothing to keep: the stack is gone
     _err(f"mlspec {verb}: done ({json.dumps(summary.get('changes', {}), sort_keys=True)})")
     if not opts.destroy and summary.get("outputs"):
         sys.stdout.write(json.dumps(summary["outputs"], indent=2, sort_keys=True) + "\n")
