@@ -98,6 +98,12 @@ class Symbols:
 
     def _unknown(self, ref: ast.Ref, kind: str, name: str, where: str) -> None:
         hint = did_you_mean(name, self.table[kind], f"`{kind}.{{}}`")
+        if not hint:
+            # the exact name, declared as another kind of thing
+            other = next((k for k in self.table if k != kind and name in self.table[k]), None)
+            if other is not None:
+                hint = f"`{name}` is {_a(KIND_WORDS[other])}, not {_a(KIND_WORDS[kind])}"
+                hint += f" (`{other}.{name}`)" if other != "step" else f" (`step.{name}.<output>`)"
         if not hint and not self.table[kind]:
             hint = f"the system declares no {KIND_WORDS[kind]}s"
         self.sink.error("E204", f"unknown {KIND_WORDS[kind]} `{name}` in {where}", ref.prefix_span(2), hint=hint)
@@ -189,6 +195,11 @@ def check_identifier(sink: Sink, name: str, span: Span, what: str) -> bool:
                    hint=f"pick another name, e.g. `{name}_{what.split()[0].lower()}`")
         return False
     return True
+
+
+def _a(word: str) -> str:
+    """`an endpoint`, `a model`."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def _snake(name: str) -> str:
