@@ -123,20 +123,24 @@ def test_existing_key_is_used_instead_of_creating_one():
 
 def test_notes_explain_emulations_and_waivers():
     irs = az_fixtures.maximal_irs()
-    irs[1]["waivers"] = [{"rule": "MLS-G-06", "reason": "vendor image", "owner": "ml-platform", "until": "2027-03-01"}]
+    irs[1]["waivers"] = [{"rule": "MLS-G-06", "reason": "vendor image", "owner": "ml-platform", "until": "2027-03-01"},
+                         {"rule": "MLS-AWS-065", "reason": "x", "owner": "o", "until": "2027-03-01"}]
     notes = "\n".join(az_helpers.lower(irs).notes)
     for text in ("pending_approval", "canary stepping emulated", "automatic rollback emulated",
                  "mirror traffic", "bias_drift", "retraining on breach", "error-rate alerts are log alerts",
-                 "azureml/prod: waived MLS-G-06 until 2027-03-01 (owner ml-platform): vendor image"):
+                 "azureml/prod: waived MLS-G-06 until 2027-03-01 (owner ml-platform): vendor image -- the secure "
+                 "default is still generated", "azureml/prod: waiver of MLS-AWS-065 does not apply to Azure"):
         assert text in notes, text
 
 
-def test_hbi_follows_data_classification():
+def test_hbi_follows_data_classification_and_waiver():
     irs = az_fixtures.maximal_irs()
     irs[0]["security"]["data_classification"] = "public"
     low = az_helpers.lower(irs)
     assert az_helpers.stack_data(low, "dev")["workspace"]["hbi"] is False
     assert az_helpers.stack_data(low, "prod")["workspace"]["hbi"] is True
+    irs[1]["waivers"] = [{"rule": "MLS-AZ-054", "reason": "r", "owner": "o", "until": "2027-01-01"}]
+    assert az_helpers.stack_data(az_helpers.lower(irs), "prod")["workspace"]["hbi"] is False
 
 
 def test_program_is_fixed_and_parses(max_lowering):
