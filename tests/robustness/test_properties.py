@@ -14,6 +14,7 @@ the traceback. Example counts are modest to keep the suite fast.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import json
@@ -40,6 +41,7 @@ def workdir() -> Path:
     """A private copy of specs/ (scripts included), made once per test session."""
     if not _WORK:
         d = Path(tempfile.mkdtemp(prefix="mlspec-prop-"))
+        atexit.register(shutil.rmtree, d, True)
         shutil.copytree(ROOT / "specs", d / "specs")
         (d / "specs" / "src").mkdir(exist_ok=True)
         (d / "specs" / "src" / "train.py").write_text("print('train')\n")
