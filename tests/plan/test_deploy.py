@@ -155,13 +155,13 @@ def test_apply_drives_automation_api_with_fakes(tmp_path, preflight_ok):
     assert not (tmp_path / "build" / ".staging" / "vertex").exists()
 
 
-def test_apply_findings_gate_fails_preflight_without_touching_the_stack(tmp_path, preflight_ok):
+def test_apply_findings_gate_fails_preflight_without_touching_the_stack_with_fakes(tmp_path, preflight_ok):
     fake = FakeAutomation()
     assert deploy.run(_opts(tmp_path, allow_findings=False), automation=fake) == deploy.EXIT_PREFLIGHT
     assert fake.log == [] and not (tmp_path / "build" / "vertex").exists()
 
 
-def test_apply_declined_and_failed_keep_the_previous_build(tmp_path, preflight_ok, monkeypatch):
+def test_apply_declined_and_failed_keep_the_previous_build_with_fakes(tmp_path, preflight_ok, monkeypatch):
     prev = tmp_path / "build" / "vertex"
     prev.mkdir(parents=True)
     (prev / "marker").write_text("previous build")
