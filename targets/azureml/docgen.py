@@ -46,7 +46,10 @@ batch and emulated-monitor schedules, which submit the registered pipeline compo
 or dataset), `--<output> <dir>` per output, `--model <dir>` for evaluate, `--<name> <value>`
 per arg/hyperparameter (typed component inputs, never inlined). Evaluate writes
 `evaluation.json` = `{"metrics": {"<name>": {"value": <number>}}}`. Training scripts should
-save an MLflow model (autologging does) so deployments need no scoring script.
+save an MLflow model (autologging does) so deployments need no scoring script. Every spec
+script runs through `_mlspec/track.py`, which tags the job's MLflow run (spec hash, code hash,
+data versions, step) and logs the step's hyperparameters/args before running the script
+in-process.
 
 ## Approval gate (Azure ML has none)
 
@@ -62,8 +65,11 @@ save an MLflow model (autologging does) so deployments need no scoring script.
 3. Deployment follows only a promotion: the program creates deployments solely for versions in
    the stack config `releases` (`{model: {version, previous, slot, phase, approved_by}}`, set by
    the deployment workflow from the registry), and at deploy time reads each version from the
-   registry (`getModelVersion`) and fails the update unless it is tagged `approved` with an
-   approver. Run the deploy workflow in an approval-protected CI environment (MLS-AZ-090).
+   registry (`getModelVersion`) and fails the update unless it is tagged `approved` by at least
+   `count` distinct approvers, none of them the compute identity that ran the pipeline
+   (MLS-G-07). Run the deploy workflow in an approval-protected CI environment (MLS-AZ-090).
+   The tag names are shared with `mlspec.compiler.plan.approvals`, so mlspec's own approval
+   commands and the plan rule MLS-AZ-090 read the same state.
 
 A release goes through phases, each one `pulumi up`: `deploy` (deployments created, traffic on
 the previous slot, because Azure needs a deployment to exist before traffic names it),
