@@ -46,7 +46,7 @@ def test_preflight_without_cli_exits_4_and_touches_nothing(tmp_path):
     assert not out.exists() and not state.exists() and not (ROOT / "specs" / ".mlspec").exists()
 
 
-def test_cli_version_checks(tmp_path):
+def test_cli_version_checks_with_fake_cli_script(tmp_path):
     old = fake_cli(tmp_path / "a", "3.100.0")
     problems = deploy.check_cli(which=lambda n: str(old / n))
     assert problems and "too old" in problems[0].message and "3.200.0" in problems[0].fix
