@@ -336,3 +336,10 @@ def test_aws_native_monitoring_job_definitions_are_checked():
     job["inputs"]["modelQualityJobOutputConfig"] = {}
     found = security.evaluate(g, today=TODAY, only=["MLS-AWS-066"])
     assert [f["message"] for f in found] == ["monitoring output `kmsKeyId` not set"]
+
+
+@pytest.mark.parametrize("rule_id", ["MLS-AWS-015", "MLS-AWS-031", "MLS-AWS-065", "MLS-G-05", "MLS-G-07"])
+def test_production_only_defaults_do_not_apply_to_dev(rule_id):
+    g = _failing(rule_id)
+    g.ir["environment"] = {"name": "dev", "production": False, "approval": "none"}
+    assert security.evaluate(g, today=TODAY, only=[rule_id]) == []
