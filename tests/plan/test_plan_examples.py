@@ -85,3 +85,26 @@ def test_plan_json_shape_is_the_documented_one():
     assert all(list(x) == ["type", "name", "concern", "inputs", "depends_on"] for x in doc["resources"])
     assert all(set(f) == {"rule", "severity", "resource", "message", "waived_by"} for f in doc["findings"])
     assert doc["resources"] == sorted(doc["resources"], key=lambda x: (x["type"], x["name"]))
+
+
+def test_plan_cli_table_and_json_exit_codes():
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from mlspec.compiler import cli
+
+    spec = str(ROOT / "specs" / "fraud_detection.mlspec")
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(io.StringIO()):
+        code = cli.main(["plan", spec, "--target", "vertex", "--format", "json"])
+    doc = json.loads(out.getvalue())
+    unwaived = [f for f in doc["findings"] if not f["waived_by"]]
+    assert code == (1 if unwaived else 0) and doc["environment"] == "dev"
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(io.StringIO()):
+        code2 = cli.main(["plan", spec, "--target", "vertex"])
+    text = out.getvalue()
+    assert code2 == code and text.startswith("mlspec plan: vertex, environment `dev`")
+    for header in ("storage (", "identity (", "pipeline (", "serving (", "alerting ("):
+        assert f"\n{header}" in text
+    assert ("FAIL:" if unwaived else "ok:") in text
