@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlspec.targets.base import Diagnostic, pct
+from mlspec.targets.base import Diagnostic
 from mlspec.targets.vertex import common, containers, naming
 from mlspec.targets.vertex.common import Env
 
@@ -671,4 +671,4 @@ def pin_images(e: Env, spec: dict) -> tuple[dict, list[str]]:
     return spec, sorted(unpinned)
 
 
-__all__ = ["build_pipeline", "pin_images", "LOWER_STEP", "model_card", "data_version", "pct"]
+__all__ = ["build_pipeline", "pin_images", "LOWER_STEP", "model_card", "data_version"]
