@@ -503,6 +503,8 @@ RESOURCE_OUTPUTS: dict[str, Callable[[Ctx], dict]] = {
     "azure-native:operationalinsights:Workspace": _az_log_analytics,
     "azure-native:machinelearningservices:OnlineEndpoint": _az_online_endpoint,
     "azure-native:network:PrivateEndpoint": _az_private_endpoint,
+    # a StackReference to a stack that does not exist offline: no outputs (get_output -> None)
+    "pulumi:pulumi:StackReference": lambda ctx: {"outputs": {}, "secretOutputNames": []},
 }
 
 
