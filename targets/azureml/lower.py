@@ -572,6 +572,9 @@ def _notes(env: Env) -> list[str]:
                      "approver(s)); the Pulumi program deploys only versions named in the `releases` config and "
                      "re-checks their registry tags at deploy time")
     for e in ir["endpoints"]:
+        if not e["capture"] and any(m["endpoint"] == e["id"] for m in ir["monitors"]):
+            n.append(pre + f"endpoint `{e['name']}` has monitors but no `capture`: data collection is enabled "
+                     "at 100% because Azure ML monitors read the deployment's collected data")
         s = e["rollout"]["strategy"]
         if s in ("canary", "linear"):
             n.append(pre + f"endpoint `{e['name']}`: {s} stepping emulated by a Logic App raising the new "

@@ -130,6 +130,8 @@ def lower_endpoint(env, e: dict, diags: list[Diagnostic]) -> tuple[list, dict]:
                                 hint="write `auth = iam`"))
     sku = SERVING_SKU[e["compute"]["class"]]
     capture = e["capture"]["percent"] / 100.0 if e["capture"] else None
+    if capture is None and any(m["endpoint"] == e["id"] for m in env.ir["monitors"]):
+        capture = 1.0  # Azure ML monitors read the deployment's collected data (see notes)
     # deployments of the first release as the CLI files describe it (Pulumi derives later releases)
     if plan["kind"] == "variants":
         deps = [(v["deployment"], v["model"], v["percent"]) for v in plan["variants"]]

@@ -273,3 +273,13 @@ def test_free_text_survives_emission(text):
             assert loaded == json.loads(json.dumps(a.content)), a.path
     reg = next(a.content for a in low.artifacts if a.path.endswith("/register.json"))
     assert reg["card"]["intended_use"] == text
+
+
+def test_monitored_endpoint_collects_data_even_without_capture():
+    irs = az_fixtures.maximal_irs()
+    for ir in irs:
+        ir["endpoints"][0]["capture"] = None
+    low = az_helpers.lower(irs)
+    ep = next(e for e in az_helpers.stack_data(low, "prod")["endpoints"] if e["key"] == "scoring")
+    assert ep["capture_rate"] == 1.0
+    assert any("has monitors but no `capture`" in n for n in low.notes)
