@@ -156,6 +156,10 @@ def lower_pipelines(c: _Ctx) -> None:
     out = []
     retrain = {m["id"]: m for m in e.ir["monitors"]}
     for p in e.ir["pipelines"]:
+        for st in p["steps"]:
+            if st.get("network_isolation") is False:
+                c.notes.append(f"[{e.env}] step `{st['name']}`: Vertex CustomJobs have no network-isolation switch; "
+                               "the step runs like every other, peered to the private VPC")
         spec = pipeline.build_pipeline(e, p, c.diags)
         path = f"pipelines/{e.env}/{naming.kebab(p['name'])}.json"
         c.pipeline_specs.append((path, spec))
