@@ -157,8 +157,6 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     body = Body(sink, [i for i in items if not isinstance(i, ast.Block)], f"system `{system.name}`",
                 system.name_span, allow_blocks=SYSTEM_BLOCKS)
     blocks = [i for i in items if isinstance(i, ast.Block)]
-    for it in body.others:
-        sink.error("E110", f"`{_item_word(it)}` must be inside a pipeline", it.span)
     for b in blocks:
         if b.kind not in SYSTEM_BLOCKS:
             sink.error("E202", f"unknown block `{b.kind}` in system `{system.name}`", b.kind_span,
@@ -379,11 +377,6 @@ def _map_entries(a: ast.Attribute | None) -> list[ast.MapEntry]:
     if a is not None and isinstance(a.value, ast.Map):
         return list(a.value.entries)
     return []
-
-
-def _item_word(it: ast.Item) -> str:
-    return {ast.StepDecl: "step", ast.GateDecl: "gate", ast.Require: "require", ast.FieldDecl: "field"}.get(
-        type(it), "item")
 
 
 # ------------------------------------------------------------------ small kinds

@@ -72,9 +72,6 @@ def build_pipeline(ctx: "Ctx", block: ast.Block) -> dict | None:
         if rid:
             retrain.append(rid)
     body.finish()
-    for it in body.others:
-        ctx.sink.error("E110", f"`require` belongs inside a `gate` block, not in {where}", it.span,
-                       hint="wrap it: `gate <name> { require ... }`")
 
     steps: list[dict] = []
     gates: list[dict] = []
@@ -324,14 +321,15 @@ def _all_metric_names(ctx: "Ctx", pipeline: str) -> list[str]:
 # ------------------------------------------------------------------ gates
 def build_gate(ctx: "Ctx", it: ast.GateDecl, pipeline: str) -> dict | None:
     where = f"gate `{it.name}`"
-    body = Body(ctx.sink, it.items, where, it.name_span)
+    body = Body(ctx.sink, it.items, where, it.name_span, keep_others=True)
     body.finish()
     requires = []
     deps: set[str] = set()
     uses_champion = False
     for r in body.others:
         if not isinstance(r, ast.Require):
-            ctx.sink.error("E110", f"{where} holds only `require` lines", r.span)
+            from mlspec.compiler.check.values import misplaced
+            misplaced(ctx.sink, r, where)
             continue
         e = r.expr
         left = _expr(ctx, e.left, where, pipeline, deps)

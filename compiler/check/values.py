@@ -45,8 +45,9 @@ class Body:
     """Reads the attributes and sub-blocks of one block, tracking what was asked for."""
 
     def __init__(self, sink: Sink, items: Sequence[ast.Item], where: str, span: Span,
-                 *, allow_blocks: Sequence[str] = (), src_text: str = "") -> None:
+                 *, allow_blocks: Sequence[str] = (), src_text: str = "", keep_others: bool = False) -> None:
         self.sink = sink
+        self.keep_others = keep_others  # the caller reads `others` itself (a gate's `require` lines)
         self.where = where
         self.span = span
         self.attrs: dict[str, ast.Attribute] = {}
@@ -402,7 +403,11 @@ class Body:
         return [b for b in self.blocks if b.kind == kind]
 
     def finish(self) -> None:
-        """Report attributes and blocks nobody asked for (unknown), with suggestions."""
+        """Report attributes and blocks nobody asked for (unknown), with suggestions, and
+        steps, gates, requirements or columns written where they do not belong."""
+        if not self.keep_others:
+            for it in self.others:
+                misplaced(self.sink, it, self.where)
         for name, a in self.attrs.items():
             if name not in self.asked:
                 hint = did_you_mean(name, self.asked)
@@ -444,6 +449,23 @@ BELONGS = {
     "metrics": "an `evaluate` step (`metrics = [f1, auc]`)",
     "threshold": "a monitor (`threshold = 0.2`)",
 }
+
+
+def misplaced(sink: Sink, it: ast.Item, where: str) -> None:
+    """A step, gate, `require` line or column declaration in a block that cannot hold it."""
+    if isinstance(it, ast.StepDecl):
+        sink.error("E110", f"step `{it.name}` is written in {where}; steps belong in a `pipeline`", it.name_span,
+                   hint="move it into `pipeline <name> { ... }`")
+    elif isinstance(it, ast.GateDecl):
+        sink.error("E110", f"gate `{it.name}` is written in {where}; gates belong in a `pipeline`", it.name_span,
+                   hint="move it into the pipeline whose steps it checks")
+    elif isinstance(it, ast.Require):
+        sink.error("E110", f"a `require` line is written in {where}; requirements belong in a `gate`", it.span,
+                   hint="wrap it: `gate <name> { require ... }`")
+    elif isinstance(it, ast.FieldDecl):
+        sink.error("E110", f"the column declaration `{it.name} : {it.type}` is written in {where}; columns belong "
+                           "in a dataset's `schema { ... }`", it.name_span.to(it.type_span),
+                   hint="move it into `schema { ... }`; to set an attribute, write `name = value`")
 
 
 def duration_text(seconds: float) -> str:
