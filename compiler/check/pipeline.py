@@ -177,8 +177,14 @@ def _ranges(ctx: "Ctx", body: Body, where: str) -> dict:
     if not isinstance(v, ast.Map):
         body._wrong("ranges", v, "map")
         return out
+    first: dict[str, Any] = {}
     for e in v.entries:
         c = e.value
+        if e.key in first:
+            ctx.sink.error("E203", f"`{e.key}` is set twice in `ranges` of {where}", e.key_span,
+                           labels=(Label(first[e.key], "first set here"),), hint="keep one range per hyperparameter")
+            continue
+        first[e.key] = e.key_span
         if not isinstance(c, ast.Call) or c.name not in ("range", "int_range", "choice"):
             ctx.sink.error("E301", f"range `{e.key}` in {where} expects `range(lo, hi)`, `int_range(lo, hi)` "
                                    f"or `choice(a, b, ...)`, found {ast.describe(c)}", c.span)
