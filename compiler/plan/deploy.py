@@ -345,27 +345,38 @@ def run(opts: Options, automation: Automation | None = None) -> int:
     env, envs = plan.choose_environment(opts.spec, opts.env)
     staging_root = opts.out / ".staging"
     ir, staged, _ = plan.compile_to(opts.spec, opts.target, env, staging_root)
-    result = plan.run_plan(opts.spec, opts.target, env, timeout=opts.timeout, build_dir=staged)
     production = bool(ir["environment"]["production"])
-    problems = []
-    if not opts.destroy and result.unwaived and not opts.allow_findings:
-        problems.append(Problem("findings", f"the plan has {len(result.unwaived)} unwaived security finding(s) "
-                                            f"({', '.join(sorted({f['rule'] for f in result.unwaived}))})",
-                                f"run `mlspec plan {opts.spec} --target {opts.target} --env {env}`, fix the spec "
-                                "or add waivers (rule, reason, owner, until)"))
-    if not opts.destroy and result.blocking_checks:
-        problems.append(Problem("program", f"the generated program would be refused by the engine: "
-                                           f"{result.blocking_checks[0]['check']} {result.blocking_checks[0]['where']}",
-                                "this is a bug in the target; please report it"))
-    secrets, secret_problems = check_secrets(result.missing_secrets)
-    problems += secret_problems if not opts.destroy else []
+    problems: list[Problem] = []
+    secrets: dict[str, str] = {}
+    if not opts.destroy:  # destroy works from the state: no plan, no findings gate, no secrets
+        result = plan.run_plan(opts.spec, opts.target, env, timeout=opts.timeout, build_dir=staged)
+        problems, secrets = _apply_gates(opts, env, result)
     if problems:
         _err(f"mlspec {verb}: preflight failed; nothing was changed (staged build kept in {staged})")
         for p in problems:
             _err(p.render())
         return EXIT_PREFLIGHT
+    return _drive(opts, automation, staged, env, state, production, secrets, verb)
 
-    # 4. the stack: preview, confirm, up / destroy
+
+def _apply_gates(opts: Options, env: str, result) -> tuple[list[Problem], dict[str, str]]:
+    problems = []
+    if result.unwaived and not opts.allow_findings:
+        problems.append(Problem("findings", f"the plan has {len(result.unwaived)} unwaived security finding(s) "
+                                            f"({', '.join(sorted({f['rule'] for f in result.unwaived}))})",
+                                f"run `mlspec plan {opts.spec} --target {opts.target} --env {env}`, fix the spec "
+                                "or add waivers (rule, reason, owner, until)"))
+    if result.blocking_checks:
+        problems.append(Problem("program", f"the generated program would be refused by the engine: "
+                                           f"{result.blocking_checks[0]['check']} {result.blocking_checks[0]['where']}",
+                                "this is a bug in the target; please report it"))
+    secrets, secret_problems = check_secrets(result.missing_secrets)
+    return problems + secret_problems, secrets
+
+
+def _drive(opts: Options, automation: Automation, staged: Path, env: str, state: str, production: bool,
+           secrets: dict[str, str], verb: str) -> int:
+    """4. the stack: preview, confirm, up / destroy."""
     pulumi_dir = staged / "pulumi"
     _restore_salt(pulumi_dir, state, env)
     env_vars = {"PULUMI_BACKEND_URL": state, "PULUMI_SKIP_UPDATE_CHECK": "true"}

@@ -207,18 +207,18 @@ def run_plan(spec: str, target: str, env: str | None = None, timeout: float = 30
     from mlspec.compiler.plan import harness
 
     env, envs = choose_environment(spec, env)
-    if build_dir is not None:
-        from mlspec.compiler import api
+    try:
+        if build_dir is not None:
+            from mlspec.compiler import api
 
-        res = api.build_irs(spec, env)
-        return _plan_build(target, env, envs, res.irs[env], Path(build_dir), timeout, [])
-    with tempfile.TemporaryDirectory(prefix="mlspec-plan-") as tmp:
-        ir, tdir, notes = compile_to(spec, target, env, Path(tmp))
-        try:
+            res = api.build_irs(spec, env)
+            return _plan_build(target, env, envs, res.irs[env], Path(build_dir), timeout, [])
+        with tempfile.TemporaryDirectory(prefix="mlspec-plan-") as tmp:
+            ir, tdir, notes = compile_to(spec, target, env, Path(tmp))
             return _plan_build(target, env, envs, ir, tdir, timeout, notes)
-        except harness.ProgramError as e:
-            raise PlanError(f"the {target} program failed under the mock runtime: {str(e).splitlines()[0]}", 3,
-                            detail=str(e)) from None
+    except harness.ProgramError as e:
+        raise PlanError(f"the {target} program failed under the mock runtime: {str(e).splitlines()[0]}", 3,
+                        detail=str(e)) from None
 
 
 def _plan_build(target: str, env: str, envs: list[str], ir: dict, tdir: Path, timeout: float,
