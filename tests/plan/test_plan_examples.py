@@ -108,3 +108,24 @@ def test_plan_cli_table_and_json_exit_codes():
     for header in ("storage (", "identity (", "pipeline (", "serving (", "alerting ("):
         assert f"\n{header}" in text
     assert ("FAIL:" if unwaived else "ok:") in text
+
+
+def test_plan_program_failure_is_an_internal_error_without_traceback(monkeypatch):
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+    from pathlib import Path
+
+    from mlspec.compiler import cli
+    from mlspec.compiler.plan import harness
+
+    def boom(pulumi_dir, stack, timeout=300, overrides=None):
+        raise harness.ProgramError("program failed: KeyError: 'x'", pulumi_dir=Path(pulumi_dir), stack=stack,
+                                   stderr="noise", traceback="Traceback (most recent call last):\n  ...")
+
+    monkeypatch.setattr(harness, "run_program", boom)
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        code = cli.main(["plan", str(ROOT / "specs" / "fraud_detection.mlspec"), "--target", "vertex"])
+    assert code == 3
+    assert "error[E901]: the vertex program failed under the mock runtime" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
