@@ -285,7 +285,12 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
                 ctx.sink.error("E204", f"unknown column `{f}` in `facets` of {where}", span,
                                hint=did_you_mean(f, columns) or "facets name columns of a dataset schema")
         extra["facets"] = [f for f, _ in facets]
-        lab = body.enum("label", sorted(columns)) if columns and body.has("label") else None
+        has_label = body.has("label")
+        lab = body.enum("label", sorted(columns)) if columns and has_label else None
+        if has_label and not columns:
+            ctx.sink.error("E204", f"`label` of {where} names a column, but no dataset declares a `schema`",
+                           body.attrs["label"].value.span,
+                           hint="declare the columns in the dataset's `schema { ... }`")
         extra["label"] = lab or ctx.label_column()
         extra["metric"] = body.enum("metric", BIAS_METRICS, default="dpl")
         extra["max_disparity"] = body.number("max_disparity", required=True, lo=0, hi=1)

@@ -298,6 +298,11 @@ def build_monitor(ctx: "Ctx", b: ast.Block) -> dict:
         body.asked.add("metric")  # with an unknown `kind` (E304) the metric cannot be judged
     facet_spans = body.names("facets", required=kind == "bias_drift") or []
     facets = [f for f, _ in facet_spans]
+    # attributes that only one kind reads: accepting them elsewhere would silently drop them
+    for attr, only in (("facets", "bias_drift"), ("ground_truth", "model_quality")):
+        if kind and kind != only and attr in body.attrs:
+            ctx.sink.error("E313", f"`{attr}` only applies to `kind = {only}`; {where} is `{kind}`",
+                           body.attrs[attr].name_span, hint=f"remove `{attr}`, or declare a `{only}` monitor")
     for f, fspan in facet_spans:
         ctx.value_spans.setdefault(f"monitor.{name}.facet.{f}", fspan)
     threshold = body.number("threshold", lo=0)
