@@ -34,6 +34,7 @@ class FakeVertex:
         self.deployed: list[dict] = []
         self.traffic: dict[str, int] = {}
         self.monitor_jobs: list[dict] = []
+        self.counter = 0
         fake = self
 
         class Model:
@@ -46,7 +47,8 @@ class FakeVertex:
                 self.version_id, self.labels = info["version"], info["labels"]
 
             def deploy(self, endpoint, traffic_percentage, deployed_model_display_name, **kw):
-                dm = types.SimpleNamespace(id=f"dm{len(fake.deployed) + 1}", create_time=f"t{len(fake.deployed)}",
+                fake.counter += 1
+                dm = types.SimpleNamespace(id=f"dm{fake.counter}", create_time=f"t{fake.counter:04d}",
                                            display=deployed_model_display_name, kw=kw)
                 rest = 100 - traffic_percentage
                 total = sum(fake.traffic.values()) or 1
@@ -154,3 +156,20 @@ def test_monitor_waits_for_a_deployed_model(vertex):
     assert up.outs["job"].endswith("/1")
     assert vertex.monitor_jobs[0]["encryption_spec_key_name"] == "k"
     assert prov.diff("id", up.outs, props).changes is False
+
+
+def test_all_at_once_keeps_the_previous_version_for_rollback(vertex):
+    prov = _providers()["_DeploymentProvider"]()
+    props = _props(strategy="all_at_once", approval=None, keep_previous=True)
+    vertex.versions["m@production"] = {"version": "1", "labels": {}}
+    first = prov.create(props)
+    vertex.versions["m@production"] = {"version": "2", "labels": {}}
+    second = prov.update("id", first.outs, props)
+    vertex.versions["m@production"] = {"version": "3", "labels": {}}
+    prov.update("id", second.outs, props)
+    assert [d.id for d in vertex.deployed] == ["dm2", "dm3"]  # v1 undeployed, v2 kept for rollback
+    assert vertex.traffic == {"dm3": 100, "dm2": 0}
+    props["keep_previous"] = False
+    vertex.versions["m@production"] = {"version": "4", "labels": {}}
+    prov.update("id", {**second.outs, "deployed": {"main": {"version": "x@3", "deployed_model_id": "dm3"}}}, props)
+    assert [d.id for d in vertex.deployed] == ["dm4"]

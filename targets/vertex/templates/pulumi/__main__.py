@@ -340,11 +340,15 @@ class _DeploymentProvider(ResourceProvider):
         if props["strategy"] == "ab_test" and new:
             endpoint.update(traffic_split={d["deployed_model_id"]: int(v["percent"])
                                            for v in props["variants"] for n, d in new.items() if n == v["name"]})
-        if props["strategy"] == "all_at_once":
+        if props["strategy"] == "all_at_once" and new:
             keep = {d["deployed_model_id"] for d in new.values()}
-            for d in endpoint.list_models():
-                if d.id not in keep:
-                    endpoint.undeploy(deployed_model_id=d.id)
+            older = sorted((d for d in endpoint.list_models() if d.id not in keep), key=lambda d: str(d.create_time))
+            if props.get("keep_previous") and older:
+                # automatic rollback needs somewhere to roll back to: the previous version stays at 0%
+                previous = older.pop()
+                endpoint.update(traffic_split={**{k: 100 for k in keep}, previous.id: 0})
+            for d in older:
+                endpoint.undeploy(deployed_model_id=d.id)
         return new
 
     def create(self, props):
@@ -508,7 +512,7 @@ for ep in D["endpoints"]:
         "variants": ep["variants"], "strategy": r["strategy"], "initial_percent": r.get("initial_percent", 100),
         "machine": ep["machine"], "min_replicas": ep["min_replicas"], "max_replicas": ep["max_replicas"],
         "cpu_target": ep["cpu_target"], "service_account": accounts["serving"].email,
-        "approval": ep["approval"]}, opts=opts(endpoint))
+        "approval": ep["approval"], "keep_previous": bool(ep["rollback_on"])}, opts=opts(endpoint))
     if ep["progress_workflow"]:
         wf = rollout_workflow(ep, endpoint)
         if r["strategy"] in ("canary", "linear", "blue_green"):
