@@ -44,7 +44,7 @@ def _put_endpoint(body: str, run_after: dict) -> dict:
 
 
 _TRAFFIC_JSON = ("json(concat('{\"', parameters('oldSlot'), '\":', string(sub(100, {n})), ',\"', "
-                 "parameters('newSlot'), '\":', string({n}), '}}'))")
+                 "parameters('newSlot'), '\":', string({n}), '}'))")
 
 ROLLOUT: dict = {
     "$schema": _SCHEMA, "contentVersion": "1.0.0.0",

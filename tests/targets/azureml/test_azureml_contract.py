@@ -283,3 +283,66 @@ def test_monitored_endpoint_collects_data_even_without_capture():
     ep = next(e for e in az_helpers.stack_data(low, "prod")["endpoints"] if e["key"] == "scoring")
     assert ep["capture_rate"] == 1.0
     assert any("has monitors but no `capture`" in n for n in low.notes)
+
+
+def _actions(scope: dict):
+    """(sibling actions, action) for every action, recursing into If/Foreach branches."""
+    for name, action in scope.items():
+        yield scope, name, action
+        for sub in (action.get("actions") or {}, (action.get("else") or {}).get("actions") or {}):
+            yield from _actions(sub)
+
+
+@pytest.mark.parametrize("name", ["ROLLOUT", "ROLLBACK", "BREACH"])
+def test_workflow_definitions_are_consistent(name):
+    """Logic Apps definitions: runAfter names sibling actions; every parameters('x') is declared;
+    every action type is a known Logic Apps action type."""
+    import re
+
+    from mlspec.targets.azureml import workflows
+
+    d = getattr(workflows, name)
+    declared = set(d["parameters"])
+    used = set(re.findall(r"parameters\('(\w+)'\)", json.dumps(d)))
+    assert used <= declared, used - declared
+    for siblings, aname, action in _actions(d["actions"]):
+        assert action["type"] in {"Http", "Compose", "If", "Foreach", "Response", "Wait"}, aname
+        for dep in action.get("runAfter") or {}:
+            assert dep in siblings, (aname, dep)
+    text = json.dumps(d)
+    assert text.count("(") == text.count(")") and text.count("[") == text.count("]")
+
+
+def _concat_result(expr: str, values: dict) -> str:
+    """Evaluate the `json(concat(...))` traffic expression of a workflow for sample values."""
+    import re
+
+    inner = re.search(r"json\(concat\((.*?)\)\)\), 'mirrorTraffic'", expr).group(1)
+    parts, depth, cur = [], 0, ""
+    for ch in inner:  # split on top-level commas (outside quotes and parentheses)
+        if ch == "," and depth == 0 and cur.count("'") % 2 == 0:
+            parts.append(cur.strip())
+            cur = ""
+            continue
+        depth += {"(": 1, ")": -1}.get(ch, 0) if cur.count("'") % 2 == 0 else 0
+        cur += ch
+    parts.append(cur.strip())
+    out = ""
+    for p in parts:
+        if p.startswith("'"):
+            out += p[1:-1]
+        else:
+            out += str(values[p])
+    return out
+
+
+def test_workflow_traffic_expressions_build_valid_json():
+    from mlspec.targets.azureml import workflows
+
+    step = workflows.ROLLOUT["actions"]["Step_or_stop"]["else"]["actions"]["Put_endpoint"]["inputs"]["body"]
+    values = {"parameters('oldSlot')": "blue", "parameters('newSlot')": "green",
+              "string(sub(100, outputs('Next')))": 75, "string(outputs('Next'))": 25,
+              "string(sub(100, 0))": 100, "string(0)": 0}
+    assert json.loads(_concat_result(step, values)) == {"blue": 75, "green": 25}
+    back = workflows.ROLLBACK["actions"]["Has_previous"]["actions"]["Put_endpoint"]["inputs"]["body"]
+    assert json.loads(_concat_result(back, values)) == {"blue": 100, "green": 0}
