@@ -84,8 +84,9 @@ class Body:
 
     def _missing(self, name: str, expect: str, required: bool) -> None:
         if required:
+            example = EXAMPLES.get(name, f"<{expect}>")
             self.sink.error("E303", f"{self.where} needs `{name}`", self.span,
-                            hint=f"add `{name} = <{expect}>`")
+                            hint=f"add `{name} = {example}`")
 
     def _wrong(self, name: str, v: ast.Value, expect: str) -> None:
         hint = detail = ""
@@ -427,6 +428,18 @@ class Body:
                         f"{self.where} accepts the blocks {_list(sorted(self.asked_blocks))}"
                         if self.asked_blocks else f"{self.where} has no sub-blocks")
                 self.sink.error("E202", f"unknown block `{b.kind}` in {self.where}", b.kind_span, hint=hint)
+
+
+#: example values for the hint of a missing required attribute
+EXAMPLES = {
+    "owner": '"team@example.com"', "version": '"2026-11-01"', "description": '"..."', "goal": '">= 4%"',
+    "reason": '"..."', "until": '"2027-03-01"', "script": '"src/prepare.py"', "entry_point": '"src/train.py"',
+    "data": "dataset.<name>", "model": "model.<name>", "endpoint": "endpoint.<name>", "metrics": "[f1, auc]",
+    "facets": "[<column>]", "max_disparity": "0.1", "max_trials": "20", "objective": "auc",
+    "initial": "5%", "step": "20%", "interval": "10m", "sample": "10%", "duration": "1d", "traffic": "50%",
+    "min": "1", "max": "4", "approvers": '["<group>"]', "output": '"data://<path>/"',
+    "baseline": "dataset.<name>", "framework": 'xgboost("1.7")', "ranges": "{ lr = range(0.001, 0.1) }",
+}
 
 
 #: attributes that are often written in the wrong block, and where they belong
