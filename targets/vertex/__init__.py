@@ -35,6 +35,11 @@ class Vertex(Target):
                                                      "(MLS-G-06): `<image>:<tag>@sha256:<hex>` pins that tag, "
                                                      "`<image>@sha256:<hex>` every tag of the image",
                                  example="us-docker.pkg.dev/vertex-ai/training/sklearn-cpu.1-0:latest@sha256:" + "0" * 64),
+        "project_guardrails": Setting("bool", description="project Organization Policies that back MLS-G-09 at "
+                                                          "run time: Vertex AI, Cloud Storage, BigQuery and Pub/Sub "
+                                                          "resources without CMEK are refused, and CMEK keys must come "
+                                                          "from the key's project (default true; set false in a "
+                                                          "project shared with other workloads)", example="true"),
         "project_number": Setting("string", description="GCP project number (else looked up when the stack runs)",
                                   pattern=r"[0-9]{6,20}", example="123456789012"),
     }

@@ -89,6 +89,16 @@ def lower_platform(c: _Ctx) -> None:
     c.data["kms"] = ({"create": False, "key_name": kms} if kms else
                      {"create": True, "key_ring": e.key_ring, "key": e.key, "key_name": e.kms_key_name,
                       "rotation_period": "7776000s"})
+    if s.get("project_guardrails", True) is not False:
+        key_project = e.kms_key_name.split("/")[1] if e.kms_key_name.startswith("projects/") else e.project
+        c.data["guardrails"] = {
+            "non_cmek_denied": ["aiplatform.googleapis.com", "bigquery.googleapis.com", "pubsub.googleapis.com",
+                                "storage.googleapis.com"],
+            "key_projects": [f"under:projects/{key_project}"]}
+    else:
+        c.data["guardrails"] = None
+        c.notes.append(f"[{e.env}] project guardrails off: MLS-G-09 relies on the compiled-pipeline checks of "
+                       "`mlspec plan` only (no Organization Policy refuses non-CMEK resources at run time)")
     retention = 365 if prod else 90
     c.data["log_bucket"] = {"name": e.bucket("logs"), "retention_days": retention}
     c.data["buckets"] = [{"key": k, "name": e.bucket(k), "retention_days": None if k != "monitoring" else retention}

@@ -140,6 +140,9 @@ def test_existing_network_key_and_waivers():
     assert data["network"] == {"create": False, "network": "projects/acme-net/global/networks/ml", "subnet": None}
     assert data["kms"] == {"create": False, "key_name": ir["security"]["kms_key"]}
     assert data["project_number"] == "123456789012" and data["waived"] == ["MLS-G-06"]
+    assert data["guardrails"]["key_projects"] == ["under:projects/acme-sec"]  # the existing key's project
+    ir["targets"]["vertex"]["project_guardrails"] = False
+    assert _data(lower([ir]), "prod")["guardrails"] is None
     notes = "\n".join(low.notes)
     assert "waived rules: MLS-G-06 (mirrored later" in notes and "MLS-G-06 is not met" not in notes
     spec = next(a.content for a in low.artifacts if a.path == "pipelines/prod/training.json")

@@ -305,3 +305,11 @@ def test_workflow_bodies_are_valid_vertex_requests(graph, build):
             else:
                 job = BatchPredictionJob.from_json(json.dumps(body))
                 assert job.encryption_spec.kms_key_name and job.service_account
+
+
+def test_org_policy_guardrails(graph):  # MLS-G-09 run-time backing
+    _env, res = graph
+    pol = {r["name"]: r["inputs"] for r in by_type(res, "orgpolicy/policy:Policy")}
+    assert pol["guardrail-non-cmek"]["name"] == "projects/acme-ml/policies/gcp.restrictNonCmekServices"
+    assert "aiplatform.googleapis.com" in pol["guardrail-non-cmek"]["spec"]["rules"][0]["values"]["deniedValues"]
+    assert pol["guardrail-key-projects"]["spec"]["rules"][0]["values"]["allowedValues"] == ["under:projects/acme-ml"]

@@ -104,6 +104,18 @@ for who, member in _members.items():  # on the key, never the project (MLS-GCP-0
     key_grants.append(gcp.kms.CryptoKeyIAMMember(f"key-{who}", crypto_key_id=KEY_NAME,
                                                  role="roles/cloudkms.cryptoKeyEncrypterDecrypter", member=member))
 
+# ------------------------------------------------------------------------ run-time guardrails (MLS-G-09)
+# Organization Policies on this project refuse any Vertex AI / GCS / BigQuery / Pub/Sub resource created
+# without CMEK (e.g. a hand-edited pipeline step) and keys from other projects.
+if D.get("guardrails"):
+    for res_name, constraint, values in (
+            ("guardrail-non-cmek", "gcp.restrictNonCmekServices",
+             gcp.orgpolicy.PolicySpecRuleValuesArgs(denied_values=D["guardrails"]["non_cmek_denied"])),
+            ("guardrail-key-projects", "gcp.restrictCmekCryptoKeyProjects",
+             gcp.orgpolicy.PolicySpecRuleValuesArgs(allowed_values=D["guardrails"]["key_projects"]))):
+        gcp.orgpolicy.Policy(res_name, name=f"projects/{PROJECT}/policies/{constraint}", parent=f"projects/{PROJECT}",
+                             spec=gcp.orgpolicy.PolicySpecArgs(rules=[gcp.orgpolicy.PolicySpecRuleArgs(values=values)]))
+
 # ------------------------------------------------------------------------ buckets (MLS-GCP-010/011)
 def bucket(res_name: str, name: str, log_bucket=None, retention_days=None) -> gcp.storage.Bucket:
     lifecycle = []

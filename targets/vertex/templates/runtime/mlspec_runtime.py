@@ -228,7 +228,9 @@ def _read_metrics(uri: str) -> dict:
 def _init(p) -> None:
     from google.cloud import aiplatform
 
-    aiplatform.init(project=p["project"], location=p["location"], experiment=p.get("experiment"))
+    # no default backing TensorBoard: it would be created without CMEK (MLS-GCP-044)
+    aiplatform.init(project=p["project"], location=p["location"], experiment=p.get("experiment"),
+                    experiment_tensorboard=False)
 
 
 def op_metrics(a) -> None:
