@@ -53,7 +53,6 @@ ALERT_METRICS = {
 WINDOWS = [(60, "PT1M"), (300, "PT5M"), (900, "PT15M"), (1800, "PT30M"), (3600, "PT1H"),
            (21600, "PT6H"), (43200, "PT12H"), (86400, "P1D")]
 
-TWO_SLOT = {"canary", "linear", "blue_green", "shadow"}
 
 
 def window(seconds: int) -> str:

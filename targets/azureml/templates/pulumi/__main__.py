@@ -101,7 +101,6 @@ else:
     VAULT_URI = vault.properties.apply(lambda p: p.vault_uri)
 
 # ---------------------------------------------------------------- storage (MLS-AZ-010/011)
-SCOPES = {"vault": KEY_VAULT_ID, "secrets": vault.id, "app_insights": appi.id}
 ROLES = []
 
 
@@ -155,7 +154,6 @@ az.storage.BlobServiceProperties(
 for c in S["containers"]:
     az.storage.BlobContainer("container-" + c, container_name=c, account_name=storage.name,
                              resource_group_name=RG, public_access="None")
-SCOPES["storage"] = storage.id
 grants_for("storage", storage.id)
 
 # ---------------------------------------------------------------- container registry (MLS-AZ-020)
@@ -176,7 +174,6 @@ registry = az.containerregistry.Registry(
         azure_ad_authentication_as_arm_policy=az.containerregistry.AzureADAuthenticationAsArmPolicyArgs(
             status="disabled")),
     opts=opts(*cmk_grants))
-SCOPES["registry"] = registry.id
 grants_for("registry", registry.id)
 
 # ---------------------------------------------------------------- private endpoints + DNS (MLS-G-02, AZ-057)
@@ -249,7 +246,6 @@ workspace = ml.Workspace(
         key_vault_properties=ml.KeyVaultPropertiesArgs(key_vault_arm_id=KEY_VAULT_ID,
                                                        key_identifier=KEY_URI_VERSIONLESS)),
     opts=opts(*ROLES))
-SCOPES["workspace"] = workspace.id
 TARGETS["workspace"] = workspace.id
 for pe in D["network"]["private_endpoints"]:
     if pe["target"] == "workspace":
