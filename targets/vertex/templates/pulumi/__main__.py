@@ -7,9 +7,11 @@ Creates: private VPC + subnet (Private Google Access, flow logs) + Service Netwo
 Cloud KMS key ring + key (90-day rotation, protected) with the service agents granted on the key;
 CMEK buckets (uniform access, public access prevention, versioning, access logs); one service
 account per component with minimal roles; the Vertex metadata store (CMEK); code, runtime and
-compiled pipelines as GCS objects; launch Workflows run by Cloud Scheduler (schedules) and
-Eventarc/Pub/Sub (drift retraining); private CMEK Vertex endpoints; notification channels
-(secrets from Secret Manager as Pulumi secrets), alert policies and a dashboard.
+compiled pipelines as GCS objects; launch Workflows (training, monitor, shadow and batch
+pipelines) run by Cloud Scheduler (schedules) and Eventarc/Pub/Sub (drift retraining); Private
+Service Connect CMEK Vertex endpoints with rollout / rollback Workflows; notification channels
+(secrets from Secret Manager as Pulumi secrets), alert policies and a dashboard; project
+Organization Policies refusing non-CMEK resources (unless the stack data turns them off).
 
 Gaps in pulumi-gcp are filled by dynamic resources defined below that call
 google-cloud-aiplatform (imported inside the provider methods only):
