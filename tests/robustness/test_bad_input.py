@@ -105,3 +105,20 @@ def test_windows_line_endings_are_fine(tmp_path: Path):
     for name in ("crlf", "bom"):
         r = _mlspec("check", f"{name}.mlspec", cwd=tmp_path)
         assert r.returncode == 0, r.stderr.decode()
+
+
+def test_diagnostics_are_deterministic(tmp_path: Path):
+    """Same bytes out whatever the hash seed: diagnostics are sorted, suggestions chosen
+    from sorted candidates, and no set order leaks into a message."""
+    spec = (b'system demo {\n  owner = "ml@example.com"\n  lables = { a = "b" }\n'
+            b"  dataset d { uri = \"x\"  format = parqet }\n  pipeline p { step s = validat { } }\n"
+            b"  endpoint e { model = model.m  autoscale { min = 3  max = 1 } }\n}\n")
+    (tmp_path / "s.mlspec").write_bytes(spec)
+    outs = set()
+    for seed in ("0", "1", "4242"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        r = subprocess.run([sys.executable, "-m", "mlspec.compiler.cli", "check", "s.mlspec"], cwd=tmp_path,
+                           env=env, capture_output=True, timeout=TIMEOUT)
+        assert r.returncode == 1
+        outs.add(r.stderr)
+    assert len(outs) == 1
