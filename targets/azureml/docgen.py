@@ -58,8 +58,10 @@ in-process.
    (`MODEL_CARD.md` + `model_card.json` inside the model folder, so it is stored with the
    version) and `mlspec.stage=pending_approval` (`approved` only where the environment says
    `approval = none`). It only runs after every gate component passed.
-2. An approver runs `code/_mlspec/approve.py` (Entra ID sign-in). It records the approver's object
-   id in `mlspec.approvals`, refuses the pipeline identity that registered the version
+2. An approver runs `mlspec approve <model> <version> --target azureml --subscription ...
+   --resource-group ... --workspace ... --reason ...` (or `mlspec reject`; `mlspec status` lists
+   pending versions), or the self-contained `code/_mlspec/approve.py` shipped in the build (Entra
+   ID sign-in either way). It records the approver's object id in `mlspec.approvals`, refuses the pipeline identity that registered the version
    (`mlspec.registered_by`), and flips the stage to `approved` with `mlspec.approved_by` once
    `count` distinct approvers have approved. It prints the release to deploy.
 3. Deployment follows only a promotion: the program creates deployments solely for versions in
