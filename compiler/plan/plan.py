@@ -82,7 +82,7 @@ CONCERN_PREFIXES: list[tuple[str, str]] = [
     ("aws:iam", "identity"), ("gcp:serviceaccount", "identity"), ("gcp:projects/iAM", "identity"),
     ("gcp:projects/serviceIdentity", "identity"), ("gcp:kms/cryptoKeyIAM", "identity"),
     ("gcp:storage/bucketIAM", "identity"), ("gcp:artifactregistry/repositoryIam", "identity"),
-    ("gcp:vertex/aiEndpointIam", "identity"),
+    ("gcp:vertex/aiEndpointIam", "identity"), ("gcp:orgpolicy", "identity"),  # guardrails on what jobs may do
     ("azure-native:authorization", "identity"), ("azure-native:managedidentity", "identity"),
     # network
     ("aws:ec2", "network"), ("aws:vpc", "network"), ("gcp:compute", "network"),
