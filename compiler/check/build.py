@@ -518,8 +518,10 @@ def _waiver(ctx: Ctx, b: ast.Block) -> dict | None:
         ctx.sink.error("E301", "a waiver names its rule as a string", span, hint=f'write `waive "{rule}" {{`')
         return None
     if rule not in baseline.RULES:
+        upper = rule.strip().upper()
         ctx.sink.error("E406", f"`{rule}` is not a security rule mlspec knows", span,
-                       hint=did_you_mean(rule, baseline.RULES) or "see docs/security.md for the rule ids")
+                       hint=(f"rule ids are written in capitals: `{upper}`" if upper in baseline.RULES else
+                             did_you_mean(rule, baseline.RULES) or "see docs/security.md for the rule ids"))
         return None
     if not baseline.is_waivable(rule):
         ctx.sink.error("E407", f"security rule {rule} cannot be waived", span,
