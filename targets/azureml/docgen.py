@@ -144,6 +144,17 @@ Privileged Contributor, Key Vault Secrets Officer, Key Vault Crypto Service Encr
 AcrPush, Azure AI Enterprise Network Connection Approver, Monitoring Metrics Publisher) is
 mlspec's least-privilege reading of Microsoft's list, which names Contributor.
 
+## To verify against a real subscription (not checkable offline)
+
+- Creating the CMK through ARM while the vault's public network access is disabled, and the
+  exact role list a CMK workspace with a user-assigned identity needs.
+- The built-in role GUIDs in `targets/azureml/lower.py` `ROLES` (Azure AI Enterprise Network
+  Connection Approver in particular) and the endpoint metric names used by alerts and autoscale.
+- The Event Grid filter on `azureml_modelmonitor_threshold_breached` and the data-asset names
+  the data collector registers (`<endpoint>-<deployment>-model_inputs|model_outputs`).
+- The Logic Apps definitions run only in Azure; offline tests check their structure and the
+  traffic JSON they build, not their execution.
+
 ## Construct mapping (generated from `targets/azureml/capabilities.py`)
 
 | feature | verdict | Azure realisation | vendor doc |
