@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import fixtures
 from buildutil import lower, serialise
-from test_pipeline_spec import graph_errors
+from kfpcheck import graph_errors
 
 FIXED_PROGRAM = next(a.content for a in lower([fixtures.maximal_ir("prod")]).artifacts if a.kind == "pulumi-program")
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=40)

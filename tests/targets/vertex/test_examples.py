@@ -11,7 +11,7 @@ import pytest
 
 from buildutil import OVERRIDES
 from mlspec.compiler import api
-from test_pipeline_spec import graph_errors
+from kfpcheck import graph_errors
 
 REPO = Path(__file__).resolve().parents[3]
 SPECS = sorted(p.name for p in (REPO / "specs").glob("*.mlspec"))

@@ -115,7 +115,7 @@ def test_lowering_diagnostics():
 
 
 def test_parquet_batch_is_emulated_by_a_batch_pipeline():
-    from test_pipeline_spec import graph_errors
+    from kfpcheck import graph_errors
 
     ir = fixtures.maximal_ir("prod")
     ir["batch"] = ir["batch"][:1]

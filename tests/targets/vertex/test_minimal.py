@@ -8,7 +8,7 @@ import fixtures
 from buildutil import lower, run_env, write
 from mlspec.compiler.features import features_used
 from mlspec.compiler.plan.harness import duplicate_urns, missing_required, snake_case_leaks
-from test_pipeline_spec import graph_errors
+from kfpcheck import graph_errors
 
 
 def test_minimal_system(tmp_path):

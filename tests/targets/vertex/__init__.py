@@ -1,0 +1,1 @@
+"""Vertex AI target tests (package `targets.vertex`, so no module name shadows another target's)."""
