@@ -353,6 +353,8 @@ def _screen_numbers(sink: Sink, literals: list) -> None:
         if bad:
             shown = v.text if len(v.text) <= 24 else v.text[:12] + "…" + v.text[-6:]
             sink.error("E302", f"`{shown}` is too large; the limit is {limit}", v.span,
+                       detail="larger numbers lose precision in JSON and in the clouds' APIs (or overflow to "
+                              "infinity), so the value that reached the cloud would not be the one written",
                        hint="use a realistic value")
 
 
