@@ -122,3 +122,12 @@ def test_diagnostics_are_deterministic(tmp_path: Path):
         assert r.returncode == 1
         outs.add(r.stderr)
     assert len(outs) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_and_devices_are_refused_without_blocking(tmp_path: Path):
+    os.mkfifo(tmp_path / "pipe.mlspec")  # opening it for reading would block forever
+    for path in ("pipe.mlspec", "/dev/zero"):
+        r = _mlspec("check", path, cwd=tmp_path)
+        err = r.stderr.decode()
+        assert r.returncode == 1 and "error[E101]" in err and "Traceback" not in err, err
