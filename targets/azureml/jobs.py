@@ -212,6 +212,10 @@ class PipelineBuilder:
             node["outputs"] = outputs
         if step.get("compute") and step["compute"]["instance_count"] > 1 and kind == "command":
             node["resources"] = {"instance_count": step["compute"]["instance_count"]}
+            fw = (step.get("framework") or {}).get("name")
+            if step["kind"] in ("train", "tune"):  # multi-node training needs a launcher
+                node["distribution"] = {"type": {"pytorch": "pytorch", "huggingface": "pytorch",
+                                                 "tensorflow": "tensorflow"}.get(fw, "mpi")}
         if step.get("max_runtime_s") and kind == "command":
             node["limits"] = {"timeout": step["max_runtime_s"]}
         node.update(extra or {})

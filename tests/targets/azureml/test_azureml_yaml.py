@@ -199,3 +199,18 @@ def test_base_image_setting(max_irs):
     tools = next(a.content for a in low.artifacts if a.path == "environments/mlspec-tools.yml")
     assert tools["image"] == img
     assert not any("MLS-G-06" in n for n in low.notes)
+
+
+def test_multi_node_training_gets_a_distribution(max_irs, tmp_path):
+    import copy
+    irs = copy.deepcopy(max_irs)
+    for ir in irs:
+        train = ir["pipelines"][0]["steps"][2]
+        train["framework"] = {"name": "pytorch", "version": "2.3"}
+        train["compute"] = {"class": "gpu.large", "instance_count": 2, "accelerators": 4}
+    root = az_helpers.write(az_helpers.lower(irs), irs, tmp_path)
+    path = root / "prod/pipelines/training/pipeline.yml"
+    node = yaml.safe_load(path.read_text())["jobs"]["train"]
+    assert node["distribution"] == {"type": "pytorch"} and node["resources"] == {"instance_count": 2}
+    job = az_helpers.load("azureml-job", path)
+    assert type(job.jobs["train"].distribution).__name__ == "PyTorchDistribution"
