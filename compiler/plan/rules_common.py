@@ -63,6 +63,49 @@ def check_cmk_exists(g: Graph):
         for path, v in walk(r["inputs"]):
             if isinstance(v, str) and re.search(r"alias/aws/", v):
                 yield r, f"`{path}` uses the AWS-managed key `{v}`, not the environment CMK"
+    if referenced_key(g):
+        return  # the spec names an existing key: references to it cannot be matched offline
+    own = stack_keys(g, c)
+    if not own:
+        return
+    rx = KEY_REF.get(c)
+    for r in g.resources:
+        if r["type"] in KEY_TYPES.get(c, ()):
+            continue
+        for path, v in walk(r["inputs"]):
+            for ref in _key_refs(v, rx):
+                if _key_id(ref, c) not in own:
+                    yield r, f"`{path}` uses key `{ref}`, which this stack does not create"
+
+
+#: key references in inputs, per cloud (KMS key ARNs; Cloud KMS crypto key names)
+KEY_REF = {"aws": re.compile(r"arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+"),
+           "gcp": re.compile(r"projects/[^/\s\"]+/locations/[^/\s\"]+/keyRings/[^/\s\"]+/cryptoKeys/[^/\s\"@]+")}
+
+
+def _key_refs(v: Any, rx) -> list[str]:
+    if rx is None or not isinstance(v, str):
+        return []
+    return [m.group(0) for m in rx.finditer(v)]
+
+
+def _key_id(ref: str, c: str) -> str:
+    return ref.rsplit("/", 1)[-1] if c == "aws" else ref
+
+
+def stack_keys(g: Graph, c: str) -> set[str]:
+    """Ids/ARNs of the keys the stack creates, as the harness fabricates them."""
+    from mlspec.compiler.plan import fabricate
+
+    out: set[str] = set()
+    for k in g.of(*KEY_TYPES.get(c, ())):
+        if c == "aws":  # compared by key id: the region comes from the stack config
+            out.add(fabricate.guid("kms", k["name"]))
+        elif c == "gcp":
+            ring, name = k["inputs"].get("keyRing"), k["inputs"].get("name") or k["name"]
+            if isinstance(ring, str):
+                out.add(f"{ring}/cryptoKeys/{name}")
+    return out
 
 
 # ----------------------------------------------------------------------------- G-02

@@ -8,11 +8,12 @@ import base64
 import copy
 import json
 
+from mlspec.compiler.plan import fabricate
 from mlspec.compiler.plan.security import Graph
 
 ACCT = "123456789012"
 DIGEST = "@sha256:" + "a" * 64
-KEY_ARN = f"arn:aws:kms:us-east-1:{ACCT}:key/1111"
+KEY_ARN = f"arn:aws:kms:us-east-1:{ACCT}:key/{fabricate.guid('kms', 'key')}"  # the id the harness gives `key`
 TAGS = {"mlspec-owner": "risk-ml", "mlspec-environment": "prod", "mlspec-data-classification": "pii",
         "mlspec-version": "0-1-0", "mlspec-spec-hash": "abc"}
 IR = {"environment": {"name": "prod", "production": True, "approval": "required"},
@@ -221,7 +222,8 @@ def gcp_resources() -> list[dict]:
     cmek = {"encryptionSpec": {"kmsKeyName": KMS}}
     out = [
         R("gcp:kms/keyRing:KeyRing", "ring", {"name": "r", "location": "europe-west4"}, tag=None),
-        R("gcp:kms/cryptoKey:CryptoKey", "key", {"name": "k", "keyRing": "r", "rotationPeriod": "7776000s"},
+        R("gcp:kms/cryptoKey:CryptoKey", "key", {"name": "k", "keyRing": "projects/p/locations/europe-west4/keyRings/r",
+                                                 "rotationPeriod": "7776000s"},
           tag="labels", protect=True),
     ]
     for agent in ("gcp-sa-aiplatform", "gs-project-accounts", "gcp-sa-artifactregistry"):

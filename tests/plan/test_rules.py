@@ -343,3 +343,16 @@ def test_production_only_defaults_do_not_apply_to_dev(rule_id):
     g = _failing(rule_id)
     g.ir["environment"] = {"name": "dev", "production": False, "approval": "none"}
     assert security.evaluate(g, today=TODAY, only=[rule_id]) == []
+
+
+@pytest.mark.parametrize("cloud, name, path, foreign", [
+    ("aws", "alerts", "kmsMasterKeyId", "arn:aws:kms:us-east-1:123456789012:key/0000-other-env"),
+    ("gcp", "dataset", "encryptionSpec.kmsKeyName", "projects/p/locations/europe-west4/keyRings/dev/cryptoKeys/k"),
+])
+def test_cmk_must_be_the_stack_own_key(cloud, name, path, foreign):
+    g = graphs.graph(cloud)
+    put(g, name, path, foreign)
+    found = security.evaluate(g, today=TODAY, only=["MLS-G-01"])
+    assert found and "which this stack does not create" in found[0]["message"]
+    g.ir["security"]["kms_key"] = "existing-key"  # a referenced key cannot be matched offline
+    assert security.evaluate(g, today=TODAY, only=["MLS-G-01"]) == []
