@@ -313,3 +313,20 @@ def test_org_policy_guardrails(graph):  # MLS-G-09 run-time backing
     assert pol["guardrail-non-cmek"]["name"] == "projects/acme-ml/policies/gcp.restrictNonCmekServices"
     assert "aiplatform.googleapis.com" in pol["guardrail-non-cmek"]["spec"]["rules"][0]["values"]["deniedValues"]
     assert pol["guardrail-key-projects"]["spec"]["rules"][0]["values"]["allowedValues"] == ["under:projects/acme-ml"]
+
+
+@pytest.mark.parametrize("strategy", ["all_at_once", "linear", "blue_green"])
+def test_other_rollouts_run_under_mocks(strategy, tmp_path):
+    ir = fixtures.with_rollout(fixtures.maximal_ir("prod"), strategy)
+    if strategy == "all_at_once":
+        ir["endpoints"][0]["rollout"]["rollback_on"] = ["alert.errors"]
+    out = write(lower([ir]), [ir], tmp_path)
+    res = run_env(str(out), "prod")["resources"]
+    assert snake_case_leaks(res) == [] and missing_required(res) == [] and duplicate_urns(res) == []
+    dep = one(res, "deploy-scoring")["inputs"]
+    assert dep["strategy"] == strategy
+    names = {r["name"] for r in res}
+    assert ("rollout-scoring" in names) == (strategy != "all_at_once")  # progression only when progressive
+    assert "rollback-scoring" in names and "wf-rollout-scoring" in names
+    if strategy == "all_at_once":
+        assert dep["keep_previous"] is True
