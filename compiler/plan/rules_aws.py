@@ -436,10 +436,11 @@ STAR_RESOURCE_OK = ("ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "cl
                     "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                     "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
                     "logs:DescribeResourcePolicies")
-ESCALATION = re.compile(r"^iam:(?!PassRole$|Get|List)|^sts:AssumeRole|^lambda:(UpdateFunctionCode|CreateFunction|"
-                        r"InvokeFunction)$|^organizations:|^ssm:GetParameters?$|^secretsmanager:GetSecretValue$|"
-                        r"^kms:(PutKeyPolicy|ScheduleKeyDeletion|DisableKey)$|^s3:PutBucketPolicy$|"
-                        r"^s3:PutBucketAcl$|^ec2:(AuthorizeSecurityGroup|CreateVpcPeering)", re.I)
+ESCALATION = re.compile(r"^iam:(?!PassRole$|Get|List)|^lambda:(UpdateFunctionCode|CreateFunction)$|^organizations:|"
+                        r"^kms:(PutKeyPolicy|ScheduleKeyDeletion|DisableKey)$|^s3:PutBucket(Policy|Acl)$|"
+                        r"^ec2:(AuthorizeSecurityGroup|CreateVpcPeering)", re.I)
+# credential-exposure / exfiltration actions (ssm:GetParameter*, secretsmanager:GetSecretValue, s3:GetObject,
+# sts:AssumeRole ...) are findings only on Resource "*" (CKV_AWS_288/290): the `*` resource check above
 
 
 def _star_ok(action: str) -> bool:
