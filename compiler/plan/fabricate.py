@@ -508,6 +508,12 @@ RESOURCE_OUTPUTS: dict[str, Callable[[Ctx], dict]] = {
 }
 
 
+def _digest(*parts: Any) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256("/".join(str(p) for p in parts).encode()).hexdigest()
+
+
 def _policy_document(args: dict) -> dict:
     stmts = []
     for s in args.get("statements") or []:
@@ -547,6 +553,23 @@ CALL_RESULTS: dict[str, Callable[[dict], dict]] = {
     "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage": lambda a: {
         "registryPath": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/{a.get('repositoryName', 'image')}:{a.get('imageTag', '1')}",
         "registryId": "683313688378", "id": "683313688378"},
+    # image digests (lets a program pin framework images by digest at deploy time: MLS-G-06)
+    "aws:ecr/getImage:getImage": lambda a: {
+        "imageDigest": _digest(a.get("registryId"), a.get("repositoryName"), a.get("imageTag")),
+        "imageTag": a.get("imageTag"), "registryId": a.get("registryId") or ACCOUNT,
+        "repositoryName": a.get("repositoryName"), "imageTags": [a.get("imageTag")],
+        "imageUri": f"{a.get('registryId') or ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{a.get('repositoryName')}"
+                    f"@{_digest(a.get('registryId'), a.get('repositoryName'), a.get('imageTag'))}",
+        "id": _digest(a.get("registryId"), a.get("repositoryName"), a.get("imageTag"))},
+    "gcp:artifactregistry/getDockerImage:getDockerImage": lambda a: {
+        "name": f"projects/{a.get('project') or GCP_PROJECT}/locations/{a.get('location')}/repositories/"
+                f"{a.get('repositoryId')}/dockerImages/{a.get('imageName')}",
+        "selfLink": f"{a.get('location')}-docker.pkg.dev/{a.get('project') or GCP_PROJECT}/{a.get('repositoryId')}/"
+                    f"{str(a.get('imageName')).split(':')[0].split('@')[0]}"
+                    f"@{_digest(a.get('location'), a.get('repositoryId'), a.get('imageName'))}",
+        "tags": [str(a.get("imageName")).split(":")[-1]], "id": "mock"},
+    "azure-native:containerregistry:getRegistry": lambda a: {
+        "loginServer": f"{str(a.get('registryName')).lower()}.azurecr.io", "name": a.get("registryName")},
     "gcp:organizations/getProject:getProject": lambda a: {
         "projectId": a.get("projectId") or GCP_PROJECT, "number": GCP_PROJECT_NUMBER,
         "name": a.get("projectId") or GCP_PROJECT, "id": f"projects/{a.get('projectId') or GCP_PROJECT}"},

@@ -166,3 +166,13 @@ def test_aws_native_resources_get_arns_and_list_tags(tmp_path):
     assert job["tag_property"] == "tags" and job["inputs"]["tags"] == [{"key": "owner", "value": "risk"}]
     assert res["outputs"]["job_arn"].startswith("arn:aws:sagemaker:")
     assert h.missing_required(res["resources"]) == [] and h.snake_case_leaks(res["resources"]) == []
+
+
+def test_image_digest_lookups_are_fabricated_so_programs_can_pin_images():
+    from mlspec.compiler.plan.rules_common import image_problem
+
+    res = h.run_program(PROGRAMS / "digests", "dev")
+    assert "@sha256:" in res["outputs"]["aws"] and image_problem(res["outputs"]["aws"], "aws") is None
+    assert "@sha256:" in res["outputs"]["gcp"] and image_problem(res["outputs"]["gcp"], "gcp") is None
+    assert [i["token"] for i in res["invokes"]] == ["aws:ecr/getImage:getImage",
+                                                   "gcp:artifactregistry/getDockerImage:getDockerImage"]
