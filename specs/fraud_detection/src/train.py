@@ -12,7 +12,8 @@ Step `train` (train, framework xgboost 1.7) of pipeline `training` in fraud_dete
 Fraud is rare, so positives are up-weighted by the negative/positive ratio
 (`scale_pos_weight`) and the model is tuned on area under the precision-recall curve.
 The artifact is `xgboost-model` (the name SageMaker's XGBoost container serves) plus
-`features.json` and `model.json` (portable copy for Vertex AI and Azure ML).
+`features.json`, `model.json` (portable copy for Azure ML) and `model.bst` (the file
+Vertex AI's prebuilt XGBoost server loads).
 """
 from __future__ import annotations
 
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(args.model, exist_ok=True)
     booster.save_model(os.path.join(args.model, "xgboost-model"))
     booster.save_model(os.path.join(args.model, "model.json"))
+    # Vertex AI's prebuilt XGBoost server loads model.bst (binary), not model.json.
+    booster.save_model(os.path.join(args.model, "model.bst"))
     with open(os.path.join(args.model, "features.json"), "w", encoding="utf-8") as f:
         json.dump(spec, f, indent=2)
     importance = booster.get_score(importance_type="gain")
