@@ -291,6 +291,8 @@ def _quality_monitor(env: Env, mo: dict, out: dict) -> list:
         tags={"mlspec-monitor": mo["id"], "mlspec-environment": env.name},
         experiment=naming.asset(env.prefix_snake, "monitor", mo["name"]), default_compute=env.compute_for(None),
         trigger={"type": "recurrence", "frequency": freq, "interval": interval})
+    # the program points the schedule at the released slot's collected data (CLI files: `green`)
+    runnable["release"] = {"model": local_name(endpoint["model"]), "slot_marker": f"{ep_name}-green-"}
     out["runnables"][mo["id"]] = runnable
     return arts
 

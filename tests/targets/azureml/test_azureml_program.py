@@ -311,7 +311,11 @@ def test_pipeline_schedules_submit_registered_components(prod, dev):
     assert jd["componentId"].endswith("/components/fraud_detection_training_pipeline/versions/"
                                       + jd["componentId"].rsplit("/", 1)[1])
     assert jd["inputs"]["transactions"]["uri"].startswith("azureml://datastores/workspaceblobstore/paths/")
-    assert jobs["schedule-monitor-quality"]["trigger"]["triggerType"] == "Recurrence"
+    quality = jobs["schedule-monitor-quality"]
+    assert quality["trigger"]["triggerType"] == "Recurrence"
+    # REL puts the new version in the `green` slot; the monitor reads that slot's collected data
+    assert quality["action"]["jobDefinition"]["inputs"]["model_outputs"]["uri"] == \
+        "azureml:scoring-prod-6007-green-model_outputs@latest"
     assert not [r for r in by_type(dev, "Schedule")]  # components not registered yet in dev
 
 
@@ -332,6 +336,7 @@ def test_example_spec_programs_with_a_release(spec, spec_builds, tmp_path):
     az_helpers.add_config(pulumi_dir, env, {
         f"{project}:releases": {m: {"version": "5", "previous": "4", "slot": "blue", "phase": "rollout"}
                                 for m in data["model_names"]},
+        f"{project}:pipelinesRegistered": True,
         **{f"{project}:secret-{c['secret']}": {"secure": "v1:x"} for c in data["channels"] if c["secret"]}})
     many = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": "a,b,c"}}}
     result = run_program(pulumi_dir, env, overrides=_calls(many))
@@ -340,3 +345,6 @@ def test_example_spec_programs_with_a_release(spec, spec_builds, tmp_path):
     deployed = {r["inputs"]["endpointName"] for r in by_type(result, "OnlineDeployment")}
     assert deployed == {e["name"] for e in data["endpoints"]}
     assert result["outputs"]["awaitingApproval"] == []
+    for sched in by_type(result, "Schedule"):  # emulated monitors read the released (blue) slot's data
+        for inp in ((sched["inputs"]["properties"]["action"].get("jobDefinition") or {}).get("inputs") or {}).values():
+            assert "-green-model_" not in inp["uri"], sched["name"]

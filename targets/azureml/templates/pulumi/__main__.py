@@ -589,6 +589,14 @@ for mo in D["monitors"]:
 # (Alternatively create the same schedules with `az ml schedule create`; use one or the other.)
 if cfg.get_bool("pipelinesRegistered"):
     for js in D["job_schedules"]:
+        inputs = js["inputs"]
+        if js.get("release"):  # an emulated monitor: runs only on a released model's collected data
+            rel = RELEASES.get(js["release"]["model"]) or {}
+            if not rel.get("version"):
+                continue
+            marker = js["release"]["slot_marker"]
+            slot_marker = marker[: -len("green-")] + (rel.get("slot") or "green") + "-"
+            inputs = {k: dict(v, uri=v["uri"].replace(marker, slot_marker)) for k, v in inputs.items()}
         trig = js["schedule"]["trigger"]
         if trig["type"] == "cron":
             trigger = ml.CronTriggerArgs(trigger_type="Cron", expression=trig["expression"],
@@ -597,7 +605,7 @@ if cfg.get_bool("pipelinesRegistered"):
             trigger = ml.RecurrenceTriggerArgs(trigger_type="Recurrence", frequency=trig["frequency"].capitalize(),
                                                interval=trig["interval"], time_zone="UTC")
         job_inputs = {}
-        for k, v in js["inputs"].items():
+        for k, v in inputs.items():
             cls = ml.UriFileJobInputArgs if v["jobInputType"] == "uri_file" else ml.UriFolderJobInputArgs
             job_inputs[k] = cls(job_input_type=v["jobInputType"], uri=v["uri"], mode=v["mode"])
         ml.Schedule(
