@@ -286,10 +286,13 @@ def today() -> _dt.date:
     return _dt.date.today()
 
 
+_today = today
+
+
 def evaluate(graph: Graph, today: _dt.date | None = None, only: Iterable[str] | None = None) -> list[dict]:
     """Run every rule of the graph's cloud; return sorted findings (waived ones included).
     ``today`` decides waiver expiry (default: :func:`today`)."""
-    today = today or globals()["today"]()
+    today = today or _today()
     wanted = set(only) if only is not None else None
     valid: list[dict] = []
     findings: list[dict] = []
