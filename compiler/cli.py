@@ -216,8 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # never a traceback unless --debug
         if debug:
             traceback.print_exc()
-        sys.stderr.write(f"mlspec: error[E901]: internal compiler error: {type(e).__name__}: {e}\n"
-                         "   = this is a bug in mlspec; rerun with --debug and report it\n")
+        from mlspec.compiler.diagnostics import Diagnostic, render_text
+
+        specs = getattr(args, "specs", None) or [getattr(args, "spec", None)]
+        where = ", ".join(str(p) for p in specs if p)
+        diag = Diagnostic("E901", f"internal compiler error: {type(e).__name__}: {e}",
+                          detail=f"`mlspec {args.command}` failed" + (f" on {where}" if where else "")
+                          + "; this is a bug in mlspec, not a problem with the spec",
+                          hint="rerun with --debug for the traceback and report it")
+        sys.stderr.write(render_text([diag], {}))
         return EXIT_INTERNAL
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = sorted((ROOT / "specs").glob("*.mlspec"))
+SPECS = sorted(p for p in (ROOT / "specs").glob("*.mlspec") if not p.name.startswith("."))
 
 def assert_golden(path: Path, actual: str | bytes, update: bool) -> None:
     """Byte-exact comparison with a unified diff on failure; rewrite with --update-golden."""

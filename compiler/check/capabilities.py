@@ -114,9 +114,7 @@ def check(ir: dict, target, spans: dict[str, Span]) -> tuple[list[Diagnostic], l
     seen_notes: set[str] = set()
     for feature, ir_id in features_used(ir):
         verdict = target.capabilities.get(feature)
-        # TODO(lead): point at the attribute with `_feature_span(feature, ir_id, spans)` once
-        # tests/unit/test_cli.py expects `:80:5:` (the `rollout` line) instead of the endpoint name.
-        span = spans.get(ir_id)
+        span = _feature_span(feature, ir_id, spans)
         if verdict is None:
             diags.append(Diagnostic("E903", f"target `{target.name}` declares no verdict for feature `{feature}`",
                                     span, detail="this is a bug in the target: every feature needs a verdict"))

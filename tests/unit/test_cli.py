@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -133,15 +134,13 @@ def test_targets_matrix_covers_every_feature(capsys):
 
 def test_key_auth_is_a_baseline_violation(tmp_path, capsys):
     spec = re.sub(r"auth\s+= iam", "auth = key", (ROOT / FRAUD).read_text())
-    p = ROOT / "specs" / ".tmp-keyauth.mlspec"
-    try:
-        p.write_text(spec)
-        assert main(["compile", str(p.relative_to(ROOT)), "--target", "sagemaker", "--out", str(tmp_path)]) == 1
-    finally:
-        p.unlink()
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    p = tmp_path / "specs" / "keyauth.mlspec"
+    p.write_text(spec)
+    assert main(["compile", str(p), "--target", "sagemaker", "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "error[E405]" in err and "MLS-AZ-070" in err and "cannot be waived" in err
-    assert not (tmp_path / "sagemaker").exists()
+    assert not (tmp_path / "out").exists()
 
 
 def test_unsupported_feature_is_refused_before_lowering(tmp_path, capsys, monkeypatch):
@@ -161,6 +160,6 @@ def test_unsupported_feature_is_refused_before_lowering(tmp_path, capsys, monkey
     monkeypatch.setattr(base, "get_target", lambda n: Fake() if n == "fake" else real(n))
     assert main(["compile", FRAUD, "--target", "fake", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "specs/fraud_detection.mlspec:74:12: error[E501]: Fake Cloud cannot express `canary` rollout" in err
+    assert "specs/fraud_detection.mlspec:80:5: error[E501]: Fake Cloud cannot express `canary` rollout" in err
     assert "alternatives: rollout = blue_green; rollout = linear { ... }" in err
     assert not Fake.lowered and not (tmp_path / "fake").exists()

@@ -2,6 +2,8 @@
 import json
 import random
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -48,7 +50,9 @@ def test_fmt_is_idempotent_and_preserves_meaning_on_messy_input(spec, seed):
         messy.append(indent + stripped.replace(" = ", rng.choice(["=", " =  ", "   = "])))
         if rng.random() < 0.1:
             messy.append("   # an extra comment")
-    target = spec.parent / f".fmt-test-{spec.stem}-{seed}.mlspec"
+    work = Path(tempfile.mkdtemp(prefix="mlspec-fmt-"))
+    shutil.copytree(spec.parent, work / "specs")  # scripts resolve relative to the spec
+    target = work / "specs" / f"messy-{spec.stem}.mlspec"
     try:
         target.write_text("\n".join(messy) + "\n")
         once = _format(target)
@@ -58,7 +62,7 @@ def test_fmt_is_idempotent_and_preserves_meaning_on_messy_input(spec, seed):
         assert once.count("# an extra comment") == sum(1 for m in messy if "# an extra comment" in m)
         assert _irs(target) == _irs(spec) or _strip_source(_irs(target)) == _strip_source(_irs(spec))
     finally:
-        target.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _strip_source(irs):
