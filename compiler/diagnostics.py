@@ -81,6 +81,7 @@ CODES: dict[str, str] = {
     # warnings
     "W201": "declared but never used",
     "W401": "waiver expires soon",
+    "W505": "the target substituted a nearby version",
     # E9xx: internal
     "E901": "internal compiler error",
     "E902": "the compiler produced invalid IR",

@@ -191,6 +191,10 @@ EXPLAIN: dict[str, tuple[str, str]] = {
              "Use it or remove it. Warnings do not change the exit code."),
     "W401": ("A waiver expires within 30 days.",
              "Plan the fix, or renew the waiver with a new date and reason."),
+    "W505": ("The target has no exact match for something the spec names (e.g. a framework version without a "
+             "prebuilt container) and uses the nearest one it has, named in the message. The build is written.",
+             "Pin what the target should use (an `image` on the step, or a version the target lists), or accept "
+             "the substitution. Warnings do not change the exit code."),
     "E901": ("The compiler crashed: this is a bug in mlspec, never a problem with your spec. The traceback "
              "is printed only with `--debug`; the exit code is 3.",
              "Rerun with `--debug` and report the traceback with the spec."),

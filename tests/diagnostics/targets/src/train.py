@@ -1,0 +1,1 @@
+"""Training script used by the diagnostics cases (never run)."""
