@@ -69,7 +69,7 @@ CODES: dict[str, str] = {
     "E407": "waiver for a rule that cannot be waived",
     "E408": "waiver has expired",
     "E409": "incomplete waiver",
-    "E410": "gate refers to a step outside its pipeline",
+    "E410": "reference to a step of another pipeline",
     "E411": "model is never registered",
     "E414": "the spec exceeds a count limit",
     # E5xx: targets

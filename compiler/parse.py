@@ -384,6 +384,12 @@ def _syntax_diagnostic(e: UnexpectedInput, src: SourceFile, open_braces: list[in
             end = len(text) if end == -1 else end
             return Diagnostic("E113", "unterminated string", src.span(pos, end),
                               hint='close the string with `"` on the same line; write a newline as `\\n`')
+        if ch.isdigit() or (ch == "-" and text[pos + 1:pos + 2].isdigit()):
+            dotted = re.match(r"-?[0-9]+(\.[0-9]+){2,}", text[pos:])
+            if dotted:
+                num = dotted.group()
+                return Diagnostic("E110", f"`{_short(num)}` is not a number", src.span(pos, pos + len(num)),
+                                  hint=f'write versions and other dotted codes as strings: `"{_short(num)}"`')
         if ch.isdigit():
             m = re.match(r"[0-9.]+[A-Za-z_%]+", text[pos:])
             if m:

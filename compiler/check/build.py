@@ -153,6 +153,19 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     literals = _literals(system)
     _screen_numbers(sink, literals)
     check_identifier(sink, system.name, system.name_span, "system")
+    # waivers first: an environment's facts (e.g. production without approval) may need one
+    first_waiver: dict[str, ast.Block] = {}
+    for b in system.items:
+        if not (isinstance(b, ast.Block) and b.kind == "waive" and b.label is not None):
+            continue
+        if b.label in first_waiver:
+            sink.error("E205", f"rule `{b.label}` is waived twice", b.label_span or b.kind_span,
+                       labels=(Label(first_waiver[b.label].label_span or first_waiver[b.label].kind_span,
+                                     "first waived here"),),
+                       hint="keep one waiver per rule, with one reason, owner and expiry")
+        else:
+            first_waiver[b.label] = b
+    ctx.waivers = [w for w in (_waiver(ctx, b) for b in first_waiver.values()) if w]
     items, env_facts = overlay.apply(ctx, system, env)
     body = Body(sink, [i for i in items if not isinstance(i, ast.Block)], f"system `{system.name}`",
                 system.name_span, allow_blocks=SYSTEM_BLOCKS)
@@ -193,16 +206,6 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
             ctx.symbols.declare(kind, b.label, b.label_span, b)
     for b in named("pipeline"):
         pipemod.declare_pipeline(ctx, b)
-    first_waiver: dict[str, ast.Block] = {}
-    for b in named("waive"):
-        if b.label in first_waiver:
-            sink.error("E205", f"rule `{b.label}` is waived twice", b.label_span or b.kind_span,
-                       labels=(Label(first_waiver[b.label].label_span or first_waiver[b.label].kind_span,
-                                     "first waived here"),),
-                       hint="keep one waiver per rule, with one reason, owner and expiry")
-        else:
-            first_waiver[b.label] = b
-    ctx.waivers = [w for w in (_waiver(ctx, b) for b in first_waiver.values()) if w]
 
     # phase 2: build
     owner = body.string("owner", required=True)

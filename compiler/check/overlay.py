@@ -73,6 +73,27 @@ def _read_env(ctx: "Ctx", e: ast.Block, base: Sequence[ast.Item]) -> tuple[dict,
             ctx.sink.error("E204", f"{where} overrides {b.kind} `{b.label}`, which is not declared",
                            b.label_span or b.kind_span, hint=did_you_mean(b.label or "", names, f"`{b.kind} {{}}`"))
             continue
+        if b.kind == "pipeline":
+            base_steps = {it.name: it for t in targets for it in t.items if isinstance(it, ast.StepDecl)}
+            bad = False
+            for it in b.items:
+                if not isinstance(it, ast.StepDecl):
+                    continue
+                orig = base_steps.get(it.name)
+                if orig is None:
+                    ctx.sink.error("E204", f"{where} overrides step `{it.name}`, which pipeline `{b.label}` does "
+                                           "not declare", it.name_span,
+                                   hint=did_you_mean(it.name, base_steps, "`step {}`") or
+                                   "environments override steps; they do not add them")
+                    bad = True
+                elif orig.kind != it.kind:
+                    ctx.sink.error("E313", f"{where} changes step `{it.name}` from `{orig.kind}` to `{it.kind}`",
+                                   it.kind_span, labels=(Label(orig.kind_span, "declared here"),),
+                                   hint=f"an environment overrides a step's attributes; write `step {it.name} = "
+                                        f"{orig.kind} {{ ... }}`")
+                    bad = True
+            if bad:
+                continue
         overrides.append(b)
     facts = {"scale": float(scale or 1.0), "approval": approval or "required", "production": bool(production)}
     return facts, overrides

@@ -63,6 +63,7 @@ def _declared_names(step: ast.StepDecl, attr: str) -> tuple[str, ...]:
 def build_pipeline(ctx: "Ctx", block: ast.Block) -> dict | None:
     name = block.label or ""
     where = f"pipeline `{name}`"
+    ctx.current_pipeline = name  # type: ignore[attr-defined]
     body = Body(ctx.sink, [i for i in block.items if not isinstance(i, (ast.StepDecl, ast.GateDecl))],
                 where, block.label_span or block.kind_span)
     schedule = cronmod.read_schedule(ctx, body, "schedule")
@@ -103,10 +104,26 @@ def _compute(ctx: "Ctx", body: Body, default: str | None = "cpu.medium") -> dict
     return {"class": cls, "instance_count": scaled, "accelerators": 1 if cls.startswith("gpu.") else 0}
 
 
+def _in_pipeline(ctx: "Ctx", rid: str | None, ref: ast.Ref, where: str) -> str | None:
+    """A step reference must stay inside the current pipeline: pipelines run separately."""
+    if not rid or not rid.startswith("step."):
+        return rid
+    name = rid.split(".")[1]
+    sym = ctx.symbols.get("step", name)
+    current = getattr(ctx, "current_pipeline", None)
+    if sym is not None and current is not None and sym.pipeline != current:
+        ctx.sink.error("E410", f"{where} refers to step `{name}` of pipeline `{sym.pipeline}`", ref.span,
+                       labels=(Label(sym.span, "declared here"),),
+                       detail="each pipeline runs on its own; one cannot wait for or read another's steps",
+                       hint="move the step into this pipeline, or read a dataset the other pipeline writes")
+        return None
+    return rid
+
+
 def _data_inputs(ctx: "Ctx", body: Body, attr: str, where: str) -> list[str]:
     out = []
     for r in body.refs(attr) or []:
-        rid = ctx.symbols.resolve_data(r, f"`{attr}` of {where}")
+        rid = _in_pipeline(ctx, ctx.symbols.resolve_data(r, f"`{attr}` of {where}"), r, f"`{attr}` of {where}")
         if rid:
             out.append(rid)
     return out
@@ -117,7 +134,8 @@ def _one_data(ctx: "Ctx", body: Body, attr: str, where: str, *, required: bool =
     r = body.ref(attr, required=required)
     if r is None:
         return None
-    return ctx.symbols.resolve_data(r, f"`{attr}` of {where}", want_model=want_model, strict_data=attr == "data")
+    rid = ctx.symbols.resolve_data(r, f"`{attr}` of {where}", want_model=want_model, strict_data=attr == "data")
+    return _in_pipeline(ctx, rid, r, f"`{attr}` of {where}")
 
 
 def _script(ctx: "Ctx", body: Body, attr: str, where: str, required: bool = True) -> str | None:
@@ -235,7 +253,7 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
             ctx.sink.error("E401", f"step `{it.name}` waits for itself", r.span,
                            detail="a step listed in its own `after` could never start",
                            hint=f"remove `{r.text}` from `after`")
-        elif rid:
+        elif _in_pipeline(ctx, rid, r, f"`after` of {where}"):
             after.append(rid)
     max_runtime = body.duration("max_runtime", lo=60, hi=28 * 86400)
     k = it.kind
@@ -274,6 +292,9 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
         extra["model"] = _one_data(ctx, body, "model", where, want_model=True)
         extra["data"] = _one_data(ctx, body, "data", where)
         extra["metrics"] = [n for n, _ in body.names("metrics", required=True) or []]
+        if not extra["metrics"] and body.has("metrics"):
+            ctx.sink.error("E303", f"`metrics` of {where} is empty", body.attrs["metrics"].value.span,
+                           hint="list what the script computes, e.g. `metrics = [auc, f1]`")
         extra["script"] = _script(ctx, body, "script", where)
     elif k == "bias_check":
         extra["model"] = _one_data(ctx, body, "model", where, want_model=True)
@@ -310,8 +331,6 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
         extra["data"] = _one_data(ctx, body, "data", where)
         extra["output"] = ctx.read_uri(body, "output", where, required=True, ir_id=f"step.{it.name}.output")
     compute = _compute(ctx, body, compute_default) if compute_default else None
-    if compute_default is None:
-        body.asked.update({"compute", "instances"})
     body.finish()
     outputs = list(sym.outputs) if sym else list(STEP_OUTPUTS.get(k, ()))
     step.update({"depends_on": sorted(set(after)), "compute": compute, "outputs": outputs,
@@ -352,7 +371,7 @@ def build_gate(ctx: "Ctx", it: ast.GateDecl, pipeline: str) -> dict | None:
             ctx.sink.error("E301", f"this requirement in {where} compares no step metric", e.span,
                            hint="compare a metric, e.g. `require step.evaluate.metrics.f1 >= 0.9`")
             continue
-        requires.append({"text": ctx.text_of(e.span), "op": e.op, "left": left, "right": right})
+        requires.append({"text": ctx.text_of(r.span).removeprefix("require").strip(), "op": e.op, "left": left, "right": right})
     if not requires and not body.others:
         ctx.sink.error("E303", f"{where} has no `require` line", it.name_span,
                        hint="add `require step.<evaluate step>.metrics.<metric> >= <number>`")

@@ -34,9 +34,20 @@ _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a URL with an embedded password", re.compile(r"[a-z][a-z0-9+.-]{0,30}://[^/\s:@]{1,256}:[^/\s@]{1,256}@")),
 )
 _TEMPLATE = re.compile(r"\$\{\{|\{\{|\$\{|\{%|\{\s*\"(?:Get|Std:Join|Std:JsonGet)\"\s*:")
-#: map keys (labels, tags) that announce a credential
-SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|api_?key|access_?key|private_?key|credential",
-                        re.IGNORECASE)
+#: words of a map key (labels, tags) that announce a credential; matched on whole words
+#: (`db_password`, `apiKey`), never inside one (`passenger_segment`, `tokenizer`)
+_SECRET_WORDS = {"password", "passwd", "pwd", "pass", "passphrase", "secret", "secrets", "token", "tokens",
+                 "apikey", "accesskey", "privatekey", "credential", "credentials", "sas", "connectionstring"}
+_SECRET_PAIRS = {("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key"), ("client", "secret"),
+                 ("connection", "string"), ("account", "key")}
+
+
+def announces_secret(key: str) -> bool:
+    """True when a map key names a credential, judged word by word."""
+    words = [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", key)]
+    if any(w in _SECRET_WORDS for w in words):
+        return True
+    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
 #: characters a shell would interpret; step arguments are passed as an argv list, never through a shell
 _SHELL = re.compile(r"[;|&`<>]|\$\(|\$[A-Za-z_{]")
 

@@ -308,6 +308,10 @@ def build_monitor(ctx: "Ctx", b: ast.Block) -> dict:
     threshold = body.number("threshold", lo=0)
     lo = body.number("min")
     hi = body.number("max")
+    if lo is not None and hi is not None and lo > hi:
+        ctx.sink.error("E302", f"{where}: `min` ({lo:g}) is above `max` ({hi:g}), so every value is a breach",
+                       body.attrs["min"].value.span, labels=(Label(body.attrs["max"].value.span, "maximum set here"),),
+                       hint="make `min` at most `max`")
     if threshold is not None and hi is not None:
         ctx.sink.error("E313", f"{where} sets both `threshold` and `max`", body.attrs["max"].name_span,
                        labels=(Label(body.attrs["threshold"].name_span, "threshold set here"),),

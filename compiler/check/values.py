@@ -165,7 +165,8 @@ class Body:
             return default  # reported once for the whole spec (E302, "too large")
         if not self._in_range(name, v, v.seconds, lo, hi, False, v.text):
             return default
-        return int(round(v.seconds)) if v.seconds >= 1 else v.seconds  # type: ignore[return-value]
+        secs = v.seconds
+        return int(secs) if float(secs).is_integer() else (int(round(secs)) if secs >= 1 else secs)  # type: ignore[return-value]
 
     def duration_ms(self, name: str) -> float | None:
         v = self.value(name)
@@ -358,7 +359,7 @@ class Body:
                                 labels=(Label(first[e.key], "first set here"),), hint="keep one of them")
                 continue
             first[e.key] = e.key_span
-            if isinstance(e.value, ast.Str) and policy.SECRET_KEY.search(e.key) and e.value.value:
+            if isinstance(e.value, ast.Str) and policy.announces_secret(e.key) and e.value.value:
                 self.sink.error("E402", f"`{name}.{e.key}` in {self.where} looks like a credential "
                                         "(value redacted)", e.value.span,
                                 detail=f"`{name}` are copied in plain text onto every cloud resource, "
