@@ -18,7 +18,9 @@ from mlspec.compiler.diagnostics import Label, Sink
 from mlspec.compiler.source import Span
 
 IDENT = re.compile(r"[a-z][a-z0-9_]{0,62}")
-_RESERVED = set(keyword.kwlist) | set(getattr(keyword, "softkwlist", [])) | {
+# Python's soft keywords as of 3.12, fixed here so the rule does not depend on the interpreter
+_SOFT_KEYWORDS = {"_", "case", "match", "type"}
+_RESERVED = set(keyword.kwlist) | _SOFT_KEYWORDS | {
     "true", "false", "none", "null", "champion", "step", "gate", "require", "system"}
 
 #: fixed outputs per step kind (process declares its own)
