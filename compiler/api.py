@@ -162,18 +162,19 @@ def _check_settings(target, ir: dict, spans: dict[str, Span], sink: Sink) -> Non
                        hint=f'add `{k} = "{s.example or "..."}"`' + (f" ({s.description})" if s.description else ""))
     for k, v in settings.items():
         s = target.settings.get(k)
+        kspan = spans.get(f"target.{target.name}.{k}", span)
         if s is None:
-            sink.error("E502", f"`{k}` is not a setting of target `{target.name}`", span,
+            sink.error("E502", f"`{k}` is not a setting of target `{target.name}`", kspan,
                        hint=did_you_mean(k, target.settings) or
                        "settings: " + ", ".join(f"`{x}`" for x in target.settings))
             continue
         if s.pattern and isinstance(v, str) and not re.fullmatch(s.pattern, v):
-            sink.error("E502", f"`{k} = \"{v}\"` is not valid for target `{target.name}`", span,
+            sink.error("E502", f"`{k} = \"{v}\"` is not valid for target `{target.name}`", kspan,
                        hint=(f"expected something like `{s.example}`" if s.example else f"must match `{s.pattern}`"))
         kinds = {"string": str, "number": (int, float), "bool": bool, "list": list}
         want = kinds.get(s.kind)
         if want and not isinstance(v, want):
-            sink.error("E502", f"`{k}` of target `{target.name}` expects a {s.kind}", span)
+            sink.error("E502", f"`{k}` of target `{target.name}` expects a {s.kind}", kspan)
 
 
 def _report(target, irs: dict[str, dict], notes: list[str], spec_name: str) -> str:

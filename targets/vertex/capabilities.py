@@ -147,9 +147,16 @@ CAPABILITIES: dict[str, Verdict] = {
     "security.private_network": native("VPC with a private subnet (Private Google Access, flow logs) and a Service Networking "
                                        "peering used by pipelines and custom jobs; endpoints are Private Service Connect "
                                        "endpoints reachable only from that VPC", _D + "general/vpc-peering"),
-    "security.allowed_egress": unsupported("reference an existing VPC Service Controls perimeter (MLS-GCP-060) around the project",
-                                           "drop allowed_egress and vendor dependencies into the image or code bundle (jobs then need no outbound access)",
-                                           note="Vertex-managed compute reaches the internet from Google's tenant project, "
-                                                "which the stack's VPC firewall does not govern",
-                                           doc="https://cloud.google.com/vertex-ai/docs/general/vpc-service-controls"),
+    "security.allowed_egress": emulated(
+        "custom jobs (process, train, evaluate, tune steps) attach to the private subnet through a Private Service "
+        "Connect interface (network attachment) and egress via Cloud NAT for that subnet only (logged); a global "
+        "network firewall policy allows TCP 443 to the listed hosts (Cloud NGFW FQDN objects, exact names only: "
+        "`*.` wildcards are refused, E505) and to the Private Google Access VIPs, and denies all other egress; the "
+        "Service Networking peering runs in VPC Service Controls mode (no default internet route). Binding only "
+        "inside a VPC Service Controls perimeter (MLS-GCP-060, referenced, not created): outside one Vertex-managed "
+        "compute keeps Google's own internet access from its tenant project and Vertex does not route PSC-interface "
+        "traffic to Cloud NAT; pipeline orchestration tasks, "
+        "batch prediction and endpoints are not routed through the allow list; needs the stack-created network. Cloud NGFW FQDN objects: "
+        "https://cloud.google.com/firewall/docs/fqdn-objects-overview; Cloud NAT: https://cloud.google.com/nat/docs/overview",
+        _D + "training/psc-i-egress"),
 }

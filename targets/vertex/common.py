@@ -107,6 +107,15 @@ class Env:
                 f"/cryptoKeys/{self.key}")
 
     @property
+    def egress_attachment(self) -> str | None:
+        """The PSC network attachment custom jobs egress through (security.allowed_egress on the
+        network the stack creates), else None (jobs are peered to the VPC and have no internet egress)."""
+        if not self.ir["security"].get("allowed_egress") or self.settings.get("network"):
+            return None
+        name = naming.fit(f"{self.prefix}-egress", 63)
+        return f"projects/{self.project}/regions/{self.region}/networkAttachments/{name}"
+
+    @property
     def image_pins(self) -> dict[str, str]:
         """`image_digests` setting -> {reference without digest: pinned reference}. An entry
         `repo/name:tag@sha256:<hex>` pins exactly that tag; `repo/name@sha256:<hex>` pins every tag."""

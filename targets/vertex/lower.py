@@ -85,6 +85,7 @@ def lower_platform(c: _Ctx) -> None:
         c.data["network"] = {"create": True, "network": naming.fit(f"{e.prefix}-vpc", 63),
                              "subnet": naming.fit(f"{e.prefix}-private", 63), "cidr": "10.10.0.0/20",
                              "peering_range": naming.fit(f"{e.prefix}-vertex-peering", 63), "peering_prefix": 16}
+    lower_egress(c)
     kms = ir["security"].get("kms_key")
     c.data["kms"] = ({"create": False, "key_name": kms} if kms else
                      {"create": True, "key_ring": e.key_ring, "key": e.key, "key_name": e.kms_key_name,
@@ -146,6 +147,74 @@ def lower_platform(c: _Ctx) -> None:
         c.notes.append(f"[{e.env}] MLS-G-05: the stack keeps bucket access logs {retention} days (CMEK log bucket); "
                        "Cloud Audit Logs for Vertex AI stay in the project's Cloud Logging buckets, whose retention and "
                        "routing mlspec does not manage (set the `_Default` bucket or a sink to >= 365 days)")
+
+
+#: Private Google Access VIPs (private.googleapis.com, restricted.googleapis.com)
+#: https://cloud.google.com/vpc/docs/configure-private-google-access#domain-options
+GOOGLE_API_RANGES = ["199.36.153.8/30", "199.36.153.4/30"]
+#: Cloud NGFW: at most 100 destination FQDNs per rule
+FQDNS_PER_RULE = 100
+#: what the Vertex AI service agent needs on the network attachment (instead of roles/compute.networkAdmin)
+PSC_AGENT_PERMISSIONS = ("compute.networkAttachments.get", "compute.networkAttachments.update",
+                         "compute.regionOperations.get")
+EGRESS_PRIORITIES = {"google-apis": 1000, "hosts": 1100, "deny-all": 65000}
+
+
+def lower_egress(c: _Ctx) -> None:
+    """security.allowed_egress -> Cloud NAT + a global network firewall policy (FQDN allow list, Google
+    API VIPs, deny all else) + the PSC network attachment custom jobs use. Empty list: nothing."""
+    e = c.e
+    hosts = list(e.ir["security"].get("allowed_egress") or [])
+    c.data["egress"] = None
+    if not hosts:
+        return
+    exact = []
+    for h in hosts:
+        if h.startswith("*."):
+            # Cloud NGFW FQDN objects take exact domain names only (no wildcards)
+            c.diags.append(Diagnostic(
+                "E505", f"`{h}` in `allowed_egress`: Vertex egress is enforced with Cloud NGFW FQDN objects, which "
+                        "match exact host names only, not wildcards", "security",
+                hint=f"list the exact hosts the jobs reach instead (e.g. `{h[2:]}`, `www.{h[2:]}`)"))
+        else:
+            exact.append(h)
+    if not c.data["network"]["create"]:
+        c.diags.append(Diagnostic(
+            "E505", "`allowed_egress` on Vertex needs the network the stack creates (Cloud NAT, firewall policy and "
+                    f"the PSC network attachment are attached to it); `network = {e.settings.get('network')}` is existing",
+            "security", hint="drop the `network` setting of `target vertex`, or drop `allowed_egress` and manage the "
+                             "existing network's egress yourself"))
+        return
+    net = c.data["network"]
+    rules = [{"key": "google-apis", "priority": EGRESS_PRIORITIES["google-apis"], "action": "allow",
+              "protocol": "tcp", "ports": ["443"], "dest_ip_ranges": GOOGLE_API_RANGES,
+              "description": "allow HTTPS to Google APIs over Private Google Access (private/restricted.googleapis.com)"}]
+    for i in range(0, len(exact), FQDNS_PER_RULE):
+        chunk = exact[i:i + FQDNS_PER_RULE]
+        n = i // FQDNS_PER_RULE
+        rules.append({"key": "hosts" if n == 0 else f"hosts-{n + 1}", "priority": EGRESS_PRIORITIES["hosts"] + n,
+                      "action": "allow", "protocol": "tcp", "ports": ["443"], "dest_fqdns": chunk,
+                      "description": "allow HTTPS to the spec's allowed_egress hosts: " + ", ".join(chunk)[:900]})
+    rules.append({"key": "deny-all", "priority": EGRESS_PRIORITIES["deny-all"], "action": "deny", "protocol": "all",
+                  "dest_ip_ranges": ["0.0.0.0/0"],
+                  "description": "deny every other egress from the private VPC (security.allowed_egress)"})
+    c.data["egress"] = {
+        "hosts": exact, "attachment": e.egress_attachment.rsplit("/", 1)[-1] if e.egress_attachment else None,
+        "router": naming.fit(f"{e.prefix}-egress-router", 63), "nat": naming.fit(f"{e.prefix}-egress-nat", 63),
+        "policy": naming.fit(f"{e.prefix}-egress", 63), "association": naming.fit(f"{e.prefix}-egress-vpc", 63),
+        "rules": rules,
+        "agent_role": {"role_id": naming.fit(f"mlspec_psc_{e.prefix}".replace("-", "_"), 64, sep="_"),
+                       "title": f"mlspec {e.system} {e.env} PSC interface",
+                       "permissions": list(PSC_AGENT_PERMISSIONS)}}
+    c.notes.append(
+        f"[{e.env}] allowed_egress: custom jobs attach to `{net['subnet']}` through the PSC network attachment "
+        f"`{c.data['egress']['attachment']}` and reach only {', '.join(f'`{h}`' for h in exact) or 'no host'} (TCP 443) "
+        "via Cloud NAT; the Service Networking peering runs in VPC Service Controls mode (no default internet route). "
+        "The allow list binds Vertex jobs only when the project is inside a VPC Service Controls perimeter "
+        "(MLS-GCP-060, not created by mlspec): outside one, Vertex-managed compute keeps Google's own internet "
+        "access from its tenant project and Cloud NAT is not used for PSC-interface traffic. Only custom "
+        "jobs (process/train/evaluate/tune steps) use this path; pipeline orchestration tasks, batch prediction "
+        "and endpoints are not routed through it")
 
 
 def lower_tracking(c: _Ctx) -> None:

@@ -226,9 +226,12 @@ def _custom_job_payload(e: Env, display: str, image: str, command: list[str], ar
                             "containerSpec": {"imageUri": image, "command": command, "args": args}}
     spec: dict[str, Any] = {"workerPoolSpecs": [pool],
                             "serviceAccount": _p("workload_service_account"),
-                            "network": _p("network"),
                             "enableWebAccess": False,
                             "enableDashboardAccess": False}
+    if e.egress_attachment:  # allowed_egress: a PSC interface in the private subnet (Cloud NAT + FQDN firewall)
+        spec["pscInterfaceConfig"] = {"networkAttachment": e.egress_attachment}
+    else:
+        spec["network"] = _p("network")
     if max_runtime_s:
         spec["scheduling"] = {"timeout": f"{int(max_runtime_s)}s"}
     if output_dir:

@@ -1,7 +1,7 @@
 """A maximal hand-written IR (docs/ir.md) exercising every construct the Vertex target lowers.
 
 `maximal_ir(env)` -> one environment's IR; `every_rollout_irs()` varies the endpoint rollout.
-Key auth, MLflow, Delta and allowed_egress are refused by capabilities, so the maximal
+Key auth, MLflow and Delta are refused by capabilities, so the maximal
 fixture leaves them out; `refused_ir()` puts them in.
 """
 from __future__ import annotations
@@ -198,7 +198,7 @@ def with_rollout(ir: dict, strategy: str) -> dict:
 
 
 def refused_ir() -> dict:
-    """Uses every feature the Vertex target refuses (key auth, MLflow, Delta, allowed egress)."""
+    """Uses every feature the Vertex target refuses (key auth, MLflow, Delta) plus allowed egress."""
     ir = maximal_ir("prod")
     ir["endpoints"][0]["auth"] = "key"
     ir["tracking"] = {"backend": "mlflow", "experiment": "x", "uri": "https://mlflow.example.com"}

@@ -90,7 +90,7 @@ def test_refusals_are_capability_diagnostics():
     diags, _notes = capcheck.check(fixtures.refused_ir(), Vertex(), {})
     got = sorted((d.code, d.summary.split("(`")[1].split("`")[0]) for d in diags)
     assert got == [("E501", "data.format.delta"), ("E501", "endpoint.auth.key"),
-                   ("E501", "security.allowed_egress"), ("E501", "tracking.mlflow")]
+                   ("E501", "tracking.mlflow")]
     assert all(d.hint.startswith("alternatives: ") for d in diags)
 
 

@@ -3,7 +3,10 @@
 Fixed code: everything specific to a spec is data in stacks/<stack>.json, written by
 `mlspec compile --target vertex`; no spec string ever becomes code. One stack per environment.
 
-Creates: private VPC + subnet (Private Google Access, flow logs) + Service Networking peering;
+Creates: private VPC + subnet (Private Google Access, flow logs) + Service Networking peering; with
+allowed_egress: Cloud NAT for that subnet only (logged), a global network firewall policy allowing
+TCP 443 to the listed hosts (FQDN objects) and the Google API VIPs and denying all other egress, a
+PSC network attachment custom jobs use, and the peering in VPC Service Controls mode;
 Cloud KMS key ring + key (90-day rotation, protected) with the service agents granted on the key;
 CMEK buckets (uniform access, public access prevention, versioning, access logs); one service
 account per component with minimal roles; the Vertex metadata store (CMEK); code, runtime and
@@ -65,7 +68,7 @@ peering = None
 if NET["create"]:
     vpc = gcp.compute.Network("vpc", name=NET["network"], project=PROJECT, auto_create_subnetworks=False,
                               routing_mode="REGIONAL")
-    gcp.compute.Subnetwork(
+    subnet = gcp.compute.Subnetwork(
         "subnet", name=NET["subnet"], project=PROJECT, region=REGION, network=vpc.id,
         ip_cidr_range=NET["cidr"], private_ip_google_access=True,
         log_config=gcp.compute.SubnetworkLogConfigArgs(aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5,
@@ -77,6 +80,51 @@ if NET["create"]:
         "vertex-peering", network=vpc.id, service="servicenetworking.googleapis.com",
         reserved_peering_ranges=[peering_range.name])
     NETWORK_NAME = pulumi.Output.from_input(NET["network"])
+    EGRESS = D.get("egress")
+    if EGRESS:  # security.allowed_egress: the private subnet reaches exactly these hosts and nothing else
+        # Without a default route in the Service Networking producer network, Vertex-managed compute
+        # peered to this VPC has no direct internet path of its own.
+        gcp.servicenetworking.VpcServiceControls(
+            "vertex-peering-vpc-sc", network=vpc.name, service="servicenetworking.googleapis.com", enabled=True,
+            project=PROJECT, opts=opts(peering))
+        # Custom jobs attach to the private subnet through a Private Service Connect interface.
+        gcp.compute.NetworkAttachment(
+            "egress-attachment", name=EGRESS["attachment"], project=PROJECT, region=REGION,
+            subnetworks=[subnet.id], connection_preference="ACCEPT_AUTOMATIC",
+            description="PSC interface of Vertex AI custom jobs into the private subnet (egress via Cloud NAT)")
+        # The Vertex AI service agent connects jobs' PSC interfaces to the attachment. Vertex's setup guide
+        # grants it roles/compute.networkAdmin; a custom role with only the attachment permissions keeps
+        # MLS-GCP-021 (no *Admin at project level).
+        psc_role = gcp.projects.IAMCustomRole(
+            "role-psc-interface", project=PROJECT, role_id=EGRESS["agent_role"]["role_id"],
+            title=EGRESS["agent_role"]["title"], permissions=EGRESS["agent_role"]["permissions"],
+            description="lets the Vertex AI service agent attach custom jobs to the egress network attachment")
+        gcp.projects.IAMMember("role-vertex-agent-psc-interface", project=PROJECT, role=psc_role.name,
+                               member=agents["aiplatform.googleapis.com"].member)
+        router = gcp.compute.Router(
+            "egress-router", name=EGRESS["router"], project=PROJECT, region=REGION, network=vpc.id,
+            description="Cloud NAT router of the private subnet (allowed_egress)")
+        gcp.compute.RouterNat(
+            "egress-nat", name=EGRESS["nat"], project=PROJECT, region=REGION, router=router.name,
+            nat_ip_allocate_option="AUTO_ONLY", source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
+            subnetworks=[gcp.compute.RouterNatSubnetworkArgs(name=subnet.id, source_ip_ranges_to_nats=["ALL_IP_RANGES"])],
+            log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ALL"))
+        policy = gcp.compute.NetworkFirewallPolicy(
+            "egress-policy", name=EGRESS["policy"], project=PROJECT,
+            description="egress allow list of the private VPC (security.allowed_egress); everything else denied")
+        gcp.compute.NetworkFirewallPolicyAssociation(
+            "egress-policy-vpc", name=EGRESS["association"], project=PROJECT, attachment_target=vpc.id,
+            firewall_policy=policy.id)
+        for rule in EGRESS["rules"]:
+            gcp.compute.NetworkFirewallPolicyRule(
+                f"egress-rule-{rule['key']}", project=PROJECT, firewall_policy=policy.name, rule_name=rule["key"],
+                priority=rule["priority"], direction="EGRESS", action=rule["action"], description=rule["description"],
+                enable_logging=True,
+                match=gcp.compute.NetworkFirewallPolicyRuleMatchArgs(
+                    dest_fqdns=rule.get("dest_fqdns"), dest_ip_ranges=rule.get("dest_ip_ranges"),
+                    layer4_configs=[gcp.compute.NetworkFirewallPolicyRuleMatchLayer4ConfigArgs(
+                        ip_protocol=rule["protocol"], ports=rule.get("ports"))]),
+                opts=opts(policy))
 else:
     NETWORK_NAME = pulumi.Output.from_input(NET["network"].rsplit("/", 1)[-1])
 # Vertex wants the network as projects/<project NUMBER>/global/networks/<name>
