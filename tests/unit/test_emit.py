@@ -21,6 +21,21 @@ def test_yaml_emitters_agree_on_every_golden_yaml_file():
     assert yaml.safe_load(emit.dump_yaml(tricky)) == tricky
 
 
+def test_json_matches_the_standard_library_on_every_golden_json_file():
+    import json
+
+    checked = 0
+    for f in sorted((ROOT / "tests" / "golden").rglob("*.json")):
+        data = json.loads(f.read_text())
+        ours = emit.serialise(data, "json")
+        assert json.loads(ours) == data, f
+        std = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+        if b"e-" not in std:  # only the spelling of small floats may differ (1e-05 vs 0.00001)
+            assert ours == std, f
+        checked += 1
+    assert checked
+
+
 def test_serialise_formats():
     assert emit.serialise({"b": 1, "a": [1, 2]}, "json") == b'{\n  "b": 1,\n  "a": [\n    1,\n    2\n  ]\n}\n'
     assert emit.serialise("x", "text") == b"x\n"
