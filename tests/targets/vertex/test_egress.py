@@ -181,3 +181,23 @@ def test_vertex_agent_gets_a_narrow_custom_role_not_network_admin(egress_graph):
     assert grant["inputs"]["member"].endswith("@gcp-sa-aiplatform.iam.gserviceaccount.com")
     for r in of(res, "projects/iAMMember:IAMMember"):
         assert not r["inputs"]["role"].lower().endswith("admin")
+
+
+def test_egress_job_payloads_parse_as_vertex_jobs(egress_graph):
+    from google.cloud.aiplatform_v1.types import CustomJob, HyperparameterTuningJob
+
+    low, _res = egress_graph
+    seen = 0
+    for art in low.artifacts:
+        if art.kind != "kfp-pipeline-spec":
+            continue
+        for ex in art.content["deploymentSpec"]["executors"].values():
+            args = (ex.get("container") or {}).get("args") or []
+            if "--payload" not in args:
+                continue
+            kind, payload = args[args.index("--type") + 1], args[args.index("--payload") + 1]
+            job = (CustomJob if kind == "CustomJob" else HyperparameterTuningJob).from_json(payload)
+            spec = job.job_spec if kind == "CustomJob" else job.trial_job_spec
+            assert spec.psc_interface_config.network_attachment.endswith("-egress") and not spec.network
+            seen += 1
+    assert seen

@@ -92,9 +92,8 @@ if NET["create"]:
             "egress-attachment", name=EGRESS["attachment"], project=PROJECT, region=REGION,
             subnetworks=[subnet.id], connection_preference="ACCEPT_AUTOMATIC",
             description="PSC interface of Vertex AI custom jobs into the private subnet (egress via Cloud NAT)")
-        # The Vertex AI service agent connects jobs' PSC interfaces to the attachment. Vertex's setup guide
-        # grants it roles/compute.networkAdmin; a custom role with only the attachment permissions keeps
-        # MLS-GCP-021 (no *Admin at project level).
+        # The Vertex AI service agent connects jobs' PSC interfaces to the attachment: a custom role with only
+        # the attachment permissions, not a predefined *Admin role (MLS-GCP-021).
         psc_role = gcp.projects.IAMCustomRole(
             "role-psc-interface", project=PROJECT, role_id=EGRESS["agent_role"]["role_id"],
             title=EGRESS["agent_role"]["title"], permissions=EGRESS["agent_role"]["permissions"],
