@@ -66,7 +66,7 @@ def lower_platform(c: _Ctx) -> None:
     s = e.settings
     for key, rule in (("project", naming.PROJECT_RE), ("region", naming.REGION_RE)):
         if not naming.check(rule, str(s.get(key) or "")):
-            c.diags.append(Diagnostic("E520", f"`target vertex` needs a valid `{key}` (got `{s.get(key) or ''}`)",
+            c.diags.append(Diagnostic("E502", f"`target vertex` needs a valid `{key}` (got `{s.get(key) or ''}`)",
                                       "targets.vertex", hint=f"it must match `{rule.pattern}`"))
     prod = e.production
     c.data.update({
@@ -272,11 +272,11 @@ def lower_endpoints(c: _Ctx) -> None:
     for ep in e.ir["endpoints"]:
         r = ep["rollout"]
         if r["strategy"] not in ROLLOUT_STRATEGIES:
-            c.diags.append(Diagnostic("E525", f"rollout `{r['strategy']}` of endpoint `{ep['name']}` is not supported on "
+            c.diags.append(Diagnostic("E505", f"rollout `{r['strategy']}` of endpoint `{ep['name']}` is not supported on "
                                               "Vertex AI", ep["id"], hint="see docs/targets/vertex.md for the alternatives"))
             continue
         if ep["auth"] != "iam":
-            c.diags.append(Diagnostic("E526", f"endpoint `{ep['name']}` asks for `{ep['auth']}` auth; Vertex endpoints are "
+            c.diags.append(Diagnostic("E505", f"endpoint `{ep['name']}` asks for `{ep['auth']}` auth; Vertex endpoints are "
                                               "IAM-only", ep["id"], hint="use auth = iam"))
         if r["strategy"] == "ab_test":
             variants = [{"name": v["name"], "model_id": e.model_id(models[v["model"]]["name"]) if v["model"] in models else "",
@@ -364,13 +364,13 @@ def lower_batch(c: _Ctx) -> None:
         ds = datasets.get(bj["data"]) or {}
         m = models[bj["model"]]
         if not e.data_uri(ds.get("uri") or "") or not e.data_uri(bj.get("output") or ""):
-            c.diags.append(Diagnostic("E522", f"batch `{bj['name']}` reads or writes a location Vertex cannot reach "
+            c.diags.append(Diagnostic("E504", f"batch `{bj['name']}` reads or writes a location Vertex cannot reach "
                                               f"(`{ds.get('uri')}` -> `{bj.get('output')}`)", bj["id"],
                                       hint="use portable `data://` URIs or `gs://` URIs"))
             continue
         if ds.get("format") not in fmt:
             if ds.get("format") != "parquet":
-                c.diags.append(Diagnostic("E527", f"batch `{bj['name']}` reads `{ds.get('format')}` data, which Vertex "
+                c.diags.append(Diagnostic("E505", f"batch `{bj['name']}` reads `{ds.get('format')}` data, which Vertex "
                                                   "cannot score", bj["id"], hint="export the data as parquet, csv or jsonl"))
                 continue
             # BatchPredictionJob cannot read parquet: a one-task batch pipeline scores it in a CustomJob
@@ -482,7 +482,7 @@ def lower_monitors(c: _Ctx) -> None:
                 base["baseline"] = None
         else:
             if ep is not None and not ep.get("capture"):
-                c.diags.append(Diagnostic("E528", f"monitor `{mo['name']}` ({mo['kind']}) needs request capture on endpoint "
+                c.diags.append(Diagnostic("E505", f"monitor `{mo['name']}` ({mo['kind']}) needs request capture on endpoint "
                                                   f"`{ep['name']}` on Vertex", mo["id"], hint="add `capture = 10%` to the endpoint"))
             spec = aux_pipelines.build_monitor_pipeline(e, mo, ep, c.diags)
             path = f"pipelines/{e.env}/monitor-{naming.kebab(mo['name'])}.json"

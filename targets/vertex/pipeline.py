@@ -125,7 +125,7 @@ class _Builder:
         ds = self.datasets[ds_id]
         uri = self.e.data_uri(ds["uri"])
         if not uri:
-            self.diags.append(Diagnostic("E522", f"dataset `{ds['name']}` has a URI Vertex cannot read: `{ds['uri']}`",
+            self.diags.append(Diagnostic("E504", f"dataset `{ds['name']}` has a URI Vertex cannot read: `{ds['uri']}`",
                                          ds_id, hint="use a portable `data://` URI or a `gs://` URI"))
         name = f"importer-{naming.kebab(ds['name'])}"
         self.components[f"comp-{name}"] = {
@@ -213,7 +213,7 @@ class _Builder:
                 raise ValueError(f"comparison `{req['op']}`")
             return f"{expr(req['left'])} {req['op']} {expr(req['right'])}", used["champion"]
         except ValueError as exc:
-            self.diags.append(Diagnostic("E524", f"gate requirement `{req['text']}` cannot be lowered to a Vertex "
+            self.diags.append(Diagnostic("E505", f"gate requirement `{req['text']}` cannot be lowered to a Vertex "
                                                  f"pipeline condition: {exc}", gate_id))
             return None, False
 
@@ -338,17 +338,17 @@ def _image_for(b: _Builder, step: dict, framework: dict | None) -> str:
     gpu = bool(step.get("compute") and step["compute"]["class"].startswith("gpu."))
     fw = framework or {"name": "sklearn", "version": "1.0"}
     if fw["name"] == "custom":
-        b.diags.append(Diagnostic("E521", f"step `{step['name']}` uses framework `custom` without an `image`",
+        b.diags.append(Diagnostic("E505", f"step `{step['name']}` uses framework `custom` without an `image`",
                                   step["id"], hint="set `image` on the step"))
         return ""
     uri = containers.training_image(fw["name"], str(fw.get("version") or "0"), b.e.region, gpu)
     if uri is None:
         uri = containers.newest_training_image(fw["name"], b.e.region, gpu)
         if uri is None:
-            b.diags.append(Diagnostic("E521", f"Vertex has no prebuilt training container for `{fw['name']}`",
+            b.diags.append(Diagnostic("E505", f"Vertex has no prebuilt training container for `{fw['name']}`",
                                       step["id"], hint="set `image` on the step"))
             return ""
-        b.diags.append(Diagnostic("W521", f"Vertex has no prebuilt training container for `{fw['name']}` "
+        b.diags.append(Diagnostic("W505", f"Vertex has no prebuilt training container for `{fw['name']}` "
                                           f"{fw.get('version')} or newer; using `{uri}`", step["id"],
                                   hint=f"set `image` on the step, or pick a version listed at {containers.TRAINING_DOC}",
                                   severity="warning"))
@@ -376,7 +376,7 @@ def _inputs(b: _Builder, step: dict, refs: dict[str, str]) -> tuple[dict, dict, 
         try:
             producer, key, extra = b.resolve(ref, step["id"])
         except KeyError:
-            b.diags.append(Diagnostic("E523", f"step `{step['name']}` reads `{ref}`, which the Vertex lowering "
+            b.diags.append(Diagnostic("E505", f"step `{step['name']}` reads `{ref}`, which the Vertex lowering "
                                               "cannot resolve", step["id"]))
             continue
         kind = "model" if key == "model" else "metrics" if key == "metrics" else "dataset"
@@ -572,7 +572,7 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
     name = task_name(step["name"])
     model = next((m for m in b.e.ir["models"] if m["id"] == step["model"]), None)
     if model is None:
-        b.diags.append(Diagnostic("E523", f"register step `{step['name']}` names an unknown model", step["id"]))
+        b.diags.append(Diagnostic("E505", f"register step `{step['name']}` names an unknown model", step["id"]))
         return
     comp_in, arts, _args, deps = _inputs(b, step, {"model": step["source"]})
     metric_params: dict[str, Any] = {}
@@ -602,12 +602,12 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
     elif serving is None:
         serving = containers.newest_serving_image(fw["name"], b.e.region, gpu)
         if serving is None:
-            b.diags.append(Diagnostic("E521", f"Vertex has no prebuilt serving container for `{fw['name']}` "
+            b.diags.append(Diagnostic("E505", f"Vertex has no prebuilt serving container for `{fw['name']}` "
                                               f"(model `{model['name']}`)", model["id"],
                                       hint=f"use one of the frameworks listed at {containers.DOC}"))
             serving = ""
         else:
-            b.diags.append(Diagnostic("W521", f"Vertex has no prebuilt serving container for `{fw['name']}` "
+            b.diags.append(Diagnostic("W505", f"Vertex has no prebuilt serving container for `{fw['name']}` "
                                               f"{fw.get('version')} or newer; using `{serving}`", model["id"],
                                       hint=f"pick a version listed at {containers.DOC}", severity="warning"))
     gates = [b.gates[g] for g in model.get("gates") or [] if g in b.gates]

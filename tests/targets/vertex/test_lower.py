@@ -111,7 +111,7 @@ def test_lowering_diagnostics():
     ir["datasets"][1]["uri"] = "s3://elsewhere/x/"  # the batch input
     ir["pipelines"][0]["steps"][2]["framework"] = {"name": "xgboost", "version": "99.0"}
     codes = sorted({d.code for d in lower([ir, fixtures.maximal_ir("dev")]).diagnostics})
-    assert codes == ["E520", "E522", "E528", "W521"]
+    assert codes == ["E502", "E504", "E505", "W505"]
 
 
 def test_parquet_batch_is_emulated_by_a_batch_pipeline():
