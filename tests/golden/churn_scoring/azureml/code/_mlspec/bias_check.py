@@ -1,0 +1,20 @@
+"""mlspec fairness step: demographic parity difference per facet (fairlearn)."""
+import mlflow
+from fairlearn.metrics import demographic_parity_difference
+
+from _common import fail, load_model, parse, read_table, write_json
+
+args, cfg = parse("model", "data", outputs=("report",))
+df = read_table(args.data)
+y_true = df[cfg["label"]]
+y_pred = load_model(args.model).predict(df.drop(columns=[cfg["label"]]))
+report = {}
+for facet in cfg["facets"]:
+    d = float(demographic_parity_difference(y_true, y_pred, sensitive_features=df[facet]))
+    report[facet] = d
+    mlflow.log_metric("disparity_" + facet, d)
+write_json(args.report, "bias.json", {"metric": cfg["metric"], "max_disparity": cfg["max_disparity"],
+                                      "disparity": report})
+worst = {f: d for f, d in report.items() if d > cfg["max_disparity"]}
+if worst:
+    fail("disparity above %s for %s" % (cfg["max_disparity"], ", ".join(sorted(worst))))

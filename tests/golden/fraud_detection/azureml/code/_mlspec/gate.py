@@ -1,0 +1,55 @@
+"""mlspec gate step: evaluate `require` expressions over step metrics and the approved champion."""
+import json
+import os
+import sys
+
+from _common import fail, ml_client, write_json
+
+argv = sys.argv[1:]
+paths = {argv[i][2:]: argv[i + 1] for i in range(0, len(argv) - 1, 2) if argv[i].startswith("--")}
+with open(paths.pop("config"), encoding="utf-8") as f:
+    cfg = json.load(f)
+decision_dir = paths.pop("decision")
+metrics = {}
+for name in cfg["metric_inputs"]:
+    with open(os.path.join(paths[name], "evaluation.json"), encoding="utf-8") as f:  # script contract
+        metrics["step." + name[: -len("_metrics")]] = {k: v["value"] for k, v in json.load(f)["metrics"].items()}
+champion = {}
+if cfg["uses_champion"] and cfg["champion_model"]:
+    client = ml_client()
+    approved = [m for m in client.models.list(name=cfg["champion_model"])
+                if (m.tags or {}).get("mlspec.stage") == "approved"]
+    if approved:
+        best = max(approved, key=lambda m: int(m.version))
+        champion = {k[len("mlspec.metric."):]: float(v) for k, v in (best.tags or {}).items()
+                    if k.startswith("mlspec.metric.")}
+
+
+def value(node):
+    if "number" in node:
+        return float(node["number"])
+    if "metric" in node:
+        return float(metrics[node["metric"]["step"]][node["metric"]["name"]])
+    if "champion" in node:
+        if node["champion"] not in champion:
+            return None  # no champion yet: the comparison passes
+        return champion[node["champion"]]
+    b = node["binary"]
+    left, right = value(b["left"]), value(b["right"])
+    if left is None or right is None:
+        return None
+    return {"+": left + right, "-": left - right, "*": left * right, "/": left / right}[b["op"]]
+
+
+OPS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
+       "<": lambda a, b: a < b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+results = []
+for req in cfg["requires"]:
+    left, right = value(req["left"]), value(req["right"])
+    ok = left is None or right is None or OPS[req["op"]](left, right)
+    results.append({"require": req["text"], "left": left, "right": right, "passed": ok})
+write_json(decision_dir, "decision.json", {"gate": cfg["gate"], "results": results,
+                                           "passed": all(r["passed"] for r in results)})
+failed = [r["require"] for r in results if not r["passed"]]
+if failed:
+    fail("gate %s failed: %s" % (cfg["gate"], "; ".join(failed)))

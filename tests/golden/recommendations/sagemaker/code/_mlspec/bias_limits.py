@@ -1,0 +1,37 @@
+"""mlspec bias limits (SageMaker Processing). Generated build support file; do not edit.
+
+Reads SageMaker Clarify's analysis.json and writes limits.json with the largest absolute value
+of the requested bias metric over every facet value, for the pipeline's Condition step.
+"""
+import argparse
+import json
+import os
+
+IN = "/opt/ml/processing/input/analysis/analysis.json"
+OUT = "/opt/ml/processing/output/limits"
+
+
+def values(node, metric):
+    if isinstance(node, dict):
+        if node.get("name") == metric and isinstance(node.get("value"), (int, float)):
+            yield float(node["value"])
+        for v in node.values():
+            yield from values(v, metric)
+    elif isinstance(node, list):
+        for v in node:
+            yield from values(v, metric)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--metric", required=True)
+    metric = ap.parse_args().metric
+    with open(IN) as f:
+        found = [abs(v) for v in values(json.load(f), metric)]
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "limits.json"), "w") as f:
+        json.dump({"metric": metric, "max_abs": max(found) if found else 0.0, "count": len(found)}, f)
+
+
+if __name__ == "__main__":
+    main()
