@@ -308,22 +308,32 @@ class Body:
             return None
         return v
 
-    def scalar_map(self, name: str) -> dict[str, Any] | None:
-        """`{ max_depth = 6, eta = 0.2 }`: names to numbers, strings or booleans."""
+    def _unique_entries(self, name: str) -> list[ast.MapEntry] | None:
+        """The entries of a map attribute, reporting a non-map value and repeated keys."""
         v = self.value(name)
         if v is None:
             return None
         if not isinstance(v, ast.Map):
             self._wrong(name, v, "map")
             return None
-        out: dict[str, Any] = {}
+        out: list[ast.MapEntry] = []
         first: dict[str, Span] = {}
         for e in v.entries:
             if e.key in first:
                 self.sink.error("E203", f"`{e.key}` is set twice in `{name}`", e.key_span,
-                                labels=(Label(first[e.key], "first set here"),))
+                                labels=(Label(first[e.key], "first set here"),), hint="keep one of them")
                 continue
             first[e.key] = e.key_span
+            out.append(e)
+        return out
+
+    def scalar_map(self, name: str) -> dict[str, Any] | None:
+        """`{ max_depth = 6, eta = 0.2 }`: names to numbers, strings or booleans."""
+        entries = self._unique_entries(name)
+        if entries is None:
+            return None
+        out: dict[str, Any] = {}
+        for e in entries:
             val = e.value
             if isinstance(val, ast.Num):
                 out[e.key] = val.value
@@ -345,20 +355,11 @@ class Body:
         return out
 
     def string_map(self, name: str) -> dict[str, str] | None:
-        raw = self.value(name)
-        if raw is None:
-            return None
-        if not isinstance(raw, ast.Map):
-            self._wrong(name, raw, "map")
+        entries = self._unique_entries(name)
+        if entries is None:
             return None
         out: dict[str, str] = {}
-        first: dict[str, Span] = {}
-        for e in raw.entries:
-            if e.key in first:
-                self.sink.error("E203", f"`{e.key}` is set twice in `{name}`", e.key_span,
-                                labels=(Label(first[e.key], "first set here"),), hint="keep one of them")
-                continue
-            first[e.key] = e.key_span
+        for e in entries:
             if isinstance(e.value, ast.Str) and policy.announces_secret(e.key) and e.value.value:
                 self.sink.error("E402", f"`{name}.{e.key}` in {self.where} looks like a credential "
                                         "(value redacted)", e.value.span,
