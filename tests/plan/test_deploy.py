@@ -155,10 +155,26 @@ def test_apply_drives_automation_api_with_fakes(tmp_path, preflight_ok):
     assert not (tmp_path / "build" / ".staging" / "vertex").exists()
 
 
-def test_apply_findings_gate_fails_preflight_without_touching_the_stack_with_fakes(tmp_path, preflight_ok):
+def unwaived_copy(tmp_path) -> str:
+    """The fraud example without its MLS-G-06 waiver: its plan has unwaived findings."""
+    import re
+    import shutil
+
+    shutil.copytree(ROOT / "specs" / "fraud_detection", tmp_path / "specs" / "fraud_detection")
+    text = (ROOT / "specs" / "fraud_detection.mlspec").read_text()
+    text, n = re.subn(r'\n\s*waive "MLS-G-06" \{[^}]*\}\n', "\n", text)
+    assert n == 1
+    spec = tmp_path / "specs" / "fraud_detection.mlspec"
+    spec.write_text(text)
+    return str(spec)
+
+
+def test_apply_findings_gate_fails_preflight_without_touching_the_stack_with_fakes(tmp_path, preflight_ok, capsys):
     fake = FakeAutomation()
-    assert deploy.run(_opts(tmp_path, allow_findings=False), automation=fake) == deploy.EXIT_PREFLIGHT
+    spec = unwaived_copy(tmp_path)
+    assert deploy.run(_opts(tmp_path, spec=spec, allow_findings=False), automation=fake) == deploy.EXIT_PREFLIGHT
     assert fake.log == [] and not (tmp_path / "build" / "vertex").exists()
+    assert "unwaived security finding(s) (MLS-G-06)" in capsys.readouterr().err
 
 
 def test_apply_declined_and_failed_keep_the_previous_build_with_fakes(tmp_path, preflight_ok, monkeypatch):

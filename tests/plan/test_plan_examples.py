@@ -21,12 +21,8 @@ GOLDEN = ROOT / "tests" / "plan" / "golden"
 CONCERNS = {"storage", "identity", "network", "pipeline", "serving", "monitoring", "alerting"}
 REGISTRY = {"sagemaker", "azureml"}
 
-#: unwaived rules the targets still violate (reported to their owners; shrink as they are fixed)
-KNOWN_TARGET_ISSUES = {
-    "sagemaker": {"MLS-G-06"},  # SageMaker framework / Clarify / Model Monitor images by tag
-    "vertex": {"MLS-G-06"},  # GCPC / prebuilt training images by tag (`:latest` for some)
-    "azureml": {"MLS-G-06"},  # mcr.microsoft.com/azureml base images by tag
-}
+#: unwaived rules a target still violates on the examples (reported to its owner; empty = none)
+KNOWN_TARGET_ISSUES: dict[str, set[str]] = {"sagemaker": set(), "vertex": set(), "azureml": set()}
 
 
 @functools.lru_cache(maxsize=None)
@@ -63,11 +59,11 @@ def test_plan_has_no_unexpected_findings(spec, target, env):
     assert rules <= KNOWN_TARGET_ISSUES[target], sorted(rules - KNOWN_TARGET_ISSUES[target])
 
 
-@pytest.mark.xfail(reason="targets still violate MLS-G-06 (unpinned public images) and others; see KNOWN_TARGET_ISSUES",
-                   strict=False)
 @pytest.mark.parametrize("spec, target, env", CASES)
 def test_plan_zero_findings_by_default(spec, target, env):
-    assert result(spec, target, env).unwaived == []
+    r = result(spec, target, env)
+    assert r.unwaived == [], [(f["rule"], f["resource"], f["message"]) for f in r.unwaived]
+    assert r.exit_code == 0
 
 
 @pytest.mark.parametrize("spec, target, env", CASES)
