@@ -1,7 +1,7 @@
 """The security baseline catalogue: every rule id of docs/security.md.
 
 Used by the front end to validate `waive` blocks (known id, waivable) and by
-`mlspec plan` whose rule implementations (mlspec.compiler.security) key on these ids.
+`mlspec plan`, whose rule implementations (mlspec.compiler.plan.rules_*) key on these ids.
 Pure data; imports nothing.
 """
 from __future__ import annotations

@@ -274,16 +274,10 @@ def rules_for(target: str) -> list[Rule]:
 
 
 def today() -> _dt.date:
-    """Today; MLSPEC_TODAY=YYYY-MM-DD pins it (tests, reproducible CI), as the front end does."""
-    import os
+    """Today, pinned by MLSPEC_TODAY exactly as the front end pins it (one implementation)."""
+    from mlspec.compiler.check.policy import today as _front_end_today
 
-    pinned = os.environ.get("MLSPEC_TODAY")
-    if pinned:
-        try:
-            return _dt.date.fromisoformat(pinned)
-        except ValueError:
-            pass
-    return _dt.date.today()
+    return _front_end_today()
 
 
 _today = today
