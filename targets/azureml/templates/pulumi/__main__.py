@@ -26,7 +26,13 @@ _DATA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), cfg.requir
 with open(_DATA_PATH, encoding="utf-8") as _f:
     D = json.load(_f)
 LOC = D["region"]
-TAGS = D["tags"]
+TAGS = dict(D["tags"])
+_MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "manifest.json")
+if os.path.exists(_MANIFEST):  # MLS-G-08: the compiler version lives in the manifest, never in artifacts
+    with open(_MANIFEST, encoding="utf-8") as _m:
+        _version = str(json.load(_m).get("compiler_version") or "")
+    if _version:
+        TAGS["mlspec-version"] = _version
 SUB = D["subscription"]
 ROLE_DEF = "/subscriptions/" + SUB + "/providers/Microsoft.Authorization/roleDefinitions/"
 TENANT = cfg.get("tenantId") or az.authorization.get_client_config_output().tenant_id

@@ -31,7 +31,13 @@ CONFIG = pulumi.Config("mlspec")
 STACK = pulumi.get_stack()
 with open(os.path.join(HERE, "stacks", f"{STACK}.json"), encoding="utf-8") as _f:
     DATA = json.load(_f)
-TAGS = DATA["tags"]
+TAGS = dict(DATA["tags"])
+_MANIFEST = os.path.join(HERE, "..", "manifest.json")
+if os.path.exists(_MANIFEST):  # MLS-G-08: the compiler version lives in the manifest, never in artifacts
+    with open(_MANIFEST, encoding="utf-8") as _m:
+        _version = str(json.load(_m).get("compiler_version") or "")
+    if _version:
+        TAGS["mlspec:version"] = _version
 T: dict = {}  # token -> str | Output
 
 
