@@ -124,6 +124,14 @@ def build_irs(path: str, env: str | None = None, validate: bool = True) -> Resul
                 continue
             res.irs[e] = ir
     res._spans = spans_all  # type: ignore[attr-defined]
+    if res.irs and not sink.has_errors:
+        # the settings of every `target` block the spec declares, so `check` catches a typo in
+        # one before a compile for that cloud does (settings are data; no lowering code runs)
+        from mlspec.targets.base import get_target
+
+        first = next(iter(res.irs.values()))
+        for name in first["targets"]:
+            _check_settings(get_target(name), first, spans_all, sink)
     res.diagnostics = sink.sorted()
     if not res.ok:
         res.irs = {}

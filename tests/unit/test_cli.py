@@ -163,3 +163,12 @@ def test_unsupported_feature_is_refused_before_lowering(tmp_path, capsys, monkey
     assert "specs/fraud_detection.mlspec:80:5: error[E501]: Fake Cloud cannot express `canary` rollout" in err
     assert "alternatives: rollout = blue_green; rollout = linear { ... }" in err
     assert not Fake.lowered and not (tmp_path / "fake").exists()
+
+
+def test_check_validates_declared_target_settings(tmp_path, capsys):
+    p = tmp_path / "t.mlspec"
+    p.write_text('system s {\n  owner = "a@b.co"\n  target vertex { projet = "x"  region = "us-central1" }\n}\n')
+    assert main(["check", str(p)]) == 1
+    err = capsys.readouterr().err
+    assert f"{p}:3:19: error[E502]: `projet` is not a setting of target `vertex`" in err
+    assert "did you mean `project`?" in err
