@@ -207,6 +207,13 @@ def _report(target, irs: dict[str, dict], notes: list[str], spec_name: str) -> s
     return "\n".join(lines) + "\n"
 
 
+def _already_written(res: Result) -> str:
+    done = [tb.written_to for tb in res.builds.values() if tb.written_to is not None]
+    if not done:
+        return ""
+    return "; already replaced with the new build: " + ", ".join(f"`{emit.shown(p)}`" for p in done)
+
+
 def compile_spec(path: str, target_names: list[str], env: str | None = None, out: Path | None = None,
                  debug: bool = False) -> Result:
     """Compile for each target; writes DIR/<target>/ when `out` is given and the target succeeded."""
@@ -214,6 +221,12 @@ def compile_spec(path: str, target_names: list[str], env: str | None = None, out
     res = build_irs(path, env)
     if not res.ok:
         return res
+    if out is not None:  # refuse to clobber what mlspec does not own before writing anything
+        for target in targets:
+            try:
+                emit.check_destination(out, target.name)
+            except emit.OutputError as exc:
+                raise UsageError(str(exc)) from None
     spans: dict[str, Span] = getattr(res, "_spans", {})
     sink = Sink()
     sink.extend(res.diagnostics)
@@ -267,8 +280,14 @@ def compile_spec(path: str, target_names: list[str], env: str | None = None, out
             except emit.EmitError as exc:
                 sink.error("E903", f"target `{target.name}` produced an unwritable build: {exc}", None)
                 continue
+            except emit.OutputError as exc:
+                raise UsageError(str(exc) + _already_written(res)) from None
             except OSError as exc:
-                raise UsageError(f"cannot write to `{out}`: {exc.strerror or exc}") from None
+                final = out / target.name
+                kept = (f"`{emit.shown(final)}` still holds the previous build, unchanged" if final.exists()
+                        else f"no `{emit.shown(final)}` was written")
+                raise UsageError(f"cannot write the {target.display_name} build into `{emit.shown(out)}`: "
+                                 f"{exc.strerror or exc}; {kept}" + _already_written(res)) from None
         res.builds[target.name] = tb
     res.diagnostics = sink.sorted()
     return res
