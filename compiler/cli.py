@@ -48,7 +48,9 @@ def cmd_check(args) -> int:
         worst = max(worst, res.exit_code)
         if res.ok and args.format == "text":
             envs = ", ".join(res.irs)
-            sys.stdout.write(f"{path}: ok (environments: {envs})\n")
+            from mlspec.compiler.emit import shown
+
+            sys.stdout.write(f"{shown(path)}: ok (environments: {envs})\n")
     _print_diags(all_diags, sources, args.format)
     return worst
 

@@ -213,6 +213,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
         pass
     description = body.string("description", default="")
     labels = body.string_map("labels") or {}
+    policy.check_label_count(sink, body.attrs.get("labels"))
     for k, span in ((e.key, e.key_span) for e in _map_entries(body.attrs.get("labels"))):
         if not _LABEL_KEY.fullmatch(k):
             from mlspec.compiler.check.names import _snake

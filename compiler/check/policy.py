@@ -109,6 +109,26 @@ def screen_map_keys(sink: Sink, system: ast.System) -> None:
                 stack.append((e.value, attr))
 
 
+#: tags per resource: AWS and Azure allow 50, GCP 64 labels; mlspec adds up to this many
+#: of its own to a resource (system, environment, pipeline, step, model, approvers, spec
+#: digest, compiler version, name, ...; tests/robustness counts them in real builds)
+MAX_CLOUD_TAGS = {"AWS": 50, "Azure": 50, "GCP": 64}
+MLSPEC_TAGS = 10
+MAX_LABELS = min(MAX_CLOUD_TAGS.values()) - MLSPEC_TAGS
+
+
+def check_label_count(sink: Sink, attr: ast.Attribute | None) -> None:
+    """More labels than every cloud accepts on a resource, once mlspec's own are added."""
+    if attr is None or not isinstance(attr.value, ast.Map) or len(attr.value.entries) <= MAX_LABELS:
+        return
+    n = len(attr.value.entries)
+    sink.error("E414", f"the system has {n} labels; the limit is {MAX_LABELS}", attr.name_span,
+               detail=f"labels become tags on every cloud resource; AWS and Azure allow 50 tags per resource and "
+                      f"GCP 64 labels, and mlspec adds up to {MLSPEC_TAGS} of its own (system, environment, "
+                      "pipeline, step, model, spec digest, compiler version, ...)",
+               hint=f"keep the {MAX_LABELS} labels that matter for cost and ownership")
+
+
 def _entropy(s: str) -> float:
     counts: dict[str, int] = {}
     for ch in s:
