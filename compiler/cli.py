@@ -188,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
         plan_commands = None
     if plan_commands is not None and hasattr(plan_commands, "add_parsers"):
         plan_commands.add_parsers(sub)
+    from mlspec.compiler import reviewcli  # diff, graph, init ci, lsp
+
+    reviewcli.add_parsers(sub)
     return p
 
 
