@@ -204,6 +204,11 @@ def _report(target, irs: dict[str, dict], notes: list[str], spec_name: str) -> s
     lines.append("")
     for n in notes or ["Every feature is native to this target."]:
         lines.append(f"- {n}")
+    from mlspec.compiler import graph  # the same picture as `mlspec graph` (Mermaid renders on code hosts)
+
+    env = graph.choose_env(irs)
+    lines += ["", f"## The system (environment `{env}`)", "", "```mermaid",
+              graph.mermaid(graph.from_ir(irs[env])).rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
 
 
