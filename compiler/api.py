@@ -83,21 +83,22 @@ def read_spec(path: str) -> tuple[bytes | None, list[Diagnostic]]:
         return None, [Diagnostic("E101", f"`{path}` cannot be read ({e.strerror or e})", _file_span(path))]
 
 
-def load(path: str) -> tuple[ast.Module | None, SourceFile | None, list[Diagnostic], str]:
-    """Read and parse; returns (module, source, diagnostics, sha256 of the bytes)."""
-    data, diags = read_spec(path)
+def load(path: str, data: bytes | None = None) -> tuple[ast.Module | None, SourceFile | None, list[Diagnostic], str]:
+    """Read and parse; returns (module, source, diagnostics, sha256 of the bytes). `data`: the
+    spec's bytes when they are not (yet) on disk (an editor's unsaved buffer)."""
+    data, diags = (data, []) if data is not None else read_spec(path)
     if data is None:
         return None, None, diags, ""
     module, src, more = parse_bytes(data, path)
     return module, src, diags + more, hashlib.sha256(data).hexdigest()
 
 
-def build_irs(path: str, env: str | None = None, validate: bool = True) -> Result:
+def build_irs(path: str, env: str | None = None, validate: bool = True, data: bytes | None = None) -> Result:
     """Parse, check and build the IR of every environment (or just `env`).
 
     `validate` checks each IR against ir.schema.json (compile and `ir` always do; `check`
-    skips it, since the IR is not its output)."""
-    module, src, diags, digest = load(path)
+    skips it, since the IR is not its output). `data`: the spec's bytes instead of reading `path`."""
+    module, src, diags, digest = load(path, data)
     sources = {src.path: src} if src else {}
     res = Result(path, [], sources, spec_sha256=digest)
     sink = Sink()

@@ -70,15 +70,17 @@ def cmd_init_ci(args) -> int:
 
 
 def cmd_lsp(args) -> int:
+    if args.grammar:
+        from mlspec.compiler import vocab
+
+        sys.stdout.write(vocab.textmate_json())
+        return EXIT_OK
     try:
         from mlspec.compiler import lsp
     except ImportError as e:  # pygls is an extra
         sys.stderr.write(f"mlspec: error: `mlspec lsp` needs pygls ({e}); install it with "
                          "`pip install 'mlspec[lsp]'`\n")
         return EXIT_USAGE
-    if args.grammar:
-        sys.stdout.write(lsp.textmate_json())
-        return EXIT_OK
     lsp.serve()
     return EXIT_OK
 
