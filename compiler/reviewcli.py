@@ -114,7 +114,7 @@ def add_parsers(sub) -> None:
     g.set_defaults(func=cmd_graph)
 
     i = sub.add_parser("init", help="write project scaffolding (`mlspec init ci`)", formatter_class=RD,
-                       epilog="example:\n  mlspec init ci --provider github")
+                       epilog="examples:\n  mlspec init ci --provider github")
     isub = i.add_subparsers(dest="what", metavar="WHAT", parser_class=sub._parser_class)
     isub.required = True
     c = isub.add_parser("ci", help="a CI workflow: check, fmt --check, compile, plan, diff on review, apply on merge",
@@ -130,8 +130,9 @@ def add_parsers(sub) -> None:
     c.set_defaults(func=cmd_init_ci)
 
     lp = sub.add_parser("lsp", help="language server (stdio) for editors: diagnostics, hover, completion",
-                        formatter_class=RD, epilog="example (VS Code settings / any LSP client):\n"
-                        "  command: mlspec lsp    (needs `pip install 'mlspec[lsp]'`)")
+                        formatter_class=RD, epilog="examples:\n"
+                        "  mlspec lsp                # started by the editor (needs `pip install 'mlspec[lsp]'`)\n"
+                        "  mlspec lsp --grammar > editors/mlspec.tmLanguage.json")
     lp.add_argument("--grammar", action="store_true",
                     help="print the TextMate grammar built from the checker's vocabulary and exit")
     lp.set_defaults(func=cmd_lsp)
