@@ -79,3 +79,21 @@ def test_sdk_credential_chatter_is_silenced_and_the_error_said_once(monkeypatch,
     assert code == 5
     assert err.count("DefaultAzureCredential failed") == 1
     assert err.splitlines()[-1].startswith("   = fix: run `az login`")
+
+
+def test_readme_what_you_get_matches_a_real_build(tmp_path, capsys):
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## What you get", 1)[1].split("```", 2)[1]
+    listed = {}
+    for line in block.strip().splitlines()[1:]:
+        target, *entries = line.split()
+        listed[target.rstrip("/")] = {e.rstrip("/") for e in entries if e != "..."}
+    assert main(["compile", FRAUD, "--target", "all", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert set(listed) == {p.name for p in tmp_path.iterdir()}
+    envs = {"dev", "prod"}
+    for target, names in listed.items():
+        actual = {p.name for p in (tmp_path / target).iterdir()}
+        if "<env>" in names:
+            names = (names - {"<env>"}) | (envs & actual)
+        assert names == actual, f"README's `What you get` for {target}: update it to {sorted(actual)}"
