@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.compiler import ast, baseline
-from mlspec.compiler.check import overlay, pipeline as pipemod, serving
+from mlspec.compiler.check import code as codemod, overlay, pipeline as pipemod, serving
 from mlspec.compiler.check.names import Symbols, check_identifier
 from mlspec.compiler.check.policy import check_string, parse_date, today
 from mlspec.compiler.check.values import Body, did_you_mean
 from mlspec.compiler.diagnostics import Label, Sink
 from mlspec.compiler.source import SourceFile, Span
 
-IR_SCHEMA_VERSION = "1"
+IR_SCHEMA_VERSION = "2"
 FORMATS = ("parquet", "csv", "jsonl", "tfrecord", "delta")
 FIELD_TYPES = ("string", "int", "float", "bool", "timestamp", "date", "category")
 ROLES = ("feature", "label", "id", "timestamp", "weight")
@@ -70,7 +70,14 @@ class Ctx:
             self._columns = cols
         return self._columns
 
+    def id_column(self) -> str | None:
+        """The first column any dataset schema marks `role = id`."""
+        return self._role_column("id")
+
     def label_column(self) -> str | None:
+        return self._role_column("label")
+
+    def _role_column(self, role: str) -> str | None:
         for b in self.datasets_ast:
             for it in b.items:
                 if isinstance(it, ast.Block) and it.kind == "schema":
@@ -78,7 +85,7 @@ class Ctx:
                         if isinstance(f, ast.FieldDecl):
                             for a in f.items:
                                 if isinstance(a, ast.Attribute) and a.name == "role" and \
-                                        isinstance(a.value, ast.Ref) and a.value.text == "label":
+                                        isinstance(a.value, ast.Ref) and a.value.text == role:
                                     return f.name
         return None
 
@@ -212,6 +219,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     if owner is not None and "@" not in owner:
         pass
     description = body.string("description", default="")
+    codemod.read_system(ctx, body)
     labels = body.string_map("labels") or {}
     for k, span in ((e.key, e.key_span) for e in _map_entries(body.attrs.get("labels"))):
         if not _LABEL_KEY.fullmatch(k):
@@ -238,6 +246,8 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
 
     _link(ctx, pipelines, models, endpoints, batch, monitors, alerts)
     serving.link_models(ctx, models, pipelines, ctx.used)
+    if not sink.has_errors:
+        serving.check_models(ctx, models, pipelines, endpoints, batch, monitors)
     _screen_secrets(sink, literals)
     _record_attribute_spans(ctx, blocks)
     if not sink.has_errors:
@@ -258,6 +268,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
         for s in p["steps"]:
             if s["kind"] == "validate" and s.get("data") in dsets:
                 s["checks"] = dict(dsets[s["data"]]["checks"])
+                s["output_formats"] = {"data": dsets[s["data"]]["format"]}
     if sink.has_errors:
         return None, spans
     files = [{"path": p, "sha256": ctx.scripts[p]} for p in sorted(ctx.scripts)]
@@ -272,7 +283,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
         "kpis": kpis, "datasets": datasets, "pipelines": pipelines, "models": models, "endpoints": endpoints,
         "batch": batch, "monitors": monitors, "alerts": alerts, "channels": channels, "tracking": tracking,
         "security": security, "waivers": ctx.waivers, "targets": targets,
-        "code": {"sha256": code_hash, "files": files},
+        "code": {"sha256": code_hash, "root": ctx.code_root, "requirements": ctx.requirements, "files": files},
     }, spans
 
 
