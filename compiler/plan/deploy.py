@@ -28,6 +28,7 @@ from typing import Any, Callable, Protocol
 from mlspec.compiler.plan.exits import (EXIT_DECLINED, EXIT_FINDINGS, EXIT_OK, EXIT_OPERATION, EXIT_PREFLIGHT,
                                         TARGETS, run_guarded)
 from mlspec.compiler.plan.exits import print_plan_error as _print_plan_error
+from mlspec.compiler.plan.secretenv import secret_env_var  # noqa: F401 (apply reads secrets from there)
 
 #: oldest Pulumi CLI accepted (the Python SDK mlspec pins is pulumi>=3.200)
 MIN_CLI_VERSION = (3, 200, 0)
@@ -98,11 +99,6 @@ def check_state(state_url: str, env: dict | None = None) -> list[Problem]:
                         "export PULUMI_CONFIG_PASSPHRASE=<passphrase> (or PULUMI_CONFIG_PASSPHRASE_FILE=<file>); "
                         "keep it: the stack's secrets need it on every apply")]
     return []
-
-
-def secret_env_var(key: str) -> str:
-    """`mlspec:fraud-pagerduty-key` -> MLSPEC_SECRET_FRAUD_PAGERDUTY_KEY (where apply reads it)."""
-    return "MLSPEC_SECRET_" + re.sub(r"[^A-Z0-9]", "_", key.split(":", 1)[-1].upper())
 
 
 def check_secrets(missing: list[str], env: dict | None = None) -> tuple[dict[str, str], list[Problem]]:
