@@ -53,19 +53,37 @@ def _stack_data(spec: str, target: str, env: str) -> tuple[dict, dict]:
 
 
 
+def _own_backend(target: str) -> Any:
+    """The target's own backend (not a test override): the source of ``needs``, ``locate``,
+    ``complete``, ``cloud_error_modules`` and ``quiet_loggers`` an override does not define."""
+    from mlspec.targets.base import get_target
+
+    try:
+        return get_target(target).approval_backend()
+    except Exception:  # noqa: BLE001 - unknown target: argparse refused it already
+        return None
+
+
+def _part(target: str, name: str, default: Any) -> Any:
+    for b in (BACKENDS.get(target), _own_backend(target)):
+        if b is not None and hasattr(b, name):
+            return getattr(b, name)
+    return default
+
+
 def resolve(args) -> Where:
     """Map MODEL (+ --spec/--env) and the connection flags to a :class:`Where`."""
     t = args.target
-    backend = backend_for(t)
+    backend_for(t)  # a target without an approval mechanism is a usage error
     w = Where(t, args.model or "", region=args.region, project=args.project, subscription=args.subscription,
               resource_group=args.resource_group, workspace=args.workspace)
     if getattr(args, "spec", None):
         if not args.env:
             raise SettingsError("--spec needs --env (the approval registry is per environment)")
         data, cfg = _stack_data(args.spec, t, args.env)
-        backend.locate(w, data, cfg, args.model)
-    backend.complete(w)
-    missing = [n for n in getattr(backend, "needs", ()) if not getattr(w, n)]
+        _part(t, "locate", lambda *a: None)(w, data, cfg, args.model)
+    _part(t, "complete", lambda w: None)(w)
+    missing = [n for n in _part(t, "needs", ()) if not getattr(w, n)]
     if missing:
         raise SettingsError("missing " + ", ".join(f"--{n.replace('_', '-')}" for n in missing)
                             + " (or give --spec SPEC --env ENV to read them from the spec)")
@@ -77,11 +95,7 @@ def resolve(args) -> Where:
 
 def _cloud_error(e: Exception, target: str) -> bool:
     mod = type(e).__module__
-    try:
-        extra = tuple(getattr(backend_for(target), "cloud_error_modules", ()))
-    except Exception:  # noqa: BLE001
-        extra = ()
-    return mod.startswith(("urllib3", "requests") + extra)
+    return mod.startswith(("urllib3", "requests") + tuple(_part(target, "cloud_error_modules", ())))
 
 
 _CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "NoRegionError", "ClientAuthenticationError",
@@ -107,10 +121,7 @@ class _QuietSDKs:
     print says it once. The loggers are the backend's ``quiet_loggers``."""
 
     def __init__(self, target: str):
-        try:
-            self.names = tuple(getattr(backend_for(target), "quiet_loggers", ()))
-        except Exception:  # noqa: BLE001 - a missing backend is reported by the command itself
-            self.names = ()
+        self.names = tuple(_part(target, "quiet_loggers", ()))
 
     def __enter__(self):
         import logging
