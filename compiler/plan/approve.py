@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.compiler.plan.decision import APPROVED, REJECTED, DecisionError, SettingsError, Where
-from mlspec.compiler.plan.exits import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATION, EXIT_USAGE, TARGETS, run_guarded
+from mlspec.compiler.plan.exits import (EXIT_FINDINGS, EXIT_OK, EXIT_OPERATION, EXIT_USAGE, TARGET_HELP, TARGETS,
+                                        run_guarded)
 
 #: target -> backend overriding the target's own (tests substitute fakes here)
 BACKENDS: dict[str, Any] = {}
@@ -200,7 +201,7 @@ def add_parsers(sub, add_common) -> None:
         p = sub.add_parser(name, help=text)
         p.add_argument("model", metavar="MODEL", help="the spec's model name (with --spec) or the cloud name")
         p.add_argument("version", metavar="VERSION")
-        p.add_argument("--target", required=True, choices=TARGETS)
+        p.add_argument("--target", required=True, choices=TARGETS, metavar="TARGET", help=TARGET_HELP)
         p.add_argument("--reason", required=(decision == REJECTED), default=None, help="why (recorded)")
         p.add_argument("--by", default=None, help="approver name to record next to the cloud identity")
         _connection_flags(p)
@@ -208,7 +209,7 @@ def add_parsers(sub, add_common) -> None:
         p.set_defaults(func=_decide(decision))
     s = sub.add_parser("status", help="list model versions pending approval")
     s.add_argument("model", metavar="MODEL", nargs="?", default=None)
-    s.add_argument("--target", required=True, choices=TARGETS)
+    s.add_argument("--target", required=True, choices=TARGETS, metavar="TARGET", help=TARGET_HELP)
     _connection_flags(s)
     add_common(s)
     s.set_defaults(func=lambda args: run_guarded(args, _status))
