@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import shutil
 import os
 import statistics
 import subprocess
@@ -173,23 +174,28 @@ def versus_kfp(reps: int, kfp_python: str | None, d: Path) -> list[str]:
     one warm-up run each (bytecode caches written), median of `reps`."""
     exe = str(Path(sys.executable).parent / "mlspec")
     big = generate(1000, d / "kfp-big")
-    jobs = {
-        "mlspec compile fraud_detection --target all": [exe, "compile", "specs/fraud_detection.mlspec", "--target",
-                                                       "all", "--out", str(d / "k1")],
-        "mlspec compile 1,000 steps --target all": [exe, "compile", str(big), "--target", "all", "--out",
-                                                    str(d / "k2")],
+    fresh = iter(range(10**6))
+    jobs = {  # a fresh --out per run (a first compile); the last row replaces the previous build
+        "mlspec compile fraud_detection --target all": lambda: [
+            exe, "compile", "specs/fraud_detection.mlspec", "--target", "all", "--out", str(d / f"k1-{next(fresh)}")],
+        "mlspec compile 1,000 steps --target all": lambda: [
+            exe, "compile", str(big), "--target", "all", "--out", str(d / f"k2-{next(fresh)}")],
+        "mlspec compile 1,000 steps --target all, replacing the previous build": lambda: [
+            exe, "compile", str(big), "--target", "all", "--out", str(d / "k3")],
     }
     kfp = _kfp_python(kfp_python)
     if kfp:
         script = d / "kfp_ten_steps.py"
         script.write_text(KFP_PIPELINE)
-        jobs["kfp: compile a 10-step pipeline (one cloud)"] = [kfp, str(script), str(d / "kfp.yaml")]
+        jobs["kfp: compile a 10-step pipeline (one cloud)"] = lambda: [kfp, str(script), str(d / "kfp.yaml")]
     times: dict[str, list[float]] = {k: [] for k in jobs}
     env = _bench_env()
     for r in range(reps + 1):
         for name, cmd in jobs.items():
+            for old in d.glob("k[12]-*"):  # keep the disk small; not timed
+                shutil.rmtree(old, ignore_errors=True)
             t = time.perf_counter()
-            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, env=env)
+            proc = subprocess.run(cmd(), cwd=ROOT, capture_output=True, env=env)
             dt = time.perf_counter() - t
             if proc.returncode != 0:
                 raise SystemExit(f"{name} failed: {proc.stderr.decode()[-2000:]}")
