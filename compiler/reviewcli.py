@@ -34,11 +34,25 @@ def cmd_diff(args) -> int:
     return result.exit_code
 
 
-def spec_graph_cli(spec: str, fmt: str, pipeline: str | None = None, env: str | None = None, target=None):
-    """(rendered text or None, diagnostics, sources) of the spec's pipelines. Here, not in
-    ``graph``: it builds the IR through ``api``, which imports ``graph`` (imports run one way)."""
+def _graph_text(spec: str, fmt: str, pipeline: str | None = None, env: str | None = None, target: str | None = None):
+    """(rendered text or None, diagnostics, sources). Lives here, above both `api` and `graph`
+    (api draws the picture into report.md), so imports run one way."""
     from mlspec.compiler import api, graph
 
+    if target is not None:
+        if pipeline is not None:
+            raise graph.GraphError("--pipeline draws the spec's pipelines; it cannot be combined with --target")
+        from mlspec.compiler.plan import plan
+
+        try:
+            result = plan.run_plan(spec, target, env)
+        except plan.PlanError as e:
+            if not e.diagnostics:
+                raise graph.GraphError(str(e)) from None
+            return None, e.diagnostics, e.sources
+        except api.UsageError as e:
+            raise graph.GraphError(str(e)) from None
+        return graph.RENDERERS[fmt](graph.from_plan(result.as_json())), [], {}
     try:
         res = api.build_irs(spec, env)
     except api.UsageError as e:
@@ -49,32 +63,12 @@ def spec_graph_cli(spec: str, fmt: str, pipeline: str | None = None, env: str | 
     return graph.RENDERERS[fmt](graph.from_ir(ir, pipeline)), res.diagnostics, res.sources
 
 
-def plan_graph_cli(spec: str, fmt: str, pipeline: str | None, env: str | None, target: str):
-    """(rendered text or None, diagnostics, sources) of the resources `mlspec plan` would create.
-    Here, not in ``graph``: the plan compiles through ``api``, which imports ``graph``."""
-    from mlspec.compiler import api, graph
-    from mlspec.compiler.plan import plan
-
-    if pipeline is not None:
-        raise graph.GraphError("--pipeline draws the spec's pipelines; it cannot be combined with --target")
-    try:
-        result = plan.run_plan(spec, target, env)
-    except plan.PlanError as e:
-        if not e.diagnostics:
-            raise graph.GraphError(str(e)) from None
-        return None, e.diagnostics, e.sources
-    except api.UsageError as e:
-        raise graph.GraphError(str(e)) from None
-    return graph.RENDERERS[fmt](graph.from_plan(result.as_json())), [], {}
-
-
 def cmd_graph(args) -> int:
     from mlspec.compiler import graph
 
     try:
-        draw = plan_graph_cli if args.target is not None else spec_graph_cli
-        text, diags, sources = draw(args.spec, args.format, pipeline=args.pipeline, env=args.env,
-                                    target=args.target)
+        text, diags, sources = _graph_text(args.spec, args.format, pipeline=args.pipeline, env=args.env,
+                                               target=args.target)
     except graph.GraphError as e:
         sys.stderr.write(f"mlspec: error: {e}\n")
         return EXIT_USAGE

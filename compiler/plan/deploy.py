@@ -28,7 +28,7 @@ from typing import Any, Callable, Protocol
 from mlspec.compiler.plan.exits import (EXIT_DECLINED, EXIT_FINDINGS, EXIT_OK, EXIT_OPERATION, EXIT_PREFLIGHT,
                                         TARGET_HELP, TARGETS, run_guarded)
 from mlspec.compiler.plan.exits import print_plan_error as _print_plan_error
-from mlspec.compiler.plan.secretenv import secret_env_var  # noqa: F401 (apply reads secrets from there)
+from mlspec.compiler.plan.plan import secret_env_var  # noqa: F401 (re-exported: where apply reads secrets)
 
 #: oldest Pulumi CLI accepted (the Python SDK mlspec pins is pulumi>=3.200)
 MIN_CLI_VERSION = (3, 200, 0)

@@ -93,10 +93,15 @@ class PlanResult:
                 "secrets": [{"config": k, "env": _secret_env(k)} for k in self.missing_secrets]}
 
 
-def _secret_env(key: str) -> str:
-    from mlspec.compiler.plan.secretenv import secret_env_var  # where `mlspec apply` reads it
+def secret_env_var(key: str) -> str:
+    """`mlspec:fraud-pagerduty-key` -> MLSPEC_SECRET_FRAUD_PAGERDUTY_KEY (where `mlspec apply`
+    reads it)."""
+    import re
 
-    return secret_env_var(key)
+    return "MLSPEC_SECRET_" + re.sub(r"[^A-Z0-9]", "_", key.split(":", 1)[-1].upper())
+
+
+_secret_env = secret_env_var
 
 
 #: harness checks that make a plan fail (the real engine would refuse the program)
