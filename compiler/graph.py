@@ -41,6 +41,7 @@ class Graph:
     nodes: dict[str, Node] = dataclasses.field(default_factory=dict)
     edges: list[Edge] = dataclasses.field(default_factory=list)
     groups: dict[str, str] = dataclasses.field(default_factory=dict)  # group id -> label
+    _edge_keys: set = dataclasses.field(default_factory=set, repr=False, compare=False)  # edges already added
 
     def node(self, ident: str, lines: list[str], kind: str, group: str | None = None) -> str:
         if ident not in self.nodes:
@@ -49,9 +50,10 @@ class Graph:
 
     def edge(self, src: str, dst: str, label: str = "", dashed: bool = False) -> None:
         if src in self.nodes and dst in self.nodes:
-            e = Edge(src, dst, label, dashed)
-            if e not in self.edges:
-                self.edges.append(e)
+            key = (src, dst, label, dashed)
+            if key not in self._edge_keys:  # a set, not `in self.edges`: linear in the spec size
+                self._edge_keys.add(key)
+                self.edges.append(Edge(src, dst, label, dashed))
 
 
 #: fill colours per node kind (Mermaid classDef, DOT fillcolor, SVG fill)

@@ -188,14 +188,55 @@ def _load(spec: str) -> type[Target]:
     return getattr(importlib.import_module(mod), attr)
 
 
+def scan_entry_points(group: str, path: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """(name, value) of every entry point of ``group``, read from the ``entry_points.txt`` of
+    the distributions (``*.dist-info``, ``*.egg-info``) in the folders of ``sys.path``, in
+    ``importlib.metadata``'s order (path order; the first distribution of a name wins).
+
+    The same metadata ``importlib.metadata.entry_points(group=...)`` reads, without importing it
+    (with its zipfile, email and csv imports it costs more than the rest of listing the targets);
+    tests/unit/test_fourth_target.py checks both agree."""
+    import os
+    import sys
+
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for entry in (sys.path if path is None else path):
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for n in names:
+            if not n.endswith((".dist-info", ".egg-info")):
+                continue
+            dist = n.rpartition(".")[0].split("-")[0].lower().replace(".", "_").replace("-", "_")
+            if dist in seen:
+                continue
+            seen.add(dist)
+            try:
+                with open(os.path.join(entry or ".", n, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            section = None
+            for line in text.splitlines():
+                line = line.strip()
+                if not line or line[0] in "#;":
+                    continue
+                if line.startswith("[") and line.endswith("]"):
+                    section = line[1:-1].strip()
+                elif section == group and "=" in line:
+                    name, _, value = line.partition("=")
+                    out.append((name.strip(), value.strip()))
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def _registered() -> tuple[tuple[str, str], ...]:
-    from importlib import metadata  # costs ~10 ms; only when targets are listed
-
     found = dict(_BUILTIN)
     try:
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            found[ep.name] = ep.value
+        for name, value in scan_entry_points(ENTRY_POINT_GROUP):
+            found[name] = value
     except Exception:  # pragma: no cover - broken metadata must not break compile
         pass
     return tuple(sorted(found.items()))

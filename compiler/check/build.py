@@ -435,7 +435,7 @@ def _waiver(ctx: Ctx, b: ast.Block) -> dict | None:
         upper = rule.strip().upper()
         ctx.sink.error("E406", f"`{rule}` is not a security rule mlspec knows", span,
                        hint=(f"rule ids are written in capitals: `{upper}`" if baseline.is_known(upper) else
-                             did_you_mean(rule, baseline.RULES) or "see docs/security.md for the rule ids"))
+                             did_you_mean(rule, baseline.catalogue()) or "see docs/security.md for the rule ids"))
         return None
     if not baseline.is_waivable(rule):
         ctx.sink.error("E407", f"security rule {rule} cannot be waived", span,

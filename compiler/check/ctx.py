@@ -119,6 +119,6 @@ class Ctx:
             return
         waivable = baseline.is_waivable(rule)
         self.sink.error("E405", f"{what}, which breaks security rule {rule}", span,
-                        detail=baseline.RULES.get(rule, (False, ""))[1],
+                        detail=baseline.catalogue().get(rule, (False, ""))[1],
                         hint=(f'{fix}, or add `waive "{rule}" {{ reason = "..."  owner = "..."  until = "YYYY-MM-DD" }}`'
                               if waivable else f"{fix}; {rule} cannot be waived"))

@@ -329,4 +329,4 @@ def parse_date(s: str) -> _dt.date | None:
 
 
 def known_rules() -> list[str]:
-    return list(baseline.RULES)
+    return list(baseline.catalogue())

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.compiler.plan.decision import APPROVED, REJECTED, DecisionError, SettingsError, Where
-from mlspec.compiler.plan.exits import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATION, EXIT_USAGE, TARGETS, run_guarded
+from mlspec.compiler.plan.exits import (EXIT_FINDINGS, EXIT_OK, EXIT_OPERATION, EXIT_USAGE, TARGET_HELP, TARGETS,
+                                        run_guarded)
 
 #: target -> backend overriding the target's own (tests substitute fakes here)
 BACKENDS: dict[str, Any] = {}
@@ -53,19 +54,37 @@ def _stack_data(spec: str, target: str, env: str) -> tuple[dict, dict]:
 
 
 
+def _own_backend(target: str) -> Any:
+    """The target's own backend (not a test override): the source of ``needs``, ``locate``,
+    ``complete``, ``cloud_error_modules`` and ``quiet_loggers`` an override does not define."""
+    from mlspec.targets.base import get_target
+
+    try:
+        return get_target(target).approval_backend()
+    except Exception:  # noqa: BLE001 - unknown target: argparse refused it already
+        return None
+
+
+def _part(target: str, name: str, default: Any) -> Any:
+    for b in (BACKENDS.get(target), _own_backend(target)):
+        if b is not None and hasattr(b, name):
+            return getattr(b, name)
+    return default
+
+
 def resolve(args) -> Where:
     """Map MODEL (+ --spec/--env) and the connection flags to a :class:`Where`."""
     t = args.target
-    backend = backend_for(t)
+    backend_for(t)  # a target without an approval mechanism is a usage error
     w = Where(t, args.model or "", region=args.region, project=args.project, subscription=args.subscription,
               resource_group=args.resource_group, workspace=args.workspace)
     if getattr(args, "spec", None):
         if not args.env:
             raise SettingsError("--spec needs --env (the approval registry is per environment)")
         data, cfg = _stack_data(args.spec, t, args.env)
-        backend.locate(w, data, cfg, args.model)
-    backend.complete(w)
-    missing = [n for n in getattr(backend, "needs", ()) if not getattr(w, n)]
+        _part(t, "locate", lambda *a: None)(w, data, cfg, args.model)
+    _part(t, "complete", lambda w: None)(w)
+    missing = [n for n in _part(t, "needs", ()) if not getattr(w, n)]
     if missing:
         raise SettingsError("missing " + ", ".join(f"--{n.replace('_', '-')}" for n in missing)
                             + " (or give --spec SPEC --env ENV to read them from the spec)")
@@ -77,11 +96,7 @@ def resolve(args) -> Where:
 
 def _cloud_error(e: Exception, target: str) -> bool:
     mod = type(e).__module__
-    try:
-        extra = tuple(getattr(backend_for(target), "cloud_error_modules", ()))
-    except Exception:  # noqa: BLE001
-        extra = ()
-    return mod.startswith(("urllib3", "requests") + extra)
+    return mod.startswith(("urllib3", "requests") + tuple(_part(target, "cloud_error_modules", ())))
 
 
 _CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "NoRegionError", "ClientAuthenticationError",
@@ -93,8 +108,7 @@ def _cloud_failure(command: str, target: str, e: Exception) -> int:
     if type(e).__name__ in _CREDENTIAL_ERRORS:
         from mlspec.targets.base import get_target
 
-        creds = get_target(target).credentials()
-        what, fix = (creds[1], creds[2]) if creds else ("cloud credentials", "log in to the cloud's CLI")
+        _, what, fix = get_target(target).credentials() or (None, "credentials", "log in to the cloud")
         first = (str(e).strip().splitlines() or [""])[0][:200]
         sys.stderr.write(f"mlspec {command}: no usable {what} ({type(e).__name__}: {first})\n"
                          f"   = fix: {fix}\n")
@@ -105,20 +119,15 @@ def _cloud_failure(command: str, target: str, e: Exception) -> int:
 
 class _QuietSDKs:
     """The vendor SDKs log each credential they tried as warnings before raising; the error we
-    print says it once. The loggers silenced are the backend's SDK modules (its
-    ``cloud_error_modules``), so no cloud is named here."""
+    print says it once. The loggers are the backend's ``quiet_loggers``."""
 
     def __init__(self, target: str):
-        self.target = target
+        self.names = tuple(_part(target, "quiet_loggers", ()))
 
     def __enter__(self):
         import logging
 
-        try:
-            names = tuple(getattr(backend_for(self.target), "cloud_error_modules", ()))
-        except Exception:  # noqa: BLE001
-            names = ()
-        self.saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in names]
+        self.saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in self.names]
         for lg, _ in self.saved:
             lg.setLevel(logging.CRITICAL)
 
@@ -192,7 +201,7 @@ def add_parsers(sub, add_common) -> None:
         p = sub.add_parser(name, help=text)
         p.add_argument("model", metavar="MODEL", help="the spec's model name (with --spec) or the cloud name")
         p.add_argument("version", metavar="VERSION")
-        p.add_argument("--target", required=True, choices=TARGETS)
+        p.add_argument("--target", required=True, choices=TARGETS, metavar="TARGET", help=TARGET_HELP)
         p.add_argument("--reason", required=(decision == REJECTED), default=None, help="why (recorded)")
         p.add_argument("--by", default=None, help="approver name to record next to the cloud identity")
         _connection_flags(p)
@@ -200,7 +209,7 @@ def add_parsers(sub, add_common) -> None:
         p.set_defaults(func=_decide(decision))
     s = sub.add_parser("status", help="list model versions pending approval")
     s.add_argument("model", metavar="MODEL", nargs="?", default=None)
-    s.add_argument("--target", required=True, choices=TARGETS)
+    s.add_argument("--target", required=True, choices=TARGETS, metavar="TARGET", help=TARGET_HELP)
     _connection_flags(s)
     add_common(s)
     s.set_defaults(func=lambda args: run_guarded(args, _status))

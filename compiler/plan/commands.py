@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from mlspec.compiler.plan.exits import (EXIT_DECLINED, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK,  # noqa: F401
-                                        EXIT_OPERATION, EXIT_PREFLIGHT, EXIT_USAGE, TARGETS, run_guarded)
+                                        EXIT_OPERATION, EXIT_PREFLIGHT, EXIT_USAGE, TARGET_HELP, TARGETS, run_guarded)
 from mlspec.compiler.plan.exits import internal as _internal  # noqa: F401
 from mlspec.compiler.plan.exits import print_plan_error as _print_plan_error
 
@@ -42,7 +42,7 @@ def add_parsers(sub) -> None:
     """Add plan/apply/destroy/approve/reject/status to the `mlspec` subparsers."""
     p = sub.add_parser("plan", help="show what would be created and check the security baseline (offline)")
     p.add_argument("spec", metavar="SPEC")
-    p.add_argument("--target", required=True, choices=TARGETS)
+    p.add_argument("--target", required=True, choices=TARGETS, metavar="TARGET", help=TARGET_HELP)
     p.add_argument("--env", default=None, help="environment (default: the first the spec declares)")
     p.add_argument("--timeout", type=float, default=300, help=argparse.SUPPRESS)
     _add_common(p)

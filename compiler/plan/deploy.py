@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from mlspec.compiler.plan.exits import (EXIT_DECLINED, EXIT_FINDINGS, EXIT_OK, EXIT_OPERATION, EXIT_PREFLIGHT,
-                                        TARGETS, run_guarded)
+                                        TARGET_HELP, TARGETS, run_guarded)
 from mlspec.compiler.plan.exits import print_plan_error as _print_plan_error
 from mlspec.compiler.plan.plan import secret_env_var  # noqa: F401 (re-exported: where apply reads secrets)
 
@@ -395,7 +395,7 @@ def add_parsers(sub, add_common) -> None:
                                 ("destroy", True, "delete the system's cloud resources (Pulumi Automation API)")):
         p = sub.add_parser(name, help=text)
         p.add_argument("spec", metavar="SPEC")
-        p.add_argument("--target", required=True, choices=TARGETS)
+        p.add_argument("--target", required=True, choices=TARGETS, metavar="TARGET", help=TARGET_HELP)
         p.add_argument("--env", required=True, help="environment (one stack per system, environment and target)")
         p.add_argument("--yes", action="store_true", help="do not ask (needed for production when not interactive)")
         p.add_argument("--out", default="build", help="build directory (default: build)")

@@ -17,7 +17,8 @@ EXIT_PREFLIGHT, EXIT_OPERATION, EXIT_DECLINED = 4, 5, 6
 
 class TargetNames:
     """The registered target names as argparse ``choices``, read only when a choice is checked
-    or help is shown (building the parser for `mlspec compile` stays cheap)."""
+    or an error lists them (building the parser for `mlspec compile` stays cheap: arguments
+    using it set ``metavar``, else argparse would iterate the choices to format it)."""
 
     def _names(self) -> list[str]:
         from mlspec.targets.base import available_targets
@@ -35,6 +36,7 @@ class TargetNames:
 
 
 TARGETS = TargetNames()
+TARGET_HELP = "a registered target (`mlspec targets` lists them)"
 
 
 def _debug(args) -> bool:

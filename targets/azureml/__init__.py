@@ -51,6 +51,11 @@ class AzureML(Target):
 
     # ---- hooks of `mlspec plan | apply | approve` (lazy imports: compile never loads them)
 
+    def baseline_rules(self):
+        from mlspec.targets.azureml.baseline import RULES
+
+        return RULES
+
     def rules(self):
         from mlspec.compiler.plan.graph import rules_in
         from mlspec.targets.azureml import rules

@@ -34,6 +34,7 @@ class AzureBackend:
     """azure-ai-ml model versions; the tag protocol of targets/azureml's approve script."""
 
     needs = ("subscription", "resource_group", "workspace")
+    quiet_loggers = ("azure",)  # they log each credential tried; mlspec says it once
     cloud_error_modules = ("azure", "urllib3", "requests")
 
     def __init__(self, client_factory: Callable[[Where], Any] | None = None,

@@ -88,6 +88,11 @@ class SageMaker(Target):
 
     # ---- hooks of `mlspec plan | apply | approve` (lazy imports: compile never loads them)
 
+    def baseline_rules(self):
+        from mlspec.targets.sagemaker.baseline import RULES
+
+        return RULES
+
     def rules(self):
         from mlspec.compiler.plan.graph import rules_in
         from mlspec.targets.sagemaker import rules

@@ -27,6 +27,7 @@ class SageMakerBackend:
     """boto3 (real HTTP; tests point AWS_ENDPOINT_URL at a moto server on loopback)."""
 
     needs = ("region",)
+    quiet_loggers = ("botocore.credentials",)  # they log each credential tried; mlspec says it once
     cloud_error_modules = ("botocore", "boto3", "urllib3")
 
     def __init__(self, session_factory: Callable[..., Any] | None = None):

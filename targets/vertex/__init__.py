@@ -54,6 +54,11 @@ class Vertex(Target):
 
     # ---- hooks of `mlspec plan | apply | approve` (lazy imports: compile never loads them)
 
+    def baseline_rules(self):
+        from mlspec.targets.vertex.baseline import RULES
+
+        return RULES
+
     def rules(self):
         from mlspec.compiler.plan.graph import rules_in
         from mlspec.targets.vertex import rules

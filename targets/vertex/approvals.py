@@ -36,6 +36,7 @@ class VertexBackend:
     """google-cloud-aiplatform ModelRegistry aliases + Model labels."""
 
     needs = ("project", "region")
+    quiet_loggers = ("google.auth",)  # they log each credential tried; mlspec says it once
     cloud_error_modules = ("google", "grpc", "urllib3", "requests")
 
     def __init__(self, aiplatform: Any = None, whoami: Callable[[], str] | None = None):

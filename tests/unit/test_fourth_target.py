@@ -101,3 +101,18 @@ def test_a_waiver_of_the_fourth_targets_rule_is_honoured_by_plan(project):
     doc = json.loads(r.stdout) if r.stdout else {}
     toy = [f for f in doc.get("findings", []) if f["rule"] == "MLS-TOY-001"]
     assert r.returncode == 0 and toy and toy[0]["waived_by"]["owner"] == "ml-platform", r.stderr
+
+
+def test_the_entry_point_scan_agrees_with_importlib_metadata():
+    """targets.base reads the entry points without importing importlib.metadata (compile speed);
+    on this interpreter's sys.path, with and without the toy distribution, both see the same."""
+    code = ("import json, sys; from importlib import metadata; from mlspec.targets.base import scan_entry_points; "
+            "a = sorted((e.name, e.value) for e in metadata.entry_points(group=sys.argv[1])); "
+            "b = sorted(scan_entry_points(sys.argv[1])); print(json.dumps([a, b]))")
+    for extra in ({}, {"PYTHONPATH": str(TOY)}):
+        for group in ("mlspec.targets", "console_scripts", "pytest11"):
+            r = subprocess.run([sys.executable, "-c", code, group], env=dict(os.environ, **extra), capture_output=True,
+                               text=True, timeout=120)
+            assert r.returncode == 0, r.stderr
+            a, b = json.loads(r.stdout)
+            assert a == b and (group != "mlspec.targets" or len(a) >= 3 + bool(extra)), (group, extra)
