@@ -10,6 +10,7 @@ diagnostics; only bugs raise. Imports no cloud SDK or Pulumi provider.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import os
 import traceback
@@ -84,6 +85,9 @@ def read_spec(path: str) -> tuple[bytes | None, list[Diagnostic]]:
     except PermissionError:
         return None, [Diagnostic("E101", f"`{path}` cannot be read (permission denied)", _file_span(path))]
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            return None, [Diagnostic("E101", f"`{path}` is a symbolic link loop", _file_span(path),
+                                     hint="point the link at the real spec file")]
         return None, [Diagnostic("E101", f"`{path}` cannot be read ({e.strerror or e})", _file_span(path))]
 
 
