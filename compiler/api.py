@@ -107,6 +107,15 @@ def load(path: str, data: bytes | None = None) -> tuple[ast.Module | None, Sourc
             _file_span(shown), detail="the name is written into generated files and status lines, where a line "
                                       "break or control character would add lines or rewrite the terminal",
             hint="rename the file to letters, digits, `_`, `-` and `.`")], ""
+    from mlspec.compiler.check.policy import _TEMPLATE
+
+    m = _TEMPLATE.search(name)
+    if m:
+        return None, None, [Diagnostic(
+            "E101", f"the spec's file name contains `{m.group()}`, which the clouds' pipeline formats read as an "
+                    "expression", _file_span(shown),
+            detail="the name is written into generated pipeline definitions (Azure ML `${{...}}`, KFP `{{$...}}`)",
+            hint="rename the file to letters, digits, `_`, `-` and `.`")], ""
     data, diags = (data, []) if data is not None else read_spec(path)
     if shown != path:
         diags = [dataclasses.replace(d, span=_file_span(shown)) if d.span else d for d in diags]
