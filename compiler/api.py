@@ -143,9 +143,9 @@ def build_irs(path: str, env: str | None = None, validate: bool = True, data: by
         blocks = [it for it in module.system.items if isinstance(it, ast.Block) and it.kind == "environment"]
         sink.error("E414", f"the spec declares {len(envs):,} environments; the limit is {MAX_ENVIRONMENTS}",
                    blocks[MAX_ENVIRONMENTS].kind_span,
-                   detail="every environment deploys its own buckets, registries, pipelines and endpoints; an AWS "
-                          "account holds 100 S3 buckets by default and the SageMaker build uses two per environment, "
-                          "and each environment is checked and compiled in full",
+                   detail="every environment deploys a full copy of the system (on SageMaker five buckets, roles, "
+                          "pipelines, endpoints and monitors each) and is checked and compiled in full, so thousands "
+                          "would take minutes and gigabytes to build what no account's quotas would hold",
                    hint="keep the environments you deploy (typically dev, staging, prod); use separate specs "
                         "for separate systems")
         res.diagnostics = sink.sorted()
