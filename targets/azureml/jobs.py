@@ -253,8 +253,12 @@ class PipelineBuilder:
         args = [t for n in comp_inputs for t in (f"--{n}", f"${{{{inputs.{n}}}}}")]
         args += [t for o in outputs for t in (f"--{o}", f"${{{{outputs.{o}}}}}")]
         self._with_ordering(step, bound, comp_inputs)
-        self.add_config(step["name"], {
-            "tags": {**self.env.lineage_tags(self.p), "mlspec-step": step["id"]},
+        lineage = self.env.lineage_tags(self.p)
+        if not any(p.endswith("/_lineage.json") for p, *_ in self.artifacts):
+            self.add_config("_lineage", {"tags": {"mlspec-spec-sha256": lineage["mlspec-spec-sha256"]}})
+        self.add_config(step["name"], {  # the spec hash comes from _lineage.json (track.py), so a spec
+            # change rewrites one file, not every step's
+            "tags": {**{k: v for k, v in lineage.items() if k != "mlspec-spec-sha256"}, "mlspec-step": step["id"]},
             "params": {k: v for k, v in scalars.items()}, "autolog": step["kind"] in ("train", "tune")})
         cfg = f"_mlspec/config/{self.env.name}/{self.p['name']}/{step['name']}.json"
         comp = self.component(step, inputs=comp_inputs, outputs=outputs,
@@ -436,6 +440,31 @@ def _topo(pipeline: dict) -> list[tuple[str, dict]]:
 _INPUT_MODES = {"ro_mount": "ReadOnlyMount", "rw_mount": "ReadWriteMount", "download": "Download"}
 
 
+def content_version(doc: dict, *salt: str) -> str:
+    """An asset version that follows the asset's own content (plus `salt`: the scripts it runs,
+    the versions of the components it calls), so a spec change re-versions only what it touches."""
+    body = json.dumps({k: v for k, v in doc.items() if k != "version"}, sort_keys=True, default=str)
+    return "1-" + hashlib.sha256("\n".join((body,) + salt).encode()).hexdigest()[:12]
+
+
+def _version_components(env, b: PipelineBuilder) -> list[str]:
+    """Give this pipeline's components content versions (command components and sweep trials
+    first, then sweep wrappers with their trial's); returns every version, by path."""
+    code = env.ir["code"]["sha256"]
+    comps = [(path, doc) for path, kind, doc, _fmt in b.artifacts
+             if kind == "azureml-component" and isinstance(doc, dict) and "version" in doc]
+    versions: dict[str, str] = {}
+    for path, doc in comps:
+        if doc.get("type") != "pipeline":
+            doc["version"] = versions[path] = content_version(doc, code)
+    for path, doc in comps:
+        if doc.get("type") == "pipeline":
+            trial = (doc.get("jobs", {}).get("sweep") or {}).get("trial", "")
+            trial_path = path.rsplit("/", 1)[0] + "/" + trial[2:] if trial.startswith("./") else ""
+            doc["version"] = versions[path] = content_version(doc, code, versions.get(trial_path, ""))
+    return [versions[p] for p in sorted(versions)]
+
+
 def finish_pipeline(env, b: PipelineBuilder, *, name: str, description: str, tags: dict, experiment: str,
                     default_compute: str, trigger: dict | None) -> tuple[list, dict]:
     """Write the pipeline job, the same pipeline as a pipeline component, and its schedule.
@@ -450,11 +479,13 @@ def finish_pipeline(env, b: PipelineBuilder, *, name: str, description: str, tag
            "inputs": inputs, "jobs": b.jobs}
     b.artifacts.append((f"{folder}/pipeline.yml", "azureml-job", job, "yaml"))
     comp_name = naming.asset(env.system, name, "pipeline")
+    children = _version_components(env, b)
     comp = {"$schema": SCHEMA_PIPELINE_COMPONENT, "type": "pipeline", "name": comp_name,
-            "version": env.asset_version, "display_name": name, "description": description, "tags": tags,
+            "version": "", "display_name": name, "description": description, "tags": tags,
             "inputs": {k: {"type": v["type"]} for k, v in inputs.items()}, "jobs": b.jobs}
+    comp["version"] = content_version(comp, *children)
     b.artifacts.append((f"{folder}/pipeline_component.yml", "azureml-component", comp, "yaml"))
-    runnable = {"name": naming.kebab(name), "component": comp_name, "version": env.asset_version,
+    runnable = {"name": naming.kebab(name), "component": comp_name, "version": comp["version"],
                 "experiment": experiment, "compute": default_compute,
                 "inputs": {k: {"jobInputType": v["type"], "uri": v["path"],
                                "mode": _INPUT_MODES[v.get("mode", "ro_mount")]} for k, v in inputs.items()}}

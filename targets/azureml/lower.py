@@ -91,7 +91,7 @@ class Env:
         self.environments: dict[str, tuple[dict, dict]] = {}
         self.tags = {"mlspec-system": self.system, "owner": ir["system"]["owner"], "environment": self.name,
                      "data-classification": ir["security"]["data_classification"] or "unspecified",
-                     "mlspec-spec-sha256": ir["source"]["sha256"], "mlspec-ir-schema": ir["schema_version"],
+                     "mlspec-ir-schema": ir["schema_version"],
                      **{f"label-{k}": str(v) for k, v in sorted(ir["system"]["labels"].items())}}
         self.workspace = naming.workspace(self.settings.get("workspace", self.system), self.name)
 

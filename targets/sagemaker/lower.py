@@ -580,7 +580,6 @@ def empty_stack(env: EnvContext) -> dict:
     tags = {"mlspec:system": env.system, "mlspec:environment": env.env_name,
             "mlspec:owner": ir["system"].get("owner") or "",
             "mlspec:data-classification": sec.get("data_classification") or "",
-            "mlspec:spec-sha256": ir["source"]["sha256"],
             # MLS-G-08 "mlspec version": the IR schema version (the compiler version stays out of artifacts)
             "mlspec:ir-schema": str(ir.get("schema_version") or "")}
     tags.update({f"label:{k}": str(v) for k, v in sorted((ir["system"].get("labels") or {}).items())})

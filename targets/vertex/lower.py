@@ -71,7 +71,7 @@ def lower_platform(c: _Ctx) -> None:
     prod = e.production
     c.data.update({
         "header": HEADER.format(spec=ir["source"]["path"]),
-        "mlspec": {"spec": ir["source"]["path"], "spec_sha256": ir["source"]["sha256"], "system": e.system,
+        "mlspec": {"spec": ir["source"]["path"], "system": e.system,
                    "environment": e.env, "production": prod},
         "project": e.project, "region": e.region, "prefix": e.prefix,
         "project_number": str(s["project_number"]) if s.get("project_number") else None,

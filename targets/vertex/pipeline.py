@@ -237,7 +237,7 @@ def _custom_job_payload(e: Env, display: str, image: str, command: list[str], ar
     if output_dir:
         spec["baseOutputDirectory"] = {"outputUriPrefix": output_dir}
     return {"displayName": display, "jobSpec": spec,
-            "encryptionSpec": {"kmsKeyName": _p("encryption_key")}, "labels": dict(e.labels)}
+            "encryptionSpec": {"kmsKeyName": _p("encryption_key")}, "labels": dict(e.lineage_labels)}
 
 
 def _launcher(launcher: str, job_type: str, payload: dict) -> dict:
@@ -618,7 +618,7 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
     config = {"model_id": b.e.model_id(model["name"]), "display_name": f"{b.e.prefix}-{model['name']}",
               "serving_image": serving, "aliases": aliases, "metric_names": metric_names,
               "explain": model.get("explain"), "card": model_card(b.e, model, gates),
-              "labels": b.e.labels, "service_account": b.e.sa_email("serving"),
+              "labels": b.e.lineage_labels, "service_account": b.e.sa_email("serving"),
               "features": [{"name": c["name"]} for d in b.e.ir["datasets"] for c in d.get("schema") or []
                            if c.get("role") == "feature"]}
     plat_in, plat_task = b.platform(PLATFORM_LIGHT + ("encryption_key",))

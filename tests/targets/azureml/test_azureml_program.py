@@ -82,7 +82,8 @@ def test_graph_hygiene(run, request):
     for r in res:  # MLS-G-08: standard tags wherever the type takes tags
         if r["tag_property"] == "tags" and r["type"].split(":")[1] not in ("authorization",):
             tags = r["inputs"].get("tags") or {}
-            assert {"owner", "environment", "data-classification", "mlspec-spec-sha256"} <= set(tags), r["name"]
+            assert {"owner", "environment", "data-classification"} <= set(tags), r["name"]
+            assert "mlspec-spec-sha256" not in tags, r["name"]  # lineage: manifest, pipeline jobs, model versions
 
 
 def test_key_vault_and_key(prod):  # MLS-AZ-001, MLS-AZ-002

@@ -152,8 +152,11 @@ def test_step_configs_are_json_data(max_lowering, env):
     configs = [a for a in max_lowering.artifacts if a.kind == "step-config" and f"/config/{env}/" in a.path]
     assert {a.path.rsplit("/", 1)[1] for a in configs if "/training/" in a.path} == {
         "validate.json", "prepare.json", "train.json", "tune.json", "evaluate.json", "fairness.json", "explain.json",
-        "score_holdout.json", "quality.json", "register.json"}
+        "score_holdout.json", "quality.json", "register.json", "_lineage.json"}
+    lineage = next(a.content for a in configs if a.path.endswith("training/_lineage.json"))
+    assert lineage == {"tags": {"mlspec-spec-sha256": "ab" * 32}}  # one file per pipeline (issue 16)
     train = next(a.content for a in configs if a.path.endswith("training/train.json"))
+    assert "mlspec-spec-sha256" not in train["tags"]
     assert train["params"] == {"max_depth": 6, "eta": 0.2, "rounds": 200, "objective": "binary:logistic"}
     assert train["tags"]["mlspec-code-sha256"] == "cd" * 32 and train["autolog"] is True
     reg = next(a.content for a in configs if a.path.endswith("training/register.json"))

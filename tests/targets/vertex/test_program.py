@@ -67,7 +67,8 @@ def test_buckets(graph):  # MLS-GCP-010/011
         i = b["inputs"]
         assert i["uniformBucketLevelAccess"] is True and i["publicAccessPrevention"] == "enforced"
         assert i["encryption"]["defaultKmsKeyName"] and i["versioning"]["enabled"] is True
-        assert i["labels"]["mlspec-env"] == env and i["labels"]["owner"] and i["labels"]["mlspec-spec-sha"]
+        assert i["labels"]["mlspec-env"] == env and i["labels"]["owner"]
+        assert "mlspec-spec-sha" not in i["labels"]  # lineage lives on pipeline runs and model versions (issue 16)
         assert i["labels"]["mlspec-version"] == "0_1_0"  # from manifest.json at run time, never in artifacts
         if b["name"] != "bucket-logs":
             assert i["logging"]["logBucket"] == f"acme-ml-fraud-detection-{env}-logs"

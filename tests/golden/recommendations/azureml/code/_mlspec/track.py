@@ -8,6 +8,7 @@ and step, and logs the step's hyperparameters / args as MLflow params; the scrip
 in-process (`runpy`), so its own MLflow logging and autologging land in the same run.
 """
 import json
+import os
 import runpy
 import sys
 
@@ -15,6 +16,11 @@ if len(sys.argv) < 4 or sys.argv[1] != "--config":
     raise SystemExit(__doc__)
 with open(sys.argv[2], encoding="utf-8") as f:
     cfg = json.load(f)
+try:  # the pipeline's lineage (spec hash), shared by its steps
+    with open(os.path.join(os.path.dirname(sys.argv[2]), "_lineage.json"), encoding="utf-8") as f:
+        cfg["tags"] = {**json.load(f)["tags"], **cfg["tags"]}
+except FileNotFoundError:
+    pass
 try:
     import mlflow
 except ImportError:  # the environment always has mlflow; never block training on tracking
