@@ -20,7 +20,7 @@ import json
 from typing import Any, Callable
 
 from mlspec.targets.base import Diagnostic, local_name
-from mlspec.targets.sagemaker import images, naming
+from mlspec.targets.sagemaker import images, naming, storage
 
 CODE_DIR = "/opt/ml/processing/input/code"
 CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet", "jsonl": "application/jsonlines",
@@ -31,6 +31,15 @@ PRE_TRAINING_BIAS = {"CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"}
 HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
                   "bias": "_mlspec/bias_limits.py",
                   "drift": "_mlspec/drift_threshold.py"}
+
+
+def volume_key(resources: dict, key: Any = None) -> dict:
+    """`resources` with the environment's KMS key on the ML storage volume, except on instance
+    types with local NVMe storage: the API rejects a VolumeKmsKeyId there (the hardware encrypts
+    it; see storage.py)."""
+    if not storage.has_local_storage(resources["InstanceType"]):
+        resources["VolumeKmsKeyId"] = param("KmsKeyId") if key is None else key
+    return resources
 
 
 def get(path: str) -> dict:
@@ -166,9 +175,8 @@ class PipelineBuilder:
             "S3UploadMode": "EndOfJob"}} for o in outputs]
         net_iso = step.get("network_isolation", True) if isolate is None else isolate
         return {
-            "ProcessingResources": {"ClusterConfig": {
-                "InstanceType": itype, "InstanceCount": icount, "VolumeSizeInGB": 30,
-                "VolumeKmsKeyId": param("KmsKeyId")}},
+            "ProcessingResources": {"ClusterConfig": volume_key({
+                "InstanceType": itype, "InstanceCount": icount, "VolumeSizeInGB": 30})},
             "AppSpecification": app,
             "RoleArn": param("JobRoleArn"),
             "ProcessingInputs": proc_inputs,
@@ -250,8 +258,7 @@ class PipelineBuilder:
             "InputDataConfig": channels,
             "OutputDataConfig": {"S3OutputPath": self.s3(local_name(s["id"]), "model"),
                                  "KmsKeyId": param("KmsKeyId")},
-            "ResourceConfig": {"InstanceType": itype, "InstanceCount": icount, "VolumeSizeInGB": 30,
-                               "VolumeKmsKeyId": param("KmsKeyId")},
+            "ResourceConfig": volume_key({"InstanceType": itype, "InstanceCount": icount, "VolumeSizeInGB": 30}),
             "StoppingCondition": self.stopping(s),
             "VpcConfig": self.vpc(),
             "EnableNetworkIsolation": bool(s.get("network_isolation", True)),
@@ -387,7 +394,9 @@ class PipelineBuilder:
                 "ElseSteps": [{"Name": self.sname(s["id"], "failed"), "Type": "Fail", "Arguments": {
                     "ErrorMessage": f"bias check `{s['name']}` failed: {metric} disparity above "
                                     f"{s['max_disparity']}"}}]}}
-            self.extra.setdefault(s["id"], []).extend([lim, cond])
+            self.extra.setdefault(s["id"], []).append(lim)
+            # the limit gates registration like a spec gate (Register sits in its IfSteps)
+            self.bias_gates[s["id"] + "#limit"] = (s, cond)
         return step
 
     def step_explain(self, s: dict) -> dict:
@@ -409,7 +418,8 @@ class PipelineBuilder:
         a: dict[str, Any] = {
             "ModelPackageGroupName": self.env.group_name(model),
             "ModelPackageDescription": self.env.package_description(model),
-            "ModelApprovalStatus": param("ModelApprovalStatus"),
+            # a literal, never a pipeline parameter: whoever may start the pipeline could pass Approved
+            "ModelApprovalStatus": self.approval_status(model),
             "InferenceSpecification": {
                 "Containers": [{"Image": self.image_for(train, "inference"),
                                 "ModelDataUrl": self.uri_of(source, s)}],
@@ -441,6 +451,11 @@ class PipelineBuilder:
                                       "['analysis_result'].S3Output.S3Uri"), "analysis.json")}}
         return {"Type": "RegisterModel", "Arguments": a}
 
+    def approval_status(self, model: dict) -> str:
+        """PendingManualApproval where the environment and the model require approval, else Approved."""
+        needs = self.ir["environment"]["approval"] == "required" and (model.get("approval") or {}).get("required")
+        return "PendingManualApproval" if needs else "Approved"
+
     def step_batch_transform(self, s: dict) -> dict:
         model_step_name = self.model_step(s, s["model"])
         itype, icount = self.instance(s.get("compute"))
@@ -451,8 +466,7 @@ class PipelineBuilder:
                                                                 "S3Uri": self.uri_of(s["data"], s)}},
                                 "ContentType": "text/csv", "SplitType": "Line"},
              "TransformOutput": {"S3OutputPath": out_uri, "KmsKeyId": param("KmsKeyId"), "AssembleWith": "Line"},
-             "TransformResources": {"InstanceType": itype, "InstanceCount": icount,
-                                    "VolumeKmsKeyId": param("KmsKeyId")}}
+             "TransformResources": volume_key({"InstanceType": itype, "InstanceCount": icount})}
         return {"Type": "Transform", "Arguments": a}
 
     def monitor_baselines(self) -> list[dict]:
@@ -620,6 +634,7 @@ class PipelineBuilder:
     def build(self) -> dict:
         self.pre: dict[str, list[dict]] = {}
         self.model_steps: set[str] = set()
+        self.bias_gates: dict[str, tuple[dict, dict]] = {}  # pseudo gate id -> (bias step, Condition)
         ir_steps = self.p["steps"]
         gates = self.p.get("gates") or []
         gate_ids = [g["id"] for g in gates]
@@ -652,6 +667,9 @@ class PipelineBuilder:
             if st and st["kind"] == "register":
                 m = self.env.models.get(st["model"])
                 deps += [g for g in (m or {}).get("gates") or [] if g in gate_ids]
+                trained = self.train_of(st.get("source") or (m or {}).get("source") or "")
+                deps += [gid for gid, (b, _) in self.bias_gates.items()
+                         if trained is not None and self.train_of(b["model"]) is trained]
             for d in deps:
                 if d in gate_ids:
                     res.add(d)
@@ -662,6 +680,9 @@ class PipelineBuilder:
 
         top: list[dict] = []
         gate_steps: dict[str, dict] = {}
+        for gid, (_b, cond) in self.bias_gates.items():
+            gate_ids.append(gid)
+            gate_steps[gid] = cond
         for g in gates:
             helpers, cond = self.gate(g, reg_model)
             gate_steps[g["id"]] = cond
@@ -670,9 +691,9 @@ class PipelineBuilder:
                 for d in g.get("depends_on") or []:
                     h_gates |= gates_of(d) if d in self.steps_by_id else ({d} if d in gate_ids else set())
                 self._place(h, h_gates, gate_ids, gate_steps, top)
-        for g in gates:  # a gate sits in the IfSteps of the previous gate (chain)
-            prev = [x for x in gate_ids[: gate_ids.index(g["id"])]]
-            self._place(gate_steps[g["id"]], set(prev[-1:]), gate_ids, gate_steps, top)
+        for gid in gate_ids:  # a gate sits in the IfSteps of the previous gate (chain)
+            prev = [x for x in gate_ids[: gate_ids.index(gid)]]
+            self._place(gate_steps[gid], set(prev[-1:]), gate_ids, gate_steps, top)
         for s in ir_steps:
             if s["id"] not in self.out:
                 continue
@@ -702,9 +723,6 @@ class PipelineBuilder:
             self.add_param(n, "String", f"${{security_group:{i}}}")
         if self.uses_mlflow:
             self.add_param("MlflowTrackingServer", "String", "${mlflow}")
-        self.add_param("ModelApprovalStatus", "String",
-                       "PendingManualApproval" if self.ir["environment"]["approval"] == "required"
-                       and (reg_model is None or reg_model["approval"]["required"]) else "Approved")
         tracking = self.ir.get("tracking") or {}
         definition = {
             "Version": "2020-12-01",
