@@ -159,7 +159,9 @@ def _secret_env(key: str) -> str:
 
 
 #: harness checks that make a plan fail (the real engine would refuse the program)
-BLOCKING_CHECKS = ("duplicate-urn", "missing-required-input")
+BLOCKING_CHECKS = ("duplicate-urn", "missing-required-input",
+                   # SageMaker: a request, state machine or network AWS would refuse (targets/sagemaker/boundary.py)
+                   "aws-request-rejected", "invalid-state-machine", "s3-unreachable")
 
 
 def today() -> _dt.date:
@@ -242,6 +244,12 @@ def _plan_build(target: str, env: str, envs: list[str], ir: dict, tdir: Path, ti
               + [{"check": "missing-required-input", "where": w} for w in harness.missing_required(resources)]
               + [{"check": "snake-case-leak", "where": w} for w in harness.snake_case_leaks(resources)]
               + [{"check": "none-in-string", "where": w} for w in harness.none_strings(resources)])
+    if target == "sagemaker":  # what AWS would reject at deploy or run time (vendor models)
+        from mlspec.targets.sagemaker import boundary
+
+        more, skipped = boundary.program_checks(resources)
+        checks += more
+        notes = list(notes) + skipped
     return PlanResult(target, env, resources, findings, checks, run["outputs"], run["missing_secrets"],
                       run["seconds"], notes)
 
