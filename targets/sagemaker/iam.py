@@ -109,6 +109,7 @@ def guardrails(env: Any, out: dict) -> list[dict]:
     if any(not s.get("network_isolation", True) for p in env.ir.get("pipelines") or [] for s in p["steps"]):
         isolated = ["sagemaker:CreateModel"]
     local = storage.local_storage_patterns(ALLOWED_INSTANCE_TYPES)
+    spare_local = {"ForAllValues:StringNotEquals": {"sagemaker:InstanceTypes": local}} if local else {}
     subnets = [f"${{subnet:{i}}}" for i in range(len(env.subnet_params))]
     sgs = [f"${{security_group:{i}}}" for i in range(len(env.sg_params))]
     return [
@@ -118,12 +119,12 @@ def guardrails(env: Any, out: dict) -> list[dict]:
              {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSubnets": subnets}}),
         stmt("DenyJobsWithOtherSecurityGroups", jobs_vpc, creates, "Deny",
              {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSecurityGroupIds": sgs}}),
+        # instance types with local NVMe storage take no volume key (the API rejects one): both
+        # volume-key denies spare them (an absent key makes a ...IfExists condition true)
         stmt("DenyJobsWithoutVolumeKey", JOB_ACTIONS[:3], creates, "Deny",
-             {"StringNotEqualsIfExists": {"sagemaker:VolumeKmsKey": "${kms_key_arn}"}}),
-        # instance types with local NVMe storage take no volume key (the API rejects one)
+             {"StringNotEqualsIfExists": {"sagemaker:VolumeKmsKey": "${kms_key_arn}"}, **spare_local}),
         stmt("DenyJobsWithoutVolumeKeySet", JOB_ACTIONS[:3], creates, "Deny",
-             {"Null": {"sagemaker:VolumeKmsKey": "true"},
-              **({"ForAllValues:StringNotEquals": {"sagemaker:InstanceTypes": local}} if local else {})}),
+             {"Null": {"sagemaker:VolumeKmsKey": "true"}, **spare_local}),
         stmt("DenyJobsWithoutOutputKey", JOB_ACTIONS, creates, "Deny",
              {"Null": {"sagemaker:OutputKmsKey": "true"}}),
         stmt("DenyJobsWithOtherOutputKey", JOB_ACTIONS, creates, "Deny",
@@ -151,7 +152,8 @@ def approval_groups(env: Any) -> list[str]:
 
 def register_only_pending(env: Any) -> list[dict]:
     """Approval integrity: where approval is required, a version can only be registered as
-    PendingManualApproval (an absent status defaults to it), whatever the request says."""
+    PendingManualApproval, whatever the request says (an absent status is denied too: the
+    pipeline always writes the literal)."""
     groups = approval_groups(env)
     if not groups:
         return []
