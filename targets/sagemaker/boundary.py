@@ -143,6 +143,3 @@ def program_checks(resources: list[dict]) -> tuple[list[dict], list[str]]:
         notes.append(f"SageMaker request checks skipped: {e.name} is not installed (pip install 'mlspec[vendors]')")
     return checks, notes
 
-
-#: the checks above, all blocking
-BLOCKING = ("aws-request-rejected", "invalid-state-machine", "s3-unreachable")

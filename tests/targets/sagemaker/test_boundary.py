@@ -47,7 +47,7 @@ def test_security_group_without_s3_egress_blocks(planned):
     sg["inputs"]["egress"] = [e for e in sg["inputs"]["egress"] if not e.get("prefixListIds")]
     checks, _ = boundary.program_checks(res)
     assert [c["check"] for c in checks] == ["s3-unreachable"]
-    assert "s3-unreachable" in plan.BLOCKING_CHECKS
+    assert "s3-unreachable" in plan.blocking_checks()
 
 
 def test_invalid_state_machine_blocks(planned):
