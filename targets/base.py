@@ -152,6 +152,18 @@ class Target:
         ``mlspec.compiler.plan.decision``), or None when the target has no approval mechanism."""
         return None
 
+    #: program-check names of :meth:`program_checks` that fail `mlspec plan`
+    blocking_checks: tuple[str, ...] = ()
+
+    def program_checks(self, resources: Sequence[dict]) -> tuple[list[dict], list[str]]:
+        """What the cloud would reject at deploy or run time, found in the resources `mlspec plan`
+        captured: (checks ``{"check", "where"}``, notes about checks that could not run)."""
+        return [], []
+
+    def security_sections(self) -> Sequence[str]:
+        """Markdown sections appended to docs/security.md (threat models the target states and tests)."""
+        return ()
+
     def credentials(self) -> tuple[Callable[[dict], bool], str, str] | None:
         """(``check(environ) -> bool``, what, how to fix) for `mlspec apply`'s preflight, or None."""
         return None

@@ -235,5 +235,8 @@ def render_rules_doc() -> str:
               "resource name). Unknown, non-waivable, expired or incomplete waivers are refused: the finding",
               "stays and `MLS-WAIVER` is reported. A valid waiver turns a finding into a listed exception",
               "(`waived_by` in `mlspec plan --format json`) and does not fail the plan.", ""]
+    # the threat models the targets state and test (hand-written, kept next to their code)
+    for name in available_targets():
+        lines += [text for text in get_target(name).security_sections()]
     return "\n".join(lines)
 
