@@ -167,15 +167,22 @@ def kfp_custom_jobs(g: "Graph") -> list[tuple[str, dict]]:
             if not isinstance(payload, dict):
                 continue
             payload = _resolve(payload, defaults)
-            job = payload.get("jobSpec") or payload.get("trialJobSpec") or {}
-            pools = job.get("workerPoolSpecs") or []
+
+            def get(d: Any, proto: str, camel: str) -> Any:
+                # GCPC's launcher takes proto field names (snake_case); read JSON names too, so a
+                # rule still sees a payload the vertex-job-payload program check refuses
+                d = d if isinstance(d, dict) else {}
+                return d.get(proto) if d.get(proto) is not None else d.get(camel)
+
+            job = (get(payload, "job_spec", "jobSpec") or get(payload, "trial_job_spec", "trialJobSpec")) or {}
+            pools = get(job, "worker_pool_specs", "workerPoolSpecs") or []
             out.append((f"{path}#{name}", {
-                "service_account": job.get("serviceAccount"), "network": job.get("network"),
-                "psc": job.get("pscInterfaceConfig"),
-                "kms_key": (payload.get("encryptionSpec") or {}).get("kmsKeyName"),
-                "enable_web_access": job.get("enableWebAccess"),
-                "enable_dashboard_access": job.get("enableDashboardAccess"),
-                "images": [((p or {}).get("containerSpec") or {}).get("imageUri") for p in pools],
+                "service_account": get(job, "service_account", "serviceAccount"), "network": job.get("network"),
+                "psc": get(job, "psc_interface_config", "pscInterfaceConfig"),
+                "kms_key": get(get(payload, "encryption_spec", "encryptionSpec"), "kms_key_name", "kmsKeyName"),
+                "enable_web_access": get(job, "enable_web_access", "enableWebAccess"),
+                "enable_dashboard_access": get(job, "enable_dashboard_access", "enableDashboardAccess"),
+                "images": [get(get(p, "container_spec", "containerSpec"), "image_uri", "imageUri") for p in pools],
             }))
     return out
 

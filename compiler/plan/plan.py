@@ -152,7 +152,19 @@ class PlanResult:
 
 
 #: harness checks that make a plan fail (the real engine would refuse the program)
-BLOCKING_CHECKS = ("duplicate-urn", "missing-required-input")
+BLOCKING_CHECKS = ("duplicate-urn", "missing-required-input", "vertex-job-payload")
+
+
+def target_checks(target: str, build: Path, resources: list[dict]) -> list[dict]:
+    """The target's own vendor-boundary checks of its build (``mlspec.targets.<t>.vendor.program_checks``),
+    e.g. Vertex job payloads replayed through the launcher's parse path; none when it has none."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"mlspec.targets.{target}.vendor")
+    except ModuleNotFoundError:
+        return []
+    return mod.program_checks(build, resources)
 
 
 def today() -> _dt.date:
@@ -234,7 +246,8 @@ def _plan_build(target: str, env: str, envs: list[str], ir: dict, tdir: Path, ti
     checks = ([{"check": "duplicate-urn", "where": u} for u in harness.duplicate_urns(resources)]
               + [{"check": "missing-required-input", "where": w} for w in harness.missing_required(resources)]
               + [{"check": "snake-case-leak", "where": w} for w in harness.snake_case_leaks(resources)]
-              + [{"check": "none-in-string", "where": w} for w in harness.none_strings(resources)])
+              + [{"check": "none-in-string", "where": w} for w in harness.none_strings(resources)]
+              + target_checks(target, tdir, resources))
     return PlanResult(target, env, resources, findings, checks, run["outputs"], run["missing_secrets"],
                       run["seconds"], notes)
 
