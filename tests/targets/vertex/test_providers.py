@@ -47,6 +47,11 @@ class FakeVertex:
                 self.version_id, self.labels = info["version"], info["labels"]
 
             def deploy(self, endpoint, traffic_percentage, deployed_model_display_name, **kw):
+                # google-cloud-aiplatform's Endpoint._deploy_call: on an endpoint without traffic the
+                # new model's share must be 100
+                if not fake.traffic and 0 < traffic_percentage < 100:
+                    raise ValueError("There are currently no deployed models so the traffic percentage for "
+                                     "this deployed model needs to be 100.")
                 fake.counter += 1
                 dm = types.SimpleNamespace(id=f"dm{fake.counter}", create_time=f"t{fake.counter:04d}",
                                            display=deployed_model_display_name, kw=kw)
@@ -140,8 +145,20 @@ def test_ab_test_sets_variant_split_and_no_approval_gate(vertex):
     vertex.versions["b@production"] = {"version": "7", "labels": {}}
     props = _props(strategy="ab_test", approval=None, variants=[{"name": "a", "model_id": "a", "percent": 80},
                                                                 {"name": "b", "model_id": "b", "percent": 20}])
-    prov.create(props)
+    prov.create(props)  # the first variant lands on an empty endpoint at 100%, then the split is set
     assert vertex.traffic == {"dm1": 80, "dm2": 20}
+
+
+def test_ab_test_waits_with_the_split_until_every_variant_has_a_version(vertex):
+    prov = _providers()["_DeploymentProvider"]()
+    vertex.versions["a@production"] = {"version": "1", "labels": {}}
+    props = _props(strategy="ab_test", approval=None, variants=[{"name": "a", "model_id": "a", "percent": 50},
+                                                                {"name": "b", "model_id": "b", "percent": 50}])
+    first = prov.create(props)
+    assert vertex.traffic == {"dm1": 100}
+    vertex.versions["b@production"] = {"version": "2", "labels": {}}
+    prov.update("id", first.outs, props)
+    assert vertex.traffic == {"dm1": 50, "dm2": 50}
 
 
 def test_monitor_waits_for_a_deployed_model(vertex):
@@ -173,3 +190,14 @@ def test_all_at_once_keeps_the_previous_version_for_rollback(vertex):
     vertex.versions["m@production"] = {"version": "4", "labels": {}}
     prov.update("id", {**second.outs, "deployed": {"main": {"version": "x@3", "deployed_model_id": "dm3"}}}, props)
     assert [d.id for d in vertex.deployed] == ["dm4"]
+
+
+def test_monitoring_alert_filter_names_the_job_in_resource_labels():
+    tree = ast.parse(SRC)
+    [fn] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "monitoring_job_filter"]
+    ns = {"REGION": "us-central1"}
+    exec(compile(ast.Module(body=[fn], type_ignores=[]), "__main__.py", "exec"), ns)
+    got = ns["monitoring_job_filter"]("projects/p/locations/us-central1/modelDeploymentMonitoringJobs/987")
+    assert got == ('resource.type="aiplatform.googleapis.com/ModelDeploymentMonitoringJob" '
+                   'AND resource.labels.location="us-central1" '
+                   'AND resource.labels.model_deployment_monitoring_job_id="987"')
