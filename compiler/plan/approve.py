@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as _dt
-import getpass
 import json
 import os
 import re
@@ -58,6 +57,7 @@ class Where:
     pipeline_identity: str | None = None  # SageMaker: pipeline role name (never an approver)
     workload_identities: list = dataclasses.field(default_factory=list)  # SageMaker: pipeline + job roles
     models: list = dataclasses.field(default_factory=list)  # Vertex: every model of the spec (status)
+    approvals_bucket: str | None = None  # Vertex: where approvers' records live (no component SA can write)
 
 
 def _stack_data(spec: str, target: str, env: str) -> tuple[dict, dict]:
@@ -101,6 +101,9 @@ def resolve(args) -> Where:
                 w.model = models[w.model]["resource"]
             w.project = w.project or data.get("project")
             w.region = w.region or data.get("region")
+            w.workload_identities = [a["email"] for a in data.get("service_accounts") or [] if a.get("email")]
+            w.approvals_bucket = next((b["name"] for b in data.get("buckets") or [] if b.get("key") == "approvals"),
+                                      None)
         else:
             names = {m["key"]: m["name"] for m in data.get("models") or []}
             w.model = names.get(w.model, w.model) if w.model else ""
@@ -195,10 +198,16 @@ def _label_value(s: str) -> str:
 
 
 class VertexBackend:
-    """google-cloud-aiplatform ModelRegistry aliases + Model labels."""
+    """google-cloud-aiplatform ModelRegistry aliases + Model labels, and the approvers' records.
 
-    def __init__(self, aiplatform: Any = None, whoami: Callable[[], str] | None = None):
-        self._aip, self._whoami = aiplatform, whoami
+    The decision that makes a version deployable is the approver's record
+    ``gs://<approvals bucket>/<model id>/<version>/<approver email>.json``, written with the
+    approver's own credentials (never a self-asserted name) into a bucket no component service
+    account can write; the deployment counts distinct records against ``required``. Aliases and
+    labels are moved for people and tools, not trusted (the pipeline's identity can move them)."""
+
+    def __init__(self, aiplatform: Any = None, whoami: Callable[[], str] | None = None, storage: Any = None):
+        self._aip, self._whoami, self._storage = aiplatform, whoami, storage
 
     @property
     def aip(self):
@@ -208,38 +217,97 @@ class VertexBackend:
             self._aip = aiplatform
         return self._aip
 
+    def storage(self, w: Where):
+        if self._storage is None:
+            from google.cloud import storage
+
+            self._storage = storage.Client(project=w.project)
+        return self._storage
+
     def whoami(self) -> str:
+        """The caller's identity from its Google credentials (service account email, or the user's
+        email from the token), never from a flag or an environment variable."""
         if self._whoami:
             return self._whoami()
         import google.auth
+        from google.auth.transport.requests import AuthorizedSession, Request
 
-        creds, _ = google.auth.default()
-        return getattr(creds, "service_account_email", None) or getattr(creds, "signer_email", None) \
-            or os.environ.get("MLSPEC_APPROVER") or getpass.getuser()
+        creds, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform",
+                                               "https://www.googleapis.com/auth/userinfo.email", "openid"])
+        email = getattr(creds, "service_account_email", None) or getattr(creds, "signer_email", None)
+        if not email or email == "default":
+            creds.refresh(Request())
+            info = AuthorizedSession(creds).get("https://oauth2.googleapis.com/tokeninfo",
+                                                params={"access_token": creds.token}).json()
+            email = getattr(creds, "service_account_email", None) if email == "default" else None
+            email = email if email and email != "default" else info.get("email")
+        if not email:
+            raise SettingsError("cannot tell who you are from your Google credentials (no email in the token); "
+                                "log in with `gcloud auth application-default login`")
+        return str(email)
 
     def _registry(self, w: Where):
         self.aip.init(project=w.project, location=w.region)
         return self.aip.models.ModelRegistry(model=w.model, project=w.project, location=w.region)
 
+    def _prefix(self, w: Where, version: str) -> str:
+        return f"{w.model.rsplit('/', 1)[-1]}/{version}/"
+
+    def approvers(self, w: Where, version: str) -> set:
+        prefix = self._prefix(w, version)
+        out = set()
+        for blob in self.storage(w).list_blobs(w.approvals_bucket, prefix=prefix):
+            try:
+                record = json.loads(blob.download_as_bytes())
+            except ValueError:
+                continue
+            email = blob.name[len(prefix):].removesuffix(".json")
+            if record.get("decision") == A.APPROVED and record.get("by") == email:
+                out.add(email)
+        return out - set(w.workload_identities)
+
     def decide(self, w: Where, version: str, decision: str, reason: str, by: str | None) -> dict:
+        if by:
+            raise SettingsError("Vertex records the approver from the caller's Google credentials; --by is not "
+                                "accepted (run `mlspec approve` as the approver)")
+        who = self.whoami()
+        if who.lower() in {i.lower() for i in w.workload_identities}:
+            raise DecisionError(f"`{who}` runs the pipeline or its jobs and cannot approve or reject models")
         reg = self._registry(w)
         info = reg.get_version_info(version)
         aliases = list(getattr(info, "version_aliases", None) or [])
         if A.VERTEX_PENDING_ALIAS not in aliases and not (decision == A.REJECTED and A.VERTEX_APPROVED_ALIAS in aliases):
             raise DecisionError(f"version {version} of `{w.model}` is not pending approval (aliases: "
                                 f"{', '.join(aliases) or 'none'})")
-        who = by or self.whoami()
+        status = decision
         if decision == A.APPROVED:
-            reg.add_version_aliases([A.VERTEX_APPROVED_ALIAS], version)
-            reg.remove_version_aliases([A.VERTEX_PENDING_ALIAS], version)
+            if not w.approvals_bucket:
+                raise SettingsError("approving on Vertex needs --spec SPEC --env ENV (the approvals bucket and the "
+                                    "identities that may not approve are read from the compiled stack)")
+            record = json.dumps({"decision": decision, "by": who, "reason": reason, "model": w.model,
+                                 "version": str(version)}, sort_keys=True)
+            blob = self.storage(w).bucket(w.approvals_bucket).blob(f"{self._prefix(w, version)}{who}.json")
+            try:  # create-only: an approver counts once
+                blob.upload_from_string(record, content_type="application/json", if_generation_match=0)
+            except Exception as e:  # google.api_core.exceptions.PreconditionFailed (HTTP 412)
+                if type(e).__name__ != "PreconditionFailed" and "412" not in str(e):
+                    raise
+                raise DecisionError(f"`{who}` already approved version {version} of `{w.model}`") from None
+            got = self.approvers(w, version)
+            if len(got) >= w.approvals_required:
+                reg.add_version_aliases([A.VERTEX_APPROVED_ALIAS], version)
+                reg.remove_version_aliases([A.VERTEX_PENDING_ALIAS], version)
+            else:
+                status = f"{A.VERTEX_PENDING_ALIAS} ({len(got)} of {w.approvals_required} approvals)"
         else:
             reg.remove_version_aliases([a for a in (A.VERTEX_PENDING_ALIAS, A.VERTEX_APPROVED_ALIAS) if a in aliases],
                                        version)
         model = self.aip.Model(model_name=f"{w.model}@{version}", project=w.project, location=w.region)
         labels = dict(getattr(model, "labels", None) or {})
-        labels.update({A.VERTEX_LABEL_DECISION: decision, A.VERTEX_LABEL_BY: _label_value(who)})
+        if status in (A.APPROVED, A.REJECTED):
+            labels.update({A.VERTEX_LABEL_DECISION: decision, A.VERTEX_LABEL_BY: _label_value(who)})
         model.update(labels=labels, description=_describe(decision, who, reason)[:2000])
-        return {"model": w.model, "version": str(version), "status": decision, "by": who,
+        return {"model": w.model, "version": str(version), "status": status, "by": who,
                 "aliases_before": aliases}
 
     def pending(self, w: Where) -> list[dict]:

@@ -439,4 +439,11 @@ def render_rules_doc() -> str:
               "resource name). Unknown, non-waivable, expired or incomplete waivers are refused: the finding",
               "stays and `MLS-WAIVER` is reported. A valid waiver turns a finding into a listed exception",
               "(`waived_by` in `mlspec plan --format json`) and does not fail the plan.", ""]
+    # the threat models the targets state and test (hand-written, kept next to their code)
+    from importlib import resources as _res
+
+    for target in ("sagemaker", "vertex", "azureml"):
+        doc = _res.files(f"mlspec.targets.{target}").joinpath("threat_model.md")
+        if doc.is_file():
+            lines.append(doc.read_text(encoding="utf-8"))
     return "\n".join(lines)

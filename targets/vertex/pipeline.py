@@ -486,7 +486,7 @@ def data_version(e: Env) -> str:
 def _root_parameters(e: Env, p: dict) -> dict:
     tracking = e.ir["tracking"]
     defaults = {
-        "project": e.project, "location": e.region, "bucket": e.bucket("pipeline"),
+        "project": e.project, "location": e.region, "bucket": e.bucket("code"),  # code, runtime: read-only
         "workload_service_account": e.sa_email("workload"), "encryption_key": e.kms_key_name,
         "experiment": naming.fit(naming.kebab(f"{tracking.get('experiment') or e.system}-{e.env}"), 128),
         "spec_sha256": e.ir["source"]["sha256"], "code_version": (e.ir.get("code") or {}).get("sha256") or "",

@@ -96,7 +96,7 @@ def test_root_defaults_point_at_the_stack():
         "fraud-detection-prod-workload@acme-ml.iam.gserviceaccount.com"
     assert params["encryption_key"]["defaultValue"] == ("projects/acme-ml/locations/us-central1/keyRings/"
                                                         "fraud-detection-prod-ring/cryptoKeys/fraud-detection-prod-key")
-    assert params["bucket"]["defaultValue"] == "acme-ml-fraud-detection-prod-pipeline"
+    assert params["bucket"]["defaultValue"] == "acme-ml-fraud-detection-prod-code"  # runtime + scripts, read-only
     assert "defaultValue" not in params["network"]  # supplied by the launch Workflow
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import fixtures
 from buildutil import lower, run_env, write
+from mlspec.targets.vertex import common
 from mlspec.compiler.plan.harness import duplicate_urns, missing_required, none_strings, snake_case_leaks
 
 IRS = [fixtures.maximal_ir("dev"), fixtures.maximal_ir("prod")]
@@ -62,7 +63,8 @@ def test_kms_key_ring_key_rotation_and_agents(graph):  # MLS-G-01, MLS-GCP-001/0
 def test_buckets(graph):  # MLS-GCP-010/011
     env, res = graph
     buckets = by_type(res, "storage/bucket:Bucket")
-    assert {b["name"] for b in buckets} == {"bucket-logs", "bucket-pipeline", "bucket-data", "bucket-monitoring"}
+    assert {b["name"] for b in buckets} == {"bucket-logs", "bucket-pipeline", "bucket-data", "bucket-monitoring",
+                                            "bucket-code", "bucket-approvals"}
     for b in buckets:
         i = b["inputs"]
         assert i["uniformBucketLevelAccess"] is True and i["publicAccessPrevention"] == "enforced"
@@ -150,9 +152,13 @@ def test_rollout_and_rollback(graph):
     dep = one(res, "deploy-scoring")
     assert dep["type"] == "pulumi-python:dynamic/vertex:ModelDeployment"
     if env == "prod":  # MLS-GCP-070: only an approver-labelled version is served
-        assert dep["inputs"]["approval"] == {"label": "mlspec-decision", "value": "approved",
-                                             "by_label": "mlspec-decided-by",
-                                             "not_by": "fraud-detection-prod-pipeline_acme-ml_iam_gserviceaccount_com"}
+        gate = dict(dep["inputs"]["approval"])
+        emails = {a["inputs"]["accountId"] + "@acme-ml.iam.gserviceaccount.com"
+                  for a in by_type(res, "serviceaccount/account:Account")}
+        assert set(gate.pop("refused")) == emails and len(emails) == len(common.COMPONENTS)
+        assert gate == {"label": "mlspec-decision", "value": "approved", "by_label": "mlspec-decided-by",
+                        "not_by": "fraud-detection-prod-pipeline_acme-ml_iam_gserviceaccount_com",
+                        "bucket": "acme-ml-fraud-detection-prod-approvals", "required": 1}
     else:
         assert dep["inputs"].get("approval") is None
     assert dep["inputs"]["alias"] == "production" and dep["inputs"]["initial_percent"] == 5

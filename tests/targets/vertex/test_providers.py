@@ -4,6 +4,7 @@ canary / A/B initial traffic, waiting until a version or a deployed model exists
 from __future__ import annotations
 
 import ast
+import json
 import sys
 import types
 from importlib import resources
@@ -18,9 +19,9 @@ SRC = resources.files("mlspec.targets.vertex").joinpath("templates", "pulumi", "
 
 def _providers() -> dict:
     tree = ast.parse(SRC)
-    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name in ("_DeploymentProvider",
-                                                                                   "_MonitorProvider")]
-    ns = {"pulumi": pulumi, "CreateResult": CreateResult, "DiffResult": DiffResult, "UpdateResult": UpdateResult,
+    classes = [n for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))
+               and n.name in ("_DeploymentProvider", "_MonitorProvider", "approvers")]
+    ns = {"json": __import__("json"), "pulumi": pulumi, "CreateResult": CreateResult, "DiffResult": DiffResult, "UpdateResult": UpdateResult,
           "ResourceProvider": ResourceProvider}
     exec(compile(ast.Module(body=classes, type_ignores=[]), "__main__.py", "exec"), ns)
     return ns
@@ -86,6 +87,41 @@ class FakeVertex:
             "RandomSampleConfig", "ScheduleConfig", "EmailAlertConfig")})
         self.module = types.SimpleNamespace(init=lambda **kw: None, Model=Model, Endpoint=Endpoint,
                                             ModelDeploymentMonitoringJob=Job, model_monitoring=mm)
+
+
+class FakeStorage:
+    """google.cloud.storage's Client.list_blobs over an in-memory bucket."""
+
+    def __init__(self):
+        self.objects: dict[tuple[str, str], bytes] = {}
+        fake = self
+
+        class Blob:
+            def __init__(self, name, data):
+                self.name, self._data = name, data
+
+            def download_as_bytes(self):
+                return self._data
+
+        class Client:
+            def list_blobs(self, bucket, prefix=""):
+                return [Blob(n, d) for (b, n), d in sorted(fake.objects.items()) if b == bucket and n.startswith(prefix)]
+
+        self.module = types.SimpleNamespace(Client=Client)
+
+    def approve(self, bucket, model, version, email, by=None):
+        self.objects[(bucket, f"{model}/{version}/{email}.json")] = json.dumps(
+            {"decision": "approved", "by": by or email}).encode()
+
+
+@pytest.fixture()
+def storage(monkeypatch):
+    import google.cloud
+
+    fake = FakeStorage()
+    monkeypatch.setitem(sys.modules, "google.cloud.storage", fake.module)
+    monkeypatch.setattr(google.cloud, "storage", fake.module, raising=False)
+    return fake
 
 
 @pytest.fixture()
@@ -201,3 +237,24 @@ def test_monitoring_alert_filter_names_the_job_in_resource_labels():
     assert got == ('resource.type="aiplatform.googleapis.com/ModelDeploymentMonitoringJob" '
                    'AND resource.labels.location="us-central1" '
                    'AND resource.labels.model_deployment_monitoring_job_id="987"')
+
+
+GATE = {"label": "mlspec-decision", "value": "approved", "by_label": "mlspec-decided-by", "not_by": "pipeline_sa",
+        "bucket": "approvals", "required": 2,
+        "refused": ["pipeline@p.iam.gserviceaccount.com", "workload@p.iam.gserviceaccount.com"]}
+
+
+def test_labels_and_alias_alone_deploy_nothing_the_approvers_records_decide(vertex, storage):
+    """The pipeline's identity can move the alias and write labels; it cannot write the approvals
+    bucket, and its own records (were one planted) do not count; `required` distinct approvers."""
+    prov = _providers()["_DeploymentProvider"]()
+    props = _props(approval=GATE)
+    vertex.versions["m@production"] = {"version": "3", "labels": APPROVED}
+    assert prov._versions(props) == {"main": ""}  # labels + alias, no approver record
+    storage.approve("approvals", "m", "3", "pipeline@p.iam.gserviceaccount.com")
+    storage.approve("approvals", "m", "3", "alice@example.com")
+    assert prov._versions(props) == {"main": ""}  # one approver of two; the pipeline SA does not count
+    storage.approve("approvals", "m", "3", "bob@example.com", by="alice@example.com")  # forged name inside
+    assert prov._versions(props) == {"main": ""}
+    storage.approve("approvals", "m", "3", "bob@example.com")
+    assert prov._versions(props)["main"].endswith("@3")

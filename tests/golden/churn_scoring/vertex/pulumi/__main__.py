@@ -208,7 +208,7 @@ metadata_store = gcp.vertex.AiMetadataStore(
     encryption_spec=gcp.vertex.AiMetadataStoreEncryptionSpecArgs(kms_key_name=KEY_NAME), opts=opts(*key_grants))
 
 # ------------------------------------------------------------------------ code, runtime, compiled pipelines
-code_bucket = buckets["pipeline"]
+code_bucket = buckets["code"]  # code, runtime helper, compiled specs: no component SA may write it
 for obj in D["code_objects"]:
     gcp.storage.BucketObject(f"obj-{obj['object'].replace('/', '-')}", bucket=code_bucket.name, name=obj["object"],
                              source=pulumi.FileAsset(os.path.join(HERE, obj["source"])), kms_key_name=KEY_NAME,
@@ -340,6 +340,24 @@ if D.get("capture_dataset"):
                                   role="roles/bigquery.dataViewer", member=accounts["monitoring"].member)
 
 
+def approvers(bucket: str, model_id: str, version: str) -> set:
+    """Identities with an `approved` record for a model version: objects
+    ``<model id>/<version>/<approver email>.json`` written by `mlspec approve`."""
+    from google.cloud import storage
+
+    out = set()
+    prefix = f"{model_id.rsplit('/', 1)[-1]}/{version}/"
+    for blob in storage.Client().list_blobs(bucket, prefix=prefix):
+        try:
+            record = json.loads(blob.download_as_bytes())
+        except ValueError:
+            continue
+        email = blob.name[len(prefix):].removesuffix(".json")
+        if record.get("decision") == "approved" and record.get("by") == email:
+            out.add(email)
+    return out
+
+
 class _DeploymentProvider(ResourceProvider):
     """Deploys the model version holding the approval alias onto a Vertex endpoint.
 
@@ -368,6 +386,15 @@ class _DeploymentProvider(ResourceProvider):
                 pulumi.log.warn(f"{v['model_id']}@{props['alias']} is not approved; keeping the current deployment")
                 out[v["name"]] = ""
                 continue
+            # labels and aliases can be changed by the pipeline's own identity: the decision that counts
+            # is the approvers' records, which no identity that runs the pipeline or user code can write
+            if gate and gate.get("bucket"):
+                who = approvers(gate["bucket"], v["model_id"], str(m.version_id)) - set(gate.get("refused") or [])
+                if len(who) < int(gate.get("required") or 1):
+                    pulumi.log.warn(f"{v['model_id']}@{props['alias']} has {len(who)} of {gate.get('required') or 1} "
+                                    "approvals; keeping the current deployment")
+                    out[v["name"]] = ""
+                    continue
             out[v["name"]] = f"{m.resource_name}@{m.version_id}"
         return out
 
