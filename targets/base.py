@@ -155,9 +155,10 @@ class Target:
     #: program-check names of :meth:`program_checks` that fail `mlspec plan`
     blocking_checks: tuple[str, ...] = ()
 
-    def program_checks(self, resources: Sequence[dict]) -> tuple[list[dict], list[str]]:
+    def program_checks(self, resources: Sequence[dict], build: Any = None) -> tuple[list[dict], list[str]]:
         """What the cloud would reject at deploy or run time, found in the resources `mlspec plan`
-        captured: (checks ``{"check", "where"}``, notes about checks that could not run)."""
+        captured and in the build (``build``: the ``DIR/<target>`` path): (checks
+        ``{"check", "where"}``, notes about checks that could not run)."""
         return [], []
 
     def security_sections(self) -> Sequence[str]:

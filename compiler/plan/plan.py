@@ -200,7 +200,7 @@ def _plan_build(target: str, env: str, envs: list[str], ir: dict, tdir: Path, ti
     from mlspec.targets.base import available_targets, get_target
 
     if target in available_targets():
-        more, skipped = get_target(target).program_checks(resources)
+        more, skipped = get_target(target).program_checks(resources, build=tdir)
         checks += more
         notes = list(notes) + list(skipped)
     return PlanResult(target, env, resources, findings, checks, run["outputs"], run["missing_secrets"],

@@ -51,7 +51,7 @@ class SageMaker(Target):
 
     blocking_checks = ("aws-request-rejected", "invalid-state-machine", "s3-unreachable")
 
-    def program_checks(self, resources):
+    def program_checks(self, resources, build=None):
         from mlspec.targets.sagemaker import boundary
 
         return boundary.program_checks(list(resources))

@@ -90,5 +90,20 @@ class Vertex(Target):
 
         return CREDENTIALS
 
+    blocking_checks = ("vertex-job-payload",)
+
+    def program_checks(self, resources, build=None):
+        """Job payloads replayed through the launcher's parse path (targets/vertex/vendor.py)."""
+        if build is None:
+            return [], []
+        from mlspec.targets.vertex import vendor
+
+        return vendor.program_checks(build, list(resources)), []
+
+    def security_sections(self):
+        from importlib import resources as _res
+
+        return (_res.files("mlspec.targets.vertex").joinpath("threat_model.md").read_text(encoding="utf-8"),)
+
 
 __all__ = ["Vertex"]
