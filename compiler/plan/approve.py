@@ -58,6 +58,8 @@ class Where:
     pipeline_identity: str | None = None  # SageMaker: pipeline role name (never an approver)
     workload_identities: list = dataclasses.field(default_factory=list)  # SageMaker: pipeline + job roles
     models: list = dataclasses.field(default_factory=list)  # Vertex: every model of the spec (status)
+    model_key: str | None = None  # the spec's model name (Azure: the release is keyed by it)
+    endpoints: list = dataclasses.field(default_factory=list)  # Azure: [{"name", "kind"}] serving the model
 
 
 def _stack_data(spec: str, target: str, env: str) -> tuple[dict, dict]:
@@ -109,6 +111,9 @@ def resolve(args) -> Where:
             w.resource_group = w.resource_group or next((v for k, v in cfg.items() if k.endswith(":resourceGroup")), None)
             w.approvals_required = int(data.get("approval_count", {}).get(args.model, 1)
                                        if isinstance(data.get("approval_count"), dict) else 1)
+            w.model_key = args.model
+            w.endpoints = [{"name": e["name"], "kind": e["plan"]["kind"]} for e in data.get("endpoints") or []
+                           if args.model in (e.get("models") or [e.get("model")])]
     w.region = w.region or (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") if t == "sagemaker"
                             else None)
     need = {"sagemaker": ["region"], "vertex": ["project", "region"],
@@ -302,17 +307,51 @@ class AzureBackend:
                          "mlspec.rejected_by": me, A.AZURE_REASON_TAG: _describe(decision, who, reason)})
         else:
             got = [a for a in tags.get("mlspec.approvals", "").split(",") if a]
+            names = [a for a in tags.get("mlspec.approver_names", "").split(",") if a]
+            if len(names) != len(got):  # recorded by an older approve: names unknown
+                names = list(got)
             if me not in got:
                 got.append(me)
+                names.append((name or me).replace(",", " "))
             tags["mlspec.approvals"] = ",".join(got)
+            tags["mlspec.approver_names"] = ",".join(names)
             required = int(tags.get("mlspec.approvals_required") or w.approvals_required or 1)
             tags[A.AZURE_REASON_TAG] = _describe(decision, who, reason)
             if len(got) >= required:
                 tags.update({A.AZURE_STAGE_TAG: A.AZURE_APPROVED_STAGE, A.AZURE_APPROVED_BY_TAG: ",".join(got)})
         model.tags = tags
         client.models.create_or_update(model)
-        return {"model": w.model, "version": str(version), "status": tags[A.AZURE_STAGE_TAG], "by": who,
-                "approvals": tags.get("mlspec.approvals", "")}
+        out = {"model": w.model, "version": str(version), "status": tags[A.AZURE_STAGE_TAG], "by": who,
+               "approvals": tags.get("mlspec.approvals", "")}
+        if tags[A.AZURE_STAGE_TAG] == A.AZURE_APPROVED_STAGE:
+            out["release"] = {w.model_key or w.model: self.release(client, w, str(version), tags)}
+        return out
+
+    @staticmethod
+    def release(client, w: Where, version: str, tags: dict) -> dict:
+        """The release to deploy: the idle slot of the endpoint(s) serving the model, computed from
+        their live traffic (first release: `blue`; all-at-once: updated in place), and the version
+        serving now (`previous`, kept for rollback)."""
+        slot, previous = "blue", None
+        for ep in w.endpoints:
+            if ep["kind"] != "two_slot":
+                continue
+            try:
+                traffic = dict(getattr(client.online_endpoints.get(ep["name"]), "traffic", None) or {})
+            except Exception as e:  # noqa: BLE001 - a missing endpoint means a first release
+                if type(e).__name__ not in ("ResourceNotFoundError", "HttpResponseError"):
+                    raise
+                traffic = {}
+            live = max((s for s in ("blue", "green") if traffic.get(s)), key=lambda s: traffic[s], default=None)
+            if live is None:
+                continue
+            slot = "green" if live == "blue" else "blue"
+            dep = client.online_deployments.get(name=live, endpoint_name=ep["name"])
+            ref = str(getattr(dep, "model", "") or "")
+            previous = ref.rstrip("/").split("/")[-1].split(":")[-1] if ref else None
+            break
+        return {"version": version, "previous": previous, "slot": slot, "phase": "deploy",
+                "approved_by": tags.get("mlspec.approver_names") or tags.get(A.AZURE_APPROVED_BY_TAG, "")}
 
     def pending(self, w: Where) -> list[dict]:
         client = self.client(w)
@@ -361,6 +400,12 @@ def _decide(decision: str):
         else:
             sys.stdout.write(f"{result['model']} version {result['version']}: {result['status']} "
                              f"(by {result['by']})\n")
+            for key, rel in sorted((result.get("release") or {}).items()):  # Azure: the release to deploy
+                sys.stdout.write(f"release of {key}: slot {rel['slot']}, previous {rel['previous'] or 'none'}; set it "
+                                 "with:\n")
+                for field, value in sorted(rel.items()):
+                    if value is not None:
+                        sys.stdout.write(f"  pulumi config set --path 'releases.{key}.{field}' '{value}'\n")
         return EXIT_OK
 
     return lambda args: run_guarded(args, handle)
