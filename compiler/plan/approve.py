@@ -379,11 +379,48 @@ def _cloud_error(e: Exception) -> bool:
     return mod.startswith(("botocore", "boto3", "google", "azure", "grpc", "urllib3", "requests"))
 
 
+_CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "NoRegionError", "ClientAuthenticationError",
+                      "CredentialUnavailableError", "DefaultCredentialsError", "RefreshError")
+
+
+def _cloud_failure(command: str, target: str, e: Exception) -> int:
+    """One message per failure; a missing or unusable login says how to fix it (once)."""
+    if type(e).__name__ in _CREDENTIAL_ERRORS:
+        from mlspec.compiler.plan.deploy import CREDENTIALS
+
+        _, what, fix = CREDENTIALS[target]
+        first = (str(e).strip().splitlines() or [""])[0][:200]
+        sys.stderr.write(f"mlspec {command}: no usable {what} ({type(e).__name__}: {first})\n"
+                         f"   = fix: {fix}\n")
+    else:
+        sys.stderr.write(f"mlspec {command}: the cloud call failed: {type(e).__name__}: {e}\n")
+    return EXIT_OPERATION
+
+
+class _QuietSDKs:
+    """The vendor SDKs log each credential they tried as warnings before raising; the error we
+    print says it once."""
+
+    NAMES = ("azure", "google.auth", "botocore.credentials")
+
+    def __enter__(self):
+        import logging
+
+        self.saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in self.NAMES]
+        for lg, _ in self.saved:
+            lg.setLevel(logging.CRITICAL)
+
+    def __exit__(self, *exc):
+        for lg, level in self.saved:
+            lg.setLevel(level)
+
+
 def _decide(decision: str):
     def handle(args) -> int:
         try:
             w = resolve(args)
-            result = BACKENDS[args.target].decide(w, args.version, decision, args.reason or "", args.by)
+            with _QuietSDKs():
+                result = BACKENDS[args.target].decide(w, args.version, decision, args.reason or "", args.by)
         except SettingsError as e:
             sys.stderr.write(f"mlspec {args.command}: error: {e}\n")
             return EXIT_USAGE
@@ -393,8 +430,7 @@ def _decide(decision: str):
         except Exception as e:  # noqa: BLE001
             if not _cloud_error(e):
                 raise
-            sys.stderr.write(f"mlspec {args.command}: the cloud call failed: {type(e).__name__}: {e}\n")
-            return EXIT_OPERATION
+            return _cloud_failure(args.command, args.target, e)
         if args.format == "json":
             sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
         else:
@@ -414,15 +450,15 @@ def _decide(decision: str):
 def _status(args) -> int:
     try:
         w = resolve(args)
-        rows = BACKENDS[args.target].pending(w)
+        with _QuietSDKs():
+            rows = BACKENDS[args.target].pending(w)
     except SettingsError as e:
         sys.stderr.write(f"mlspec status: error: {e}\n")
         return EXIT_USAGE
     except Exception as e:  # noqa: BLE001
         if not _cloud_error(e):
             raise
-        sys.stderr.write(f"mlspec status: the cloud call failed: {type(e).__name__}: {e}\n")
-        return EXIT_OPERATION
+        return _cloud_failure("status", args.target, e)
     if args.format == "json":
         sys.stdout.write(json.dumps({"target": args.target, "pending": rows}, indent=2, sort_keys=True) + "\n")
     elif not rows:

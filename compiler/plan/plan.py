@@ -148,7 +148,14 @@ class PlanResult:
         return {"target": self.target, "environment": self.environment,
                 "resources": [{"type": r["type"], "name": r["name"], "concern": concern_of(r),
                                "inputs": r["inputs"], "depends_on": r["depends_on"]} for r in self.resources],
-                "findings": self.findings, "program_checks": self.program_checks}
+                "findings": self.findings, "program_checks": self.program_checks,
+                "secrets": [{"config": k, "env": _secret_env(k)} for k in self.missing_secrets]}
+
+
+def _secret_env(key: str) -> str:
+    from mlspec.compiler.plan.deploy import secret_env_var  # where `mlspec apply` reads it
+
+    return secret_env_var(key)
 
 
 #: harness checks that make a plan fail (the real engine would refuse the program)

@@ -23,6 +23,7 @@ import hashlib
 import json
 import posixpath
 import re
+import shlex
 from typing import Any, Callable
 
 from mlspec.targets.base import local_name
@@ -30,6 +31,14 @@ from mlspec.targets.base import local_name
 from mlspec.compiler import contract
 
 from . import naming
+
+def shell_command(argv: list[str]) -> str:
+    """A component's `command:` from an argument vector. Azure ML substitutes `${{...}}`
+    placeholders into the text and runs it with a shell, so every token is quoted for
+    POSIX sh (`shlex.join`): a placeholder's value, a path or a string argument stays one
+    argument whatever it holds (the checker keeps `'` and shell syntax out of values)."""
+    return shlex.join(argv)
+
 
 SCHEMA_PIPELINE = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"
 SCHEMA_COMPONENT = "https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json"
@@ -208,7 +217,7 @@ class PipelineBuilder:
 
     def helper_command(self, script: str, step: dict, args: list[str]) -> str:
         cfg = f"_mlspec/config/{self.env.name}/{self.p['name']}/{step['name']}.json"
-        return " ".join([f"python _mlspec/{script}.py --config {cfg}", *args])
+        return shell_command(["python", f"_mlspec/{script}.py", "--config", cfg, *args])
 
     def add_config(self, step_name: str, data: dict) -> None:
         path = f"code/_mlspec/config/{self.env.name}/{self.p['name']}/{step_name}.json"
@@ -278,14 +287,14 @@ class PipelineBuilder:
             if f.role in ("input", "model_in"):
                 bound[f.name] = self.bind(f.ref)
                 comp_inputs[f.name] = {"type": "uri_folder"}
-                args.append(f"--{f.name} ${{{{inputs.{f.name}}}}}")
+                args += [f"--{f.name}", f"${{{{inputs.{f.name}}}}}"]
             elif f.role == "param":
                 comp_inputs[f.name] = range_types[f.name] if f.name in range_types else \
                     {"type": _py_type(values[f.name]), "default": values[f.name]}
-                args.append(f"--{f.name} ${{{{inputs.{f.name}}}}}")
+                args += [f"--{f.name}", f"${{{{inputs.{f.name}}}}}"]
             else:  # output, model_out, metrics, checkpoints: a directory the script writes
                 outputs.append(f.name)
-                args.append(f"--{f.name} ${{{{outputs.{f.name}}}}}")
+                args += [f"--{f.name}", f"${{{{outputs.{f.name}}}}}"]
                 if f.role == "metrics":
                     metrics_flag = f.name
         self._with_ordering(step, bound, comp_inputs)   # `after_*` inputs: declared, never on the command line
@@ -297,7 +306,7 @@ class PipelineBuilder:
             "code_dir": step.get("code_dir") or _dirname(script), "requirements": step.get("requirements"),
             "metrics_flag": metrics_flag})
         comp = self.component(step, inputs=comp_inputs, outputs=outputs,
-                              command=" ".join([f"python _mlspec/track.py --config {cfg} {script}", *args]),
+                              command=shell_command(["python", "_mlspec/track.py", "--config", cfg, script, *args]),
                               framework=framework,
                               image=step.get("image"), gpu=self.env.is_gpu(step.get("compute")),
                               description=description)
@@ -307,7 +316,8 @@ class PipelineBuilder:
                      config: dict, description: str, framework: dict | None = None) -> None:
         bound = {name: ref if ref.startswith("${{") else self.bind(ref) for name, ref in refs.items()}
         comp_inputs: dict[str, Any] = {n: {"type": "uri_folder"} for n in bound}
-        args = [f"--{n} ${{{{inputs.{n}}}}}" for n in bound] + [f"--{o} ${{{{outputs.{o}}}}}" for o in outputs]
+        args = [t for n in bound for t in (f"--{n}", f"${{{{inputs.{n}}}}}")]
+        args += [t for o in outputs for t in (f"--{o}", f"${{{{outputs.{o}}}}}")]
         self._with_ordering(step, bound, comp_inputs)
         for n in comp_inputs:
             if n.startswith("after_"):
