@@ -172,6 +172,7 @@ def check_secrets(missing: list[str], env: dict | None = None) -> tuple[dict[str
 
 class StackHandle(Protocol):
     def set_secret(self, key: str, value: str) -> None: ...
+    def set_config(self, key: str, value: str) -> None: ...
     def preview(self, on_output: Callable[[str], Any]) -> dict: ...
     def up(self, on_output: Callable[[str], Any]) -> dict: ...
     def preview_destroy(self, on_output: Callable[[str], Any]) -> dict: ...
@@ -207,6 +208,11 @@ class _PulumiStack:
         from pulumi import automation as auto
 
         self.stack.set_config(key, auto.ConfigValue(value=value, secret=True))
+
+    def set_config(self, key: str, value: str) -> None:
+        from pulumi import automation as auto
+
+        self.stack.set_config(key, auto.ConfigValue(value=value))
 
     def preview(self, on_output):
         r = self.stack.preview(color="never", on_output=on_output, diff=False)
@@ -407,6 +413,15 @@ def _drive(opts: Options, automation: Automation, staged: Path, env: str, state:
             _err(f"mlspec {verb}: declined; nothing was changed")
             return EXIT_DECLINED
         summary = stack.destroy(out) if opts.destroy else stack.up(out)
+        if not opts.destroy and opts.target == "azureml" and summary.get("result") in (None, "succeeded"):
+            # the workspace exists now: register components / environments / serving code / monitor
+            # tables, set pipelinesRegistered and update again (targets/azureml/assets.py)
+            import yaml
+
+            from mlspec.targets.azureml import assets
+
+            project = yaml.safe_load((pulumi_dir / "Pulumi.yaml").read_text())["name"]
+            summary = assets.after_up(staged, env, stack, project, out) or summary
     except Exception as e:  # noqa: BLE001 - CLI / engine / cloud errors are operation failures
         _err(f"mlspec {verb}: the Pulumi operation failed: {type(e).__name__}: {str(e).strip()[:2000]}")
         _err("   = Pulumi's state is as the engine left it (every completed step is checkpointed); "

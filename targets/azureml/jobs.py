@@ -59,6 +59,11 @@ FRAMEWORK_PACKAGES = {
 }
 #: model format -> what loading it needs besides the framework (mlspec's helpers and scoring script)
 FORMAT_PACKAGES = {"onnx": ["onnxruntime==1.*"]}
+#: FQDN outbound rules the workspace's image builds need under `AllowOnlyApprovedOutbound`: the
+#: conda channel (conda-forge is served from conda.anaconda.org) and PyPI (index + files). MCR base
+#: images need none: Azure adds the `MicrosoftContainerRegistry` service tag as a required rule.
+#: https://learn.microsoft.com/en-us/azure/machine-learning/how-to-managed-network#list-of-required-rules
+IMAGE_BUILD_FQDNS = ("conda.anaconda.org", "pypi.org", "files.pythonhosted.org")
 SERVING_PACKAGES = ["azureml-inference-server-http==1.*", "azureml-ai-monitoring==1.*"]
 
 
@@ -138,7 +143,7 @@ def conda(framework: dict | None, tools: bool = False, serve: bool = False, extr
     pkgs += list(extra)
     seen: set[str] = set()
     unique = [p for p in pkgs if _dist_name(p) not in seen and not seen.add(_dist_name(p))]  # first (pinned) wins
-    return {"name": "mlspec", "channels": ["conda-forge"],
+    return {"name": "mlspec", "channels": ["conda-forge", "nodefaults"],  # only conda.anaconda.org
             "dependencies": ["python=3.10", "pip", {"pip": unique}]}
 
 
