@@ -138,7 +138,7 @@ class PlanResult:
 
     @property
     def blocking_checks(self) -> list[dict]:
-        return [c for c in self.program_checks if c["check"] in BLOCKING_CHECKS]
+        return [c for c in self.program_checks if c["check"] in BLOCKING_CHECKS or c.get("blocking")]
 
     @property
     def exit_code(self) -> int:
@@ -160,6 +160,18 @@ def _secret_env(key: str) -> str:
 
 #: harness checks that make a plan fail (the real engine would refuse the program)
 BLOCKING_CHECKS = ("duplicate-urn", "missing-required-input")
+
+
+def _target_checks(target: str, resources: list[dict], build: Path) -> list[dict]:
+    """A target's own deploy-time checks (``mlspec.targets.<target>.checks.program_checks``), if any;
+    those marked ``blocking`` fail the plan like the harness's own."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"mlspec.targets.{target}.checks")
+    except ModuleNotFoundError:
+        return []
+    return list(mod.program_checks(resources, build))
 
 
 def today() -> _dt.date:
@@ -241,7 +253,8 @@ def _plan_build(target: str, env: str, envs: list[str], ir: dict, tdir: Path, ti
     checks = ([{"check": "duplicate-urn", "where": u} for u in harness.duplicate_urns(resources)]
               + [{"check": "missing-required-input", "where": w} for w in harness.missing_required(resources)]
               + [{"check": "snake-case-leak", "where": w} for w in harness.snake_case_leaks(resources)]
-              + [{"check": "none-in-string", "where": w} for w in harness.none_strings(resources)])
+              + [{"check": "none-in-string", "where": w} for w in harness.none_strings(resources)]
+              + _target_checks(target, resources, tdir))
     return PlanResult(target, env, resources, findings, checks, run["outputs"], run["missing_secrets"],
                       run["seconds"], notes)
 

@@ -531,6 +531,7 @@ def build_stack(env: Env, out: dict) -> dict:
                     "containers": ["data", "models", "capture", "monitoring"]},
         "network": {"address_space": env.settings.get("vnet_cidr") or "10.42.0.0/16",
                     "subnet": env.settings.get("subnet_cidr") or "10.42.0.0/24",
+                    "runner_subnet": env.settings.get("runner_subnet_cidr"),
                     "dns_zones": sorted({z for p in pe for z in p["zones"]}), "private_endpoints": pe},
         "identities": ids + out["identities"],
         "human_roles": [{"key": f"approver-{i}", "principal_id": oid, "principal_type": "Group",

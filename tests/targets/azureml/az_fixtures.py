@@ -204,7 +204,8 @@ def maximal_ir(env: str = "prod") -> dict:
         "waivers": [],
         "targets": {"azureml": {"subscription": SUB, "resource_group": "ml-prod", "workspace": "ml",
                                 "region": "eastus",
-                                **({"approver_object_ids": ["22222222-2222-2222-2222-222222222222"]} if prod else {})}},
+                                **({"approver_object_ids": ["22222222-2222-2222-2222-222222222222"],
+                                    "runner_subnet_cidr": "10.42.1.0/24"} if prod else {})}},
         "code": {"sha256": "cd" * 32, "files": [
             {"path": p, "sha256": "ef" * 32}
             for p in ("src/evaluate.py", "src/prepare.py", "src/serve.py", "src/train.py", "src/train_sklearn.py")]},

@@ -179,6 +179,12 @@ def test_identities_and_roles(prod):  # MLS-AZ-040, MLS-AZ-041, MLS-G-03
                                                                      "id-endpoint-scoring")["inputs"]["resourceName"])
 
 
+def test_runner_subnet_for_callers_outside_the_private_network(prod, dev):
+    runners = one(prod, "Subnet", "subnet-runners")["inputs"]
+    assert runners["addressPrefix"] == "10.42.1.0/24" and runners["subnetName"] == "runners"
+    assert not [r for r in by_type(dev, "Subnet") if r["name"] == "subnet-runners"]  # only when set
+
+
 def test_workspace(prod):  # MLS-AZ-050..056
     ws = one(prod, "Workspace", "workspace")
     i = ws["inputs"]

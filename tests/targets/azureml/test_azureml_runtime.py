@@ -257,3 +257,65 @@ def test_sklearn_framework_revision_pins_the_framework_minor(spec_builds):
     conda = yaml.safe_load((spec_builds["churn_scoring"] / "environments/mlspec-sklearn-1-2-1.conda.yml").read_text())
     pip = conda["dependencies"][-1]["pip"]
     assert "scikit-learn==1.2.*" in pip and not any(p.startswith("scikit-learn==1.2-1") for p in pip)
+
+
+# ------------------------------------------------------------------ scoring script (online deployments)
+
+SERVE_HANDLER = '''
+import joblib, os
+def load(model_dir):
+    return joblib.load(os.path.join(model_dir, "model.joblib"))
+def predict(model, rows):
+    return [int(p) * 10 for p in model.predict([[r["amount"], r["age"]] for r in rows])]
+'''
+
+
+@pytest.mark.parametrize("serve", [None, {"entry_point": "src/serve.py", "code_dir": "src"}])
+def test_scoring_script_serves_a_non_mlflow_model(code, tmp_path, serve):
+    (code / "_mlspec" / "score.py").write_text(_template("code/_mlspec/score.py"))
+    (code / "src").mkdir()
+    (code / "src" / "serve.py").write_text(SERVE_HANDLER)
+    model = tmp_path / "azureml-models" / "fraud_challenger" / "3" / "fraud_challenger"
+    model.mkdir(parents=True)
+    _sklearn_model(model)
+    (code / "_mlspec" / "serving.json").write_text(json.dumps(
+        {"model": "fraud_challenger", "model_loading": {"format": "sklearn", "serve": serve}}))
+    probe = ("import json, score\nscore.init()\n"
+             "print(json.dumps(score.run(json.dumps({'input_data': {'columns': ['amount', 'age'], "
+             "'data': [[1.0, 1.0], [39.0, 4.0]]}}))))\n"
+             "print(json.dumps(score.run(json.dumps({'data': [{'amount': 39.0, 'age': 4.0}]}))))\n")
+    env = dict(os.environ, AZUREML_MODEL_DIR=str(tmp_path / "azureml-models" / "fraud_challenger" / "3"),
+               MLSPEC_SERVE_CONFIG="_mlspec/serving.json")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=code / "_mlspec", capture_output=True, text=True,
+                         timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    first, second = (json.loads(line) for line in out.stdout.strip().splitlines())
+    scale = 10 if serve else 1
+    assert first == {"predictions": [0, scale]} and second == {"predictions": [scale]}
+
+
+# ------------------------------------------------------------------ emulated quality monitor
+
+def test_quality_monitor_reads_the_collectors_nested_rows_and_the_models_label(code, tmp_path):
+    pytest.importorskip("mlflow")
+    (code / "_mlspec" / "quality_monitor.py").write_text(_template("code/_mlspec/quality_monitor.py"))
+    outputs = tmp_path / "outputs" / "2026" / "12" / "04" / "10"
+    outputs.mkdir(parents=True)
+    events = [{"specversion": "1.0", "id": "a", "correlationid": "req-1", "data": [1, 0, 1]},
+              {"specversion": "1.0", "id": "b", "correlationid": "req-2", "data": [{"prediction": 0}]}]
+    (outputs / "data.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    (truth / "labels.csv").write_text("correlationid,row,is_fraud\nreq-1,0,1\nreq-1,1,0\nreq-1,2,0\nreq-2,0,0\n")
+    cfg = {"kind": "model_quality", "metric": "accuracy", "facets": [], "above": None, "below": 0.9,
+           "monitor": "quality", "endpoint": "scoring-prod", "label": "is_fraud", "positive_label": None}
+    (code / "cfg.json").write_text(json.dumps(cfg))
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MLFLOW_TRACKING_URI": (tmp_path / "mlruns").as_uri(),
+           "MLFLOW_ALLOW_FILE_STORE": "true"}
+    out = subprocess.run([sys.executable, "_mlspec/quality_monitor.py", "--config", "cfg.json",
+                          "--model_inputs", str(tmp_path / "inputs"), "--model_outputs", str(tmp_path / "outputs"),
+                          "--ground_truth", str(truth), "--report", str(tmp_path / "report")],
+                         cwd=code, capture_output=True, text=True, timeout=300, env=env)
+    report = json.loads((tmp_path / "report" / "monitor.json").read_text())
+    assert report["rows"] == 4 and report["value"] == pytest.approx(0.75)   # 3 of 4 rows right
+    assert out.returncode == 1 and "accuracy = 0.7500" in out.stderr        # below 0.9: a breach

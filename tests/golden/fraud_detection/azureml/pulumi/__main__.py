@@ -75,6 +75,13 @@ subnet = az.network.Subnet(
     "subnet-pe", subnet_name="private-endpoints", virtual_network_name=vnet.name, resource_group_name=RG,
     address_prefix=D["network"]["subnet"], private_endpoint_network_policies="Enabled",
     default_outbound_access=False)
+if D["network"].get("runner_subnet"):
+    # callers outside Azure (CI runner doing pulumi up / az ml / mlspec approve, a jump host) run in
+    # this subnet: the private DNS zones are linked to the VNet, so the workspace, registry, vault
+    # and storage resolve to their private endpoints (docs/targets/azureml.md)
+    az.network.Subnet(
+        "subnet-runners", subnet_name="runners", virtual_network_name=vnet.name, resource_group_name=RG,
+        address_prefix=D["network"]["runner_subnet"], default_outbound_access=False, opts=opts(subnet))
 
 # ---------------------------------------------------------------- key vault + CMK (MLS-AZ-001/002)
 vault = az.keyvault.Vault(
