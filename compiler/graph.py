@@ -442,31 +442,3 @@ RENDERERS = {"mermaid": mermaid, "dot": dot, "svg": svg}
 def choose_env(irs: dict[str, dict]) -> str:
     """The environment a single picture shows: the first production one, else the first."""
     return next((e for e, ir in irs.items() if ir["environment"]["production"]), next(iter(irs)))
-
-
-def graph_cli(spec: str, fmt: str, pipeline: str | None = None, env: str | None = None, target: str | None = None):
-    """(rendered text or None, diagnostics, sources)."""
-    from mlspec.compiler import api
-
-    if target is not None:
-        if pipeline is not None:
-            raise GraphError("--pipeline draws the spec's pipelines; it cannot be combined with --target")
-        from mlspec.compiler.plan import plan
-
-        try:
-            result = plan.run_plan(spec, target, env)
-        except plan.PlanError as e:
-            if not e.diagnostics:
-                raise GraphError(str(e)) from None
-            return None, e.diagnostics, e.sources
-        except api.UsageError as e:
-            raise GraphError(str(e)) from None
-        return RENDERERS[fmt](from_plan(result.as_json())), [], {}
-    try:
-        res = api.build_irs(spec, env)
-    except api.UsageError as e:
-        raise GraphError(str(e)) from None
-    if not res.ok:
-        return None, res.diagnostics, res.sources
-    ir = res.irs[env] if env is not None else res.irs[next(iter(res.irs))]
-    return RENDERERS[fmt](from_ir(ir, pipeline)), res.diagnostics, res.sources

@@ -102,7 +102,7 @@ load models the same way. A served model without `format` or `serve` is refused.
    custom role `mlspec workload` has model write but no deployment write), so a tag it rewrites is
    never trusted (MLS-G-07; threat model in docs/security.md). CLI deployment files name no model:
    deploy with `--set model=azureml:<model>:<version>` as `mlspec approve` prints. Run the deploy workflow in an approval-protected CI environment (MLS-AZ-090).
-   The tag names are shared with `mlspec.compiler.plan.approvals`, so mlspec's own approval
+   The tag names are shared with `mlspec.targets.azureml.approvals`, so mlspec's own approval
    commands and the plan rule MLS-AZ-090 read the same state.
 
 A release goes through phases, each one `pulumi up`: `deploy` (deployments created, traffic on

@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlspec.compiler.plan import fabricate, pipelines, security
-from mlspec.compiler.plan.security import (SECRETISH_NAME, Graph, as_list, dig, falsy, is_reference, is_set,
-                                           literal_secret, rule, truthy)
+from mlspec.compiler.plan.graph import (SECRETISH_NAME, Graph, as_list, dig, falsy, is_reference, is_set,
+                                        literal_secret, rule, truthy)
+from mlspec.compiler.plan.graph import THREAT_MODEL
+from mlspec.targets.azureml import artifacts as pipelines
+from mlspec.targets.azureml import mock_outputs as fabricate
 
-security.THREAT_MODEL["azure"] = (
+THREAT_MODEL["azure"] = (
     "Azure ML has no model approval, so approval state is kept in model-version tags "
     "(`mlspec.stage`, `mlspec.approvals`, `mlspec.approver_names`) written by `mlspec approve`. The compute "
     "identity must register versions, so it can write tags; it therefore holds a custom role (`mlspec "
@@ -524,7 +526,7 @@ def check_azure_approval(g: Graph):
     environment that requires approval (only `mlspec approve` sets it)."""
     if g.environment.get("approval", "required") != "required":
         return
-    from mlspec.compiler.plan import approvals
+    from mlspec.targets.azureml import approvals
 
     for r in g.of(ML + "ModelVersion", ML + "RegistryModelVersion"):
         p = r["inputs"].get("properties") or {}
