@@ -74,9 +74,21 @@ def register(build: Path, env: str, client: Any) -> list[str]:
 CLIENT: Callable[[dict, str], Any] = client_for
 
 
-def after_up(build: Path, env: str, stack: Any, project: str, say: Callable[[str], Any]) -> dict | None:
-    """Register the assets, set `<project>:pipelinesRegistered` and update again so the program
-    creates the schedules, custom-model deployments and monitors that wait for them."""
+def before_up(build: Path, env: str, stack: Any, project: str, say: Callable[[str], Any]) -> bool:
+    """When the workspace already exists (every apply after the first), register first and set
+    `pipelinesRegistered` before the update: compile rewrote the stack config without it, and an
+    update without it would remove the schedules and custom-model deployments it gates."""
+    try:
+        _register_and_enable(build, env, stack, project, say)
+    except Exception as e:  # noqa: BLE001 - the workspace does not exist yet (first apply)
+        if not type(e).__module__.startswith(("azure", "msrest", "requests", "urllib3")):
+            raise
+        say(f"mlspec apply: Azure ML assets not registered yet ({type(e).__name__}); registering after the update")
+        return False
+    return True
+
+
+def _register_and_enable(build: Path, env: str, stack: Any, project: str, say: Callable[[str], Any]) -> None:
     import yaml
 
     cfg = yaml.safe_load((build / "pulumi" / f"Pulumi.{env}.yaml").read_text(encoding="utf-8")) or {}
@@ -85,4 +97,9 @@ def after_up(build: Path, env: str, stack: Any, project: str, say: Callable[[str
     done = register(build, env, CLIENT(data, rg))
     say(f"mlspec apply: registered {len(done)} Azure ML asset(s): " + ", ".join(done))
     stack.set_config(f"{project}:pipelinesRegistered", "true")
+
+
+def after_up(build: Path, env: str, stack: Any, project: str, say: Callable[[str], Any]) -> dict | None:
+    """First apply: the workspace exists now; register, set `pipelinesRegistered`, update again."""
+    _register_and_enable(build, env, stack, project, say)
     return stack.up(say)

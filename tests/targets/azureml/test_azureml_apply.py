@@ -55,23 +55,32 @@ class FakeAutomation:
         return FakeStack(self.log)
 
 
-def test_apply_registers_assets_and_enables_them(tmp_path, monkeypatch):
+@pytest.mark.parametrize("workspace_exists", [False, True])
+def test_apply_registers_assets_and_enables_them(tmp_path, monkeypatch, workspace_exists):
     monkeypatch.setattr(deploy, "check_cli", lambda: [])
     monkeypatch.setattr(deploy, "check_credentials", lambda target: [])
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     registered = []
     seen_rg = []
-    monkeypatch.setattr(assets, "CLIENT", lambda data, rg: seen_rg.append(rg) or FakeClient(registered))
+    from azure.core.exceptions import ResourceNotFoundError
+
+    def client(data, rg):
+        seen_rg.append(rg)
+        if not workspace_exists and len(seen_rg) == 1:  # first apply: no workspace before the update
+            raise ResourceNotFoundError("workspace not found")
+        return FakeClient(registered)
+    monkeypatch.setattr(assets, "CLIENT", client)
     fake = FakeAutomation()
     monkeypatch.chdir(ROOT)
     opts = deploy.Options(spec="specs/churn_scoring.mlspec", target="azureml", env="prod", yes=True,
                           out=tmp_path / "build", state=(tmp_path / "state").as_uri(), allow_findings=True)
     assert deploy.run(opts, automation=fake) == deploy.EXIT_OK
     steps = [e[0] for e in fake.log]
-    assert steps == ["preview", "up", "set_config", "up"]
-    assert fake.log[2] == ("set_config", "churn-scoring-azureml:pipelinesRegistered", "true")
-    assert seen_rg == ["ml-prod"] or seen_rg[0]
+    # later applies register first, so the update never drops what pipelinesRegistered gates
+    assert steps == (["set_config", "preview", "up"] if workspace_exists else ["preview", "up", "set_config", "up"])
+    assert ("set_config", "churn-scoring-azureml:pipelinesRegistered", "true") in fake.log
+    assert set(seen_rg) == {"rg-churn"}  # the resource group of the stack config
     kinds = {(k, t) for k, t, _n, _v in registered}
     assert ("component", "PipelineComponent") in kinds and ("environment", "Environment") in kinds
     assert ("code", "Code") in kinds and ("data", "Data") in kinds
