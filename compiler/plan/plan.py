@@ -80,7 +80,7 @@ class PlanResult:
     @property
     def blocking_checks(self) -> list[dict]:
         blocking = blocking_checks()
-        return [c for c in self.program_checks if c["check"] in blocking]
+        return [c for c in self.program_checks if c["check"] in blocking or c.get("blocking")]
 
     @property
     def exit_code(self) -> int:
