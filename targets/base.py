@@ -114,6 +114,16 @@ class Target:
         """Lower one IR per environment (declaration order) into artifacts."""
         raise NotImplementedError
 
+    # --- `mlspec run` hook (issue 11) -------------------------------------------------
+    def runner(self) -> "Callable[[Any], Any] | None":
+        """The local executor of this target's generated pipelines, or None.
+
+        Returns a callable taking a ``mlspec.compiler.run.engine.RunContext`` and returning
+        a ``RunReport``; it interprets the artifact this target wrote (never the IR).
+        Imported lazily: `mlspec compile` never loads an executor.
+        """
+        return None
+
 
 @dataclasses.dataclass(frozen=True)
 class LowerContext:

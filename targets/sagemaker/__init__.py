@@ -43,6 +43,11 @@ class SageMaker(Target):
                                pattern=r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+"),
     }
 
+    def runner(self):  # `mlspec run` (targets/sagemaker/run.py)
+        from mlspec.targets.sagemaker.run import run
+
+        return run
+
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         from mlspec.targets.sagemaker.lower import HELPERS, lower_environment
 
