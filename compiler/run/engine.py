@@ -115,7 +115,7 @@ class RunContext:
 
     def exec_script(self, name: str, argv: list[str], *, env: Mapping[str, str] | None = None,
                     cwd: Path | None = None, remap: Mapping[str, Path] | None = None,
-                    timeout: float | None = None) -> str:
+                    timeout: float | None = None, readonly: Iterable[Path] = ()) -> str:
         """Run one step's process; returns its output, raises StepFailed on a non-zero exit.
 
         ``argv[0]`` naming a Python interpreter (``python``, ``python3``) runs ``self.python``.
@@ -132,6 +132,7 @@ class RunContext:
         full_env["PYTHONPATH"] = os.pathsep.join(
             [str(REMAP_DIR)] + [p for p in (env or {}).get("PYTHONPATH", "").split(os.pathsep) if p])
         full_env["MLSPEC_RUN_REMAP"] = json.dumps({k: str(v) for k, v in remap.items()})
+        full_env["MLSPEC_RUN_READONLY"] = json.dumps([str(p) for p in readonly])
         full_env.setdefault("PYTHONHASHSEED", "0")
         full_env.setdefault("PYTHONUNBUFFERED", "1")
         log = self.log_path(name)

@@ -4,14 +4,34 @@ Loaded only in the processes `mlspec run` starts (it puts this folder on PYTHONP
 sets MLSPEC_RUN_REMAP to {"<cloud prefix>": "<local dir>"}). Code that hard-codes a cloud
 path (e.g. mlspec's helper steps reading /opt/ml/processing/input/...) then reads and writes
 the step's local copy. Nothing is remapped when the variable is absent.
+
+MLSPEC_RUN_READONLY lists folders mounted read-only (Azure ML `ro_mount` inputs): writing
+there raises EROFS even for root, for which chmod alone does not stop a write.
+MLSPEC_RUN_SHIMS names modules imported at start-up (a target's local stand-ins for its
+cloud SDK's service endpoints, e.g. the Azure ML workspace registry).
 """
 import builtins
+import errno
 import io
 import json
 import os
 
 _MAP = json.loads(os.environ.get("MLSPEC_RUN_REMAP") or "{}")
 _PREFIXES = sorted(((p.rstrip("/"), d) for p, d in _MAP.items()), key=lambda kv: -len(kv[0]))
+_READONLY = [os.path.realpath(p) for p in json.loads(os.environ.get("MLSPEC_RUN_READONLY") or "[]")]
+
+
+def _guard(path):
+    """EROFS when `path` (already mapped) lies in a read-only mount."""
+    if not _READONLY or isinstance(path, int):
+        return
+    try:
+        p = os.path.realpath(os.fsdecode(os.fspath(path)))
+    except TypeError:
+        return
+    for ro in _READONLY:
+        if p == ro or p.startswith(ro + os.sep):
+            raise OSError(errno.EROFS, "Read-only file system (mounted ro_mount)", os.fsdecode(os.fspath(path)))
 
 
 def _map(path):
@@ -30,27 +50,60 @@ def _map(path):
     return path
 
 
-def _wrap1(fn):
+def _wrap1(fn, writes=False):
     def wrapper(path, *a, **kw):
-        return fn(_map(path), *a, **kw)
+        mapped = _map(path)
+        if writes:
+            _guard(mapped)
+        return fn(mapped, *a, **kw)
     wrapper.__wrapped__ = fn
     return wrapper
 
 
 def _wrap2(fn):
     def wrapper(src, dst, *a, **kw):
-        return fn(_map(src), _map(dst), *a, **kw)
+        s, d = _map(src), _map(dst)
+        _guard(s)
+        _guard(d)
+        return fn(s, d, *a, **kw)
     wrapper.__wrapped__ = fn
     return wrapper
 
 
-if _PREFIXES:
-    builtins.open = _wrap1(builtins.open)
+def _writes(mode):
+    return any(c in str(mode) for c in "wax+")
+
+
+def _open_builtin(fn):
+    def wrapper(file, mode="r", *a, **kw):
+        mapped = _map(file)
+        if _writes(mode):
+            _guard(mapped)
+        return fn(mapped, mode, *a, **kw)
+    wrapper.__wrapped__ = fn
+    return wrapper
+
+
+def _open_os(fn):
+    def wrapper(path, flags, *a, **kw):
+        mapped = _map(path)
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND):
+            _guard(mapped)
+        return fn(mapped, flags, *a, **kw)
+    wrapper.__wrapped__ = fn
+    return wrapper
+
+
+if _PREFIXES or _READONLY:
+    builtins.open = _open_builtin(builtins.open)
     io.open = builtins.open
-    for _name in ("open", "stat", "lstat", "listdir", "scandir", "mkdir", "rmdir", "remove", "unlink",
-                  "chmod", "access", "utime", "truncate"):
+    os.open = _open_os(os.open)
+    for _name in ("stat", "lstat", "listdir", "scandir", "access"):
         if hasattr(os, _name):
             setattr(os, _name, _wrap1(getattr(os, _name)))
+    for _name in ("mkdir", "rmdir", "remove", "unlink", "chmod", "utime", "truncate"):
+        if hasattr(os, _name):
+            setattr(os, _name, _wrap1(getattr(os, _name), writes=True))
     for _name in ("rename", "replace", "link", "symlink"):
         setattr(os, _name, _wrap2(getattr(os, _name)))
     _orig_listdir = os.listdir.__wrapped__
@@ -77,7 +130,9 @@ def _patch_parquet(mod):
             continue
         if name == "write_table":
             def wrapper(table, where, *a, __fn=fn, **kw):
-                return __fn(table, _map(where), *a, **kw)
+                where = _map(where)
+                _guard(where)
+                return __fn(table, where, *a, **kw)
         else:
             def wrapper(source, *a, __fn=fn, **kw):
                 return __fn(_map(source), *a, **kw)
@@ -104,8 +159,12 @@ def _patch_xgboost(mod):
         if fn is None or getattr(fn, "__mlspec_mapped__", False):
             continue
 
-        def method(self, fname, *a, __fn=fn, **kw):
-            return __fn(self, _map(fname) if isinstance(fname, (str, os.PathLike)) else fname, *a, **kw)
+        def method(self, fname, *a, __fn=fn, __name=name, **kw):
+            if isinstance(fname, (str, os.PathLike)):
+                fname = _map(fname)
+                if __name == "save_model":
+                    _guard(fname)
+            return __fn(self, fname, *a, **kw)
         method.__mlspec_mapped__ = True
         setattr(booster, name, method)
 
@@ -139,7 +198,15 @@ class _AfterImport:
         return spec
 
 
-if _PREFIXES:
+def after_import(module_name, fn):
+    """Run fn(module) right after `module_name` is imported (used by the shims)."""
+    _PATCHES[module_name] = fn
+
+
+if _PREFIXES or _READONLY or os.environ.get("MLSPEC_RUN_SHIMS"):
     import sys as _sys
 
     _sys.meta_path.insert(0, _AfterImport())
+
+for _shim in filter(None, (os.environ.get("MLSPEC_RUN_SHIMS") or "").split(",")):
+    __import__(_shim)
