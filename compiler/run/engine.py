@@ -147,11 +147,11 @@ class RunContext:
         with open(log, "a", encoding="utf-8") as f:
             f.write("$ " + " ".join(argv) + "\n" + out + "\n")
         if proc.returncode != 0:
-            raise StepFailed(failure_reason(out, proc.returncode, self.python))
+            raise StepFailed(failure_reason(out, proc.returncode, self.python, self.spec_dir))
         return out
 
 
-_PASS_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "TZ", "USER"}
+_PASS_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "TZ", "USER", "OMP_NUM_THREADS"}
 
 
 def _safe(name: str) -> str:
@@ -165,11 +165,15 @@ def _remap_text(text: str, remap: Mapping[str, Path]) -> str:
     return text
 
 
-def failure_reason(output: str, code: int, python: str) -> str:
-    """A short reason for a failed script: a missing framework by name, else the last line."""
+def failure_reason(output: str, code: int, python: str, spec_dir: Path | None = None) -> str:
+    """A short reason for a failed script: a missing module by name, else the error line."""
     m = re.search(r"ModuleNotFoundError: No module named '([^']+)'", output)
     if m:
-        return (f"framework `{m.group(1).split('.')[0]}` is not installed in {python} "
+        top = m.group(1).split(".")[0]
+        if spec_dir is not None and (any(spec_dir.rglob(f"{top}.py")) or any(spec_dir.rglob(f"{top}/__init__.py"))):
+            return (f"module `{top}` is in the spec's code folder but the artifact did not ship it "
+                    "with the step's code")
+        return (f"framework `{top}` is not installed in {python} "
                 "(install the framework the spec declares, or pass --python)")
     lines = [ln.strip() for ln in output.strip().splitlines() if ln.strip()]
     errors = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception|Exit)\b[^ ]*:", ln)]
