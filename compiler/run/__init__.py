@@ -117,7 +117,9 @@ def run_spec(spec_path: str, target: str, env: str | None = None, pipeline: str 
                                 build_dir=build / target, environment=env, pipeline=pipeline, ir=ir,
                                 data=data_paths, progress=progress or (lambda line: None))
         ctx.workdir.mkdir(parents=True, exist_ok=True)
-        return Outcome(res, runner(ctx))
+        report = runner(ctx)
+        report.script_seconds = ctx.script_seconds
+        return Outcome(res, report)
     finally:
         if temp:
             engine.make_writable(Path(temp))

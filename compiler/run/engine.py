@@ -66,6 +66,7 @@ class RunReport:
     steps: list[StepRecord] = dataclasses.field(default_factory=list)
     metrics: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     registered: list[Registered] = dataclasses.field(default_factory=list)
+    script_seconds: float = 0.0  # not in the JSON: time inside step processes
 
     @property
     def status(self) -> str:
@@ -102,6 +103,7 @@ class RunContext:
     ir: dict
     data: Mapping[str, Path]  # dataset name -> local file or directory
     progress: Callable[[str], None] = lambda line: None
+    script_seconds: float = 0.0  # wall time spent inside step processes (bench: runner overhead)
 
     def step_dir(self, name: str) -> Path:
         d = self.workdir / "steps" / _safe(name)
@@ -136,6 +138,7 @@ class RunContext:
         full_env.setdefault("PYTHONHASHSEED", "0")
         full_env.setdefault("PYTHONUNBUFFERED", "1")
         log = self.log_path(name)
+        started = time.perf_counter()
         try:
             proc = subprocess.run(argv, cwd=str(cwd or self.step_dir(name)), env=full_env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
@@ -143,6 +146,8 @@ class RunContext:
             raise StepFailed(f"cannot start `{argv[0]}`: {exc.strerror}") from None
         except subprocess.TimeoutExpired:
             raise StepFailed(f"timed out after {timeout:.0f} s (the step's max runtime)") from None
+        finally:
+            self.script_seconds += time.perf_counter() - started
         out = proc.stdout.decode("utf-8", "replace")
         with open(log, "a", encoding="utf-8") as f:
             f.write("$ " + " ".join(argv) + "\n" + out + "\n")

@@ -235,7 +235,8 @@ class SageMakerRun:
     def client(self):
         if self.moto is None:
             self.moto = MotoServer().start()
-        return self.moto.client("sagemaker", self.region)
+            self._sm = self.moto.client("sagemaker", self.region)
+        return self._sm
 
     def aws(self, client, method: str, **params) -> dict:
         import botocore.exceptions
