@@ -83,6 +83,10 @@ class VertexRun:
         self.out_params: dict[str, dict[str, Any]] = {}
         self.out_artifacts: dict[str, dict[str, dict]] = {}
         self.registry = ctx.workdir / "vertex-registry"
+        # the launcher's proto types take seconds to import: load them while the first tasks run
+        import threading
+
+        threading.Thread(target=_prefetch_protos, daemon=True).start()
 
     def _json(self, rel: str) -> Any:
         try:
@@ -344,6 +348,13 @@ class VertexRun:
             ms = engine.read_metrics(self.local(a["uri"]) / "evaluation.json")
             if ms is not None:
                 self.report.metrics[name] = ms
+
+
+def _prefetch_protos() -> None:
+    try:
+        import google.cloud.aiplatform_v1.types  # noqa: F401
+    except ImportError:
+        pass
 
 
 def evaluate_condition(cond: str, params: dict[str, Any]) -> tuple[bool, str]:
