@@ -24,6 +24,10 @@ from mlspec.compiler.source import SourceFile, Span
 from mlspec.compiler import ast
 
 
+#: environments in one spec (E414): see build_irs
+MAX_ENVIRONMENTS = 50
+
+
 class UsageError(Exception):
     """A problem with how mlspec was invoked (exit code 2), not with the spec."""
 
@@ -84,11 +88,26 @@ def read_spec(path: str) -> tuple[bytes | None, list[Diagnostic]]:
 
 
 def load(path: str) -> tuple[ast.Module | None, SourceFile | None, list[Diagnostic], str]:
-    """Read and parse; returns (module, source, diagnostics, sha256 of the bytes)."""
+    """Read and parse; returns (module, source, diagnostics, sha256 of the bytes).
+
+    The spec's file name is written into generated files (headers, requirements.txt,
+    Pulumi project files): a name with a line break or another non-printable character is
+    refused (E101), and every path in a message shows such characters escaped."""
+    shown = emit.shown(path)
+    name = os.path.basename(path)
+    if not name.isprintable():
+        bad = next(ch for ch in name if not ch.isprintable())
+        return None, None, [Diagnostic(
+            "E101", f"the spec's file name contains the non-printable character U+{ord(bad):04X}",
+            _file_span(shown), detail="the name is written into generated files and status lines, where a line "
+                                      "break or control character would add lines or rewrite the terminal",
+            hint="rename the file to letters, digits, `_`, `-` and `.`")], ""
     data, diags = read_spec(path)
+    if shown != path:
+        diags = [dataclasses.replace(d, span=_file_span(shown)) if d.span else d for d in diags]
     if data is None:
         return None, None, diags, ""
-    module, src, more = parse_bytes(data, path)
+    module, src, more = parse_bytes(data, shown)
     return module, src, diags + more, hashlib.sha256(data).hexdigest()
 
 
@@ -106,6 +125,17 @@ def build_irs(path: str, env: str | None = None, validate: bool = True) -> Resul
         res.diagnostics = sink.sorted()
         return res
     envs = buildmod.environments(module)
+    if len(envs) > MAX_ENVIRONMENTS:
+        blocks = [it for it in module.system.items if isinstance(it, ast.Block) and it.kind == "environment"]
+        sink.error("E414", f"the spec declares {len(envs):,} environments; the limit is {MAX_ENVIRONMENTS}",
+                   blocks[MAX_ENVIRONMENTS].kind_span,
+                   detail="every environment deploys its own buckets, registries, pipelines and endpoints; an AWS "
+                          "account holds 100 S3 buckets by default and the SageMaker build uses two per environment, "
+                          "and each environment is checked and compiled in full",
+                   hint="keep the environments you deploy (typically dev, staging, prod); use separate specs "
+                        "for separate systems")
+        res.diagnostics = sink.sorted()
+        return res
     if env is not None and env not in envs:
         hint = did_you_mean(env, envs)
         raise UsageError(f"the spec declares no environment `{env}`"
@@ -207,6 +237,13 @@ def _report(target, irs: dict[str, dict], notes: list[str], spec_name: str) -> s
     return "\n".join(lines) + "\n"
 
 
+def _already_written(res: Result) -> str:
+    done = [tb.written_to for tb in res.builds.values() if tb.written_to is not None]
+    if not done:
+        return ""
+    return "; already replaced with the new build: " + ", ".join(f"`{emit.shown(p)}`" for p in done)
+
+
 def compile_spec(path: str, target_names: list[str], env: str | None = None, out: Path | None = None,
                  debug: bool = False) -> Result:
     """Compile for each target; writes DIR/<target>/ when `out` is given and the target succeeded."""
@@ -214,6 +251,12 @@ def compile_spec(path: str, target_names: list[str], env: str | None = None, out
     res = build_irs(path, env)
     if not res.ok:
         return res
+    if out is not None:  # refuse to clobber what mlspec does not own before writing anything
+        for target in targets:
+            try:
+                emit.check_destination(out, target.name)
+            except emit.OutputError as exc:
+                raise UsageError(str(exc)) from None
     spans: dict[str, Span] = getattr(res, "_spans", {})
     sink = Sink()
     sink.extend(res.diagnostics)
@@ -267,8 +310,14 @@ def compile_spec(path: str, target_names: list[str], env: str | None = None, out
             except emit.EmitError as exc:
                 sink.error("E903", f"target `{target.name}` produced an unwritable build: {exc}", None)
                 continue
+            except emit.OutputError as exc:
+                raise UsageError(str(exc) + _already_written(res)) from None
             except OSError as exc:
-                raise UsageError(f"cannot write to `{out}`: {exc.strerror or exc}") from None
+                final = out / target.name
+                kept = (f"`{emit.shown(final)}` still holds the previous build, unchanged" if final.exists()
+                        else f"no `{emit.shown(final)}` was written")
+                raise UsageError(f"cannot write the {target.display_name} build into `{emit.shown(out)}`: "
+                                 f"{exc.strerror or exc}; {kept}" + _already_written(res)) from None
         res.builds[target.name] = tb
     res.diagnostics = sink.sorted()
     return res

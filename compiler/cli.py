@@ -48,17 +48,48 @@ def cmd_check(args) -> int:
         worst = max(worst, res.exit_code)
         if res.ok and args.format == "text":
             envs = ", ".join(res.irs)
-            sys.stdout.write(f"{path}: ok (environments: {envs})\n")
+            from mlspec.compiler.emit import shown
+
+            sys.stdout.write(f"{shown(path)}: ok (environments: {envs})\n")
     _print_diags(all_diags, sources, args.format)
     return worst
 
 
+def _check_out(out: str, specs: list[str]) -> None:
+    """Refuse an output directory or spec names that would write where the user did not
+    mean (usage errors, exit 2): an empty `--out`, `--out` naming a file, and, with several
+    specs (each written to DIR/<stem>/), two specs with one stem or a stem that is not a
+    plain folder name (`..` would write outside DIR)."""
+    from mlspec.compiler import emit
+    from mlspec.compiler.api import UsageError
+
+    if out == "":
+        raise UsageError("`--out` is empty; name a directory, e.g. `--out build`")
+    try:
+        emit.check_out_dir(Path(out))
+    except emit.OutputError as exc:
+        raise UsageError(str(exc)) from None
+    stems: dict[str, str] = {}
+    for path in specs:
+        stem = Path(path).stem
+        if stem in ("", ".", "..") or stem.startswith(".") or not stem.isprintable() or "\\" in stem:
+            raise UsageError(f"`{emit.shown(path)}` cannot be compiled together with other specs: its name "
+                             f"`{emit.shown(stem)}` is not a folder name (each spec is written to "
+                             f"`{emit.shown(out)}/<name>/`); rename the file")
+        if stem in stems:
+            raise UsageError(f"`{emit.shown(stems[stem])}` and `{emit.shown(path)}` would both be written to "
+                             f"`{emit.shown(Path(out) / stem)}/`; rename one of them or compile them separately")
+        stems[stem] = path
+
+
 def cmd_compile(args) -> int:
-    from mlspec.compiler import api, ir as irmod
+    from mlspec.compiler import api, emit, ir as irmod
 
     worst = EXIT_OK
-    out = Path(args.out)
     many = len(args.specs) > 1
+    if not args.emit_ir:
+        _check_out(args.out, args.specs if many else [])
+    out = Path(args.out)
     all_diags, sources = [], {}
     for path in args.specs:
         dest = out / Path(path).stem if many else out
@@ -74,8 +105,8 @@ def cmd_compile(args) -> int:
             sys.stdout.write(irmod.dumps(doc))
         elif res.ok or res.builds:
             for name, tb in res.builds.items():
-                shown = str(dest / name) if tb.written_to else name
-                sys.stdout.write(f"{path}: wrote {shown}/ ({len(tb.files) + 1} files)\n")
+                shown = emit.shown(dest / name) if tb.written_to else name
+                sys.stdout.write(f"{emit.shown(path)}: wrote {shown}/ ({len(tb.files) + 1} files)\n")
     _print_diags(all_diags, sources, args.format)
     return worst
 
@@ -113,7 +144,7 @@ def cmd_targets(args) -> int:
 
 
 def cmd_fmt(args) -> int:
-    from mlspec.compiler import api, fmt
+    from mlspec.compiler import api, emit, fmt
     from mlspec.compiler.diagnostics import Sink
 
     worst = EXIT_OK
@@ -128,14 +159,16 @@ def cmd_fmt(args) -> int:
             continue
         text = fmt.format_module(module, src)
         if text != src.text:
-            changed.append(path)
             if not args.check:
-                tmp = f"{path}.mlspec-fmt.tmp"
-                with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-                    f.write(text)
-                os.replace(tmp, path)
+                try:
+                    fmt.write_back(path, text)
+                except fmt.WriteError as exc:
+                    sys.stderr.write(f"mlspec: error: {exc}\n")
+                    worst = max(worst, EXIT_USAGE)
+                    continue
+            changed.append(path)
     for p in changed:
-        sys.stdout.write(f"{'would reformat' if args.check else 'reformatted'} {p}\n")
+        sys.stdout.write(f"{'would reformat' if args.check else 'reformatted'} {emit.shown(p)}\n")
     if args.check and changed:
         worst = max(worst, EXIT_SPEC)
     return worst
@@ -256,6 +289,18 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         sys.stderr.write(f"mlspec: error: {e}\n")
         return EXIT_USAGE
+    except RecursionError:  # input no limit anticipated: a refusal (E105), never a traceback
+        if debug:
+            traceback.print_exc()
+        from mlspec.compiler.diagnostics import Diagnostic
+
+        specs = getattr(args, "specs", None) or [getattr(args, "spec", None)]
+        where = ", ".join(str(p) for p in specs if p)
+        _print_diags([Diagnostic("E105", "the spec is nested or chained too deeply to process"
+                                 + (f" ({where})" if where else ""),
+                                 hint="simplify the deepest expression or structure")], {},
+                     getattr(args, "format", "text"))
+        return EXIT_SPEC
     except KeyboardInterrupt:
         sys.stderr.write("mlspec: interrupted\n")
         return 130
@@ -272,7 +317,12 @@ def main(argv: list[str] | None = None) -> int:
                           detail=f"`mlspec {args.command}` failed" + (f" on {where}" if where else "")
                           + "; this is a bug in mlspec, not a problem with the spec",
                           hint="rerun with --debug for the traceback and report it")
-        sys.stderr.write(render_text([diag], {}))
+        if getattr(args, "format", "text") == "json":
+            from mlspec.compiler.diagnostics import render_json
+
+            sys.stderr.write(render_json([diag]))
+        else:
+            sys.stderr.write(render_text([diag], {}))
         return EXIT_INTERNAL
 
 

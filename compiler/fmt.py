@@ -222,3 +222,53 @@ class _Printer:
 
 def format_module(module: ast.Module, src: SourceFile) -> str:
     return _Printer(module, src).module(module)
+
+
+# ------------------------------------------------------------------ writing back
+class WriteError(Exception):
+    """The formatted spec cannot be written back (a clear message; the spec is unchanged)."""
+
+
+def write_back(path: str, text: str) -> None:
+    """Replace the spec's contents with `text` atomically, through symbolic links.
+
+    A spec that is a symbolic link keeps being a link: the file it points to is rewritten
+    (a temporary file next to that file, renamed over it, so a failure never leaves half a
+    spec) and keeps its permissions. A link loop, a read-only folder or file, or a full
+    disk raise WriteError and leave the spec as it was."""
+    import errno
+    import os
+    import stat
+    import tempfile
+
+    from mlspec.compiler.emit import shown
+
+    try:
+        real = os.path.realpath(path, strict=True)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise WriteError(f"cannot write `{shown(path)}`: it is a symbolic link loop") from None
+        raise WriteError(f"cannot write `{shown(path)}`: {exc.strerror or exc}") from None
+    folder = os.path.dirname(real)
+    try:
+        mode = stat.S_IMODE(os.stat(real).st_mode)
+        if not os.access(real, os.W_OK):
+            raise PermissionError(errno.EACCES, "the file is read-only")
+        fd, tmp = tempfile.mkstemp(prefix=".mlspec-fmt-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        if isinstance(exc, PermissionError) and exc.strerror != "the file is read-only":
+            why += " (its folder is read-only: fmt writes a temporary file next to the spec and renames it " \
+                   "over the spec, so a failure never leaves half a spec)"
+        raise WriteError(f"cannot write `{shown(path)}`: {why}; the spec is unchanged") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise WriteError(f"cannot write `{shown(path)}`: {exc.strerror or exc}; the spec is unchanged") from None

@@ -8,13 +8,17 @@ and are turned into plain-language diagnostics. Never raises for bad input.
 
 The Lark parser (LALR, contextual lexer) is built once per process with the AST
 Transformer embedded, which builds nodes during the parse instead of building a tree
-and transforming it afterwards (about 3x faster); its tables are cached on disk.
+and transforming it afterwards (about 3x faster); its tables are cached in a private
+per-user directory (never the shared temporary directory: see ``_cache_file``).
 """
 from __future__ import annotations
 
 import decimal
 import functools
+import hashlib
+import os
 import re
+import stat
 import unicodedata
 from importlib import resources
 from typing import Any
@@ -28,6 +32,12 @@ from mlspec.compiler.source import SourceFile, Span
 
 MAX_BYTES = 1024 * 1024  # 1 MiB
 MAX_DEPTH = 32
+#: operators in one gate expression (`a + b * -c` has 3); real gates use a handful, and the
+#: checks and targets walk expressions recursively, so thousands would exhaust the stack
+MAX_OPERATORS = 64
+#: digits of a number literal; longer ones are read as infinity and refused (E302) instead of
+#: reaching Python's int-string conversion limit (4,300 digits)
+MAX_DIGITS = 400
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZE_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
@@ -36,20 +46,46 @@ _DURATION_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)")
 _SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)(KiB|MiB|GiB|TiB|KB|MB|GB|TB)")
 # Bidi controls, zero-width characters, BOM, and other invisible format characters
 # (Trojan Source, CVE-2021-42574): rejected anywhere in a spec, comments included.
-# Also: soft hyphen, Arabic letter mark, Mongolian vowel separator, line/paragraph
-# separators, interlinear annotations, and the tag block (invisible "ASCII smuggling").
-_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-                        "\ufff9-\ufffb\U000e0000-\U000e007f]")
+# The class is every format character (Unicode category Cf: bidi controls, zero-width
+# space/joiners, soft hyphen, word joiner, invisible operators, the tag block used for
+# "ASCII smuggling", interlinear annotations, BOM) plus the characters that render as
+# nothing although Unicode calls them letters or marks: Hangul fillers (U+115F, U+1160,
+# U+3164, U+FFA0), the braille blank (U+2800), the combining grapheme joiner (U+034F),
+# variation selectors (U+180B-U+180F, U+FE00-U+FE0F, U+E0100-U+E01EF), Khmer inherent
+# vowels (U+17B4-U+17B5), the Mongolian vowel separator, and the line/paragraph separators.
+_INVISIBLE_EXTRA = ("\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2028\u2029\u2800\u3164\ufe00-\ufe0f\uffa0"
+                    "\U000e0100-\U000e01ef")
+
+
+_FORMAT_CHARS = (  # Unicode category Cf (format), as of Unicode 14.0.0; tests/robustness check it
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+_INVISIBLE = re.compile("[" + _FORMAT_CHARS + _INVISIBLE_EXTRA + "]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 # ------------------------------------------------------------------ the transformer
+class _TooManyOperators(Exception):
+    def __init__(self, span: Span) -> None:
+        super().__init__("too many operators")
+        self.span = span
+
+
 class _Builder(Transformer):
     """Builds AST nodes while Lark parses (embedded transformer: no parse tree)."""
 
     def __init__(self) -> None:
         super().__init__(visit_tokens=False)
         self.file = "<spec>"
+        self.ops: dict[int, int] = {}  # id(expression node) -> operators in it (reset per parse)
+
+    def _count(self, node: Any, *parts: Any) -> Any:
+        n = 1 + sum(self.ops.get(id(p), 0) for p in parts)
+        if n > MAX_OPERATORS:
+            raise _TooManyOperators(node.span)
+        self.ops[id(node)] = n
+        return node
 
     # spans ----------------------------------------------------------------
     def _tok(self, t: Token) -> Span:
@@ -69,7 +105,9 @@ class _Builder(Transformer):
         t = c[0]
         text = t.value
         value: float | int
-        if re.fullmatch(r"-?[0-9]+", text):
+        if len(text) > MAX_DIGITS:  # refused as too large by the checks (E302)
+            value = float("-inf") if text.startswith("-") else float("inf")
+        elif re.fullmatch(r"-?[0-9]+", text):
             value = int(text)
         else:
             value = float(text)
@@ -127,10 +165,10 @@ class _Builder(Transformer):
 
     def binary(self, c):
         left, op, right = c
-        return ast.Binary(op.value, left, right, left.span.to(right.span))
+        return self._count(ast.Binary(op.value, left, right, left.span.to(right.span)), left, right)
 
     def negate(self, c):
-        return ast.Negate(c[1], self._span(c[0], c[1]))
+        return self._count(ast.Negate(c[1], self._span(c[0], c[1])), c[1])
 
     def paren(self, c):
         return c[1]
@@ -204,15 +242,67 @@ def _unescape(s: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> tuple[Lark, _Builder]:
-    grammar = resources.files("mlspec.grammar").joinpath("mlspec.lark").read_text(encoding="utf-8")
+    grammar = grammar_text()
     builder = _Builder()
+    options = dict(parser="lalr", lexer="contextual", transformer=builder, maybe_placeholders=False)
+    cache = _cache_file(grammar)
+    if cache is not None:
+        try:
+            return Lark(grammar, cache=cache, **options), builder
+        except Exception:  # an unusable cache must not stop a compile
+            pass
+    return Lark(grammar, **options), builder
+
+
+def _private_dir(path: str) -> bool:
+    """True when `path` is a real directory (not a link) owned by this user that nobody
+    else can write to; mlspec only reads pickled parser tables from such a directory."""
     try:
-        parser = Lark(grammar, parser="lalr", lexer="contextual", transformer=builder,
-                      maybe_placeholders=False, cache=True)
-    except Exception:  # an unwritable cache directory must not stop a compile
-        parser = Lark(grammar, parser="lalr", lexer="contextual", transformer=builder,
-                      maybe_placeholders=False)
-    return parser, builder
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022)
+
+
+def _cache_file(grammar: str) -> str | None:
+    """The parser-table cache file in a private per-user directory, or None (no cache).
+
+    Lark's own default cache lives in the shared temporary directory under a predictable
+    name and is unpickled before its checksum is compared, so anyone who can write to
+    /tmp could run code as the next user of mlspec. mlspec never uses it: the cache lives
+    in ``$XDG_CACHE_HOME/mlspec`` (default ``~/.cache/mlspec``), created 0700, and is used
+    only while that directory and the file are owned by the current user and writable by
+    nobody else. Anything else (another owner, loose permissions, a symlink, no home, a
+    platform without POSIX owners) means no cache: the tables are built in memory."""
+    if os.environ.get("MLSPEC_NO_PARSER_CACHE") or not hasattr(os, "getuid"):
+        return None
+    import lark
+    import sys
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
+    folder = os.path.join(base, "mlspec")
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    if not _private_dir(folder):
+        return None
+    key = hashlib.sha256(f"{grammar}\0{lark.__version__}\0{sys.version_info[:2]}".encode()).hexdigest()[:32]
+    path = os.path.join(folder, f"parser-{key}.lark")
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return path
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return None
+    return path
 
 
 def grammar_text() -> str:
@@ -231,6 +321,11 @@ def decode(data: bytes, path: str) -> tuple[SourceFile | None, list[Diagnostic]]
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     nul = data.find(b"\x00")
+    if nul != -1 and _looks_like_utf16(data):
+        return None, [Diagnostic("E102", "the spec looks like UTF-16 text without a byte-order mark; mlspec reads "
+                                         "UTF-8 only", _file_span(path),
+                                 detail="every other byte is NUL, as in UTF-16 text (Windows \"Unicode\")",
+                                 hint="re-save the file as UTF-8")]
     if nul != -1:
         shown, span = _byte_span(data, nul, path)
         return shown, [Diagnostic("E103", f"NUL byte at byte offset {nul}; this looks like a binary file, not a spec",
@@ -261,6 +356,24 @@ def decode(data: bytes, path: str) -> tuple[SourceFile | None, list[Diagnostic]]
         diags.append(Diagnostic("E103", f"control character U+{ord(m.group()):04X} in the spec",
                                 src.span(m.start(), m.end()), hint="delete the character"))
     return src, diags
+
+
+def _looks_like_utf16(data: bytes) -> bool:
+    """True when the first KiB has NUL in most even or most odd positions and decodes as
+    UTF-16 to printable text (ASCII-range UTF-16 without a byte-order mark)."""
+    head = data[:1024]
+    if len(head) < 4:
+        return False
+    head = head[:len(head) - len(head) % 2]
+    for zeros, codec in ((head[1::2], "utf-16-le"), (head[0::2], "utf-16-be")):
+        if zeros.count(0) >= 0.9 * len(zeros):
+            try:
+                text = head.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if sum(ch.isprintable() or ch in "\n\r\t" for ch in text) >= 0.9 * len(text):
+                return True
+    return False
 
 
 def _byte_span(data: bytes, at: int, path: str) -> tuple[SourceFile | None, Span]:
@@ -574,13 +687,21 @@ def parse_source(src: SourceFile) -> tuple[ast.Module | None, list[Diagnostic]]:
         return None, depth_diags
     parser, builder = _parser()
     builder.file = src.path
+    builder.ops = {}
     comments: list[ast.Comment] = []
     try:
         system = _parse_collecting(parser, src, comments)
     except UnexpectedInput as e:
         return None, [_syntax_diagnostic(e, src, open_braces)]
+    except _TooManyOperators as e:
+        return None, [Diagnostic("E105", f"this expression has more than {MAX_OPERATORS} operators", e.span,
+                                 detail="a gate compares a few metrics; longer expressions are refused so that "
+                                        "hostile input cannot exhaust the checker",
+                                 hint="simplify the expression, or split it into several `require` lines")]
     except RecursionError:
         return None, [Diagnostic("E105", "the spec is nested too deeply to parse", src.span(0, 0))]
+    finally:
+        builder.ops = {}
     return ast.Module(system, tuple(comments)), []
 
 

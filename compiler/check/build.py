@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.compiler import ast, baseline
-from mlspec.compiler.check import overlay, pipeline as pipemod, serving
+from mlspec.compiler.check import overlay, pipeline as pipemod, policy, serving
 from mlspec.compiler.check.names import Symbols, check_identifier
 from mlspec.compiler.check.policy import check_string, parse_date, today
 from mlspec.compiler.check.values import Body, did_you_mean
@@ -213,6 +213,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
         pass
     description = body.string("description", default="")
     labels = body.string_map("labels") or {}
+    policy.check_label_count(sink, body.attrs.get("labels"))
     for k, span in ((e.key, e.key_span) for e in _map_entries(body.attrs.get("labels"))):
         if not _LABEL_KEY.fullmatch(k):
             from mlspec.compiler.check.names import _snake
@@ -239,6 +240,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     _link(ctx, pipelines, models, endpoints, batch, monitors, alerts)
     serving.link_models(ctx, models, pipelines, ctx.used)
     _screen_secrets(sink, literals)
+    policy.screen_map_keys(sink, system)
     _record_attribute_spans(ctx, blocks)
     if not sink.has_errors:
         # With errors, a reference that failed to resolve would make its target look
@@ -454,6 +456,11 @@ def _field(ctx: Ctx, f: ast.FieldDecl, where: str) -> dict:
     if av is not None:
         if isinstance(av, ast.List) and all(isinstance(x, (ast.Str, ast.Num)) for x in av.items) and av.items:
             allowed = [x.value for x in av.items]
+            # the values reach step configs and job payloads: the string screen (control
+            # characters, template syntax such as KFP's `{{$...}}`, secrets) applies
+            if not all([policy.check_string(ctx.sink, x, "allowed", f"column `{f.name}`", max_len=256)
+                        for x in av.items if isinstance(x, ast.Str)]):
+                allowed = None
         else:
             ctx.sink.error("E301", f"`allowed` of column `{f.name}` expects a non-empty list of strings or numbers",
                            av.span)

@@ -57,6 +57,60 @@ def field_error(expr: str) -> str | None:
     return None
 
 
+def _expand(text: str, lo: int, hi: int, names: list[str] | None) -> set[int]:
+    """The values one (already validated) field matches."""
+    out: set[int] = set()
+    for item in text.split(","):
+        base, _, step = item.partition("/")
+        every = int(step) if step else 1
+        if base == "*":
+            a, b = lo, hi
+        else:
+            first, dash, last = base.partition("-")
+            a = _value(first, lo, hi, names)  # type: ignore[assignment]
+            b = _value(last, lo, hi, names) if dash else (hi if step else a)  # type: ignore[assignment]
+        out.update(range(a, b + 1, every))
+    return out
+
+
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February 29 fires in leap years
+
+
+def never_fires(expr: str) -> str | None:
+    """Why a valid expression never fires (a day of month no chosen month has), or None.
+
+    When the day-of-week field is restricted too, cron fires on either day, so only a
+    schedule whose day-of-week starts with `*` can be impossible."""
+    parts = expr.split()
+    dom, month, dow = parts[2], parts[3], parts[4]
+    if dom.startswith("*") or not dow.startswith("*"):
+        return None
+    days = _expand(dom, 1, 31, None)
+    months = _expand(month, 1, 12, _MONTHS)
+    if any(d <= _DAYS_IN_MONTH[m - 1] for m in months for d in days):
+        return None
+    shown = ", ".join(_MONTHS[m - 1].title() for m in sorted(months))
+    return f"no month it names ({shown}) has day {', '.join(str(d) for d in sorted(days))}"
+
+
+def _time_zone_error(name: str) -> str | None:
+    """Why `name` is not a time zone of the IANA database, or None (also None when this
+    machine has no time zone database to ask)."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+        return None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    known = zoneinfo.available_timezones()
+    if not known:
+        return None
+    from mlspec.compiler.check.values import did_you_mean
+
+    return did_you_mean(name, known) or "see the IANA time zone database for names such as `Europe/Berlin`"
+
+
 def read_schedule(ctx: "Ctx", body: "Body", attr: str) -> dict | None:
     c = body.call(attr, "cron")
     if c is None:
@@ -73,12 +127,22 @@ def read_schedule(ctx: "Ctx", body: "Body", attr: str) -> dict | None:
         ctx.sink.error("E305", f"invalid cron expression `{expr.value}`: {why}", expr.span,
                        hint='for example `cron("0 3 * * MON")` runs at 03:00 every Monday')
         return None
+    never = never_fires(expr.value)
+    if never:
+        ctx.sink.error("E305", f"the cron expression `{expr.value}` never fires: {never}", expr.span,
+                       hint="check the day and month fields; `L` (last day of the month) is not portable across "
+                            "the clouds, so use `28` or a day every month has")
+        return None
     tz = "UTC"
     if len(c.args) == 2:
         t = c.args[1]
         if not isinstance(t, ast.Str) or not _TZ.fullmatch(t.value):
             ctx.sink.error("E305", "the time zone of a cron schedule must be an IANA name such as "
                                    "`\"Europe/Berlin\"`", t.span)
+            return None
+        why = _time_zone_error(t.value)
+        if why:
+            ctx.sink.error("E305", f"`{t.value}` is not a known time zone", t.span, hint=why)
             return None
         tz = t.value
     return {"cron": " ".join(expr.value.split()), "timezone": tz}

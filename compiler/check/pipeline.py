@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlspec.compiler import ast
-from mlspec.compiler.check import cron as cronmod
+from mlspec.compiler.check import cron as cronmod, policy
 from mlspec.compiler.check.names import STEP_OUTPUTS, Symbols
 from mlspec.compiler.check.policy import check_script_path
 from mlspec.compiler.check.values import Body, did_you_mean
@@ -210,6 +210,10 @@ def _ranges(ctx: "Ctx", body: Body, where: str) -> dict:
         if c.name == "choice":
             vals = []
             for a in c.args:
+                if isinstance(a, ast.Str) and not (  # a trial's value reaches the command line
+                        policy.check_string(ctx.sink, a, f"ranges.{e.key}", where)
+                        and policy.check_argv_value(ctx.sink, a, f"ranges.{e.key}", where)):
+                    continue
                 if isinstance(a, (ast.Num, ast.Str)):
                     vals.append(a.value)
                 else:

@@ -8,6 +8,7 @@ the machine's absolute paths.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import math
 import os
@@ -49,7 +50,7 @@ def announces_secret(key: str) -> bool:
         return True
     return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
 #: characters a shell would interpret; step arguments are passed as an argv list, never through a shell
-_SHELL = re.compile(r"[;|&`<>]|\$\(|\$[A-Za-z_{]")
+_SHELL = re.compile(r"[;|&`<>']|\$\(|\$[A-Za-z_{]")  # `'`: Azure ML single-quotes each argument
 
 
 def check_argv_value(sink: Sink, v: ast.Str, name: str, where: str) -> bool:
@@ -62,6 +63,70 @@ def check_argv_value(sink: Sink, v: ast.Str, name: str, where: str) -> bool:
                       "shell; a command line here would either break the step or, in a shell, run",
                hint="pass plain values only (`mode = \"full\"`) and put logic in the script")
     return False
+
+
+#: keys of maps whose keys reach a command line, a parameter name or a template
+#: (hyperparameters, args, ranges, and any other map): plain names only
+PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def _plain(key: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9_]+", "_", key).strip("_")[:64]
+    return s if s[:1].isalpha() or s[:1] == "_" else f"x_{s}" if s else "name"
+
+
+def check_map_key(sink: Sink, e: ast.MapEntry, name: str, where: str) -> bool:
+    """A map key must be a plain name: `[A-Za-z_][A-Za-z0-9_]*`, at most 64 characters."""
+    if PLAIN_KEY.fullmatch(e.key):
+        return True
+    shown = e.key if len(e.key) <= 40 and e.key.isprintable() else repr(e.key[:40])[1:-1] + ("…" if len(e.key) > 40 else "")
+    sink.error("E206", f"`{shown}` is not a valid key of `{name}` in {where}", e.key_span,
+               detail="map keys become command-line flags (`--<key>`), parameter and input names on every cloud; "
+                      "only ASCII letters, digits and `_` are safe there (no spaces, quotes, `$`, `;` or braces)",
+               hint=f"write `{_plain(e.key)}`, without quotes")
+    return False
+
+
+def screen_map_keys(sink: Sink, system: ast.System) -> None:
+    """Every map key in the spec, wherever the map is (the readers of known maps report
+    their own keys first; a key already reported is not reported twice)."""
+    reported = {d.span for d in sink.sorted() if d.code == "E206"}
+    stack: list = [(system, "")]
+    while stack:
+        n, attr = stack.pop()
+        if isinstance(n, (ast.System, ast.Block, ast.StepDecl, ast.GateDecl, ast.FieldDecl, ast.Object)):
+            stack.extend((it, attr) for it in n.items)
+        elif isinstance(n, ast.Attribute):
+            stack.append((n.value, n.name))
+        elif isinstance(n, ast.List):
+            stack.extend((it, attr) for it in n.items)
+        elif isinstance(n, ast.Call):
+            stack.extend((it, attr) for it in n.args)
+        elif isinstance(n, ast.Map):
+            for e in n.entries:
+                if e.key_span not in reported:
+                    check_map_key(sink, e, attr or "a map", "the spec")
+                stack.append((e.value, attr))
+
+
+#: tags per resource: AWS and Azure allow 50, GCP 64 labels; mlspec adds up to this many
+#: of its own to a resource (system, environment, pipeline, step, model, approvers, spec
+#: digest, compiler version, name, ...; tests/robustness counts them in real builds)
+MAX_CLOUD_TAGS = {"AWS": 50, "Azure": 50, "GCP": 64}
+MLSPEC_TAGS = 10
+MAX_LABELS = min(MAX_CLOUD_TAGS.values()) - MLSPEC_TAGS
+
+
+def check_label_count(sink: Sink, attr: ast.Attribute | None) -> None:
+    """More labels than every cloud accepts on a resource, once mlspec's own are added."""
+    if attr is None or not isinstance(attr.value, ast.Map) or len(attr.value.entries) <= MAX_LABELS:
+        return
+    n = len(attr.value.entries)
+    sink.error("E414", f"the system has {n} labels; the limit is {MAX_LABELS}", attr.name_span,
+               detail=f"labels become tags on every cloud resource; AWS and Azure allow 50 tags per resource and "
+                      f"GCP 64 labels, and mlspec adds up to {MLSPEC_TAGS} of its own (system, environment, "
+                      "pipeline, step, model, spec digest, compiler version, ...)",
+               hint=f"keep the {MAX_LABELS} labels that matter for cost and ownership")
 
 
 def _entropy(s: str) -> float:
@@ -120,6 +185,12 @@ def check_string(sink: Sink, v: ast.Str, name: str, where: str, *, free_text: bo
 
 
 # ------------------------------------------------------------------ script paths
+#: script paths reach command lines on every cloud: a character set no shell, YAML or
+#: cloud expression language reads specially; no part starts with `-` (an option)
+_SAFE_PATH_CHAR = re.compile(r"[A-Za-z0-9_.+@/-]")
+_SAFE_PATH = re.compile(r"(\./)*[A-Za-z0-9_.+@][A-Za-z0-9_.+@-]*(/+[A-Za-z0-9_.+@][A-Za-z0-9_.+@-]*)*/*")
+
+
 def check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path | None
                       ) -> tuple[str, str] | None:
     """Validate a script path relative to the project root; return (posix path, sha256)."""
@@ -137,6 +208,12 @@ def check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path 
         problem = "uses backslashes; write `/`"
     elif any(part == ".." for part in raw.split("/")):
         problem = "uses `..`; scripts must live inside the project (the spec's folder)"
+    elif not _SAFE_PATH.fullmatch(raw):
+        bad = next((ch for ch in raw if not _SAFE_PATH_CHAR.fullmatch(ch)), "-")
+        shown = {" ": "a space", "\t": "a tab", "\n": "a line break"}.get(bad) or (
+            f"`{bad}`" if bad.isprintable() else f"U+{ord(bad):04X}")
+        problem = (f"contains {shown}; script paths may use ASCII letters, digits, `_`, `-`, `.`, `+`, `@` "
+                   "and `/`, and no part may start with `-`")
     if problem:
         sink.error("E404", f"`{name}` in {where}: `{raw}` {problem}", v.span,
                    detail="scripts are copied into the build from the project root, the spec's folder",
@@ -157,10 +234,23 @@ def check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path 
         return None
     try:
         st = os.stat(real)
-    except OSError:
-        sink.error("E404", f"`{name}` in {where}: `{raw}` does not exist", v.span,
-                   detail="paths are relative to the spec's folder",
-                   hint=f"create `{norm}` next to the spec, or fix the path")
+    except OSError as exc:
+        wrong_case = _case_mismatch(root_real, norm)
+        if wrong_case:
+            sink.error("E404", f"`{name}` in {where}: `{raw}` does not exist; did you mean `{wrong_case}`? "
+                               "names are case-sensitive", v.span,
+                       detail="mlspec, Linux and every cloud compare file names exactly",
+                       hint=f"write `{wrong_case}`")
+        elif exc.errno == errno.ELOOP or _is_link_loop(full):
+            sink.error("E404", f"`{name}` in {where}: `{raw}` is a symbolic link loop", v.span,
+                       detail="following the link leads back to itself, so there is no file to copy",
+                       hint=f"replace `{norm}` (or the folder link on its path) with the real script")
+        elif exc.errno == errno.EACCES:
+            sink.error("E404", f"`{name}` in {where}: `{raw}` cannot be read (permission denied)", v.span)
+        else:
+            sink.error("E404", f"`{name}` in {where}: `{raw}` does not exist", v.span,
+                       detail="paths are relative to the spec's folder",
+                       hint=f"create `{norm}` next to the spec, or fix the path")
         return None
     wrong_case = _case_mismatch(root_real, norm)
     if wrong_case:
@@ -178,6 +268,22 @@ def check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path 
     with open(real, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     return norm, digest
+
+
+def _is_link_loop(path: str) -> bool:
+    """True when `path` (or a folder on it) is a symbolic link that never resolves."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return True
+    try:
+        Path(path).resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        return True
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def _case_mismatch(root: str, norm: str) -> str | None:

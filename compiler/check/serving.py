@@ -51,6 +51,12 @@ def build_model(ctx: "Ctx", b: ast.Block) -> dict:
         if approvers and count and count > len(approvers) and all("@" in a for a in approvers):
             ctx.sink.error("E302", f"{where} requires {count} approvals but names {len(approvers)} approver(s)",
                            abody.attrs["required"].value.span if "required" in abody.attrs else ab.kind_span)
+        if not approvers and ctx.approval != "none" and "approvers" in abody.attrs:
+            ctx.sink.error("E303", f"{where} requires approval but `approvers` is empty, so nobody could approve "
+                                   "a version", abody.attrs["approvers"].value.span,
+                           detail="every environment that does not say `approval = none` waits for a human "
+                                  "approval before deploying",
+                           hint='name who approves: `approvers = ["<group>"]`')
         approval = {"required": ctx.approval != "none", "approvers": approvers, "count": int(count or 1)}
     elif ctx.approval != "none":
         ctx.sink.error("E303", f"{where} needs an `approval` block", b.label_span or b.kind_span,

@@ -308,8 +308,9 @@ class Body:
             return None
         return v
 
-    def _unique_entries(self, name: str) -> list[ast.MapEntry] | None:
-        """The entries of a map attribute, reporting a non-map value and repeated keys."""
+    def _unique_entries(self, name: str, plain_keys: bool = False) -> list[ast.MapEntry] | None:
+        """The entries of a map attribute, reporting a non-map value and repeated keys (and,
+        with `plain_keys`, keys that are not plain names: they reach command lines)."""
         v = self.value(name)
         if v is None:
             return None
@@ -319,6 +320,8 @@ class Body:
         out: list[ast.MapEntry] = []
         first: dict[str, Span] = {}
         for e in v.entries:
+            if plain_keys and not policy.check_map_key(self.sink, e, name, self.where):
+                continue
             if e.key in first:
                 self.sink.error("E203", f"`{e.key}` is set twice in `{name}`", e.key_span,
                                 labels=(Label(first[e.key], "first set here"),), hint="keep one of them")
@@ -329,7 +332,7 @@ class Body:
 
     def scalar_map(self, name: str) -> dict[str, Any] | None:
         """`{ max_depth = 6, eta = 0.2 }`: names to numbers, strings or booleans."""
-        entries = self._unique_entries(name)
+        entries = self._unique_entries(name, plain_keys=True)
         if entries is None:
             return None
         out: dict[str, Any] = {}

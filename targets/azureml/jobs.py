@@ -21,11 +21,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from typing import Any, Callable
 
 from mlspec.targets.base import local_name
 
 from . import naming
+
+def shell_command(argv: list[str]) -> str:
+    """A component's `command:` from an argument vector. Azure ML substitutes `${{...}}`
+    placeholders into the text and runs it with a shell, so every token is quoted for
+    POSIX sh (`shlex.join`): a placeholder's value, a path or a string argument stays one
+    argument whatever it holds (the checker keeps `'` and shell syntax out of values)."""
+    return shlex.join(argv)
+
 
 SCHEMA_PIPELINE = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"
 SCHEMA_COMPONENT = "https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json"
@@ -166,7 +175,7 @@ class PipelineBuilder:
 
     def helper_command(self, script: str, step: dict, args: list[str]) -> str:
         cfg = f"_mlspec/config/{self.env.name}/{self.p['name']}/{step['name']}.json"
-        return " ".join([f"python _mlspec/{script}.py --config {cfg}", *args])
+        return shell_command(["python", f"_mlspec/{script}.py", "--config", cfg, *args])
 
     def add_config(self, step_name: str, data: dict) -> None:
         path = f"code/_mlspec/config/{self.env.name}/{self.p['name']}/{step_name}.json"
@@ -241,15 +250,15 @@ class PipelineBuilder:
         for k, v in scalars.items():
             comp_inputs[k] = {"type": _py_type(v), "default": v}
         comp_inputs.update(extra_inputs or {})
-        args = [f"--{n} ${{{{inputs.{n}}}}}" for n in comp_inputs]
-        args += [f"--{o} ${{{{outputs.{o}}}}}" for o in outputs]
+        args = [t for n in comp_inputs for t in (f"--{n}", f"${{{{inputs.{n}}}}}")]
+        args += [t for o in outputs for t in (f"--{o}", f"${{{{outputs.{o}}}}}")]
         self._with_ordering(step, bound, comp_inputs)
         self.add_config(step["name"], {
             "tags": {**self.env.lineage_tags(self.p), "mlspec-step": step["id"]},
             "params": {k: v for k, v in scalars.items()}, "autolog": step["kind"] in ("train", "tune")})
         cfg = f"_mlspec/config/{self.env.name}/{self.p['name']}/{step['name']}.json"
         comp = self.component(step, inputs=comp_inputs, outputs=outputs,
-                              command=" ".join([f"python _mlspec/track.py --config {cfg} {script}", *args]),
+                              command=shell_command(["python", "_mlspec/track.py", "--config", cfg, script, *args]),
                               framework=framework,
                               image=step.get("image"), gpu=self.env.is_gpu(step.get("compute")),
                               description=description)
@@ -259,7 +268,8 @@ class PipelineBuilder:
                      config: dict, description: str, framework: dict | None = None) -> None:
         bound = {name: ref if ref.startswith("${{") else self.bind(ref) for name, ref in refs.items()}
         comp_inputs: dict[str, Any] = {n: {"type": "uri_folder"} for n in bound}
-        args = [f"--{n} ${{{{inputs.{n}}}}}" for n in bound] + [f"--{o} ${{{{outputs.{o}}}}}" for o in outputs]
+        args = [t for n in bound for t in (f"--{n}", f"${{{{inputs.{n}}}}}")]
+        args += [t for o in outputs for t in (f"--{o}", f"${{{{outputs.{o}}}}}")]
         self._with_ordering(step, bound, comp_inputs)
         for n in comp_inputs:
             if n.startswith("after_"):

@@ -84,11 +84,18 @@ def test_internal_errors_exit_3_without_traceback(monkeypatch, capsys):
     assert "Traceback" in capsys.readouterr().err
 
 
+def _manifest(files, target):
+    from mlspec.compiler import emit
+
+    return emit.manifest(files, spec_sha256="0" * 64, compiler_version="0", target=target, environment="all")
+
+
 def test_failed_compile_leaves_previous_build_untouched(tmp_path, capsys):
     from mlspec.compiler import emit
 
     out = tmp_path / "out"
-    emit.write_build(out, "sagemaker", [("a.txt", "x", b"old\n")], b"{}\n")
+    files = [("a.txt", "x", b"old\n")]
+    emit.write_build(out, "sagemaker", files, _manifest(files, "sagemaker"))
     bad = tmp_path / "bad.mlspec"
     bad.write_text("system s {\n  owner = \n}\n")
     assert main(["compile", str(bad), "--target", "sagemaker", "--out", str(out)]) == 1
@@ -100,10 +107,11 @@ def test_write_build_is_atomic_and_replaces(tmp_path):
     from mlspec.compiler import emit
 
     out = tmp_path / "o"
-    emit.write_build(out, "t", [("x/a.json", "k", b"1\n")], b"m1\n")
-    emit.write_build(out, "t", [("b.json", "k", b"2\n")], b"m2\n")
+    first, second = [("x/a.json", "k", b"1\n")], [("b.json", "k", b"2\n")]
+    emit.write_build(out, "t", first, _manifest(first, "t"))
+    emit.write_build(out, "t", second, _manifest(second, "t"))
     assert not (out / "t" / "x").exists()
-    assert (out / "t" / "manifest.json").read_bytes() == b"m2\n"
+    assert (out / "t" / "manifest.json").read_bytes() == _manifest(second, "t")
     with pytest.raises(emit.EmitError):
         emit.write_build(out, "t", [("../evil", "k", b"")], b"m3\n") if emit.check_relpath("../evil") else None
     assert (out / "t" / "b.json").exists()

@@ -95,7 +95,7 @@ def test_pipeline_shape(max_build):
     # hyperparameters are typed component inputs, never inlined into the command
     train = yaml.safe_load((max_build / "prod/pipelines/training/components/train.yml").read_text())
     assert train["inputs"]["max_depth"] == {"type": "integer", "default": 6}
-    assert "--max_depth ${{inputs.max_depth}}" in train["command"]
+    assert "--max_depth '${{inputs.max_depth}}'" in train["command"]  # quoted for the shell
     assert train["command"].startswith("python _mlspec/track.py --config _mlspec/config/prod/training/train.json "
                                        "src/train.py ")
     sweep = yaml.safe_load((max_build / "prod/pipelines/training/components/tune.yml").read_text())
