@@ -39,6 +39,7 @@ from mlspec.compiler.run.engine import NotRunnable, StepFailed, StepRecord
 
 _PLACEHOLDER = re.compile(r"\{\{\$(?:\.([^}]*))?\}\}")
 CUSTOM_JOB_LAUNCHER = "google_cloud_pipeline_components.container.v1.custom_job.launcher"
+TUNING_JOB_LAUNCHER = "google_cloud_pipeline_components.container.v1.hyperparameter_tuning_job.launcher"
 
 
 def remove_empty(value: Any) -> Any:
@@ -240,6 +241,7 @@ class VertexRun:
             raise NotRunnable(f"executor kind {', '.join(executor)}")
         tdir = self.ctx.step_dir(name)
         out_files = {k: tdir / "outputs" / f"{k}.txt" for k in (outdefs.get("parameters") or {})}
+        (tdir / "outputs").mkdir(parents=True, exist_ok=True)
         executor_output = tdir / "executor_output.json"
         if executor_output.exists():
             executor_output.unlink()
@@ -257,8 +259,11 @@ class VertexRun:
                 list(ctr.get("command") or []) + list(ctr.get("args") or [])]
         remap = {"/gcs": self.gcs}
         env = {e["name"]: e.get("value", "") for e in ctr.get("env") or []}
+        note = ""
         if len(argv) >= 4 and argv[:4] == ["python3", "-u", "-m", CUSTOM_JOB_LAUNCHER]:
             self._custom_job(name, argv[4:], remap)
+        elif len(argv) >= 4 and argv[:4] == ["python3", "-u", "-m", TUNING_JOB_LAUNCHER]:
+            note = self._tuning_job(name, argv[4:], remap)
         elif any(a == "-m" for a in argv[:3]) and any("google_cloud_pipeline_components" in a for a in argv[:4]):
             raise NotRunnable(f"GCPC launcher {next(a for a in argv if 'google_cloud_pipeline_components' in a)} "
                               "calls a managed Vertex AI service")
@@ -270,17 +275,22 @@ class VertexRun:
         if executor_output.exists():
             doc = json.loads(executor_output.read_text(encoding="utf-8"))
             outs.update(doc.get("parameterValues") or {})
+        ptypes = {k: d.get("parameterType", "STRING") for k, d in (outdefs.get("parameters") or {}).items()}
         for k, p in out_files.items():
             if k not in outs and p.exists():
                 text = p.read_text(encoding="utf-8")
+                if ptypes.get(k) == "STRING":  # the file's text is the value, as the KFP launcher reads it
+                    outs[k] = text
+                    continue
                 try:
                     outs[k] = json.loads(text)
                 except ValueError:
-                    outs[k] = text
+                    raise StepFailed(f"output parameter `{k}` ({ptypes.get(k)}) holds {text[:80]!r}, "
+                                     "which is not JSON") from None
         self.out_params[name] = outs
         self.out_artifacts[name] = out_arts
         self._collect_metrics(name, out_arts)
-        return ""
+        return note
 
     def _fill(self, text: str, params, arts, out_arts, out_files, ex_input) -> str:
         def sub(m):
@@ -342,6 +352,83 @@ class VertexRun:
             Path(gcp).parent.mkdir(parents=True, exist_ok=True)
             Path(gcp).write_text(json.dumps({"resources": [{"resourceType": "CustomJob", "resourceUri":
                                  f"local://customJobs/{job.display_name}"}]}), encoding="utf-8")
+
+    def _tuning_job(self, name: str, args: list[str], remap: dict[str, Path]) -> str:
+        """GCPC's HyperparameterTuningJob launcher: the payload parsed into the aiplatform_v1
+        message, then the declared trials run in sequence; each trial gets its values as
+        ``--<parameter_id>=<value>`` and reports the metric through cloudml-hypertune's file."""
+        from google.cloud.aiplatform_v1.types import CreateHyperparameterTuningJobRequest
+
+        opts = {args[i][2:]: args[i + 1] for i in range(0, len(args) - 1, 2) if args[i].startswith("--")}
+        parent = f"projects/{opts.get('project', '')}/locations/{opts.get('location', '')}"
+        try:
+            spec = remove_empty(json.loads(opts.get("payload", ""), strict=False))
+            job = CreateHyperparameterTuningJobRequest(parent=parent, hyperparameter_tuning_job=spec
+                                                       ).hyperparameter_tuning_job
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StepFailed(f"the HyperparameterTuningJob launcher rejects the payload: {exc}") from None
+        metric = job.study_spec.metrics[0]
+        maximize = metric.goal.name == "MAXIMIZE"
+        import random
+
+        rng = random.Random(0)
+        trials = []
+        base = job.trial_job_spec.base_output_directory.output_uri_prefix.rstrip("/")
+        for i in range(job.max_trial_count or 1):
+            tid = str(i + 1)
+            values = []
+            for p in job.study_spec.parameters:
+                if p.double_value_spec.max_value or p.double_value_spec.min_value:
+                    v = repr(round(rng.uniform(p.double_value_spec.min_value, p.double_value_spec.max_value), 6))
+                elif p.integer_value_spec.max_value or p.integer_value_spec.min_value:
+                    v = str(rng.randint(p.integer_value_spec.min_value, p.integer_value_spec.max_value))
+                elif p.categorical_value_spec.values:
+                    v = rng.choice(list(p.categorical_value_spec.values))
+                elif p.discrete_value_spec.values:
+                    v = repr(rng.choice(list(p.discrete_value_spec.values)))
+                else:
+                    raise StepFailed(f"parameter {p.parameter_id}: no value spec")
+                values.append((p.parameter_id, v))
+            metric_file = self.ctx.step_dir(name) / f"trial-{tid}" / "output.metrics"
+            metric_file.parent.mkdir(parents=True, exist_ok=True)
+            env = {"CLOUD_ML_HP_METRIC_FILE": str(metric_file), "CLOUD_ML_TRIAL_ID": tid}
+            if base:
+                env.update({"AIP_MODEL_DIR": f"{base}/{tid}/model/", "AIP_CHECKPOINT_DIR": f"{base}/{tid}/checkpoints/",
+                            "AIP_TENSORBOARD_LOG_DIR": f"{base}/{tid}/logs/"})
+            for pool in job.trial_job_spec.worker_pool_specs:
+                if not pool.container_spec.image_uri:
+                    raise NotRunnable("trial worker pool with a Python package spec")
+                c = pool.container_spec
+                argv = list(c.command) + list(c.args) + [f"--{k}={v}" for k, v in values]
+                self.ctx.exec_script(name, argv, env={**env, **{e.name: e.value for e in c.env}}, remap=remap,
+                                     cwd=self.ctx.step_dir(name))
+            reported = None
+            if metric_file.exists():
+                for line in metric_file.read_text(encoding="utf-8").splitlines():
+                    try:
+                        doc = json.loads(line)
+                    except ValueError:
+                        continue
+                    if metric.metric_id in doc:
+                        reported = float(doc[metric.metric_id])
+            trials.append({"id": tid, "value": reported, "parameters": dict(values)})
+        measured = [t for t in trials if t["value"] is not None]
+        if not measured:
+            raise StepFailed(f"no trial reported `{metric.metric_id}` through cloudml-hypertune "
+                             "(CLOUD_ML_HP_METRIC_FILE); Vertex marks every trial infeasible and fails the job")
+        resource = f"{parent}/hyperparameterTuningJobs/{job.display_name}"
+        doc = {"name": resource, "metric_id": metric.metric_id, "goal": metric.goal.name, "trials": trials}
+        out = self.registry / "tuning" / f"{job.display_name}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        gcp = opts.get("gcp_resources")
+        if gcp:
+            Path(gcp).parent.mkdir(parents=True, exist_ok=True)
+            Path(gcp).write_text(json.dumps({"resources": [{"resourceType": "HyperparameterTuningJob", "resourceUri":
+                                 f"https://{opts.get('location')}-aiplatform.googleapis.com/v1/{resource}"}]}),
+                                 encoding="utf-8")
+        best = (max if maximize else min)(measured, key=lambda t: t["value"])
+        return f"{len(trials)} trials; best {metric.metric_id}={best['value']:g} (trial {best['id']})"
 
     def _collect_metrics(self, name: str, out_arts: dict[str, dict]) -> None:
         for a in out_arts.values():

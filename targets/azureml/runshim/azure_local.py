@@ -5,12 +5,13 @@ identity. In a local run, right after ``azure.ai.ml`` / ``azure.identity`` are i
 ``MLClient`` is replaced by a client whose ``models`` operations keep model versions in a
 folder of the run's work dir (MLSPEC_RUN_AZURE_WORKSPACE), and the managed identity by a
 credential whose token names a local principal. The entities stay azure-ai-ml's own: a
-registered ``Model`` is converted with ``Model._to_rest_object()`` and checked by the REST
-model's own validation, as the service's API contract would check it.
+registered ``Model`` is round-tripped through azure-ai-ml's own schema and converted to the REST
+payload, and Azure ML's asset-name rule is applied, as the service's API contract would check it.
 """
 import base64
 import json
 import os
+import re
 import shutil
 
 import sitecustomize
@@ -56,13 +57,14 @@ class LocalModels:
         existing = self._versions(model.name)
         version = str(model.version) if model.version else str(int(existing[-1][:-5]) + 1 if existing else 1)
         model.version = version
-        rest = model._to_rest_object()
-        problems = rest.validate()
-        if problems:
-            raise ValueError("; ".join(str(p) for p in problems))
         for k, v in (model.tags or {}).items():
             if not isinstance(k, str) or not isinstance(v, str):
                 raise ValueError(f"tag {k!r}: Azure ML tags are strings, got {type(v).__name__}")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", model.name or ""):
+            raise ValueError(f"model name {model.name!r}: Azure ML asset names are letters, digits, '-', '_' "
+                             "and '.', starting with a letter or digit, at most 255 characters")
+        Model._load(data=model._to_dict())  # azure-ai-ml's own schema round trip (field types, model type)
+        model._to_rest_object().as_dict()  # the REST payload the service would receive
         d = os.path.join(self.root, model.name)
         os.makedirs(d, exist_ok=True)
         dest = os.path.join(d, version)

@@ -196,10 +196,34 @@ class LocalModelServiceClient:
         return req.model_evaluation
 
 
+class LocalHyperparameterTuningJob:
+    """aiplatform.HyperparameterTuningJob.get over the trials `mlspec run` recorded."""
+
+    def __init__(self, doc):
+        from google.cloud.aiplatform_v1 import types as t
+
+        goal = t.StudySpec.MetricSpec.GoalType[doc["goal"]]
+        self.gca_resource = t.HyperparameterTuningJob(
+            name=doc["name"], study_spec={"metrics": [{"metric_id": doc["metric_id"], "goal": goal}]})
+        self.trials = [t.Trial(id=tr["id"], final_measurement=(
+            {"metrics": [{"metric_id": doc["metric_id"], "value": tr["value"]}]} if tr["value"] is not None else None))
+            for tr in doc["trials"]]
+
+    @classmethod
+    def get(cls, resource_name, **kw):
+        from google.api_core import exceptions
+
+        doc = _load("tuning", resource_name.rsplit("/", 1)[-1] + ".json")
+        if doc is None:
+            raise exceptions.NotFound(f"HyperparameterTuningJob {resource_name} not found")
+        return cls(doc)
+
+
 def _patch(mod):
     for name in ("init", "start_run", "log_params", "log_metrics", "end_run"):
         setattr(mod, name, globals()[name])
     mod.Model = LocalModel
+    mod.HyperparameterTuningJob = LocalHyperparameterTuningJob
     mod.gapic = types.SimpleNamespace(ModelServiceClient=LocalModelServiceClient)
 
 
