@@ -87,8 +87,9 @@ def read_spec(path: str) -> tuple[bytes | None, list[Diagnostic]]:
         return None, [Diagnostic("E101", f"`{path}` cannot be read ({e.strerror or e})", _file_span(path))]
 
 
-def load(path: str) -> tuple[ast.Module | None, SourceFile | None, list[Diagnostic], str]:
-    """Read and parse; returns (module, source, diagnostics, sha256 of the bytes).
+def load(path: str, data: bytes | None = None) -> tuple[ast.Module | None, SourceFile | None, list[Diagnostic], str]:
+    """Read and parse; returns (module, source, diagnostics, sha256 of the bytes). `data`: the
+    spec's bytes when they are not (yet) on disk (an editor's unsaved buffer).
 
     The spec's file name is written into generated files (headers, requirements.txt,
     Pulumi project files): a name with a line break or another non-printable character is
@@ -102,7 +103,7 @@ def load(path: str) -> tuple[ast.Module | None, SourceFile | None, list[Diagnost
             _file_span(shown), detail="the name is written into generated files and status lines, where a line "
                                       "break or control character would add lines or rewrite the terminal",
             hint="rename the file to letters, digits, `_`, `-` and `.`")], ""
-    data, diags = read_spec(path)
+    data, diags = (data, []) if data is not None else read_spec(path)
     if shown != path:
         diags = [dataclasses.replace(d, span=_file_span(shown)) if d.span else d for d in diags]
     if data is None:
@@ -111,12 +112,12 @@ def load(path: str) -> tuple[ast.Module | None, SourceFile | None, list[Diagnost
     return module, src, diags + more, hashlib.sha256(data).hexdigest()
 
 
-def build_irs(path: str, env: str | None = None, validate: bool = True) -> Result:
+def build_irs(path: str, env: str | None = None, validate: bool = True, data: bytes | None = None) -> Result:
     """Parse, check and build the IR of every environment (or just `env`).
 
     `validate` checks each IR against ir.schema.json (compile and `ir` always do; `check`
-    skips it, since the IR is not its output)."""
-    module, src, diags, digest = load(path)
+    skips it, since the IR is not its output). `data`: the spec's bytes instead of reading `path`."""
+    module, src, diags, digest = load(path, data)
     sources = {src.path: src} if src else {}
     res = Result(path, [], sources, spec_sha256=digest)
     sink = Sink()
@@ -234,6 +235,11 @@ def _report(target, irs: dict[str, dict], notes: list[str], spec_name: str) -> s
     lines.append("")
     for n in notes or ["Every feature is native to this target."]:
         lines.append(f"- {n}")
+    from mlspec.compiler import graph  # the same picture as `mlspec graph` (Mermaid renders on code hosts)
+
+    env = graph.choose_env(irs)
+    lines += ["", f"## The system (environment `{env}`)", "", "```mermaid",
+              graph.mermaid(graph.from_ir(irs[env])).rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
 
 

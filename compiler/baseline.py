@@ -1,8 +1,9 @@
 """The security baseline catalogue: every rule id of docs/security.md.
 
 Used by the front end to validate `waive` blocks (known id, waivable) and by
-`mlspec plan`, whose rule implementations (mlspec.compiler.plan.rules_*) key on these ids.
-Pure data; imports nothing.
+`mlspec plan`, whose rule implementations (mlspec.compiler.plan.rules_common and each target's
+``rules.py``) key on these ids. A target may declare further ids (``Target.baseline_rules()``);
+:func:`catalogue` merges them. Pure data; imports nothing at import time.
 """
 from __future__ import annotations
 
@@ -98,9 +99,27 @@ RULES: dict[str, tuple[bool, str]] = {
 }
 
 
+_CATALOGUE: dict[str, tuple[bool, str]] | None = None
+
+
+def catalogue() -> dict[str, tuple[bool, str]]:
+    """:data:`RULES` plus the rule ids registered targets declare (``Target.baseline_rules()``),
+    so an out-of-tree target brings its own ids without a change here. Loaded on first use."""
+    global _CATALOGUE
+    if _CATALOGUE is None:
+        from mlspec.targets.base import available_targets, get_target
+
+        out = dict(RULES)
+        for name in available_targets():
+            for rid, entry in (get_target(name).baseline_rules() or {}).items():
+                out.setdefault(rid, entry)
+        _CATALOGUE = out
+    return _CATALOGUE
+
+
 def is_known(rule: str) -> bool:
-    return rule in RULES
+    return rule in RULES or rule in catalogue()
 
 
 def is_waivable(rule: str) -> bool:
-    return RULES.get(rule, (False, ""))[0]
+    return (RULES.get(rule) or catalogue().get(rule) or (False, ""))[0]

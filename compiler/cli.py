@@ -159,6 +159,11 @@ def cmd_fmt(args) -> int:
             continue
         text = fmt.format_module(module, src)
         if text != src.text:
+            if args.check:  # show what would change
+                import difflib
+
+                sys.stdout.writelines(difflib.unified_diff(src.text.splitlines(True), text.splitlines(True),
+                                                           emit.shown(path), f"{emit.shown(path)} (formatted)"))
             if not args.check:
                 try:
                     fmt.write_back(path, text)
@@ -269,7 +274,34 @@ def build_parser() -> argparse.ArgumentParser:
         plan_commands = None
     if plan_commands is not None and hasattr(plan_commands, "add_parsers"):
         plan_commands.add_parsers(sub)
+    from mlspec.compiler import reviewcli  # diff, graph, init ci, lsp
+
+    reviewcli.add_parsers(sub)
+    for name, sp in sub.choices.items():  # every command's --help ends with an example
+        if name in EXAMPLES and not sp.epilog:
+            sp.epilog = "examples:\n" + "\n".join(f"  {x}" for x in EXAMPLES[name])
+            sp.formatter_class = argparse.RawDescriptionHelpFormatter
     return p
+
+
+EXAMPLES = {
+    "check": ["mlspec check specs/fraud_detection.mlspec", "mlspec check specs/*.mlspec --format json"],
+    "fmt": ["mlspec fmt specs/fraud_detection.mlspec", "mlspec fmt --check specs/*.mlspec   # CI: show the diff, exit 1"],
+    "compile": ["mlspec compile specs/fraud_detection.mlspec --target all --out build",
+                "mlspec compile specs/fraud_detection.mlspec --target vertex --env prod --out build"],
+    "ir": ["mlspec ir specs/fraud_detection.mlspec --env prod"],
+    "targets": ["mlspec targets", "mlspec targets --json"],
+    "plan": ["mlspec plan specs/fraud_detection.mlspec --target sagemaker --env prod",
+             "mlspec plan specs/fraud_detection.mlspec --target vertex --env prod --format json > plan.json"],
+    "apply": ["mlspec apply specs/fraud_detection.mlspec --target sagemaker --env dev",
+              "mlspec apply specs/fraud_detection.mlspec --target sagemaker --env prod --yes --state s3://acme-state"],
+    "destroy": ["mlspec destroy specs/fraud_detection.mlspec --target sagemaker --env dev"],
+    "approve": ["mlspec approve fraud_scorer 3 --target sagemaker --spec specs/fraud_detection.mlspec --env prod "
+                "--reason \"f1 0.96 on the holdout\""],
+    "reject": ["mlspec reject fraud_scorer 3 --target vertex --spec specs/fraud_detection.mlspec --env prod "
+               "--reason \"bias report\""],
+    "status": ["mlspec status --target sagemaker --spec specs/fraud_detection.mlspec --env prod"],
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -98,21 +98,63 @@ class Lowering:
 
 
 class Target:
-    """Base class of a cloud target.
+    """Base class of a cloud target: everything mlspec knows about one cloud is reached from here.
 
     Subclasses set ``name`` (lower-case, the CLI value), ``display_name``,
     ``capabilities`` (a Verdict for every feature in mlspec.compiler.features.FEATURES),
-    ``settings`` (the keys of its `target` block) and implement :meth:`lower`.
+    ``settings`` (the keys of its `target` block) and implement :meth:`lower` (compile).
+
+    `mlspec plan | apply | approve | reject | status` reach the cloud only through the hooks
+    below (docs/architecture.md, "Target hooks"). Each returns data or objects defined by the
+    cloud-neutral engine in ``mlspec.compiler.plan``; each imports its module lazily, when
+    called, so listing or compiling targets stays light. The defaults mean "nothing to add".
     """
 
     name: str = ""
     display_name: str = ""
     capabilities: Mapping[str, Verdict] = {}
     settings: Mapping[str, Setting] = {}
+    #: the cloud key of the security baseline (rules' ``cloud``, docs/security.md sections); default: name
+    cloud: str = ""
+    #: the docs/security.md section title of this cloud's rules
+    cloud_title: str = ""
 
     def lower(self, irs: Sequence[dict], ctx: "LowerContext") -> Lowering:  # pragma: no cover - abstract
         """Lower one IR per environment (declaration order) into artifacts."""
         raise NotImplementedError
+
+    def rules(self) -> Sequence[Any]:
+        """The baseline rules of this cloud: ``mlspec.compiler.plan.graph.Rule`` objects, registered
+        with ``mlspec.compiler.plan.graph.rule`` (importing the module registers them)."""
+        return ()
+
+    def baseline_rules(self) -> Mapping[str, tuple[bool, str]]:
+        """Rule ids this target adds to the catalogue of ``mlspec.compiler.baseline``:
+        ``{id: (waivable, title)}`` (ids already there need not be repeated)."""
+        return {}
+
+    def cloud_profile(self) -> Any:
+        """``mlspec.compiler.plan.graph.CloudProfile``: what the cross-cloud rules must know about
+        this cloud (data-at-rest and key types, identities, images, log types ...), or None."""
+        return None
+
+    def mock_outputs(self) -> Any:
+        """``mlspec.compiler.plan.mocks.MockOutputs``: fabricated outputs of this cloud's Pulumi
+        providers under the mock runtime (`mlspec plan`), or None."""
+        return None
+
+    def resource_concerns(self) -> Sequence[tuple[str, Any]]:
+        """(type-token prefix, concern or ``(resource) -> concern``) grouping `mlspec plan`'s table."""
+        return ()
+
+    def approval_backend(self) -> Any:
+        """The backend of `mlspec approve | reject | status` (protocol in
+        ``mlspec.compiler.plan.decision``), or None when the target has no approval mechanism."""
+        return None
+
+    def credentials(self) -> tuple[Callable[[dict], bool], str, str] | None:
+        """(``check(environ) -> bool``, what, how to fix) for `mlspec apply`'s preflight, or None."""
+        return None
 
     # --- `mlspec run` hook (issue 11) -------------------------------------------------
     def runner(self) -> "Callable[[Any], Any] | None":

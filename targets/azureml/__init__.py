@@ -40,6 +40,8 @@ SETTINGS = {
 class AzureML(Target):
     name = "azureml"
     display_name = "Azure Machine Learning"
+    cloud = "azure"
+    cloud_title = "Azure (Azure ML target)"
     capabilities = CAPABILITIES
     settings = SETTINGS
 
@@ -51,3 +53,36 @@ class AzureML(Target):
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         from .lower import lower  # keep `import mlspec.targets.azureml` light
         return lower(irs, ctx)
+
+    # ---- hooks of `mlspec plan | apply | approve` (lazy imports: compile never loads them)
+
+    def rules(self):
+        from mlspec.compiler.plan.graph import rules_in
+        from mlspec.targets.azureml import rules
+
+        return rules_in(rules)
+
+    def cloud_profile(self):
+        from mlspec.targets.azureml.artifacts import PROFILE
+
+        return PROFILE
+
+    def resource_concerns(self):
+        from mlspec.targets.azureml.artifacts import RESOURCE_CONCERNS
+
+        return RESOURCE_CONCERNS
+
+    def mock_outputs(self):
+        from mlspec.targets.azureml.mock_outputs import MOCK_OUTPUTS
+
+        return MOCK_OUTPUTS
+
+    def approval_backend(self):
+        from mlspec.targets.azureml.approvals import AzureBackend
+
+        return AzureBackend()
+
+    def credentials(self):
+        from mlspec.targets.azureml.approvals import CREDENTIALS
+
+        return CREDENTIALS

@@ -70,7 +70,7 @@ in-process.
    registry (`getModelVersion`) and fails the update unless it is tagged `approved` by at least
    `count` distinct approvers, none of them the compute identity that ran the pipeline
    (MLS-G-07). Run the deploy workflow in an approval-protected CI environment (MLS-AZ-090).
-   The tag names are shared with `mlspec.compiler.plan.approvals`, so mlspec's own approval
+   The tag names are shared with `mlspec.targets.azureml.approvals`, so mlspec's own approval
    commands and the plan rule MLS-AZ-090 read the same state.
 
 A release goes through phases, each one `pulumi up`: `deploy` (deployments created, traffic on

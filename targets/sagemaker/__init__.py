@@ -29,6 +29,8 @@ def _template(*parts: str) -> str:
 class SageMaker(Target):
     name = "sagemaker"
     display_name = "AWS SageMaker"
+    cloud = "aws"
+    cloud_title = "AWS (SageMaker target)"
     capabilities = CAPABILITIES
     settings = {
         "region": Setting("string", required=True, description="AWS region of every resource",
@@ -88,3 +90,36 @@ class SageMaker(Target):
         low.notes.append("the deploy path is a Step Functions state machine per endpoint, started by an "
                          "EventBridge rule on the model package's `Approved` state change")
         return low
+
+    # ---- hooks of `mlspec plan | apply | approve` (lazy imports: compile never loads them)
+
+    def rules(self):
+        from mlspec.compiler.plan.graph import rules_in
+        from mlspec.targets.sagemaker import rules
+
+        return rules_in(rules)
+
+    def cloud_profile(self):
+        from mlspec.targets.sagemaker.artifacts import PROFILE
+
+        return PROFILE
+
+    def resource_concerns(self):
+        from mlspec.targets.sagemaker.artifacts import RESOURCE_CONCERNS
+
+        return RESOURCE_CONCERNS
+
+    def mock_outputs(self):
+        from mlspec.targets.sagemaker.mock_outputs import MOCK_OUTPUTS
+
+        return MOCK_OUTPUTS
+
+    def approval_backend(self):
+        from mlspec.targets.sagemaker.approvals import SageMakerBackend
+
+        return SageMakerBackend()
+
+    def credentials(self):
+        from mlspec.targets.sagemaker.approvals import CREDENTIALS
+
+        return CREDENTIALS

@@ -18,6 +18,8 @@ from mlspec.targets.vertex.capabilities import CAPABILITIES
 class Vertex(Target):
     name = "vertex"
     display_name = "Google Vertex AI"
+    cloud = "gcp"
+    cloud_title = "GCP (Vertex AI target)"
     capabilities = CAPABILITIES
     settings = {
         "project": Setting("string", required=True, description="GCP project id that hosts the system",
@@ -53,6 +55,40 @@ class Vertex(Target):
         from mlspec.targets.vertex.lower import lower
 
         return lower(irs, ctx)
+
+
+    # ---- hooks of `mlspec plan | apply | approve` (lazy imports: compile never loads them)
+
+    def rules(self):
+        from mlspec.compiler.plan.graph import rules_in
+        from mlspec.targets.vertex import rules
+
+        return rules_in(rules)
+
+    def cloud_profile(self):
+        from mlspec.targets.vertex.artifacts import PROFILE
+
+        return PROFILE
+
+    def resource_concerns(self):
+        from mlspec.targets.vertex.artifacts import RESOURCE_CONCERNS
+
+        return RESOURCE_CONCERNS
+
+    def mock_outputs(self):
+        from mlspec.targets.vertex.mock_outputs import MOCK_OUTPUTS
+
+        return MOCK_OUTPUTS
+
+    def approval_backend(self):
+        from mlspec.targets.vertex.approvals import VertexBackend
+
+        return VertexBackend()
+
+    def credentials(self):
+        from mlspec.targets.vertex.approvals import CREDENTIALS
+
+        return CREDENTIALS
 
 
 __all__ = ["Vertex"]

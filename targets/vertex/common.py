@@ -38,7 +38,7 @@ HPT_LAUNCHER = "google_cloud_pipeline_components.container.v1.hyperparameter_tun
 
 PENDING_ALIAS = "pending"
 PRODUCTION_ALIAS = "production"
-#: version labels an approval writes (mlspec.compiler.plan.approvals: VERTEX_LABEL_DECISION / _BY)
+#: version labels an approval writes (mlspec.targets.vertex.approvals: VERTEX_LABEL_DECISION / _BY)
 DECISION_LABEL = "mlspec-decision"
 DECIDED_BY_LABEL = "mlspec-decided-by"
 

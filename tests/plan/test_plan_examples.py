@@ -76,7 +76,7 @@ def test_plan_golden_json(spec, target, env, update_golden):
 def test_plan_json_shape_is_the_documented_one():
     r = result("fraud_detection", "vertex", None)
     doc = json.loads(plan.render_json(r))
-    assert list(doc) == ["target", "environment", "resources", "findings", "program_checks"]
+    assert list(doc) == ["target", "environment", "resources", "findings", "program_checks", "secrets"]
     assert doc["target"] == "vertex" and doc["environment"] == r.environment
     assert all(list(x) == ["type", "name", "concern", "inputs", "depends_on"] for x in doc["resources"])
     assert all(set(f) == {"rule", "severity", "resource", "message", "waived_by"} for f in doc["findings"])

@@ -9,9 +9,10 @@ import fnmatch
 import re
 from typing import Any, Iterator
 
-from mlspec.compiler.plan import fabricate, pipelines
+from mlspec.compiler.plan.graph import Graph, as_list, dig, falsy, is_set, policy_statements, rule, truthy, walk
 from mlspec.compiler.plan.rules_common import image_problem
-from mlspec.compiler.plan.security import Graph, as_list, dig, falsy, is_set, policy_statements, rule, truthy, walk
+from mlspec.targets.sagemaker import artifacts as pipelines
+from mlspec.targets.sagemaker import mock_outputs as fabricate
 
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 SSE = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -803,11 +804,9 @@ def _job_step_problems(kind: str, a: dict, isolation_waived: bool) -> Iterator[s
     if not is_set(out):
         yield "no output KMS key (KmsKeyId)"
     if isinstance(image, str):
-        from mlspec.compiler.plan.rules_common import PRIVATE_REGISTRY
-
-        if not PRIVATE_REGISTRY["aws"].match(image):
+        if not pipelines.PROFILE.private_registry.match(image):
             yield f"image `{image}` is not from a private ECR registry"
-    from mlspec.compiler.plan.security import SECRETISH_NAME, is_reference, literal_secret
+    from mlspec.compiler.plan.graph import SECRETISH_NAME, is_reference, literal_secret
 
     for k, v in (a.get("Environment") or {}).items():
         if isinstance(v, str) and (literal_secret(v) or (SECRETISH_NAME.search(k) and v and not is_reference(v))):

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlspec.compiler.plan import fabricate, pipelines
-from mlspec.compiler.plan.security import (SECRETISH_NAME, Graph, as_list, dig, falsy, is_reference, is_set,
-                                           literal_secret, rule, truthy)
+from mlspec.compiler.plan.graph import (SECRETISH_NAME, Graph, as_list, dig, falsy, is_reference, is_set,
+                                        literal_secret, rule, truthy)
+from mlspec.targets.azureml import artifacts as pipelines
+from mlspec.targets.azureml import mock_outputs as fabricate
 
 ML = "azure-native:machinelearningservices:"
 WORKSPACE = ML + "Workspace"
@@ -506,7 +507,7 @@ def check_azure_approval(g: Graph):
     environment that requires approval (only `mlspec approve` sets it)."""
     if g.environment.get("approval", "required") != "required":
         return
-    from mlspec.compiler.plan import approvals
+    from mlspec.targets.azureml import approvals
 
     for r in g.of(ML + "ModelVersion", ML + "RegistryModelVersion"):
         p = r["inputs"].get("properties") or {}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlspec.compiler.plan import pipelines
-from mlspec.compiler.plan.security import Graph, as_list, dig, is_set, rule, truthy, walk
+from mlspec.compiler.plan.graph import Graph, as_list, dig, is_set, rule, truthy, walk
+from mlspec.targets.vertex import artifacts as pipelines
 
 PROJECT_IAM = ("gcp:projects/iAMMember:IAMMember", "gcp:projects/iAMBinding:IAMBinding",
                "gcp:projects/iAMPolicy:IAMPolicy")
@@ -343,7 +343,7 @@ def check_vertex_approval(g: Graph):
     environment that requires approval skips the approver."""
     if g.environment.get("approval", "required") != "required":
         return
-    from mlspec.compiler.plan import approvals
+    from mlspec.targets.vertex import approvals
 
     for path, spec in pipelines.kfp_specs(g):
         for name, ex in sorted((((spec.get("deploymentSpec") or {}).get("executors")) or {}).items()):

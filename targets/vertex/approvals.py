@@ -1,0 +1,126 @@
+"""Reaching Vertex AI as the user: the approval backend of `mlspec approve | reject | status`
+(``Target.approval_backend()``) and the credentials preflight of `mlspec apply`
+(``Target.credentials()``).
+
+Mechanism (targets/vertex/common.py ``PENDING_ALIAS`` / ``PRODUCTION_ALIAS``): a registered
+version carries the ``pending`` alias; approving moves the ``production`` alias to it (the
+deployment follows ``@production``); rejecting removes ``pending``. Who/why are recorded as
+version labels (Vertex label values: lower-case, <= 63 chars) and in the version description.
+The rules (MLS-GCP-070, MLS-G-07) and the target agree on these names.
+google-cloud-aiplatform is imported only inside the backend (tests pass a fake SDK).
+"""
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from mlspec.compiler.plan.decision import APPROVED, REJECTED, DecisionError, SettingsError, Where, describe
+
+# must equal targets/vertex/common.py PENDING_ALIAS / PRODUCTION_ALIAS
+VERTEX_PENDING_ALIAS = "pending"
+VERTEX_APPROVED_ALIAS = "production"
+VERTEX_LABEL_DECISION = "mlspec-decision"
+VERTEX_LABEL_BY = "mlspec-decided-by"
+
+
+def _label_value(s: str) -> str:
+    """Vertex label values: lower-case letters, digits, `-` and `_`, <= 63 chars."""
+    return re.sub(r"[^a-z0-9_-]", "_", s.lower())[:63]
+
+
+class VertexBackend:
+    """google-cloud-aiplatform ModelRegistry aliases + Model labels."""
+
+    needs = ("project", "region")
+    cloud_error_modules = ("google", "grpc", "urllib3", "requests")
+
+    def __init__(self, aiplatform: Any = None, whoami: Callable[[], str] | None = None):
+        self._aip, self._whoami = aiplatform, whoami
+
+    @property
+    def aip(self):
+        if self._aip is None:
+            from google.cloud import aiplatform
+
+            self._aip = aiplatform
+        return self._aip
+
+    def whoami(self) -> str:
+        if self._whoami:
+            return self._whoami()
+        import google.auth
+
+        creds, _ = google.auth.default()
+        return getattr(creds, "service_account_email", None) or getattr(creds, "signer_email", None) \
+            or os.environ.get("MLSPEC_APPROVER") or getpass.getuser()
+
+    def _registry(self, w: Where):
+        self.aip.init(project=w.project, location=w.region)
+        return self.aip.models.ModelRegistry(model=w.model, project=w.project, location=w.region)
+
+    def decide(self, w: Where, version: str, decision: str, reason: str, by: str | None) -> dict:
+        reg = self._registry(w)
+        info = reg.get_version_info(version)
+        aliases = list(getattr(info, "version_aliases", None) or [])
+        if VERTEX_PENDING_ALIAS not in aliases and not (decision == REJECTED and VERTEX_APPROVED_ALIAS in aliases):
+            raise DecisionError(f"version {version} of `{w.model}` is not pending approval (aliases: "
+                                f"{', '.join(aliases) or 'none'})")
+        who = by or self.whoami()
+        if decision == APPROVED:
+            reg.add_version_aliases([VERTEX_APPROVED_ALIAS], version)
+            reg.remove_version_aliases([VERTEX_PENDING_ALIAS], version)
+        else:
+            reg.remove_version_aliases([a for a in (VERTEX_PENDING_ALIAS, VERTEX_APPROVED_ALIAS) if a in aliases],
+                                       version)
+        model = self.aip.Model(model_name=f"{w.model}@{version}", project=w.project, location=w.region)
+        labels = dict(getattr(model, "labels", None) or {})
+        labels.update({VERTEX_LABEL_DECISION: decision, VERTEX_LABEL_BY: _label_value(who)})
+        model.update(labels=labels, description=describe(decision, who, reason)[:2000])
+        return {"model": w.model, "version": str(version), "status": decision, "by": who,
+                "aliases_before": aliases}
+
+    def pending(self, w: Where) -> list[dict]:
+        names = [w.model] if w.model else list(w.models)
+        if not names:
+            raise SettingsError("Vertex status needs MODEL, or --spec/--env (every model of the spec)")
+        out = []
+        for name in names:
+            for v in self._registry(dataclasses.replace(w, model=name)).list_versions():
+                if VERTEX_PENDING_ALIAS in (getattr(v, "version_aliases", None) or []):
+                    created = getattr(v, "version_create_time", None)
+                    out.append({"model": name, "version": str(v.version_id), "status": VERTEX_PENDING_ALIAS,
+                                "created": created.ToJsonString() if hasattr(created, "ToJsonString")
+                                else str(created or ""), "id": getattr(v, "model_resource_name", name)})
+        return sorted(out, key=lambda r: (r["model"], r["version"]))
+
+    def locate(self, w: Where, data: dict, config: dict, model: str | None) -> None:
+        """Model resource names, approval counts, project and region from the compiled stack data."""
+        models = {m["key"]: m for m in data.get("models") or []}
+        w.models = [m["resource"] for m in models.values()]
+        if w.model in models:
+            w.approvals_required = int(models[w.model].get("approval_count") or 1)
+            w.model = models[w.model]["resource"]
+        w.project = w.project or data.get("project")
+        w.region = w.region or data.get("region")
+
+    def complete(self, w: Where) -> None:
+        pass
+
+
+def _gcp_credentials(env: dict) -> bool:
+    if env.get("GOOGLE_OAUTH_ACCESS_TOKEN") or env.get("CLOUDSDK_AUTH_ACCESS_TOKEN") or env.get("GOOGLE_CREDENTIALS"):
+        return True
+    adc = env.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if adc:
+        return Path(adc).is_file()
+    home = Path(env.get("HOME", "~")).expanduser()
+    cfg = Path(env.get("CLOUDSDK_CONFIG") or home / ".config" / "gcloud")
+    return (cfg / "application_default_credentials.json").is_file()
+
+
+CREDENTIALS = (_gcp_credentials, "Google Cloud application-default credentials",
+               "run `gcloud auth application-default login`, or export GOOGLE_APPLICATION_CREDENTIALS=<key file>")
