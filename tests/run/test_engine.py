@@ -153,8 +153,7 @@ def test_vertex_trigger_conditions():
 
 
 def test_sagemaker_requests_are_checked_against_the_service_model_patterns():
-    from mlspec.compiler.run.services import moto_server
-    from mlspec.targets.sagemaker.run import check_request
+    from mlspec.targets.sagemaker.run import check_request, moto_server
 
     with moto_server() as m:
         sm = m.client("sagemaker", "us-east-1")
