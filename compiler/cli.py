@@ -291,6 +291,8 @@ EXAMPLES = {
                 "mlspec compile specs/fraud_detection.mlspec --target vertex --env prod --out build"],
     "ir": ["mlspec ir specs/fraud_detection.mlspec --env prod"],
     "targets": ["mlspec targets", "mlspec targets --json"],
+    "run": ["mlspec run specs/fraud_detection.mlspec --target sagemaker --env prod",
+            "mlspec run specs/fraud_detection.mlspec --target vertex --data transactions=my.parquet --format json"],
     "plan": ["mlspec plan specs/fraud_detection.mlspec --target sagemaker --env prod",
              "mlspec plan specs/fraud_detection.mlspec --target vertex --env prod --format json > plan.json"],
     "apply": ["mlspec apply specs/fraud_detection.mlspec --target sagemaker --env dev",
