@@ -169,6 +169,16 @@ class Target:
         """(``check(environ) -> bool``, what, how to fix) for `mlspec apply`'s preflight, or None."""
         return None
 
+    # --- `mlspec run` hook (issue 11) -------------------------------------------------
+    def runner(self) -> "Callable[[Any], Any] | None":
+        """The local executor of this target's generated pipelines, or None.
+
+        Returns a callable taking a ``mlspec.compiler.run.engine.RunContext`` and returning
+        a ``RunReport``; it interprets the artifact this target wrote (never the IR).
+        Imported lazily: `mlspec compile` never loads an executor.
+        """
+        return None
+
 
 @dataclasses.dataclass(frozen=True)
 class LowerContext:

@@ -303,6 +303,7 @@ def _dataset(ctx: Ctx, b: ast.Block) -> dict:
     uri = ctx.read_uri(body, "uri", where, required=True, ir_id=f"dataset.{b.label}.uri")
     fmt = body.enum("format", FORMATS, required=True)
     version = body.string("version", required=True)
+    sample = body.string("sample")  # local sample data for `mlspec run` (path relative to the spec)
     schema = []
     sb = body.block("schema")
     if sb is not None:
@@ -336,8 +337,11 @@ def _dataset(ctx: Ctx, b: ast.Block) -> dict:
     if len(labels) > 1:
         ctx.sink.error("E313", f"{where} has {len(labels)} label columns; a dataset has at most one",
                        b.label_span)
-    return {"id": f"dataset.{b.label}", "name": b.label, "uri": uri, "format": fmt, "version": version,
-            "schema": schema, "checks": checks}
+    d = {"id": f"dataset.{b.label}", "name": b.label, "uri": uri, "format": fmt, "version": version,
+         "schema": schema, "checks": checks}
+    if sample is not None:
+        d["sample"] = sample
+    return d
 
 
 def _field(ctx: Ctx, f: ast.FieldDecl, where: str) -> dict:

@@ -49,6 +49,11 @@ class AzureML(Target):
     capabilities = CAPABILITIES
     settings = SETTINGS
 
+    def runner(self):  # `mlspec run` (targets/azureml/run.py)
+        from mlspec.targets.azureml.run import run
+
+        return run
+
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         from .lower import lower  # keep `import mlspec.targets.azureml` light
         return lower(irs, ctx)

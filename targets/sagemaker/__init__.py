@@ -59,6 +59,11 @@ class SageMaker(Target):
     def security_sections(self):
         return (_template_root("threat_model.md"),)
 
+    def runner(self):  # `mlspec run` (targets/sagemaker/run.py)
+        from mlspec.targets.sagemaker.run import run
+
+        return run
+
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         from mlspec.targets.sagemaker.lower import HELPERS, lower_environment
 

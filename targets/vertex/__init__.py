@@ -46,6 +46,11 @@ class Vertex(Target):
                                   pattern=r"[0-9]{6,20}", example="123456789012"),
     }
 
+    def runner(self):  # `mlspec run` (targets/vertex/run.py)
+        from mlspec.targets.vertex.run import run
+
+        return run
+
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         from mlspec.targets.vertex.lower import lower
 
