@@ -76,4 +76,4 @@ def test_an_invalid_ir_still_gets_jsonschemas_message():
 
 def test_the_compiler_refuses_keywords_it_does_not_implement():
     with pytest.raises(ValueError, match="does not know"):
-        irmod._compile({"type": "string", "maxLength": 3}, {})
+        irmod._compile({"type": "object", "patternProperties": {"^x": {}}}, {})
