@@ -131,7 +131,7 @@ def is_mlspec_build(folder: Path) -> bool:
         return False
     try:
         with open(man, "rb") as f:
-            doc = json.loads(f.read(4 * 1024 * 1024))
+            doc = json.loads(f.read())
     except (OSError, ValueError):
         return False
     return isinstance(doc, dict) and isinstance(doc.get("artifacts"), list) and "target" in doc

@@ -152,8 +152,31 @@ class Target:
         ``mlspec.compiler.plan.decision``), or None when the target has no approval mechanism."""
         return None
 
+    #: program-check names of :meth:`program_checks` that fail `mlspec plan`
+    blocking_checks: tuple[str, ...] = ()
+
+    def program_checks(self, resources: Sequence[dict], build: Any = None) -> tuple[list[dict], list[str]]:
+        """What the cloud would reject at deploy or run time, found in the resources `mlspec plan`
+        captured and in the build (``build``: the ``DIR/<target>`` path): (checks
+        ``{"check", "where"}``, notes about checks that could not run)."""
+        return [], []
+
+    def security_sections(self) -> Sequence[str]:
+        """Markdown sections appended to docs/security.md (threat models the target states and tests)."""
+        return ()
+
     def credentials(self) -> tuple[Callable[[dict], bool], str, str] | None:
         """(``check(environ) -> bool``, what, how to fix) for `mlspec apply`'s preflight, or None."""
+        return None
+
+    # --- `mlspec run` hook (issue 11) -------------------------------------------------
+    def runner(self) -> "Callable[[Any], Any] | None":
+        """The local executor of this target's generated pipelines, or None.
+
+        Returns a callable taking a ``mlspec.compiler.run.engine.RunContext`` and returning
+        a ``RunReport``; it interprets the artifact this target wrote (never the IR).
+        Imported lazily: `mlspec compile` never loads an executor.
+        """
         return None
 
 

@@ -157,6 +157,12 @@ def _decide(decision: str):
         else:
             sys.stdout.write(f"{result['model']} version {result['version']}: {result['status']} "
                              f"(by {result['by']})\n")
+            for key, rel in sorted((result.get("release") or {}).items()):  # the release to deploy (Azure)
+                sys.stdout.write(f"release of {key}: slot {rel['slot']}, previous {rel['previous'] or 'none'}; "
+                                 "set it with:\n")
+                for field, value in sorted(rel.items()):
+                    if value is not None:
+                        sys.stdout.write(f"  pulumi config set --path 'releases.{key}.{field}' '{value}'\n")
         return EXIT_OK
 
     return lambda args: run_guarded(args, handle)

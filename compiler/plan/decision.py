@@ -45,6 +45,7 @@ class Where:
     pipeline_identity: str | None = None  # the pipeline's identity (never an approver)
     workload_identities: list = dataclasses.field(default_factory=list)  # pipeline + job identities
     models: list = dataclasses.field(default_factory=list)  # every model of the spec (status)
+    approvals_bucket: str | None = None  # Vertex: where approvers' records live (no automation identity writes it)
 
 
 def describe(decision: str, who: str, reason: str) -> str:

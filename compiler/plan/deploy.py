@@ -120,6 +120,7 @@ def check_secrets(missing: list[str], env: dict | None = None) -> tuple[dict[str
 
 class StackHandle(Protocol):
     def set_secret(self, key: str, value: str) -> None: ...
+    def set_config(self, key: str, value: str) -> None: ...
     def preview(self, on_output: Callable[[str], Any]) -> dict: ...
     def up(self, on_output: Callable[[str], Any]) -> dict: ...
     def preview_destroy(self, on_output: Callable[[str], Any]) -> dict: ...
@@ -155,6 +156,11 @@ class _PulumiStack:
         from pulumi import automation as auto
 
         self.stack.set_config(key, auto.ConfigValue(value=value, secret=True))
+
+    def set_config(self, key: str, value: str) -> None:
+        from pulumi import automation as auto
+
+        self.stack.set_config(key, auto.ConfigValue(value=value))
 
     def preview(self, on_output):
         r = self.stack.preview(color="never", on_output=on_output, diff=False)
@@ -338,6 +344,17 @@ def _drive(opts: Options, automation: Automation, staged: Path, env: str, state:
         for k, v in sorted(secrets.items()):
             stack.set_secret(k, v)
         _save_salt(pulumi_dir, state, env)
+        registered = True
+        if not opts.destroy and opts.target == "azureml":
+            # register components / environments / serving code / monitor tables and set
+            # pipelinesRegistered: before the preview when the workspace exists, else after it
+            # (then update again) -- targets/azureml/assets.py
+            import yaml
+
+            from mlspec.targets.azureml import assets
+
+            project = yaml.safe_load((pulumi_dir / "Pulumi.yaml").read_text())["name"]
+            registered = assets.before_up(staged, env, stack, project, out)
         if opts.destroy:
             preview = stack.preview_destroy(out)
             changes = preview.get("changes", preview)
@@ -355,6 +372,8 @@ def _drive(opts: Options, automation: Automation, staged: Path, env: str, state:
             _err(f"mlspec {verb}: declined; nothing was changed")
             return EXIT_DECLINED
         summary = stack.destroy(out) if opts.destroy else stack.up(out)
+        if not registered and summary.get("result") in (None, "succeeded"):
+            summary = assets.after_up(staged, env, stack, project, out) or summary
     except Exception as e:  # noqa: BLE001 - CLI / engine / cloud errors are operation failures
         _err(f"mlspec {verb}: the Pulumi operation failed: {type(e).__name__}: {str(e).strip()[:2000]}")
         _err("   = Pulumi's state is as the engine left it (every completed step is checkpointed); "

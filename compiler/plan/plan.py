@@ -79,7 +79,8 @@ class PlanResult:
 
     @property
     def blocking_checks(self) -> list[dict]:
-        return [c for c in self.program_checks if c["check"] in BLOCKING_CHECKS]
+        blocking = blocking_checks()
+        return [c for c in self.program_checks if c["check"] in blocking or c.get("blocking")]
 
     @property
     def exit_code(self) -> int:
@@ -106,6 +107,13 @@ _secret_env = secret_env_var
 
 #: harness checks that make a plan fail (the real engine would refuse the program)
 BLOCKING_CHECKS = ("duplicate-urn", "missing-required-input")
+
+
+def blocking_checks() -> tuple[str, ...]:
+    """The harness's blocking checks plus every target's (``Target.blocking_checks``)."""
+    from mlspec.targets.base import available_targets, get_target
+
+    return BLOCKING_CHECKS + tuple(c for n in available_targets() for c in get_target(n).blocking_checks)
 
 
 def today() -> _dt.date:
@@ -188,6 +196,13 @@ def _plan_build(target: str, env: str, envs: list[str], ir: dict, tdir: Path, ti
               + [{"check": "missing-required-input", "where": w} for w in harness.missing_required(resources)]
               + [{"check": "snake-case-leak", "where": w} for w in harness.snake_case_leaks(resources)]
               + [{"check": "none-in-string", "where": w} for w in harness.none_strings(resources)])
+    # what the cloud would reject at deploy or run time, judged by the vendors' code (target hook)
+    from mlspec.targets.base import available_targets, get_target
+
+    if target in available_targets():
+        more, skipped = get_target(target).program_checks(resources, build=tdir)
+        checks += more
+        notes = list(notes) + list(skipped)
     return PlanResult(target, env, resources, findings, checks, run["outputs"], run["missing_secrets"],
                       run["seconds"], notes)
 

@@ -293,7 +293,10 @@ TAG_KEYS = {
     # the compiler version is kept out of artifacts (deterministic output, STYLE.md); the IR schema
     # version the build was made from stands in for it
     "mlspec version": ("mlspecversion", "compilerversion", "irschema", "schemaversion"),
-    "spec hash": ("spechash", "specsha256", "specsha"),
+    # the system names the spec a resource comes from; the spec *hash* is lineage, recorded in the
+    # manifest, on pipeline runs and on registered model versions, not on every resource: a tag
+    # that changes with every edit would rewrite the whole stack for a one-line change (issue 16)
+    "system": ("mlspecsystem",),
 }
 
 
@@ -315,7 +318,8 @@ def default_tags(g: Graph) -> dict:
 
 
 @rule("MLS-G-08", cloud="all", resource="every taggable resource", property="tags / labels",
-      default="owner, environment, data classification, mlspec version, spec hash", external=("MLS only",),
+      default="owner, environment, data classification, mlspec version, mlspec system (the spec hash is lineage: "
+              "manifest, pipeline runs, model versions)", external=("MLS only",),
       severity="low")
 def check_standard_tags(g: Graph):
     defaults = default_tags(g)

@@ -34,6 +34,10 @@ SETTINGS = {
     "vnet_cidr": Setting("string", False, "address space of the generated virtual network",
                          r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/16"),
     "subnet_cidr": Setting("string", False, "private-endpoint subnet", r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/24"),
+    "runner_subnet_cidr": Setting("string", False, "a subnet for callers outside Azure (self-hosted CI runner, "
+                                  "jump host) that reach the private workspace, registry and storage through the "
+                                  "stack's private endpoints and DNS zones", r"\d+\.\d+\.\d+\.\d+/\d+",
+                                  "10.42.1.0/24"),
 }
 
 
@@ -44,6 +48,11 @@ class AzureML(Target):
     cloud_title = "Azure (Azure ML target)"
     capabilities = CAPABILITIES
     settings = SETTINGS
+
+    def runner(self):  # `mlspec run` (targets/azureml/run.py)
+        from mlspec.targets.azureml.run import run
+
+        return run
 
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         from .lower import lower  # keep `import mlspec.targets.azureml` light
@@ -86,3 +95,10 @@ class AzureML(Target):
         from mlspec.targets.azureml.approvals import CREDENTIALS
 
         return CREDENTIALS
+
+    def program_checks(self, resources, build=None):
+        """Deploy-time failures found in the plan's resources and the build (targets/azureml/checks.py);
+        each is marked blocking."""
+        from mlspec.targets.azureml import checks
+
+        return checks.program_checks(list(resources), build), []

@@ -40,6 +40,8 @@ class AzureBackend:
     def __init__(self, client_factory: Callable[[Where], Any] | None = None,
                  whoami: Callable[[], tuple[str, str]] | None = None):
         self._client_factory, self._whoami = client_factory, whoami
+        self._keys: dict[int, str] = {}        # id(Where) -> spec model name (set by locate)
+        self._endpoints: dict[int, list] = {}  # id(Where) -> endpoints serving it
 
     def client(self, w: Where):
         if self._client_factory:
@@ -76,17 +78,51 @@ class AzureBackend:
                          "mlspec.rejected_by": me, AZURE_REASON_TAG: describe(decision, who, reason)})
         else:
             got = [a for a in tags.get("mlspec.approvals", "").split(",") if a]
+            names = [a for a in tags.get("mlspec.approver_names", "").split(",") if a]
+            if len(names) != len(got):  # recorded by an older approve: names unknown
+                names = list(got)
             if me not in got:
                 got.append(me)
+                names.append((name or me).replace(",", " "))
             tags["mlspec.approvals"] = ",".join(got)
+            tags["mlspec.approver_names"] = ",".join(names)
             required = int(tags.get("mlspec.approvals_required") or w.approvals_required or 1)
             tags[AZURE_REASON_TAG] = describe(decision, who, reason)
             if len(got) >= required:
                 tags.update({AZURE_STAGE_TAG: AZURE_APPROVED_STAGE, AZURE_APPROVED_BY_TAG: ",".join(got)})
         model.tags = tags
         client.models.create_or_update(model)
-        return {"model": w.model, "version": str(version), "status": tags[AZURE_STAGE_TAG], "by": who,
-                "approvals": tags.get("mlspec.approvals", "")}
+        out = {"model": w.model, "version": str(version), "status": tags[AZURE_STAGE_TAG], "by": who,
+               "approvals": tags.get("mlspec.approvals", "")}
+        if tags[AZURE_STAGE_TAG] == AZURE_APPROVED_STAGE:
+            out["release"] = {self._keys.get(id(w), w.model): self.release(client, self._endpoints.get(id(w), []),
+                                                                          str(version), tags)}
+        return out
+
+    @staticmethod
+    def release(client, endpoints: list, version: str, tags: dict) -> dict:
+        """The release to deploy: the idle slot of the two-slot endpoint serving the model, computed
+        from its live traffic (first release: `blue`; all-at-once and A/B: `blue`, updated in
+        place / fixed variants), and the version serving now (`previous`, kept for rollback)."""
+        slot, previous = "blue", None
+        for ep in endpoints:
+            if ep["kind"] != "two_slot":
+                continue
+            try:
+                traffic = dict(getattr(client.online_endpoints.get(ep["name"]), "traffic", None) or {})
+            except Exception as e:  # noqa: BLE001 - a missing endpoint means a first release
+                if type(e).__name__ not in ("ResourceNotFoundError", "HttpResponseError"):
+                    raise
+                traffic = {}
+            live = max((s for s in ("blue", "green") if traffic.get(s)), key=lambda s: traffic[s], default=None)
+            if live is None:
+                continue
+            slot = "green" if live == "blue" else "blue"
+            ref = str(getattr(client.online_deployments.get(name=live, endpoint_name=ep["name"]), "model", "") or "")
+            previous = ref.rstrip("/").split("/")[-1].split(":")[-1] if ref else None
+            break
+        return {"version": version, "previous": previous, "slot": slot, "phase": "deploy",
+                "approved_by": tags.get("mlspec.approver_names") or tags.get(AZURE_APPROVED_BY_TAG, "")}
 
     def pending(self, w: Where) -> list[dict]:
         client = self.client(w)
@@ -111,6 +147,10 @@ class AzureBackend:
                                                      if k.endswith(":resourceGroup")), None)
         w.approvals_required = int(data.get("approval_count", {}).get(model, 1)
                                    if isinstance(data.get("approval_count"), dict) else 1)
+        if model:  # the release is keyed by the spec's model name; its endpoints give slot + previous
+            self._keys[id(w)] = model
+            self._endpoints[id(w)] = [{"name": e["name"], "kind": e["plan"]["kind"]} for e in data.get("endpoints") or []
+                                      if model in (e.get("models") or [e.get("model")])]
 
     def complete(self, w: Where) -> None:
         pass

@@ -8,8 +8,24 @@ from typing import Any
 
 from mlspec.compiler.plan.graph import (SECRETISH_NAME, Graph, as_list, dig, falsy, is_reference, is_set,
                                         literal_secret, rule, truthy)
+from mlspec.compiler.plan.graph import THREAT_MODEL
 from mlspec.targets.azureml import artifacts as pipelines
 from mlspec.targets.azureml import mock_outputs as fabricate
+
+THREAT_MODEL["azure"] = (
+    "Azure ML has no model approval, so approval state is kept in model-version tags "
+    "(`mlspec.stage`, `mlspec.approvals`, `mlspec.approver_names`) written by `mlspec approve`. The compute "
+    "identity must register versions, so it can write tags; it therefore holds a custom role (`mlspec "
+    "workload`) without any online/batch endpoint or deployment write, and the monitoring and retraining "
+    "identities hold roles without model write either; no workload identity holds AzureML Data Scientist. "
+    "Only the approver principals (`approver_object_ids`) get AzureML Data Scientist. Where the deployment "
+    "happens (the Pulumi program, before any online deployment), each version is read from the registry and "
+    "refused unless it is tagged approved by at least `count` distinct approvers that the spec names (by "
+    "name or object id), none of them a stack identity, and its ARM `systemData.lastModifiedByType` is "
+    "`User`: a tag rewrite by a workload identity (ManagedIdentity / Application) is never trusted. CLI "
+    "deployment files name no model version; the approved version is pinned with `--set model=...` as "
+    "`mlspec approve` prints. Tested in tests/targets/azureml/test_azureml_approval.py against the role "
+    "assignments and definitions of the program run under the mock runtime.")
 
 ML = "azure-native:machinelearningservices:"
 WORKSPACE = ML + "Workspace"
@@ -262,9 +278,12 @@ def check_workspace_public(g: Graph):
 @rule("MLS-AZ-051", cloud="azure", resource="Microsoft.MachineLearningServices/workspaces",
       property="managedNetwork.isolationMode; managedNetwork.outboundRules",
       default="AllowOnlyApprovedOutbound; private-endpoint rules to the stack's storage, vault, registry "
-              "(+ FQDN rules only if declared)", external=("CKV_AZURE_243", "Azure Policy 6ddb1705"))
+              "(+ FQDN rules only if declared, and the image-build sources conda.anaconda.org, pypi.org, "
+              "files.pythonhosted.org)", external=("CKV_AZURE_243", "Azure Policy 6ddb1705"))
 def check_managed_network(g: Graph):
-    declared = [str(x).lower() for x in as_list(g.security.get("allowed_egress"))]
+    from mlspec.targets.azureml.jobs import IMAGE_BUILD_FQDNS  # documented image-build egress (no SDK)
+
+    declared = [str(x).lower() for x in as_list(g.security.get("allowed_egress"))] + list(IMAGE_BUILD_FQDNS)
     for w in g.of(WORKSPACE):
         mn = w["inputs"].get("managedNetwork") or {}
         if mn.get("isolationMode") != "AllowOnlyApprovedOutbound":

@@ -22,6 +22,10 @@ PULUMI_AWS_VERSION = "7.51.1"
 PULUMI_AWS_NATIVE_VERSION = "1.84.0"
 
 
+def _template_root(name: str) -> str:
+    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
 def _template(*parts: str) -> str:
     return resources.files(__name__).joinpath("templates", *parts).read_text(encoding="utf-8")
 
@@ -44,6 +48,21 @@ class SageMaker(Target):
         "kms_key_arn": Setting("string", description="existing KMS key instead of a stack-created one",
                                pattern=r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+"),
     }
+
+    blocking_checks = ("aws-request-rejected", "invalid-state-machine", "s3-unreachable")
+
+    def program_checks(self, resources, build=None):
+        from mlspec.targets.sagemaker import boundary
+
+        return boundary.program_checks(list(resources))
+
+    def security_sections(self):
+        return (_template_root("threat_model.md"),)
+
+    def runner(self):  # `mlspec run` (targets/sagemaker/run.py)
+        from mlspec.targets.sagemaker.run import run
+
+        return run
 
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         from mlspec.targets.sagemaker.lower import HELPERS, lower_environment

@@ -112,8 +112,11 @@ def _aws_mpg(ctx: Ctx) -> dict:
 
 
 def _aws_vpc_endpoint(ctx: Ctx) -> dict:
-    return {"arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc-endpoint/{ctx.id}",
-            "dnsEntries": [{"dnsName": f"{ctx.id}.{REGION}.vpce.amazonaws.com", "hostedZoneId": "Z1"}]}
+    out = {"arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc-endpoint/{ctx.id}",
+           "dnsEntries": [{"dnsName": f"{ctx.id}.{REGION}.vpce.amazonaws.com", "hostedZoneId": "Z1"}]}
+    if ctx.get("vpcEndpointType") == "Gateway":  # the managed prefix list of the service (S3, DynamoDB)
+        out["prefixListId"] = "pl-" + guid("prefix-list", ctx.get("serviceName", default=""))[:8]
+    return out
 
 
 def _aws_sg(ctx: Ctx) -> dict:

@@ -771,26 +771,36 @@ def _isolation_opted_out(step: dict, ir_steps: dict) -> bool:
     return False
 
 
+def _hardware_encrypted(instance_type: Any) -> str | None:
+    """Instance types with local NVMe storage: encrypted by the instance's hardware module, and
+    the API refuses a VolumeKmsKeyId there (mlspec.targets.sagemaker.storage)."""
+    from mlspec.targets.sagemaker import storage
+
+    return "hardware" if isinstance(instance_type, str) and storage.has_local_storage(instance_type) else None
+
+
 def _job_step_problems(kind: str, a: dict, isolation_waived: bool) -> Iterator[str]:
     if kind == "Tuning":
         a = a.get("TrainingJobDefinition") or {}
         kind = "Training"
     if kind == "Training":
         vpc, iso, ice = a.get("VpcConfig"), a.get("EnableNetworkIsolation"), a.get("EnableInterContainerTrafficEncryption")
-        vol = dig(a, "ResourceConfig", "VolumeKmsKeyId")
+        vol = dig(a, "ResourceConfig", "VolumeKmsKeyId") or _hardware_encrypted(dig(a, "ResourceConfig", "InstanceType"))
         out = dig(a, "OutputDataConfig", "KmsKeyId")
         image = dig(a, "AlgorithmSpecification", "TrainingImage")
     elif kind == "Processing":
         nc = a.get("NetworkConfig") or {}
         vpc, iso, ice = nc.get("VpcConfig"), nc.get("EnableNetworkIsolation"), nc.get("EnableInterContainerTrafficEncryption")
-        vol = dig(a, "ProcessingResources", "ClusterConfig", "VolumeKmsKeyId")
+        vol = dig(a, "ProcessingResources", "ClusterConfig", "VolumeKmsKeyId") or _hardware_encrypted(
+            dig(a, "ProcessingResources", "ClusterConfig", "InstanceType"))
         out = dig(a, "ProcessingOutputConfig", "KmsKeyId")
         if not dig(a, "ProcessingOutputConfig", "Outputs"):
             out = out or "n/a"
         image = dig(a, "AppSpecification", "ImageUri")
     else:  # Transform: network settings come from the model
         vpc, iso, ice = "n/a", True, True
-        vol = dig(a, "TransformResources", "VolumeKmsKeyId")
+        vol = dig(a, "TransformResources", "VolumeKmsKeyId") or _hardware_encrypted(
+            dig(a, "TransformResources", "InstanceType"))
         out = dig(a, "TransformOutput", "KmsKeyId")
         image = None
     if vpc != "n/a" and not (isinstance(vpc, dict) and is_set(vpc.get("Subnets")) and is_set(vpc.get("SecurityGroupIds"))):
@@ -813,18 +823,33 @@ def _job_step_problems(kind: str, a: dict, isolation_waived: bool) -> Iterator[s
             yield f"Environment `{k}` holds a plaintext secret"
 
 
+def _raw_steps(steps: list) -> list[dict]:
+    """Every step of a definition (condition branches included), parameters left as written."""
+    out: list[dict] = []
+    for st in steps:
+        if isinstance(st, dict):
+            out.append(st)
+            args = st.get("Arguments") or {}
+            for branch in ("IfSteps", "ElseSteps"):
+                out += _raw_steps(args.get(branch) or [])
+    return out
+
+
 @rule("MLS-AWS-069", cloud="aws", resource="aws.sagemaker.ModelPackageGroup + register step", property="approval",
       default="registered as PendingManualApproval; deploy only on approval; no group policy unless cross-account",
       external=("MLS only",), sees="graph+artifacts")
 def check_model_registry_approval(g: Graph):
     needs_approval = g.environment.get("approval", "required") == "required"
     for where, d in pipelines.sagemaker_definitions(g):
+        raw = {s.get("Name"): s for s in _raw_steps(d.get("Steps") or [])}
         for s in pipelines.sagemaker_steps(d):
             if s.get("Type") != "RegisterModel":
                 continue
-            status = (s.get("Arguments") or {}).get("ModelApprovalStatus")
+            # the status as written (a pipeline parameter could be overridden at start time)
+            status = ((raw.get(s.get("Name")) or s).get("Arguments") or {}).get("ModelApprovalStatus")
             if needs_approval and status != "PendingManualApproval":
-                yield _step_label(where, s), f"registers models as `{status}`, not PendingManualApproval"
+                shown = status if isinstance(status, str) else "a pipeline parameter"
+                yield _step_label(where, s), f"registers models as `{shown}`, not the literal PendingManualApproval"
     cross = bool(g.target_settings.get("cross_account") or g.target_settings.get("registry_accounts"))
     for p in g.of("aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"):
         if not cross:

@@ -46,6 +46,11 @@ class Vertex(Target):
                                   pattern=r"[0-9]{6,20}", example="123456789012"),
     }
 
+    def runner(self):  # `mlspec run` (targets/vertex/run.py)
+        from mlspec.targets.vertex.run import run
+
+        return run
+
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         from mlspec.targets.vertex.lower import lower
 
@@ -89,6 +94,21 @@ class Vertex(Target):
         from mlspec.targets.vertex.approvals import CREDENTIALS
 
         return CREDENTIALS
+
+    blocking_checks = ("vertex-job-payload",)
+
+    def program_checks(self, resources, build=None):
+        """Job payloads replayed through the launcher's parse path (targets/vertex/vendor.py)."""
+        if build is None:
+            return [], []
+        from mlspec.targets.vertex import vendor
+
+        return vendor.program_checks(build, list(resources)), []
+
+    def security_sections(self):
+        from importlib import resources as _res
+
+        return (_res.files("mlspec.targets.vertex").joinpath("threat_model.md").read_text(encoding="utf-8"),)
 
 
 __all__ = ["Vertex"]

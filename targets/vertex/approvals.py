@@ -12,8 +12,7 @@ google-cloud-aiplatform is imported only inside the backend (tests pass a fake S
 from __future__ import annotations
 
 import dataclasses
-import getpass
-import os
+import json
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -33,14 +32,20 @@ def _label_value(s: str) -> str:
 
 
 class VertexBackend:
-    """google-cloud-aiplatform ModelRegistry aliases + Model labels."""
+    """google-cloud-aiplatform ModelRegistry aliases + Model labels, and the approvers' records.
+
+    The decision that makes a version deployable is the approver's record
+    ``gs://<approvals bucket>/<model id>/<version>/<approver email>.json``, written with the
+    approver's own credentials (never a self-asserted name) into a bucket no automation service
+    account can write; the deployment counts distinct records against ``required``. Aliases and
+    labels are moved for people and tools, not trusted (the pipeline's identity can move them)."""
 
     needs = ("project", "region")
     quiet_loggers = ("google.auth",)  # they log each credential tried; mlspec says it once
     cloud_error_modules = ("google", "grpc", "urllib3", "requests")
 
-    def __init__(self, aiplatform: Any = None, whoami: Callable[[], str] | None = None):
-        self._aip, self._whoami = aiplatform, whoami
+    def __init__(self, aiplatform: Any = None, whoami: Callable[[], str] | None = None, storage: Any = None):
+        self._aip, self._whoami, self._storage = aiplatform, whoami, storage
 
     @property
     def aip(self):
@@ -50,38 +55,99 @@ class VertexBackend:
             self._aip = aiplatform
         return self._aip
 
+    def storage(self, w: Where):
+        if self._storage is None:
+            from google.cloud import storage
+
+            self._storage = storage.Client(project=w.project)
+        return self._storage
+
     def whoami(self) -> str:
+        """The caller's identity from its Google credentials (service account email, or the user's
+        email from the token), never from a flag or an environment variable."""
         if self._whoami:
             return self._whoami()
         import google.auth
+        from google.auth.transport.requests import AuthorizedSession, Request
 
-        creds, _ = google.auth.default()
-        return getattr(creds, "service_account_email", None) or getattr(creds, "signer_email", None) \
-            or os.environ.get("MLSPEC_APPROVER") or getpass.getuser()
+        creds, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform",
+                                               "https://www.googleapis.com/auth/userinfo.email", "openid"])
+        email = getattr(creds, "service_account_email", None) or getattr(creds, "signer_email", None)
+        if not email or email == "default":
+            creds.refresh(Request())
+            info = AuthorizedSession(creds).get("https://oauth2.googleapis.com/tokeninfo",
+                                                params={"access_token": creds.token}).json()
+            email = getattr(creds, "service_account_email", None)
+            email = email if email and email != "default" else info.get("email")
+        if not email:
+            raise SettingsError("cannot tell who you are from your Google credentials (no email in the token); "
+                                "log in with `gcloud auth application-default login`")
+        return str(email)
 
     def _registry(self, w: Where):
         self.aip.init(project=w.project, location=w.region)
         return self.aip.models.ModelRegistry(model=w.model, project=w.project, location=w.region)
 
+    @staticmethod
+    def _prefix(w: Where, version: str) -> str:
+        return f"{w.model.rsplit('/', 1)[-1]}/{version}/"
+
+    def approvers(self, w: Where, version: str) -> set:
+        """Distinct approvers with an `approved` record for the version (automation identities excluded)."""
+        prefix = self._prefix(w, version)
+        out = set()
+        for blob in self.storage(w).list_blobs(w.approvals_bucket, prefix=prefix):
+            try:
+                record = json.loads(blob.download_as_bytes())
+            except ValueError:
+                continue
+            email = blob.name[len(prefix):].removesuffix(".json")
+            if record.get("decision") == APPROVED and record.get("by") == email:
+                out.add(email)
+        return out - set(w.workload_identities)
+
     def decide(self, w: Where, version: str, decision: str, reason: str, by: str | None) -> dict:
+        if by:
+            raise SettingsError("Vertex records the approver from the caller's Google credentials; --by is not "
+                                "accepted (run `mlspec approve` as the approver)")
+        who = self.whoami()
+        if who.lower() in {i.lower() for i in w.workload_identities}:
+            raise DecisionError(f"`{who}` runs the pipeline or its jobs and cannot approve or reject models")
         reg = self._registry(w)
         info = reg.get_version_info(version)
         aliases = list(getattr(info, "version_aliases", None) or [])
         if VERTEX_PENDING_ALIAS not in aliases and not (decision == REJECTED and VERTEX_APPROVED_ALIAS in aliases):
             raise DecisionError(f"version {version} of `{w.model}` is not pending approval (aliases: "
                                 f"{', '.join(aliases) or 'none'})")
-        who = by or self.whoami()
+        status = decision
         if decision == APPROVED:
-            reg.add_version_aliases([VERTEX_APPROVED_ALIAS], version)
-            reg.remove_version_aliases([VERTEX_PENDING_ALIAS], version)
+            if not w.approvals_bucket:
+                raise SettingsError("approving on Vertex needs --spec SPEC --env ENV (the approvals bucket and the "
+                                    "identities that may not approve are read from the compiled stack)")
+            record = json.dumps({"decision": decision, "by": who, "reason": reason, "model": w.model,
+                                 "version": str(version)}, sort_keys=True)
+            blob = self.storage(w).bucket(w.approvals_bucket).blob(f"{self._prefix(w, version)}{who}.json")
+            try:  # create-only: an approver counts once
+                blob.upload_from_string(record, content_type="application/json", if_generation_match=0)
+            except Exception as e:  # google.api_core.exceptions.PreconditionFailed (HTTP 412)
+                if type(e).__name__ != "PreconditionFailed" and "412" not in str(e):
+                    raise
+                raise DecisionError(f"`{who}` already approved version {version} of `{w.model}`") from None
+            got = self.approvers(w, version)
+            if len(got) >= w.approvals_required:
+                reg.add_version_aliases([VERTEX_APPROVED_ALIAS], version)
+                reg.remove_version_aliases([VERTEX_PENDING_ALIAS], version)
+            else:
+                status = f"{VERTEX_PENDING_ALIAS} ({len(got)} of {w.approvals_required} approvals)"
         else:
             reg.remove_version_aliases([a for a in (VERTEX_PENDING_ALIAS, VERTEX_APPROVED_ALIAS) if a in aliases],
                                        version)
         model = self.aip.Model(model_name=f"{w.model}@{version}", project=w.project, location=w.region)
         labels = dict(getattr(model, "labels", None) or {})
-        labels.update({VERTEX_LABEL_DECISION: decision, VERTEX_LABEL_BY: _label_value(who)})
+        if status in (APPROVED, REJECTED):
+            labels.update({VERTEX_LABEL_DECISION: decision, VERTEX_LABEL_BY: _label_value(who)})
         model.update(labels=labels, description=describe(decision, who, reason)[:2000])
-        return {"model": w.model, "version": str(version), "status": decision, "by": who,
+        return {"model": w.model, "version": str(version), "status": status, "by": who,
                 "aliases_before": aliases}
 
     def pending(self, w: Where) -> list[dict]:
@@ -107,6 +173,8 @@ class VertexBackend:
             w.model = models[w.model]["resource"]
         w.project = w.project or data.get("project")
         w.region = w.region or data.get("region")
+        w.workload_identities = [a["email"] for a in data.get("service_accounts") or [] if a.get("email")]
+        w.approvals_bucket = next((b["name"] for b in data.get("buckets") or [] if b.get("key") == "approvals"), None)
 
     def complete(self, w: Where) -> None:
         pass

@@ -69,6 +69,13 @@ def _resolve(v: Any, defaults: dict) -> Any:
     return v
 
 
+def _get(d: Any, proto: str, camel: str) -> Any:
+    """GCPC's launcher takes proto field names (snake_case); JSON names are read too, so a rule still
+    sees a payload that the blocking `vertex-job-payload` program check refuses."""
+    d = d if isinstance(d, dict) else {}
+    return d.get(proto) if d.get(proto) is not None else d.get(camel)
+
+
 def kfp_custom_jobs(g: Graph) -> list[tuple[str, dict]]:
     """(label, job) for every CustomJob / HPT job a launcher executor submits. job keys:
     service_account, network, kms_key, enable_web_access, images (placeholders resolved)."""
@@ -85,15 +92,15 @@ def kfp_custom_jobs(g: Graph) -> list[tuple[str, dict]]:
             if not isinstance(payload, dict):
                 continue
             payload = _resolve(payload, defaults)
-            job = payload.get("jobSpec") or payload.get("trialJobSpec") or {}
-            pools = job.get("workerPoolSpecs") or []
+            job = (_get(payload, "job_spec", "jobSpec") or _get(payload, "trial_job_spec", "trialJobSpec")) or {}
+            pools = _get(job, "worker_pool_specs", "workerPoolSpecs") or []
             out.append((f"{path}#{name}", {
-                "service_account": job.get("serviceAccount"), "network": job.get("network"),
-                "psc": job.get("pscInterfaceConfig"),
-                "kms_key": (payload.get("encryptionSpec") or {}).get("kmsKeyName"),
-                "enable_web_access": job.get("enableWebAccess"),
-                "enable_dashboard_access": job.get("enableDashboardAccess"),
-                "images": [((p or {}).get("containerSpec") or {}).get("imageUri") for p in pools],
+                "service_account": _get(job, "service_account", "serviceAccount"), "network": job.get("network"),
+                "psc": _get(job, "psc_interface_config", "pscInterfaceConfig"),
+                "kms_key": _get(_get(payload, "encryption_spec", "encryptionSpec"), "kms_key_name", "kmsKeyName"),
+                "enable_web_access": _get(job, "enable_web_access", "enableWebAccess"),
+                "enable_dashboard_access": _get(job, "enable_dashboard_access", "enableDashboardAccess"),
+                "images": [_get(_get(p, "container_spec", "containerSpec"), "image_uri", "imageUri") for p in pools],
             }))
     return out
 

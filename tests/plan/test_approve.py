@@ -215,12 +215,83 @@ class FakeVertex:
         self.calls.append(("init", project, location))
 
 
+class FakeGCS:
+    """The slice of google.cloud.storage.Client that VertexBackend uses (create-only uploads)."""
+
+    def __init__(self):
+        self.objects: dict[tuple[str, str], bytes] = {}
+        gcs = self
+
+        class Blob:
+            def __init__(self, bucket, name):
+                self.bucket, self.name = bucket, name
+
+            def upload_from_string(self, data, content_type=None, if_generation_match=None):
+                if if_generation_match == 0 and (self.bucket, self.name) in gcs.objects:
+                    raise RuntimeError("412 precondition failed")
+                gcs.objects[(self.bucket, self.name)] = data.encode() if isinstance(data, str) else data
+
+            def download_as_bytes(self):
+                return gcs.objects[(self.bucket, self.name)]
+
+        self._blob = Blob
+
+    def bucket(self, name):
+        return SimpleNamespace(blob=lambda n: self._blob(name, n))
+
+    def list_blobs(self, bucket, prefix=""):
+        return [self._blob(b, n) for (b, n) in sorted(self.objects) if b == bucket and n.startswith(prefix)]
+
+
 @pytest.fixture
 def vertex(monkeypatch):
     fake = FakeVertex({"1": [VX.VERTEX_APPROVED_ALIAS, "default"], "2": [VX.VERTEX_PENDING_ALIAS]})
-    monkeypatch.setitem(approve.BACKENDS, "vertex", VX.VertexBackend(aiplatform=fake,
-                                                                          whoami=lambda: "Lead@Example.com"))
+    who = {"email": "Lead@Example.com"}
+    fake.gcs = FakeGCS()
+    fake.who = who
+    monkeypatch.setitem(approve.BACKENDS, "vertex", VX.VertexBackend(aiplatform=fake, storage=fake.gcs,
+                                                                          whoami=lambda: who["email"]))
     return fake
+
+
+def test_vertex_approval_records_the_callers_identity_and_refuses_pipeline_identities(vertex):
+    base = ["--target", "vertex", "--spec", SPEC, "--env", "prod", "--reason", "ok"]
+    code, _, err = mlspec("approve", "fraud_scorer", "2", *base, "--by", "someone-else")
+    assert code == 2 and "--by is not accepted" in err
+    for component in ("pipeline", "workload"):
+        vertex.who["email"] = f"fraud-detection-prod-{component}@acme-ml.iam.gserviceaccount.com"
+        code, _, err = mlspec("approve", "fraud_scorer", "2", *base)
+        assert code == 1 and "cannot approve" in err
+    assert vertex.gcs.objects == {} and vertex.versions["2"] == [VX.VERTEX_PENDING_ALIAS]
+    vertex.who["email"] = "alice@example.com"
+    code, _, err = mlspec("approve", "fraud_scorer", "2", *base)
+    assert code == 0, err
+    [(bucket, name)] = vertex.gcs.objects
+    assert bucket == "acme-ml-fraud-detection-prod-approvals"
+    assert name == "fraud-detection-prod-fraud-scorer/2/alice@example.com.json"
+    assert json.loads(vertex.gcs.objects[(bucket, name)])["by"] == "alice@example.com"
+
+
+def test_vertex_required_approvals_are_distinct_callers(vertex, monkeypatch):
+    real = approve.resolve
+
+    def two_required(args):
+        w = real(args)
+        w.approvals_required = 2
+        return w
+
+    monkeypatch.setattr(approve, "resolve", two_required)
+    base = ["--target", "vertex", "--spec", SPEC, "--env", "prod", "--reason", "ok"]
+    vertex.who["email"] = "alice@example.com"
+    code, out, err = mlspec("approve", "fraud_scorer", "2", *base)
+    assert code == 0 and "1 of 2 approvals" in out, err
+    assert vertex.versions["2"] == [VX.VERTEX_PENDING_ALIAS]
+    code, _, err = mlspec("approve", "fraud_scorer", "2", *base)  # the same approver again
+    assert code == 1 and "already approved" in err and vertex.versions["2"] == [VX.VERTEX_PENDING_ALIAS]
+    vertex.who["email"] = "bob@example.com"
+    code, out, err = mlspec("approve", "fraud_scorer", "2", *base)
+    assert code == 0, err
+    assert vertex.versions["2"] == [VX.VERTEX_APPROVED_ALIAS]
 
 
 def test_vertex_approve_moves_production_alias_with_fake_sdk(vertex):

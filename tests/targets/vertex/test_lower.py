@@ -202,7 +202,7 @@ def _images(low) -> set[str]:
     def walk(node):
         if isinstance(node, dict):
             for k, v in node.items():
-                if k in ("imageUri", "serving_image", "image") and isinstance(v, str):
+                if k in ("image_uri", "serving_image", "image") and isinstance(v, str):
                     out.add(v)
                 else:
                     walk(v)
