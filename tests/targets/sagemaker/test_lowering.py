@@ -179,14 +179,15 @@ def test_rollout_traffic_routing(rollout, routing):
     assert "AutoRollbackConfiguration" not in cfg
 
 
-def test_missing_sagemaker_core_is_a_diagnostic_not_a_traceback(monkeypatch):
+def test_lowering_needs_no_sagemaker_core(monkeypatch):
+    """Image URIs come from the packaged images.json (a copy of sagemaker-core's configuration),
+    so a compile-only install without sagemaker-core lowers the same (issue 9)."""
     from mlspec.targets.sagemaker import images
 
     monkeypatch.setattr(images, "config_dir", lambda: None)
-    images.load.cache_clear()
+    images._data.cache_clear()
     try:
         d = lower([fx.maximal_ir()]).diagnostics
     finally:
-        images.load.cache_clear()
-    assert d and all(x.code == "E505" for x in d)
-    assert any("install `sagemaker-core`" in x.summary for x in d)
+        images._data.cache_clear()
+    assert [x for x in d if x.code == "E505"] == []
