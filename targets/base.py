@@ -165,6 +165,12 @@ class Target:
         """Markdown sections appended to docs/security.md (threat models the target states and tests)."""
         return ()
 
+    def deploy_hooks(self) -> Any:
+        """Steps `mlspec apply` runs around the Pulumi update, or None: an object with
+        ``before_up(build, env, stack, project, say) -> bool`` (False: run ``after_up`` once the
+        update succeeded) and ``after_up(build, env, stack, project, say) -> dict | None``."""
+        return None
+
     def credentials(self) -> tuple[Callable[[dict], bool], str, str] | None:
         """(``check(environ) -> bool``, what, how to fix) for `mlspec apply`'s preflight, or None."""
         return None

@@ -345,16 +345,16 @@ def _drive(opts: Options, automation: Automation, staged: Path, env: str, state:
             stack.set_secret(k, v)
         _save_salt(pulumi_dir, state, env)
         registered = True
-        if not opts.destroy and opts.target == "azureml":
-            # register components / environments / serving code / monitor tables and set
-            # pipelinesRegistered: before the preview when the workspace exists, else after it
-            # (then update again) -- targets/azureml/assets.py
+        from mlspec.targets.base import get_target
+
+        hooks = None if opts.destroy else get_target(opts.target).deploy_hooks()
+        if hooks is not None:
+            # a target's own steps around the update (Azure ML: register components, environments
+            # and serving code, then set pipelinesRegistered) -- Target.deploy_hooks
             import yaml
 
-            from mlspec.targets.azureml import assets
-
             project = yaml.safe_load((pulumi_dir / "Pulumi.yaml").read_text())["name"]
-            registered = assets.before_up(staged, env, stack, project, out)
+            registered = hooks.before_up(staged, env, stack, project, out)
         if opts.destroy:
             preview = stack.preview_destroy(out)
             changes = preview.get("changes", preview)
@@ -372,8 +372,8 @@ def _drive(opts: Options, automation: Automation, staged: Path, env: str, state:
             _err(f"mlspec {verb}: declined; nothing was changed")
             return EXIT_DECLINED
         summary = stack.destroy(out) if opts.destroy else stack.up(out)
-        if not registered and summary.get("result") in (None, "succeeded"):
-            summary = assets.after_up(staged, env, stack, project, out) or summary
+        if hooks is not None and not registered and summary.get("result") in (None, "succeeded"):
+            summary = hooks.after_up(staged, env, stack, project, out) or summary
     except Exception as e:  # noqa: BLE001 - CLI / engine / cloud errors are operation failures
         _err(f"mlspec {verb}: the Pulumi operation failed: {type(e).__name__}: {str(e).strip()[:2000]}")
         _err("   = Pulumi's state is as the engine left it (every completed step is checkpointed); "

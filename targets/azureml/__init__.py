@@ -96,6 +96,13 @@ class AzureML(Target):
 
         return CREDENTIALS
 
+    def deploy_hooks(self):
+        """Register components, environments, serving code and monitor tables around the update
+        and set pipelinesRegistered (targets/azureml/assets.py)."""
+        from mlspec.targets.azureml import assets
+
+        return assets
+
     def program_checks(self, resources, build=None):
         """Deploy-time failures found in the plan's resources and the build (targets/azureml/checks.py);
         each is marked blocking."""
