@@ -75,7 +75,9 @@ def _compile(node: Any, defs: dict[str, Any]) -> Any:
         name = ref.rsplit("/", 1)[-1]
         return lambda x: defs[name](x)
     unknown = set(node) - _IGNORED - {"type", "properties", "required", "additionalProperties", "items", "enum",
-                                      "const", "pattern", "minimum", "oneOf", "anyOf"}
+                                      "const", "pattern", "minimum", "maximum", "exclusiveMinimum",
+                                      "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems",
+                                      "uniqueItems", "oneOf", "anyOf"}
     if unknown:
         raise ValueError(f"the compiled IR validator does not know {sorted(unknown)}")
     checks = []
@@ -95,6 +97,30 @@ def _compile(node: Any, defs: dict[str, Any]) -> Any:
     if "minimum" in node:
         low = node["minimum"]
         checks.append(lambda x: not _TYPES["number"](x) or x >= low)
+    if "maximum" in node:
+        high = node["maximum"]
+        checks.append(lambda x: not _TYPES["number"](x) or x <= high)
+    if "exclusiveMinimum" in node:
+        xlow = node["exclusiveMinimum"]
+        checks.append(lambda x: not _TYPES["number"](x) or x > xlow)
+    if "exclusiveMaximum" in node:
+        xhigh = node["exclusiveMaximum"]
+        checks.append(lambda x: not _TYPES["number"](x) or x < xhigh)
+    if "minLength" in node:
+        minlen = node["minLength"]
+        checks.append(lambda x: not isinstance(x, str) or len(x) >= minlen)
+    if "maxLength" in node:
+        maxlen = node["maxLength"]
+        checks.append(lambda x: not isinstance(x, str) or len(x) <= maxlen)
+    if "minItems" in node:
+        minitems = node["minItems"]
+        checks.append(lambda x: not isinstance(x, list) or len(x) >= minitems)
+    if "maxItems" in node:
+        maxitems = node["maxItems"]
+        checks.append(lambda x: not isinstance(x, list) or len(x) <= maxitems)
+    if node.get("uniqueItems"):
+        checks.append(lambda x: not isinstance(x, list) or
+                      all(not _equal(a, b) for i, a in enumerate(x) for b in x[i + 1:]))
     if any(k in node for k in ("properties", "required", "additionalProperties")):
         props = {k: _compile(v, defs) for k, v in (node.get("properties") or {}).items()}
         required = tuple(node.get("required") or ())
