@@ -2,7 +2,8 @@
 (targets/azureml/checks.py): the defects of issue 14, re-introduced one at a time."""
 from __future__ import annotations
 
-from mlspec.compiler.plan.plan import PlanResult, _target_checks
+from mlspec.compiler.plan.plan import PlanResult
+from mlspec.targets.base import get_target
 from mlspec.targets.azureml import checks
 
 ML = "azure-native:machinelearningservices:"
@@ -40,7 +41,8 @@ def test_invalid_pip_pin_is_blocking(tmp_path):
 
 
 def test_plan_counts_them_as_blocking(tmp_path):
-    got = _target_checks("azureml", [_res("azure-native:authorization:RoleDefinition", "role-x",
-                                          assignableScopes=[RG + "/providers/x/y"])], tmp_path)
+    got, _skipped = get_target("azureml").program_checks(
+        [_res("azure-native:authorization:RoleDefinition", "role-x", assignableScopes=[RG + "/providers/x/y"])],
+        build=tmp_path)
     result = PlanResult("azureml", "prod", [], [], got, {}, [], 0.0)
     assert result.blocking_checks == got and result.exit_code == 1
