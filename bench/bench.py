@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/bench.py            # writes a Markdown report to stdout
     .venv/bin/python bench/bench.py --quick    # fewer repetitions
+    .venv/bin/python bench/bench.py --versus-kfp --kfp-python /tmp/kfpvenv/bin/python --reps 9
+                                               # only the side-by-side with the kfp SDK (issue 9)
 
 Measures, for specs with 10, 100 and 1,000 steps (and a tenth as many endpoints):
 parse, check+IR (all environments), lowering per target, lines/s, and peak memory
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import shutil
 import os
 import statistics
 import subprocess
@@ -124,16 +127,105 @@ def cli_wall(args: list[str], reps: int, cwd: Path) -> float:
     times = []
     for _ in range(reps):
         t = time.perf_counter()
-        subprocess.run([exe, *args], cwd=cwd, capture_output=True, check=False)
+        subprocess.run([exe, *args], cwd=cwd, capture_output=True, check=False, env=_bench_env())
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+#: the yardstick of issue 9: the kfp SDK compiling a 10-step pipeline for one cloud (Vertex)
+KFP_PIPELINE = """\
+import sys
+
+from kfp import compiler, dsl
+
+
+@dsl.component(base_image="python:3.11")
+def step(x: str) -> str:
+    return x + "."
+
+
+@dsl.pipeline(name="ten-steps")
+def pipeline(x: str = "a"):
+    t = step(x=x)
+    for _ in range(9):
+        t = step(x=t.output)
+
+
+compiler.Compiler().compile(pipeline, sys.argv[1])
+"""
+
+
+def _bench_env() -> dict:
+    """As on a user's machine: bytecode caching on (the project's shells may turn it off)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _kfp_python(explicit: str | None) -> str | None:
+    for exe in ([explicit] if explicit else []) + [sys.executable]:
+        if subprocess.run([exe, "-c", "import kfp"], capture_output=True).returncode == 0:
+            return exe
+    return None
+
+
+def versus_kfp(reps: int, kfp_python: str | None, d: Path) -> list[str]:
+    """Whole-process wall time, interleaved runs (so load on the machine hits every command alike),
+    one warm-up run each (bytecode caches written), median of `reps`."""
+    exe = str(Path(sys.executable).parent / "mlspec")
+    big = generate(1000, d / "kfp-big")
+    fresh = iter(range(10**6))
+    jobs = {  # a fresh --out per run (a first compile); the last row replaces the previous build
+        "mlspec compile fraud_detection --target all": lambda: [
+            exe, "compile", "specs/fraud_detection.mlspec", "--target", "all", "--out", str(d / f"k1-{next(fresh)}")],
+        "mlspec compile 1,000 steps --target all": lambda: [
+            exe, "compile", str(big), "--target", "all", "--out", str(d / f"k2-{next(fresh)}")],
+        "mlspec compile 1,000 steps --target all, replacing the previous build": lambda: [
+            exe, "compile", str(big), "--target", "all", "--out", str(d / "k3")],
+    }
+    kfp = _kfp_python(kfp_python)
+    if kfp:
+        script = d / "kfp_ten_steps.py"
+        script.write_text(KFP_PIPELINE)
+        jobs["kfp: compile a 10-step pipeline (one cloud)"] = lambda: [kfp, str(script), str(d / "kfp.yaml")]
+    times: dict[str, list[float]] = {k: [] for k in jobs}
+    env = _bench_env()
+    for r in range(reps + 1):
+        for name, cmd in jobs.items():
+            for old in d.glob("k[12]-*"):  # keep the disk small; not timed
+                shutil.rmtree(old, ignore_errors=True)
+            t = time.perf_counter()
+            proc = subprocess.run(cmd(), cwd=ROOT, capture_output=True, env=env)
+            dt = time.perf_counter() - t
+            if proc.returncode != 0:
+                raise SystemExit(f"{name} failed: {proc.stderr.decode()[-2000:]}")
+            if r:  # the first round writes bytecode caches
+                times[name].append(dt)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    out = ["", f"Side by side with the kfp SDK (median of {reps} interleaved runs, whole process, load average "
+               f"{load:.1f}):", "", "| command | wall | vs kfp |", "| --- | ---: | ---: |"]
+    base = med.get("kfp: compile a 10-step pipeline (one cloud)")
+    for k, v in med.items():
+        out.append(f"| {k} | {v * 1000:.0f} ms | " + (f"{v / base:.2f}x |" if base else "n/a |"))
+    if not kfp:
+        out.append("\n(kfp is not installed: pass --kfp-python an interpreter that has it)")
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--versus-kfp", action="store_true", help="only the side-by-side with the kfp SDK")
+    ap.add_argument("--kfp-python", default=None, help="an interpreter with kfp installed (default: this one)")
+    ap.add_argument("--reps", type=int, default=None)
     opts = ap.parse_args()
-    reps = 2 if opts.quick else 5
+    reps = opts.reps or (2 if opts.quick else 5)
+    if opts.versus_kfp:
+        with tempfile.TemporaryDirectory() as d:
+            print("\n".join(["# mlspec vs kfp", f"Python {sys.version.split()[0]}, {os.cpu_count()} cores."]
+                            + versus_kfp(reps, opts.kfp_python, Path(d))))
+        return
     out = ["# mlspec benchmark", "",
            f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; best of {reps} runs in-process.", "",
            "| steps | lines | parse | check + IR (all envs) | schema validation | lower sagemaker | lower vertex | "
@@ -160,6 +252,7 @@ def main() -> None:
                   "`mlspec compile --target all`, 1,000 steps"]
         for (args, cwd), label in zip(runs, labels):
             out.append(f"| {label} | {cli_wall(args, reps, cwd) * 1000:.0f} ms |")
+        out += versus_kfp(reps, opts.kfp_python, Path(d))
     print("\n".join(out))
 
 

@@ -10,6 +10,7 @@ diagnostics; only bugs raise. Imports no cloud SDK or Pulumi provider.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import os
 import traceback
@@ -84,6 +85,9 @@ def read_spec(path: str) -> tuple[bytes | None, list[Diagnostic]]:
     except PermissionError:
         return None, [Diagnostic("E101", f"`{path}` cannot be read (permission denied)", _file_span(path))]
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            return None, [Diagnostic("E101", f"`{path}` is a symbolic link loop", _file_span(path),
+                                     hint="point the link at the real spec file")]
         return None, [Diagnostic("E101", f"`{path}` cannot be read ({e.strerror or e})", _file_span(path))]
 
 
@@ -102,6 +106,15 @@ def load(path: str, data: bytes | None = None) -> tuple[ast.Module | None, Sourc
             "E101", f"the spec's file name contains the non-printable character U+{ord(bad):04X}",
             _file_span(shown), detail="the name is written into generated files and status lines, where a line "
                                       "break or control character would add lines or rewrite the terminal",
+            hint="rename the file to letters, digits, `_`, `-` and `.`")], ""
+    from mlspec.compiler.check.policy import _TEMPLATE
+
+    m = _TEMPLATE.search(name)
+    if m:
+        return None, None, [Diagnostic(
+            "E101", f"the spec's file name contains `{m.group()}`, which the clouds' pipeline formats read as an "
+                    "expression", _file_span(shown),
+            detail="the name is written into generated pipeline definitions (Azure ML `${{...}}`, KFP `{{$...}}`)",
             hint="rename the file to letters, digits, `_`, `-` and `.`")], ""
     data, diags = (data, []) if data is not None else read_spec(path)
     if shown != path:
@@ -130,9 +143,9 @@ def build_irs(path: str, env: str | None = None, validate: bool = True, data: by
         blocks = [it for it in module.system.items if isinstance(it, ast.Block) and it.kind == "environment"]
         sink.error("E414", f"the spec declares {len(envs):,} environments; the limit is {MAX_ENVIRONMENTS}",
                    blocks[MAX_ENVIRONMENTS].kind_span,
-                   detail="every environment deploys its own buckets, registries, pipelines and endpoints; an AWS "
-                          "account holds 100 S3 buckets by default and the SageMaker build uses two per environment, "
-                          "and each environment is checked and compiled in full",
+                   detail="every environment deploys a full copy of the system (on SageMaker five buckets, roles, "
+                          "pipelines, endpoints and monitors each) and is checked and compiled in full, so thousands "
+                          "would take minutes and gigabytes to build what no account's quotas would hold",
                    hint="keep the environments you deploy (typically dev, staging, prod); use separate specs "
                         "for separate systems")
         res.diagnostics = sink.sorted()

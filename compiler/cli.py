@@ -186,7 +186,50 @@ def cmd_fmt(args) -> int:
     return worst
 
 
-def build_parser() -> argparse.ArgumentParser:
+def cmd_run(args) -> int:
+    """`mlspec run`: execute the target's generated pipeline locally (compiler/run, docs/run.md)."""
+    from mlspec.compiler.api import UsageError
+    from mlspec.compiler.run import engine, run_spec
+
+    data = {}
+    for item in args.data or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"--data {item}: expected NAME=PATH")
+        data[name] = path
+    text = args.format == "text"
+
+    def progress(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    if text:
+        progress(f"mlspec run {args.spec} --target {args.target}")
+    try:
+        out = run_spec(args.spec, args.target, env=args.env, pipeline=args.pipeline, data=data,
+                       workdir=args.workdir, python=args.python, progress=progress if text else None)
+    except engine.RunError as exc:
+        raise UsageError(str(exc)) from None
+    _print_diags(out.result.diagnostics, out.result.sources, args.format)
+    if out.report is None:
+        return out.result.exit_code or EXIT_SPEC
+    if text:
+        sys.stdout.write(engine.render_summary(out.report))
+    else:
+        sys.stdout.write(engine.dumps(out.report))
+    return out.report.exit_code
+
+
+
+
+#: the compiler's own commands: parsing one of them needs no plan / review parsers (their modules
+#: cost ~50 ms to import and build, a fifth of a typical compile)
+CORE_COMMANDS = ("check", "fmt", "compile", "ir", "targets")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `mlspec` parser; with ``command`` one of :data:`CORE_COMMANDS`, only the core commands
+    (what `main` builds to run that command; help and errors of other commands build them all)."""
     p = _Parser(prog="mlspec", description="Compile one declarative ML system spec to SageMaker, Vertex AI or "
                                            "Azure ML, with Pulumi infrastructure.")
     p.add_argument("--version", action="version", version=f"mlspec {__version__}")
@@ -226,19 +269,30 @@ def build_parser() -> argparse.ArgumentParser:
     common(i)
     i.set_defaults(func=cmd_ir)
 
+    r = sub.add_parser("run", help="run a target's generated pipeline locally (exit 0 when it succeeded)")
+    r.add_argument("spec", metavar="SPEC")
+    r.add_argument("--target", required=True, help="sagemaker, vertex or azureml")
+    r.add_argument("--env", default=None, help="environment (default: the first declared)")
+    r.add_argument("--pipeline", default=None, help="pipeline (required when the spec declares several)")
+    r.add_argument("--data", action="append", metavar="NAME=PATH", help="local data for a dataset (repeatable); "
+                   "default: the dataset's `sample`")
+    r.add_argument("--workdir", default=None, help="keep the build and every step's files here "
+                   "(default: a temporary directory, removed)")
+    r.add_argument("--python", default=None, help="interpreter that runs the steps (default: this one)")
+    r.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    r.set_defaults(func=cmd_run)
+
     t = sub.add_parser("targets", help="print the capability matrix of every target")
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_targets)
 
-    try:
+    if command not in CORE_COMMANDS:
         from mlspec.compiler.plan import commands as plan_commands
-    except ImportError:
-        plan_commands = None
-    if plan_commands is not None and hasattr(plan_commands, "add_parsers"):
-        plan_commands.add_parsers(sub)
-    from mlspec.compiler import reviewcli  # diff, graph, init ci, lsp
+        from mlspec.compiler import reviewcli  # diff, graph, init ci, lsp
 
-    reviewcli.add_parsers(sub)
+        plan_commands.add_parsers(sub)
+        reviewcli.add_parsers(sub)
     for name, sp in sub.choices.items():  # every command's --help ends with an example
         if name in EXAMPLES and not sp.epilog:
             sp.epilog = "examples:\n" + "\n".join(f"  {x}" for x in EXAMPLES[name])
@@ -253,6 +307,8 @@ EXAMPLES = {
                 "mlspec compile specs/fraud_detection.mlspec --target vertex --env prod --out build"],
     "ir": ["mlspec ir specs/fraud_detection.mlspec --env prod"],
     "targets": ["mlspec targets", "mlspec targets --json"],
+    "run": ["mlspec run specs/fraud_detection.mlspec --target sagemaker --env prod",
+            "mlspec run specs/fraud_detection.mlspec --target vertex --data transactions=my.parquet --format json"],
     "plan": ["mlspec plan specs/fraud_detection.mlspec --target sagemaker --env prod",
              "mlspec plan specs/fraud_detection.mlspec --target vertex --env prod --format json > plan.json"],
     "apply": ["mlspec apply specs/fraud_detection.mlspec --target sagemaker --env dev",
@@ -267,7 +323,11 @@ EXAMPLES = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    first = next((w for w in words if not w.startswith("-")), None)
+    # `mlspec --debug compile ...`: the first word that is not an option names the command
+    parser = build_parser(first if first in CORE_COMMANDS and "-h" not in words[:1] and "--help" not in words[:1]
+                          else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:

@@ -131,7 +131,7 @@ def is_mlspec_build(folder: Path) -> bool:
         return False
     try:
         with open(man, "rb") as f:
-            doc = json.loads(f.read(4 * 1024 * 1024))
+            doc = json.loads(f.read())
     except (OSError, ValueError):
         return False
     return isinstance(doc, dict) and isinstance(doc.get("artifacts"), list) and "target" in doc
@@ -263,14 +263,28 @@ def _recover_and_clean(out_dir: Path) -> None:
         shutil.rmtree(entry, ignore_errors=True)
 
 
+def _write_file(path: str, data: bytes) -> None:
+    """One file with plain os calls (no buffered file object: a build holds thousands)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
 def _write_tree(tmp: Path, files: list[tuple[str, str, bytes]], manifest_bytes: bytes) -> None:
+    root = str(tmp)
+    made: set[str] = {""}
     for rel, _, data in sorted(files):
-        dest = tmp / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with open(dest, "wb") as f:
-            f.write(data)
-    with open(tmp / "manifest.json", "wb") as f:  # last: a build with a manifest is complete
-        f.write(manifest_bytes)
+        folder = rel.rpartition("/")[0]
+        if folder not in made:  # each folder once, not one failing mkdir per file
+            os.makedirs(os.path.join(root, folder), exist_ok=True)
+            parts = folder.split("/")
+            made.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+        _write_file(os.path.join(root, rel), data)
+    _write_file(os.path.join(root, "manifest.json"), manifest_bytes)  # last: a build with a manifest is complete
 
 
 def write_build(out_dir: Path, target: str, files: list[tuple[str, str, bytes]], manifest_bytes: bytes) -> Path:

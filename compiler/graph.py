@@ -41,6 +41,7 @@ class Graph:
     nodes: dict[str, Node] = dataclasses.field(default_factory=dict)
     edges: list[Edge] = dataclasses.field(default_factory=list)
     groups: dict[str, str] = dataclasses.field(default_factory=dict)  # group id -> label
+    _edge_keys: set = dataclasses.field(default_factory=set, repr=False, compare=False)  # edges already added
 
     def node(self, ident: str, lines: list[str], kind: str, group: str | None = None) -> str:
         if ident not in self.nodes:
@@ -49,9 +50,10 @@ class Graph:
 
     def edge(self, src: str, dst: str, label: str = "", dashed: bool = False) -> None:
         if src in self.nodes and dst in self.nodes:
-            e = Edge(src, dst, label, dashed)
-            if e not in self.edges:
-                self.edges.append(e)
+            key = (src, dst, label, dashed)
+            if key not in self._edge_keys:  # a set, not `in self.edges`: linear in the spec size
+                self._edge_keys.add(key)
+                self.edges.append(Edge(src, dst, label, dashed))
 
 
 #: fill colours per node kind (Mermaid classDef, DOT fillcolor, SVG fill)
@@ -442,31 +444,3 @@ RENDERERS = {"mermaid": mermaid, "dot": dot, "svg": svg}
 def choose_env(irs: dict[str, dict]) -> str:
     """The environment a single picture shows: the first production one, else the first."""
     return next((e for e, ir in irs.items() if ir["environment"]["production"]), next(iter(irs)))
-
-
-def graph_cli(spec: str, fmt: str, pipeline: str | None = None, env: str | None = None, target: str | None = None):
-    """(rendered text or None, diagnostics, sources)."""
-    from mlspec.compiler import api
-
-    if target is not None:
-        if pipeline is not None:
-            raise GraphError("--pipeline draws the spec's pipelines; it cannot be combined with --target")
-        from mlspec.compiler.plan import plan
-
-        try:
-            result = plan.run_plan(spec, target, env)
-        except plan.PlanError as e:
-            if not e.diagnostics:
-                raise GraphError(str(e)) from None
-            return None, e.diagnostics, e.sources
-        except api.UsageError as e:
-            raise GraphError(str(e)) from None
-        return RENDERERS[fmt](from_plan(result.as_json())), [], {}
-    try:
-        res = api.build_irs(spec, env)
-    except api.UsageError as e:
-        raise GraphError(str(e)) from None
-    if not res.ok:
-        return None, res.diagnostics, res.sources
-    ir = res.irs[env] if env is not None else res.irs[next(iter(res.irs))]
-    return RENDERERS[fmt](from_ir(ir, pipeline)), res.diagnostics, res.sources

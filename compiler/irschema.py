@@ -113,7 +113,8 @@ def build() -> dict:
         "datasets": L(O({"id": ID("dataset"), "name": S(), "uri": NS(), "format": NE("parquet", "csv", "jsonl", "tfrecord", "delta"), "version": NS(),
                          "schema": L(O({"name": S(), "type": S(), "nullable": {"type": ["boolean", "null"]}, "role": NS(), "min": NN(), "max": NN(),
                                         "allowed": {"type": ["array", "null"], "items": {"type": ["string", "number"]}}})),
-                         "checks": checks})),
+                         "checks": checks, "sample": S()},
+                        required=["id", "name", "uri", "format", "version", "schema", "checks"])),
         "pipelines": L(O({"id": ID("pipeline"), "name": S(), "schedule": schedule, "retrain_on": L(ID("monitor")),
                           "on_failure": L(ID("channel")),
                           "steps": L(disc("kind", steps)),
@@ -147,7 +148,7 @@ def build() -> dict:
         "tracking": O({"backend": E("native", "mlflow"), "experiment": S(), "uri": NS()}),
         "security": O({"encryption": E("customer_managed"), "network": E("private"), "kms_key": NS(), "allowed_egress": L(S()),
                        "data_classification": E("public", "internal", "confidential", "pii", "phi")}),
-        "waivers": L(O({"rule": {"type": "string", "pattern": "^MLS-(G|AWS|GCP|AZ)-[0-9]+$"}, "reason": S(), "owner": S(),
+        "waivers": L(O({"rule": {"type": "string", "pattern": "^MLS-[A-Z][A-Z0-9]*-[0-9]+$"}, "reason": S(), "owner": S(),
                         "until": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}})),
         "targets": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties":
                     {"type": ["string", "number", "boolean", "array"], "items": {"type": "string"}}}},

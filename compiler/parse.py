@@ -248,7 +248,14 @@ def _parser() -> tuple[Lark, _Builder]:
     cache = _cache_file(grammar)
     if cache is not None:
         try:
-            return Lark(grammar, cache=cache, **options), builder
+            if os.path.exists(cache):
+                return Lark(grammar, cache=cache, **options), builder
+            # first use: Lark writes the tables to a fresh private name, then the file is
+            # renamed into place, so a concurrent reader never sees half a file
+            tmp = f"{cache}.{os.getpid()}.tmp"
+            parser = Lark(grammar, cache=tmp, **options)
+            os.replace(tmp, cache)
+            return parser, builder
         except Exception:  # an unusable cache must not stop a compile
             pass
     return Lark(grammar, **options), builder

@@ -34,11 +34,40 @@ def cmd_diff(args) -> int:
     return result.exit_code
 
 
+def _graph_text(spec: str, fmt: str, pipeline: str | None = None, env: str | None = None, target: str | None = None):
+    """(rendered text or None, diagnostics, sources). Lives here, above both `api` and `graph`
+    (api draws the picture into report.md), so imports run one way."""
+    from mlspec.compiler import api, graph
+
+    if target is not None:
+        if pipeline is not None:
+            raise graph.GraphError("--pipeline draws the spec's pipelines; it cannot be combined with --target")
+        from mlspec.compiler.plan import plan
+
+        try:
+            result = plan.run_plan(spec, target, env)
+        except plan.PlanError as e:
+            if not e.diagnostics:
+                raise graph.GraphError(str(e)) from None
+            return None, e.diagnostics, e.sources
+        except api.UsageError as e:
+            raise graph.GraphError(str(e)) from None
+        return graph.RENDERERS[fmt](graph.from_plan(result.as_json())), [], {}
+    try:
+        res = api.build_irs(spec, env)
+    except api.UsageError as e:
+        raise graph.GraphError(str(e)) from None
+    if not res.ok:
+        return None, res.diagnostics, res.sources
+    ir = res.irs[env] if env is not None else res.irs[next(iter(res.irs))]
+    return graph.RENDERERS[fmt](graph.from_ir(ir, pipeline)), res.diagnostics, res.sources
+
+
 def cmd_graph(args) -> int:
     from mlspec.compiler import graph
 
     try:
-        text, diags, sources = graph.graph_cli(args.spec, args.format, pipeline=args.pipeline, env=args.env,
+        text, diags, sources = _graph_text(args.spec, args.format, pipeline=args.pipeline, env=args.env,
                                                target=args.target)
     except graph.GraphError as e:
         sys.stderr.write(f"mlspec: error: {e}\n")

@@ -98,21 +98,86 @@ class Lowering:
 
 
 class Target:
-    """Base class of a cloud target.
+    """Base class of a cloud target: everything mlspec knows about one cloud is reached from here.
 
     Subclasses set ``name`` (lower-case, the CLI value), ``display_name``,
     ``capabilities`` (a Verdict for every feature in mlspec.compiler.features.FEATURES),
-    ``settings`` (the keys of its `target` block) and implement :meth:`lower`.
+    ``settings`` (the keys of its `target` block) and implement :meth:`lower` (compile).
+
+    `mlspec plan | apply | approve | reject | status` reach the cloud only through the hooks
+    below (docs/architecture.md, "Target hooks"). Each returns data or objects defined by the
+    cloud-neutral engine in ``mlspec.compiler.plan``; each imports its module lazily, when
+    called, so listing or compiling targets stays light. The defaults mean "nothing to add".
     """
 
     name: str = ""
     display_name: str = ""
     capabilities: Mapping[str, Verdict] = {}
     settings: Mapping[str, Setting] = {}
+    #: the cloud key of the security baseline (rules' ``cloud``, docs/security.md sections); default: name
+    cloud: str = ""
+    #: the docs/security.md section title of this cloud's rules
+    cloud_title: str = ""
 
     def lower(self, irs: Sequence[dict], ctx: "LowerContext") -> Lowering:  # pragma: no cover - abstract
         """Lower one IR per environment (declaration order) into artifacts."""
         raise NotImplementedError
+
+    def rules(self) -> Sequence[Any]:
+        """The baseline rules of this cloud: ``mlspec.compiler.plan.graph.Rule`` objects, registered
+        with ``mlspec.compiler.plan.graph.rule`` (importing the module registers them)."""
+        return ()
+
+    def baseline_rules(self) -> Mapping[str, tuple[bool, str]]:
+        """Rule ids this target adds to the catalogue of ``mlspec.compiler.baseline``:
+        ``{id: (waivable, title)}`` (ids already there need not be repeated)."""
+        return {}
+
+    def cloud_profile(self) -> Any:
+        """``mlspec.compiler.plan.graph.CloudProfile``: what the cross-cloud rules must know about
+        this cloud (data-at-rest and key types, identities, images, log types ...), or None."""
+        return None
+
+    def mock_outputs(self) -> Any:
+        """``mlspec.compiler.plan.mocks.MockOutputs``: fabricated outputs of this cloud's Pulumi
+        providers under the mock runtime (`mlspec plan`), or None."""
+        return None
+
+    def resource_concerns(self) -> Sequence[tuple[str, Any]]:
+        """(type-token prefix, concern or ``(resource) -> concern``) grouping `mlspec plan`'s table."""
+        return ()
+
+    def approval_backend(self) -> Any:
+        """The backend of `mlspec approve | reject | status` (protocol in
+        ``mlspec.compiler.plan.decision``), or None when the target has no approval mechanism."""
+        return None
+
+    #: program-check names of :meth:`program_checks` that fail `mlspec plan`
+    blocking_checks: tuple[str, ...] = ()
+
+    def program_checks(self, resources: Sequence[dict], build: Any = None) -> tuple[list[dict], list[str]]:
+        """What the cloud would reject at deploy or run time, found in the resources `mlspec plan`
+        captured and in the build (``build``: the ``DIR/<target>`` path): (checks
+        ``{"check", "where"}``, notes about checks that could not run)."""
+        return [], []
+
+    def security_sections(self) -> Sequence[str]:
+        """Markdown sections appended to docs/security.md (threat models the target states and tests)."""
+        return ()
+
+    def credentials(self) -> tuple[Callable[[dict], bool], str, str] | None:
+        """(``check(environ) -> bool``, what, how to fix) for `mlspec apply`'s preflight, or None."""
+        return None
+
+    # --- `mlspec run` hook (issue 11) -------------------------------------------------
+    def runner(self) -> "Callable[[Any], Any] | None":
+        """The local executor of this target's generated pipelines, or None.
+
+        Returns a callable taking a ``mlspec.compiler.run.engine.RunContext`` and returning
+        a ``RunReport``; it interprets the artifact this target wrote (never the IR).
+        Imported lazily: `mlspec compile` never loads an executor.
+        """
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,14 +211,55 @@ def _load(spec: str) -> type[Target]:
     return getattr(importlib.import_module(mod), attr)
 
 
+def scan_entry_points(group: str, path: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """(name, value) of every entry point of ``group``, read from the ``entry_points.txt`` of
+    the distributions (``*.dist-info``, ``*.egg-info``) in the folders of ``sys.path``, in
+    ``importlib.metadata``'s order (path order; the first distribution of a name wins).
+
+    The same metadata ``importlib.metadata.entry_points(group=...)`` reads, without importing it
+    (with its zipfile, email and csv imports it costs more than the rest of listing the targets);
+    tests/unit/test_fourth_target.py checks both agree."""
+    import os
+    import sys
+
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for entry in (sys.path if path is None else path):
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for n in names:
+            if not n.endswith((".dist-info", ".egg-info")):
+                continue
+            dist = n.rpartition(".")[0].split("-")[0].lower().replace(".", "_").replace("-", "_")
+            if dist in seen:
+                continue
+            seen.add(dist)
+            try:
+                with open(os.path.join(entry or ".", n, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            section = None
+            for line in text.splitlines():
+                line = line.strip()
+                if not line or line[0] in "#;":
+                    continue
+                if line.startswith("[") and line.endswith("]"):
+                    section = line[1:-1].strip()
+                elif section == group and "=" in line:
+                    name, _, value = line.partition("=")
+                    out.append((name.strip(), value.strip()))
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def _registered() -> tuple[tuple[str, str], ...]:
-    from importlib import metadata  # costs ~10 ms; only when targets are listed
-
     found = dict(_BUILTIN)
     try:
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            found[ep.name] = ep.value
+        for name, value in scan_entry_points(ENTRY_POINT_GROUP):
+            found[name] = value
     except Exception:  # pragma: no cover - broken metadata must not break compile
         pass
     return tuple(sorted(found.items()))

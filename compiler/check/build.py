@@ -16,7 +16,8 @@ from typing import Any
 
 from mlspec.compiler import ast, baseline
 from mlspec.compiler.check import code as codemod, overlay, pipeline as pipemod, policy, serving
-from mlspec.compiler.check.names import Symbols, check_identifier
+from mlspec.compiler.check.ctx import URI_SCHEMES, Ctx  # noqa: F401 (Ctx: the shared build state)
+from mlspec.compiler.check.names import check_identifier
 from mlspec.compiler.check.policy import check_string, parse_date, today
 from mlspec.compiler.check.values import Body, did_you_mean
 from mlspec.compiler.diagnostics import Label, Sink
@@ -27,119 +28,9 @@ FORMATS = ("parquet", "csv", "jsonl", "tfrecord", "delta")
 FIELD_TYPES = ("string", "int", "float", "bool", "timestamp", "date", "category")
 ROLES = ("feature", "label", "id", "timestamp", "weight")
 CLASSIFICATIONS = ("public", "internal", "confidential", "pii", "phi")
-URI_SCHEMES = ("data://", "s3://", "gs://", "azureml://")
 SYSTEM_BLOCKS = ("kpi", "dataset", "pipeline", "model", "endpoint", "batch", "monitor", "alert", "channel",
                  "tracking", "security", "waive", "environment", "target")
 PRODUCTION_NAMES = ("prod", "production", "prd")
-
-
-class Ctx:
-    """Shared state of one build: sink, symbols, environment facts, collected scripts."""
-
-    def __init__(self, sink: Sink, src: SourceFile, root: Path | None, env: str) -> None:
-        self.sink = sink
-        self.src = src
-        self.root = root
-        self.env = env
-        self.symbols = Symbols(sink)
-        self.scripts: dict[str, str] = {}
-        self.used: set[str] = set()
-        self.scale = 1.0
-        self.approval = "required"
-        self.waivers: list[dict] = []
-        self.datasets_ast: list[ast.Block] = []
-        self.value_spans: dict[str, Span] = {}
-        self._columns: set[str] | None = None
-        self._label: str | None = None
-
-    def text_of(self, span: Span) -> str:
-        return " ".join(self.src.text[span.start:span.end].split())
-
-    def scaled(self, n: int, floor: int = 1) -> int:
-        if self.scale == 1:
-            return max(floor, int(n))
-        return max(floor, int(-(-n * self.scale // 1)))
-
-    def all_columns(self) -> set[str]:
-        if self._columns is None:
-            cols: set[str] = set()
-            for b in self.datasets_ast:
-                for it in b.items:
-                    if isinstance(it, ast.Block) and it.kind == "schema":
-                        cols.update(f.name for f in it.items if isinstance(f, ast.FieldDecl))
-            self._columns = cols
-        return self._columns
-
-    def id_column(self) -> str | None:
-        """The first column any dataset schema marks `role = id`."""
-        return self._role_column("id")
-
-    def label_column(self) -> str | None:
-        return self._role_column("label")
-
-    def _role_column(self, role: str) -> str | None:
-        for b in self.datasets_ast:
-            for it in b.items:
-                if isinstance(it, ast.Block) and it.kind == "schema":
-                    for f in it.items:
-                        if isinstance(f, ast.FieldDecl):
-                            for a in f.items:
-                                if isinstance(a, ast.Attribute) and a.name == "role" and \
-                                        isinstance(a.value, ast.Ref) and a.value.text == role:
-                                    return f.name
-        return None
-
-    def read_uri(self, body: Body, attr: str, where: str, required: bool = False, ir_id: str = "") -> str | None:
-        if required and not body.has(attr):
-            self.sink.error("E303", f"{where} needs `{attr}`", body.span,
-                            hint=f'add `{attr} = "data://<path>/"`')
-            return None
-        v = body.string(attr)
-        if v is None:
-            return None
-        if ir_id:
-            # lets target checks (E504) point at the URI itself, not just its declaration
-            self.value_spans[ir_id] = body.attrs[attr].value.span
-        if not v.startswith(URI_SCHEMES) or len(v.split("://", 1)[1].strip("/")) == 0:
-            self.sink.error("E311", f"`{attr}` in {where} must be a data URI such as `data://fraud/labels/`",
-                            body.attrs[attr].value.span,
-                            hint="`data://` is portable; `s3://`, `gs://` and `azureml://` bind the spec to one cloud")
-            return None
-        if ".." in v.split("://", 1)[1].split("/"):
-            self.sink.error("E311", f"`{attr}` in {where} contains `..`", body.attrs[attr].value.span)
-            return None
-        return v
-
-    def read_secret(self, call: ast.Call, where: str) -> str | None:
-        if len(call.args) != 1 or not isinstance(call.args[0], ast.Str):
-            self.sink.error("E301", f'`secret` in {where} takes one name: `secret("slack-url")`', call.span)
-            return None
-        name = call.args[0].value
-        import re
-
-        if re.match(r"(arn:|projects/|https?://|[a-z][a-z0-9+.-]*://)", name):
-            self.sink.error("E311", f"`secret(...)` in {where} takes the secret's name, not an ARN, path or URL",
-                            call.args[0].span,
-                            detail="mlspec creates or looks up the secret in the store of the cloud it compiles for "
-                                   "(Secrets Manager, Secret Manager, Key Vault), so one spec serves every target",
-                            hint='write the bare name: `secret("fraud-pagerduty-key")`')
-            return None
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,126}", name):
-            self.sink.error("E311", f"`{name}` is not a valid secret name in {where}", call.args[0].span,
-                            detail="a secret reference names an entry of the cloud secret store",
-                            hint="use letters, digits, `-`, `_` and `.`")
-            return None
-        return name
-
-    def require_waiver(self, rule: str, span: Span, what: str, fix: str) -> None:
-        """A baseline downgrade: an error unless the spec waives `rule` (and it may be waived)."""
-        if any(w["rule"] == rule for w in self.waivers):
-            return
-        waivable = baseline.is_waivable(rule)
-        self.sink.error("E405", f"{what}, which breaks security rule {rule}", span,
-                        detail=baseline.RULES.get(rule, (False, ""))[1],
-                        hint=(f'{fix}, or add `waive "{rule}" {{ reason = "..."  owner = "..."  until = "YYYY-MM-DD" }}`'
-                              if waivable else f"{fix}; {rule} cannot be waived"))
 
 
 # ------------------------------------------------------------------ entry points
@@ -412,6 +303,7 @@ def _dataset(ctx: Ctx, b: ast.Block) -> dict:
     uri = ctx.read_uri(body, "uri", where, required=True, ir_id=f"dataset.{b.label}.uri")
     fmt = body.enum("format", FORMATS, required=True)
     version = body.string("version", required=True)
+    sample = body.string("sample")  # local sample data for `mlspec run` (path relative to the spec)
     schema = []
     sb = body.block("schema")
     if sb is not None:
@@ -445,8 +337,11 @@ def _dataset(ctx: Ctx, b: ast.Block) -> dict:
     if len(labels) > 1:
         ctx.sink.error("E313", f"{where} has {len(labels)} label columns; a dataset has at most one",
                        b.label_span)
-    return {"id": f"dataset.{b.label}", "name": b.label, "uri": uri, "format": fmt, "version": version,
-            "schema": schema, "checks": checks}
+    d = {"id": f"dataset.{b.label}", "name": b.label, "uri": uri, "format": fmt, "version": version,
+         "schema": schema, "checks": checks}
+    if sample is not None:
+        d["sample"] = sample
+    return d
 
 
 def _field(ctx: Ctx, f: ast.FieldDecl, where: str) -> dict:
@@ -540,15 +435,15 @@ def _waiver(ctx: Ctx, b: ast.Block) -> dict | None:
     if not b.label_quoted:
         ctx.sink.error("E301", "a waiver names its rule as a string", span, hint=f'write `waive "{rule}" {{`')
         return None
-    if rule not in baseline.RULES:
+    if not baseline.is_known(rule):
         upper = rule.strip().upper()
         ctx.sink.error("E406", f"`{rule}` is not a security rule mlspec knows", span,
-                       hint=(f"rule ids are written in capitals: `{upper}`" if upper in baseline.RULES else
-                             did_you_mean(rule, baseline.RULES) or "see docs/security.md for the rule ids"))
+                       hint=(f"rule ids are written in capitals: `{upper}`" if baseline.is_known(upper) else
+                             did_you_mean(rule, baseline.catalogue()) or "see docs/security.md for the rule ids"))
         return None
     if not baseline.is_waivable(rule):
         ctx.sink.error("E407", f"security rule {rule} cannot be waived", span,
-                       detail=baseline.RULES[rule][1], hint="remove the waiver and meet the rule")
+                       detail=baseline.catalogue()[rule][1], hint="remove the waiver and meet the rule")
         return None
     missing = [k for k, v in (("reason", reason), ("owner", owner), ("until", until)) if not v]
     if missing:

@@ -20,7 +20,7 @@ from mlspec.compiler.check.policy import check_script_path
 from mlspec.compiler.check.values import Body
 
 if TYPE_CHECKING:
-    from mlspec.compiler.check.build import Ctx
+    from mlspec.compiler.check.ctx import Ctx
 
 #: a code folder is shipped whole; these limits keep a mistaken `code = "."` from shipping a disk
 MAX_CODE_FILES = 2000

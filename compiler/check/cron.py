@@ -13,7 +13,7 @@ from mlspec.compiler import ast
 from mlspec.compiler.check.policy import check_string
 
 if TYPE_CHECKING:
-    from mlspec.compiler.check.build import Ctx
+    from mlspec.compiler.check.ctx import Ctx
     from mlspec.compiler.check.values import Body
 
 _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]

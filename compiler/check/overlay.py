@@ -16,7 +16,7 @@ from mlspec.compiler.check.values import Body, did_you_mean
 from mlspec.compiler.diagnostics import Label
 
 if TYPE_CHECKING:
-    from mlspec.compiler.check.build import Ctx
+    from mlspec.compiler.check.ctx import Ctx
 
 OVERRIDABLE = ("endpoint", "monitor", "alert", "pipeline", "batch", "model", "target", "dataset", "tracking")
 PRODUCTION_NAMES = ("prod", "production", "prd")

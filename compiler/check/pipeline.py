@@ -17,7 +17,7 @@ from mlspec.compiler.check.values import Body, did_you_mean
 from mlspec.compiler.diagnostics import Label
 
 if TYPE_CHECKING:
-    from mlspec.compiler.check.build import Ctx
+    from mlspec.compiler.check.ctx import Ctx
 
 STEP_KINDS = tuple(STEP_OUTPUTS)
 COMPUTE_CLASSES = ("cpu.small", "cpu.medium", "cpu.large", "cpu.xlarge", "gpu.small", "gpu.medium",

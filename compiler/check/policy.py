@@ -214,6 +214,12 @@ def check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path 
             f"`{bad}`" if bad.isprintable() else f"U+{ord(bad):04X}")
         problem = (f"contains {shown}; script paths may use ASCII letters, digits, `_`, `-`, `.`, `+`, `@` "
                    "and `/`, and no part may start with `-`")
+    if problem and problem.startswith("contains"):
+        sink.error("E404", f"`{name}` in {where}: `{raw}` {problem}", v.span,
+                   detail="the path reaches command lines on every cloud (a shell runs Azure ML's), where such a "
+                          "character would split the path, run a command or read as an option",
+                   hint="rename the file, e.g. `src/train_model.py`")
+        return None
     if problem:
         sink.error("E404", f"`{name}` in {where}: `{raw}` {problem}", v.span,
                    detail="scripts are copied into the build from the project root, the spec's folder",
@@ -329,4 +335,4 @@ def parse_date(s: str) -> _dt.date | None:
 
 
 def known_rules() -> list[str]:
-    return list(baseline.RULES)
+    return list(baseline.catalogue())

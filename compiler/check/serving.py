@@ -15,7 +15,7 @@ from mlspec.compiler.check.values import Body, did_you_mean
 from mlspec.compiler.diagnostics import Label
 
 if TYPE_CHECKING:
-    from mlspec.compiler.check.build import Ctx
+    from mlspec.compiler.check.ctx import Ctx
 
 ROLLOUTS = ("all_at_once", "canary", "linear", "blue_green", "shadow", "ab_test")
 MONITOR_KINDS = ("data_drift", "prediction_drift", "model_quality", "bias_drift", "feature_attribution_drift")

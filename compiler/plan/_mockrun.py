@@ -138,10 +138,11 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
     from pulumi.runtime import settings as _settings
     from pulumi.runtime.sync_await import _sync_await
 
-    from mlspec.compiler.plan import fabricate
+    from mlspec.compiler.plan import mocks as tables
 
     project, main, config, secret_keys = read_config(pulumi_dir, stack)
-    fabricate.configure(config)
+    table = tables.load()
+    table.configure(config)
     captured: list[dict] = []
     invokes: list[dict] = []
     res_overrides = overrides.get("resources") or {}
@@ -150,12 +151,12 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
     class Mocks(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs):
             # raw inputs (secrets stay wrapped so echoed outputs stay secret)
-            return fabricate.fabricate_resource(args.typ, args.name, dict(args.inputs), res_overrides)
+            return tables.fabricate_resource(table, args.typ, args.name, dict(args.inputs), res_overrides)
 
         def call(self, args: pulumi.runtime.MockCallArgs):
             a = plain(dict(args.args))
             invokes.append({"token": args.token, "args": a})
-            return fabricate.fabricate_call(args.token, a, call_overrides)
+            return tables.fabricate_call(table, args.token, a, call_overrides)
 
     class Monitor(_mocks.MockMonitor):
         def RegisterResource(self, request):
@@ -217,7 +218,7 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
         else:
             outputs[k] = plain(v)
 
-    meta = {t: type_meta(t) for t in sorted({c["type"] for c in captured})}
+    meta = {t: type_meta(t, table) for t in sorted({c["type"] for c in captured})}
     urns = {c["urn"] for c in captured}
     resources = []
     for c in captured:
@@ -239,13 +240,10 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
             "program_seconds": round(seconds, 4)}
 
 
-_PKG = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native",
-        "aws-native": "pulumi_aws_native"}
-
-
-def type_meta(token: str) -> tuple[list[str] | None, str | None]:
+def type_meta(token: str, table) -> tuple[list[str] | None, str | None]:
     """(required top-level wire inputs, "tags"/"labels"/None) from the SDK's Args class; the
-    provider submodule is already loaded by the program, so this is cheap here."""
+    provider submodule is already loaded by the program, so this is cheap here. ``table``: the
+    merged :class:`~mlspec.compiler.plan.mocks.MockOutputs` (provider -> Python module, tag property)."""
     import importlib
     import inspect
 
@@ -253,7 +251,8 @@ def type_meta(token: str) -> tuple[list[str] | None, str | None]:
 
     try:
         pkg, mod, cls = token.split(":")
-        m = importlib.import_module(_PKG[pkg] if mod.split("/")[0] == "index" else f"{_PKG[pkg]}.{mod.split('/')[0]}")
+        py = table.python_modules[pkg]
+        m = importlib.import_module(py if mod.split("/")[0] == "index" else f"{py}.{mod.split('/')[0]}")
     except (KeyError, ValueError, ImportError):
         return None, None
     for n in (f"{cls}InitArgs", f"{cls}Args"):  # InitArgs exists when <cls>Args names a nested type
@@ -265,11 +264,10 @@ def type_meta(token: str) -> tuple[list[str] | None, str | None]:
                   if p.name not in ("self", "__self__") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
         required = [names.get(p.name, p.name) for p in params if p.default is p.empty]
         wire = {names.get(p.name, p.name) for p in params}
-        # the user tag map: aws/azure `tags`; gcp `labels` (gcp `tags` are Resource Manager tag
-        # bindings and azure `labels` e.g. on Event Grid subscriptions are plain lists)
-        # (NotificationChannel `labels` are channel settings: its user labels are `userLabels`)
-        want = ("userLabels" if "userLabels" in wire else "labels") if pkg == "gcp" else "tags"
-        tag = want if want in wire else None
+        # the user tag map: `tags` unless the provider's mock outputs say otherwise (azure `labels`,
+        # e.g. on Event Grid subscriptions, are plain lists)
+        pick = table.tag_property.get(pkg)
+        tag = pick(wire) if pick else ("tags" if "tags" in wire else None)
         return required, tag
     return None, None
 

@@ -1,63 +1,41 @@
 """`mlspec approve | reject | status`: record a model-version decision natively, with who and why.
 
-- SageMaker: ``UpdateModelPackage`` ModelApprovalStatus Approved / Rejected with an
-  ``ApprovalDescription`` "<decision> by <caller ARN>: <reason>"; the approver is the STS caller,
-  and the pipeline role can never approve. ``status`` lists PendingManualApproval packages.
-- Vertex AI: the ``production`` alias moves to the approved version and ``pending`` is removed
-  (reject: ``pending`` removed); labels record the decision and the approver.
-- Azure ML: the model-version tags the azureml target and its approve script use
-  (``mlspec.stage``, ``mlspec.approvals``, ``mlspec.approved_by`` ...); distinct approvers are
-  counted against ``mlspec.approvals_required``; the registering identity can never approve.
-
-Mechanism names live in :mod:`mlspec.compiler.plan.approvals`. Cloud SDKs (boto3,
-google-cloud-aiplatform, azure-ai-ml) are imported only inside the backend that needs them;
-tests replace :data:`BACKENDS` entries or the SDK factories with fakes (Vertex, Azure) or point
-boto3 at a moto server on 127.0.0.1 (SageMaker).
+The mechanism is the target's: ``Target.approval_backend()`` (``targets/<cloud>/approvals.py``)
+returns a backend (protocol in :mod:`mlspec.compiler.plan.decision`) that knows how to find the
+model registry from the compiled stack data and how to record a decision (SageMaker model
+package status, Vertex aliases and labels, Azure ML version tags ...). Cloud SDKs are imported
+only inside the backend that needs them; tests replace :data:`BACKENDS` entries (or the SDK
+factories of a backend) with fakes, or point boto3 at a moto server on 127.0.0.1.
 
 MODEL is the spec's model name when ``--spec`` (and ``--env``) are given -- the compiled stack
 data maps it to the cloud name and supplies region / project / workspace -- else the cloud name.
 """
 from __future__ import annotations
 
-import base64
-import dataclasses
-import datetime as _dt
-import getpass
 import json
-import os
-import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from mlspec.compiler.plan import approvals as A
-from mlspec.compiler.plan.commands import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATION, EXIT_USAGE, TARGETS, run_guarded
+from mlspec.compiler.plan.decision import APPROVED, REJECTED, DecisionError, SettingsError, Where
+from mlspec.compiler.plan.exits import (EXIT_FINDINGS, EXIT_OK, EXIT_OPERATION, EXIT_USAGE, TARGET_HELP, TARGETS,
+                                        run_guarded)
 
-
-class DecisionError(Exception):
-    """The decision is refused (not pending, pipeline identity, unknown version): exit 1."""
-
-
-class SettingsError(Exception):
-    """A setting needed to reach the cloud is missing: exit 2."""
+#: target -> backend overriding the target's own (tests substitute fakes here)
+BACKENDS: dict[str, Any] = {}
 
 
-@dataclasses.dataclass
-class Where:
-    """How to reach the model registry of one system/environment/target."""
+def backend_for(target: str) -> Any:
+    """The approval backend of ``target`` (an override in :data:`BACKENDS` first)."""
+    if target in BACKENDS:
+        return BACKENDS[target]
+    from mlspec.targets.base import get_target
 
-    target: str
-    model: str  # the cloud name: SageMaker group, Vertex model resource, Azure model name
-    region: str | None = None
-    project: str | None = None
-    subscription: str | None = None
-    resource_group: str | None = None
-    workspace: str | None = None
-    approvals_required: int = 1
-    pipeline_identity: str | None = None  # SageMaker: pipeline role name (never an approver)
-    workload_identities: list = dataclasses.field(default_factory=list)  # SageMaker: pipeline + job roles
-    models: list = dataclasses.field(default_factory=list)  # Vertex: every model of the spec (status)
+    backend = get_target(target).approval_backend()
+    if backend is None:
+        raise SettingsError(f"target `{target}` has no approval mechanism")
+    return backend
 
 
 def _stack_data(spec: str, target: str, env: str) -> tuple[dict, dict]:
@@ -74,270 +52,51 @@ def _stack_data(spec: str, target: str, env: str) -> tuple[dict, dict]:
     return data, cfg.get("config") or {}
 
 
+
+
+def _own_backend(target: str) -> Any:
+    """The target's own backend (not a test override): the source of ``needs``, ``locate``,
+    ``complete``, ``cloud_error_modules`` and ``quiet_loggers`` an override does not define."""
+    from mlspec.targets.base import get_target
+
+    try:
+        return get_target(target).approval_backend()
+    except Exception:  # noqa: BLE001 - unknown target: argparse refused it already
+        return None
+
+
+def _part(target: str, name: str, default: Any) -> Any:
+    for b in (BACKENDS.get(target), _own_backend(target)):
+        if b is not None and hasattr(b, name):
+            return getattr(b, name)
+    return default
+
+
 def resolve(args) -> Where:
     """Map MODEL (+ --spec/--env) and the connection flags to a :class:`Where`."""
     t = args.target
+    backend_for(t)  # a target without an approval mechanism is a usage error
     w = Where(t, args.model or "", region=args.region, project=args.project, subscription=args.subscription,
               resource_group=args.resource_group, workspace=args.workspace)
     if getattr(args, "spec", None):
         if not args.env:
             raise SettingsError("--spec needs --env (the approval registry is per environment)")
         data, cfg = _stack_data(args.spec, t, args.env)
-        if t == "sagemaker":
-            groups = {g["key"]: g["name"] for g in data.get("model_package_groups") or []}
-            w.model = groups.get(w.model, w.model) if w.model else ""
-            w.region = w.region or data.get("region")
-            roles = data.get("roles") or []
-            roles = roles.values() if isinstance(roles, dict) else roles
-            w.pipeline_identity = next((r.get("name") for r in roles if isinstance(r, dict)
-                                        and r.get("key") in ("pipeline", "jobs")), None)
-            w.workload_identities = [r.get("name") for r in roles if isinstance(r, dict)
-                                     and r.get("key") in ("pipeline", "jobs")]
-        elif t == "vertex":
-            models = {m["key"]: m for m in data.get("models") or []}
-            w.models = [m["resource"] for m in models.values()]
-            if w.model in models:
-                w.approvals_required = int(models[w.model].get("approval_count") or 1)
-                w.model = models[w.model]["resource"]
-            w.project = w.project or data.get("project")
-            w.region = w.region or data.get("region")
-        else:
-            names = {m["key"]: m["name"] for m in data.get("models") or []}
-            w.model = names.get(w.model, w.model) if w.model else ""
-            w.subscription = w.subscription or data.get("subscription")
-            w.workspace = w.workspace or (data.get("workspace") or {}).get("name")
-            w.resource_group = w.resource_group or next((v for k, v in cfg.items() if k.endswith(":resourceGroup")), None)
-            w.approvals_required = int(data.get("approval_count", {}).get(args.model, 1)
-                                       if isinstance(data.get("approval_count"), dict) else 1)
-    w.region = w.region or (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") if t == "sagemaker"
-                            else None)
-    need = {"sagemaker": ["region"], "vertex": ["project", "region"],
-            "azureml": ["subscription", "resource_group", "workspace"]}[t]
-    missing = [n for n in need if not getattr(w, n)]
+        _part(t, "locate", lambda *a: None)(w, data, cfg, args.model)
+    _part(t, "complete", lambda w: None)(w)
+    missing = [n for n in _part(t, "needs", ()) if not getattr(w, n)]
     if missing:
         raise SettingsError("missing " + ", ".join(f"--{n.replace('_', '-')}" for n in missing)
                             + " (or give --spec SPEC --env ENV to read them from the spec)")
     return w
 
 
-def _describe(decision: str, who: str, reason: str) -> str:
-    when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{decision} by {who} at {when}: {reason or 'no reason given'}"
-
-
-# --------------------------------------------------------------------------- SageMaker
-
-
-class SageMakerBackend:
-    """boto3 (real HTTP; tests point AWS_ENDPOINT_URL at a moto server on loopback)."""
-
-    def __init__(self, session_factory: Callable[..., Any] | None = None):
-        self.session_factory = session_factory
-
-    def _clients(self, w: Where):
-        import boto3
-
-        session = (self.session_factory or boto3.session.Session)(region_name=w.region)
-        return session.client("sagemaker"), session.client("sts")
-
-    def _package(self, sm, group: str, version: str) -> dict:
-        try:
-            want = int(version)
-        except ValueError:
-            raise DecisionError(f"`{version}` is not a model package version number") from None
-        pages = sm.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group)
-        for page in pages:
-            for p in page.get("ModelPackageSummaryList") or []:
-                if int(p.get("ModelPackageVersion") or 0) == want:
-                    return sm.describe_model_package(ModelPackageName=p["ModelPackageArn"])
-        raise DecisionError(f"model package group `{group}` has no version {version}")
-
-    def decide(self, w: Where, version: str, decision: str, reason: str, by: str | None) -> dict:
-        sm, sts = self._clients(w)
-        caller = sts.get_caller_identity()["Arn"]
-        for role in w.workload_identities or ([w.pipeline_identity] if w.pipeline_identity else []):
-            if f":assumed-role/{role}/" in caller or caller.endswith(f":role/{role}"):
-                raise DecisionError(f"the pipeline identity `{role}` cannot approve or reject its own models")
-        pkg = self._package(sm, w.model, version)
-        status = {A.APPROVED: A.SAGEMAKER_APPROVED, A.REJECTED: A.SAGEMAKER_REJECTED}[decision]
-        if pkg.get("ModelApprovalStatus") == status:
-            raise DecisionError(f"version {version} of `{w.model}` is already {status}")
-        who = f"{by} (as {caller})" if by else caller
-        desc = _describe(decision, who, reason)[:1024]
-        sm.update_model_package(ModelPackageArn=pkg["ModelPackageArn"], ModelApprovalStatus=status,
-                                ApprovalDescription=desc)
-        return {"model": w.model, "version": str(version), "status": status, "by": caller,
-                "previous": pkg.get("ModelApprovalStatus"), "arn": pkg["ModelPackageArn"], "description": desc}
-
-    def pending(self, w: Where) -> list[dict]:
-        sm, _ = self._clients(w)
-        groups = [w.model] if w.model else [
-            g["ModelPackageGroupName"] for page in sm.get_paginator("list_model_package_groups").paginate()
-            for g in page.get("ModelPackageGroupSummaryList") or []]
-        out = []
-        for g in groups:
-            for page in sm.get_paginator("list_model_packages").paginate(
-                    ModelPackageGroupName=g, ModelApprovalStatus=A.SAGEMAKER_PENDING):
-                for p in page.get("ModelPackageSummaryList") or []:
-                    out.append({"model": g, "version": str(p.get("ModelPackageVersion")),
-                                "status": p.get("ModelApprovalStatus"),
-                                "created": p["CreationTime"].isoformat() if hasattr(p.get("CreationTime"), "isoformat")
-                                else str(p.get("CreationTime")), "id": p.get("ModelPackageArn")})
-        return sorted(out, key=lambda r: (r["model"], int(r["version"])))
-
-
-# --------------------------------------------------------------------------- Vertex
-
-
-def _label_value(s: str) -> str:
-    """Vertex label values: lower-case letters, digits, `-` and `_`, <= 63 chars."""
-    return re.sub(r"[^a-z0-9_-]", "_", s.lower())[:63]
-
-
-class VertexBackend:
-    """google-cloud-aiplatform ModelRegistry aliases + Model labels."""
-
-    def __init__(self, aiplatform: Any = None, whoami: Callable[[], str] | None = None):
-        self._aip, self._whoami = aiplatform, whoami
-
-    @property
-    def aip(self):
-        if self._aip is None:
-            from google.cloud import aiplatform
-
-            self._aip = aiplatform
-        return self._aip
-
-    def whoami(self) -> str:
-        if self._whoami:
-            return self._whoami()
-        import google.auth
-
-        creds, _ = google.auth.default()
-        return getattr(creds, "service_account_email", None) or getattr(creds, "signer_email", None) \
-            or os.environ.get("MLSPEC_APPROVER") or getpass.getuser()
-
-    def _registry(self, w: Where):
-        self.aip.init(project=w.project, location=w.region)
-        return self.aip.models.ModelRegistry(model=w.model, project=w.project, location=w.region)
-
-    def decide(self, w: Where, version: str, decision: str, reason: str, by: str | None) -> dict:
-        reg = self._registry(w)
-        info = reg.get_version_info(version)
-        aliases = list(getattr(info, "version_aliases", None) or [])
-        if A.VERTEX_PENDING_ALIAS not in aliases and not (decision == A.REJECTED and A.VERTEX_APPROVED_ALIAS in aliases):
-            raise DecisionError(f"version {version} of `{w.model}` is not pending approval (aliases: "
-                                f"{', '.join(aliases) or 'none'})")
-        who = by or self.whoami()
-        if decision == A.APPROVED:
-            reg.add_version_aliases([A.VERTEX_APPROVED_ALIAS], version)
-            reg.remove_version_aliases([A.VERTEX_PENDING_ALIAS], version)
-        else:
-            reg.remove_version_aliases([a for a in (A.VERTEX_PENDING_ALIAS, A.VERTEX_APPROVED_ALIAS) if a in aliases],
-                                       version)
-        model = self.aip.Model(model_name=f"{w.model}@{version}", project=w.project, location=w.region)
-        labels = dict(getattr(model, "labels", None) or {})
-        labels.update({A.VERTEX_LABEL_DECISION: decision, A.VERTEX_LABEL_BY: _label_value(who)})
-        model.update(labels=labels, description=_describe(decision, who, reason)[:2000])
-        return {"model": w.model, "version": str(version), "status": decision, "by": who,
-                "aliases_before": aliases}
-
-    def pending(self, w: Where) -> list[dict]:
-        names = [w.model] if w.model else list(w.models)
-        if not names:
-            raise SettingsError("Vertex status needs MODEL, or --spec/--env (every model of the spec)")
-        out = []
-        for name in names:
-            for v in self._registry(dataclasses.replace(w, model=name)).list_versions():
-                if A.VERTEX_PENDING_ALIAS in (getattr(v, "version_aliases", None) or []):
-                    created = getattr(v, "version_create_time", None)
-                    out.append({"model": name, "version": str(v.version_id), "status": A.VERTEX_PENDING_ALIAS,
-                                "created": created.ToJsonString() if hasattr(created, "ToJsonString")
-                                else str(created or ""), "id": getattr(v, "model_resource_name", name)})
-        return sorted(out, key=lambda r: (r["model"], r["version"]))
-
-
-# --------------------------------------------------------------------------- Azure ML
-
-
-class AzureBackend:
-    """azure-ai-ml model versions; the tag protocol of targets/azureml's approve script."""
-
-    def __init__(self, client_factory: Callable[[Where], Any] | None = None,
-                 whoami: Callable[[], tuple[str, str]] | None = None):
-        self._client_factory, self._whoami = client_factory, whoami
-
-    def client(self, w: Where):
-        if self._client_factory:
-            return self._client_factory(w)
-        from azure.ai.ml import MLClient
-        from azure.identity import DefaultAzureCredential
-
-        return MLClient(DefaultAzureCredential(), w.subscription, w.resource_group, w.workspace)
-
-    def whoami(self) -> tuple[str, str]:
-        """(object id, display name) of the signed-in principal, from its ARM token."""
-        if self._whoami:
-            return self._whoami()
-        from azure.identity import DefaultAzureCredential
-
-        token = DefaultAzureCredential().get_token("https://management.azure.com/.default").token
-        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
-        oid = claims.get("oid") or claims.get("appid") or ""
-        return oid, claims.get("upn") or claims.get("unique_name") or oid
-
-    def decide(self, w: Where, version: str, decision: str, reason: str, by: str | None) -> dict:
-        client = self.client(w)
-        model = client.models.get(w.model, version=version)
-        tags = dict(getattr(model, "tags", None) or {})
-        stage = tags.get(A.AZURE_STAGE_TAG)
-        if stage != A.AZURE_PENDING_STAGE:
-            raise DecisionError(f"version {version} of `{w.model}` is `{stage}`, not {A.AZURE_PENDING_STAGE}")
-        me, name = self.whoami()
-        if not tags.get("mlspec.registered_by") or me == tags["mlspec.registered_by"]:
-            raise DecisionError("the pipeline identity that registered this version cannot approve or reject it")
-        who = by or name
-        if decision == A.REJECTED:
-            tags.update({A.AZURE_STAGE_TAG: A.AZURE_REJECTED_STAGE, A.AZURE_APPROVED_BY_TAG: "",
-                         "mlspec.rejected_by": me, A.AZURE_REASON_TAG: _describe(decision, who, reason)})
-        else:
-            got = [a for a in tags.get("mlspec.approvals", "").split(",") if a]
-            if me not in got:
-                got.append(me)
-            tags["mlspec.approvals"] = ",".join(got)
-            required = int(tags.get("mlspec.approvals_required") or w.approvals_required or 1)
-            tags[A.AZURE_REASON_TAG] = _describe(decision, who, reason)
-            if len(got) >= required:
-                tags.update({A.AZURE_STAGE_TAG: A.AZURE_APPROVED_STAGE, A.AZURE_APPROVED_BY_TAG: ",".join(got)})
-        model.tags = tags
-        client.models.create_or_update(model)
-        return {"model": w.model, "version": str(version), "status": tags[A.AZURE_STAGE_TAG], "by": who,
-                "approvals": tags.get("mlspec.approvals", "")}
-
-    def pending(self, w: Where) -> list[dict]:
-        client = self.client(w)
-        names = [w.model] if w.model else sorted({m.name for m in client.models.list()})
-        out = []
-        for n in names:
-            for m in client.models.list(name=n):
-                if (getattr(m, "tags", None) or {}).get(A.AZURE_STAGE_TAG) == A.AZURE_PENDING_STAGE:
-                    out.append({"model": n, "version": str(m.version), "status": A.AZURE_PENDING_STAGE,
-                                "created": str((getattr(m, "creation_context", None) and
-                                                getattr(m.creation_context, "created_at", "")) or ""),
-                                "id": getattr(m, "id", None) or f"{n}:{m.version}"})
-        return sorted(out, key=lambda r: (r["model"], r["version"]))
-
-
-#: target -> backend; tests substitute fakes here
-BACKENDS: dict[str, Any] = {"sagemaker": SageMakerBackend(), "vertex": VertexBackend(), "azureml": AzureBackend()}
-
-
 # --------------------------------------------------------------------------- CLI
 
 
-def _cloud_error(e: Exception) -> bool:
+def _cloud_error(e: Exception, target: str) -> bool:
     mod = type(e).__module__
-    return mod.startswith(("botocore", "boto3", "google", "azure", "grpc", "urllib3", "requests"))
+    return mod.startswith(("urllib3", "requests") + tuple(_part(target, "cloud_error_modules", ())))
 
 
 _CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "NoRegionError", "ClientAuthenticationError",
@@ -347,9 +106,9 @@ _CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "NoRegion
 def _cloud_failure(command: str, target: str, e: Exception) -> int:
     """One message per failure; a missing or unusable login says how to fix it (once)."""
     if type(e).__name__ in _CREDENTIAL_ERRORS:
-        from mlspec.compiler.plan.deploy import CREDENTIALS
+        from mlspec.targets.base import get_target
 
-        _, what, fix = CREDENTIALS[target]
+        _, what, fix = get_target(target).credentials() or (None, "credentials", "log in to the cloud")
         first = (str(e).strip().splitlines() or [""])[0][:200]
         sys.stderr.write(f"mlspec {command}: no usable {what} ({type(e).__name__}: {first})\n"
                          f"   = fix: {fix}\n")
@@ -360,14 +119,15 @@ def _cloud_failure(command: str, target: str, e: Exception) -> int:
 
 class _QuietSDKs:
     """The vendor SDKs log each credential they tried as warnings before raising; the error we
-    print says it once."""
+    print says it once. The loggers are the backend's ``quiet_loggers``."""
 
-    NAMES = ("azure", "google.auth", "botocore.credentials")
+    def __init__(self, target: str):
+        self.names = tuple(_part(target, "quiet_loggers", ()))
 
     def __enter__(self):
         import logging
 
-        self.saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in self.NAMES]
+        self.saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in self.names]
         for lg, _ in self.saved:
             lg.setLevel(logging.CRITICAL)
 
@@ -380,8 +140,8 @@ def _decide(decision: str):
     def handle(args) -> int:
         try:
             w = resolve(args)
-            with _QuietSDKs():
-                result = BACKENDS[args.target].decide(w, args.version, decision, args.reason or "", args.by)
+            with _QuietSDKs(args.target):
+                result = backend_for(args.target).decide(w, args.version, decision, args.reason or "", args.by)
         except SettingsError as e:
             sys.stderr.write(f"mlspec {args.command}: error: {e}\n")
             return EXIT_USAGE
@@ -389,7 +149,7 @@ def _decide(decision: str):
             sys.stderr.write(f"mlspec {args.command}: refused: {e}\n")
             return EXIT_FINDINGS
         except Exception as e:  # noqa: BLE001
-            if not _cloud_error(e):
+            if not _cloud_error(e, args.target):
                 raise
             return _cloud_failure(args.command, args.target, e)
         if args.format == "json":
@@ -397,6 +157,12 @@ def _decide(decision: str):
         else:
             sys.stdout.write(f"{result['model']} version {result['version']}: {result['status']} "
                              f"(by {result['by']})\n")
+            for key, rel in sorted((result.get("release") or {}).items()):  # the release to deploy (Azure)
+                sys.stdout.write(f"release of {key}: slot {rel['slot']}, previous {rel['previous'] or 'none'}; "
+                                 "set it with:\n")
+                for field, value in sorted(rel.items()):
+                    if value is not None:
+                        sys.stdout.write(f"  pulumi config set --path 'releases.{key}.{field}' '{value}'\n")
         return EXIT_OK
 
     return lambda args: run_guarded(args, handle)
@@ -405,13 +171,13 @@ def _decide(decision: str):
 def _status(args) -> int:
     try:
         w = resolve(args)
-        with _QuietSDKs():
-            rows = BACKENDS[args.target].pending(w)
+        with _QuietSDKs(args.target):
+            rows = backend_for(args.target).pending(w)
     except SettingsError as e:
         sys.stderr.write(f"mlspec status: error: {e}\n")
         return EXIT_USAGE
     except Exception as e:  # noqa: BLE001
-        if not _cloud_error(e):
+        if not _cloud_error(e, args.target):
             raise
         return _cloud_failure("status", args.target, e)
     if args.format == "json":
@@ -436,20 +202,21 @@ def _connection_flags(p) -> None:
 
 
 def add_parsers(sub, add_common) -> None:
-    for name, decision, text in (("approve", A.APPROVED, "approve a registered model version (who and why recorded)"),
-                                 ("reject", A.REJECTED, "reject a registered model version (who and why recorded)")):
+    for name, decision, text in (("approve", APPROVED, "approve a registered model version (who and why recorded)"),
+                                 ("reject", REJECTED, "reject a registered model version (who and why recorded)")):
         p = sub.add_parser(name, help=text)
         p.add_argument("model", metavar="MODEL", help="the spec's model name (with --spec) or the cloud name")
         p.add_argument("version", metavar="VERSION")
-        p.add_argument("--target", required=True, choices=TARGETS)
-        p.add_argument("--reason", required=(decision == A.REJECTED), default=None, help="why (recorded)")
+        p.add_argument("--target", required=True, choices=TARGETS, metavar="TARGET", help=TARGET_HELP)
+        p.add_argument("--reason", required=(decision == REJECTED), default=None, help="why (recorded)")
         p.add_argument("--by", default=None, help="approver name to record next to the cloud identity")
         _connection_flags(p)
         add_common(p)
         p.set_defaults(func=_decide(decision))
     s = sub.add_parser("status", help="list model versions pending approval")
     s.add_argument("model", metavar="MODEL", nargs="?", default=None)
-    s.add_argument("--target", required=True, choices=TARGETS)
+    s.add_argument("--target", required=True, choices=TARGETS, metavar="TARGET", help=TARGET_HELP)
     _connection_flags(s)
     add_common(s)
     s.set_defaults(func=lambda args: run_guarded(args, _status))
+

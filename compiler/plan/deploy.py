@@ -25,8 +25,10 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from mlspec.compiler.plan.commands import (EXIT_DECLINED, EXIT_FINDINGS, EXIT_OK, EXIT_OPERATION, EXIT_PREFLIGHT,
-                                           TARGETS, _print_plan_error, run_guarded)
+from mlspec.compiler.plan.exits import (EXIT_DECLINED, EXIT_FINDINGS, EXIT_OK, EXIT_OPERATION, EXIT_PREFLIGHT,
+                                        TARGET_HELP, TARGETS, run_guarded)
+from mlspec.compiler.plan.exits import print_plan_error as _print_plan_error
+from mlspec.compiler.plan.plan import secret_env_var  # noqa: F401 (re-exported: where apply reads secrets)
 
 #: oldest Pulumi CLI accepted (the Python SDK mlspec pins is pulumi>=3.200)
 MIN_CLI_VERSION = (3, 200, 0)
@@ -76,64 +78,15 @@ def check_cli(which: Callable[[str], str | None] = shutil.which,
     return []
 
 
-def _aws_credentials(env: dict) -> bool:
-    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
-        return True
-    if env.get("AWS_PROFILE") or env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") \
-            or env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
-        return True
-    home = Path(env.get("HOME", "~")).expanduser()
-    creds = Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials")
-    conf = Path(env.get("AWS_CONFIG_FILE") or home / ".aws" / "config")
-    for f in (creds, conf):
-        try:
-            text = f.read_text()
-        except OSError:
-            continue
-        if re.search(r"aws_access_key_id|sso_session|sso_start_url|credential_process|role_arn", text):
-            return True
-    return False
-
-
-def _gcp_credentials(env: dict) -> bool:
-    if env.get("GOOGLE_OAUTH_ACCESS_TOKEN") or env.get("CLOUDSDK_AUTH_ACCESS_TOKEN") or env.get("GOOGLE_CREDENTIALS"):
-        return True
-    adc = env.get("GOOGLE_APPLICATION_CREDENTIALS")
-    if adc:
-        return Path(adc).is_file()
-    home = Path(env.get("HOME", "~")).expanduser()
-    cfg = Path(env.get("CLOUDSDK_CONFIG") or home / ".config" / "gcloud")
-    return (cfg / "application_default_credentials.json").is_file()
-
-
-def _azure_credentials(env: dict) -> bool:
-    if env.get("ARM_CLIENT_ID") and (env.get("ARM_CLIENT_SECRET") or env.get("ARM_CLIENT_CERTIFICATE_PATH")
-                                     or env.get("ARM_USE_OIDC") or env.get("ARM_USE_MSI")):
-        return True
-    if env.get("ARM_USE_MSI") or env.get("AZURE_FEDERATED_TOKEN_FILE"):
-        return True
-    home = Path(env.get("HOME", "~")).expanduser()
-    azdir = Path(env.get("AZURE_CONFIG_DIR") or home / ".azure")
-    return (azdir / "azureProfile.json").is_file() and any(
-        (azdir / f).exists() for f in ("msal_token_cache.json", "msal_token_cache.bin", "accessTokens.json"))
-
-
-CREDENTIALS = {
-    "sagemaker": (_aws_credentials, "AWS credentials",
-                  "run `aws configure` / `aws sso login`, or export AWS_PROFILE or AWS_ACCESS_KEY_ID + "
-                  "AWS_SECRET_ACCESS_KEY"),
-    "vertex": (_gcp_credentials, "Google Cloud application-default credentials",
-               "run `gcloud auth application-default login`, or export GOOGLE_APPLICATION_CREDENTIALS=<key file>"),
-    "azureml": (_azure_credentials, "Azure credentials",
-                "run `az login`, or export ARM_CLIENT_ID with ARM_CLIENT_SECRET / ARM_USE_OIDC / ARM_USE_MSI "
-                "(and ARM_TENANT_ID, ARM_SUBSCRIPTION_ID)"),
-}
-
-
 def check_credentials(target: str, env: dict | None = None) -> list[Problem]:
     """Looks only at environment variables and credential files: never calls a metadata server."""
+    from mlspec.targets.base import get_target
+
     env = dict(os.environ if env is None else env)
-    fn, what, fix = CREDENTIALS[target]
+    creds = get_target(target).credentials()
+    if creds is None:
+        return []
+    fn, what, fix = creds
     return [] if fn(env) else [Problem("credentials", f"no {what} found", fix)]
 
 
@@ -146,11 +99,6 @@ def check_state(state_url: str, env: dict | None = None) -> list[Problem]:
                         "export PULUMI_CONFIG_PASSPHRASE=<passphrase> (or PULUMI_CONFIG_PASSPHRASE_FILE=<file>); "
                         "keep it: the stack's secrets need it on every apply")]
     return []
-
-
-def secret_env_var(key: str) -> str:
-    """`mlspec:fraud-pagerduty-key` -> MLSPEC_SECRET_FRAUD_PAGERDUTY_KEY (where apply reads it)."""
-    return "MLSPEC_SECRET_" + re.sub(r"[^A-Z0-9]", "_", key.split(":", 1)[-1].upper())
 
 
 def check_secrets(missing: list[str], env: dict | None = None) -> tuple[dict[str, str], list[Problem]]:
@@ -172,6 +120,7 @@ def check_secrets(missing: list[str], env: dict | None = None) -> tuple[dict[str
 
 class StackHandle(Protocol):
     def set_secret(self, key: str, value: str) -> None: ...
+    def set_config(self, key: str, value: str) -> None: ...
     def preview(self, on_output: Callable[[str], Any]) -> dict: ...
     def up(self, on_output: Callable[[str], Any]) -> dict: ...
     def preview_destroy(self, on_output: Callable[[str], Any]) -> dict: ...
@@ -207,6 +156,11 @@ class _PulumiStack:
         from pulumi import automation as auto
 
         self.stack.set_config(key, auto.ConfigValue(value=value, secret=True))
+
+    def set_config(self, key: str, value: str) -> None:
+        from pulumi import automation as auto
+
+        self.stack.set_config(key, auto.ConfigValue(value=value))
 
     def preview(self, on_output):
         r = self.stack.preview(color="never", on_output=on_output, diff=False)
@@ -390,6 +344,17 @@ def _drive(opts: Options, automation: Automation, staged: Path, env: str, state:
         for k, v in sorted(secrets.items()):
             stack.set_secret(k, v)
         _save_salt(pulumi_dir, state, env)
+        registered = True
+        if not opts.destroy and opts.target == "azureml":
+            # register components / environments / serving code / monitor tables and set
+            # pipelinesRegistered: before the preview when the workspace exists, else after it
+            # (then update again) -- targets/azureml/assets.py
+            import yaml
+
+            from mlspec.targets.azureml import assets
+
+            project = yaml.safe_load((pulumi_dir / "Pulumi.yaml").read_text())["name"]
+            registered = assets.before_up(staged, env, stack, project, out)
         if opts.destroy:
             preview = stack.preview_destroy(out)
             changes = preview.get("changes", preview)
@@ -407,6 +372,8 @@ def _drive(opts: Options, automation: Automation, staged: Path, env: str, state:
             _err(f"mlspec {verb}: declined; nothing was changed")
             return EXIT_DECLINED
         summary = stack.destroy(out) if opts.destroy else stack.up(out)
+        if not registered and summary.get("result") in (None, "succeeded"):
+            summary = assets.after_up(staged, env, stack, project, out) or summary
     except Exception as e:  # noqa: BLE001 - CLI / engine / cloud errors are operation failures
         _err(f"mlspec {verb}: the Pulumi operation failed: {type(e).__name__}: {str(e).strip()[:2000]}")
         _err("   = Pulumi's state is as the engine left it (every completed step is checkpointed); "
@@ -447,7 +414,7 @@ def add_parsers(sub, add_common) -> None:
                                 ("destroy", True, "delete the system's cloud resources (Pulumi Automation API)")):
         p = sub.add_parser(name, help=text)
         p.add_argument("spec", metavar="SPEC")
-        p.add_argument("--target", required=True, choices=TARGETS)
+        p.add_argument("--target", required=True, choices=TARGETS, metavar="TARGET", help=TARGET_HELP)
         p.add_argument("--env", required=True, help="environment (one stack per system, environment and target)")
         p.add_argument("--yes", action="store_true", help="do not ask (needed for production when not interactive)")
         p.add_argument("--out", default="build", help="build directory (default: build)")

@@ -34,7 +34,8 @@ How: ``python -m mlspec.compiler.plan._mockrun`` in a fresh subprocess (so globa
 state never leaks between runs), cwd = the program directory, config from
 ``Pulumi.<stack>.yaml`` (``config:``; bare keys are project-namespaced; ``secure:`` values
 become the placeholder ``mlspec-mock-secret`` and are marked secret). Computed outputs are
-fabricated per provider by :mod:`mlspec.compiler.plan.fabricate` (extend its tables, or pass
+fabricated per provider by :mod:`mlspec.compiler.plan.mocks` from the targets' tables
+(``Target.mock_outputs()``, ``targets/<cloud>/mock_outputs.py``; extend them, or pass
 ``overrides={"resources": {type: {wireKey: "template {name} {id}"}}, "calls": {token: {...}}}``).
 A program that raises, or exceeds ``timeout``, gives :class:`ProgramError` carrying the
 program's stderr and the traceback. Dynamic resources (``pulumi.dynamic.Resource``) run too:
@@ -168,9 +169,14 @@ def snake_case_leaks(resources: Iterable[dict], user_maps: Iterable[str] = USER_
     return out
 
 
-_PKG = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native",
-        "aws-native": "pulumi_aws_native"}
 _ARGS_CACHE: dict[str, Any] = {}
+
+
+def _python_modules() -> dict[str, str]:
+    """provider package -> Pulumi Python SDK module, from the targets' mock-output tables."""
+    from mlspec.compiler.plan import mocks
+
+    return mocks.load().python_modules
 
 
 def _required_inputs(token: str) -> list[str] | None:
@@ -181,7 +187,8 @@ def _required_inputs(token: str) -> list[str] | None:
     try:
         pkg, mod, cls = token.split(":")
         mod = mod.split("/")[0]
-        m = importlib.import_module(_PKG[pkg] if mod == "index" else f"{_PKG[pkg]}.{mod}")
+        py = _python_modules()[pkg]
+        m = importlib.import_module(py if mod == "index" else f"{py}.{mod}")
         from pulumi import _types as ptypes
 
         for n in (f"{cls}InitArgs", f"{cls}Args"):  # InitArgs exists when <cls>Args names a nested type
@@ -203,8 +210,11 @@ def missing_required(resources: Iterable[dict]) -> list[str]:
     string "None" on the wire, e.g. because an upstream mocked output was never fabricated.
     Imports the SDK submodule of each type lazily (0.3-0.7 s per cloud service module)."""
     out: list[str] = []
+    known = None
     for r in resources:
-        if r["type"].split(":")[0] not in _PKG:
+        if known is None:
+            known = _python_modules()
+        if r["type"].split(":")[0] not in known:
             continue
         req = r["required_inputs"] if "required_inputs" in r else _required_inputs(r["type"])
         for prop in req or []:

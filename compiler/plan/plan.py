@@ -27,88 +27,29 @@ from mlspec.compiler.plan import security
 CONCERNS = ("storage", "identity", "network", "pipeline", "registry and approval", "serving", "monitoring",
             "alerting", "other")
 
-#: (type-token prefix, concern); first match wins. Keys and registries sit with storage
-#: (they protect / hold data at rest).
-CONCERN_PREFIXES: list[tuple[str, str]] = [
-    # registry and approval
-    ("aws:sagemaker/modelPackageGroup", "registry and approval"),
-    ("aws:sagemaker/modelCard", "registry and approval"),
-    ("azure-native:machinelearningservices:ModelContainer", "registry and approval"),
-    ("azure-native:machinelearningservices:ModelVersion", "registry and approval"),
-    ("azure-native:machinelearningservices:Registry", "registry and approval"),
-    ("pulumi-python:dynamic/vertex:Model", "registry and approval"),
-    # serving
-    ("aws:sagemaker/model:", "serving"), ("aws:sagemaker/endpoint", "serving"), ("aws:appautoscaling", "serving"),
-    ("aws:sfn", "serving"),  # the SageMaker deploy path (state machine started on approval)
-    ("gcp:vertex/aiEndpoint", "serving"), ("gcp:vertex/aiDeploymentResourcePool", "serving"),
-    ("azure-native:machinelearningservices:OnlineEndpoint", "serving"),
-    ("azure-native:machinelearningservices:OnlineDeployment", "serving"),
-    ("azure-native:machinelearningservices:BatchEndpoint", "serving"),
-    ("azure-native:machinelearningservices:BatchDeployment", "serving"),
-    # monitoring
-    ("aws:sagemaker/dataQualityJobDefinition", "monitoring"),
-    ("aws-native:sagemaker:DataQualityJobDefinition", "monitoring"),
-    ("aws-native:sagemaker:ModelQualityJobDefinition", "monitoring"),
-    ("aws-native:sagemaker:ModelBiasJobDefinition", "monitoring"),
-    ("aws-native:sagemaker:ModelExplainabilityJobDefinition", "monitoring"), ("aws:sagemaker/monitoringSchedule", "monitoring"),
-    ("aws:cloudwatch/logGroup", "monitoring"), ("aws:sagemaker/mlflow", "monitoring"), ("aws:cloudwatch/dashboard", "monitoring"),
-    ("gcp:vertex/aiMetadataStore", "monitoring"), ("gcp:vertex/aiTensorboard", "monitoring"),
-    ("gcp:logging", "monitoring"), ("gcp:monitoring/dashboard", "monitoring"), ("gcp:bigquery", "monitoring"),
-    ("azure-native:monitor:PrivateLinkScope", "network"),
-    ("azure-native:monitor:DiagnosticSetting", "monitoring"), ("azure-native:operationalinsights", "monitoring"),
-    ("azure-native:applicationinsights", "monitoring"), ("azure-native:portal", "monitoring"),
-    # alerting
-    ("aws:cloudwatch/metricAlarm", "alerting"), ("aws:cloudwatch/compositeAlarm", "alerting"),
-    ("aws:sns", "alerting"), ("aws:chatbot", "alerting"),
-    ("gcp:monitoring/alertPolicy", "alerting"), ("gcp:monitoring/notificationChannel", "alerting"),
-    ("gcp:pubsub", "alerting"),
-    ("azure-native:monitor", "alerting"), ("azure-native:insights:ActionGroup", "alerting"),
-    ("azure-native:alertsmanagement", "alerting"),
-    # pipeline
-    ("aws:sagemaker/pipeline", "pipeline"), ("aws:cloudwatch/eventRule", "pipeline"),
-    ("aws:cloudwatch/eventTarget", "pipeline"), ("aws:scheduler", "pipeline"),
-    ("aws:lambda", "pipeline"), ("aws:s3/bucketObject", "pipeline"),
-    ("gcp:cloudscheduler", "pipeline"), ("gcp:workflows", "pipeline"), ("gcp:storage/bucketObject", "pipeline"),
-    ("gcp:cloudfunctions", "pipeline"), ("gcp:eventarc", "pipeline"), ("pulumi-python:dynamic", "pipeline"),
-    ("azure-native:machinelearningservices:Job", "pipeline"),
-    ("azure-native:machinelearningservices:Component", "pipeline"),
-    ("azure-native:machinelearningservices:Environment", "pipeline"),
-    ("azure-native:machinelearningservices:Code", "pipeline"),
-    ("azure-native:machinelearningservices:Data", "pipeline"),
-    ("azure-native:machinelearningservices:Compute", "pipeline"),
-    ("azure-native:machinelearningservices:Schedule", "pipeline"),
-    ("azure-native:logic", "pipeline"), ("azure-native:eventgrid", "pipeline"),
-    # identity
-    ("aws:iam", "identity"), ("gcp:serviceaccount", "identity"), ("gcp:projects/iAM", "identity"),
-    ("gcp:projects/serviceIdentity", "identity"), ("gcp:kms/cryptoKeyIAM", "identity"),
-    ("gcp:storage/bucketIAM", "identity"), ("gcp:artifactregistry/repositoryIam", "identity"),
-    ("gcp:vertex/aiEndpointIam", "identity"), ("gcp:orgpolicy", "identity"),  # guardrails on what jobs may do
-    ("azure-native:authorization", "identity"), ("azure-native:managedidentity", "identity"),
-    # network
-    ("aws:ec2", "network"), ("aws:vpc", "network"), ("gcp:compute", "network"),
-    ("gcp:servicenetworking", "network"), ("gcp:dns", "network"), ("azure-native:network", "network"),
-    ("azure-native:privatedns", "network"),
-    ("azure-native:machinelearningservices:ManagedNetwork", "network"),
-    ("azure-native:machinelearningservices:OutboundRule", "network"),
-    # storage (data, keys, registries)
-    ("aws:s3", "storage"), ("aws:kms", "storage"), ("aws:ecr", "storage"), ("aws:sagemaker/featureGroup", "storage"),
-    ("gcp:storage", "storage"), ("gcp:kms", "storage"), ("gcp:artifactregistry", "storage"),
-    ("gcp:vertex/aiDataset", "storage"), ("gcp:vertex/aiFeature", "storage"),
-    ("azure-native:storage", "storage"), ("azure-native:keyvault", "storage"),
-    ("azure-native:containerregistry", "storage"),
-    ("azure-native:machinelearningservices:Workspace", "storage"),
-    ("azure-native:machinelearningservices:Datastore", "storage"),
+#: cloud-neutral (type-token prefix, concern); the targets' own come first
+#: (``Target.resource_concerns()``), first match wins
+CONCERN_PREFIXES: list[tuple[str, Any]] = [
+    ("pulumi-python:dynamic", "pipeline"),
 ]
 
 
-def concern_of(r: dict) -> str:
+def _concern_table(target: str | None) -> list[tuple[str, Any]]:
+    from mlspec.targets.base import available_targets, get_target
+
+    names = [target] if target in available_targets() else list(available_targets())
+    table: list[tuple[str, Any]] = []
+    for n in names:
+        table.extend(get_target(n).resource_concerns() or ())
+    return table + CONCERN_PREFIXES
+
+
+def concern_of(r: dict, target: str | None = None) -> str:
+    """The concern a resource is grouped under (``target``: whose table to use; default: all)."""
     t = r["type"]
-    if t == "azure-native:machinelearningservices:Schedule":
-        action = (((r.get("inputs") or {}).get("properties") or {}).get("action") or {}).get("actionType")
-        return "monitoring" if action == "CreateMonitor" else "pipeline"
-    for prefix, concern in CONCERN_PREFIXES:
+    for prefix, concern in _concern_table(target):
         if t.startswith(prefix):
-            return concern
+            return concern(r) if callable(concern) else concern
     return "other"
 
 
@@ -138,7 +79,8 @@ class PlanResult:
 
     @property
     def blocking_checks(self) -> list[dict]:
-        return [c for c in self.program_checks if c["check"] in BLOCKING_CHECKS]
+        blocking = blocking_checks()
+        return [c for c in self.program_checks if c["check"] in blocking or c.get("blocking")]
 
     @property
     def exit_code(self) -> int:
@@ -146,20 +88,32 @@ class PlanResult:
 
     def as_json(self) -> dict:
         return {"target": self.target, "environment": self.environment,
-                "resources": [{"type": r["type"], "name": r["name"], "concern": concern_of(r),
+                "resources": [{"type": r["type"], "name": r["name"], "concern": concern_of(r, self.target),
                                "inputs": r["inputs"], "depends_on": r["depends_on"]} for r in self.resources],
                 "findings": self.findings, "program_checks": self.program_checks,
                 "secrets": [{"config": k, "env": _secret_env(k)} for k in self.missing_secrets]}
 
 
-def _secret_env(key: str) -> str:
-    from mlspec.compiler.plan.deploy import secret_env_var  # where `mlspec apply` reads it
+def secret_env_var(key: str) -> str:
+    """`mlspec:fraud-pagerduty-key` -> MLSPEC_SECRET_FRAUD_PAGERDUTY_KEY (where `mlspec apply`
+    reads it)."""
+    import re
 
-    return secret_env_var(key)
+    return "MLSPEC_SECRET_" + re.sub(r"[^A-Z0-9]", "_", key.split(":", 1)[-1].upper())
+
+
+_secret_env = secret_env_var
 
 
 #: harness checks that make a plan fail (the real engine would refuse the program)
 BLOCKING_CHECKS = ("duplicate-urn", "missing-required-input")
+
+
+def blocking_checks() -> tuple[str, ...]:
+    """The harness's blocking checks plus every target's (``Target.blocking_checks``)."""
+    from mlspec.targets.base import available_targets, get_target
+
+    return BLOCKING_CHECKS + tuple(c for n in available_targets() for c in get_target(n).blocking_checks)
 
 
 def today() -> _dt.date:
@@ -242,6 +196,13 @@ def _plan_build(target: str, env: str, envs: list[str], ir: dict, tdir: Path, ti
               + [{"check": "missing-required-input", "where": w} for w in harness.missing_required(resources)]
               + [{"check": "snake-case-leak", "where": w} for w in harness.snake_case_leaks(resources)]
               + [{"check": "none-in-string", "where": w} for w in harness.none_strings(resources)])
+    # what the cloud would reject at deploy or run time, judged by the vendors' code (target hook)
+    from mlspec.targets.base import available_targets, get_target
+
+    if target in available_targets():
+        more, skipped = get_target(target).program_checks(resources, build=tdir)
+        checks += more
+        notes = list(notes) + list(skipped)
     return PlanResult(target, env, resources, findings, checks, run["outputs"], run["missing_secrets"],
                       run["seconds"], notes)
 
@@ -275,7 +236,7 @@ def render_table(p: PlanResult) -> str:
              f"(mock runtime, {p.seconds:.1f} s)", ""]
     groups: dict[str, list[dict]] = {c: [] for c in CONCERNS}
     for r in p.resources:
-        groups[concern_of(r)].append(r)
+        groups[concern_of(r, p.target)].append(r)
     for concern, rs in groups.items():
         if not rs:
             continue

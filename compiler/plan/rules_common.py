@@ -1,45 +1,62 @@
 """Cross-cloud baseline rules MLS-G-01..09 (SECURITY.md section 1).
 
-Each check takes a :class:`~mlspec.compiler.plan.security.Graph` and yields
-``(resource or label, message)``; the per-cloud detail lives in rules_aws/gcp/azure and
-these rules catch what is common (keys exist, public flags, secrets, tags, images ...).
-Never imports a cloud SDK.
+Each check takes a :class:`~mlspec.compiler.plan.graph.Graph` and yields
+``(resource or label, message)``; the per-cloud detail lives in each target's ``rules.py``
+and these rules catch what is common (keys exist, public flags, secrets, tags, images ...).
+What they must know about a cloud (its data-at-rest and key types, identities, images, log
+types, registry) comes from the target's :class:`~mlspec.compiler.plan.graph.CloudProfile`
+(``Target.cloud_profile()``). Never imports a cloud SDK or a target package.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Iterator
 
-from mlspec.compiler.plan import pipelines
-from mlspec.compiler.plan.security import (CLOUD_OF_TARGET, SECRETISH_NAME, Graph, dig, is_reference, is_set,
-                                           literal_secret, parse_json, rule, walk)
+from mlspec.compiler.plan.graph import (SECRETISH_NAME, CloudProfile, Graph, dig, is_reference, is_set,
+                                        literal_secret, parse_json, rule, walk)
 
-# ----------------------------------------------------------------------------- G-01
 
-#: data-at-rest resource types per cloud (prefix match with a trailing *)
-DATA_AT_REST = {
-    "aws": ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2", "aws:ecr/repository:Repository",
-            "aws:cloudwatch/logGroup:LogGroup", "aws:sns/topic:Topic",
-            "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "aws:sagemaker/featureGroup:FeatureGroup",
-            "aws:sagemaker/domain:Domain", "aws:sagemaker/notebookInstance:NotebookInstance",
-            "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"),
-    "gcp": ("gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository", "gcp:vertex/*",
-            "gcp:bigquery/dataset:Dataset", "gcp:pubsub/topic:Topic"),
-    "azure": ("azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry",
-              "azure-native:machinelearningservices:Workspace", "azure-native:operationalinsights:Workspace"),
-}
-KEY_TYPES = {
-    "aws": ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey"),
-    "gcp": ("gcp:kms/cryptoKey:CryptoKey",),
-    "azure": ("azure-native:keyvault:Key",),
-}
+@functools.lru_cache(maxsize=1)
+def _profiles() -> tuple[tuple[str, CloudProfile], ...]:
+    """(cloud key, profile) of every registered target that has one."""
+    from mlspec.targets.base import available_targets, get_target
+
+    out = []
+    for name in available_targets():
+        t = get_target(name)
+        p = t.cloud_profile()
+        if p is not None:
+            out.append((t.cloud or t.name, p))
+    return tuple(out)
+
+
+def all_profiles() -> list[CloudProfile]:
+    """Every registered target's profile (rules that look at every kind of artifact use all)."""
+    return [p for _, p in _profiles()]
+
+
+def profile_of_cloud(c: str) -> CloudProfile | None:
+    return next((p for k, p in _profiles() if k == c), None)
 
 
 def cloud(g: Graph) -> str:
-    if g.target in CLOUD_OF_TARGET:
-        return CLOUD_OF_TARGET[g.target]
+    """The cloud key of the graph: its target's, else the cloud whose provider packages it uses."""
+    from mlspec.targets.base import available_targets, get_target
+
+    if g.target in available_targets():
+        t = get_target(g.target)
+        return t.cloud or t.name
     pkgs = {r["type"].split(":")[0] for r in g.resources}
-    return "aws" if "aws" in pkgs else "gcp" if "gcp" in pkgs else "azure" if "azure-native" in pkgs else ""
+    return next((k for k, p in _profiles() if set(p.providers) & pkgs), "")
+
+
+def profile(g: Graph) -> CloudProfile:
+    p = profile_of_cloud(cloud(g))
+    return p if p is not None else CloudProfile()
+
+
+# ----------------------------------------------------------------------------- G-01
 
 
 def referenced_key(g: Graph) -> bool:
@@ -54,58 +71,36 @@ def referenced_key(g: Graph) -> bool:
       default="customer-managed key created or referenced by the stack, one per environment and region",
       external=("see per-cloud rows",))
 def check_cmk_exists(g: Graph):
-    c = cloud(g)
-    data = g.of(*DATA_AT_REST.get(c, ()))
-    if data and not g.of(*KEY_TYPES.get(c, ())) and not referenced_key(g):
+    p = profile(g)
+    data = g.of(*p.data_at_rest)
+    if data and not g.of(*p.key_types) and not referenced_key(g):
         yield data[0], (f"{len(data)} data-at-rest resource(s) but the stack neither creates nor references a "
                         "customer-managed key")
+    managed = [q.managed_key for q in all_profiles() if q.managed_key]
     for r in g.resources:
         for path, v in walk(r["inputs"]):
-            if isinstance(v, str) and re.search(r"alias/aws/", v):
-                yield r, f"`{path}` uses the AWS-managed key `{v}`, not the environment CMK"
+            if isinstance(v, str):
+                for rx, who in managed:
+                    if rx.search(v):
+                        yield r, f"`{path}` uses the {who} key `{v}`, not the environment CMK"
     if referenced_key(g):
         return  # the spec names an existing key: references to it cannot be matched offline
-    own = stack_keys(g, c)
+    own = p.stack_keys(g)
     if not own:
         return
-    rx = KEY_REF.get(c)
     for r in g.resources:
-        if r["type"] in KEY_TYPES.get(c, ()):
+        if r["type"] in p.key_types:
             continue
         for path, v in walk(r["inputs"]):
-            for ref in _key_refs(v, rx):
-                if _key_id(ref, c) not in own:
+            for ref in _key_refs(v, p.key_ref):
+                if p.key_id(ref) not in own:
                     yield r, f"`{path}` uses key `{ref}`, which this stack does not create"
-
-
-#: key references in inputs, per cloud (KMS key ARNs; Cloud KMS crypto key names)
-KEY_REF = {"aws": re.compile(r"arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+"),
-           "gcp": re.compile(r"projects/[^/\s\"]+/locations/[^/\s\"]+/keyRings/[^/\s\"]+/cryptoKeys/[^/\s\"@]+")}
 
 
 def _key_refs(v: Any, rx) -> list[str]:
     if rx is None or not isinstance(v, str):
         return []
     return [m.group(0) for m in rx.finditer(v)]
-
-
-def _key_id(ref: str, c: str) -> str:
-    return ref.rsplit("/", 1)[-1] if c == "aws" else ref
-
-
-def stack_keys(g: Graph, c: str) -> set[str]:
-    """Ids/ARNs of the keys the stack creates, as the harness fabricates them."""
-    from mlspec.compiler.plan import fabricate
-
-    out: set[str] = set()
-    for k in g.of(*KEY_TYPES.get(c, ())):
-        if c == "aws":  # compared by key id: the region comes from the stack config
-            out.add(fabricate.guid("kms", k["name"]))
-        elif c == "gcp":
-            ring, name = k["inputs"].get("keyRing"), k["inputs"].get("name") or k["name"]
-            if isinstance(ring, str):
-                out.add(f"{ring}/cryptoKeys/{name}")
-    return out
 
 
 # ----------------------------------------------------------------------------- G-02
@@ -168,35 +163,8 @@ def component_identities(g: Graph) -> dict[str, set[str]]:
         if isinstance(identity, str) and is_set(identity) and not identity.startswith("["):
             uses.setdefault(identity, set()).add(kind)
 
-    c = cloud(g)
-    if c == "aws":
-        for p in g.of("aws:sagemaker/pipeline:Pipeline"):
-            add(p["inputs"].get("roleArn"), "orchestrator")
-            for step in pipelines.sagemaker_steps(p["inputs"].get("pipelineDefinition")):
-                add(pipelines.sagemaker_step_role(step), "workload")
-        for m in g.of("aws:sagemaker/model:Model"):
-            add(m["inputs"].get("executionRoleArn"), "serving")
-        for _, api, p in pipelines.sagemaker_deploy_calls(g):
-            if api == "createModel":
-                add(p.get("ExecutionRoleArn"), "serving")
-        for m in g.of("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"):
-            add(m["inputs"].get("roleArn"), "monitoring")
-        for s in g.of("aws:sagemaker/monitoringSchedule:MonitoringSchedule"):
-            add(dig(s["inputs"], "monitoringScheduleConfig", "monitoringJobDefinition", "roleArn"), "monitoring")
-    elif c == "gcp":
-        for job in pipelines.vertex_job_specs(g):
-            add(job.get("service_account"), "orchestrator")
-        for _, ex in pipelines.kfp_custom_jobs(g):
-            add(ex.get("service_account"), "workload")
-    elif c == "azure":
-        kinds = {"azure-native:machinelearningservices:Workspace": "workspace",
-                 "azure-native:machinelearningservices:Compute": "workload",
-                 "azure-native:machinelearningservices:OnlineEndpoint": "serving",
-                 "azure-native:machinelearningservices:BatchEndpoint": "serving"}
-        for t, kind in kinds.items():
-            for r in g.of(t):
-                for uai in (dig(r["inputs"], "identity", "userAssignedIdentities") or {}):
-                    add(uai, kind)
+    for identity, kind in profile(g).identities(g):
+        add(identity, kind)
     return uses
 
 
@@ -254,17 +222,11 @@ def check_no_literal_secrets(g: Graph):
 
 # ----------------------------------------------------------------------------- G-05
 
-LOG_TYPES = {
-    "aws:cloudwatch/logGroup:LogGroup": ("retentionInDays", "kmsKeyId"),
-    "azure-native:operationalinsights:Workspace": ("retentionInDays", None),
-    "gcp:logging/projectBucketConfig:ProjectBucketConfig": ("retentionDays", "cmekSettings"),
-}
-
-
 @rule("MLS-G-05", cloud="all", resource="log groups / Log Analytics / log buckets", property="retention, encryption",
       default="retained (prod >= 365 days) and encrypted", external=("CKV_AWS_66", "CKV_AWS_338", "CKV_AWS_158"))
 def check_logs_retained(g: Graph):
-    for t, (ret_key, kms_key) in LOG_TYPES.items():
+    log_types = {t: keys for p in all_profiles() for t, keys in p.log_types.items()}
+    for t, (ret_key, kms_key) in log_types.items():
         for r in g.of(t):
             days = r["inputs"].get(ret_key)
             if not isinstance(days, (int, float)):
@@ -278,20 +240,17 @@ def check_logs_retained(g: Graph):
 # ----------------------------------------------------------------------------- G-06
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-PRIVATE_REGISTRY = {
-    "aws": re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/"),
-    "gcp": re.compile(r"^([a-z0-9-]+-docker\.pkg\.dev|([a-z]+\.)?gcr\.io)/"),
-    "azure": re.compile(r"^[a-z0-9]+\.azurecr\.io/"),
-}
 
 
 def image_problem(image: Any, c: str) -> str | None:
+    """Why ``image`` breaks MLS-G-06 for cloud ``c`` (a cloud key such as ``aws``), or None."""
     if not isinstance(image, str) or not image or image.startswith("[") or not c:
         return None
-    if image.startswith(("azureml:", "azureml://")):
-        return None  # a registered Azure ML environment, not a raw image
+    if any(image.startswith(p.registered_images) for p in all_profiles() if p.registered_images):
+        return None  # a registered environment (e.g. Azure ML `azureml:`), not a raw image
     problems = []
-    rx = PRIVATE_REGISTRY.get(c)
+    p = profile_of_cloud(c)
+    rx = p.private_registry if p is not None else None
     if rx and not rx.match(image):
         problems.append("not from a private registry")
     if not DIGEST.search(image):
@@ -303,7 +262,7 @@ def image_problem(image: Any, c: str) -> str | None:
       default="private registry, pinned by @sha256 digest", external=("MLS only",), sees="graph+artifacts")
 def check_images_pinned(g: Graph):
     c = cloud(g)
-    for where, image in pipelines.images(g):
+    for where, image in (x for p in all_profiles() for x in p.images(g)):
         why = image_problem(image, c)
         if why:
             yield where, why
@@ -334,7 +293,10 @@ TAG_KEYS = {
     # the compiler version is kept out of artifacts (deterministic output, STYLE.md); the IR schema
     # version the build was made from stands in for it
     "mlspec version": ("mlspecversion", "compilerversion", "irschema", "schemaversion"),
-    "spec hash": ("spechash", "specsha256", "specsha"),
+    # the system names the spec a resource comes from; the spec *hash* is lineage, recorded in the
+    # manifest, on pipeline runs and on registered model versions, not on every resource: a tag
+    # that changes with every edit would rewrite the whole stack for a one-line change (issue 16)
+    "system": ("mlspecsystem",),
 }
 
 
@@ -350,22 +312,14 @@ def missing_tags(tags: Any) -> list[str]:
 def default_tags(g: Graph) -> dict:
     """Provider-level default tags/labels (stack config or explicit provider resources)."""
     out: dict = {}
-    for key in ("aws:defaultTags", "gcp:defaultLabels"):
-        v = parse_json(g.config.get(key))
-        if isinstance(v, dict):
-            out.update(v.get("tags", v) if key == "aws:defaultTags" else v)
-    for p in g.of("pulumi:providers:aws", "pulumi:providers:gcp"):
-        v = dig(p["inputs"], "defaultTags", "tags") or parse_json(p["inputs"].get("defaultTags")) or {}
-        if isinstance(v, dict):
-            out.update(v.get("tags", v) if "tags" in v else v)
-        v = parse_json(p["inputs"].get("defaultLabels")) or {}
-        if isinstance(v, dict):
-            out.update(v)
+    for p in all_profiles():
+        out.update(p.default_tags(g))
     return out
 
 
 @rule("MLS-G-08", cloud="all", resource="every taggable resource", property="tags / labels",
-      default="owner, environment, data classification, mlspec version, spec hash", external=("MLS only",),
+      default="owner, environment, data classification, mlspec version, mlspec system (the spec hash is lineage: "
+              "manifest, pipeline runs, model versions)", external=("MLS only",),
       severity="low")
 def check_standard_tags(g: Graph):
     defaults = default_tags(g)
@@ -376,7 +330,7 @@ def check_standard_tags(g: Graph):
         tags = dict(defaults)
         own = r["inputs"].get(prop)
         if isinstance(own, list) and all(isinstance(t, dict) and "key" in t for t in own):
-            own = {t["key"]: t.get("value") for t in own}  # aws-native: [{key, value}]
+            own = {t["key"]: t.get("value") for t in own}  # a list of {key, value} (aws-native)
         if isinstance(own, dict):
             tags.update(own)
         elif own not in (None, "[unknown]"):
@@ -394,14 +348,8 @@ def check_standard_tags(g: Graph):
       default="every pipeline definition is visible to the checks (inline or in the build) and parses",
       external=("see MLS-AWS-054, MLS-GCP-050, MLS-AZ-080",), sees="graph+artifacts")
 def check_pipelines_visible(g: Graph):
-    for p in g.of("aws:sagemaker/pipeline:Pipeline"):
-        d = p["inputs"].get("pipelineDefinition")
-        if d is None and is_set(p["inputs"].get("pipelineDefinitionS3Location")):
-            local = [a for a in pipelines.sagemaker_definition_artifacts(g)]
-            if not local:
-                yield p, "pipeline definition only in S3 and not in the build: step settings cannot be checked"
-        elif isinstance(d, str) and d not in ("[unknown]", "[secret]") and parse_json(d) is None:
-            yield p, "pipeline definition is not valid JSON: step settings cannot be checked"
+    for p in all_profiles():
+        yield from p.hidden_pipelines(g)
     for path, doc in sorted(g.artifacts.items()):
         if isinstance(doc, str) and path.endswith((".json", ".yaml", ".yml")):
             yield path, "artifact does not parse: its security settings cannot be checked"

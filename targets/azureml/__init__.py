@@ -34,15 +34,71 @@ SETTINGS = {
     "vnet_cidr": Setting("string", False, "address space of the generated virtual network",
                          r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/16"),
     "subnet_cidr": Setting("string", False, "private-endpoint subnet", r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/24"),
+    "runner_subnet_cidr": Setting("string", False, "a subnet for callers outside Azure (self-hosted CI runner, "
+                                  "jump host) that reach the private workspace, registry and storage through the "
+                                  "stack's private endpoints and DNS zones", r"\d+\.\d+\.\d+\.\d+/\d+",
+                                  "10.42.1.0/24"),
 }
 
 
 class AzureML(Target):
     name = "azureml"
     display_name = "Azure Machine Learning"
+    cloud = "azure"
+    cloud_title = "Azure (Azure ML target)"
     capabilities = CAPABILITIES
     settings = SETTINGS
+
+    def runner(self):  # `mlspec run` (targets/azureml/run.py)
+        from mlspec.targets.azureml.run import run
+
+        return run
 
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         from .lower import lower  # keep `import mlspec.targets.azureml` light
         return lower(irs, ctx)
+
+    # ---- hooks of `mlspec plan | apply | approve` (lazy imports: compile never loads them)
+
+    def baseline_rules(self):
+        from mlspec.targets.azureml.baseline import RULES
+
+        return RULES
+
+    def rules(self):
+        from mlspec.compiler.plan.graph import rules_in
+        from mlspec.targets.azureml import rules
+
+        return rules_in(rules)
+
+    def cloud_profile(self):
+        from mlspec.targets.azureml.artifacts import PROFILE
+
+        return PROFILE
+
+    def resource_concerns(self):
+        from mlspec.targets.azureml.artifacts import RESOURCE_CONCERNS
+
+        return RESOURCE_CONCERNS
+
+    def mock_outputs(self):
+        from mlspec.targets.azureml.mock_outputs import MOCK_OUTPUTS
+
+        return MOCK_OUTPUTS
+
+    def approval_backend(self):
+        from mlspec.targets.azureml.approvals import AzureBackend
+
+        return AzureBackend()
+
+    def credentials(self):
+        from mlspec.targets.azureml.approvals import CREDENTIALS
+
+        return CREDENTIALS
+
+    def program_checks(self, resources, build=None):
+        """Deploy-time failures found in the plan's resources and the build (targets/azureml/checks.py);
+        each is marked blocking."""
+        from mlspec.targets.azureml import checks
+
+        return checks.program_checks(list(resources), build), []

@@ -30,26 +30,52 @@ PROSE = """\
 | `<env>/pipelines/<pipeline>/components/<step>.yml` | azureml-component | one command component per step and gate; a tune step is a pipeline component wrapping a sweep node over `<step>_trial.yml` |
 | `<env>/pipelines/batch_<name>/`, `<env>/pipelines/monitor_<name>/` | azureml-job, azureml-component | batch scoring; model-quality / bias monitors |
 | `<env>/schedules/*.yml` | azureml-schedule | cron schedules of pipelines and batch jobs, recurrence schedules of emulated monitors |
-| `<env>/monitors/<monitor>.yml` | azureml-schedule | model-monitoring schedules (`create_monitor`) |
-| `<env>/endpoints/<endpoint>/endpoint.yml`, `<slot>-deployment.yml` | azureml-online-endpoint, azureml-online-deployment | the first release as CLI files (slots `blue`/`green`, `ab-<variant>`) |
+| `<env>/monitors/<monitor>.yml`, `<env>/monitors/reference/<dataset>/MLTable` | azureml-schedule, mltable | model-monitoring schedules (`create_monitor`) and the MLTable over each baseline dataset they compare with |
+| `<env>/endpoints/<endpoint>/endpoint.yml`, `<slot>-deployment.yml`, `traffic.yml` | azureml-online-endpoint, azureml-online-deployment | the first release as CLI files: the endpoint (no traffic), its deployments (slot `blue`, or `ab-<variant>`), then `az ml online-endpoint update --file traffic.yml` |
 | `environments/<name>.yml`, `environments/<name>.conda.yml` | environment-definition, conda-environment | Azure ML environments (base image + pinned framework, MLflow, tools); `az ml environment create` builds them into the stack registry, components reference `azureml:<name>:<version>` |
-| `code/_mlspec/*.py`, `code/_mlspec/config/<env>/...json` | helper-script, step-config | mlspec's step scripts and their settings (JSON data, never command-line text) |
+| `code/_mlspec/*.py`, `code/_mlspec/config/<env>/...json` | helper-script, step-config | mlspec's step scripts, the launcher wrapper `track.py`, the scoring script `score.py` and their settings (JSON data, never command-line text) |
 | `code/<path>` | source-script | the spec's scripts (copied by the front end); every `code:` field points at `code/` |
 
-Deploy: `pulumi up` (infrastructure, endpoints, alerts, monitors), then `az ml environment create`
-and `az ml component create` for `environments/*.yml` and every `pipeline_component.yml`, then
-either `pulumi config set pipelinesRegistered true && pulumi up` (Pulumi owns the pipeline,
-batch and emulated-monitor schedules, which submit the registered pipeline components) or
-`az ml schedule create --file <env>/schedules/<name>.yml` -- one or the other, not both.
+Deploy: `mlspec apply SPEC --target azureml --env ENV` runs `pulumi up` (infrastructure,
+endpoints, alerts), registers with azure-ai-ml every environment (`environments/*.yml`), every
+`pipeline_component.yml` of the environment, the serving code (code asset `<system>_serving`)
+and the monitors' MLTable reference tables, sets `pipelinesRegistered` and runs `pulumi up`
+again: the pipeline, batch and emulated-monitor schedules, the deployments of non-MLflow models
+and the model monitors wait for those assets. By hand: `pulumi up`, `az ml environment create` /
+`az ml component create` / `az ml data create --type mltable`, then `pulumi config set
+pipelinesRegistered true && pulumi up` (or `az ml schedule create --file
+<env>/schedules/<name>.yml` -- one or the other, not both).
 
-**Script contract.** Scripts get `--<input> <dir>` per input (named after the referenced output
-or dataset), `--<output> <dir>` per output, `--model <dir>` for evaluate, `--<name> <value>`
-per arg/hyperparameter (typed component inputs, never inlined). Evaluate writes
-`evaluation.json` = `{"metrics": {"<name>": {"value": <number>}}}`. Training scripts should
-save an MLflow model (autologging does) so deployments need no scoring script. Every spec
-script runs through `_mlspec/track.py`, which tags the job's MLflow run (spec hash, code hash,
-data versions, step) and logs the step's hyperparameters/args before running the script
-in-process.
+**Callers outside the private network.** The workspace, registry, vault and storage have public
+access disabled. A CI runner (`pulumi up`, `az ml`, `mlspec apply`) or an approver (`mlspec
+approve`) must run inside the stack's VNet: set `runner_subnet_cidr` and the program adds a
+`runners` subnet whose private DNS zones resolve every service to its private endpoint; put a
+self-hosted runner or a jump host (Bastion) there, or peer your CI network with the VNet and link
+the same zones. The retraining Logic App submits jobs through Azure Resource Manager with its
+managed identity (see "To verify").
+
+**Script contract** (`compiler/contract.py`). Every spec script runs through `_mlspec/track.py`
+and receives exactly `contract.script_argv`: `--<input> <dir>` per data input (the IR's
+`input_names`, never renamed), `--<output> <dir>` per process output, `--model <dir>` (train /
+tune: the folder to write; evaluate: the model folder), `--metrics <dir>` (train, tune,
+evaluate), then `--<name> <value>` per arg/hyperparameter sorted by name (typed component
+inputs, never inlined; a sweep's sampled values too). `after_<step>` inputs only order nodes and
+never reach the script. The wrapper runs the script in its code folder (`code_dir`, also on
+`sys.path` with the script's own folder), pip-installs the step's `requirements`, tags the job's
+MLflow run (spec hash, code hash, data versions, step) and logs args through `MlflowClient`
+without making a run active -- so a script calling `mlflow.start_run()` resumes the job's run --
+and afterwards logs every metric of `<metrics>/evaluation.json` (`{"metrics": {"<name>":
+{"value": <number>}}}`) to that run: a sweep ranks trials by the objective logged there. A tune
+step's `max_runtime` is the sweep's `limits.trial_timeout`, `max_total_runtime` its
+`limits.timeout` (nothing on the pipeline node).
+
+**Models and serving.** The model's `format` (contract) decides how it is loaded and
+registered: `mlflow` registers an `mlflow_model` and deploys without code; `xgboost`
+(`model.bst`), `sklearn` (`model.joblib`), `torchscript` (`model.pt`), `onnx` (`model.onnx`) or a
+`serve` handler (`load(model_dir)`, `predict(model, rows)`) register a `custom_model` whose
+deployments run `_mlspec/score.py` (init/run, collecting inputs and outputs for monitoring) in a
+serving environment (`mlspec-<framework>-serve`). The fairness, explanation and batch helpers
+load models the same way. A served model without `format` or `serve` is refused.
 
 ## Approval gate (Azure ML has none)
 
@@ -61,22 +87,29 @@ in-process.
 2. An approver runs `mlspec approve <model> <version> --target azureml --subscription ...
    --resource-group ... --workspace ... --reason ...` (or `mlspec reject`; `mlspec status` lists
    pending versions), or the self-contained `code/_mlspec/approve.py` shipped in the build (Entra
-   ID sign-in either way). It records the approver's object id in `mlspec.approvals`, refuses the pipeline identity that registered the version
-   (`mlspec.registered_by`), and flips the stage to `approved` with `mlspec.approved_by` once
-   `count` distinct approvers have approved. It prints the release to deploy.
+   ID sign-in either way). It records the approver's object id in `mlspec.approvals` and sign-in
+   name in `mlspec.approver_names`, refuses the pipeline identity that registered the version
+   (`mlspec.registered_by`), and flips the stage to `approved` once `count` distinct approvers
+   have approved. It prints the release to deploy, with the idle slot of the endpoint computed
+   from its live traffic (`blue` for a first release) and the live version as `previous`.
 3. Deployment follows only a promotion: the program creates deployments solely for versions in
    the stack config `releases` (`{model: {version, previous, slot, phase, approved_by}}`, set by
    the deployment workflow from the registry), and at deploy time reads each version from the
    registry (`getModelVersion`) and fails the update unless it is tagged `approved` by at least
-   `count` distinct approvers, none of them the compute identity that ran the pipeline
-   (MLS-G-07). Run the deploy workflow in an approval-protected CI environment (MLS-AZ-090).
-   The tag names are shared with `mlspec.compiler.plan.approvals`, so mlspec's own approval
+   `count` distinct approvers the spec names (`approvers`, by sign-in name or object id, or the
+   `approver_object_ids` setting), none of them a stack identity, and its ARM
+   `systemData.lastModifiedByType` is `User`: the compute identity may register versions (its
+   custom role `mlspec workload` has model write but no deployment write), so a tag it rewrites is
+   never trusted (MLS-G-07; threat model in docs/security.md). CLI deployment files name no model:
+   deploy with `--set model=azureml:<model>:<version>` as `mlspec approve` prints. Run the deploy workflow in an approval-protected CI environment (MLS-AZ-090).
+   The tag names are shared with `mlspec.targets.azureml.approvals`, so mlspec's own approval
    commands and the plan rule MLS-AZ-090 read the same state.
 
 A release goes through phases, each one `pulumi up`: `deploy` (deployments created, traffic on
 the previous slot, because Azure needs a deployment to exist before traffic names it),
 `rollout` (the strategy's initial split), then `complete` or `rolled_back`. A new version goes
-into the idle slot (`slot`), so a live deployment is never updated in place.
+into the idle slot (`slot`, computed by `mlspec approve`; a release with a previous version but
+no slot fails), so a live deployment is never updated in place.
 
 ## Rollouts
 
@@ -86,7 +119,7 @@ into the idle slot (`slot`), so a live deployment is never updated in place.
 | ab_test | one deployment per variant (`ab-<name>`), endpoint traffic = the variant shares; rollback sends all traffic to the first variant |
 | blue_green | new slot at 0%; after `bake` the rollout Logic App moves 100% to it; the old slot stays for rollback |
 | shadow | new slot at 0% with `mirror_traffic` = the sample; after `duration` the rollout Logic App promotes it (if `promote` is set) |
-| canary / linear | initial split, then the rollout Logic App (recurrence = `interval`, user-assigned identity, custom role with only `onlineEndpoints/read` + `write` on that endpoint) raises the new slot by `step` until 100% |
+| canary / linear | initial split, then the rollout Logic App (recurrence = `interval`, user-assigned identity; custom role `mlspec rollout` with only `onlineEndpoints/read` + `write`, defined at resource-group scope and assigned on that endpoint, plus Managed Identity Operator on the endpoint's identity, which the PUT names) raises the new slot by `step` until 100% |
 
 **Automatic rollback (emulated).** Each alert in `rollback_on` is an Azure Monitor metric alert
 (log alert for error rates) whose actions include the endpoint's rollback action group; its
@@ -98,12 +131,17 @@ keeps it.
 ## Monitoring, alerts, channels
 
 - `data_drift`, `prediction_drift`, `feature_attribution_drift`: Azure ML monitor schedules
-  (serverless Spark with the monitoring identity) on the released deployment, reference data =
-  the baseline dataset, production data = the deployment's collected data; email channels get
-  the monitor's own notifications.
+  (serverless Spark with the monitoring identity) on the released deployment (on an A/B endpoint:
+  the variant serving the endpoint's model), reference data = an MLTable over the baseline
+  dataset (`<env>/monitors/reference/<dataset>/MLTable`, registered by `mlspec apply`: monitors
+  read tables, not a plain `uri_folder`), production data = the deployment's collected data;
+  email channels get the monitor's own notifications. A monitor is created only for a deployment
+  that exists.
 - `model_quality`, `bias_drift`: no Azure ML signal fits; a scheduled pipeline over the collected
-  data (plus ground truth) fails on a breach; a log alert on `AmlRunStatusChangedEvent` sends it
-  to the monitor's channels.
+  data (rows nested under `data` in the collector's JSON lines, flattened per prediction and
+  joined on `correlationid` (+ `row`) with the ground truth, whose label column is the model's
+  `label`) fails on a breach; a log alert on `AmlRunStatusChangedEvent` sends it to the
+  monitor's channels.
 - Breaches with `retrain_on` or non-email channels: Event Grid (workspace system topic,
   `RunStatusChanged` filtered on `azureml_modelmonitor_threshold_breached` and the monitor) calls
   a Logic App that submits the registered pipeline component and posts to the channel URLs.
@@ -130,8 +168,16 @@ Monitor private link scope (private-only ingestion and query, private endpoint; 
 retention in prod); one user-assigned identity per component (workspace, storage CMK, registry CMK, compute,
 monitoring, retraining, each endpoint, each endpoint's rollout workflows) with role
 assignments scoped to one resource and never Owner, Contributor or User Access Administrator;
+the workload identities hold custom roles (`mlspec workload`, `mlspec monitoring`, `mlspec
+retrain`: exact Azure ML operations, no deployment write; only `workload` may write model
+versions, to register them) instead of AzureML Data Scientist, which only the approvers get;
 the workspace with public access off, managed network `AllowOnlyApprovedOutbound` (private
-endpoint rules to storage, vault and registry; FQDN rules only for `allowed_egress`), CMK, HBI
+endpoint rules to storage, vault and registry; FQDN rules for `allowed_egress` and, because the
+workspace builds the step and serving environments, for `conda.anaconda.org`, `pypi.org` and
+`files.pythonhosted.org` -- MCR base images come through the `MicrosoftContainerRegistry` service
+tag Azure adds as a required rule; FQDN rules need the managed network's Azure Firewall; to build
+images elsewhere instead, push them to the stack registry and name them by digest with
+`base_image` / `gpu_base_image` and `image` on steps), CMK, HBI
 unless the data classification is public/internal, identity-based datastores, v1 legacy mode
 off, a private endpoint with DNS zones, diagnostic settings; AmlCompute clusters with local auth
 off, no node public IP, min 0 nodes; online endpoints with `AADToken` auth, public access off,
@@ -154,6 +200,12 @@ mlspec's least-privilege reading of Microsoft's list, which names Contributor.
   the data collector registers (`<endpoint>-<deployment>-model_inputs|model_outputs`).
 - The Logic Apps definitions run only in Azure; offline tests check their structure and the
   traffic JSON they build, not their execution.
+- That the retraining Logic App's ARM job submission is accepted while the workspace's public
+  network access is disabled (if not, run retraining from the pipeline schedule or a runner in
+  the `runners` subnet).
+- The operation names in the custom roles (`targets/azureml/lower.py` `CUSTOM_ROLES`) against
+  the jobs each identity runs, and that `systemData.lastModifiedByType` of a model version is
+  `User` after `mlspec approve` and `ManagedIdentity` / `Application` after a workload write.
 
 ## Construct mapping (generated from `targets/azureml/capabilities.py`)
 

@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
+import re
 import shlex
 from typing import Any, Callable
 
 from mlspec.targets.base import local_name
+
+from mlspec.compiler import contract
 
 from . import naming
 
@@ -45,18 +49,44 @@ SCHEMA_ENVIRONMENT = "https://azuremlschemas.azureedge.net/latest/environment.sc
 IMAGE_CPU = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
 IMAGE_GPU = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04:latest"
 
-#: framework -> pip requirement template ({v} = the spec's version)
+#: framework -> pip requirement template ({v} = the spec's version as a PEP 440 specifier, see pin())
 FRAMEWORK_PACKAGES = {
-    "sklearn": ["scikit-learn=={v}.*"],
-    "xgboost": ["xgboost=={v}.*", "scikit-learn"],
-    "pytorch": ["torch=={v}.*"],
-    "tensorflow": ["tensorflow=={v}.*"],
-    "huggingface": ["transformers=={v}.*", "torch"],
+    "sklearn": ["scikit-learn{v}", "joblib"],
+    "xgboost": ["xgboost{v}", "scikit-learn"],
+    "pytorch": ["torch{v}"],
+    "tensorflow": ["tensorflow{v}"],
+    "huggingface": ["transformers{v}", "torch"],
 }
+#: model format -> what loading it needs besides the framework (mlspec's helpers and scoring script)
+FORMAT_PACKAGES = {"onnx": ["onnxruntime==1.*"]}
+#: FQDN outbound rules the workspace's image builds need under `AllowOnlyApprovedOutbound`: the
+#: conda channel (conda-forge is served from conda.anaconda.org) and PyPI (index + files). MCR base
+#: images need none: Azure adds the `MicrosoftContainerRegistry` service tag as a required rule.
+#: https://learn.microsoft.com/en-us/azure/machine-learning/how-to-managed-network#list-of-required-rules
+IMAGE_BUILD_FQDNS = ("conda.anaconda.org", "pypi.org", "files.pythonhosted.org")
+SERVING_PACKAGES = ["azureml-inference-server-http==1.*", "azureml-ai-monitoring==1.*"]
+
+
+def pin(version: str) -> str:
+    """A framework version as written in specs -> a valid PEP 440 version specifier.
+
+    "1.2-1" (a SageMaker-style container revision of framework 1.2) -> "==1.2.*"; "1.7" ->
+    "==1.7.*"; "2.3.1" -> "==2.3.1"; "1" -> "==1.*". The revision after `-` names a container
+    build, not the framework, so it is dropped (never read as a patch release)."""
+    m = re.match(r"\s*v?(\d+(?:\.\d+){0,2})", str(version))
+    if not m:
+        return ""
+    parts = m.group(1).split(".")
+    return "==" + ".".join(parts) if len(parts) == 3 else "==" + ".".join(parts) + ".*"
 COMMON_PACKAGES = ["mlflow==2.*", "azureml-mlflow==1.*", "pandas==2.*", "pyarrow"]
 TOOL_PACKAGES = ["azure-ai-ml==1.*", "azure-identity==1.*", "fairlearn==0.*", "shap==0.*", "scikit-learn"]
 
-HELPER_SCRIPTS = ("_common", "track", "validate_data", "bias_check", "explain", "gate", "register", "batch_score", "approve", "quality_monitor")
+HELPER_SCRIPTS = ("_common", "track", "validate_data", "bias_check", "explain", "gate", "register", "batch_score",
+                  "approve", "quality_monitor", "score")
+
+
+def _dirname(path: str) -> str:
+    return posixpath.dirname(path) or "."
 
 
 def _py_type(v: Any) -> str:
@@ -69,39 +99,52 @@ def _py_type(v: Any) -> str:
     return "string"
 
 
-def env_name(framework: dict | None, tools: bool = False, gpu: bool = False) -> str:
-    """Name of the Azure ML environment for a framework and/or mlspec's tools."""
+def env_name(framework: dict | None, tools: bool = False, gpu: bool = False, serve: bool = False) -> str:
+    """Name of the Azure ML environment for a framework and/or mlspec's tools (or serving)."""
     parts = ["mlspec"]
     if framework is not None:
         parts.append(f"{framework['name']}-{framework['version']}".replace(".", "-"))
-    if framework is None or tools:
+    if serve:
+        parts.append("serve")
+    elif framework is None or tools:
         parts.append("tools")
     if gpu:
         parts.append("gpu")
     return "-".join(parts)
 
 
-def environment(framework: dict | None, tools: bool, gpu: bool, base: str | None = None) -> tuple[str, dict, dict]:
+def environment(framework: dict | None, tools: bool, gpu: bool, base: str | None = None,
+                serve: bool = False, extra: tuple[str, ...] = ()) -> tuple[str, dict, dict]:
     """(name, environment YAML, conda file) -- registered with `az ml environment create`, so the
     workspace builds the image into the stack's private registry and jobs pull it from there."""
-    name = env_name(framework, tools, gpu)
-    conda_doc = conda(framework, tools)
+    name = env_name(framework, tools, gpu, serve) + "".join("-" + _dist_name(e) for e in sorted(extra))
+    conda_doc = conda(framework, tools and not serve, serve=serve, extra=extra)
     base = base or (IMAGE_GPU if gpu else IMAGE_CPU)
     version = "1-" + hashlib.sha256(json.dumps([base, conda_doc], sort_keys=True).encode()).hexdigest()[:12]
     doc = {"$schema": SCHEMA_ENVIRONMENT, "name": name, "version": version,
-           "description": "generated by mlspec: base image + pinned framework, MLflow and tools",
+           "description": "generated by mlspec: base image + pinned framework, MLflow and "
+                          + ("the Azure ML inference server" if serve else "tools"),
            "image": base, "conda_file": f"./{name}.conda.yml"}
     return name, doc, conda_doc
 
 
-def conda(framework: dict | None, tools: bool = False) -> dict:
+def _dist_name(req: str) -> str:
+    return re.split(r"[=<>!~\[; ]", req, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def conda(framework: dict | None, tools: bool = False, serve: bool = False, extra: tuple[str, ...] = ()) -> dict:
     pkgs = list(COMMON_PACKAGES)
     if framework is not None:
-        pkgs += [p.format(v=framework["version"]) for p in FRAMEWORK_PACKAGES[framework["name"]]]
-    if framework is None or tools:
+        pkgs += [p.format(v=pin(framework["version"])) for p in FRAMEWORK_PACKAGES[framework["name"]]]
+    if serve:
+        pkgs += SERVING_PACKAGES
+    elif framework is None or tools:
         pkgs += TOOL_PACKAGES
-    return {"name": "mlspec", "channels": ["conda-forge"],
-            "dependencies": ["python=3.10", "pip", {"pip": pkgs}]}
+    pkgs += list(extra)
+    seen: set[str] = set()
+    unique = [p for p in pkgs if _dist_name(p) not in seen and not seen.add(_dist_name(p))]  # first (pinned) wins
+    return {"name": "mlspec", "channels": ["conda-forge", "nodefaults"],  # only conda.anaconda.org
+            "dependencies": ["python=3.10", "pip", {"pip": unique}]}
 
 
 class PipelineBuilder:
@@ -150,6 +193,10 @@ class PipelineBuilder:
         fw = (src or {}).get("framework")
         return fw if fw and fw["name"] != "custom" else None
 
+    def loading(self, ref: str | None) -> dict:
+        """Format + serve handler of the model a step output holds (helpers load by format)."""
+        return self.env.loading(self.env.model_for_source(ref), self.framework_of(ref))
+
     def component(self, step: dict, *, inputs: dict, outputs: list[str], command: str,
                   framework: dict | None, image: str | None, gpu: bool, description: str,
                   tools: bool = False) -> dict:
@@ -184,17 +231,6 @@ class PipelineBuilder:
     # ------------------------------------------------------------------ per kind
     def lower_step(self, step: dict) -> None:
         LOWER_STEP[step["kind"]](self, step)
-
-    def _ref_inputs(self, refs: list[str]) -> dict[str, str]:
-        """Input name -> binding (script contract, docs/ir.md: the referenced output's or dataset's
-        name; `<step>_<output>` only when two references share a name)."""
-        names: dict[str, str] = {}
-        for ref in refs:
-            short = ref.split(".")[-1]
-            if short in names or short == "config":
-                short = "_".join(ref.split(".")[1::2]) if ref.startswith("step.") else short
-            names[short] = self.bind(ref)
-        return names
 
     def _ordering(self, step: dict, bound: dict[str, str]) -> dict[str, str]:
         """`after_<dep>` inputs for dependencies that carry no data into this step."""
@@ -240,29 +276,50 @@ class PipelineBuilder:
             comp_inputs[name] = {"type": "uri_folder", "optional": True,
                                  "description": "ordering only: runs after this predecessor"}
 
-    def _user_step(self, step: dict, script: str, refs: list[str], scalars: dict, outputs: list[str],
-                   framework: dict | None, description: str, kind: str = "command",
-                   extra: dict | None = None, extra_inputs: dict | None = None,
-                   model: str | None = None) -> None:
-        bound = {"model": self.bind(model)} if model else {}
-        bound.update(self._ref_inputs(refs))
-        comp_inputs: dict[str, Any] = {n: {"type": "uri_folder"} for n in bound}
-        for k, v in scalars.items():
-            comp_inputs[k] = {"type": _py_type(v), "default": v}
-        comp_inputs.update(extra_inputs or {})
-        args = [t for n in comp_inputs for t in (f"--{n}", f"${{{{inputs.{n}}}}}")]
-        args += [t for o in outputs for t in (f"--{o}", f"${{{{outputs.{o}}}}}")]
-        self._with_ordering(step, bound, comp_inputs)
-        self.add_config(step["name"], {
-            "tags": {**self.env.lineage_tags(self.p), "mlspec-step": step["id"]},
-            "params": {k: v for k, v in scalars.items()}, "autolog": step["kind"] in ("train", "tune")})
+    def _user_step(self, step: dict, script: str, framework: dict | None, description: str,
+                   ranges: dict | None = None) -> None:
+        """A spec script's component: its command line is exactly the portable contract's
+        (compiler.contract.script_flags): inputs, outputs, model, metrics, then params sorted by key."""
+        range_types = _search_space(ranges)[1] if ranges else {}
+        trial = {k: None for k in ranges} if ranges else None
+        values = dict(step.get("args") or step.get("hyperparameters") or {})
+        bound: dict[str, str] = {}
+        comp_inputs: dict[str, Any] = {}
+        outputs: list[str] = []
+        args: list[str] = []
+        metrics_flag = None
+        for f in contract.script_flags(step, trial):
+            if f.role in ("input", "model_in"):
+                bound[f.name] = self.bind(f.ref)
+                comp_inputs[f.name] = {"type": "uri_folder"}
+                args += [f"--{f.name}", f"${{{{inputs.{f.name}}}}}"]
+            elif f.role == "param":
+                comp_inputs[f.name] = range_types[f.name] if f.name in range_types else \
+                    {"type": _py_type(values[f.name]), "default": values[f.name]}
+                args += [f"--{f.name}", f"${{{{inputs.{f.name}}}}}"]
+            else:  # output, model_out, metrics, checkpoints: a directory the script writes
+                outputs.append(f.name)
+                args += [f"--{f.name}", f"${{{{outputs.{f.name}}}}}"]
+                if f.role == "metrics":
+                    metrics_flag = f.name
+        self._with_ordering(step, bound, comp_inputs)   # `after_*` inputs: declared, never on the command line
+        lineage = self.env.lineage_tags(self.p)
+        if not any(p.endswith("/_lineage.json") for p, *_ in self.artifacts):
+            self.add_config("_lineage", {"tags": {"mlspec-spec-sha256": lineage["mlspec-spec-sha256"]}})
         cfg = f"_mlspec/config/{self.env.name}/{self.p['name']}/{step['name']}.json"
+        self.add_config(step["name"], {  # the spec hash comes from _lineage.json (track.py), so a spec
+            # change rewrites one file, not every step's
+            "tags": {**{k: v for k, v in lineage.items() if k != "mlspec-spec-sha256"}, "mlspec-step": step["id"]},
+            "params": {k: v for k, v in values.items() if k not in (ranges or {})},
+            "autolog": step["kind"] in ("train", "tune"), "script": script,
+            "code_dir": step.get("code_dir") or _dirname(script), "requirements": step.get("requirements"),
+            "metrics_flag": metrics_flag})
         comp = self.component(step, inputs=comp_inputs, outputs=outputs,
                               command=shell_command(["python", "_mlspec/track.py", "--config", cfg, script, *args]),
                               framework=framework,
                               image=step.get("image"), gpu=self.env.is_gpu(step.get("compute")),
                               description=description)
-        self._emit(step, comp, self._node(step, f"{step['name']}.yml", bound, kind=kind, extra=extra))
+        self._emit(step, comp, self._node(step, f"{step['name']}.yml", bound))
 
     def _helper_step(self, step: dict, script: str, refs: dict[str, str], outputs: list[str],
                      config: dict, description: str, framework: dict | None = None) -> None:
@@ -290,12 +347,11 @@ def _validate(b: PipelineBuilder, s: dict) -> None:
 
 
 def _process(b: PipelineBuilder, s: dict) -> None:
-    b._user_step(s, s["script"], s["inputs"], s["args"], s["outputs"], None, f"process step `{s['name']}`")
+    b._user_step(s, s["script"], None, f"process step `{s['name']}`")
 
 
 def _train(b: PipelineBuilder, s: dict) -> None:
-    b._user_step(s, s["entry_point"], s["inputs"], s["hyperparameters"], ["model"],
-                 None if s["framework"]["name"] == "custom" else s["framework"],
+    b._user_step(s, s["entry_point"], None if s["framework"]["name"] == "custom" else s["framework"],
                  f"train with {s['framework']['name']} {s['framework']['version']}")
 
 
@@ -321,15 +377,18 @@ def _search_space(ranges: dict) -> tuple[dict, dict]:
 
 
 def _tune(b: PipelineBuilder, s: dict) -> None:
-    """A sweep node wrapped in a pipeline component (so the outer node declares its interface)."""
-    space, range_inputs = _search_space(s["ranges"])
-    fixed = {k: v for k, v in s["hyperparameters"].items() if k not in s["ranges"]}
+    """A sweep node wrapped in a pipeline component (so the outer node declares its interface).
+
+    `max_runtime_s` is per trial (`limits.trial_timeout`), `max_total_runtime_s` the whole sweep
+    (`limits.timeout`); neither is written on the pipeline-type node (azure-ai-ml: unknown field)."""
+    space, _range_inputs = _search_space(s["ranges"])
     limits: dict[str, Any] = {"max_total_trials": s["max_trials"], "max_concurrent_trials": s["parallel_trials"]}
     if s.get("max_runtime_s"):
-        limits["timeout"] = s["max_runtime_s"]
-    b._user_step(s, s["entry_point"], s["inputs"], fixed, ["model"],
-                 None if s["framework"]["name"] == "custom" else s["framework"],
-                 f"trial of the hyperparameter sweep over {', '.join(s['ranges'])}", extra_inputs=range_inputs)
+        limits["trial_timeout"] = s["max_runtime_s"]
+    if s.get("max_total_runtime_s"):
+        limits["timeout"] = s["max_total_runtime_s"]
+    b._user_step(s, s["entry_point"], None if s["framework"]["name"] == "custom" else s["framework"],
+                 f"trial of the hyperparameter sweep over {', '.join(s['ranges'])}", ranges=s["ranges"])
     # the trial component was emitted as components/<name>.yml; wrap it
     trial_path, _kind, trial, _fmt = b.artifacts[-1]
     b.artifacts[-1] = (trial_path.replace(f"/{s['name']}.yml", f"/{s['name']}_trial.yml"), _kind, trial, _fmt)
@@ -349,31 +408,32 @@ def _tune(b: PipelineBuilder, s: dict) -> None:
                "inputs": data_inputs, "outputs": {"model": {"type": "uri_folder"}}, "jobs": {"sweep": sweep}}
     b.artifacts.append((f"{b.folder}/components/{s['name']}.yml", "azureml-component", wrapper, "yaml"))
     node["type"] = "pipeline"
-    node.pop("compute", None)
-    node.pop("identity", None)
+    for key in ("compute", "identity", "limits", "resources", "distribution"):
+        node.pop(key, None)  # pipeline-type nodes take none of these (they are on the sweep / trial)
 
 
 def _evaluate(b: PipelineBuilder, s: dict) -> None:
-    b._user_step(s, s["script"], [s["data"]], {}, ["metrics"], b.framework_of(s["model"]),
-                 "evaluate the model; writes evaluation.json ({metrics: {name: {value}}})", model=s["model"])
+    b._user_step(s, s["script"], b.framework_of(s["model"]),
+                 "evaluate the model; writes evaluation.json ({metrics: {name: {value}}})")
 
 
 def _bias(b: PipelineBuilder, s: dict) -> None:
     b._helper_step(s, "bias_check", {"model": s["model"], "data": s["data"]}, ["report"],
                    {"facets": s["facets"], "label": s["label"], "metric": s["metric"],
-                    "max_disparity": s["max_disparity"]},
+                    "max_disparity": s["max_disparity"], "model_loading": b.loading(s["model"]), "data_format": b.env.data_format(s["data"])},
                    "fairness check (fairlearn); fails when a facet's disparity exceeds the limit",
                    framework=b.framework_of(s["model"]))
 
 
 def _explain(b: PipelineBuilder, s: dict) -> None:
     b._helper_step(s, "explain", {"model": s["model"], "data": s["data"]}, ["report"],
-                   {"method": s["method"]}, "SHAP explanation of the model", framework=b.framework_of(s["model"]))
+                   {"method": s["method"], "model_loading": b.loading(s["model"]), "data_format": b.env.data_format(s["data"])}, "SHAP explanation of the model", framework=b.framework_of(s["model"]))
 
 
 def _batch(b: PipelineBuilder, s: dict) -> None:
     b._helper_step(s, "batch_score", {"model": s["model"], "data": s["data"]}, ["predictions"],
-                   {"output": s["output"]}, "score a dataset with the trained model",
+                   {"output": s["output"], "model_loading": b.loading(s["model"]), "data_format": b.env.data_format(s["data"])},
+                   "score a dataset with the trained model",
                    framework=b.framework_of(s["model"]))
     b.jobs[s["name"]]["outputs"] = {"predictions": {"type": "uri_folder", "mode": "rw_mount",
                                                     "path": b.env.uri(s["output"])}}
@@ -436,6 +496,31 @@ def _topo(pipeline: dict) -> list[tuple[str, dict]]:
 _INPUT_MODES = {"ro_mount": "ReadOnlyMount", "rw_mount": "ReadWriteMount", "download": "Download"}
 
 
+def content_version(doc: dict, *salt: str) -> str:
+    """An asset version that follows the asset's own content (plus `salt`: the scripts it runs,
+    the versions of the components it calls), so a spec change re-versions only what it touches."""
+    body = json.dumps({k: v for k, v in doc.items() if k != "version"}, sort_keys=True, default=str)
+    return "1-" + hashlib.sha256("\n".join((body,) + salt).encode()).hexdigest()[:12]
+
+
+def _version_components(env, b: PipelineBuilder) -> list[str]:
+    """Give this pipeline's components content versions (command components and sweep trials
+    first, then sweep wrappers with their trial's); returns every version, by path."""
+    code = env.ir["code"]["sha256"]
+    comps = [(path, doc) for path, kind, doc, _fmt in b.artifacts
+             if kind == "azureml-component" and isinstance(doc, dict) and "version" in doc]
+    versions: dict[str, str] = {}
+    for path, doc in comps:
+        if doc.get("type") != "pipeline":
+            doc["version"] = versions[path] = content_version(doc, code)
+    for path, doc in comps:
+        if doc.get("type") == "pipeline":
+            trial = (doc.get("jobs", {}).get("sweep") or {}).get("trial", "")
+            trial_path = path.rsplit("/", 1)[0] + "/" + trial[2:] if trial.startswith("./") else ""
+            doc["version"] = versions[path] = content_version(doc, code, versions.get(trial_path, ""))
+    return [versions[p] for p in sorted(versions)]
+
+
 def finish_pipeline(env, b: PipelineBuilder, *, name: str, description: str, tags: dict, experiment: str,
                     default_compute: str, trigger: dict | None) -> tuple[list, dict]:
     """Write the pipeline job, the same pipeline as a pipeline component, and its schedule.
@@ -450,11 +535,13 @@ def finish_pipeline(env, b: PipelineBuilder, *, name: str, description: str, tag
            "inputs": inputs, "jobs": b.jobs}
     b.artifacts.append((f"{folder}/pipeline.yml", "azureml-job", job, "yaml"))
     comp_name = naming.asset(env.system, name, "pipeline")
+    children = _version_components(env, b)
     comp = {"$schema": SCHEMA_PIPELINE_COMPONENT, "type": "pipeline", "name": comp_name,
-            "version": env.asset_version, "display_name": name, "description": description, "tags": tags,
+            "version": "", "display_name": name, "description": description, "tags": tags,
             "inputs": {k: {"type": v["type"]} for k, v in inputs.items()}, "jobs": b.jobs}
+    comp["version"] = content_version(comp, *children)
     b.artifacts.append((f"{folder}/pipeline_component.yml", "azureml-component", comp, "yaml"))
-    runnable = {"name": naming.kebab(name), "component": comp_name, "version": env.asset_version,
+    runnable = {"name": naming.kebab(name), "component": comp_name, "version": comp["version"],
                 "experiment": experiment, "compute": default_compute,
                 "inputs": {k: {"jobInputType": v["type"], "uri": v["path"],
                                "mode": _INPUT_MODES[v.get("mode", "ro_mount")]} for k, v in inputs.items()}}
@@ -501,8 +588,10 @@ def lower_batch(env, batch: dict) -> tuple[list, dict]:
                 "steps": [step], "gates": []}
     b = PipelineBuilder(env, pipeline, f"{env.name}/pipelines/{name}")
     b._helper_step(step, "batch_score", {"data": batch["data"]}, ["predictions"],
-                   {"output": batch["output"], "model": model["name"], "model_stage": "approved"},
-                   f"score {batch['data']} with the latest approved {model['name']}")
+                   {"output": batch["output"], "model": env.model_name(model["name"]), "model_stage": "approved",
+                    "model_loading": env.loading(model), "data_format": env.data_format(batch["data"])},
+                   f"score {batch['data']} with the latest approved {model['name']}",
+                   framework=model["framework"] if model["framework"]["name"] != "custom" else None)
     b.jobs["score"]["outputs"] = {"predictions": {"type": "uri_folder", "mode": "rw_mount",
                                                   "path": env.uri(batch["output"])}}
     return finish_pipeline(env, b, name=name, description=env.describe(f"batch scoring `{batch['name']}`"),

@@ -42,7 +42,36 @@ ROLES = {
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
     "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
     "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
+    "Managed Identity Operator": "f1a07417-d97a-45cb-824c-7a7467783830",
 }
+
+_MLS = "Microsoft.MachineLearningServices/workspaces/"
+#: Custom roles of the workload identities (replacing AzureML Data Scientist, which can write model
+#: tags and online deployments): exactly the Azure ML operations each needs, and never
+#: onlineEndpoints write/deployments (deploying) nor, for monitoring and retraining, models/write.
+#: https://learn.microsoft.com/en-us/azure/role-based-access-control/resource-provider-operations#microsoftmachinelearningservices
+_RUN_ACTIONS = [_MLS.rstrip("/") + "/read", _MLS + "experiments/read", _MLS + "experiments/write",
+                _MLS + "experiments/runs/read", _MLS + "experiments/runs/write", _MLS + "metrics/resource/write",
+                _MLS + "jobs/read", _MLS + "datastores/read", _MLS + "data/read", _MLS + "environments/read",
+                _MLS + "codes/read", _MLS + "components/read", _MLS + "computes/read"]
+CUSTOM_ROLES = {
+    "workload": ("mlspec workload", "pipeline steps and user code: run, track, register model versions "
+                 "(the deployment re-checks approvals; no deploy rights)",
+                 _RUN_ACTIONS + [_MLS + "models/read", _MLS + "models/write", _MLS + "models/versions/read",
+                                 _MLS + "models/versions/write"]),
+    "monitoring": ("mlspec monitoring", "model monitors: read models and collected data, write signal runs",
+                   _RUN_ACTIONS + [_MLS + "jobs/write", _MLS + "models/read", _MLS + "models/versions/read",
+                                   _MLS + "onlineEndpoints/read", _MLS + "data/write"]),
+    "retrain": ("mlspec retrain", "retraining workflow: submit registered pipeline components as jobs",
+                _RUN_ACTIONS + [_MLS + "jobs/write"]),
+    "rollout": ("mlspec rollout", "rollout / rollback workflows: change the traffic of an online endpoint",
+                [_MLS + "onlineEndpoints/read", _MLS + "onlineEndpoints/write"]),
+}
+#: actions no workload identity may hold (approval integrity, docs/security.md; tested). The rollout
+#: workflows' `onlineEndpoints/write` on their one endpoint moves traffic between deployments that
+#: exist (each checked at deploy time); creating a deployment (a model version) is not in any role.
+DEPLOY_ACTIONS = (_MLS + "onlineEndpoints/deployments/write", _MLS + "batchEndpoints/deployments/write",
+                  _MLS + "batchEndpoints/write")
 #: roles that mlspec must never grant (MLS-AZ-041); a test checks none of the above is one
 FORBIDDEN_ROLES = {"8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner", "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
                    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator"}
@@ -68,6 +97,11 @@ def _role(name: str, scope: str) -> dict:
     return {"name": name, "id": ROLES[name], "slug": re.sub(r"[^a-z0-9]", "", name.lower())[:24], "scope": scope}
 
 
+def _custom(key: str, scope: str) -> dict:
+    name = CUSTOM_ROLES[key][0]
+    return {"name": name, "custom": key, "slug": re.sub(r"[^a-z0-9]", "", name.lower())[:24], "scope": scope}
+
+
 class Env:
     """One environment's IR plus everything derived from the target settings."""
 
@@ -89,18 +123,66 @@ class Env:
         self.asset_version = "1-" + hashlib.sha256(
             (ir["source"]["sha256"] + ir["code"]["sha256"]).encode()).hexdigest()[:12]
         self.environments: dict[str, tuple[dict, dict]] = {}
+        self.notes: list[str] = []
         self.tags = {"mlspec-system": self.system, "owner": ir["system"]["owner"], "environment": self.name,
                      "data-classification": ir["security"]["data_classification"] or "unspecified",
-                     "mlspec-spec-sha256": ir["source"]["sha256"], "mlspec-ir-schema": ir["schema_version"],
+                     "mlspec-ir-schema": ir["schema_version"],
                      **{f"label-{k}": str(v) for k, v in sorted(ir["system"]["labels"].items())}}
         self.workspace = naming.workspace(self.settings.get("workspace", self.system), self.name)
 
-    def register_environment(self, framework: dict | None, tools: bool, gpu: bool) -> str:
+    def register_environment(self, framework: dict | None, tools: bool, gpu: bool, serve: bool = False,
+                             extra: tuple[str, ...] = ()) -> str:
         """Record the Azure ML environment a component needs; return its `azureml:` reference."""
         base = self.settings.get("gpu_base_image" if gpu else "base_image")
-        name, doc, conda_doc = jobs.environment(framework, tools, gpu, base)
+        name, doc, conda_doc = jobs.environment(framework, tools, gpu, base, serve=serve, extra=extra)
         self.environments[name] = (doc, conda_doc)
         return f"azureml:{name}:{doc['version']}"
+
+    # ---------------------------------------------------------------- models
+    @staticmethod
+    def model_format(model: dict | None, framework: dict | None = None) -> str | None:
+        """The portable contract's model `format` (IR schema 2), else the trainer framework's default."""
+        if model and model.get("format"):
+            return model["format"]
+        fw = ((model or {}).get("framework") or framework or {}).get("name")
+        return {"xgboost": "xgboost", "sklearn": "sklearn"}.get(fw)
+
+    def loading(self, model: dict | None, framework: dict | None = None) -> dict:
+        """How mlspec's helpers and the scoring script load a model: its format and serve handler."""
+        serve = (model or {}).get("serve")
+        return {"format": self.model_format(model, framework),
+                "serve": None if not serve else {"entry_point": serve["entry_point"],
+                                                 "code_dir": serve.get("code_dir") or jobs._dirname(serve["entry_point"])}}
+
+    def data_format(self, ref: str | None) -> str | None:
+        """File format of a dataset or step output (IR schema 2 helper when present); None = by extension."""
+        try:
+            from mlspec.compiler.ir import data_format  # contract worker's helper (IR schema 2)
+        except ImportError:
+            data_format = None
+        if data_format is not None and ref:
+            try:
+                return data_format(self.ir, ref)
+            except (KeyError, ValueError, TypeError):
+                pass
+        ds = self.datasets.get(ref or "")
+        return ds["format"] if ds else None
+
+    def label_of(self, model: dict, monitor: dict | None = None) -> str:
+        """The model's label column: IR `label` (schema 2), else the label-role column of the
+        monitor's baseline or of any dataset of the system."""
+        if model.get("label"):
+            return model["label"]
+        candidates = [self.datasets.get((monitor or {}).get("baseline") or "")] + list(self.ir["datasets"])
+        for ds in candidates:
+            col = next((c["name"] for c in (ds or {}).get("schema", []) if c["role"] == "label"), None)
+            if col:
+                return col
+        return "label"
+
+    def model_for_source(self, ref: str | None) -> dict | None:
+        """The spec model registered from a step output (so its format applies to that output)."""
+        return next((m for m in self.ir["models"] if ref and m.get("source") == ref), None)
 
     # ---------------------------------------------------------------- names
     def endpoint_name(self, e: dict) -> str:
@@ -146,6 +228,12 @@ class Env:
         return f"{what} of {self.system} ({self.name}); generated by mlspec from {self.ctx.spec_path}"
 
     def lineage_tags(self, pipeline: dict) -> dict:
+        memo = self.__dict__.setdefault("_lineage_memo", {})  # once per pipeline, not once per step
+        if pipeline["id"] not in memo:
+            memo[pipeline["id"]] = self._lineage_tags(pipeline)
+        return dict(memo[pipeline["id"]])
+
+    def _lineage_tags(self, pipeline: dict) -> dict:
         tags = {"mlspec-system": self.system, "mlspec-environment": self.name,
                 "mlspec-pipeline": pipeline["id"], "mlspec-spec-sha256": self.ir["source"]["sha256"],
                 "mlspec-code-sha256": self.ir["code"]["sha256"]}
@@ -182,6 +270,9 @@ class Env:
                         "mlspec.data_versions": json.dumps(data_versions, sort_keys=True),
                         "mlspec.hyperparameters": json.dumps(train.get("hyperparameters") or {}, sort_keys=True)},
             "metrics_from": step.get("metrics_from"),
+            # mlflow_model only for an MLflow model directory; anything else is a custom_model that
+            # deploys with mlspec's scoring script (serving config) and a serving environment
+            "model_loading": self.loading(model),
         }
 
 
@@ -274,8 +365,9 @@ def _quality_monitor(env: Env, mo: dict, out: dict) -> list:
     folder = f"{env.name}/pipelines/{name}"
     b = jobs.PipelineBuilder(env, pipeline, folder)
     refs = {}
+    slot = serving.monitored_deployment(endpoint, serving.rollout_plan(endpoint, env, [])) or serving.FIRST_SLOT
     for asset in ("model_inputs", "model_outputs"):
-        b.inputs[asset] = {"type": "uri_folder", "mode": "ro_mount", "path": f"azureml:{ep_name}-green-{asset}@latest"}
+        b.inputs[asset] = {"type": "uri_folder", "mode": "ro_mount", "path": f"azureml:{ep_name}-{slot}-{asset}@latest"}
         refs[asset] = "${{parent.inputs.%s}}" % asset
     if mo["kind"] == "model_quality":
         b.inputs["ground_truth"] = {"type": "uri_folder", "path": env.uri(mo["ground_truth"]), "mode": "ro_mount"}
@@ -283,7 +375,8 @@ def _quality_monitor(env: Env, mo: dict, out: dict) -> list:
     b._helper_step(step, "quality_monitor", refs, ["report"],
                    {"kind": mo["kind"], "metric": mo["metric"], "facets": mo["facets"],
                     "above": mo["breach"]["above"], "below": mo["breach"]["below"],
-                    "monitor": mo["name"], "endpoint": ep_name},
+                    "monitor": mo["name"], "endpoint": ep_name, "label": env.label_of(env.models[endpoint["model"]], mo),
+                    "positive_label": env.models[endpoint["model"]].get("positive_label")},
                    f"{mo['kind']} `{mo['metric']}` of endpoint `{endpoint['name']}`; fails the job on a breach")
     freq, interval = serving.recurrence(mo["every_s"])
     arts, runnable = jobs.finish_pipeline(
@@ -291,8 +384,10 @@ def _quality_monitor(env: Env, mo: dict, out: dict) -> list:
         tags={"mlspec-monitor": mo["id"], "mlspec-environment": env.name},
         experiment=naming.asset(env.prefix_snake, "monitor", mo["name"]), default_compute=env.compute_for(None),
         trigger={"type": "recurrence", "frequency": freq, "interval": interval})
-    # the program points the schedule at the released slot's collected data (CLI files: `green`)
-    runnable["release"] = {"model": local_name(endpoint["model"]), "slot_marker": f"{ep_name}-green-"}
+    # the program points the schedule at the released slot's collected data (CLI files: the first
+    # release's slot); an A/B endpoint's monitored variant is fixed
+    runnable["release"] = {"model": local_name(endpoint["model"]), "slot_marker": f"{ep_name}-{slot}-",
+                           "deployment": serving.monitored_deployment(endpoint, serving.rollout_plan(endpoint, env, []))}
     out["runnables"][mo["id"]] = runnable
     return arts
 
@@ -396,12 +491,12 @@ def build_stack(env: Env, out: dict) -> dict:
         _identity(env, "storage", [_role("Key Vault Crypto Service Encryption User", "vault")]),
         _identity(env, "registry", [_role("Key Vault Crypto Service Encryption User", "vault")]),
         _identity(env, "compute", [_role("Storage Blob Data Contributor", "storage"), _role("AcrPull", "registry"),
-                                   _role("AzureML Data Scientist", "workspace")]),
+                                   _custom("workload", "workspace")]),
         _identity(env, "monitoring", [_role("Storage Blob Data Contributor", "storage"),
-                                      _role("AzureML Data Scientist", "workspace")]),
+                                      _custom("monitoring", "workspace")]),
     ]
     if any(out["breach"]):
-        ids.append(_identity(env, "retrain", [_role("AzureML Data Scientist", "workspace")]))
+        ids.append(_identity(env, "retrain", [_custom("retrain", "workspace")]))
     # per-role/scope duplicates would collide in Pulumi URNs
     for ident in ids + out["identities"]:
         seen = set()
@@ -420,8 +515,11 @@ def build_stack(env: Env, out: dict) -> dict:
     outbound = [{"name": f"pe-{t}-{g}", "type": "PrivateEndpoint", "target": t, "subresource": g}
                 for t, g in (("storage", "blob"), ("storage", "file"), ("storage", "dfs"), ("vault", "vault"),
                              ("registry", "registry"))]
-    outbound += [{"name": naming.kebab(f"fqdn-{f}")[:60], "type": "FQDN", "fqdn": f}
-                 for f in ir["security"]["allowed_egress"]]
+    declared = list(ir["security"]["allowed_egress"])
+    outbound += [{"name": naming.kebab(f"fqdn-{f}")[:60], "type": "FQDN", "fqdn": f} for f in declared]
+    if env.environments:  # the workspace builds step/serving environments: conda-forge + PyPI only
+        outbound += [{"name": naming.kebab(f"build-{f}")[:60], "type": "FQDN", "fqdn": f}
+                     for f in jobs.IMAGE_BUILD_FQDNS if f not in declared]
     return {
         "header": f"generated by mlspec from {env.ctx.spec_path}; do not edit",
         "system": env.system, "environment": env.name, "production": ir["environment"]["production"],
@@ -439,6 +537,7 @@ def build_stack(env: Env, out: dict) -> dict:
                     "containers": ["data", "models", "capture", "monitoring"]},
         "network": {"address_space": env.settings.get("vnet_cidr") or "10.42.0.0/16",
                     "subnet": env.settings.get("subnet_cidr") or "10.42.0.0/24",
+                    "runner_subnet": env.settings.get("runner_subnet_cidr"),
                     "dns_zones": sorted({z for p in pe for z in p["zones"]}), "private_endpoints": pe},
         "identities": ids + out["identities"],
         "human_roles": [{"key": f"approver-{i}", "principal_id": oid, "principal_type": "Group",
@@ -466,7 +565,14 @@ def build_stack(env: Env, out: dict) -> dict:
         "job_schedules": [dict(r, key=naming.kebab(r["name"])) for r in out["runnables"].values() if r.get("schedule")],
         "workflows": {"api_version": workflows.API_VERSION, "rollout": workflows.ROLLOUT,
                       "rollback": workflows.ROLLBACK, "breach": workflows.BREACH},
-        "rollout_role_actions": workflows.ROLLOUT_ROLE_ACTIONS,
+        "custom_roles": [{"key": k, "name": f"{v[0]} ({env.prefix}, {env.rg})", "description": "mlspec: " + v[1],
+                          "actions": list(v[2])} for k, v in CUSTOM_ROLES.items()],
+        "managed_identity_operator": ROLES["Managed Identity Operator"],
+        "workload_identities": [i["key"] for i in ids + out["identities"]],
+        "approvers": {m["name"]: sorted(set(m["approval"]["approvers"]) | set(env.settings.get("approver_object_ids")
+                                                                              or [])) for m in ir["models"]},
+        "first_slot": serving.FIRST_SLOT,
+        "serving_code": {"name": naming.asset(env.system, "serving"), "version": env.asset_version},
         "workbook": _workbook(env),
     }
 
@@ -541,12 +647,15 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
                                          "channels": []}}
         for kind, fn in LOWER.items():
             fn(env, out)
+        added: set[str] = set()
         for path, kind, content, fmt in out["artifacts"]:
-            low.add(path, kind, content, fmt)
+            if path not in added:  # e.g. one MLTable per baseline dataset, shared by its monitors
+                added.add(path)
+                low.add(path, kind, content, fmt)
         low.add(f"pulumi/stacks/{env.name}.json", "pulumi-stack-data", build_stack(env, out), "json")
         low.add(f"pulumi/Pulumi.{env.name}.yaml", "pulumi-stack-config", stack_config(env, project, ctx))
         environments.update(env.environments)
-        low.notes += _notes(env)
+        low.notes += _notes(env) + env.notes
     for name in sorted(environments):
         doc, conda_doc = environments[name]
         low.add(f"environments/{name}.yml", "environment-definition", doc, "yaml")

@@ -116,6 +116,43 @@ def endpoint_models(endpoint: dict) -> list[str]:
     return names
 
 
+FIRST_SLOT = "blue"
+SCORING_SCRIPT = "_mlspec/score.py"
+
+
+def monitored_deployment(e: dict, plan: dict) -> str | None:
+    """The deployment a monitor of this endpoint watches: fixed for A/B endpoints (the variant
+    serving the endpoint's model, else the first), the released slot otherwise (None)."""
+    if plan["kind"] != "variants":
+        return None
+    own = local_name(e["model"])
+    return next((v["deployment"] for v in plan["variants"] if v["model"] == own), plan["variants"][0]["deployment"])
+
+
+def serving_of(env, model: dict, e: dict, folder: str) -> dict | None:
+    """None for an MLflow model (no-code deployment); else the serving environment, config file
+    and scoring script a custom model needs on a managed online deployment."""
+    loading = env.loading(model)
+    if loading["format"] == "mlflow" and not loading["serve"]:
+        return None
+    if loading["format"] is None and not loading["serve"]:
+        msg = (f"model `{model['name']}` is served by endpoint `{e['name']}` but has no `format` or `serve` "
+               "handler: Azure ML can only load it with a scoring script that knows its format")
+        if str(env.ir.get("schema_version", "1")) >= "2":
+            env.diags.append(Diagnostic("E505", msg, model["id"], hint='set `format = "sklearn"` (or xgboost, '
+                                        'mlflow, torchscript, onnx) or a `serve` handler on the model'))
+        else:
+            env.notes.append(f"azureml/{env.name}: {msg}")
+    fw = model["framework"] if model["framework"]["name"] != "custom" else None
+    from .jobs import FORMAT_PACKAGES
+    ref = env.register_environment(fw, tools=False, gpu=env.is_gpu(e["compute"]), serve=True,
+                                   extra=tuple(FORMAT_PACKAGES.get(loading["format"] or "", [])))
+    rel = f"_mlspec/config/{env.name}/serving/{model['name']}.json"
+    return {"environment": ref, "environment_id": ref[len("azureml:"):], "config_rel": rel,
+            "config_path": f"code/{rel}",
+            "config": {"model": env.model_name(model["name"]), "model_loading": loading}}
+
+
 def lower_endpoint(env, e: dict, diags: list[Diagnostic]) -> tuple[list, dict]:
     """Endpoint -> (YAML artifacts, stack-data entry)."""
     plan = rollout_plan(e, env, diags)
@@ -131,36 +168,42 @@ def lower_endpoint(env, e: dict, diags: list[Diagnostic]) -> tuple[list, dict]:
     capture = e["capture"]["percent"] / 100.0 if e["capture"] else None
     if capture is None and any(m["endpoint"] == e["id"] for m in env.ir["monitors"]):
         capture = 1.0  # Azure ML monitors read the deployment's collected data (see notes)
-    # deployments of the first release as the CLI files describe it (Pulumi derives later releases)
+    # the first release as CLI files: endpoint.yml (created first, so it names no deployment),
+    # one deployment file per slot, then traffic.yml (`az ml online-endpoint update --file`) once
+    # the deployments exist. A first release has no previous version: one slot (`blue`) takes 100%.
     if plan["kind"] == "variants":
-        deps = [(v["deployment"], v["model"], v["percent"]) for v in plan["variants"]]
-        traffic, mirror = {v["deployment"]: v["percent"] for v in plan["variants"]}, {}
-    elif plan["kind"] == "single":
-        deps, traffic, mirror = [("green", local_name(e["model"]), 100)], {"green": 100}, {}
+        deps = [(v["deployment"], v["model"]) for v in plan["variants"]]
+        traffic = {v["deployment"]: v["percent"] for v in plan["variants"]}
     else:
-        deps = [("blue", local_name(e["model"]), 100 - plan["initial_percent"]),
-                ("green", local_name(e["model"]), plan["initial_percent"])]
-        traffic = {"blue": 100 - plan["initial_percent"], "green": plan["initial_percent"]}
-        mirror = {"green": plan["mirror_percent"]} if plan["mirror_percent"] else {}
+        deps, traffic = [(FIRST_SLOT, local_name(e["model"]))], {FIRST_SLOT: 100}
     ident = env.identity_resource_id(f"endpoint-{key}")
     ep_yaml = {"$schema": SCHEMA_ENDPOINT, "name": name,
                "description": env.describe(f"endpoint `{key}` ({plan['strategy']} rollout)"),
                "auth_mode": "aad_token", "public_network_access": "disabled",
                "identity": {"type": "user_assigned", "user_assigned_identities": [{"resource_id": ident}]},
-               "traffic": traffic, "tags": env.tags}
-    if mirror:
-        ep_yaml["mirror_traffic"] = mirror
+               "tags": env.tags}
     arts.append((f"{folder}/endpoint.yml", "azureml-online-endpoint", ep_yaml, "yaml"))
-    for dep_name, model, _share in deps:
+    arts.append((f"{folder}/traffic.yml", "azureml-online-endpoint", dict(ep_yaml, traffic=traffic), "yaml"))
+    serving: dict[str, dict | None] = {}
+    for dep_name, model in deps:
+        mspec = env.models[f"model.{model}"]
+        serve = serving_of(env, mspec, e, folder)
+        serving[model] = serve
+        if serve and serve["config_path"] not in {a[0] for a in arts}:
+            arts.append((serve["config_path"], "step-config", serve["config"], "json"))
         d = {"$schema": SCHEMA_DEPLOYMENT, "name": dep_name, "endpoint_name": name,
-             "description": f"{model} (version chosen at promotion)",
-             "model": f"azureml:{env.model_name(model)}@latest",
+             "description": (f"{model}: deploy the approved version with `--set model=azureml:"
+                             f"{env.model_name(model)}:<version>` as printed by `mlspec approve`"),
              "instance_type": sku, "instance_count": e["compute"]["instance_count"],
              "egress_public_network_access": "disabled", "app_insights_enabled": True,
              "request_settings": {"request_timeout_ms": 5000, "max_concurrent_requests_per_instance": 1},
              "liveness_probe": {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30,
                                 "success_threshold": 1},
              "tags": env.tags}
+        if serve:  # not an MLflow model: mlspec's scoring script in a serving environment
+            d["environment"] = serve["environment"]
+            d["code_configuration"] = {"code": "../../../code", "scoring_script": SCORING_SCRIPT}
+            d["environment_variables"] = {"MLSPEC_SERVE_CONFIG": serve["config_rel"]}
         if capture:
             d["data_collector"] = {"sampling_rate": capture, "rolling_rate": "hour",
                                    "collections": {"model_inputs": {"enabled": "true"},
@@ -195,7 +238,9 @@ def lower_endpoint(env, e: dict, diags: list[Diagnostic]) -> tuple[list, dict]:
              "models": endpoint_models(e), "description": env.describe(f"endpoint `{key}`"),
              "instance_type": sku, "instance_count": e["compute"]["instance_count"], "capture_rate": capture,
              "autoscale": autoscale, "plan": plan, "controller": controller, "rollback": rollback,
-             "role_name": f"mlspec rollout {name}"}
+             "monitored_deployment": monitored_deployment(e, plan),
+             "serving": {m: None if not v else {"environment": v["environment_id"], "config": v["config_rel"],
+                                               "scoring_script": SCORING_SCRIPT} for m, v in serving.items()}}
     return arts, entry
 
 
@@ -239,9 +284,29 @@ def _signal(env, mo: dict, diags: list[Diagnostic]) -> dict | None:
     ds = env.datasets.get(mo["baseline"]) if mo["baseline"] else None
     label = next((c["name"] for c in (ds or {}).get("schema", []) if c["role"] == "label"), None)
     return {"name": mo["name"], "kind": kind, "metric_yaml": table[metric][0], "metric": table[metric][1],
-            "threshold": threshold,
-            "reference": {"uri": env.uri(ds["uri"]), "type": "uri_folder"} if ds else None,
+            "threshold": threshold, "reference": reference_table(env, ds) if ds else None,
             "target_column": label}
+
+
+#: dataset format -> MLTable read transformation (https://learn.microsoft.com/en-us/azure/machine-learning/reference-yaml-mltable)
+MLTABLE_READ = {"parquet": {"read_parquet": {"include_path_column": False}},
+                "delta": {"read_delta_lake": {}},
+                "csv": {"read_delimited": {"delimiter": ",", "header": "all_files_same_headers", "encoding": "utf8"}},
+                "jsonl": {"read_json_lines": {"encoding": "utf8"}}}
+
+
+def reference_table(env, ds: dict) -> dict:
+    """Monitors need tabular reference data (MLTable), not a plain uri_folder: an MLTable file
+    over the baseline dataset, shipped in the build (CLI: a local `mltable` input) and registered
+    by `mlspec apply` as data asset `<name>:<version>` (the Pulumi program's reference)."""
+    uri = env.uri(ds["uri"])
+    path = {"folder": uri} if uri.endswith("/") else {"file": uri}
+    read = MLTABLE_READ.get(ds["format"], MLTABLE_READ["parquet"])
+    doc = {"$schema": "https://azuremlschemas.azureedge.net/latest/MLTable.schema.json",
+           "type": "mltable", "paths": [path], "transformations": [read]}
+    name = naming.asset(env.prefix_snake, "reference", ds["name"])
+    return {"uri": f"azureml:{name}:{env.asset_version}", "type": "mltable", "asset": name,
+            "version": env.asset_version, "folder": f"{env.name}/monitors/reference/{ds['name']}", "mltable": doc}
 
 
 _SIGNAL_TYPES = {"data_drift": "DataDrift", "prediction_drift": "PredictionDrift",
@@ -259,12 +324,13 @@ def lower_monitor(env, mo: dict, diags: list[Diagnostic]) -> tuple[list, dict | 
         return [], None
     endpoint = env.endpoints[mo["endpoint"]]
     ep_name = env.endpoint_name(endpoint)
+    deployment = monitored_deployment(endpoint, rollout_plan(endpoint, env, []))
     freq, interval = recurrence(mo["every_s"])
     emails = [env.channels[c]["address"] for c in mo["notify"] if env.channels[c]["type"] == "email"]
     yaml_signal: dict[str, Any] = {"type": _YAML_TYPES[mo["kind"]], "alert_enabled": True}
     if sig["reference"]:
-        ref: dict[str, Any] = {"input_data": {"path": sig["reference"]["uri"], "type": "uri_folder"},
-                               "data_context": "training"}
+        ref: dict[str, Any] = {"input_data": {"path": f"./reference/{local_name(mo['baseline'])}",
+                                              "type": "mltable"}, "data_context": "training"}
         if sig["target_column"] and mo["kind"] != "prediction_drift":
             ref["data_column_names"] = {"target_column": sig["target_column"]}
         yaml_signal["reference_data"] = ref
@@ -278,19 +344,24 @@ def lower_monitor(env, mo: dict, diags: list[Diagnostic]) -> tuple[list, dict | 
                 "trigger": {"type": "recurrence", "frequency": freq, "interval": interval},
                 "create_monitor": {
                     "compute": {"instance_type": "standard_e4s_v3", "runtime_version": "3.4"},
-                    "monitoring_target": {"ml_task": env.task_of(mo), "endpoint_deployment_id": f"azureml:{ep_name}:green"},
+                    "monitoring_target": {"ml_task": env.task_of(mo), "endpoint_deployment_id":
+                                          f"azureml:{ep_name}:{deployment or FIRST_SLOT}"},
                     "monitoring_signals": {mo["name"]: yaml_signal}}}
     if emails:
         schedule["create_monitor"]["alert_notification"] = {"emails": emails}
     arts = [(f"{env.name}/monitors/{mo['name']}.yml", "azureml-schedule", schedule, "yaml")]
+    if sig["reference"]:
+        arts.append((f"{sig['reference']['folder']}/MLTable", "mltable", sig["reference"]["mltable"], "yaml"))
     window_iso = {"week": "P7D", "day": "P1D", "hour": "P1D", "minute": "P1D"}[freq]
     entry = {"key": mo["name"], "name": name, "display_name": schedule["display_name"],
              "description": schedule["description"], "endpoint": endpoint["name"],
-             "model": local_name(endpoint["model"]), "deployment": None,
+             "model": local_name(endpoint["model"]), "deployment": deployment,
              "frequency": freq.capitalize(), "interval": interval, "task": env.task_of(mo).capitalize(),
              "emails": emails, "tags": {"mlspec-monitor": mo["id"]},
              "signals": [{"name": mo["name"], "type": _SIGNAL_TYPES[mo["kind"]], "metric": sig["metric"],
-                          "threshold": sig["threshold"], "reference": sig["reference"],
+                          "threshold": sig["threshold"],
+                          "reference": {k: sig["reference"][k] for k in ("uri", "type", "asset", "version")}
+                          if sig["reference"] else None,
                           "target_column": sig["target_column"], "window": window_iso,
                           "production_asset": "model_outputs" if mo["kind"] == "prediction_drift" else "model_inputs",
                           "production_context": "ModelOutputs" if mo["kind"] == "prediction_drift" else "ModelInputs"}]}

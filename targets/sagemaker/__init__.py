@@ -22,6 +22,10 @@ PULUMI_AWS_VERSION = "7.51.1"
 PULUMI_AWS_NATIVE_VERSION = "1.84.0"
 
 
+def _template_root(name: str) -> str:
+    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
 def _template(*parts: str) -> str:
     return resources.files(__name__).joinpath("templates", *parts).read_text(encoding="utf-8")
 
@@ -29,6 +33,8 @@ def _template(*parts: str) -> str:
 class SageMaker(Target):
     name = "sagemaker"
     display_name = "AWS SageMaker"
+    cloud = "aws"
+    cloud_title = "AWS (SageMaker target)"
     capabilities = CAPABILITIES
     settings = {
         "region": Setting("string", required=True, description="AWS region of every resource",
@@ -42,6 +48,21 @@ class SageMaker(Target):
         "kms_key_arn": Setting("string", description="existing KMS key instead of a stack-created one",
                                pattern=r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+"),
     }
+
+    blocking_checks = ("aws-request-rejected", "invalid-state-machine", "s3-unreachable")
+
+    def program_checks(self, resources, build=None):
+        from mlspec.targets.sagemaker import boundary
+
+        return boundary.program_checks(list(resources))
+
+    def security_sections(self):
+        return (_template_root("threat_model.md"),)
+
+    def runner(self):  # `mlspec run` (targets/sagemaker/run.py)
+        from mlspec.targets.sagemaker.run import run
+
+        return run
 
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         from mlspec.targets.sagemaker.lower import HELPERS, lower_environment
@@ -83,3 +104,41 @@ class SageMaker(Target):
         low.notes.append("the deploy path is a Step Functions state machine per endpoint, started by an "
                          "EventBridge rule on the model package's `Approved` state change")
         return low
+
+    # ---- hooks of `mlspec plan | apply | approve` (lazy imports: compile never loads them)
+
+    def baseline_rules(self):
+        from mlspec.targets.sagemaker.baseline import RULES
+
+        return RULES
+
+    def rules(self):
+        from mlspec.compiler.plan.graph import rules_in
+        from mlspec.targets.sagemaker import rules
+
+        return rules_in(rules)
+
+    def cloud_profile(self):
+        from mlspec.targets.sagemaker.artifacts import PROFILE
+
+        return PROFILE
+
+    def resource_concerns(self):
+        from mlspec.targets.sagemaker.artifacts import RESOURCE_CONCERNS
+
+        return RESOURCE_CONCERNS
+
+    def mock_outputs(self):
+        from mlspec.targets.sagemaker.mock_outputs import MOCK_OUTPUTS
+
+        return MOCK_OUTPUTS
+
+    def approval_backend(self):
+        from mlspec.targets.sagemaker.approvals import SageMakerBackend
+
+        return SageMakerBackend()
+
+    def credentials(self):
+        from mlspec.targets.sagemaker.approvals import CREDENTIALS
+
+        return CREDENTIALS

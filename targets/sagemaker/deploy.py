@@ -19,8 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 from mlspec.targets.sagemaker import naming
+from mlspec.targets.sagemaker.pipeline import volume_key
 
 SDK = "arn:aws:states:::aws-sdk:sagemaker:"
+#: what the deploy path reads of DescribeModelPackage (every mlspec package has lineage metadata)
+PACKAGE_FIELDS = ("ModelPackageGroupName", "ModelPackageVersion", "ModelApprovalStatus", "CustomerMetadataProperties")
 SHORT_ID = "States.ArrayGetItem(States.StringSplit($$.Execution.Name, '-'), 0)"
 
 
@@ -47,8 +50,11 @@ def _capture(ep: dict) -> dict | None:
 
 
 def _task(resource: str, params: dict, nxt: str | None, result_path: str | None = None,
-          catch: str | None = None) -> dict:
+          catch: str | None = None, keep: dict | None = None) -> dict:
+    """A Task state; `keep`: the ResultSelector (only the fields later states read enter the state)."""
     t: dict[str, Any] = {"Type": "Task", "Resource": resource, "Parameters": params}
+    if keep:
+        t["ResultSelector"] = keep
     t["ResultPath"] = result_path
     if nxt:
         t["Next"] = nxt
@@ -88,48 +94,70 @@ def deploy_definition(env: Any, e: dict, ep: dict) -> dict:
     group_by_model = {m["name"]: env.group_name(m) for m in env.models.values()}
     states: dict[str, Any] = {}
     states["DescribePackage"] = _task(SDK + "describeModelPackage",
-                                      {"ModelPackageName.$": "$.detail.ModelPackageArn"}, "Names", "$.package")
+                                      {"ModelPackageName.$": "$.detail.ModelPackageArn"}, "CheckApproved", "$.package",
+                                      keep={k + ".$": "$." + k for k in PACKAGE_FIELDS})
     need = required_approvals(env, [m for m in env.models.values() if m["name"] in ep["models"]])
+    # the event is only a trigger: the package itself must be Approved now (a replayed or forged
+    # event, or a package rejected since, deploys nothing)
+    states["CheckApproved"] = {
+        "Type": "Choice", "Default": "NotApproved",
+        "Choices": [{"Variable": "$.package.ModelApprovalStatus", "StringEquals": "Approved",
+                     "Next": "CheckApprovals" if need > 1 else "Names"}]}
+    states["NotApproved"] = {"Type": "Fail", "Error": "NotApproved",
+                             "Cause": "the model package is not Approved; nothing is deployed"}
     if need > 1:
         # N approvals: approvers 1..N-1 record `mlspec-approval-<i>` on the package, the N-th approves
-        states["DescribePackage"]["Next"] = "CheckApprovals"
         states["CheckApprovals"] = {
-            "Type": "Choice", "Default": "NotEnoughApprovals",
+            "Type": "Choice", "Default": "RevertApproval",
             "Choices": [{"And": [{"Variable": f"$.package.CustomerMetadataProperties.mlspec-approval-{i}",
                                   "IsPresent": True} for i in range(1, need)], "Next": "Names"}]}
+        # too few approvals: the package goes back to PendingManualApproval (never stays Approved)
+        states["RevertApproval"] = _task(SDK + "updateModelPackage", {
+            "ModelPackageArn.$": "$.detail.ModelPackageArn", "ModelApprovalStatus": "PendingManualApproval",
+            "ApprovalDescription": f"mlspec: {need} approvals required; approval reverted"},
+            "NotEnoughApprovals", None)
         states["NotEnoughApprovals"] = {"Type": "Fail", "Error": "NotEnoughApprovals",
                                         "Cause": f"{need} approvals required: record approvals 1..{need - 1} as "
                                                  "model package metadata mlspec-approval-<i> before approving"}
-    states["Names"] = {"Type": "Pass", "ResultPath": "$.names", "Next": "RecordChampion", "Parameters": {
+    states["Names"] = {"Type": "Pass", "ResultPath": "$.names", "Next": "HasEvaluation", "Parameters": {
         "model.$": f"States.Format('{prefix}-v{{}}-{{}}', $.package.ModelPackageVersion, {SHORT_ID})",
         "config.$": f"States.Format('{prefix}-c{{}}-{{}}', $.package.ModelPackageVersion, {SHORT_ID})",
         "promoted.$": f"States.Format('{prefix}-p{{}}-{{}}', $.package.ModelPackageVersion, {SHORT_ID})"}}
+    # the champion record is part of the deploy: a failure to write it fails the execution
+    # (champion gates would otherwise compare against a stale champion and pass silently)
+    states["HasEvaluation"] = {
+        "Type": "Choice", "Default": "CreateModel",
+        "Choices": [{"Variable": "$.package.CustomerMetadataProperties.EvaluationKey", "IsPresent": True,
+                     "Next": "RecordChampion"}]}
     states["RecordChampion"] = _task("arn:aws:states:::aws-sdk:s3:copyObject", {
         "Bucket": "${bucket:artifacts}",
         "Key.$": "States.Format('champion/{}/evaluation.json', $.package.ModelPackageGroupName)",
         "CopySource.$": "States.Format('${bucket:artifacts}/{}', "
                         "$.package.CustomerMetadataProperties.EvaluationKey)",
         "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "${kms_key_arn}"},
-        "CreateModel", None, catch="CreateModel")
+        "CreateModel", None)
     states["CreateModel"] = _task(SDK + "createModel", {
         "ModelName.$": "$.names.model", "ExecutionRoleArn": "${role:endpoint}",
         "Containers": [{"ModelPackageName.$": "$.detail.ModelPackageArn"}],
         "VpcConfig": _vpc(env), "EnableNetworkIsolation": True}, "DescribeEndpoint", None)
     states["DescribeEndpoint"] = _task(SDK + "describeEndpoint", {"EndpointName": ep["name"]},
-                                       "DescribeCurrentConfig", "$.endpoint", catch="CreateFirstConfig")
+                                       "DescribeCurrentConfig", "$.endpoint", catch="CreateFirstConfig",
+                                       keep={"EndpointConfigName.$": "$.EndpointConfigName"})
     first_variants = [_variant(v, "$.names.model") for v in ep["variants"]]
     states["CreateFirstConfig"] = _task(SDK + "createEndpointConfig",
                                         _config(ep, "$.names.config", first_variants), "CreateEndpoint", None)
     states["CreateEndpoint"] = _task(SDK + "createEndpoint", {"EndpointName": ep["name"],
-                                                             "EndpointConfigName.$": "$.names.config"}, None, None)
+                                                             "EndpointConfigName.$": "$.names.config"}, None,
+                                     None)
+    after_current = {"shadow": "CreateShadowConfig", "ab_test": "ReplaceVariants"}.get(strategy, "CreateConfig")
     states["DescribeCurrentConfig"] = _task(SDK + "describeEndpointConfig",
                                             {"EndpointConfigName.$": "$.endpoint.EndpointConfigName"},
-                                            None, "$.current")
+                                            after_current, "$.current",
+                                            keep={"ProductionVariants.$": "$.ProductionVariants"})
     update = {"EndpointName": ep["name"], "EndpointConfigName.$": "$.names.config",
               "DeploymentConfig": ep["deployment"]}
     if strategy == "shadow":
         shadow = [_variant(v, "$.names.model") for v in ep["shadow_variants"]]
-        states["DescribeCurrentConfig"]["Next"] = "CreateShadowConfig"
         states["CreateShadowConfig"] = _task(SDK + "createEndpointConfig", _config(
             ep, "$.names.config", "$.current.ProductionVariants", shadow), "StartShadow", None)
         states["StartShadow"] = _task(SDK + "updateEndpoint", {"EndpointName": ep["name"],
@@ -144,7 +172,6 @@ def deploy_definition(env: Any, e: dict, ep: dict) -> dict:
         else:
             states["ShadowPeriod"] = {"Type": "Succeed", "Comment": "promotion is manual (no `promote`)"}
     elif strategy == "ab_test":
-        states["DescribeCurrentConfig"]["Next"] = "ReplaceVariants"
         keep = {"VariantName.$": "$.variant.VariantName", "InstanceType.$": "$.variant.InstanceType",
                 "InitialInstanceCount.$": "$.variant.InitialInstanceCount",
                 "InitialVariantWeight.$": "$.variant.InitialVariantWeight"}
@@ -165,7 +192,6 @@ def deploy_definition(env: Any, e: dict, ep: dict) -> dict:
                                        "UpdateEndpoint", None)
         states["UpdateEndpoint"] = _task(SDK + "updateEndpoint", update, None, None)
     else:
-        states["DescribeCurrentConfig"]["Next"] = "CreateConfig"
         states["CreateConfig"] = _task(SDK + "createEndpointConfig",
                                        _config(ep, "$.names.config", first_variants), "UpdateEndpoint", None)
         states["UpdateEndpoint"] = _task(SDK + "updateEndpoint", update, None, None)
@@ -196,8 +222,8 @@ def batch_definition(env: Any, b: dict, model: dict, ds: dict) -> dict:
                                "ContentType": "text/csv", "SplitType": "Line"},
             "TransformOutput": {"S3OutputPath": env.token_uri(b.get("output") or f"data://batch/{b['name']}/"),
                                 "KmsKeyId": "${kms_key_arn}", "AssembleWith": "Line"},
-            "TransformResources": {"InstanceType": itype, "InstanceCount": count,
-                                   "VolumeKmsKeyId": "${kms_key_arn}"}}, None, None),
+            "TransformResources": volume_key({"InstanceType": itype, "InstanceCount": count},
+                                             "${kms_key_arn}")}, None, None),
     }
     return {"Comment": f"mlspec batch inference `{b['name']}` (environment {env.env_name})",
             "StartAt": "LatestApproved", "States": states}

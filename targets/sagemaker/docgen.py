@@ -12,11 +12,12 @@ P = "pipeline step"
 #: feature -> AWS resources (pulumi-aws / pulumi-aws-native classes) and pipeline steps it becomes
 RESOURCES: dict[str, str] = {
     "step.validate": f"Processing {P} (`_mlspec/validate_data.py`, scikit-learn image)",
-    "step.process": f"Processing {P}",
-    "step.train": f"Training {P}; script mode via a `code` channel",
-    "step.tune": f"Tuning {P} (Bayesian, metric regex on the job log)",
-    "step.evaluate": f"Processing {P} + PropertyFile `evaluation.json`",
-    "step.bias_check": f"Model {P} + ClarifyCheck (MODEL_BIAS) + Processing `bias_limits.py` + Condition/Fail",
+    "step.process": f"Processing {P} through `_mlspec/launch.py` (contract command line)",
+    "step.train": f"Training {P}; `_mlspec/launch.py` as `sagemaker_program`, the code tree as channel `mlspec_code`",
+    "step.tune": f"Tuning {P} (Bayesian; MetricDefinitions match the launcher's `mlspec-metric` lines)",
+    "step.evaluate": f"Processing {P} (model extracted by the launcher) + PropertyFile `evaluation.json`",
+    "step.bias_check": f"Model {P} + ClarifyCheck (MODEL_BIAS) + Processing `bias_limits.py` + Condition/Fail "
+                       "(Register sits in its IfSteps)",
     "step.explain": f"Model {P} + ClarifyCheck (MODEL_EXPLAINABILITY)",
     "step.register": f"RegisterModel {P}; `aws.sagemaker.ModelPackageGroup`",
     "step.batch_transform": f"Model {P} + Transform {P}",
@@ -26,12 +27,15 @@ RESOURCES: dict[str, str] = {
                            "`EventTarget` (SageMaker pipeline target)",
     "gate.threshold": f"Condition {P} (Std:JsonGet) + Fail {P}",
     "gate.champion": f"Processing {P} `gate_values.py` reading `s3://<artifacts>/champion/<group>/` + Condition + Fail",
-    "approval.manual": "RegisterModel `PendingManualApproval`; `aws.cloudwatch.EventRule` on the Approved state "
-                       "change -> `aws.sfn.StateMachine` (deploy path)",
+    "approval.manual": "RegisterModel with the literal `PendingManualApproval` (IAM denies registering or "
+                       "approving to every automation role); `aws.cloudwatch.EventRule` on the Approved state "
+                       "change -> `aws.sfn.StateMachine` (deploy path, re-checks the package is Approved); "
+                       "`aws.iam.Policy` `approver` for the humans",
     "approval.none": "RegisterModel `Approved` -> same deploy path",
     "model_card": "`aws.sagemaker.ModelCard` (KMS)",
     "explain.shap": "ClarifyCheck step; ModelExplainability monitor",
-    "lineage": "RegisterModel CustomerMetadataProperties / MetadataProperties; model card",
+    "lineage": "RegisterModel CustomerMetadataProperties (values fit the API's pattern: plain, `b32:` or "
+               "`sha256:`) / MetadataProperties; model card",
     "rollout.all_at_once": "`aws.sagemaker.Endpoint.deployment_config` ALL_AT_ONCE; deploy state machine UpdateEndpoint",
     "rollout.canary": "`deployment_config` CANARY (canary size, wait interval)",
     "rollout.linear": "`deployment_config` LINEAR (step size, wait interval)",
@@ -62,7 +66,8 @@ RESOURCES: dict[str, str] = {
                        "called by a Lambda pipeline step + `aws.sagemaker.<region>.experiments` VPC endpoint",
     "security.customer_managed_key": "`aws.kms.Key` (rotation) + `aws.kms.Alias`",
     "security.existing_key": "the key ARN as `${kms_key_arn}`",
-    "security.private_network": "`aws.ec2.Vpc`, private `Subnet`s, `SecurityGroup`, `VpcEndpoint`s (no IGW/NAT) "
+    "security.private_network": "`aws.ec2.Vpc`, private `Subnet`s, `SecurityGroup` (HTTPS egress to the VPC and "
+                                "to the S3 gateway endpoint's prefix list), `VpcEndpoint`s (no IGW/NAT) "
                                 "unless vpc_id/subnet_ids/security_group_ids are given",
     "security.allowed_egress": "extra HTTPS egress rules on the compute security group",
 }
@@ -103,14 +108,34 @@ are pipeline *parameters* (`ArtifactsBucket`, `KmsKeyId`, `JobRoleArn`, `Subnet<
 `SecurityGroup<i>`, ...) whose defaults the program fills, so the deployed definition is the
 compiled one.
 
-**Contracts for spec scripts.** An evaluate script writes `evaluation.json` to
-`/opt/ml/processing/output/metrics/` as `{"metrics": {"<name>": {"value": <number>}}}`.
-Training scripts run in SageMaker script mode (`sagemaker_program`), inputs as channels
-`train`, `validation`, `test`.
+**Contracts for spec scripts.** Every process, train, tune and evaluate script gets exactly
+the portable contract's command line (`mlspec.compiler.contract.script_argv`: the declared
+input and output names, `--model`, `--metrics`, then the parameters sorted by key) from
+mlspec's launcher `code/_mlspec/launch.py`. The build's whole code tree ships (processing input
+`code`, training channel `mlspec_code`); the script runs with its code folder as working
+directory and on `sys.path`. Processing jobs pass the launcher the rendered command line
+(`/opt/ml/processing/input/<name>`, `/opt/ml/processing/output/<name>`); an evaluate step's
+`model.tar.gz` is extracted and `--model` names the extracted directory. Training and tuning
+jobs run the launcher as `sagemaker_program`; it reads `hyperparameters.json` (`mlspec_script`,
+`mlspec_code_dir`, `mlspec_inputs`, and the parameters, a trial's sampled values included),
+passes channels `/opt/ml/input/data/<name>`, `--model /opt/ml/model` and `--metrics
+/opt/ml/output/data/metrics`, and prints `mlspec-metric <name>=<value>` from `evaluation.json`
+(a tuning job's MetricDefinitions match those lines).
+
+**Checked at the vendor boundary.** `mlspec plan` fails (blocking program checks) when a
+pipeline step's request breaks botocore's SageMaker model (patterns, enums, lengths and sizes
+botocore's own validator skips: `aws-request-rejected`), when moto's Step Functions parser
+refuses a state machine (`invalid-state-machine`), or when the compute security group cannot
+reach S3 (`s3-unreachable`). Instance types with local NVMe storage (ml.g5, ml.p4d, ml.m5d, ...,
+from `instance_storage.json`, generated from botocore's instance-type enums and EC2's
+DescribeInstanceTypes data) get no `VolumeKmsKeyId` (the API refuses one; the hardware encrypts
+them) and the pipeline role's volume-key denies spare them.
 
 **Deploy path.** Registering a model version never deploys it. The EventBridge rule on
 "SageMaker Model Package State Change" to `Approved` starts the endpoint's Step Functions
-state machine: it records the package's evaluation as the champion
+state machine: it re-reads the package and stops unless it is `Approved` (a multi-approval
+model with too few recorded approvals is set back to `PendingManualApproval`), records the
+package's evaluation as the champion (a failure fails the deploy)
 (`s3://<artifacts>/champion/<group>/evaluation.json`, read by champion gates), creates a model
 (VPC, network isolation) and an endpoint configuration (KMS, data capture) and creates the
 endpoint or updates it with the rollout's blue/green policy and auto-rollback alarms. Set

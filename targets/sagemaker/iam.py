@@ -17,11 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlspec.targets.sagemaker import storage
+
 SM = "arn:${partition}:sagemaker:${region}:${account}"
 KMS_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:ReEncryptFrom",
            "kms:ReEncryptTo"]
 JOB_ACTIONS = ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
                "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateTransformJob"]
+#: instance families jobs may use (the compute classes of lower.INSTANCE_TYPES)
+ALLOWED_INSTANCE_TYPES = ["ml.g5.*", "ml.m5.*", "ml.r5.*"]
 SERVICES = {"pipeline": "sagemaker.amazonaws.com", "jobs": "sagemaker.amazonaws.com",
             "endpoint": "sagemaker.amazonaws.com", "monitoring": "sagemaker.amazonaws.com",
             "deploy": "states.amazonaws.com", "events": "events.amazonaws.com",
@@ -104,6 +108,8 @@ def guardrails(env: Any, out: dict) -> list[dict]:
         isolated.append("sagemaker:CreateProcessingJob")
     if any(not s.get("network_isolation", True) for p in env.ir.get("pipelines") or [] for s in p["steps"]):
         isolated = ["sagemaker:CreateModel"]
+    local = storage.local_storage_patterns(ALLOWED_INSTANCE_TYPES)
+    spare_local = {"ForAllValues:StringNotEquals": {"sagemaker:InstanceTypes": local}} if local else {}
     subnets = [f"${{subnet:{i}}}" for i in range(len(env.subnet_params))]
     sgs = [f"${{security_group:{i}}}" for i in range(len(env.sg_params))]
     return [
@@ -113,10 +119,12 @@ def guardrails(env: Any, out: dict) -> list[dict]:
              {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSubnets": subnets}}),
         stmt("DenyJobsWithOtherSecurityGroups", jobs_vpc, creates, "Deny",
              {"ForAnyValue:StringNotEquals": {"sagemaker:VpcSecurityGroupIds": sgs}}),
+        # instance types with local NVMe storage take no volume key (the API rejects one): both
+        # volume-key denies spare them (an absent key makes a ...IfExists condition true)
         stmt("DenyJobsWithoutVolumeKey", JOB_ACTIONS[:3], creates, "Deny",
-             {"StringNotEqualsIfExists": {"sagemaker:VolumeKmsKey": "${kms_key_arn}"}}),
+             {"StringNotEqualsIfExists": {"sagemaker:VolumeKmsKey": "${kms_key_arn}"}, **spare_local}),
         stmt("DenyJobsWithoutVolumeKeySet", JOB_ACTIONS[:3], creates, "Deny",
-             {"Null": {"sagemaker:VolumeKmsKey": "true"}}),
+             {"Null": {"sagemaker:VolumeKmsKey": "true"}, **spare_local}),
         stmt("DenyJobsWithoutOutputKey", JOB_ACTIONS, creates, "Deny",
              {"Null": {"sagemaker:OutputKmsKey": "true"}}),
         stmt("DenyJobsWithOtherOutputKey", JOB_ACTIONS, creates, "Deny",
@@ -126,9 +134,47 @@ def guardrails(env: Any, out: dict) -> list[dict]:
         stmt("DenyJobsWithoutTransitEncryption", JOB_ACTIONS[:3], creates, "Deny",
              {"Bool": {"sagemaker:InterContainerTrafficEncryption": "false"}}),
         stmt("DenyOtherInstanceTypes", JOB_ACTIONS, creates, "Deny",
-             {"ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": sorted(set(
-                 ["ml.m5.*", "ml.g5.*", "ml.r5.*"]))}}),
+             {"ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": ALLOWED_INSTANCE_TYPES}}),
     ]
+
+
+#: what writes the model registry (create a version, change its approval or metadata)
+REGISTRY_WRITES = ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage",
+                   "sagemaker:DeleteModelPackage", "sagemaker:PutModelPackageGroupPolicy"]
+
+
+def approval_groups(env: Any) -> list[str]:
+    """Model package groups whose versions need a human approval in this environment."""
+    if env.ir["environment"]["approval"] != "required":
+        return []
+    return sorted(env.group_name(m) for m in env.models.values() if (m.get("approval") or {}).get("required"))
+
+
+def register_only_pending(env: Any) -> list[dict]:
+    """Approval integrity: where approval is required, a version can only be registered as
+    PendingManualApproval, whatever the request says (an absent status is denied too: the
+    pipeline always writes the literal)."""
+    groups = approval_groups(env)
+    if not groups:
+        return []
+    return [stmt("DenyRegisteringApproved", ["sagemaker:CreateModelPackage"],
+                 [f"{SM}:model-package/{g}/*" for g in groups] + [f"{SM}:model-package-group/{g}" for g in groups],
+                 "Deny", {"StringNotEqualsIfExists": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}})]
+
+
+def approver_policy(env: Any) -> dict:
+    """The managed policy the stack creates for human approvers (attach it to their group or
+    role): read the registry, approve or reject versions and record approvals as metadata."""
+    groups = sorted(env.group_name(m) for m in env.models.values())
+    pkg = [f"{SM}:model-package/{g}/*" for g in groups] or [f"{SM}:model-package/none"]
+    return doc(
+        stmt("ListPackages", ["sagemaker:ListModelPackages", "sagemaker:ListModelPackageGroups"], "*"),
+        stmt("ReviewPackages", ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
+             pkg + [f"{SM}:model-package-group/{g}" for g in groups]),
+        stmt("ApproveOrReject", ["sagemaker:UpdateModelPackage"], pkg),
+        stmt("ReadEvidence", ["s3:GetObject"], [bucket("artifacts", True)]),
+        stmt("UseEnvKey", ["kms:Decrypt", "kms:DescribeKey"], ["${kms_key_arn}"]),
+    )
 
 
 def lower_roles(env: Any, out: dict, low: Any) -> None:
@@ -138,6 +184,7 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
     deploy_sms = [s["name"] for s in out["state_machines"] if not s["key"].startswith("batch-")]
     batch_sms = [s["name"] for s in out["state_machines"] if s["key"].startswith("batch-")]
     pkg = [f"{SM}:model-package/{g}/*" for g in groups] + [f"{SM}:model-package-group/{g}" for g in groups]
+    pkg_versions = [f"{SM}:model-package/{g}/*" for g in groups]
     exp = [f"{SM}:experiment/*", f"{SM}:experiment-trial/*", f"{SM}:experiment-trial-component/*"]
     policies: dict[str, dict] = {}
 
@@ -158,6 +205,7 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
                                 "sagemaker:AddTags"], pkg or [f"{SM}:model-package/none"]),
         # MLS-G-07: approval is a state change by a principal other than the pipeline
         stmt("DenySelfApproval", ["sagemaker:UpdateModelPackage"], f"{SM}:model-package/*", "Deny"),
+        *register_only_pending(env),
         stmt("TrackExperiments", ["sagemaker:CreateExperiment", "sagemaker:CreateTrial",
                                   "sagemaker:CreateTrialComponent", "sagemaker:AssociateTrialComponent",
                                   "sagemaker:DescribeExperiment", "sagemaker:DescribeTrial",
@@ -171,6 +219,8 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
         *guardrails(env, out),
     )
     policies["jobs"] = doc(
+        # user code runs as this role: it never writes the registry (docs/security.md, approval integrity)
+        stmt("DenyRegistryWrites", REGISTRY_WRITES, "*", "Deny"),
         stmt("ReadData", ["s3:GetObject", "s3:ListBucket"], [bucket("data"), bucket("data", True)]),
         stmt("WriteMonitorBaselines", ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
              [bucket("monitoring"), "${bucket_arn:monitoring}/baselines/*"]),
@@ -221,6 +271,15 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
                         "sagemaker:StopTransformJob"],
              [f"{SM}:model/{env.name()}*", f"{SM}:endpoint-config/{env.name()}*",
               *[f"{SM}:endpoint/{e}" for e in endpoints], f"{SM}:transform-job/{env.name()}*"]),
+        # the deploy path only ever sets a package back to PendingManualApproval (too few approvals)
+        stmt("RevertApprovals", ["sagemaker:UpdateModelPackage"], pkg_versions or [f"{SM}:model-package/none"]),
+        stmt("DenyApprovingPackages", ["sagemaker:UpdateModelPackage"], f"{SM}:model-package/*", "Deny",
+             {"StringNotEqualsIfExists": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}}),
+        stmt("DenyPackageUpdatesWithoutStatus", ["sagemaker:UpdateModelPackage"], f"{SM}:model-package/*", "Deny",
+             {"Null": {"sagemaker:ModelApprovalStatus": "true"}}),
+        stmt("DenyRegistering", ["sagemaker:CreateModelPackage"], "*", "Deny"),
+        stmt("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                         "xray:GetSamplingTargets"], "*"),
         stmt("PassServingRole", ["iam:PassRole"], [role_arn(env, "endpoint")],
              condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
         stmt("ChampionRecord", ["s3:GetObject", "s3:PutObject"], [bucket("artifacts", True)]),
@@ -277,6 +336,8 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
         out["roles"].append({"key": key, "name": _role_name(env, key), "service": SERVICES[key],
                              "policy": "../" + path})
     low.add(policy_path(env, "kms-key"), "iam-policy", key_policy(env), "json")
+    low.add(policy_path(env, "approver"), "iam-policy", approver_policy(env), "json")
+    out["approver_policy"] = {"name": _role_name(env, "approver"), "policy": "../" + policy_path(env, "approver")}
 
 
 def _role_name(env: Any, key: str) -> str:

@@ -4,9 +4,14 @@ Input: a framework name/version from the IR, a region and whether the job needs 
 Output: an ECR image URI, or an :class:`ImageError` with a user-facing message.
 
 The data is the JSON the SageMaker SDK itself uses (``sagemaker/core/image_uri_config/*.json``
-of the ``sagemaker-core`` distribution). It is located through ``importlib.metadata`` (the
-distribution's file list) or, failing that, a scan of ``sys.path`` -- the ``sagemaker``
-package is never imported (that costs seconds and pulls in boto3).
+of the ``sagemaker-core`` distribution), copied verbatim for the frameworks and tools mlspec uses
+into ``images.json`` next to this module, so compiling needs no sagemaker-core (which pulls in
+scipy, pandas and numpy). Regenerate it from the installed vendor package with
+``python -m mlspec.targets.sagemaker.images`` (sagemaker-core is in the ``vendors`` and ``test``
+extras); tests/targets/sagemaker/test_images_data.py fails when the copy is stale. The vendor
+folder is located through ``importlib.metadata`` (the distribution's file list) or, failing that,
+a scan of ``sys.path`` -- the ``sagemaker`` package is never imported (that costs seconds and
+pulls in boto3).
 https://docs.aws.amazon.com/sagemaker/latest/dg-ecr-paths/sagemaker-algo-docker-registry-paths.html
 """
 from __future__ import annotations
@@ -22,6 +27,9 @@ CONFIG_DIR = ("sagemaker", "core", "image_uri_config")
 #: IR framework -> sagemaker-core config file (training scope)
 FRAMEWORK_FILES = {"sklearn": "sklearn", "xgboost": "xgboost", "pytorch": "pytorch",
                    "tensorflow": "tensorflow", "huggingface": "huggingface"}
+#: every sagemaker-core config file images.json carries (frameworks and SageMaker's own tools)
+VENDOR_FILES = tuple(FRAMEWORK_FILES.values()) + ("model-monitor", "clarify")
+DATA_FILE = "images.json"
 
 
 class ImageError(Exception):
@@ -30,7 +38,8 @@ class ImageError(Exception):
 
 @functools.lru_cache(maxsize=1)
 def config_dir() -> str | None:
-    """The folder holding sagemaker-core's image URI JSON files, or None when not installed."""
+    """The folder holding the installed sagemaker-core's image URI JSON files, or None (the
+    generator's source; compiling reads the packaged copy)."""
     try:
         dist = metadata.distribution("sagemaker-core")
         for f in dist.files or ():
@@ -46,17 +55,38 @@ def config_dir() -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=1)
+def _data() -> dict:
+    from importlib import resources
+
+    return json.loads(resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8"))
+
+
 def load(name: str) -> dict:
+    """One sagemaker-core image URI configuration (``xgboost``, ``clarify`` ...), from images.json."""
+    configs = _data()["configs"]
+    if name not in configs:
+        raise ImageError(f"sagemaker-core has no image configuration `{name}`")
+    return configs[name]
+
+
+def generate() -> dict:
+    """The content of images.json, read from the installed sagemaker-core."""
     folder = config_dir()
     if folder is None:
-        raise ImageError("the SageMaker image URI configuration is not installed; "
-                         "install `sagemaker-core` (pip install 'mlspec[vendors]')")
-    path = os.path.join(folder, f"{name}.json")
-    if not os.path.isfile(path):
-        raise ImageError(f"sagemaker-core has no image configuration `{name}`")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        raise ImageError("sagemaker-core is not installed; install it (pip install 'mlspec[vendors]') "
+                         "to regenerate images.json")
+    configs = {}
+    for name in VENDOR_FILES:
+        with open(os.path.join(folder, f"{name}.json"), encoding="utf-8") as f:
+            configs[name] = json.load(f)
+    return {"source": f"sagemaker-core {metadata.version('sagemaker-core')}: sagemaker/core/image_uri_config",
+            "configs": configs}
+
+
+def render(data: dict) -> str:
+    """images.json text: the vendor's key order kept, one space indent, final newline."""
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
 
 def _domain(region: str) -> str:
@@ -142,3 +172,15 @@ def processing_image(region: str) -> str:
     newest = max((v for v in sk["versions"] if "py3" in sk["versions"][v].get("py_versions", [])),
                  key=_version_key)
     return framework_image("sklearn", newest, region, gpu=False)
+
+
+def main() -> int:
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), DATA_FILE)
+    with open(out, "w", encoding="utf-8", newline="\n") as f:
+        f.write(render(generate()))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":  # python -m mlspec.targets.sagemaker.images
+    raise SystemExit(main())

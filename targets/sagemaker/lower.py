@@ -14,8 +14,11 @@ Deploy-time values appear as `${token}` strings that the program resolves:
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import json
+import unicodedata
 from typing import Any, Callable
 
 from mlspec.targets.base import Diagnostic, Lowering, LowerContext, local_name, pct, waived
@@ -23,7 +26,7 @@ from mlspec.targets.sagemaker import deploy, iam, images, naming
 from mlspec.targets.sagemaker.pipeline import PRE_TRAINING_BIAS, PipelineBuilder
 
 #: mlspec's own helper scripts (templates/scripts/), shipped as code/_mlspec/<name>
-HELPERS = ("validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py", "track_mlflow.py",
+HELPERS = ("launch.py", "validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py", "track_mlflow.py",
            "drift_threshold.py")
 
 INSTANCE_TYPES = {"cpu.small": "ml.m5.large", "cpu.medium": "ml.m5.xlarge", "cpu.large": "ml.m5.2xlarge",
@@ -160,16 +163,58 @@ class EnvContext:
         return text[:1000]
 
     def lineage(self, model: dict, train: dict) -> dict:
-        """CustomerMetadataProperties: spec hash, code version, data versions, hyperparameters."""
+        """CustomerMetadataProperties: spec hash, code version, data versions, hyperparameters.
+
+        CreateModelPackage allows at most 50 entries, keys of 1-128 and values of 1-256
+        characters of `[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]`: values are written as plain text when
+        they fit (a string without quotes, a number as written), otherwise as `b32:<base32>` of
+        their JSON, or `sha256:<hex>` when even that is too long. Room is kept for the
+        deploy path's entries (EvaluationKey, the approvals `mlspec-approval-<i>`); hyperparameters
+        beyond it are summarised by `mlspec:hp-sha256` (always written)."""
         md = {"mlspec:spec-sha256": self.ir["source"]["sha256"],
               "mlspec:code-sha256": self.ir["code"]["sha256"],
-              "mlspec:environment": self.env_name}
-        for ds in self.datasets.values():
+              "mlspec:environment": metadata_text(self.env_name)}
+        for ds in sorted(self.datasets.values(), key=lambda d: d["name"]):
             if ds.get("version"):
-                md[f"data:{ds['name']}"] = str(ds["version"])[:256]
-        for k, v in sorted((train.get("hyperparameters") or {}).items()):
-            md[f"hp:{k}"] = json.dumps(v)[:256]
+                md[metadata_key(f"data:{ds['name']}")] = metadata_text(ds["version"])
+        hps = train.get("hyperparameters") or {}
+        md["mlspec:hp-sha256"] = hashlib.sha256(json.dumps(hps, sort_keys=True).encode()).hexdigest()
+        need = deploy.required_approvals(self, [model])
+        room = METADATA_MAX - len(md) - 1 - (need - 1)  # EvaluationKey, approvals 1..N-1
+        for k, v in sorted(hps.items())[:max(room, 0)]:
+            md[metadata_key(f"hp:{k}")] = metadata_text(v)
         return md
+
+
+METADATA_MAX = 50  # CreateModelPackage CustomerMetadataProperties entries
+METADATA_PUNCT = set("_.:/=+-@")
+
+
+def metadata_ok(text: str, limit: int) -> bool:
+    """Fits CustomerMetadataMap's pattern [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]* and length 1..limit."""
+    return 0 < len(text) <= limit and all(
+        c in METADATA_PUNCT or unicodedata.category(c)[0] in "LZN" for c in text)
+
+
+def metadata_text(value: Any, limit: int = 256) -> str:
+    """A value as CustomerMetadataProperties accepts it (see EnvContext.lineage)."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (int, float, str)):
+        text = str(value)
+    else:
+        text = json.dumps(value, sort_keys=True)
+    if metadata_ok(text, limit):
+        return text
+    raw = json.dumps(value, sort_keys=True).encode()
+    enc = "b32:" + base64.b32encode(raw).decode()
+    if len(enc) <= limit:
+        return enc
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def metadata_key(key: str) -> str:
+    return key if metadata_ok(key, 128) else metadata_text(key, 128)
 
 
 # ============================================================================ per-kind lowering
@@ -580,7 +625,6 @@ def empty_stack(env: EnvContext) -> dict:
     tags = {"mlspec:system": env.system, "mlspec:environment": env.env_name,
             "mlspec:owner": ir["system"].get("owner") or "",
             "mlspec:data-classification": sec.get("data_classification") or "",
-            "mlspec:spec-sha256": ir["source"]["sha256"],
             # MLS-G-08 "mlspec version": the IR schema version (the compiler version stays out of artifacts)
             "mlspec:ir-schema": str(ir.get("schema_version") or "")}
     tags.update({f"label:{k}": str(v) for k, v in sorted((ir["system"].get("labels") or {}).items())})

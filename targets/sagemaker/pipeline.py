@@ -17,10 +17,13 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps-types.htm
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
+from mlspec.compiler import contract
+
 from mlspec.targets.base import Diagnostic, local_name
-from mlspec.targets.sagemaker import images, naming
+from mlspec.targets.sagemaker import images, naming, storage
 
 CODE_DIR = "/opt/ml/processing/input/code"
 CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet", "jsonl": "application/jsonlines",
@@ -28,9 +31,24 @@ CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet", "jsonl":
 CONDITIONS = {">=": "GreaterThanOrEqualTo", ">": "GreaterThan", "<=": "LessThanOrEqualTo",
               "<": "LessThan", "==": "Equals"}
 PRE_TRAINING_BIAS = {"CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"}
+LAUNCHER = "_mlspec/launch.py"
 HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
                   "bias": "_mlspec/bias_limits.py",
                   "drift": "_mlspec/drift_threshold.py"}
+
+
+def code_dir(step: dict, script: str) -> str:
+    """The step's code folder (IR `code_dir`; before IR v2: the script's folder)."""
+    return step.get("code_dir") or (script.rsplit("/", 1)[0] if "/" in script else "")
+
+
+def volume_key(resources: dict, key: Any = None) -> dict:
+    """`resources` with the environment's KMS key on the ML storage volume, except on instance
+    types with local NVMe storage: the API rejects a VolumeKmsKeyId there (the hardware encrypts
+    it; see storage.py)."""
+    if not storage.has_local_storage(resources["InstanceType"]):
+        resources["VolumeKmsKeyId"] = param("KmsKeyId") if key is None else key
+    return resources
 
 
 def get(path: str) -> dict:
@@ -166,9 +184,8 @@ class PipelineBuilder:
             "S3UploadMode": "EndOfJob"}} for o in outputs]
         net_iso = step.get("network_isolation", True) if isolate is None else isolate
         return {
-            "ProcessingResources": {"ClusterConfig": {
-                "InstanceType": itype, "InstanceCount": icount, "VolumeSizeInGB": 30,
-                "VolumeKmsKeyId": param("KmsKeyId")}},
+            "ProcessingResources": {"ClusterConfig": volume_key({
+                "InstanceType": itype, "InstanceCount": icount, "VolumeSizeInGB": 30})},
             "AppSpecification": app,
             "RoleArn": param("JobRoleArn"),
             "ProcessingInputs": proc_inputs,
@@ -178,8 +195,9 @@ class PipelineBuilder:
             "Environment": {"MLSPEC_STEP": step["name"]},
         }
 
-    def code_input(self, script: str) -> dict:
-        return {"name": "code", "uri": self.code_uri(script), "local": CODE_DIR}
+    def code_input(self, script: str = "") -> dict:
+        """The build's whole code tree (user code folders and mlspec's helpers) at CODE_DIR."""
+        return {"name": "code", "uri": self.code_uri(""), "local": CODE_DIR}
 
     def config_input(self, ir_id: str, spec: dict) -> dict:
         """A JSON spec for one of mlspec's helper scripts, uploaded by the program (a folder per step)."""
@@ -189,7 +207,15 @@ class PipelineBuilder:
                 "local": "/opt/ml/processing/input/config"}
 
     def entry(self, script: str) -> list[str]:
-        return ["python3", f"{CODE_DIR}/{script.rsplit('/', 1)[-1]}"]
+        return ["python3", f"{CODE_DIR}/{script}"]
+
+    def launch(self, s: dict, paths: dict[str, str], script: str) -> tuple[list[str], list[str]]:
+        """(entrypoint, arguments) running a user script through mlspec's launcher with the
+        contract's command line (compiler.contract.script_argv), paths as the job sees them."""
+        argv = contract.script_argv(s, paths)
+        extract = [a for f in contract.script_flags(s) if f.role == "model_in" for a in ("--extract", f.name)]
+        args = ["--script", script, "--code-dir", code_dir(s, script), *extract, "--", *argv]
+        return self.entry(LAUNCHER), args
 
     # ------------------------------------------------------------------ step kinds
     def step_validate(self, s: dict) -> dict:
@@ -212,32 +238,40 @@ class PipelineBuilder:
         return {"Type": "Processing", "Arguments": a}
 
     def step_process(self, s: dict) -> dict:
-        inputs = [self.code_input(s["script"])]
-        for i, ref in enumerate(s.get("inputs") or []):
-            inputs.append({"name": f"input-{i}", "uri": self.uri_of(ref, s),
-                           "local": f"/opt/ml/processing/input/{i}"})
-        args = []
-        for k, v in sorted((s.get("args") or {}).items()):
-            args += [f"--{k}", v if isinstance(v, str) else json.dumps(v)]
+        inputs, paths = [self.code_input()], {}
+        for f in contract.script_flags(s):
+            if f.role == "input":
+                paths[f.name] = f"/opt/ml/processing/input/{f.name}"
+                inputs.append({"name": f.name, "uri": self.uri_of(f.ref, s), "local": paths[f.name]})
+            elif f.role == "output":
+                paths[f.name] = f"/opt/ml/processing/output/{f.name}"
         image = s.get("image") or self.helper_image()
-        a = self.processing(s, image, self.entry(s["script"]), inputs, list(s.get("outputs") or []),
-                            args=args or None)
+        entry, args = self.launch(s, paths, s["script"])
+        a = self.processing(s, image, entry, inputs, list(s.get("outputs") or []), args=args)
         return {"Type": "Processing", "Arguments": a}
 
     def training_definition(self, s: dict) -> dict:
         itype, icount = self.instance(s.get("compute"))
         entry = s.get("entry_point") or ""
-        hp = {k: json.dumps(v) for k, v in sorted((s.get("hyperparameters") or {}).items())}
+        # parameters as the contract writes them; the launcher passes them on verbatim
+        hp = {k: contract.param_text(v) for k, v in sorted((s.get("hyperparameters") or {}).items())}
         channels = []
+        flags = contract.script_flags(s) if entry else []
+        inputs = [(f.name, f.ref) for f in flags if f.role == "input"] or [
+            (contract.input_name(r), r) for r in s.get("inputs") or []]
         if entry:
-            hp["sagemaker_program"] = json.dumps(entry.rsplit("/", 1)[-1])
-            hp["sagemaker_submit_directory"] = json.dumps("/opt/ml/input/data/code")
-            channels.append({"ChannelName": "code", "DataSource": {"S3DataSource": {
-                "S3DataType": "S3Prefix", "S3Uri": self.code_uri(entry),
+            # the framework toolkit runs mlspec's launcher from the whole code tree (channel
+            # mlspec_code); the launcher gives the entry point the contract's command line
+            hp["sagemaker_program"] = json.dumps(LAUNCHER)
+            hp["sagemaker_submit_directory"] = json.dumps("/opt/ml/input/data/mlspec_code")
+            hp["mlspec_script"] = entry
+            hp["mlspec_code_dir"] = code_dir(s, entry)
+            hp["mlspec_inputs"] = ",".join(n for n, _ in inputs)
+            channels.append({"ChannelName": "mlspec_code", "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": self.code_uri(""),
                 "S3DataDistributionType": "FullyReplicated"}}, "InputMode": "File"})
-        names = ["train", "validation", "test"]
-        for i, ref in enumerate(s.get("inputs") or []):
-            ch = {"ChannelName": names[i] if i < len(names) else f"input{i}", "DataSource": {"S3DataSource": {
+        for name, ref in inputs:
+            ch = {"ChannelName": name, "DataSource": {"S3DataSource": {
                 "S3DataType": "S3Prefix", "S3Uri": self.uri_of(ref, s),
                 "S3DataDistributionType": "FullyReplicated"}}}
             if ref.startswith("dataset.") and ref in self.env.datasets:
@@ -250,8 +284,7 @@ class PipelineBuilder:
             "InputDataConfig": channels,
             "OutputDataConfig": {"S3OutputPath": self.s3(local_name(s["id"]), "model"),
                                  "KmsKeyId": param("KmsKeyId")},
-            "ResourceConfig": {"InstanceType": itype, "InstanceCount": icount, "VolumeSizeInGB": 30,
-                               "VolumeKmsKeyId": param("KmsKeyId")},
+            "ResourceConfig": volume_key({"InstanceType": itype, "InstanceCount": icount, "VolumeSizeInGB": 30}),
             "StoppingCondition": self.stopping(s),
             "VpcConfig": self.vpc(),
             "EnableNetworkIsolation": bool(s.get("network_isolation", True)),
@@ -273,8 +306,9 @@ class PipelineBuilder:
                                                      self.name, "tuning")
         obj = s.get("objective") or {}
         metric = obj.get("metric", "objective")
+        # the launcher prints `mlspec-metric <name>=<value>` from the trial's evaluation.json
         d["AlgorithmSpecification"]["MetricDefinitions"] = [
-            {"Name": metric, "Regex": f"{metric}[=:]\\s*([-+0-9.eE]+)"}]
+            {"Name": metric, "Regex": f"mlspec-metric {re.escape(metric)}=([-+0-9.eE]+)"}]
         cont, integ, cat = [], [], []
         for n, r in sorted((s.get("ranges") or {}).items()):
             if r["type"] == "continuous":
@@ -299,10 +333,18 @@ class PipelineBuilder:
     def step_evaluate(self, s: dict) -> dict:
         train = self.train_of(s["model"])
         image = self.image_for(train) if train else self.helper_image()
-        inputs = [self.code_input(s["script"]),
-                  {"name": "model", "uri": self.uri_of(s["model"], s), "local": "/opt/ml/processing/model"},
-                  {"name": "data", "uri": self.uri_of(s["data"], s), "local": "/opt/ml/processing/input/data"}]
-        a = self.processing(s, image, self.entry(s["script"]), inputs, ["metrics"])
+        inputs, paths = [self.code_input()], {}
+        for f in contract.script_flags(s):
+            if f.role == "input":
+                paths[f.name] = f"/opt/ml/processing/input/{f.name}"
+                inputs.append({"name": f.name, "uri": self.uri_of(f.ref, s), "local": paths[f.name]})
+            elif f.role == "model_in":  # model.tar.gz here; the launcher extracts it (--extract model)
+                paths[f.name] = "/opt/ml/processing/model"
+                inputs.append({"name": "model", "uri": self.uri_of(f.ref, s), "local": paths[f.name]})
+            elif f.role == "metrics":
+                paths[f.name] = "/opt/ml/processing/output/metrics"
+        entry, args = self.launch(s, paths, s["script"])
+        a = self.processing(s, image, entry, inputs, ["metrics"], args=args)
         a["Environment"]["MLSPEC_METRICS"] = ",".join(s.get("metrics") or [])
         return {"Type": "Processing", "Arguments": a,
                 "PropertyFiles": [{"PropertyFileName": self.property_file(s["id"]),
@@ -387,7 +429,9 @@ class PipelineBuilder:
                 "ElseSteps": [{"Name": self.sname(s["id"], "failed"), "Type": "Fail", "Arguments": {
                     "ErrorMessage": f"bias check `{s['name']}` failed: {metric} disparity above "
                                     f"{s['max_disparity']}"}}]}}
-            self.extra.setdefault(s["id"], []).extend([lim, cond])
+            self.extra.setdefault(s["id"], []).append(lim)
+            # the limit gates registration like a spec gate (Register sits in its IfSteps)
+            self.bias_gates[s["id"] + "#limit"] = (s, cond)
         return step
 
     def step_explain(self, s: dict) -> dict:
@@ -409,7 +453,8 @@ class PipelineBuilder:
         a: dict[str, Any] = {
             "ModelPackageGroupName": self.env.group_name(model),
             "ModelPackageDescription": self.env.package_description(model),
-            "ModelApprovalStatus": param("ModelApprovalStatus"),
+            # a literal, never a pipeline parameter: whoever may start the pipeline could pass Approved
+            "ModelApprovalStatus": self.approval_status(model),
             "InferenceSpecification": {
                 "Containers": [{"Image": self.image_for(train, "inference"),
                                 "ModelDataUrl": self.uri_of(source, s)}],
@@ -441,6 +486,11 @@ class PipelineBuilder:
                                       "['analysis_result'].S3Output.S3Uri"), "analysis.json")}}
         return {"Type": "RegisterModel", "Arguments": a}
 
+    def approval_status(self, model: dict) -> str:
+        """PendingManualApproval where the environment and the model require approval, else Approved."""
+        needs = self.ir["environment"]["approval"] == "required" and (model.get("approval") or {}).get("required")
+        return "PendingManualApproval" if needs else "Approved"
+
     def step_batch_transform(self, s: dict) -> dict:
         model_step_name = self.model_step(s, s["model"])
         itype, icount = self.instance(s.get("compute"))
@@ -451,8 +501,7 @@ class PipelineBuilder:
                                                                 "S3Uri": self.uri_of(s["data"], s)}},
                                 "ContentType": "text/csv", "SplitType": "Line"},
              "TransformOutput": {"S3OutputPath": out_uri, "KmsKeyId": param("KmsKeyId"), "AssembleWith": "Line"},
-             "TransformResources": {"InstanceType": itype, "InstanceCount": icount,
-                                    "VolumeKmsKeyId": param("KmsKeyId")}}
+             "TransformResources": volume_key({"InstanceType": itype, "InstanceCount": icount})}
         return {"Type": "Transform", "Arguments": a}
 
     def monitor_baselines(self) -> list[dict]:
@@ -620,6 +669,7 @@ class PipelineBuilder:
     def build(self) -> dict:
         self.pre: dict[str, list[dict]] = {}
         self.model_steps: set[str] = set()
+        self.bias_gates: dict[str, tuple[dict, dict]] = {}  # pseudo gate id -> (bias step, Condition)
         ir_steps = self.p["steps"]
         gates = self.p.get("gates") or []
         gate_ids = [g["id"] for g in gates]
@@ -652,6 +702,9 @@ class PipelineBuilder:
             if st and st["kind"] == "register":
                 m = self.env.models.get(st["model"])
                 deps += [g for g in (m or {}).get("gates") or [] if g in gate_ids]
+                trained = self.train_of(st.get("source") or (m or {}).get("source") or "")
+                deps += [gid for gid, (b, _) in self.bias_gates.items()
+                         if trained is not None and self.train_of(b["model"]) is trained]
             for d in deps:
                 if d in gate_ids:
                     res.add(d)
@@ -662,6 +715,9 @@ class PipelineBuilder:
 
         top: list[dict] = []
         gate_steps: dict[str, dict] = {}
+        for gid, (_b, cond) in self.bias_gates.items():
+            gate_ids.append(gid)
+            gate_steps[gid] = cond
         for g in gates:
             helpers, cond = self.gate(g, reg_model)
             gate_steps[g["id"]] = cond
@@ -670,9 +726,9 @@ class PipelineBuilder:
                 for d in g.get("depends_on") or []:
                     h_gates |= gates_of(d) if d in self.steps_by_id else ({d} if d in gate_ids else set())
                 self._place(h, h_gates, gate_ids, gate_steps, top)
-        for g in gates:  # a gate sits in the IfSteps of the previous gate (chain)
-            prev = [x for x in gate_ids[: gate_ids.index(g["id"])]]
-            self._place(gate_steps[g["id"]], set(prev[-1:]), gate_ids, gate_steps, top)
+        for gid in gate_ids:  # a gate sits in the IfSteps of the previous gate (chain)
+            prev = [x for x in gate_ids[: gate_ids.index(gid)]]
+            self._place(gate_steps[gid], set(prev[-1:]), gate_ids, gate_steps, top)
         for s in ir_steps:
             if s["id"] not in self.out:
                 continue
@@ -702,9 +758,6 @@ class PipelineBuilder:
             self.add_param(n, "String", f"${{security_group:{i}}}")
         if self.uses_mlflow:
             self.add_param("MlflowTrackingServer", "String", "${mlflow}")
-        self.add_param("ModelApprovalStatus", "String",
-                       "PendingManualApproval" if self.ir["environment"]["approval"] == "required"
-                       and (reg_model is None or reg_model["approval"]["required"]) else "Approved")
         tracking = self.ir.get("tracking") or {}
         definition = {
             "Version": "2020-12-01",

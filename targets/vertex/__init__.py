@@ -18,6 +18,8 @@ from mlspec.targets.vertex.capabilities import CAPABILITIES
 class Vertex(Target):
     name = "vertex"
     display_name = "Google Vertex AI"
+    cloud = "gcp"
+    cloud_title = "GCP (Vertex AI target)"
     capabilities = CAPABILITIES
     settings = {
         "project": Setting("string", required=True, description="GCP project id that hosts the system",
@@ -44,10 +46,69 @@ class Vertex(Target):
                                   pattern=r"[0-9]{6,20}", example="123456789012"),
     }
 
+    def runner(self):  # `mlspec run` (targets/vertex/run.py)
+        from mlspec.targets.vertex.run import run
+
+        return run
+
     def lower(self, irs: Sequence[dict], ctx: LowerContext) -> Lowering:
         from mlspec.targets.vertex.lower import lower
 
         return lower(irs, ctx)
+
+
+    # ---- hooks of `mlspec plan | apply | approve` (lazy imports: compile never loads them)
+
+    def baseline_rules(self):
+        from mlspec.targets.vertex.baseline import RULES
+
+        return RULES
+
+    def rules(self):
+        from mlspec.compiler.plan.graph import rules_in
+        from mlspec.targets.vertex import rules
+
+        return rules_in(rules)
+
+    def cloud_profile(self):
+        from mlspec.targets.vertex.artifacts import PROFILE
+
+        return PROFILE
+
+    def resource_concerns(self):
+        from mlspec.targets.vertex.artifacts import RESOURCE_CONCERNS
+
+        return RESOURCE_CONCERNS
+
+    def mock_outputs(self):
+        from mlspec.targets.vertex.mock_outputs import MOCK_OUTPUTS
+
+        return MOCK_OUTPUTS
+
+    def approval_backend(self):
+        from mlspec.targets.vertex.approvals import VertexBackend
+
+        return VertexBackend()
+
+    def credentials(self):
+        from mlspec.targets.vertex.approvals import CREDENTIALS
+
+        return CREDENTIALS
+
+    blocking_checks = ("vertex-job-payload",)
+
+    def program_checks(self, resources, build=None):
+        """Job payloads replayed through the launcher's parse path (targets/vertex/vendor.py)."""
+        if build is None:
+            return [], []
+        from mlspec.targets.vertex import vendor
+
+        return vendor.program_checks(build, list(resources)), []
+
+    def security_sections(self):
+        from importlib import resources as _res
+
+        return (_res.files("mlspec.targets.vertex").joinpath("threat_model.md").read_text(encoding="utf-8"),)
 
 
 __all__ = ["Vertex"]

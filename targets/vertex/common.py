@@ -38,7 +38,7 @@ HPT_LAUNCHER = "google_cloud_pipeline_components.container.v1.hyperparameter_tun
 
 PENDING_ALIAS = "pending"
 PRODUCTION_ALIAS = "production"
-#: version labels an approval writes (mlspec.compiler.plan.approvals: VERTEX_LABEL_DECISION / _BY)
+#: version labels an approval writes (mlspec.targets.vertex.approvals: VERTEX_LABEL_DECISION / _BY)
 DECISION_LABEL = "mlspec-decision"
 DECIDED_BY_LABEL = "mlspec-decided-by"
 
@@ -164,6 +164,11 @@ class Env:
             "mlspec-env": naming.label_value(self.env),
             "owner": naming.label_value(sysinfo.get("owner") or "unknown"),
             "data-classification": naming.label_value(self.ir["security"].get("data_classification") or "unspecified"),
-            "mlspec-spec-sha": self.ir["source"]["sha256"][:32],
         })
         return out
+
+    @property
+    def lineage_labels(self) -> dict[str, str]:
+        """`labels` plus the spec hash: for pipeline runs and registered model versions only, so a
+        spec change does not relabel every resource (issue 16: small blast radius)."""
+        return {**self.labels, "mlspec-spec-sha": self.ir["source"]["sha256"][:32]}

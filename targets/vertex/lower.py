@@ -71,7 +71,7 @@ def lower_platform(c: _Ctx) -> None:
     prod = e.production
     c.data.update({
         "header": HEADER.format(spec=ir["source"]["path"]),
-        "mlspec": {"spec": ir["source"]["path"], "spec_sha256": ir["source"]["sha256"], "system": e.system,
+        "mlspec": {"spec": ir["source"]["path"], "system": e.system,
                    "environment": e.env, "production": prod},
         "project": e.project, "region": e.region, "prefix": e.prefix,
         "project_number": str(s["project_number"]) if s.get("project_number") else None,
@@ -103,14 +103,18 @@ def lower_platform(c: _Ctx) -> None:
     retention = 365 if prod else 90
     c.data["log_bucket"] = {"name": e.bucket("logs"), "retention_days": retention}
     c.data["buckets"] = [{"key": k, "name": e.bucket(k), "retention_days": None if k != "monitoring" else retention}
-                         for k in ("pipeline", "data", "monitoring")]
+                         for k in ("pipeline", "data", "monitoring", "code", "approvals")]
     accounts = [{"key": k, "account_id": e.sa_id(k), "email": e.sa_email(k),
                  "display_name": f"mlspec {e.system} {e.env} {k}"} for k in common.COMPONENTS]
     c.data["service_accounts"] = accounts
     # Minimal roles, each on the narrowest resource that supports it (MLS-GCP-021/022, MLS-GCP-011).
+    # Approval integrity (docs/security.md): the workload SA (user code) holds no Vertex AI role, so it
+    # cannot touch models, aliases or labels; no component SA can write the `code` bucket (runtime
+    # helper, user code, compiled pipeline specs the launch workflow reads) or read/write the
+    # `approvals` bucket, where only `mlspec approve` (the approver's own credentials) records
+    # decisions and which the deployment reads.
     c.data["project_roles"] = [
         {"sa": "pipeline", "role": "roles/aiplatform.user"},
-        {"sa": "workload", "role": "roles/aiplatform.user"},
         {"sa": "monitoring", "role": "roles/aiplatform.user"},
         {"sa": "monitoring", "role": "roles/monitoring.metricWriter"},
         {"sa": "monitoring", "role": "roles/bigquery.jobUser"},
@@ -130,6 +134,10 @@ def lower_platform(c: _Ctx) -> None:
         {"sa": "monitoring", "bucket": "pipeline", "role": "roles/storage.objectViewer"},
         {"sa": "monitoring", "bucket": "data", "role": "roles/storage.objectViewer"},
         {"sa": "launcher", "bucket": "pipeline", "role": "roles/storage.objectViewer"},
+        {"sa": "pipeline", "bucket": "code", "role": "roles/storage.objectViewer"},
+        {"sa": "workload", "bucket": "code", "role": "roles/storage.objectViewer"},
+        {"sa": "monitoring", "bucket": "code", "role": "roles/storage.objectViewer"},
+        {"sa": "launcher", "bucket": "code", "role": "roles/storage.objectViewer"},
     ]
     # roles/iam.serviceAccountUser on the specific account only (MLS-GCP-022)
     c.data["act_as"] = [{"sa": "pipeline", "on": "workload"}, {"sa": "launcher", "on": "pipeline"},
@@ -328,7 +336,13 @@ def lower_endpoints(c: _Ctx) -> None:
         require_approval = e.ir["environment"]["approval"] != "none" and any(m["approval"]["required"] for m in served)
         item = {"key": ep["name"], "endpoint_id": e.endpoint_id(ep["name"]),
                 "approval": ({"label": common.DECISION_LABEL, "value": "approved", "by_label": common.DECIDED_BY_LABEL,
-                              "not_by": naming.label_value(e.sa_email("pipeline"))} if require_approval else None),
+                              "not_by": naming.label_value(e.sa_email("pipeline")),
+                              # the record the deployment trusts: one object per approver, written by
+                              # `mlspec approve` with the approver's own credentials into a bucket no
+                              # component service account can write
+                              "bucket": e.bucket("approvals"),
+                              "required": max(int(m["approval"].get("count") or 1) for m in served),
+                              "refused": [e.sa_email(k) for k in common.COMPONENTS]} if require_approval else None),
                 "display_name": f"{e.prefix}-{ep['name']}", "variants": variants,
                 "machine": common.machine(ep["compute"]),
                 "min_replicas": int(auto.get("min") or count), "max_replicas": int(auto.get("max") or count),

@@ -24,6 +24,7 @@ import json
 from typing import Any
 
 from mlspec.targets.base import Diagnostic
+from mlspec.compiler import contract
 from mlspec.targets.vertex import common, containers, naming
 from mlspec.targets.vertex.common import Env
 
@@ -77,10 +78,11 @@ class _Builder:
         self.imported: dict[str, str] = {}  # dataset id -> importer task
         self.metric_tasks: dict[str, str] = {}  # evaluate step id -> metrics task
         self.champion_metrics: list[str] = []
+        self.condition_gates: dict[str, list[dict]] = {}  # CEL condition -> the gates it encodes
 
     # ------------------------------------------------------------------ plumbing
     def add(self, name: str, *, inputs: dict, outputs: dict, executor: dict, task_inputs: dict,
-            deps: list[str], cache: bool = True, condition: str | None = None, display: str | None = None) -> None:
+            deps: list[str], cache: bool = False, condition: str | None = None, display: str | None = None) -> None:
         comp: dict[str, Any] = {"executorLabel": f"exec-{name}"}
         params_in = {k: v for k, v in inputs.items() if isinstance(v, str)}
         arts_in = {k: _atype(v[1]) for k, v in inputs.items() if isinstance(v, tuple)}
@@ -136,7 +138,9 @@ class _Builder:
             "artifactUri": {"runtimeParameter": "uri"},
             "typeSchema": {"schemaTitle": "system.Dataset", "schemaVersion": "0.0.1"},
             "metadata": {"mlspec_dataset": ds["name"], "version": ds.get("version") or ""}}}
-        self.tasks[name] = {"cachingOptions": {"enableCache": True}, "componentRef": {"name": f"comp-{name}"},
+        # never cached: the importer URI is a constant, so a cached importer (and every task keyed on
+        # its output) would hand a scheduled or drift-triggered retrain the previous run's data and model
+        self.tasks[name] = {"cachingOptions": {}, "componentRef": {"name": f"comp-{name}"},
                             "inputs": {"parameters": {"uri": {"runtimeValue": {"constant": uri}}}},
                             "taskInfo": {"name": name}}
         self.imported[ds_id] = name
@@ -153,6 +157,8 @@ class _Builder:
         out = parts[3] if len(parts) > 3 else (parts[2] if len(parts) > 2 else "")
         if step["kind"] == "validate":  # validate passes its dataset through unchanged
             return self.import_dataset(step["data"], at), "artifact", [task_name(step["name"])]
+        if step["kind"] == "tune" and out == "model":  # the best trial's model, not the tuning root
+            return best_task(step), "model", []
         return task_name(step["name"]), out, []
 
     # ------------------------------------------------------------------ gates
@@ -173,7 +179,10 @@ class _Builder:
                     task_in[key] = {"taskOutputParameter": {"producerTask": "champion", "outputParameterKey": "has_champion"}}
                     cel = f"(!inputs.parameter_values['{key}'] || {cel})"
                 parts.append(cel)
-        return (" && ".join(parts) if parts else None), comp_in, task_in, deps
+        cond = " && ".join(parts) if parts else None
+        if cond:
+            self.condition_gates[cond] = [self.gates[d] for d in step["depends_on"] if d in self.gates]
+        return cond, comp_in, task_in, deps
 
     def cel(self, req: dict, comp_in: dict, task_in: dict, deps: list, gate_id: str) -> tuple[str | None, bool]:
         used = {"champion": False}
@@ -218,26 +227,47 @@ class _Builder:
             return None, False
 
 
+def cpu_only(image: str) -> bool:
+    """A Vertex prebuilt CPU container (``.../training/xgboost-cpu.1-7``): no CUDA, a GPU is wasted."""
+    return "/vertex-ai/training/" in image and "-cpu." in image or "/vertex-ai/prediction/" in image and "-cpu." in image
+
+
+def proto_machine(compute: dict | None, image: str = "") -> dict[str, Any]:
+    """A MachineSpec in proto field names (what GCPC's launchers hand to the proto-plus constructor).
+    No accelerator on a CPU-only prebuilt image (the lowering warned, W505)."""
+    wire = common.machine(compute)
+    out: dict[str, Any] = {"machine_type": wire["machineType"]}
+    if wire.get("acceleratorType") and not cpu_only(image):
+        out["accelerator_type"] = wire["acceleratorType"]
+        out["accelerator_count"] = int(wire["acceleratorCount"])
+    return out
+
+
 def _custom_job_payload(e: Env, display: str, image: str, command: list[str], args: list[str],
                         compute: dict | None, max_runtime_s: int | None, output_dir: str | None) -> dict:
-    pool: dict[str, Any] = {"machineSpec": common.machine(compute),
-                            "replicaCount": str(max(1, int((compute or common.DEFAULT_COMPUTE).get("instance_count") or 1))),
-                            "diskSpec": {"bootDiskType": "pd-ssd", "bootDiskSizeGb": 100},
-                            "containerSpec": {"imageUri": image, "command": command, "args": args}}
-    spec: dict[str, Any] = {"workerPoolSpecs": [pool],
-                            "serviceAccount": _p("workload_service_account"),
-                            "enableWebAccess": False,
-                            "enableDashboardAccess": False}
+    """A CustomJob in proto field names: GCPC's launcher json.loads the payload and builds
+    ``aiplatform_v1.types.CustomJob`` from the dict, which accepts no JSON (camelCase) names."""
+    pool: dict[str, Any] = {"machine_spec": proto_machine(compute, image), "replica_count": 1,
+                            "disk_spec": {"boot_disk_type": "pd-ssd", "boot_disk_size_gb": 100},
+                            "container_spec": {"image_uri": image, "command": command, "args": args}}
+    pools = [pool]
+    instances = max(1, int((compute or common.DEFAULT_COMPUTE).get("instance_count") or 1))
+    if instances > 1:  # Vertex: pool 0 is the single chief; the other replicas are pool 1's workers
+        pools.append({**pool, "replica_count": instances - 1})
+    spec: dict[str, Any] = {"worker_pool_specs": pools,
+                            "service_account": _p("workload_service_account"),
+                            "enable_web_access": False,
+                            "enable_dashboard_access": False}
     if e.egress_attachment:  # allowed_egress: a PSC interface in the private subnet (Cloud NAT + FQDN firewall)
-        spec["pscInterfaceConfig"] = {"networkAttachment": e.egress_attachment}
+        spec["psc_interface_config"] = {"network_attachment": e.egress_attachment}
     else:
         spec["network"] = _p("network")
     if max_runtime_s:
         spec["scheduling"] = {"timeout": f"{int(max_runtime_s)}s"}
     if output_dir:
-        spec["baseOutputDirectory"] = {"outputUriPrefix": output_dir}
-    return {"displayName": display, "jobSpec": spec,
-            "encryptionSpec": {"kmsKeyName": _p("encryption_key")}, "labels": dict(e.labels)}
+        spec["base_output_directory"] = {"output_uri_prefix": output_dir}
+    return {"display_name": display, "job_spec": spec,
+            "encryption_spec": {"kms_key_name": _p("encryption_key")}, "labels": dict(e.lineage_labels)}
 
 
 def _launcher(launcher: str, job_type: str, payload: dict) -> dict:
@@ -258,13 +288,6 @@ def _runtime(op: str, extra: list[str]) -> dict:
 
 def _flag(name: str) -> str:
     return "--" + name  # the script contract: option names exactly as in the spec
-
-
-def _cli_args(values: dict) -> list[str]:
-    out: list[str] = []
-    for k, v in values.items():
-        out += [_flag(k), json.dumps(v) if not isinstance(v, str) else v]
-    return out
 
 
 def build_pipeline(e: Env, p: dict, diags: list[Diagnostic]) -> dict:
@@ -291,6 +314,7 @@ def build_pipeline(e: Env, p: dict, diags: list[Diagnostic]) -> dict:
         _champion_task(b, p)
 
     root_params = _root_parameters(e, p)
+    _nest_gates(b, root_params)
     return {
         "components": dict(sorted(b.components.items())),
         "deploymentSpec": {"executors": dict(sorted(b.executors.items()))},
@@ -301,6 +325,150 @@ def build_pipeline(e: Env, p: dict, diags: list[Diagnostic]) -> dict:
         "schemaVersion": SCHEMA_VERSION,
         "sdkVersion": "mlspec",
     }
+
+
+def _producers(task: dict) -> set[str]:
+    ins = task.get("inputs") or {}
+    out = {v["taskOutputParameter"]["producerTask"] for v in (ins.get("parameters") or {}).values()
+           if "taskOutputParameter" in v}
+    out |= {v["taskOutputArtifact"]["producerTask"] for v in (ins.get("artifacts") or {}).values()
+            if "taskOutputArtifact" in v}
+    return out | set(task.get("dependentTasks") or [])
+
+
+def _nest_gates(b: _Builder, root_params: dict) -> None:
+    """Gates the way the KFP compiler lowers ``dsl.If(cond) ... dsl.Else()``: a root task
+    ``condition-branches-N`` (a sub-DAG) holding two condition tasks, each a sub-DAG with a
+    ``triggerPolicy``: ``cond`` runs the gated tasks (and everything downstream of them), ``!(cond)``
+    runs a task that fails the run with a message naming the gate and the values it saw. Inputs
+    enter the sub-DAGs as ``pipelinechannel--<task>-<output>`` / ``pipelinechannel--<parameter>``."""
+    groups: dict[str, list[str]] = {}
+    for name, task in b.tasks.items():
+        cond = (task.get("triggerPolicy") or {}).get("condition")
+        if cond:
+            groups.setdefault(cond, []).append(name)
+    counter = 0
+    for cond, gated in groups.items():
+        members = set(gated)
+        grew = True
+        while grew:  # everything downstream of a gated task waits for the gate too
+            grew = False
+            for name, task in b.tasks.items():
+                if name not in members and _producers(task) & members:
+                    other = (task.get("triggerPolicy") or {}).get("condition")
+                    if other and other != cond:
+                        b.diags.append(Diagnostic(
+                            "E505", f"task `{name}` depends on two different gate sets; Vertex lowering nests one "
+                                    "gate set per sub-DAG", b.p["id"]))
+                    members.add(name)
+                    grew = True
+        params: dict[str, dict] = {}  # channel -> (definition, source in the parent DAG)
+        arts: dict[str, dict] = {}
+        cond_channels: list[str] = []
+        outer_deps: set[str] = set()
+        for name in sorted(members):
+            task = b.tasks[name]
+            comp = b.components[task["componentRef"]["name"]]
+            task.pop("triggerPolicy", None)
+            ins = task.get("inputs") or {}
+            for key in list((ins.get("parameters") or {})):
+                src = ins["parameters"][key]
+                if key.startswith("pipelinechannel--") and name in gated:  # only the condition read it
+                    del ins["parameters"][key]
+                    comp["inputDefinitions"]["parameters"].pop(key, None)
+                    channel = key
+                    prod = src["taskOutputParameter"]["producerTask"]
+                    ptype = b.components[b.tasks[prod]["componentRef"]["name"]]["outputDefinitions"]["parameters"][
+                        src["taskOutputParameter"]["outputParameterKey"]]["parameterType"]
+                    params[channel] = {"def": {"parameterType": ptype}, "src": src}
+                    if channel not in cond_channels:
+                        cond_channels.append(channel)
+                    outer_deps.add(prod)
+                    continue
+                if "componentInputParameter" in src:
+                    channel = "pipelinechannel--" + src["componentInputParameter"]
+                    params[channel] = {"def": {"parameterType": root_params[src["componentInputParameter"]]["parameterType"]},
+                                       "src": src}
+                elif "taskOutputParameter" in src and src["taskOutputParameter"]["producerTask"] not in members:
+                    prod, okey = src["taskOutputParameter"]["producerTask"], src["taskOutputParameter"]["outputParameterKey"]
+                    channel = f"pipelinechannel--{prod}-{okey}"
+                    ptype = b.components[b.tasks[prod]["componentRef"]["name"]]["outputDefinitions"]["parameters"][okey][
+                        "parameterType"]
+                    params[channel] = {"def": {"parameterType": ptype}, "src": src}
+                    outer_deps.add(prod)
+                else:
+                    continue
+                ins["parameters"][key] = {"componentInputParameter": channel}
+            for key, src in (ins.get("artifacts") or {}).items():
+                prod, okey = src["taskOutputArtifact"]["producerTask"], src["taskOutputArtifact"]["outputArtifactKey"]
+                if prod in members:
+                    continue
+                channel = f"pipelinechannel--{prod}-{okey}"
+                adef = b.components[b.tasks[prod]["componentRef"]["name"]]["outputDefinitions"]["artifacts"][okey]
+                arts[channel] = {"def": adef, "src": src}
+                ins["artifacts"][key] = {"componentInputArtifact": channel}
+                outer_deps.add(prod)
+            outside = [d for d in task.get("dependentTasks") or [] if d not in members]
+            outer_deps.update(outside)
+            inside = sorted(d for d in task.get("dependentTasks") or [] if d in members)
+            if inside:
+                task["dependentTasks"] = inside
+            else:
+                task.pop("dependentTasks", None)
+        gates = b.condition_gates.get(cond) or []
+        label = "-".join(naming.kebab(g["name"]) for g in gates) or "gate"
+        counter += 1
+        branches, passed, failed = (f"condition-branches-{counter}", f"condition-{counter + 1}",
+                                    f"condition-{counter + 2}")
+        counter += 2
+        fail_task = f"gate-{label}-failed"
+
+        def defs(channels_p, channels_a):
+            out: dict[str, Any] = {}
+            if channels_a:
+                out["artifacts"] = {c: arts[c]["def"] for c in sorted(channels_a)}
+            if channels_p:
+                out["parameters"] = {c: params[c]["def"] for c in sorted(channels_p)}
+            return out
+
+        def passthrough(channels_p, channels_a):
+            out: dict[str, Any] = {}
+            if channels_a:
+                out["artifacts"] = {c: {"componentInputArtifact": c} for c in sorted(channels_a)}
+            if channels_p:
+                out["parameters"] = {c: {"componentInputParameter": c} for c in sorted(channels_p)}
+            return out
+
+        # the failing branch: one task that exits non-zero naming the gate(s) and the values seen
+        message = ["mlspec: gate " + ", ".join(f"`{g['name']}`" for g in gates) + " failed:",
+                   "; ".join(r["text"] for g in gates for r in g["requires"])]
+        message += [f"({c[len('pipelinechannel--'):]}={_p(c)})" for c in cond_channels]
+        b.components[f"comp-{fail_task}"] = {"executorLabel": f"exec-{fail_task}",
+                                             "inputDefinitions": defs(cond_channels, [])}
+        b.executors[f"exec-{fail_task}"] = {"container": {
+            "image": common.GCPC_IMAGE, "command": ["python3", "-c", "import sys; sys.exit(' '.join(sys.argv[1:]))"],
+            "args": message}}
+        b.components[f"comp-{failed}"] = {"dag": {"tasks": {fail_task: {
+            "cachingOptions": {}, "componentRef": {"name": f"comp-{fail_task}"},
+            "inputs": passthrough(cond_channels, []), "taskInfo": {"name": fail_task}}}},
+            "inputDefinitions": defs(cond_channels, [])}
+        b.components[f"comp-{passed}"] = {"dag": {"tasks": {n: b.tasks[n] for n in sorted(members)}},
+                                          "inputDefinitions": defs(params, arts)}
+        b.components[f"comp-{branches}"] = {"dag": {"tasks": {
+            passed: {"componentRef": {"name": f"comp-{passed}"}, "inputs": passthrough(params, arts),
+                     "taskInfo": {"name": f"gate-{label}"}, "triggerPolicy": {"condition": cond}},
+            failed: {"componentRef": {"name": f"comp-{failed}"}, "inputs": passthrough(cond_channels, []),
+                     "taskInfo": {"name": f"gate-{label}-else"}, "triggerPolicy": {"condition": f"!({cond})"}}}},
+            "inputDefinitions": defs(params, arts)}
+        for n in members:
+            del b.tasks[n]
+        root_inputs: dict[str, Any] = {}
+        if arts:
+            root_inputs["artifacts"] = {c: arts[c]["src"] for c in sorted(arts)}
+        root_inputs["parameters"] = {c: params[c]["src"] for c in sorted(params)}
+        b.tasks[branches] = {"componentRef": {"name": f"comp-{branches}"},
+                             "dependentTasks": sorted(outer_deps - members), "inputs": root_inputs,
+                             "taskInfo": {"name": branches}}
 
 
 def _collect_champion(node: dict, out: list[str]) -> None:
@@ -318,7 +486,7 @@ def data_version(e: Env) -> str:
 def _root_parameters(e: Env, p: dict) -> dict:
     tracking = e.ir["tracking"]
     defaults = {
-        "project": e.project, "location": e.region, "bucket": e.bucket("pipeline"),
+        "project": e.project, "location": e.region, "bucket": e.bucket("code"),  # code, runtime: read-only
         "workload_service_account": e.sa_email("workload"), "encryption_key": e.kms_key_name,
         "experiment": naming.fit(naming.kebab(f"{tracking.get('experiment') or e.system}-{e.env}"), 128),
         "spec_sha256": e.ir["source"]["sha256"], "code_version": (e.ir.get("code") or {}).get("sha256") or "",
@@ -342,6 +510,11 @@ def _image_for(b: _Builder, step: dict, framework: dict | None) -> str:
                                   step["id"], hint="set `image` on the step"))
         return ""
     uri = containers.training_image(fw["name"], str(fw.get("version") or "0"), b.e.region, gpu)
+    if uri is not None and gpu and cpu_only(uri):
+        b.diags.append(Diagnostic("W505", f"Vertex has no GPU training container for `{fw['name']}`; step "
+                                          f"`{step['name']}` runs `{uri}` on {common.machine(step['compute'])['machineType']} "
+                                          "without an accelerator", step["id"],
+                                  hint="use a cpu.* compute class, or set `image` to a GPU image", severity="warning"))
     if uri is None:
         uri = containers.newest_training_image(fw["name"], b.e.region, gpu)
         if uri is None:
@@ -387,27 +560,22 @@ def _inputs(b: _Builder, step: dict, refs: dict[str, str]) -> tuple[dict, dict, 
     return comp_in, arts, args, deps
 
 
-def _named_refs(refs: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for ref in refs:
-        base = ref.split(".")[-1] if not ref.startswith("dataset.") else ref.split(".", 1)[1]
-        name, i = base, 2
-        while name in out:
-            name, i = f"{base}_{i}", i + 1
-        out[name] = ref
-    return out
-
-
 def lower_step(b: _Builder, step: dict, model_by_step: dict) -> None:
     LOWER_STEP[step["kind"]](b, step, model_by_step)
 
 
 def _heavy(b: _Builder, step: dict, *, refs: dict[str, str], outputs: dict[str, str], image: str,
-           command: list[str], extra_args: list[str], output_dir_key: str | None = None, tune: dict | None = None) -> None:
+           command: list[str], extra_args: list[str], output_dir_key: str | None = None, tune: dict | None = None,
+           script_args: bool = False) -> None:
+    """A CustomJob / HyperparameterTuningJob task. ``script_args``: ``extra_args`` is the whole
+    command line (a user script behind mlspec's wrapper), else the inputs/outputs are passed as
+    ``--<name> <path>`` to a runtime op before ``extra_args``."""
     name = task_name(step["name"])
     comp_in, arts, args, deps = _inputs(b, step, refs)
-    for out_key in outputs:
-        if tune is None:  # HPT trials each get their own AIP_MODEL_DIR under baseOutputDirectory
+    if script_args:
+        args = []
+    else:
+        for out_key in outputs:
             args += [_flag(out_key), _out_art(out_key)]
     args += extra_args
     deps += [task_name(b.steps[d]["name"]) for d in step["depends_on"] if d in b.steps]
@@ -416,14 +584,13 @@ def _heavy(b: _Builder, step: dict, *, refs: dict[str, str], outputs: dict[str, 
     payload = _custom_job_payload(b.e, display, image, command, args, step.get("compute"), step.get("max_runtime_s"),
                                   _out_uri(output_dir_key) if output_dir_key else None)
     if tune is not None:
-        job_spec = payload.pop("jobSpec")
-        payload = {"displayName": display, "studySpec": tune["study"], "maxTrialCount": tune["max_trials"],
-                   "parallelTrialCount": tune["parallel"], "trialJobSpec": job_spec, **payload}
+        job_spec = payload.pop("job_spec")
+        payload = {"display_name": display, "study_spec": tune["study"], "max_trial_count": tune["max_trials"],
+                   "parallel_trial_count": tune["parallel"], "trial_job_spec": job_spec, **payload}
         executor = _launcher(common.HPT_LAUNCHER, "HyperparameterTuningJob", payload)
     else:
         executor = _launcher(common.CUSTOM_JOB_LAUNCHER, "CustomJob", payload)
-    plat_in, plat_task = b.platform(common_heavy := PLATFORM_HEAVY)
-    del common_heavy
+    plat_in, plat_task = b.platform(PLATFORM_HEAVY)
     inputs = {**comp_in, **plat_in, **c_in}
     outs: dict[str, Any] = {k: ("artifact", v) for k, v in outputs.items()}
     outs["gcp_resources"] = "STRING"
@@ -431,8 +598,39 @@ def _heavy(b: _Builder, step: dict, *, refs: dict[str, str], outputs: dict[str, 
           task_inputs={"artifacts": arts, "parameters": {**plat_task, **t_in}}, deps=deps + c_deps, condition=cond)
 
 
-def _script_command(b: _Builder, script: str) -> list[str]:
-    return ["python", "/gcs/" + _p("bucket") + "/code/" + script.lstrip("/")]
+def _script_step(b: _Builder, step: dict, *, outputs: dict[str, str], image: str, tune: dict | None = None) -> None:
+    """A user script (process / train / tune / evaluate) run by the runtime's `script` wrapper with
+    exactly the portable contract's command line (compiler.contract.script_flags): input artifacts
+    by their FUSE paths, local directories for what it writes (copied to the output artifacts, or
+    to the trial's AIP_MODEL_DIR), and for a tune trial the sampled values, sorted with the fixed
+    ones, plus the objective reported to Vertex from evaluation.json."""
+    refs: dict[str, str] = {}
+    flags: list[dict[str, Any]] = []
+    for f in contract.script_flags(step):
+        if f.role == "input":
+            refs[f.name] = f.ref or ""
+            flags.append({"name": f.name, "role": f.role, "path": _in_art(f.name)})
+        elif f.role == "model_in":
+            refs["model"] = f.ref or ""
+            flags.append({"name": f.name, "role": f.role, "path": _in_art("model")})
+        elif f.role == "output":
+            flags.append({"name": f.name, "role": f.role, "path": _out_art(f.name)})
+        elif f.role == "model_out":
+            flags.append({"name": f.name, "role": f.role, "path": "$AIP_MODEL_DIR" if tune else _out_art("model")})
+        elif f.role == "metrics":
+            dest = _out_art("metrics") if step["kind"] == "evaluate" else "$AIP_TRIAL_DIR/metrics" if tune else ""
+            flags.append({"name": f.name, "role": f.role, "path": dest})
+        else:
+            flags.append({"name": f.name, "role": f.role, "value": f.value})
+    code = "/gcs/" + _p("bucket") + "/code/"
+    entry = step.get("script") or step.get("entry_point") or ""
+    spec = {"entry": code + entry.lstrip("/"), "flags": flags,
+            "code_dir": code + step["code_dir"].strip("/") if step.get("code_dir") else None,
+            "requirements": code + step["requirements"].lstrip("/") if step.get("requirements") else None,
+            "objective": step["objective"]["metric"] if tune else None}
+    _heavy(b, step, refs=refs, outputs=outputs, image=image, command=_runtime_command(b, "script"),
+           extra_args=["--spec", json.dumps(spec, sort_keys=True)], output_dir_key="model" if tune else None,
+           tune=tune, script_args=True)
 
 
 def _runtime_command(b: _Builder, op: str) -> list[str]:
@@ -448,49 +646,57 @@ def lower_validate(b: _Builder, step: dict, _m: dict) -> None:
 
 
 def lower_process(b: _Builder, step: dict, _m: dict) -> None:
-    _heavy(b, step, refs=_named_refs(step.get("inputs") or []), outputs={o: "dataset" for o in step["outputs"]},
-           image=_image_for(b, step, None), command=_script_command(b, step["script"]),
-           extra_args=_cli_args(step.get("args") or {}))
+    _script_step(b, step, outputs={o: "dataset" for o in step["outputs"]}, image=_image_for(b, step, None))
 
 
 def lower_train(b: _Builder, step: dict, _m: dict) -> None:
-    _heavy(b, step, refs=_named_refs(step.get("inputs") or []), outputs={"model": "model"},
-           image=_image_for(b, step, step["framework"]), command=_script_command(b, step["entry_point"]),
-           extra_args=_cli_args(step.get("hyperparameters") or {}), output_dir_key="model")
+    _script_step(b, step, outputs={"model": "model"}, image=_image_for(b, step, step["framework"]))
 
 
 def _study(step: dict) -> dict:
+    """StudySpec in proto field names (see _custom_job_payload)."""
     params = []
     for name, r in step["ranges"].items():
         if r["type"] == "continuous":
-            params.append({"parameterId": name, "doubleValueSpec": {"minValue": float(r["min"]), "maxValue": float(r["max"])}})
+            params.append({"parameter_id": name, "double_value_spec": {"min_value": float(r["min"]),
+                                                                       "max_value": float(r["max"])}})
         elif r["type"] == "integer":
-            params.append({"parameterId": name, "integerValueSpec": {"minValue": str(int(r["min"])),
-                                                                       "maxValue": str(int(r["max"]))}})
+            params.append({"parameter_id": name, "integer_value_spec": {"min_value": int(r["min"]),
+                                                                        "max_value": int(r["max"])}})
         else:
-            params.append({"parameterId": name, "categoricalValueSpec": {"values": [str(v) for v in r["values"]]}})
+            params.append({"parameter_id": name, "categorical_value_spec": {"values": [str(v) for v in r["values"]]}})
     goal = "MAXIMIZE" if step["objective"]["direction"] == "maximize" else "MINIMIZE"
-    return {"metrics": [{"metricId": step["objective"]["metric"], "goal": goal}], "parameters": params}
+    return {"metrics": [{"metric_id": step["objective"]["metric"], "goal": goal}], "parameters": params}
+
+
+def best_task(step: dict) -> str:
+    return f"{task_name(step['name'])}-best"
 
 
 def lower_tune(b: _Builder, step: dict, _m: dict) -> None:
-    _heavy(b, step, refs=_named_refs(step.get("inputs") or []), outputs={"model": "model"},
-           image=_image_for(b, step, step["framework"]), command=_script_command(b, step["entry_point"]),
-           extra_args=_cli_args(step.get("hyperparameters") or {}), output_dir_key="model",
-           tune={"study": _study(step), "max_trials": int(step["max_trials"]),
-                 "parallel": int(step.get("parallel_trials") or 1)})
+    _script_step(b, step, outputs={"model": "model"}, image=_image_for(b, step, step["framework"]),
+                 tune={"study": _study(step), "max_trials": int(step["max_trials"]),
+                       "parallel": int(step.get("parallel_trials") or 1)})
+    # the study's best trial: its model (<tuning root>/<trial id>/model) becomes this task's artifact,
+    # which evaluate, register and every other reader of the tune step's model receive
+    producer = task_name(step["name"])
+    plat_in, plat_task = b.platform(PLATFORM_LIGHT)
+    b.add(best_task(step), inputs={"tuning": ("artifact", "model"), "tune_resources": "STRING", **plat_in},
+          outputs={"model": ("artifact", "model"), "trial_id": "STRING"}, executor=_runtime("best_trial", []),
+          task_inputs={"artifacts": {"tuning": {"taskOutputArtifact": {"producerTask": producer,
+                                                                       "outputArtifactKey": "model"}}},
+                       "parameters": {**plat_task, "tune_resources": {"taskOutputParameter": {
+                           "producerTask": producer, "outputParameterKey": "gcp_resources"}}}},
+          deps=[producer])
 
 
 def lower_evaluate(b: _Builder, step: dict, _m: dict) -> None:
-    script = step.get("script")
-    if script:  # the spec's script: --model, --<data output name>, --metrics (docs/ir.md script contract)
-        refs = {"model": step["model"], **_named_refs([step["data"]])}
-        command, extra = _script_command(b, script), []
-    else:
-        refs = {"model": step["model"], "data": step["data"]}
-        command, extra = _runtime_command(b, "evaluate"), ["--metric-names", ",".join(step["metrics"])]
-    _heavy(b, step, refs=refs, outputs={"metrics": "metrics"}, image=_model_image(b, step, step["model"]),
-           command=command, extra_args=extra)
+    if step.get("script"):  # the spec's script, with the contract's command line
+        _script_step(b, step, outputs={"metrics": "metrics"}, image=_model_image(b, step, step["model"]))
+        return
+    _heavy(b, step, refs={"model": step["model"], "data": step["data"]}, outputs={"metrics": "metrics"},
+           image=_model_image(b, step, step["model"]), command=_runtime_command(b, "evaluate"),
+           extra_args=["--metric-names", ",".join(step["metrics"])])
 
 
 def lower_bias_check(b: _Builder, step: dict, _m: dict) -> None:
@@ -586,11 +792,6 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
         comp_in["metrics"] = ("artifact", "metrics")
         deps += [mt, task_name(b.steps[metrics_from]["name"])]
     deps += [task_name(b.steps[d]["name"]) for d in step["depends_on"] if d in b.steps]
-    source_step = b.steps.get(".".join(step["source"].split(".")[:2])) or {}
-    if source_step.get("kind") == "tune":  # register the best trial's model (read from the HPT job)
-        comp_in["tune_resources"] = "STRING"
-        metric_params["tune_resources"] = {"taskOutputParameter": {"producerTask": task_name(source_step["name"]),
-                                                                   "outputParameterKey": "gcp_resources"}}
     cond, c_in, t_in, c_deps = b.condition_for(step)
     fw = model.get("framework") or _model_framework(b, step["source"]) or {"name": "custom", "version": ""}
     gpu = any(e["model"] == model["id"] and e["compute"]["class"].startswith("gpu.") for e in b.e.ir["endpoints"])
@@ -618,7 +819,7 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
     config = {"model_id": b.e.model_id(model["name"]), "display_name": f"{b.e.prefix}-{model['name']}",
               "serving_image": serving, "aliases": aliases, "metric_names": metric_names,
               "explain": model.get("explain"), "card": model_card(b.e, model, gates),
-              "labels": b.e.labels, "service_account": b.e.sa_email("serving"),
+              "labels": b.e.lineage_labels, "service_account": b.e.sa_email("serving"),
               "features": [{"name": c["name"]} for d in b.e.ir["datasets"] for c in d.get("schema") or []
                            if c.get("role") == "feature"]}
     plat_in, plat_task = b.platform(PLATFORM_LIGHT + ("encryption_key",))
@@ -654,7 +855,7 @@ def pin_images(e: Env, spec: dict) -> tuple[dict, list[str]]:
 
     def walk_payload(node):
         if isinstance(node, dict):
-            return {k: (pin(v) if k in ("imageUri", "serving_image") and isinstance(v, str) and v else walk_payload(v))
+            return {k: (pin(v) if k in ("image_uri", "serving_image") and isinstance(v, str) and v else walk_payload(v))
                     for k, v in node.items()}
         if isinstance(node, list):
             return [walk_payload(v) for v in node]

@@ -8,14 +8,14 @@ import base64
 import copy
 import json
 
-from mlspec.compiler.plan import fabricate
+from mlspec.compiler.plan import mocks
 from mlspec.compiler.plan.security import Graph
 
 ACCT = "123456789012"
 DIGEST = "@sha256:" + "a" * 64
-KEY_ARN = f"arn:aws:kms:us-east-1:{ACCT}:key/{fabricate.guid('kms', 'key')}"  # the id the harness gives `key`
+KEY_ARN = f"arn:aws:kms:us-east-1:{ACCT}:key/{mocks.guid('kms', 'key')}"  # the id the harness gives `key`
 TAGS = {"mlspec-owner": "risk-ml", "mlspec-environment": "prod", "mlspec-data-classification": "pii",
-        "mlspec-version": "0-1-0", "mlspec-spec-hash": "abc"}
+        "mlspec-version": "0-1-0", "mlspec-system": "fraud_detection"}
 IR = {"environment": {"name": "prod", "production": True, "approval": "required"},
       "security": {"encryption": "customer_managed", "network": "private", "kms_key": None, "allowed_egress": [],
                    "data_classification": "pii"},

@@ -18,8 +18,10 @@ import pytest
 
 from conftest import ROOT
 from mlspec.compiler import cli
-from mlspec.compiler.plan import approvals as A
 from mlspec.compiler.plan import approve
+from mlspec.targets.azureml import approvals as AZ
+from mlspec.targets.sagemaker import approvals as SM
+from mlspec.targets.vertex import approvals as VX
 
 SPEC = str(ROOT / "specs" / "fraud_detection.mlspec")
 
@@ -78,7 +80,7 @@ def make_group(session, name: str, versions: int = 2) -> None:
         pass
     for _ in range(versions):
         sm.create_model_package(
-            ModelPackageGroupName=name, ModelApprovalStatus=A.SAGEMAKER_PENDING,
+            ModelPackageGroupName=name, ModelApprovalStatus=SM.SAGEMAKER_PENDING,
             InferenceSpecification={"Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1"}],
                                     "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]})
 
@@ -213,12 +215,83 @@ class FakeVertex:
         self.calls.append(("init", project, location))
 
 
+class FakeGCS:
+    """The slice of google.cloud.storage.Client that VertexBackend uses (create-only uploads)."""
+
+    def __init__(self):
+        self.objects: dict[tuple[str, str], bytes] = {}
+        gcs = self
+
+        class Blob:
+            def __init__(self, bucket, name):
+                self.bucket, self.name = bucket, name
+
+            def upload_from_string(self, data, content_type=None, if_generation_match=None):
+                if if_generation_match == 0 and (self.bucket, self.name) in gcs.objects:
+                    raise RuntimeError("412 precondition failed")
+                gcs.objects[(self.bucket, self.name)] = data.encode() if isinstance(data, str) else data
+
+            def download_as_bytes(self):
+                return gcs.objects[(self.bucket, self.name)]
+
+        self._blob = Blob
+
+    def bucket(self, name):
+        return SimpleNamespace(blob=lambda n: self._blob(name, n))
+
+    def list_blobs(self, bucket, prefix=""):
+        return [self._blob(b, n) for (b, n) in sorted(self.objects) if b == bucket and n.startswith(prefix)]
+
+
 @pytest.fixture
 def vertex(monkeypatch):
-    fake = FakeVertex({"1": [A.VERTEX_APPROVED_ALIAS, "default"], "2": [A.VERTEX_PENDING_ALIAS]})
-    monkeypatch.setitem(approve.BACKENDS, "vertex", approve.VertexBackend(aiplatform=fake,
-                                                                          whoami=lambda: "Lead@Example.com"))
+    fake = FakeVertex({"1": [VX.VERTEX_APPROVED_ALIAS, "default"], "2": [VX.VERTEX_PENDING_ALIAS]})
+    who = {"email": "Lead@Example.com"}
+    fake.gcs = FakeGCS()
+    fake.who = who
+    monkeypatch.setitem(approve.BACKENDS, "vertex", VX.VertexBackend(aiplatform=fake, storage=fake.gcs,
+                                                                          whoami=lambda: who["email"]))
     return fake
+
+
+def test_vertex_approval_records_the_callers_identity_and_refuses_pipeline_identities(vertex):
+    base = ["--target", "vertex", "--spec", SPEC, "--env", "prod", "--reason", "ok"]
+    code, _, err = mlspec("approve", "fraud_scorer", "2", *base, "--by", "someone-else")
+    assert code == 2 and "--by is not accepted" in err
+    for component in ("pipeline", "workload"):
+        vertex.who["email"] = f"fraud-detection-prod-{component}@acme-ml.iam.gserviceaccount.com"
+        code, _, err = mlspec("approve", "fraud_scorer", "2", *base)
+        assert code == 1 and "cannot approve" in err
+    assert vertex.gcs.objects == {} and vertex.versions["2"] == [VX.VERTEX_PENDING_ALIAS]
+    vertex.who["email"] = "alice@example.com"
+    code, _, err = mlspec("approve", "fraud_scorer", "2", *base)
+    assert code == 0, err
+    [(bucket, name)] = vertex.gcs.objects
+    assert bucket == "acme-ml-fraud-detection-prod-approvals"
+    assert name == "fraud-detection-prod-fraud-scorer/2/alice@example.com.json"
+    assert json.loads(vertex.gcs.objects[(bucket, name)])["by"] == "alice@example.com"
+
+
+def test_vertex_required_approvals_are_distinct_callers(vertex, monkeypatch):
+    real = approve.resolve
+
+    def two_required(args):
+        w = real(args)
+        w.approvals_required = 2
+        return w
+
+    monkeypatch.setattr(approve, "resolve", two_required)
+    base = ["--target", "vertex", "--spec", SPEC, "--env", "prod", "--reason", "ok"]
+    vertex.who["email"] = "alice@example.com"
+    code, out, err = mlspec("approve", "fraud_scorer", "2", *base)
+    assert code == 0 and "1 of 2 approvals" in out, err
+    assert vertex.versions["2"] == [VX.VERTEX_PENDING_ALIAS]
+    code, _, err = mlspec("approve", "fraud_scorer", "2", *base)  # the same approver again
+    assert code == 1 and "already approved" in err and vertex.versions["2"] == [VX.VERTEX_PENDING_ALIAS]
+    vertex.who["email"] = "bob@example.com"
+    code, out, err = mlspec("approve", "fraud_scorer", "2", *base)
+    assert code == 0, err
+    assert vertex.versions["2"] == [VX.VERTEX_APPROVED_ALIAS]
 
 
 def test_vertex_approve_moves_production_alias_with_fake_sdk(vertex):
@@ -228,12 +301,12 @@ def test_vertex_approve_moves_production_alias_with_fake_sdk(vertex):
     resource = "projects/acme-ml/locations/us-central1/models/fraud-detection-prod-fraud-scorer"
     assert ("init", "acme-ml", "us-central1") in vertex.calls
     assert ("ModelRegistry", resource, "acme-ml", "us-central1") in vertex.calls
-    assert ("add_version_aliases", [A.VERTEX_APPROVED_ALIAS], "2") in vertex.calls
-    assert ("remove_version_aliases", [A.VERTEX_PENDING_ALIAS], "2") in vertex.calls
-    assert vertex.versions == {"1": ["default"], "2": [A.VERTEX_APPROVED_ALIAS]}
+    assert ("add_version_aliases", [VX.VERTEX_APPROVED_ALIAS], "2") in vertex.calls
+    assert ("remove_version_aliases", [VX.VERTEX_PENDING_ALIAS], "2") in vertex.calls
+    assert vertex.versions == {"1": ["default"], "2": [VX.VERTEX_APPROVED_ALIAS]}
     (_, name, labels, desc), = [c for c in vertex.calls if c[0] == "Model.update"]
-    assert name == f"{resource}@2" and labels[A.VERTEX_LABEL_DECISION] == "approved"
-    assert labels[A.VERTEX_LABEL_BY] == "lead_example_com" and labels["mlspec-system"] == "fraud"
+    assert name == f"{resource}@2" and labels[VX.VERTEX_LABEL_DECISION] == "approved"
+    assert labels[VX.VERTEX_LABEL_BY] == "lead_example_com" and labels["mlspec-system"] == "fraud"
     assert desc.startswith("approved by Lead@Example.com at ") and desc.endswith(": passes the quality gate")
 
 
@@ -246,7 +319,7 @@ def test_vertex_reject_status_and_refusal_with_fake_sdk(vertex):
     code, _, err = mlspec("reject", "projects/p/locations/europe-west4/models/m", "2", *args, "--reason", "bias")
     assert code == 0, err
     assert vertex.versions["2"] == [] and vertex.labels["projects/p/locations/europe-west4/models/m@2"][
-        A.VERTEX_LABEL_DECISION] == "rejected"
+        VX.VERTEX_LABEL_DECISION] == "rejected"
 
 
 # --------------------------------------------------------------------------- Azure ML (fake SDK)
@@ -273,13 +346,13 @@ class FakeMLClient:
 
 @pytest.fixture
 def azure(monkeypatch):
-    pending = {A.AZURE_STAGE_TAG: A.AZURE_PENDING_STAGE, "mlspec.registered_by": "pipeline-oid",
+    pending = {AZ.AZURE_STAGE_TAG: AZ.AZURE_PENDING_STAGE, "mlspec.registered_by": "pipeline-oid",
                "mlspec.approvals_required": "2"}
     client = FakeMLClient({"3": pending, "4": dict(pending, **{"mlspec.approvals_required": "1"}),
-                           "5": {A.AZURE_STAGE_TAG: A.AZURE_APPROVED_STAGE}})
+                           "5": {AZ.AZURE_STAGE_TAG: AZ.AZURE_APPROVED_STAGE}})
     who = {"id": ("alice-oid", "alice@example.com")}
     seen = []
-    backend = approve.AzureBackend(client_factory=lambda w: seen.append(w) or client, whoami=lambda: who["id"])
+    backend = AZ.AzureBackend(client_factory=lambda w: seen.append(w) or client, whoami=lambda: who["id"])
     monkeypatch.setitem(approve.BACKENDS, "azureml", backend)
     return client, who, seen
 
@@ -293,9 +366,9 @@ def test_azure_approval_counts_distinct_approvers_with_fake_sdk(azure):
     code, out, err = mlspec("approve", "fraud_scorer", "3", *args, "--reason", "ok too")
     assert code == 0 and ": approved" in out, err
     tags = client.store["3"].tags
-    assert tags[A.AZURE_STAGE_TAG] == A.AZURE_APPROVED_STAGE
-    assert tags[A.AZURE_APPROVED_BY_TAG] == "alice-oid,bob-oid" and tags["mlspec.approvals"] == "alice-oid,bob-oid"
-    assert tags[A.AZURE_REASON_TAG].endswith(": ok too")
+    assert tags[AZ.AZURE_STAGE_TAG] == AZ.AZURE_APPROVED_STAGE
+    assert tags[AZ.AZURE_APPROVED_BY_TAG] == "alice-oid,bob-oid" and tags["mlspec.approvals"] == "alice-oid,bob-oid"
+    assert tags[AZ.AZURE_REASON_TAG].endswith(": ok too")
     assert (seen[0].subscription, seen[0].resource_group, seen[0].workspace) == ("sub", "rg", "ws")
 
 
@@ -309,7 +382,7 @@ def test_azure_refuses_pipeline_identity_and_non_pending_with_fake_sdk(azure):
     code, _, err = mlspec("approve", "fraud_scorer", "5", *args)
     assert code == 1 and "not pending_approval" in err
     code, _, _ = mlspec("reject", "fraud_scorer", "4", *args, "--reason", "fails fairness")
-    assert code == 0 and client.store["4"].tags[A.AZURE_STAGE_TAG] == A.AZURE_REJECTED_STAGE
+    assert code == 0 and client.store["4"].tags[AZ.AZURE_STAGE_TAG] == AZ.AZURE_REJECTED_STAGE
     code, out, _ = mlspec("status", *args, "--format", "json")
     assert [r["version"] for r in json.loads(out)["pending"]] == ["3"]
 
@@ -317,10 +390,10 @@ def test_azure_refuses_pipeline_identity_and_non_pending_with_fake_sdk(azure):
 def test_mechanism_names_agree_with_the_targets():
     from mlspec.targets.vertex import common
 
-    assert (common.PENDING_ALIAS, common.PRODUCTION_ALIAS) == (A.VERTEX_PENDING_ALIAS, A.VERTEX_APPROVED_ALIAS)
+    assert (common.PENDING_ALIAS, common.PRODUCTION_ALIAS) == (VX.VERTEX_PENDING_ALIAS, VX.VERTEX_APPROVED_ALIAS)
     script = (ROOT / "targets" / "azureml" / "templates" / "code" / "_mlspec" / "approve.py").read_text()
-    for name in (A.AZURE_STAGE_TAG, A.AZURE_PENDING_STAGE, A.AZURE_APPROVED_STAGE, A.AZURE_REJECTED_STAGE,
-                 A.AZURE_APPROVED_BY_TAG, A.AZURE_REASON_TAG):
+    for name in (AZ.AZURE_STAGE_TAG, AZ.AZURE_PENDING_STAGE, AZ.AZURE_APPROVED_STAGE, AZ.AZURE_REJECTED_STAGE,
+                 AZ.AZURE_APPROVED_BY_TAG, AZ.AZURE_REASON_TAG):
         assert name in script, name
 
 

@@ -68,8 +68,10 @@ def test_sdk_credential_chatter_is_silenced_and_the_error_said_once(monkeypatch,
     azure_exc = pytest.importorskip("azure.core.exceptions")
     from mlspec.compiler.plan import approve
 
-    class Backend:
-        def pending(self, w):
+    from mlspec.targets.base import get_target
+
+    class Backend(type(get_target("azureml").approval_backend())):
+        def pending(self, w):  # what DefaultAzureCredential does without a login: log, then raise
             logging.getLogger("azure.identity._credentials.chained").warning("DefaultAzureCredential failed ...")
             raise azure_exc.ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token\nAttempted: ...")
 

@@ -138,6 +138,15 @@ def test_a_file_name_with_a_line_break_is_refused_and_never_printed_raw(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("name", ["${{inputs.x}}.mlspec", "{{$}}.mlspec", "a{%b.mlspec"])
+def test_a_file_name_with_template_syntax_is_refused(tmp_path: Path, name: str):
+    spec = _project(tmp_path)
+    shutil.copy(spec, tmp_path / name)
+    r = _mlspec("compile", name, "--target", "all", "--out", "out", cwd=tmp_path)
+    assert r.returncode == 1 and b"error[E101]" in r.stderr and b"expression" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_status_lines_escape_control_characters_in_folder_names(tmp_path: Path):
     folder = tmp_path / "d\x1b[2J"
     folder.mkdir()

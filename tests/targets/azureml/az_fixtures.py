@@ -49,7 +49,7 @@ def maximal_ir(env: str = "prod") -> dict:
                       "learning_rate": {"type": "continuous", "min": 0.01, "max": 0.3, "values": None},
                       "criterion": {"type": "categorical", "min": None, "max": None,
                                     "values": ["gini", "entropy"]}},
-              max_trials=20, parallel_trials=4),
+              max_trials=20, parallel_trials=4, max_runtime_s=1800, max_total_runtime_s=7200),
         _step("evaluate", "evaluate", ["step.prepare", "step.train"], _COMPUTE_CPU, ["metrics"],
               model="step.train.outputs.model", data="step.prepare.outputs.test",
               metrics=["f1", "precision", "recall", "auc"], script="src/evaluate.py"),
@@ -111,6 +111,7 @@ def maximal_ir(env: str = "prod") -> dict:
             {"id": "model.fraud_scorer", "name": "fraud_scorer", "description": "Scores card transactions",
              "pipeline": "pipeline.training", "registered_by": "step.register",
              "source": "step.train.outputs.model", "framework": {"name": "xgboost", "version": "1.7"},
+             "format": "xgboost", "serve": None, "label": "is_fraud", "task": "binary_classification",
              "approval": {"required": prod, "approvers": ["risk-leads"] if prod else [], "count": 1 if prod else 0},
              "explain": "shap",
              "card": {"intended_use": "Real-time card fraud scoring", "limitations": "EU/US cards only",
@@ -119,6 +120,8 @@ def maximal_ir(env: str = "prod") -> dict:
             {"id": "model.fraud_challenger", "name": "fraud_challenger", "description": "Challenger",
              "pipeline": "pipeline.training", "registered_by": "step.register",
              "source": "step.tune.outputs.model", "framework": {"name": "sklearn", "version": "1.5"},
+             "format": "sklearn", "serve": {"entry_point": "src/serve.py", "requirements": None, "code_dir": "src"},
+             "label": "is_fraud", "task": "binary_classification",
              "approval": {"required": prod, "approvers": ["risk-leads", "ml-platform"] if prod else [],
                           "count": 2 if prod else 0},
              "explain": None, "card": {"intended_use": "A/B challenger", "limitations": None,
@@ -201,10 +204,11 @@ def maximal_ir(env: str = "prod") -> dict:
         "waivers": [],
         "targets": {"azureml": {"subscription": SUB, "resource_group": "ml-prod", "workspace": "ml",
                                 "region": "eastus",
-                                **({"approver_object_ids": ["22222222-2222-2222-2222-222222222222"]} if prod else {})}},
+                                **({"approver_object_ids": ["22222222-2222-2222-2222-222222222222"],
+                                    "runner_subnet_cidr": "10.42.1.0/24"} if prod else {})}},
         "code": {"sha256": "cd" * 32, "files": [
             {"path": p, "sha256": "ef" * 32}
-            for p in ("src/evaluate.py", "src/prepare.py", "src/train.py", "src/train_sklearn.py")]},
+            for p in ("src/evaluate.py", "src/prepare.py", "src/serve.py", "src/train.py", "src/train_sklearn.py")]},
     }
     return ir
 

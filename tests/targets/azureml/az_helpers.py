@@ -69,6 +69,23 @@ def load(kind: str, path: Path):
         return loader(path.name)
 
 
+def validation_problems(entity) -> list[str]:
+    """azure-ai-ml's own validation of a loaded entity: errors AND warnings (an unknown field such
+    as `limits` on a pipeline-type node is only a warning locally, a rejection by the service)."""
+    validate = getattr(entity, "_validate", None)
+    if validate is None:
+        return []
+    try:
+        result = validate()
+    except NotImplementedError:  # monitor schedules: the loader's schema already raised on unknown fields
+        return []
+    if result is None:  # entities whose _validate only raises (deployments, endpoints)
+        return []
+    out = [f"error at {k}: {v}" for k, v in sorted((result.error_messages or {}).items())]
+    out += [f"warning at {w.yaml_path}: {w.message}" for w in result._warnings]
+    return out
+
+
 def binding_problems(path: Path, job) -> list[str]:
     """Every `${{parent...}}` names an existing pipeline input/output or job output, and every
     node input/output is declared by its component (sweep trials and pipeline components too)."""

@@ -151,7 +151,7 @@ def test_program_is_fixed_and_parses(max_lowering):
     other["system"]["name"] = "another_system"
     prog2 = next(a.content for a in az_helpers.lower([other]).artifacts if a.kind == "pulumi-program")
     assert prog == prog2
-    for spec_text in ("fraud", "risk-ml", "oncall@example.com", "eastus", "scoring"):
+    for spec_text in ("fraud", "risk-ml", "oncall@example.com", "eastus", "\"scoring\"", "scoring-"):
         assert spec_text not in prog
 
 

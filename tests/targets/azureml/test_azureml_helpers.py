@@ -84,10 +84,12 @@ def test_track_wrapper_runs_the_script_with_its_arguments(snapshot, tmp_path):
     (snapshot / "src").mkdir()
     (snapshot / "src" / "train.py").write_text(
         "import json, sys\nif __name__ == '__main__':\n    json.dump(sys.argv, open('argv.json', 'w'))\n")
-    cfg = {"tags": {"mlspec-code-sha256": "cd"}, "params": {"eta": 0.2}, "autolog": False}
+    cfg = {"tags": {"mlspec-code-sha256": "cd"}, "params": {"eta": 0.2}, "autolog": False, "code_dir": "src"}
     (snapshot / "cfg.json").write_text(json.dumps(cfg))
     out = subprocess.run([sys.executable, "_mlspec/track.py", "--config", "cfg.json", "src/train.py",
                           "--train", "/data", "--eta", "0.2"], cwd=snapshot, capture_output=True, text=True,
-                         timeout=120, env={"PATH": "/usr/bin:/bin", "MLFLOW_TRACKING_URI": f"file://{tmp_path}/mlruns"})
+                         timeout=120, env={"PATH": "/usr/bin:/bin", "MLFLOW_TRACKING_URI": f"file://{tmp_path}/mlruns",
+                                              "MLFLOW_ALLOW_FILE_STORE": "true", "HOME": str(tmp_path)})
     assert out.returncode == 0, out.stderr
-    assert json.loads((snapshot / "argv.json").read_text()) == ["src/train.py", "--train", "/data", "--eta", "0.2"]
+    argv = json.loads((snapshot / "src" / "argv.json").read_text())   # cwd = the step's code folder
+    assert argv[1:] == ["--train", "/data", "--eta", "0.2"] and argv[0].endswith("src/train.py")

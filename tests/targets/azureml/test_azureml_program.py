@@ -12,10 +12,23 @@ import az_helpers
 from mlspec.compiler.plan.harness import (ProgramError, SECRET, duplicate_urns, missing_required, run_program,
                                           snake_case_leaks)
 from mlspec.targets.azureml.lower import FORBIDDEN_ROLES, ROLES
+from az_fixtures import SUB
 
 PROJECT = "fraud-detection-azureml"
 REL = {"version": "7", "previous": "6", "slot": "green", "phase": "rollout", "approved_by": "alice"}
-APPROVED = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": "alice,bob"}}}
+APPROVER_OID = "22222222-2222-2222-2222-222222222222"  # the fixture's approver_object_ids
+USER = {"lastModifiedByType": "User", "lastModifiedBy": "alice@example.com"}
+
+
+def approved(ids: list[str], names: list[str], system_data: dict = USER) -> dict:
+    """A model version as getModelVersion returns it after `mlspec approve` (tags + ARM systemData)."""
+    return {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approvals": ",".join(ids),
+                                    "mlspec.approver_names": ",".join(names),
+                                    "mlspec.approved_by": ",".join(ids)}},
+            "systemData": system_data}
+
+
+APPROVED = approved(["oid-alice", APPROVER_OID], ["risk-leads", "ml-platform"])
 CALLBACK = {"value": "https://prod-00.eastus.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=abc"}
 
 
@@ -59,7 +72,8 @@ def small_build(tmp_path_factory) -> Path:
     ir["endpoints"][0]["rollout"]["rollback_on"] = []
     build = az_helpers.write(az_helpers.lower([ir]), [ir], tmp_path_factory.mktemp("small"))
     pulumi_dir = build / "pulumi"
-    az_helpers.add_config(pulumi_dir, "prod", {f"{PROJECT}:releases": {"fraud_scorer": REL}})
+    az_helpers.add_config(pulumi_dir, "prod", {f"{PROJECT}:releases": {"fraud_scorer": REL},
+                                               f"{PROJECT}:pipelinesRegistered": True})
     return pulumi_dir
 
 
@@ -82,7 +96,8 @@ def test_graph_hygiene(run, request):
     for r in res:  # MLS-G-08: standard tags wherever the type takes tags
         if r["tag_property"] == "tags" and r["type"].split(":")[1] not in ("authorization",):
             tags = r["inputs"].get("tags") or {}
-            assert {"owner", "environment", "data-classification", "mlspec-spec-sha256"} <= set(tags), r["name"]
+            assert {"owner", "environment", "data-classification"} <= set(tags), r["name"]
+            assert "mlspec-spec-sha256" not in tags, r["name"]  # lineage: manifest, pipeline jobs, model versions
 
 
 def test_key_vault_and_key(prod):  # MLS-AZ-001, MLS-AZ-002
@@ -137,11 +152,12 @@ def test_identities_and_roles(prod):  # MLS-AZ-040, MLS-AZ-041, MLS-G-03
     idents = {r["name"] for r in by_type(prod, "UserAssignedIdentity")}
     assert {"id-workspace", "id-storage", "id-registry", "id-compute", "id-monitoring", "id-retrain",
             "id-endpoint-scoring", "id-rollout-scoring"} <= idents
-    allowed = set(ROLES.values())
+    custom = {r["inputs"]["roleName"]: r for r in by_type(prod, "RoleDefinition")}
+    allowed = set(ROLES.values()) | {r["inputs"]["roleName"] for r in custom.values()}
     for ra in by_type(prod, "RoleAssignment"):
         role = ra["inputs"]["roleDefinitionId"].rsplit("/", 1)[1]
         assert role not in FORBIDDEN_ROLES, ra["name"]
-        assert role in allowed or ra["name"].startswith("ra-rollout-"), ra["name"]
+        assert role in allowed or ra["inputs"]["roleDefinitionId"].startswith("/subscriptions/"), ra["name"]
         scope = ra["inputs"]["scope"]
         assert "/providers/" in scope, (ra["name"], scope)  # a single resource, never a subscription/RG
         assert ra["inputs"]["principalType"] == ("Group" if ra["name"].startswith("ra-approver-") else "ServicePrincipal")
@@ -150,10 +166,24 @@ def test_identities_and_roles(prod):  # MLS-AZ-040, MLS-AZ-041, MLS-G-03
     assert human["scope"].endswith("/workspaces/ml-prod") and human["principalType"] == "Group"
     ra = one(prod, "RoleAssignment", "ra-endpoint-scoring-acrpull-registry")["inputs"]
     assert ra["scope"].endswith("/registries/" + one(prod, "Registry", "registry")["inputs"]["registryName"])
-    custom = one(prod, "RoleDefinition", "role-rollout-scoring")["inputs"]
-    assert custom["assignableScopes"] == [custom["scope"]] and "/onlineEndpoints/" in custom["scope"]
+    rollout = one(prod, "RoleDefinition", "role-rollout")["inputs"]
+    # Azure RBAC: a custom role's assignableScopes may not be a resource; the assignment still is one
+    assert rollout["assignableScopes"] == [rollout["scope"]] == ["/subscriptions/" + SUB + "/resourceGroups/ml-prod"]
     assert all(a.startswith("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/")
-               for a in custom["permissions"][0]["actions"])
+               for a in rollout["permissions"][0]["actions"])
+    assert one(prod, "RoleAssignment", "ra-rollout-scoring")["inputs"]["scope"].endswith(
+        "/onlineEndpoints/" + one(prod, "OnlineEndpoint", "endpoint-scoring")["inputs"]["endpointName"])
+    # the Logic Apps PUT an endpoint that names a user-assigned identity: assign/action on it
+    assign = one(prod, "RoleAssignment", "ra-rollout-assign-scoring")["inputs"]
+    assert assign["roleDefinitionId"].endswith("/f1a07417-d97a-45cb-824c-7a7467783830")  # Managed Identity Operator
+    assert assign["scope"].endswith("/userAssignedIdentities/" + one(prod, "UserAssignedIdentity",
+                                                                     "id-endpoint-scoring")["inputs"]["resourceName"])
+
+
+def test_runner_subnet_for_callers_outside_the_private_network(prod, dev):
+    runners = one(prod, "Subnet", "subnet-runners")["inputs"]
+    assert runners["addressPrefix"] == "10.42.1.0/24" and runners["subnetName"] == "runners"
+    assert not [r for r in by_type(dev, "Subnet") if r["name"] == "subnet-runners"]  # only when set
 
 
 def test_workspace(prod):  # MLS-AZ-050..056
@@ -195,6 +225,11 @@ def test_endpoints_rollouts_and_deployments(prod):  # MLS-AZ-070, MLS-AZ-071, ro
     assert eps["endpoint-shadowed"]["properties"]["mirrorTraffic"] == {"green": 20}             # shadow
     assert eps["endpoint-abtest"]["properties"]["traffic"] == {"ab-a": 50, "ab-b": 50}          # A/B
     assert eps["endpoint-simple"]["properties"]["traffic"] == {"green": 100}                    # all at once
+    simple = one(prod, "OnlineDeployment", "deployment-simple-green")["inputs"]["properties"]
+    assert simple["codeConfiguration"]["scoringScript"] == "_mlspec/score.py"   # sklearn: not an MLflow model
+    assert "/codes/fraud_detection_serving/versions/" in simple["codeConfiguration"]["codeId"]
+    assert "/environments/mlspec-sklearn-1-5-serve-gpu/versions/" in simple["environmentId"]
+    assert simple["environmentVariables"] == {"MLSPEC_SERVE_CONFIG": "_mlspec/config/prod/serving/fraud_challenger.json"}
     green = one(prod, "OnlineDeployment", "deployment-scoring-green")["inputs"]["properties"]
     blue = one(prod, "OnlineDeployment", "deployment-scoring-blue")["inputs"]["properties"]
     assert green["model"].endswith("/models/fraud_scorer/versions/7") and blue["model"].endswith("/versions/6")
@@ -265,7 +300,7 @@ def test_dashboard(prod):
 def test_approval_gate_prod(prod):  # MLS-AZ-090, MLS-G-07
     tokens = [i for i in prod["invokes"] if i["token"].endswith("getModelVersion")]
     assert {(i["args"]["name"], i["args"]["version"]) for i in tokens} >= {("fraud_scorer", "7"), ("fraud_scorer", "6")}
-    assert prod["outputs"]["approvedBy-scoring-green"] == "alice,bob"
+    assert prod["outputs"]["approvedBy-scoring-green"] == "risk-leads,ml-platform"
     assert prod["outputs"]["awaitingApproval"] == []
 
 
@@ -290,15 +325,30 @@ def test_self_approval_by_the_pipeline_identity_is_refused(small_build, prod):
     """MLS-G-07: the compute identity registers versions; its principal can never be the approver.
     The harness fabricates principal ids deterministically from names, so read it from the prod run."""
     compute = one(prod, "RoleAssignment", "ra-compute-acrpull-registry")["inputs"]["principalId"]
-    self_approved = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": compute + ",bob"}}}
-    with pytest.raises(ProgramError, match="approved by the pipeline identity"):
+    self_approved = approved([compute, "oid-bob"], ["risk-leads", "risk-leads"])
+    with pytest.raises(ProgramError, match="approved by a workload identity"):
         run_program(small_build, "prod", overrides=_calls(self_approved))
 
 
 def test_too_few_approvers_is_refused(small_build):
-    one_approver = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": "alice"}}}
     with pytest.raises(ProgramError, match="has 1 approver"):
-        run_program(small_build, "prod", overrides=_calls(one_approver))
+        run_program(small_build, "prod", overrides=_calls(approved(["oid-alice"], ["risk-leads"])))
+
+
+def test_approvers_the_spec_does_not_name_are_refused(small_build):
+    outsiders = approved(["oid-mallory", "oid-eve"], ["mallory@example.com", "eve@example.com"])
+    with pytest.raises(ProgramError, match="not all approvers the spec names"):
+        run_program(small_build, "prod", overrides=_calls(outsiders))
+
+
+@pytest.mark.parametrize("writer", ["ManagedIdentity", "Application"])
+def test_tags_rewritten_by_a_workload_identity_are_refused(small_build, writer):
+    """The compute identity can write model versions (it registers them); if it (or any non-human
+    principal) wrote the version last, its approval tags are not trusted (ARM systemData)."""
+    forged = approved(["oid-alice", APPROVER_OID], ["risk-leads", "risk-leads"],
+                      {"lastModifiedByType": writer, "lastModifiedBy": "id-compute"})
+    with pytest.raises(ProgramError, match="last modified by a " + writer):
+        run_program(small_build, "prod", overrides=_calls(forged))
 
 
 def test_pipeline_schedules_submit_registered_components(prod, dev):
@@ -334,17 +384,24 @@ def test_example_spec_programs_with_a_release(spec, spec_builds, tmp_path):
     env = sorted(p.stem for p in (pulumi_dir / "stacks").glob("*.json"))[-1]
     data = json.loads((pulumi_dir / "stacks" / f"{env}.json").read_text())
     az_helpers.add_config(pulumi_dir, env, {
-        f"{project}:releases": {m: {"version": "5", "previous": "4", "slot": "blue", "phase": "rollout"}
+        f"{project}:releases": {m: {"version": "5", "previous": "4", "slot": "green", "phase": "rollout"}
                                 for m in data["model_names"]},
         f"{project}:pipelinesRegistered": True,
         **{f"{project}:secret-{c['secret']}": {"secure": "v1:x"} for c in data["channels"] if c["secret"]}})
-    many = {"properties": {"tags": {"mlspec.stage": "approved", "mlspec.approved_by": "a,b,c"}}}
+    names = sorted(set.intersection(*(set(a) for a in data["approvers"].values())))
+    many = approved([f"oid-{n}" for n in names], names)
     result = run_program(pulumi_dir, env, overrides=_calls(many))
     res = result["resources"]
     assert snake_case_leaks(res) == [] and missing_required(res) == [] and duplicate_urns(res) == []
     deployed = {r["inputs"]["endpointName"] for r in by_type(result, "OnlineDeployment")}
     assert deployed == {e["name"] for e in data["endpoints"]}
     assert result["outputs"]["awaitingApproval"] == []
-    for sched in by_type(result, "Schedule"):  # emulated monitors read the released (blue) slot's data
+    deployments = {(r["inputs"]["endpointName"], r["inputs"]["deploymentName"]) for r in by_type(result, "OnlineDeployment")}
+    for sched in by_type(result, "Schedule"):  # monitors watch deployments that exist
+        target = (sched["inputs"]["properties"]["action"].get("monitorDefinition") or {}).get("monitoringTarget")
+        if target:
+            ep, dep = target["deploymentId"].split("/onlineEndpoints/")[1].split("/deployments/")
+            assert (ep, dep) in deployments, sched["name"]
         for inp in ((sched["inputs"]["properties"]["action"].get("jobDefinition") or {}).get("inputs") or {}).values():
-            assert "-green-model_" not in inp["uri"], sched["name"]
+            if "-model_" in inp["uri"]:  # emulated monitors read a deployed slot's collected data
+                assert any(f"{ep}-{dep}-model_" in inp["uri"] for ep, dep in deployments), sched["name"]

@@ -2,6 +2,7 @@
 from its folder; pipeline bindings name existing jobs/outputs; code paths resolve to the build."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ def _check_build(root: Path) -> list[str]:
         except Exception as e:  # noqa: BLE001 - report every file, not just the first
             problems.append(f"{a['path']}: {type(e).__name__}: {str(e)[:400]}")
             continue
+        with az_helpers.chdir(path.parent):  # relative code paths resolve from the file's folder
+            problems += [f"{a['path']}: {p}" for p in az_helpers.validation_problems(entity)]
         if a["kind"] == "azureml-job" and type(entity).__name__ == "PipelineJob":
             problems += [f"{a['path']}: {p}" for p in az_helpers.binding_problems(path, entity)]
     return problems
@@ -101,7 +104,10 @@ def test_pipeline_shape(max_build):
     sweep = yaml.safe_load((max_build / "prod/pipelines/training/components/tune.yml").read_text())
     s = sweep["jobs"]["sweep"]
     assert s["objective"] == {"goal": "maximize", "primary_metric": "auc"}
-    assert s["limits"] == {"max_total_trials": 20, "max_concurrent_trials": 4}
+    # max_runtime is per trial; the whole sweep has its own limit; the pipeline-type node has none
+    assert s["limits"] == {"max_total_trials": 20, "max_concurrent_trials": 4, "trial_timeout": 1800,
+                           "timeout": 7200}
+    assert "limits" not in jobs["tune"]
     assert s["search_space"]["criterion"] == {"type": "choice", "values": ["gini", "entropy"]}
 
 
@@ -115,6 +121,12 @@ def test_schedules_and_monitors(max_build):
     assert sig["type"] == "data_drift"
     assert sig["metric_thresholds"] == {"numerical": {"population_stability_index": 0.2}}
     assert drift["alert_notification"] == {"emails": ["oncall@example.com"]}
+    # reference data is a table (MLTable over the baseline), the deployment is the released slot
+    assert sig["reference_data"]["input_data"] == {"path": "./reference/transactions", "type": "mltable"}
+    mltable = yaml.safe_load((max_build / "prod/monitors/reference/transactions/MLTable").read_text())
+    assert mltable["paths"] == [{"folder": "azureml://datastores/workspaceblobstore/paths/fraud/transactions/"}]
+    assert mltable["transformations"] == [{"read_parquet": {"include_path_column": False}}]
+    assert drift["monitoring_target"]["endpoint_deployment_id"].endswith(":blue")
     fa = docs["prod/monitors/attribution.yml"]["create_monitor"]["monitoring_signals"]["attribution"]
     assert fa["metric_thresholds"] == {"normalized_discounted_cumulative_gain": 0.9}
     # model_quality and bias_drift have no Azure signal: scheduled evaluation pipelines
@@ -127,16 +139,44 @@ def test_endpoints_and_deployments(max_build):
     ep = docs["prod/endpoints/scoring/endpoint.yml"]
     assert ep["auth_mode"] == "aad_token" and ep["public_network_access"] == "disabled"
     assert ep["identity"]["type"] == "user_assigned"
-    assert ep["traffic"] == {"blue": 95, "green": 5}
-    shadow = docs["prod/endpoints/shadowed/endpoint.yml"]
-    assert shadow["mirror_traffic"] == {"green": 20} and shadow["traffic"] == {"blue": 100, "green": 0}
-    ab = docs["prod/endpoints/abtest/endpoint.yml"]
+    assert "traffic" not in ep  # created before any deployment exists
+    assert docs["prod/endpoints/scoring/traffic.yml"]["traffic"] == {"blue": 100}  # a first release
+    ab = docs["prod/endpoints/abtest/traffic.yml"]
     assert ab["traffic"] == {"ab-a": 50, "ab-b": 50}
-    dep = docs["prod/endpoints/scoring/green-deployment.yml"]
+    dep = docs["prod/endpoints/scoring/blue-deployment.yml"]
     assert dep["data_collector"]["sampling_rate"] == 0.2
     assert dep["egress_public_network_access"] == "disabled"
-    assert dep["model"] == "azureml:fraud_scorer@latest"
-    assert docs["prod/endpoints/simple/green-deployment.yml"]["instance_type"] == "Standard_NC4as_T4_v3"
+    assert docs["prod/endpoints/simple/blue-deployment.yml"]["instance_type"] == "Standard_NC4as_T4_v3"
+
+
+def test_endpoint_traffic_names_only_deployments_of_the_release(max_build, spec_builds):
+    """Azure rejects traffic to a deployment that does not exist: endpoint.yml (created first)
+    names none; traffic.yml (applied after the deployments) names only deployment files beside it."""
+    for root in [max_build, *spec_builds.values()]:
+        for a in az_helpers.artifacts(root):
+            path = root / a["path"]
+            if path.name == "endpoint.yml":
+                assert "traffic" not in yaml.safe_load(path.read_text()), a["path"]
+            if path.name == "traffic.yml":
+                doc = yaml.safe_load(path.read_text())
+                deployed = {yaml.safe_load(p.read_text())["name"] for p in path.parent.glob("*-deployment.yml")}
+                assert set(doc["traffic"]) <= deployed and set(doc.get("mirror_traffic") or {}) <= deployed, a["path"]
+
+
+def test_deployments_pin_no_floating_model_and_custom_models_have_a_scoring_script(max_build, spec_builds):
+    for root in [max_build, *spec_builds.values()]:
+        for a in az_helpers.artifacts(root):
+            if a["kind"] != "azureml-online-deployment":
+                continue
+            text = (root / a["path"]).read_text()
+            assert "@latest" not in text, a["path"]   # the approved version is pinned at deploy time
+            dep = az_helpers.load(a["kind"], root / a["path"])
+            assert dep.model is None, a["path"]
+            assert dep.environment and dep.code_configuration, a["path"]  # not MLflow models
+            script = (root / a["path"]).parent / dep.code_configuration.code / dep.code_configuration.scoring_script
+            assert script.is_file(), a["path"]
+            cfg = (root / "code" / dep.environment_variables["MLSPEC_SERVE_CONFIG"])
+            assert json.loads(cfg.read_text())["model_loading"]["format"] in ("xgboost", "sklearn", None), a["path"]
 
 
 def test_no_secrets_in_yaml(max_build):
@@ -144,7 +184,10 @@ def test_no_secrets_in_yaml(max_build):
     text = "".join((max_build / a["path"]).read_text() for a in _yaml_artifacts(max_build))
     for ref in ("slack-ml-url", "ops-webhook", "pd-key"):
         assert ref not in text
-    assert "environment_variables" not in text
+    for a in _yaml_artifacts(max_build):
+        doc = yaml.safe_load((max_build / a["path"]).read_text())
+        allowed = {"MLSPEC_SERVE_CONFIG"} if a["kind"] == "azureml-online-deployment" else set()
+        assert set(doc.get("environment_variables") or {}) <= allowed, a["path"]  # a file path, no secret
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -152,8 +195,11 @@ def test_step_configs_are_json_data(max_lowering, env):
     configs = [a for a in max_lowering.artifacts if a.kind == "step-config" and f"/config/{env}/" in a.path]
     assert {a.path.rsplit("/", 1)[1] for a in configs if "/training/" in a.path} == {
         "validate.json", "prepare.json", "train.json", "tune.json", "evaluate.json", "fairness.json", "explain.json",
-        "score_holdout.json", "quality.json", "register.json"}
+        "score_holdout.json", "quality.json", "register.json", "_lineage.json"}
+    lineage = next(a.content for a in configs if a.path.endswith("training/_lineage.json"))
+    assert lineage == {"tags": {"mlspec-spec-sha256": "ab" * 32}}  # one file per pipeline (issue 16)
     train = next(a.content for a in configs if a.path.endswith("training/train.json"))
+    assert "mlspec-spec-sha256" not in train["tags"]
     assert train["params"] == {"max_depth": 6, "eta": 0.2, "rounds": 200, "objective": "binary:logistic"}
     assert train["tags"]["mlspec-code-sha256"] == "cd" * 32 and train["autolog"] is True
     reg = next(a.content for a in configs if a.path.endswith("training/register.json"))

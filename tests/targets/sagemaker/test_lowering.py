@@ -128,7 +128,8 @@ def test_multi_approver_emulation():
     ir["models"][0]["approval"]["count"] = 2
     low = lower([ir])
     sm = next(a.content for a in low.artifacts if a.path.endswith("deploy-scoring.json"))
-    assert sm["States"]["DescribePackage"]["Next"] == "CheckApprovals"
+    assert sm["States"]["CheckApproved"]["Choices"][0]["Next"] == "CheckApprovals"
+    assert sm["States"]["CheckApprovals"]["Default"] == "RevertApproval"
     assert sm["States"]["NotEnoughApprovals"]["Type"] == "Fail"
     assert any("2 approvals emulated" in n for n in low.notes)
 

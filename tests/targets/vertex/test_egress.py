@@ -43,7 +43,7 @@ def custom_jobs(low):
             args = (ex.get("container") or {}).get("args") or []
             if "--payload" in args:
                 payload = json.loads(args[args.index("--payload") + 1])
-                jobs.append(payload.get("jobSpec") or payload.get("trialJobSpec"))
+                jobs.append(payload.get("job_spec") or payload.get("trial_job_spec"))
     return jobs
 
 
@@ -136,8 +136,8 @@ def test_jobs_use_the_attachment_and_the_peering_loses_its_internet_route(egress
     full = f"projects/{fixtures.maximal_ir('dev')['targets']['vertex']['project']}/regions/"
     for j in jobs:
         assert "network" not in j
-        assert j["pscInterfaceConfig"]["networkAttachment"].startswith(full)
-        assert j["pscInterfaceConfig"]["networkAttachment"].endswith("/" + att["inputs"]["name"])
+        assert j["psc_interface_config"]["network_attachment"].startswith(full)
+        assert j["psc_interface_config"]["network_attachment"].endswith("/" + att["inputs"]["name"])
 
 
 def test_without_allowed_egress_nothing_changes(plain_graph):
@@ -146,7 +146,7 @@ def test_without_allowed_egress_nothing_changes(plain_graph):
     for t in EGRESS_TYPES:
         assert of(res, t) == [], t
     for j in custom_jobs(low):
-        assert "pscInterfaceConfig" not in j and j["network"]
+        assert "psc_interface_config" not in j and j["network"]
 
 
 def test_wildcards_are_refused_by_name_and_exact_hosts_kept():
@@ -184,7 +184,7 @@ def test_vertex_agent_gets_a_narrow_custom_role_not_network_admin(egress_graph):
 
 
 def test_egress_job_payloads_parse_as_vertex_jobs(egress_graph):
-    from google.cloud.aiplatform_v1.types import CustomJob, HyperparameterTuningJob
+    from launcher import submit
 
     low, _res = egress_graph
     seen = 0
@@ -196,7 +196,7 @@ def test_egress_job_payloads_parse_as_vertex_jobs(egress_graph):
             if "--payload" not in args:
                 continue
             kind, payload = args[args.index("--type") + 1], args[args.index("--payload") + 1]
-            job = (CustomJob if kind == "CustomJob" else HyperparameterTuningJob).from_json(payload)
+            job = submit(kind, payload)  # the launcher's own parse path
             spec = job.job_spec if kind == "CustomJob" else job.trial_job_spec
             assert spec.psc_interface_config.network_attachment.endswith("-egress") and not spec.network
             seen += 1

@@ -187,7 +187,7 @@ def test_labels_and_names_follow_gcp_rules():
 
 
 def test_approval_names_agree_with_mlspec_approve():
-    from mlspec.compiler.plan import approvals
+    from mlspec.targets.vertex import approvals
     from mlspec.targets.vertex import common
 
     assert (common.PENDING_ALIAS, common.PRODUCTION_ALIAS) == (approvals.VERTEX_PENDING_ALIAS,
@@ -202,7 +202,7 @@ def _images(low) -> set[str]:
     def walk(node):
         if isinstance(node, dict):
             for k, v in node.items():
-                if k in ("imageUri", "serving_image", "image") and isinstance(v, str):
+                if k in ("image_uri", "serving_image", "image") and isinstance(v, str):
                     out.add(v)
                 else:
                     walk(v)

@@ -10,6 +10,7 @@ import pytest
 
 import fixtures
 from buildutil import lower, run_env, write
+from mlspec.targets.vertex import common
 from mlspec.compiler.plan.harness import duplicate_urns, missing_required, none_strings, snake_case_leaks
 
 IRS = [fixtures.maximal_ir("dev"), fixtures.maximal_ir("prod")]
@@ -62,12 +63,14 @@ def test_kms_key_ring_key_rotation_and_agents(graph):  # MLS-G-01, MLS-GCP-001/0
 def test_buckets(graph):  # MLS-GCP-010/011
     env, res = graph
     buckets = by_type(res, "storage/bucket:Bucket")
-    assert {b["name"] for b in buckets} == {"bucket-logs", "bucket-pipeline", "bucket-data", "bucket-monitoring"}
+    assert {b["name"] for b in buckets} == {"bucket-logs", "bucket-pipeline", "bucket-data", "bucket-monitoring",
+                                            "bucket-code", "bucket-approvals"}
     for b in buckets:
         i = b["inputs"]
         assert i["uniformBucketLevelAccess"] is True and i["publicAccessPrevention"] == "enforced"
         assert i["encryption"]["defaultKmsKeyName"] and i["versioning"]["enabled"] is True
-        assert i["labels"]["mlspec-env"] == env and i["labels"]["owner"] and i["labels"]["mlspec-spec-sha"]
+        assert i["labels"]["mlspec-env"] == env and i["labels"]["owner"]
+        assert "mlspec-spec-sha" not in i["labels"]  # lineage lives on pipeline runs and model versions (issue 16)
         assert i["labels"]["mlspec-version"] == "0_1_0"  # from manifest.json at run time, never in artifacts
         if b["name"] != "bucket-logs":
             assert i["logging"]["logBucket"] == f"acme-ml-fraud-detection-{env}-logs"
@@ -150,9 +153,13 @@ def test_rollout_and_rollback(graph):
     dep = one(res, "deploy-scoring")
     assert dep["type"] == "pulumi-python:dynamic/vertex:ModelDeployment"
     if env == "prod":  # MLS-GCP-070: only an approver-labelled version is served
-        assert dep["inputs"]["approval"] == {"label": "mlspec-decision", "value": "approved",
-                                             "by_label": "mlspec-decided-by",
-                                             "not_by": "fraud-detection-prod-pipeline_acme-ml_iam_gserviceaccount_com"}
+        gate = dict(dep["inputs"]["approval"])
+        emails = {a["inputs"]["accountId"] + "@acme-ml.iam.gserviceaccount.com"
+                  for a in by_type(res, "serviceaccount/account:Account")}
+        assert set(gate.pop("refused")) == emails and len(emails) == len(common.COMPONENTS)
+        assert gate == {"label": "mlspec-decision", "value": "approved", "by_label": "mlspec-decided-by",
+                        "not_by": "fraud-detection-prod-pipeline_acme-ml_iam_gserviceaccount_com",
+                        "bucket": "acme-ml-fraud-detection-prod-approvals", "required": 1}
     else:
         assert dep["inputs"].get("approval") is None
     assert dep["inputs"]["alias"] == "production" and dep["inputs"]["initial_percent"] == 5
@@ -173,6 +180,10 @@ def test_monitors(graph):
     drift = one(res, "monitor-input_drift")["inputs"]
     assert drift["kind"] == "data_drift" and drift["kms_key_name"] and drift["emails"] == ["oncall@example.com"]
     assert one(res, "monitor-attribution")["inputs"]["kind"] == "feature_attribution_drift"
+    # anomaly entries carry the job in resource.labels; the filter names it (none yet under mocks)
+    log = one(res, "alert-monitor-input_drift")["inputs"]["conditions"][0]["conditionMatchedLog"]["filter"]
+    assert log.startswith('resource.type="aiplatform.googleapis.com/ModelDeploymentMonitoringJob" ')
+    assert 'resource.labels.model_deployment_monitoring_job_id="' in log and "mlspec-monitor" not in log
     quality = one(res, "alert-monitor-quality")["inputs"]["conditions"][0]["conditionThreshold"]
     assert quality["comparison"] == "COMPARISON_LT" and quality["thresholdValue"] == 0.93
 
@@ -330,3 +341,56 @@ def test_other_rollouts_run_under_mocks(strategy, tmp_path):
     assert "rollback-scoring" in names and "wf-rollout-scoring" in names
     if strategy == "all_at_once":
         assert dep["keep_previous"] is True
+
+
+class _Endpoint:
+    """A simulated Vertex endpoint behind the rollout workflow's HTTP calls."""
+
+    def __init__(self, models: dict[str, str], split: dict[str, int]):
+        self.models, self.split, self.undeployed = dict(models), dict(split), []
+
+    def http(self, call: str, args: dict):
+        if call == "http.get":
+            return {"body": {"deployedModels": [{"id": i, "createTime": t} for i, t in self.models.items()],
+                             "trafficSplit": dict(self.split)}}
+        if call == "http.patch":
+            assert sum(args["body"]["trafficSplit"].values()) == 100
+            self.split = {k: v for k, v in args["body"]["trafficSplit"].items() if v}
+            return {"body": {}}
+        if call == "http.post" and args["url"].endswith(":undeployModel"):
+            dm = args["body"]["deployedModelId"]
+            assert not self.split.get(dm), "Vertex refuses to undeploy a model that carries traffic"
+            self.undeployed.append(dm)
+            self.models.pop(dm)
+            return {"body": {}}
+        raise AssertionError(call)
+
+
+def test_rollout_shifts_from_the_model_carrying_traffic_and_retires_the_old_ones(graph):
+    from workflows_sim import run
+
+    _env, res = graph
+    wf = _workflow(res, "wf-rollout-scoring")
+    # an old version left at 0%, the stable one at 100%, the new candidate just deployed at 0%
+    ep = _Endpoint({"old": "2026-01-01T00:00:00Z", "stable": "2026-02-01T00:00:00Z",
+                    "cand": "2026-03-01T00:00:00Z"}, {"stable": 100})
+    run(wf, {"mode": "advance"}, ep.http)
+    assert ep.split == {"stable": 80, "cand": 20}  # step 20, taken from the model carrying the traffic
+    for _ in range(3):
+        run(wf, {"mode": "advance"}, ep.http)
+    assert ep.split == {"stable": 20, "cand": 80} and ep.undeployed == []
+    run(wf, {"mode": "advance"}, ep.http)
+    # the candidate carries everything: the models it replaced are undeployed
+    assert ep.split == {"cand": 100} and sorted(ep.undeployed) == ["old", "stable"]
+    assert run(wf, {"mode": "advance"}, ep.http) == "single deployed model"
+
+
+def test_rollout_rollback_returns_all_traffic_to_the_stable_model(graph):
+    from workflows_sim import run
+
+    _env, res = graph
+    wf = _workflow(res, "wf-rollout-scoring")
+    ep = _Endpoint({"old": "2026-01-01T00:00:00Z", "stable": "2026-02-01T00:00:00Z",
+                    "cand": "2026-03-01T00:00:00Z"}, {"stable": 60, "cand": 40})
+    run(wf, {}, ep.http)  # an alert event: no mode
+    assert ep.split == {"stable": 100} and ep.undeployed == []

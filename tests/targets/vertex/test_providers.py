@@ -4,6 +4,7 @@ canary / A/B initial traffic, waiting until a version or a deployed model exists
 from __future__ import annotations
 
 import ast
+import json
 import sys
 import types
 from importlib import resources
@@ -18,9 +19,9 @@ SRC = resources.files("mlspec.targets.vertex").joinpath("templates", "pulumi", "
 
 def _providers() -> dict:
     tree = ast.parse(SRC)
-    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name in ("_DeploymentProvider",
-                                                                                   "_MonitorProvider")]
-    ns = {"pulumi": pulumi, "CreateResult": CreateResult, "DiffResult": DiffResult, "UpdateResult": UpdateResult,
+    classes = [n for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))
+               and n.name in ("_DeploymentProvider", "_MonitorProvider", "approvers")]
+    ns = {"json": __import__("json"), "pulumi": pulumi, "CreateResult": CreateResult, "DiffResult": DiffResult, "UpdateResult": UpdateResult,
           "ResourceProvider": ResourceProvider}
     exec(compile(ast.Module(body=classes, type_ignores=[]), "__main__.py", "exec"), ns)
     return ns
@@ -47,6 +48,11 @@ class FakeVertex:
                 self.version_id, self.labels = info["version"], info["labels"]
 
             def deploy(self, endpoint, traffic_percentage, deployed_model_display_name, **kw):
+                # google-cloud-aiplatform's Endpoint._deploy_call: on an endpoint without traffic the
+                # new model's share must be 100
+                if not fake.traffic and 0 < traffic_percentage < 100:
+                    raise ValueError("There are currently no deployed models so the traffic percentage for "
+                                     "this deployed model needs to be 100.")
                 fake.counter += 1
                 dm = types.SimpleNamespace(id=f"dm{fake.counter}", create_time=f"t{fake.counter:04d}",
                                            display=deployed_model_display_name, kw=kw)
@@ -81,6 +87,41 @@ class FakeVertex:
             "RandomSampleConfig", "ScheduleConfig", "EmailAlertConfig")})
         self.module = types.SimpleNamespace(init=lambda **kw: None, Model=Model, Endpoint=Endpoint,
                                             ModelDeploymentMonitoringJob=Job, model_monitoring=mm)
+
+
+class FakeStorage:
+    """google.cloud.storage's Client.list_blobs over an in-memory bucket."""
+
+    def __init__(self):
+        self.objects: dict[tuple[str, str], bytes] = {}
+        fake = self
+
+        class Blob:
+            def __init__(self, name, data):
+                self.name, self._data = name, data
+
+            def download_as_bytes(self):
+                return self._data
+
+        class Client:
+            def list_blobs(self, bucket, prefix=""):
+                return [Blob(n, d) for (b, n), d in sorted(fake.objects.items()) if b == bucket and n.startswith(prefix)]
+
+        self.module = types.SimpleNamespace(Client=Client)
+
+    def approve(self, bucket, model, version, email, by=None):
+        self.objects[(bucket, f"{model}/{version}/{email}.json")] = json.dumps(
+            {"decision": "approved", "by": by or email}).encode()
+
+
+@pytest.fixture()
+def storage(monkeypatch):
+    import google.cloud
+
+    fake = FakeStorage()
+    monkeypatch.setitem(sys.modules, "google.cloud.storage", fake.module)
+    monkeypatch.setattr(google.cloud, "storage", fake.module, raising=False)
+    return fake
 
 
 @pytest.fixture()
@@ -140,8 +181,20 @@ def test_ab_test_sets_variant_split_and_no_approval_gate(vertex):
     vertex.versions["b@production"] = {"version": "7", "labels": {}}
     props = _props(strategy="ab_test", approval=None, variants=[{"name": "a", "model_id": "a", "percent": 80},
                                                                 {"name": "b", "model_id": "b", "percent": 20}])
-    prov.create(props)
+    prov.create(props)  # the first variant lands on an empty endpoint at 100%, then the split is set
     assert vertex.traffic == {"dm1": 80, "dm2": 20}
+
+
+def test_ab_test_waits_with_the_split_until_every_variant_has_a_version(vertex):
+    prov = _providers()["_DeploymentProvider"]()
+    vertex.versions["a@production"] = {"version": "1", "labels": {}}
+    props = _props(strategy="ab_test", approval=None, variants=[{"name": "a", "model_id": "a", "percent": 50},
+                                                                {"name": "b", "model_id": "b", "percent": 50}])
+    first = prov.create(props)
+    assert vertex.traffic == {"dm1": 100}
+    vertex.versions["b@production"] = {"version": "2", "labels": {}}
+    prov.update("id", first.outs, props)
+    assert vertex.traffic == {"dm1": 50, "dm2": 50}
 
 
 def test_monitor_waits_for_a_deployed_model(vertex):
@@ -173,3 +226,35 @@ def test_all_at_once_keeps_the_previous_version_for_rollback(vertex):
     vertex.versions["m@production"] = {"version": "4", "labels": {}}
     prov.update("id", {**second.outs, "deployed": {"main": {"version": "x@3", "deployed_model_id": "dm3"}}}, props)
     assert [d.id for d in vertex.deployed] == ["dm4"]
+
+
+def test_monitoring_alert_filter_names_the_job_in_resource_labels():
+    tree = ast.parse(SRC)
+    [fn] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "monitoring_job_filter"]
+    ns = {"REGION": "us-central1"}
+    exec(compile(ast.Module(body=[fn], type_ignores=[]), "__main__.py", "exec"), ns)
+    got = ns["monitoring_job_filter"]("projects/p/locations/us-central1/modelDeploymentMonitoringJobs/987")
+    assert got == ('resource.type="aiplatform.googleapis.com/ModelDeploymentMonitoringJob" '
+                   'AND resource.labels.location="us-central1" '
+                   'AND resource.labels.model_deployment_monitoring_job_id="987"')
+
+
+GATE = {"label": "mlspec-decision", "value": "approved", "by_label": "mlspec-decided-by", "not_by": "pipeline_sa",
+        "bucket": "approvals", "required": 2,
+        "refused": ["pipeline@p.iam.gserviceaccount.com", "workload@p.iam.gserviceaccount.com"]}
+
+
+def test_labels_and_alias_alone_deploy_nothing_the_approvers_records_decide(vertex, storage):
+    """The pipeline's identity can move the alias and write labels; it cannot write the approvals
+    bucket, and its own records (were one planted) do not count; `required` distinct approvers."""
+    prov = _providers()["_DeploymentProvider"]()
+    props = _props(approval=GATE)
+    vertex.versions["m@production"] = {"version": "3", "labels": APPROVED}
+    assert prov._versions(props) == {"main": ""}  # labels + alias, no approver record
+    storage.approve("approvals", "m", "3", "pipeline@p.iam.gserviceaccount.com")
+    storage.approve("approvals", "m", "3", "alice@example.com")
+    assert prov._versions(props) == {"main": ""}  # one approver of two; the pipeline SA does not count
+    storage.approve("approvals", "m", "3", "bob@example.com", by="alice@example.com")  # forged name inside
+    assert prov._versions(props) == {"main": ""}
+    storage.approve("approvals", "m", "3", "bob@example.com")
+    assert prov._versions(props)["main"].endswith("@3")

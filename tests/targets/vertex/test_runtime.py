@@ -87,3 +87,88 @@ def test_validate_op_on_files(rt, tmp_path):
 def test_reads_evaluation_json_of_the_script_contract(rt, tmp_path):
     (tmp_path / "evaluation.json").write_text(json.dumps({"metrics": {"f1": {"value": 0.96}, "auc": {"value": 0.99}}}))
     assert rt._read_metrics(str(tmp_path)) == {"f1": 0.96, "auc": 0.99}
+
+
+# ------------------------------------------------------------ the contract wrapper (`script` op)
+def _lowered_wrapper_spec(step_name: str) -> tuple[dict, dict]:
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    import fixtures
+    from buildutil import lower
+
+    ir = fixtures.maximal_ir("prod")
+    spec = next(a.content for a in lower([ir]).artifacts if a.path == "pipelines/prod/training.json")
+    args = spec["deploymentSpec"]["executors"][f"exec-{step_name}"]["container"]["args"]
+    job = json.loads(args[args.index("--payload") + 1])
+    pool = (job.get("job_spec") or job["trial_job_spec"])["worker_pool_specs"][0]
+    step = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == step_name)
+    return json.loads(pool["container_spec"]["args"][1]), step
+
+
+@pytest.mark.parametrize("name", ["prepare", "train", "tune", "evaluate"])
+def test_wrapper_renders_exactly_the_portable_contract(rt, name):
+    from mlspec.compiler import contract
+
+    spec, step = _lowered_wrapper_spec(name)
+    paths = {f["name"]: f"/local/{f['name']}" for f in spec["flags"] if f["role"] != "param"}
+    assert rt.contract_argv(spec, paths) == contract.script_argv(step, paths)
+    if name == "tune":
+        trial = {"alpha": "0.25", "depth": "4", "loss": "hinge"}
+        got = rt.contract_argv(spec, paths, rt.trial_values(["--alpha=0.25", "--depth=4", "--loss", "hinge"]))
+        assert got == contract.script_argv(step, paths, trial)
+
+
+SCRIPT = '''
+import argparse, json, os, sys
+ap = argparse.ArgumentParser()
+for f in ("train", "model", "metrics", "cv", "alpha", "depth", "loss"):
+    ap.add_argument("--" + f, required=True)
+a = ap.parse_args()
+assert sorted(os.listdir(a.model)) == [] and not a.model.startswith("gs://")
+open(os.path.join(a.model, "model.joblib"), "w").write(open(os.path.join(a.train, "rows.csv")).read())
+json.dump({"metrics": {"auc": {"value": 0.5 + float(a.alpha)}}}, open(os.path.join(a.metrics, "evaluation.json"), "w"))
+print("argv", sys.argv[1:])
+'''
+
+
+def test_tune_trial_runs_the_script_with_local_dirs_and_reports_the_objective(rt, tmp_path, monkeypatch):
+    spec, _step = _lowered_wrapper_spec("tune")
+    (tmp_path / "code" / "src").mkdir(parents=True)
+    (tmp_path / "code" / "src" / "tune.py").write_text(SCRIPT)
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "rows.csv").write_text("a,b\n1,2\n")
+    spec["entry"] = str(tmp_path / "code" / "src" / "tune.py")
+    for f in spec["flags"]:
+        if f["role"] == "input":
+            f["path"] = str(tmp_path / "train")
+    trial_dir = tmp_path / "root" / "7"
+    monkeypatch.setenv("AIP_MODEL_DIR", str(trial_dir / "model"))
+    monkeypatch.setenv("CLOUD_ML_TRIAL_ID", "7")
+    monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(tmp_path / "hypertune" / "output.metrics"))
+    rt.main(["script", "--spec", json.dumps(spec), "--alpha=0.25", "--depth=4", "--loss=hinge"])
+    assert (trial_dir / "model" / "model.joblib").read_text() == "a,b\n1,2\n"
+    assert json.loads((trial_dir / "metrics" / "evaluation.json").read_text())["metrics"]["auc"]["value"] == 0.75
+    [line] = (tmp_path / "hypertune" / "output.metrics").read_text().splitlines()
+    reported = json.loads(line)
+    assert reported["auc"] == "0.75" and reported["trial"] == "7"
+
+
+def test_failing_script_fails_the_job_and_copies_nothing(rt, tmp_path):
+    (tmp_path / "bad.py").write_text("import sys; sys.exit(3)\n")
+    out = tmp_path / "out"
+    spec = {"entry": str(tmp_path / "bad.py"), "flags": [{"name": "clean", "role": "output", "path": str(out)}],
+            "code_dir": None, "requirements": None, "objective": None}
+    with pytest.raises(SystemExit) as exc:
+        rt.main(["script", "--spec", json.dumps(spec)])
+    assert exc.value.code == 3 and not out.exists()
+
+
+def test_string_outputs_are_written_raw(rt, tmp_path):
+    """KFP reads a STRING output parameter file as is: JSON quotes would become part of the value."""
+    files = {n: tmp_path / n for n in ("model_version", "value", "has_champion")}
+    ex = {"outputs": {"parameters": {n: {"outputFile": str(f)} for n, f in files.items()}}}
+    rt._set_outputs(ex, {"model_version": "projects/p/locations/l/models/m@3", "value": 0.5, "has_champion": False})
+    assert files["model_version"].read_text() == "projects/p/locations/l/models/m@3"
+    assert json.loads(files["value"].read_text()) == 0.5
+    assert files["has_champion"].read_text() == "false"

@@ -37,6 +37,10 @@ SUB = D["subscription"]
 ROLE_DEF = "/subscriptions/" + SUB + "/providers/Microsoft.Authorization/roleDefinitions/"
 TENANT = cfg.get("tenantId") or az.authorization.get_client_config_output().tenant_id
 RELEASES = cfg.get_object("releases") or {}
+# environments, pipeline/serving components, serving code and monitor reference tables are
+# registered in the workspace (`mlspec apply` does it, then sets this); what needs them waits
+ASSETS_REGISTERED = bool(cfg.get_bool("pipelinesRegistered"))
+RG_ID = "/subscriptions/" + SUB + "/resourceGroups/" + RG
 
 
 def opts(*deps, **kw):
@@ -71,6 +75,13 @@ subnet = az.network.Subnet(
     "subnet-pe", subnet_name="private-endpoints", virtual_network_name=vnet.name, resource_group_name=RG,
     address_prefix=D["network"]["subnet"], private_endpoint_network_policies="Enabled",
     default_outbound_access=False)
+if D["network"].get("runner_subnet"):
+    # callers outside Azure (CI runner doing pulumi up / az ml / mlspec approve, a jump host) run in
+    # this subnet: the private DNS zones are linked to the VNet, so the workspace, registry, vault
+    # and storage resolve to their private endpoints (docs/targets/azureml.md)
+    az.network.Subnet(
+        "subnet-runners", subnet_name="runners", virtual_network_name=vnet.name, resource_group_name=RG,
+        address_prefix=D["network"]["runner_subnet"], default_outbound_access=False, opts=opts(subnet))
 
 # ---------------------------------------------------------------- key vault + CMK (MLS-AZ-001/002)
 vault = az.keyvault.Vault(
@@ -106,6 +117,21 @@ else:
     KEY_NAME = key.name
     VAULT_URI = vault.properties.apply(lambda p: p.vault_uri)
 
+# ---------------------------------------------------------------- custom roles (MLS-AZ-041)
+# Custom role definitions are assignable at resource-group scope (Azure RBAC allows no resource
+# scope in `assignableScopes`); each assignment is still scoped to the single resource it needs.
+CUSTOM_ROLES = {}
+for cr in D["custom_roles"]:
+    CUSTOM_ROLES[cr["key"]] = az.authorization.RoleDefinition(
+        "role-" + cr["key"], role_name=cr["name"], scope=RG_ID, description=cr["description"],
+        assignable_scopes=[RG_ID], role_type="CustomRole",
+        permissions=[az.authorization.PermissionArgs(actions=cr["actions"], not_actions=cr.get("not_actions") or [])])
+
+
+def role_definition_id(role):
+    return CUSTOM_ROLES[role["custom"]].id if role.get("custom") else ROLE_DEF + role["id"]
+
+
 # ---------------------------------------------------------------- storage (MLS-AZ-010/011)
 ROLES = []
 
@@ -114,7 +140,7 @@ def grant(ident_key, role, scope_key, scope_id, after=()):
     ra = az.authorization.RoleAssignment(
         "ra-" + ident_key + "-" + role["slug"] + "-" + scope_key,
         principal_id=IDS[ident_key].principal_id, principal_type="ServicePrincipal", scope=scope_id,
-        role_definition_id=ROLE_DEF + role["id"], description=role["name"], opts=opts(*after))
+        role_definition_id=role_definition_id(role), description=role["name"], opts=opts(*after))
     ROLES.append(ra)
     return ra
 
@@ -335,6 +361,39 @@ def workflow(key, name, definition, params, identity_key, every_s=None):
 #                  to exist before traffic can name them, so a release takes two `pulumi up`s)
 #   rollout     -> initial split of the spec's strategy; the rollout workflow steps it
 #   complete    -> 100% on the new slot      rolled_back -> 100% on the previous slot
+def _get(obj, key):
+    if isinstance(obj, dict):
+        return obj.get(key, obj.get("".join(w.capitalize() if i else w for i, w in enumerate(key.split("_")))))
+    return getattr(obj, key, None)
+
+
+def check_approval(name, version, model_key, props, system_data, workload_principals):
+    """Fail the update unless the version is approved by `count` distinct approvers the spec
+    names, none of them a workload identity, and the version was last written by a user."""
+    tags = _get(props, "tags") or {}
+    where = "model " + name + " version " + str(version)
+    if tags.get("mlspec.stage") != "approved":
+        raise Exception(where + " is not approved in the registry (tag mlspec.stage is "
+                        + repr(tags.get("mlspec.stage")) + ")")
+    ids = [a for a in (tags.get("mlspec.approvals") or "").split(",") if a]
+    names = [a for a in (tags.get("mlspec.approver_names") or "").split(",") if a]
+    allowed = set(a.lower() for a in D["approvers"].get(model_key, []))
+    workload = set(p for p in workload_principals if p)
+    if workload & set(ids):  # MLS-G-07: never a pipeline, job or monitoring identity
+        raise Exception(where + " was approved by a workload identity")
+    if len(names) != len(ids) or any(i.lower() not in allowed and n.lower() not in allowed
+                                     for i, n in zip(ids, names)):
+        raise Exception(where + ": approvals " + ",".join(names or ids) + " are not all approvers the spec names")
+    need = D["approval_count"][model_key]
+    if len(set(ids)) < need:
+        raise Exception(where + " has " + str(len(set(ids))) + " approver(s), needs " + str(need))
+    writer_type = str(_get(system_data, "last_modified_by_type") or "")
+    if writer_type != "User":
+        raise Exception(where + " was last modified by a " + (writer_type or "unknown") + " principal, not an "
+                        "approver: its approval tags cannot be trusted (re-approve with mlspec approve)")
+    return ",".join(names)
+
+
 AWAITING = []
 ENDPOINTS = {}
 DEPLOYMENTS = {}
@@ -361,8 +420,15 @@ for e in D["endpoints"]:
             if len(plan["variants"]) > 1:
                 old_slot, new_slot = plan["variants"][0]["deployment"], plan["variants"][1]["deployment"]
         else:
-            # all-at-once updates its one deployment in place; two-slot strategies use the idle slot
-            new_slot = "green" if plan["kind"] == "single" else (main.get("slot") or "green")
+            # all-at-once updates its one deployment in place; two-slot strategies use the idle slot,
+            # which `mlspec approve` computes from the endpoint's live traffic (never a default)
+            if plan["kind"] == "single" or not main.get("previous"):
+                new_slot = main.get("slot") or D["first_slot"]
+            elif main.get("slot") in ("blue", "green"):
+                new_slot = main["slot"]
+            else:
+                raise Exception("release of " + e["model"] + " names a previous version but no slot: use the "
+                                "release `mlspec approve` printed (it computes the idle slot)")
             deployments.append((new_slot, e["model"], main["version"]))
             if plan["kind"] == "two_slot" and main.get("previous"):
                 old_slot = "blue" if new_slot == "green" else "green"
@@ -380,6 +446,11 @@ for e in D["endpoints"]:
                 traffic = {new_slot: 100}
     else:
         AWAITING.append(e["key"])
+    if deployments and not ASSETS_REGISTERED and any(e["serving"].get(m) for _d, m, _v in deployments):
+        # a non-MLflow model deploys with mlspec's inference script and serving environment, which
+        # must be registered first: nothing of this endpoint is deployed until they are
+        AWAITING.append(e["key"] + " (register the serving assets: mlspec apply)")
+        deployments, traffic, mirror, new_slot, old_slot = [], {}, {}, "", ""
     endpoint = ml.OnlineEndpoint(
         "endpoint-" + e["key"], endpoint_name=e["name"], workspace_name=workspace.name, resource_group_name=RG,
         location=LOC, tags=TAGS,
@@ -395,12 +466,24 @@ for e in D["endpoints"]:
             rolling_rate="Hour",
             collections={c: ml.CollectionArgs(data_collection_mode="Enabled", sampling_rate=e["capture_rate"])
                          for c in ("model_inputs", "model_outputs")}) if e["capture_rate"] else None
+        serve = e["serving"].get(model_key)
+        serve_args = {}
+        if serve:  # not an MLflow model: inference script + serving environment (registered assets)
+            env_name, env_version = serve["environment"].split(":")
+            serve_args = dict(
+                environment_id=workspace.id.apply(lambda w, n=env_name, v=env_version:
+                                                  w + "/environments/" + n + "/versions/" + v),
+                environment_variables={"MLSPEC_SERVE_CONFIG": serve["config"]},
+                code_configuration=ml.CodeConfigurationArgs(
+                    scoring_script=serve["scoring_script"],
+                    code_id=workspace.id.apply(lambda w: w + "/codes/" + D["serving_code"]["name"] + "/versions/"
+                                               + D["serving_code"]["version"])))
         dep = ml.OnlineDeployment(
             "deployment-" + e["key"] + "-" + dep_name, deployment_name=dep_name, endpoint_name=endpoint.name,
             workspace_name=workspace.name, resource_group_name=RG, location=LOC, tags=TAGS,
             sku=ml.SkuArgs(name="Default", capacity=e["instance_count"]),
             properties=ml.ManagedOnlineDeploymentArgs(
-                endpoint_compute_type="Managed", instance_type=e["instance_type"], model=model_id,
+                endpoint_compute_type="Managed", instance_type=e["instance_type"], model=model_id, **serve_args,
                 app_insights_enabled=True, egress_public_network_access="Disabled", data_collector=collector,
                 description="model " + model_name + " version " + str(version),
                 request_settings=ml.OnlineRequestSettingsArgs(request_timeout="PT5S",
@@ -426,26 +509,15 @@ for e in D["endpoints"]:
                         scale_action=az.monitor.ScaleActionArgs(direction=r["direction"], type="ChangeCount",
                                                                 value="1", cooldown="PT5M"))
                         for r in a["rules"]])])
-        # deploy-time approval check (MLS-AZ-090): the registry must record the promotion
+        # deploy-time approval check (MLS-AZ-090, docs/security.md): the registry must record the
+        # promotion by enough of the spec's approvers, and the version's last write must be a
+        # human's (ARM systemData): a workload identity that rewrites the tags is caught here
         if D["approval_required"].get(model_key):
             mv = ml.get_model_version_output(resource_group_name=RG, workspace_name=W["name"],
                                              name=model_name, version=str(version))
-
-            def _check(args, n=model_name, v=version, need=D["approval_count"][model_key]):
-                props, pipeline_principal = args
-                tags = (props.get("tags") if isinstance(props, dict) else getattr(props, "tags", None)) or {}
-                approvers = [a for a in (tags.get("mlspec.approved_by") or "").split(",") if a]
-                if tags.get("mlspec.stage") != "approved" or not approvers:
-                    raise Exception("model " + n + " version " + str(v) + " is not approved in the registry "
-                                    "(tag mlspec.stage must be `approved` with mlspec.approved_by set)")
-                if pipeline_principal in approvers:  # MLS-G-07: never the pipeline's own identity
-                    raise Exception("model " + n + " version " + str(v) + " was approved by the pipeline identity")
-                if len(set(approvers)) < need:
-                    raise Exception("model " + n + " version " + str(v) + " has " + str(len(set(approvers)))
-                                    + " approver(s), needs " + str(need))
-                return ",".join(approvers)
-            pulumi.export("approvedBy-" + e["key"] + "-" + dep_name,
-                          pulumi.Output.all(mv.properties, IDS["compute"].principal_id).apply(_check))
+            pulumi.export("approvedBy-" + e["key"] + "-" + dep_name, pulumi.Output.all(
+                mv.properties, mv.system_data, *[IDS[k].principal_id for k in D["workload_identities"]]).apply(
+                lambda args, n=model_name, v=version, m=model_key: check_approval(n, v, m, args[0], args[1], args[2:])))
 
     # rollout stepping and rollback (emulated; see docs/targets/azureml.md)
     if e["controller"] and old_slot and (RELEASES.get(e["model"]) or {}).get("phase") == "rollout":
@@ -466,17 +538,19 @@ for e in D["endpoints"]:
             logic_app_receivers=[az.monitor.LogicAppReceiverArgs(
                 name="rollback", resource_id=rb.id, callback_url=callback_url(rb), use_common_alert_schema=True)])
 
-# custom role: read/write of one endpoint only, for the rollout workflows' identity
+# rollout workflows: the custom role (read/write online endpoints; defined at resource-group
+# scope) assigned on their one endpoint, and Managed Identity Operator on the endpoint's identity
+# (PUTting an endpoint that names a user-assigned identity needs .../assign/action on it)
 for e in D["endpoints"]:
     if e["controller"] or e["rollback"]:
-        role = az.authorization.RoleDefinition(
-            "role-rollout-" + e["key"], role_name=e["role_name"], scope=ENDPOINTS[e["key"]].id,
-            description="mlspec: change traffic of one online endpoint",
-            assignable_scopes=[ENDPOINTS[e["key"]].id],
-            permissions=[az.authorization.PermissionArgs(actions=D["rollout_role_actions"])])
         az.authorization.RoleAssignment(
             "ra-rollout-" + e["key"], principal_id=IDS["rollout-" + e["key"]].principal_id,
-            principal_type="ServicePrincipal", scope=ENDPOINTS[e["key"]].id, role_definition_id=role.id)
+            principal_type="ServicePrincipal", scope=ENDPOINTS[e["key"]].id,
+            role_definition_id=CUSTOM_ROLES["rollout"].id, description="mlspec rollout")
+        az.authorization.RoleAssignment(
+            "ra-rollout-assign-" + e["key"], principal_id=IDS["rollout-" + e["key"]].principal_id,
+            principal_type="ServicePrincipal", scope=IDS[e["identity"]].id,
+            role_definition_id=ROLE_DEF + D["managed_identity_operator"], description="Managed Identity Operator")
 for e in D["endpoints"]:
     grants_for("endpoint-" + e["key"], ENDPOINTS[e["key"]].id)
 
@@ -527,11 +601,11 @@ for q in D["log_alerts"]:
 # ---------------------------------------------------------------- model monitoring (monitor schedules)
 for mo in D["monitors"]:
     rel = RELEASES.get(mo["model"])
-    if not rel or not rel.get("version"):
-        continue  # nothing deployed yet: monitors start with the first approved release
-    slot = rel.get("slot") or "green"
-    if mo["deployment"] is not None:
-        slot = mo["deployment"]
+    if not rel or not rel.get("version") or not ASSETS_REGISTERED:
+        continue  # nothing deployed (or reference tables not registered) yet
+    slot = mo["deployment"] or rel.get("slot") or D["first_slot"]
+    if (mo["endpoint"], slot) not in DEPLOYMENTS:
+        continue  # monitors watch deployments that exist
     deployment_id = ENDPOINTS[mo["endpoint"]].id.apply(lambda i, s=slot: i + "/deployments/" + s)
     collected = D["endpoint_names"][mo["endpoint"]] + "-" + slot
     signals = {}
@@ -593,7 +667,7 @@ for mo in D["monitors"]:
 # Schedules submit the *registered* pipeline components (`az ml component create` of
 # pipeline_component.yml); set `pipelinesRegistered: true` once they are registered.
 # (Alternatively create the same schedules with `az ml schedule create`; use one or the other.)
-if cfg.get_bool("pipelinesRegistered"):
+if ASSETS_REGISTERED:
     for js in D["job_schedules"]:
         inputs = js["inputs"]
         if js.get("release"):  # an emulated monitor: runs only on a released model's collected data
@@ -601,7 +675,8 @@ if cfg.get_bool("pipelinesRegistered"):
             if not rel.get("version"):
                 continue
             marker = js["release"]["slot_marker"]
-            slot_marker = marker[: -len("green-")] + (rel.get("slot") or "green") + "-"
+            slot = js["release"].get("deployment") or rel.get("slot") or D["first_slot"]
+            slot_marker = marker[: -len(D["first_slot"] + "-")] + slot + "-"
             inputs = {k: dict(v, uri=v["uri"].replace(marker, slot_marker)) for k, v in inputs.items()}
         trig = js["schedule"]["trigger"]
         if trig["type"] == "cron":

@@ -3,13 +3,15 @@
 Azure ML has no model approval, so mlspec keeps the state in model-version tags:
   mlspec.stage          pending_approval -> approved (or rejected)
   mlspec.approvals      comma-separated approver object ids collected so far
+  mlspec.approver_names their sign-in names, in the same order
   mlspec.approved_by    set when `mlspec.approvals_required` distinct approvers have approved
 The signed-in principal is read from its Entra ID token; the pipeline identity that registered
 the version (`mlspec.registered_by`) can never approve it.  On approval the script prints the
-`releases` config the deployment workflow passes to `pulumi up` (see docs/targets/azureml.md).
+`releases` config the deployment workflow passes to `pulumi up` (see docs/targets/azureml.md),
+with the idle slot of --endpoint computed from its live traffic (first release: blue).
 
 usage: python approve.py --subscription S --resource-group RG --workspace W --model M --version V
-                         [--reject] [--slot green|blue] [--previous N]
+                         [--reject] [--endpoint NAME]
 """
 import argparse
 import base64
@@ -22,8 +24,7 @@ ap = argparse.ArgumentParser()
 for a in ("subscription", "resource-group", "workspace", "model", "version"):
     ap.add_argument("--" + a, required=True)
 ap.add_argument("--reject", action="store_true")
-ap.add_argument("--slot", default="green")
-ap.add_argument("--previous", default=None)
+ap.add_argument("--endpoint", default=None, help="the two-slot endpoint serving the model (slot and previous)")
 args = ap.parse_args()
 
 cred = DefaultAzureCredential()
@@ -43,15 +44,31 @@ if args.reject:
                  "mlspec.approval_reason": "rejected by " + who})
 else:
     approvals = [a for a in tags.get("mlspec.approvals", "").split(",") if a]
+    names = [a for a in tags.get("mlspec.approver_names", "").split(",") if a]
+    if len(names) != len(approvals):
+        names = list(approvals)
     if me not in approvals:
         approvals.append(me)
+        names.append(str(who).replace(",", " "))
     tags["mlspec.approvals"] = ",".join(approvals)
+    tags["mlspec.approver_names"] = ",".join(names)
     if len(approvals) >= int(tags.get("mlspec.approvals_required", "1") or 1):
         tags.update({"mlspec.stage": "approved", "mlspec.approved_by": ",".join(approvals)})
 model.tags = tags
 client.models.create_or_update(model)
 print("model %s version %s: %s" % (args.model, args.version, tags["mlspec.stage"]))
 if tags["mlspec.stage"] == "approved":
-    release = {args.model: {"version": args.version, "previous": args.previous, "slot": args.slot,
-                            "phase": "deploy", "approved_by": tags["mlspec.approved_by"]}}
-    print("pulumi config set --path releases --plaintext '%s'" % json.dumps(release))
+    slot, previous = "blue", None
+    if args.endpoint:
+        traffic = dict(client.online_endpoints.get(args.endpoint).traffic or {})
+        live = max((s for s in ("blue", "green") if traffic.get(s)), key=lambda s: traffic[s], default=None)
+        if live:
+            slot = "green" if live == "blue" else "blue"
+            ref = str(client.online_deployments.get(name=live, endpoint_name=args.endpoint).model or "")
+            previous = ref.rstrip("/").split("/")[-1].split(":")[-1] or None
+    release = {"version": args.version, "previous": previous, "slot": slot, "phase": "deploy",
+               "approved_by": tags["mlspec.approver_names"]}
+    print("release: slot %s, previous %s" % (slot, previous or "none"))
+    for field, value in sorted(release.items()):
+        if value is not None:
+            print("pulumi config set --path 'releases.%s.%s' '%s'" % (args.model, field, value))

@@ -5,9 +5,9 @@ from fairlearn.metrics import demographic_parity_difference
 from _common import fail, load_model, parse, read_table, write_json
 
 args, cfg = parse("model", "data", outputs=("report",))
-df = read_table(args.data)
+df = read_table(args.data, cfg.get("data_format"))
 y_true = df[cfg["label"]]
-y_pred = load_model(args.model).predict(df.drop(columns=[cfg["label"]]))
+y_pred = load_model(args.model, cfg.get("model_loading")).predict(df.drop(columns=[cfg["label"]]))
 report = {}
 for facet in cfg["facets"]:
     d = float(demographic_parity_difference(y_true, y_pred, sensitive_features=df[facet]))

@@ -1,19 +1,29 @@
 """mlspec registration step: register the model version with lineage tags, metrics and model card.
 
+The model input is a read-only mount, so nothing is written into it: the version is assembled in
+a temporary folder (a copy of the model plus MODEL_CARD.md / model_card.json) and registered from
+there. The asset type follows the spec's model `format`: `mlflow_model` only for an MLflow model
+directory, else `custom_model` (served with mlspec's scoring script, docs/targets/azureml.md).
+
 The version is registered with `mlspec.stage=pending_approval` when the environment requires
-approval; only approve.py (run by an approver, never by this pipeline's identity) promotes it.
+approval; only an approver (never this pipeline's identity) promotes it, and the deployment checks
+who wrote the approval (docs/security.md, Azure threat model).
 """
 import json
 import os
+import shutil
 import sys
+import tempfile
 
-from _common import credential, ml_client, principal_id, write_json
+from _common import MODEL_FILES, credential, ml_client, model_dir, principal_id, write_json
 
 argv = sys.argv[1:]
 paths = {argv[i][2:]: argv[i + 1] for i in range(0, len(argv) - 1, 2) if argv[i].startswith("--")}
 with open(paths.pop("config"), encoding="utf-8") as f:
     cfg = json.load(f)
-model_dir = paths["model"]
+loading = cfg.get("model_loading") or {}
+fmt = loading.get("format")
+source = model_dir(paths["model"], fmt) if fmt in MODEL_FILES else paths["model"]
 metrics = {}
 if "metrics" in paths:
     with open(os.path.join(paths["metrics"], "evaluation.json"), encoding="utf-8") as f:  # script contract
@@ -27,9 +37,12 @@ for name, path in paths.items():
                     reports[name + "/" + fn] = json.load(f)
 
 card = dict(cfg["card"], metrics=metrics, reports=reports, lineage=cfg["lineage"],
-            pipeline_job=os.environ.get("AZUREML_ROOT_RUN_ID", ""))
-write_json(model_dir, "model_card.json", card)
-with open(os.path.join(model_dir, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
+            pipeline_job=os.environ.get("AZUREML_ROOT_RUN_ID", ""), format=fmt)
+staging = tempfile.mkdtemp(prefix="mlspec-register-")
+version_dir = os.path.join(staging, cfg["model"])
+shutil.copytree(source, version_dir)          # the model input stays untouched (read-only mount)
+write_json(version_dir, "model_card.json", card)
+with open(os.path.join(version_dir, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
     f.write("# Model card: %s\n\n%s\n\n" % (card["name"], card.get("description") or ""))
     for key in ("intended_use", "limitations", "ethical_considerations"):
         f.write("## %s\n\n%s\n\n" % (key.replace("_", " ").capitalize(), card.get(key) or "not stated"))
@@ -42,12 +55,18 @@ from azure.ai.ml.entities import Model  # noqa: E402
 tags = dict(cfg["lineage"])
 tags.update({"mlspec.stage": cfg["stage"], "mlspec.approvals_required": str(cfg["approval"]["count"]),
              "mlspec.approvers": ",".join(cfg["approval"]["approvers"]),
-             "mlspec.registered_by": principal_id(credential()),
+             "mlspec.format": fmt or "", "mlspec.registered_by": principal_id(credential()),
              "mlspec.pipeline_job": os.environ.get("AZUREML_ROOT_RUN_ID", "")})
 if cfg["approved_by"]:
     tags["mlspec.approved_by"] = cfg["approved_by"]
 tags.update({"mlspec.metric." + k: str(v) for k, v in metrics.items()})
-kind = "mlflow_model" if os.path.exists(os.path.join(model_dir, "MLmodel")) else "custom_model"
-registered = ml_client().models.create_or_update(Model(
-    name=cfg["model"], path=model_dir, type=kind, description=cfg["description"], tags=tags))
-print("registered %s:%s as %s" % (registered.name, registered.version, cfg["stage"]))
+kind = "mlflow_model" if fmt == "mlflow" else "custom_model"
+if kind == "mlflow_model" and not os.path.exists(os.path.join(version_dir, "MLmodel")):
+    print("mlspec: the model format is mlflow but %s has no MLmodel file" % paths["model"], file=sys.stderr)
+    sys.exit(1)
+try:
+    registered = ml_client().models.create_or_update(Model(
+        name=cfg["model"], path=version_dir, type=kind, description=cfg["description"], tags=tags))
+finally:
+    shutil.rmtree(staging, ignore_errors=True)
+print("registered %s:%s as %s (%s)" % (registered.name, registered.version, cfg["stage"], kind))

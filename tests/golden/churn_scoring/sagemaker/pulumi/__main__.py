@@ -165,8 +165,14 @@ else:
         aws.ec2.RouteTableAssociation(f"private-{i}-routes", subnet_id=sn.id, route_table_id=rt.id)
         subnets.append(sn)
         T[f"subnet:{i}"] = sn.id
+    # S3 through the gateway endpoint: its traffic goes to the region's S3 prefix list, not the VPC CIDR
+    s3_gateway = aws.ec2.VpcEndpoint("endpoint-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{region}.s3",
+                                     vpc_endpoint_type="Gateway", route_table_ids=[rt.id], tags=TAGS)
     egress = [aws.ec2.SecurityGroupEgressArgs(description="HTTPS to VPC endpoints", protocol="tcp",
                                               from_port=443, to_port=443, cidr_blocks=[net["cidr"]]),
+              aws.ec2.SecurityGroupEgressArgs(description="HTTPS to S3 (gateway endpoint prefix list)",
+                                              protocol="tcp", from_port=443, to_port=443,
+                                              prefix_list_ids=[s3_gateway.prefix_list_id]),
               aws.ec2.SecurityGroupEgressArgs(description="distributed training between job containers",
                                               protocol="-1", from_port=0, to_port=0, self=True)]
     for e in net["allowed_egress"]:
@@ -188,8 +194,6 @@ else:
         aws.ec2.VpcEndpoint(f"endpoint-{svc}", vpc_id=vpc.id, service_name=f"aws.sagemaker.{region}.{svc}",
                             vpc_endpoint_type="Interface", private_dns_enabled=True,
                             subnet_ids=[s.id for s in subnets], security_group_ids=[sg.id], tags=TAGS)
-    aws.ec2.VpcEndpoint("endpoint-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{region}.s3",
-                        vpc_endpoint_type="Gateway", route_table_ids=[rt.id], tags=TAGS)
 
 # --------------------------------------------------------------------------- IAM (MLS-AWS-050..055)
 roles: dict = {}
@@ -204,6 +208,10 @@ policies = []
 for r in DATA["roles"]:
     policies.append(aws.iam.RolePolicy(f"role-{r['key']}-policy", role=roles[r["key"]].id,
                                        policy=resolve_json(read_json(r["policy"]))))
+# human approvers: attach this managed policy to their group or role (docs/security.md)
+approver = aws.iam.Policy("approver", name=DATA["approver_policy"]["name"], tags=TAGS,
+                          description="mlspec: approve or reject model package versions",
+                          policy=resolve_json(read_json(DATA["approver_policy"]["policy"])))
 
 # --------------------------------------------------------------------------- code and configs in S3
 uploads = []
@@ -361,19 +369,10 @@ for rule in DATA["approval_rules"]:
 # --------------------------------------------------------------------------- schedules (EventBridge Scheduler)
 
 
-def approval_status(pipeline_key: str) -> str:
-    """The pipeline's compiled ModelApprovalStatus (PendingManualApproval unless approval is none)."""
-    definition = read_json(next(p["definition"] for p in DATA["pipelines"] if p["key"] == pipeline_key))
-    return next(x["DefaultValue"] for x in definition["Parameters"] if x["Name"] == "ModelApprovalStatus")
-
-
 for s in DATA["schedules"]:
     if s.get("pipeline"):
-        target = aws.scheduler.ScheduleTargetArgs(
-            arn=pipelines[s["pipeline"]].arn, role_arn=roles["scheduler"].arn,
-            sagemaker_pipeline_parameters=aws.scheduler.ScheduleTargetSagemakerPipelineParametersArgs(
-                pipeline_parameters=[aws.scheduler.ScheduleTargetSagemakerPipelineParametersPipelineParameterArgs(
-                    name="ModelApprovalStatus", value=approval_status(s["pipeline"]))]))
+        # no pipeline parameters: the approval status is a literal in the definition
+        target = aws.scheduler.ScheduleTargetArgs(arn=pipelines[s["pipeline"]].arn, role_arn=roles["scheduler"].arn)
     else:
         target = aws.scheduler.ScheduleTargetArgs(arn=machines[s["state_machine"]].arn,
                                                   role_arn=roles["scheduler"].arn, input="{}")
@@ -579,10 +578,7 @@ for m in DATA["monitors"]:
             aws.cloudwatch.EventTarget(f"breach-{m['key']}-notify-{k}", rule=rule.name, arn=topics[k].arn)
         for k in rule_data["pipelines"]:
             aws.cloudwatch.EventTarget(
-                f"breach-{m['key']}-retrain-{k}", rule=rule.name, arn=pipelines[k].arn, role_arn=roles["events"].arn,
-                sagemaker_pipeline_target=aws.cloudwatch.EventTargetSagemakerPipelineTargetArgs(
-                    pipeline_parameter_lists=[aws.cloudwatch.EventTargetSagemakerPipelineTargetPipelineParameterListArgs(
-                        name="ModelApprovalStatus", value=approval_status(k))]))
+                f"breach-{m['key']}-retrain-{k}", rule=rule.name, arn=pipelines[k].arn, role_arn=roles["events"].arn)
 
 # --------------------------------------------------------------------------- dashboard, model cards
 if DATA["dashboard"]:
@@ -594,6 +590,7 @@ for c in DATA["model_cards"]:
                             security_config=aws.sagemaker.ModelCardSecurityConfigArgs(kms_key_id=key_arn))
 
 pulumi.export("kms_key_arn", key_arn)
+pulumi.export("approver_policy", approver.arn)
 pulumi.export("image_repository", repo.repository_url)
 pulumi.export("buckets", pulumi.Output.all(**{k: b.bucket for k, b in buckets.items()}))
 pulumi.export("pipelines", pulumi.Output.all(**{k: p.arn for k, p in pipelines.items()}))

@@ -5,8 +5,9 @@ Cloud Storage FUSE mount (/gcs/...) inside Vertex pipeline tasks and CustomJobs:
 
   python runtime.py <op> [--executor-input '{{$}}'] [--flag value ...]
 
-ops run in CustomJobs (workload SA): validate, evaluate, bias, explain, predict
-ops run as pipeline tasks (pipeline SA, GCPC image): metrics, champion, register; monitor and shadow
+ops run in CustomJobs (workload SA): script (a user script, with the portable contract), validate, evaluate,
+bias, explain, predict
+ops run as pipeline tasks (pipeline SA, GCPC image): metrics, champion, best_trial, register; monitor and shadow
 (monitoring SA)
 Fixed code: spec values arrive only as JSON arguments. Imports heavy libraries lazily.
 """
@@ -194,6 +195,118 @@ def op_predict(a) -> None:
                 f.write(json.dumps({"prediction": s}) + "\n")
 
 
+# ---------------------------------------------------------------- user scripts (the portable contract)
+#: where a tuning trial reports its objective: the file cloudml-hypertune writes and Vertex's
+#: trial runner reads (env CLOUD_ML_HP_METRIC_FILE, else hypertune's default under the root
+#: filesystem's tmp directory; one JSON object per line)
+HYPERTUNE_FILE = os.path.join(os.sep, "tmp", "hypertune", "output.metrics")
+
+
+def trial_values(extra: list[str]) -> dict[str, str]:
+    """The sampled hyperparameters Vertex appends to a trial's args (``--<parameter>=<value>``)."""
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(extra):
+        arg = extra[i]
+        if not arg.startswith("--"):
+            raise SystemExit(f"mlspec script: unexpected argument {arg!r}")
+        if "=" in arg:
+            key, value = arg[2:].split("=", 1)
+        elif i + 1 < len(extra):
+            key, value = arg[2:], extra[i + 1]
+            i += 1
+        else:
+            raise SystemExit(f"mlspec script: {arg} has no value")
+        out[key] = value
+        i += 1
+    return out
+
+
+def contract_argv(spec: dict, paths: dict, trial: dict | None = None) -> list[str]:
+    """The script's argument vector (mlspec's portable contract): the path flags in the order the
+    compiler gave them, then every parameter (fixed, plus a trial's sampled values) sorted by key."""
+    argv: list[str] = []
+    params: dict[str, str] = {}
+    for f in spec["flags"]:
+        if f["role"] == "param":
+            params[f["name"]] = f["value"]
+        else:
+            argv += ["--" + f["name"], paths[f["name"]]]
+    params.update(trial or {})
+    for key in sorted(params):
+        argv += ["--" + key, params[key]]
+    return argv
+
+
+def _destination(path: str) -> str:
+    """A copy-back destination: a FUSE path, or a token naming Vertex's per-trial directories."""
+    model_dir = os.environ.get("AIP_MODEL_DIR", "")
+    if path == "$AIP_MODEL_DIR":
+        return _local(model_dir)
+    if path == "$AIP_TRIAL_DIR/metrics":
+        return os.path.join(os.path.dirname(_local(model_dir.rstrip("/"))), "metrics") if model_dir else ""
+    return _local(path)
+
+
+def report_objective(metrics_dir: str, objective: str, path: str | None = None) -> float:
+    """Read evaluation.json's objective and append it to the hypertune metrics file."""
+    import time
+
+    with open(os.path.join(metrics_dir, "evaluation.json"), encoding="utf-8") as f:
+        doc = json.load(f)
+    try:
+        value = float(doc["metrics"][objective]["value"])
+    except (KeyError, TypeError, ValueError):
+        raise SystemExit(f"mlspec script: evaluation.json has no numeric metrics.{objective}.value "
+                         "(the tune objective)") from None
+    path = path or os.environ.get("CLOUD_ML_HP_METRIC_FILE") or HYPERTUNE_FILE
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"timestamp": time.time(), "trial": os.environ.get("CLOUD_ML_TRIAL_ID", "0"),
+                            objective: str(value), "global_step": "0", "checkpoint_path": ""}) + "\n")
+    return value
+
+
+def op_script(spec_json: str, extra: list[str]) -> None:
+    """Run a user script with exactly the contract's command line: local directories for what it
+    writes (copied to their Cloud Storage destinations after it succeeds), FUSE paths for what it
+    reads; a tuning trial also gets its sampled values and reports the objective."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    spec = json.loads(spec_json)
+    trial = trial_values(extra) if spec.get("objective") else {}
+    if extra and not spec.get("objective"):
+        raise SystemExit(f"mlspec script: unexpected arguments {extra}")
+    work = tempfile.mkdtemp(prefix="mlspec-")
+    paths, copy_back = {}, []
+    for f in spec["flags"]:
+        if f["role"] in ("input", "model_in"):
+            paths[f["name"]] = _local(f["path"])
+        elif f["role"] != "param":
+            local = os.path.join(work, f["name"])
+            os.makedirs(local)
+            paths[f["name"]] = local
+            dest = _destination(f.get("path") or "")
+            if dest:
+                copy_back.append((local, dest))
+    entry = _local(spec["entry"])
+    code_dir = _local(spec["code_dir"]) if spec.get("code_dir") else os.path.dirname(entry)
+    if spec.get("requirements"):
+        subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "-r", _local(spec["requirements"])],
+                       check=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = code_dir + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    rc = subprocess.run([sys.executable, entry, *contract_argv(spec, paths, trial)], cwd=code_dir, env=env).returncode
+    if rc:
+        raise SystemExit(rc)
+    for local, dest in copy_back:
+        shutil.copytree(local, dest, dirs_exist_ok=True)
+    if spec.get("objective"):
+        report_objective(paths["metrics"], spec["objective"])
+
+
 # ---------------------------------------------------------------- pipeline-task ops (pipeline SA)
 def _executor(a) -> dict:
     return json.loads(a.executor_input) if a.executor_input else {"inputs": {}, "outputs": {}}
@@ -207,13 +320,19 @@ def _artifact_uri(ex, name) -> str:
     return ex["inputs"]["artifacts"][name]["artifacts"][0]["uri"]
 
 
+def _param_text(value) -> str:
+    """An output parameter file's text as KFP reads it: a STRING raw (no JSON quotes), numbers,
+    booleans, lists and structs as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def _set_outputs(ex, values: dict) -> None:
     for name, value in values.items():
         spec = ex.get("outputs", {}).get("parameters", {}).get(name)
         if spec:
             os.makedirs(os.path.dirname(spec["outputFile"]), exist_ok=True)
             with open(spec["outputFile"], "w", encoding="utf-8") as f:
-                f.write(json.dumps(value))
+                f.write(_param_text(value))
 
 
 def _read_metrics(uri: str) -> dict:
@@ -285,6 +404,21 @@ def best_trial(gcp_resources: str) -> str:
     return (max(scored) if maximize else min(scored))[1]
 
 
+def op_best_trial(a) -> None:
+    """Copy the best trial's model (``<tuning root>/<trial id>/model``) into this task's model
+    artifact, so evaluate and register read the model the study chose."""
+    import shutil
+
+    ex = _executor(a)
+    p = _params(ex)
+    _init(p)
+    trial = best_trial(p["tune_resources"])
+    source = os.path.join(_local(_artifact_uri(ex, "tuning").rstrip("/")), trial, "model")
+    target = _local(ex["outputs"]["artifacts"]["model"]["artifacts"][0]["uri"])
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    _set_outputs(ex, {"trial_id": trial})
+
+
 def op_resolve(a) -> None:
     """Artifact directory of a registry version (`model@alias`), for the batch pipeline."""
     from google.cloud import aiplatform
@@ -303,11 +437,6 @@ def op_register(a) -> None:
     cfg = json.loads(a.config)
     _init(p)
     model_uri = _artifact_uri(ex, "model").rstrip("/")
-    if p.get("tune_resources"):
-        model_uri = f"{model_uri}/{best_trial(p['tune_resources'])}/model"
-    elif not any(os.path.exists(os.path.join(_local(model_uri), n)) for n in ("model.bst", "model.joblib", "model.pkl",
-                                                                              "saved_model.pb", "model.mar")):
-        model_uri += "/model"  # written to AIP_MODEL_DIR instead of --model
     metrics = _read_metrics(_artifact_uri(ex, "metrics")) if "metrics" in ex["inputs"].get("artifacts", {}) else {}
     card = {**cfg["card"], "metrics": metrics, "lineage": {"spec_sha256": p["spec_sha256"],
                                                            "code_version": p["code_version"],
@@ -573,10 +702,15 @@ def _psi(expected: list[float], actual: list[float], bins: int = 10) -> float:
 
 OPS = {"validate": op_validate, "evaluate": op_evaluate, "bias": op_bias, "explain": op_explain,
        "predict": op_predict, "metrics": op_metrics, "champion": op_champion, "register": op_register,
-       "monitor": op_monitor, "shadow": op_shadow, "resolve": op_resolve}
+       "monitor": op_monitor, "shadow": op_shadow, "resolve": op_resolve, "best_trial": op_best_trial}
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["script"]:  # the contract's own command line: no runtime flag may capture a script's
+        if len(argv) < 3 or argv[1] != "--spec":
+            raise SystemExit("usage: runtime.py script --spec JSON [--<trial parameter>=<value> ...]")
+        op_script(argv[2], argv[3:])
+        return
     ap = argparse.ArgumentParser(prog="mlspec-runtime")
     ap.add_argument("op", choices=sorted(OPS))
     for flag in ("executor-input", "pipeline-job", "config", "data", "model", "metrics", "report", "predictions", "destination",

@@ -208,7 +208,7 @@ metadata_store = gcp.vertex.AiMetadataStore(
     encryption_spec=gcp.vertex.AiMetadataStoreEncryptionSpecArgs(kms_key_name=KEY_NAME), opts=opts(*key_grants))
 
 # ------------------------------------------------------------------------ code, runtime, compiled pipelines
-code_bucket = buckets["pipeline"]
+code_bucket = buckets["code"]  # code, runtime helper, compiled specs: no component SA may write it
 for obj in D["code_objects"]:
     gcp.storage.BucketObject(f"obj-{obj['object'].replace('/', '-')}", bucket=code_bucket.name, name=obj["object"],
                              source=pulumi.FileAsset(os.path.join(HERE, obj["source"])), kms_key_name=KEY_NAME,
@@ -340,6 +340,24 @@ if D.get("capture_dataset"):
                                   role="roles/bigquery.dataViewer", member=accounts["monitoring"].member)
 
 
+def approvers(bucket: str, model_id: str, version: str) -> set:
+    """Identities with an `approved` record for a model version: objects
+    ``<model id>/<version>/<approver email>.json`` written by `mlspec approve`."""
+    from google.cloud import storage
+
+    out = set()
+    prefix = f"{model_id.rsplit('/', 1)[-1]}/{version}/"
+    for blob in storage.Client().list_blobs(bucket, prefix=prefix):
+        try:
+            record = json.loads(blob.download_as_bytes())
+        except ValueError:
+            continue
+        email = blob.name[len(prefix):].removesuffix(".json")
+        if record.get("decision") == "approved" and record.get("by") == email:
+            out.add(email)
+    return out
+
+
 class _DeploymentProvider(ResourceProvider):
     """Deploys the model version holding the approval alias onto a Vertex endpoint.
 
@@ -368,6 +386,15 @@ class _DeploymentProvider(ResourceProvider):
                 pulumi.log.warn(f"{v['model_id']}@{props['alias']} is not approved; keeping the current deployment")
                 out[v["name"]] = ""
                 continue
+            # labels and aliases can be changed by the pipeline's own identity: the decision that counts
+            # is the approvers' records, which no identity that runs the pipeline or user code can write
+            if gate and gate.get("bucket"):
+                who = approvers(gate["bucket"], v["model_id"], str(m.version_id)) - set(gate.get("refused") or [])
+                if len(who) < int(gate.get("required") or 1):
+                    pulumi.log.warn(f"{v['model_id']}@{props['alias']} has {len(who)} of {gate.get('required') or 1} "
+                                    "approvals; keeping the current deployment")
+                    out[v["name"]] = ""
+                    continue
             out[v["name"]] = f"{m.resource_name}@{m.version_id}"
         return out
 
@@ -377,6 +404,7 @@ class _DeploymentProvider(ResourceProvider):
         endpoint = aiplatform.Endpoint(props["endpoint"])
         new = {}
         first = not any(deployed.values())
+        serving = len(endpoint.list_models())  # Vertex: the first model deployed onto an endpoint takes 100%
         for v in props["variants"]:
             ver = versions.get(v["name"]) or ""
             if not ver:
@@ -387,6 +415,8 @@ class _DeploymentProvider(ResourceProvider):
                 new[v["name"]] = deployed[v["name"]]
                 continue
             share = v["percent"] if (first or props["strategy"] in ("all_at_once", "ab_test")) else props["initial_percent"]
+            if serving == 0:
+                share = 100  # the A/B split (and a canary's share) is set once there is something to split with
             m = props["machine"]
             model = aiplatform.Model(ver.split("@")[0], version=ver.split("@")[1])
             model.deploy(endpoint=endpoint, deployed_model_display_name=f"{v['name']}-{ver.split('@')[1]}",
@@ -398,9 +428,14 @@ class _DeploymentProvider(ResourceProvider):
             endpoint = aiplatform.Endpoint(props["endpoint"])
             dm = sorted(endpoint.list_models(), key=lambda d: str(d.create_time))[-1]
             new[v["name"]] = {"version": ver, "deployed_model_id": dm.id}
+            serving += 1
         if props["strategy"] == "ab_test" and new:
-            endpoint.update(traffic_split={d["deployed_model_id"]: int(v["percent"])
-                                           for v in props["variants"] for n, d in new.items() if n == v["name"]})
+            split = {d["deployed_model_id"]: int(v["percent"]) for v in props["variants"] for n, d in new.items()
+                     if n == v["name"]}
+            if sum(split.values()) == 100:
+                endpoint.update(traffic_split=split)
+            else:  # a variant has no approved version yet: it keeps 100% until the other one arrives
+                pulumi.log.warn(f"A/B split {split} waits for every variant; keeping the current split")
         if props["strategy"] == "all_at_once" and new:
             keep = {d["deployed_model_id"] for d in new.values()}
             older = sorted((d for d in endpoint.list_models() if d.id not in keep), key=lambda d: str(d.create_time))
@@ -500,6 +535,15 @@ class _MonitorProvider(ResourceProvider):
         self._stop(props)
 
 
+def monitoring_job_filter(job: str | None) -> str:
+    """Cloud Logging filter of a ModelDeploymentMonitoringJob's anomaly entries (monitored resource
+    aiplatform.googleapis.com/ModelDeploymentMonitoringJob, label model_deployment_monitoring_job_id)."""
+    job_id = (job or "").rsplit("/", 1)[-1] or "not-created-yet"
+    return ('resource.type="aiplatform.googleapis.com/ModelDeploymentMonitoringJob" '
+            f'AND resource.labels.location="{REGION}" '
+            f'AND resource.labels.model_deployment_monitoring_job_id="{job_id}"')
+
+
 class VertexModelMonitor(pulumi.dynamic.Resource, module="vertex", name="ModelMonitor"):
     job: pulumi.Output[str]
 
@@ -508,9 +552,10 @@ class VertexModelMonitor(pulumi.dynamic.Resource, module="vertex", name="ModelMo
 
 
 def rollout_workflow(ep: dict, endpoint: gcp.vertex.AiEndpoint) -> gcp.workflows.Workflow:
-    """Stateless traffic shifter: `advance` moves step_percent from the stable deployed model to the
-    newest one (by createTime); `rollback` (any call without a mode, e.g. an Eventarc alert event)
-    sends 100% back to the stable model."""
+    """Stateless traffic shifter: `advance` moves step_percent from the stable deployed model (the
+    one carrying the most traffic besides the candidate) to the newest one (by createTime), and once
+    the candidate carries 100% undeploys every other model; `rollback` (any call without a mode,
+    e.g. an Eventarc alert event) sends 100% back to the stable model."""
     step = ep["rollout"].get("step_percent", 100)
 
     def source(url):
@@ -524,8 +569,10 @@ def rollout_workflow(ep: dict, endpoint: gcp.vertex.AiEndpoint) -> gcp.workflows
             {"newest": {"for": {"value": "m", "in": "${models}", "steps": [
                 {"cmp": {"switch": [{"condition": "${m.createTime > cand.createTime}",
                                      "assign": [{"cand": "${m}"}]}]}}]}}},
+            {"stable_init": {"assign": [{"stable": None}, {"carried": -1}]}},
             {"stable_pick": {"for": {"value": "m", "in": "${models}", "steps": [
-                {"s": {"switch": [{"condition": "${m.id != cand.id}", "assign": [{"stable": "${m}"}], "next": "break"}]}}]}}},
+                {"s": {"switch": [{"condition": "${m.id != cand.id and default(map.get(split, m.id), 0) > carried}",
+                                   "assign": [{"stable": "${m}"}, {"carried": "${default(map.get(split, m.id), 0)}"}]}]}}]}}},
             {"share": {"assign": [{"newc": f'${{default(map.get(split, cand.id), 0) + {step}}}'}]}},
             {"mode_rb": {"switch": [{"condition": '${mode == "rollback"}', "assign": [{"newc": 0}]}]}},
             {"cap": {"switch": [{"condition": "${newc > 100}", "assign": [{"newc": 100}]}]}},
@@ -534,6 +581,12 @@ def rollout_workflow(ep: dict, endpoint: gcp.vertex.AiEndpoint) -> gcp.workflows
                                   {"body.trafficSplit[stable.id]": "${100 - newc}"}]}},
             {"patch": {"call": "http.patch", "args": {"url": '${ep + "?updateMask=trafficSplit"}',
                                                       "auth": {"type": "OAuth2"}, "body": "${body}"}}},
+            {"promoted": {"switch": [{"condition": "${newc < 100}", "next": "done"}]}},
+            {"retire": {"for": {"value": "m", "in": "${models}", "steps": [
+                {"old": {"switch": [{"condition": "${m.id != cand.id}", "steps": [
+                    {"undeploy": {"call": "http.post", "args": {"url": '${ep + ":undeployModel"}',
+                                                                "auth": {"type": "OAuth2"},
+                                                                "body": {"deployedModelId": "${m.id}"}}}}]}]}}]}}},
             {"done": {"return": "${body}"}}]}}, sort_keys=True)
 
     return gcp.workflows.Workflow(
@@ -607,7 +660,7 @@ for a in D["alerts"]:
 for mo in D["monitors"]:
     notify = [channels[c].id for c in mo["channels"]] + [pubsub_channel(t).id for t in mo["retrain_topics"]]
     if mo["mode"] == "job":
-        VertexModelMonitor(f"monitor-{mo['key']}", {
+        monitor = VertexModelMonitor(f"monitor-{mo['key']}", {
             "project": PROJECT, "region": REGION, "display_name": mo["display_name"], "kind": mo["kind"],
             "endpoint": endpoints[mo["endpoint"]].name, "features": mo["features"],
             "threshold": mo["above"] if mo["above"] is not None else mo["below"],
@@ -619,9 +672,10 @@ for mo in D["monitors"]:
             user_labels=LABELS,
             conditions=[gcp.monitoring.AlertPolicyConditionArgs(
                 display_name=f"{mo['display_name']} anomaly",
+                # anomaly log entries name their job in resource.labels (not in the job's own labels);
+                # until the job exists (no deployed model yet) the filter names no job and matches nothing
                 condition_matched_log=gcp.monitoring.AlertPolicyConditionConditionMatchedLogArgs(
-                    filter='resource.type="aiplatform.googleapis.com/ModelDeploymentMonitoringJob" '
-                           f'AND labels."mlspec-monitor"="{mo["key"]}"'))],
+                    filter=monitor.job.apply(lambda job: monitoring_job_filter(job))))],
             alert_strategy=gcp.monitoring.AlertPolicyAlertStrategyArgs(
                 notification_rate_limit=gcp.monitoring.AlertPolicyAlertStrategyNotificationRateLimitArgs(period="3600s")),
             notification_channels=notify)

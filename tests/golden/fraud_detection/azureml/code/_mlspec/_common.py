@@ -23,23 +23,96 @@ def parse(*names, outputs=()):
     return args, cfg
 
 
-def read_table(path, fmt="parquet"):
+def read_table(path, fmt=None):
+    """Every data file under `path` as one DataFrame. `fmt` None: by file extension (csv has a header)."""
     import pandas as pd
     if os.path.isfile(path):
         files = [path]
     else:
         files = sorted(glob.glob(os.path.join(path, "**", "*"), recursive=True))
-        files = [f for f in files if os.path.isfile(f) and not os.path.basename(f).startswith(".")]
+        files = [f for f in files if os.path.isfile(f) and not os.path.basename(f).startswith(".")
+                 and not os.path.basename(f) in ("MLTable",)]
     readers = {"parquet": pd.read_parquet, "csv": pd.read_csv,
                "jsonl": lambda f: pd.read_json(f, lines=True), "delta": pd.read_parquet}
-    read = readers.get(fmt, pd.read_parquet)
-    frames = [read(f) for f in files if fmt != "parquet" or f.endswith(".parquet")]
+    by_ext = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
+    frames = []
+    for f in files:
+        kind = fmt or by_ext.get(os.path.splitext(f)[1].lower())
+        if kind is None or (kind in ("parquet", "delta") and not f.endswith(".parquet")):
+            continue
+        frames.append(readers[kind](f))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def load_model(path):
-    import mlflow.pyfunc
-    return mlflow.pyfunc.load_model(path)
+#: model format (portable contract) -> the file the training script writes into the model dir
+MODEL_FILES = {"xgboost": "model.bst", "sklearn": "model.joblib", "torchscript": "model.pt",
+               "onnx": "model.onnx", "mlflow": "MLmodel"}
+
+
+def model_dir(path, fmt):
+    """The folder holding the model file: `path` itself, or the one sub-folder a registry download
+    (or an output mount) puts it in."""
+    want = MODEL_FILES.get(fmt)
+    if want is None or os.path.exists(os.path.join(path, want)):
+        return path
+    for root, _dirs, files in sorted(os.walk(path)):
+        if want in files:
+            return root
+    raise FileNotFoundError("no %s under %s (model format %s)" % (want, path, fmt))
+
+
+class _Loaded:
+    """A model with `predict(DataFrame) -> sequence`, whatever its format."""
+
+    def __init__(self, predict):
+        self.predict = predict
+
+
+def load_model(path, loading=None):
+    """Load a model by the spec's model format (or its serve handler), never assuming MLflow."""
+    loading = loading or {}
+    fmt, serve = loading.get("format"), loading.get("serve")
+    if serve:
+        import importlib.util
+        code_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        folder = os.path.join(code_root, serve["code_dir"])
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        spec = importlib.util.spec_from_file_location("mlspec_serve_handler",
+                                                      os.path.join(code_root, serve["entry_point"]))
+        handler = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(handler)
+        model = handler.load(path)
+        return _Loaded(lambda df: list(handler.predict(model, df.to_dict(orient="records"))))
+    folder = model_dir(path, fmt)
+    if fmt == "sklearn":
+        import joblib
+        est = joblib.load(os.path.join(folder, "model.joblib"))
+        return _Loaded(est.predict)
+    if fmt == "xgboost":
+        import xgboost
+        booster = xgboost.Booster()
+        booster.load_model(os.path.join(folder, "model.bst"))
+        return _Loaded(lambda df: booster.predict(xgboost.DMatrix(df)))
+    if fmt == "torchscript":
+        import torch
+        net = torch.jit.load(os.path.join(folder, "model.pt"), map_location="cpu")
+        net.eval()
+
+        def predict(df):
+            with torch.no_grad():
+                return net(torch.tensor(df.to_numpy(dtype="float32"))).numpy().reshape(len(df), -1).squeeze(-1)
+        return _Loaded(predict)
+    if fmt == "onnx":
+        import onnxruntime
+        sess = onnxruntime.InferenceSession(os.path.join(folder, "model.onnx"), providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        return _Loaded(lambda df: sess.run(None, {name: df.to_numpy(dtype="float32")})[0].reshape(len(df), -1)
+                       .squeeze(-1))
+    if fmt == "mlflow":
+        import mlflow.pyfunc
+        return mlflow.pyfunc.load_model(folder)
+    raise ValueError("model format %r has no loader; set `format` (or `serve`) on the spec's model" % (fmt,))
 
 
 def write_json(folder, name, data):

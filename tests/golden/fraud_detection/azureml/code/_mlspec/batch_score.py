@@ -16,8 +16,11 @@ if not model_path:
     best = max(approved, key=lambda m: int(m.version))
     model_path = client.models.download(name=best.name, version=best.version, download_path="model")
     model_path = os.path.join("model", best.name)
-df = read_table(args.data)
+df = read_table(args.data, cfg.get("data_format"))
 out = df.copy()
-out["prediction"] = load_model(model_path).predict(df)
+out["prediction"] = load_model(model_path, cfg.get("model_loading")).predict(df)
 os.makedirs(args.predictions, exist_ok=True)
-out.to_parquet(os.path.join(args.predictions, "predictions.parquet"))
+if cfg.get("output_format") == "parquet":
+    out.to_parquet(os.path.join(args.predictions, "predictions.parquet"))
+else:  # the portable default: CSV with a header row
+    out.to_csv(os.path.join(args.predictions, "predictions.csv"), index=False)

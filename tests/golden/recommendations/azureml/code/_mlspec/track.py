@@ -1,30 +1,102 @@
-"""mlspec tracking wrapper: run a spec script inside the job's MLflow run with lineage recorded.
+"""mlspec launcher wrapper: run a spec script in the job's MLflow run, with lineage recorded.
 
 usage: python _mlspec/track.py --config <json> <script.py> [script args...]
 
-Azure ML starts an MLflow run for every job (the workspace is the tracking server). Before the
-script runs, this wrapper tags that run with the spec hash, code hash, data versions, pipeline
-and step, and logs the step's hyperparameters / args as MLflow params; the script then runs
-in-process (`runpy`), so its own MLflow logging and autologging land in the same run.
+The script receives exactly the portable contract's command line (compiler/contract.py). Before
+it runs, the wrapper
+- changes to the step's code folder and puts it, and the script's own folder, on sys.path;
+- pip-installs the step's `requirements` file when the spec names one;
+- tags the job's MLflow run (spec hash, code hash, data versions, pipeline, step) and logs the
+  step's args / fixed hyperparameters, through MlflowClient and the run id, WITHOUT making a run
+  active -- so a script calling `mlflow.start_run()` itself resumes the same run (MLFLOW_RUN_ID)
+  instead of failing on an already-active run.
+After it returns, every metric of `<metrics>/evaluation.json` is logged to that run, so a sweep
+can rank trials by its objective (a printed line is not a logged metric).
 """
 import json
+import os
 import runpy
+import subprocess
 import sys
 
 if len(sys.argv) < 4 or sys.argv[1] != "--config":
     raise SystemExit(__doc__)
 with open(sys.argv[2], encoding="utf-8") as f:
     cfg = json.load(f)
+<<<<<<< HEAD
+try:  # the pipeline's lineage (spec hash), shared by its steps
+    with open(os.path.join(os.path.dirname(sys.argv[2]), "_lineage.json"), encoding="utf-8") as f:
+        cfg["tags"] = {**json.load(f)["tags"], **cfg["tags"]}
+except FileNotFoundError:
+    pass
+=======
+code_root = os.getcwd()
+script = os.path.abspath(sys.argv[3])
+script_argv = sys.argv[4:]
+code_dir = os.path.abspath(os.path.join(code_root, cfg.get("code_dir") or os.path.dirname(sys.argv[3]) or "."))
+
+if cfg.get("requirements"):
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--no-input", "-r",
+                           os.path.join(code_root, cfg["requirements"])])
+
+>>>>>>> wt/az
 try:
     import mlflow
-except ImportError:  # the environment always has mlflow; never block training on tracking
+    from mlflow.tracking import MlflowClient
+except ImportError:  # the environment always has mlflow; never block a step on tracking
     mlflow = None
+
+
+def _run_id():
+    """The job's run (Azure ML sets MLFLOW_RUN_ID); outside Azure ML, create one and export it
+    so the script's own start_run() / autolog resume it."""
+    rid = os.environ.get("MLFLOW_RUN_ID")
+    if rid:
+        return rid
+    client = MlflowClient()
+    name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or "Default"
+    exp = client.get_experiment_by_name(name)
+    exp_id = exp.experiment_id if exp else client.create_experiment(name)
+    rid = client.create_run(exp_id).info.run_id
+    os.environ["MLFLOW_RUN_ID"] = rid
+    return rid
+
+
+run_id = None
 if mlflow is not None:
-    mlflow.set_tags(cfg["tags"])
-    if cfg["params"]:
-        mlflow.log_params(cfg["params"])
+    client = MlflowClient()
+    run_id = _run_id()
+    for k, v in sorted(cfg.get("tags", {}).items()):
+        client.set_tag(run_id, k, str(v))
+    for k, v in sorted((cfg.get("params") or {}).items()):
+        client.log_param(run_id, k, v)
     if cfg.get("autolog"):
-        mlflow.autolog(log_models=True)
-script = sys.argv[3]
-sys.argv = [script] + sys.argv[4:]
-runpy.run_path(script, run_name="__main__")
+        mlflow.autolog(log_models=False)
+
+os.chdir(code_dir)
+for folder in (os.path.dirname(script), code_dir):
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+sys.argv = [script] + script_argv
+try:
+    runpy.run_path(script, run_name="__main__")
+except SystemExit as e:
+    if e.code not in (None, 0):
+        raise
+finally:
+    os.chdir(code_root)
+
+flag = cfg.get("metrics_flag")
+if flag and ("--" + flag) in script_argv:
+    folder = script_argv[script_argv.index("--" + flag) + 1]
+    path = os.path.join(folder, "evaluation.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            found = json.load(f).get("metrics") or {}
+        if mlflow is not None:
+            for name, m in sorted(found.items()):
+                client.log_metric(run_id, name, float(m["value"]))
+        print("mlspec: logged %d metric(s) from %s" % (len(found), path))
+if mlflow is not None and mlflow.active_run() is not None and mlflow.active_run().info.run_id == run_id \
+        and not os.environ.get("AZUREML_RUN_ID"):
+    mlflow.end_run()  # local runs only: Azure ML closes the job's run itself

@@ -1,0 +1,145 @@
+"""The SageMaker side of the portable script contract (compiler/contract.py): every user script
+receives exactly `contract.script_argv`, evaluate gets the extracted model directory, the whole
+code folder ships (sibling imports work), declared names are kept, and a tuning job's
+MetricDefinitions match what the launcher prints from evaluation.json.
+
+The generated job requests are run through mlspec's launcher (code/_mlspec/launch.py) as the
+job would run it, with /opt/ml rooted in a temporary directory (MLSPEC_OPT_ML)."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from mlspec.compiler import contract
+from mlspec.targets.sagemaker import SageMaker
+
+from . import fixtures as fx
+
+RECORDER = '''import json, os, sys
+from helper import TAG  # a sibling module of the code folder
+args = sys.argv[1:]
+record = {"argv": args, "cwd": os.getcwd(), "tag": TAG}
+if "--model" in args:
+    d = args[args.index("--model") + 1]
+    record["model_files"] = sorted(os.listdir(d)) if os.path.isdir(d) else None
+if "--metrics" in args:
+    m = args[args.index("--metrics") + 1]
+    with open(os.path.join(m, "evaluation.json"), "w") as f:
+        json.dump({"metrics": {"auc": {"value": 0.91}, "f1": {"value": 0.8}}}, f)
+with open(os.environ["RECORD"], "w") as f:
+    json.dump(record, f)
+'''
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    low = SageMaker().lower([fx.maximal_ir()], fx.CTX)
+    root = fx.write_build(low, tmp_path_factory.mktemp("b"), [fx.maximal_ir()])
+    for f in ("src/prepare.py", "src/train.py", "src/tune.py", "src/evaluate.py"):
+        (root / "code" / f).write_text(RECORDER)
+    (root / "code" / "src" / "helper.py").write_text("TAG = 'sibling import ok'\n")
+    d = json.loads((root / "pipelines" / "prod" / "training.json").read_text())
+    return root, d
+
+
+def steps(d):
+    def walk(items):
+        for s in items:
+            yield s
+            for b in ("IfSteps", "ElseSteps"):
+                yield from walk(s["Arguments"].get(b) or [])
+    return {s["Name"]: s for s in walk(d["Steps"])}
+
+
+def ir_step(name):
+    return next(s for s in fx.maximal_ir()["pipelines"][0]["steps"] if s["name"] == name)
+
+
+def launch(root: Path, opt: Path, args: list[str], tmp: Path) -> tuple[dict, str]:
+    rec = tmp / "record.json"
+    env = {"MLSPEC_OPT_ML": str(opt), "RECORD": str(rec), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, str(root / "code" / "_mlspec" / "launch.py"), *args], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(rec.read_text()), out.stdout
+
+
+def localise(args: list[str], opt: Path) -> list[str]:
+    return [a.replace("/opt/ml", str(opt)) for a in args]
+
+
+def test_process_step_gets_the_contract_argv(build, tmp_path):
+    root, d = build
+    a = steps(d)["Prepare"]["Arguments"]
+    assert a["AppSpecification"]["ContainerEntrypoint"][-1].endswith("/_mlspec/launch.py")
+    # the whole code tree ships; inputs and outputs keep their declared names
+    code = [i for i in a["ProcessingInputs"] if i["InputName"] == "code"][0]
+    assert code["S3Input"]["S3Uri"]["Std:Join"]["Values"][-2:] == ["code", ""]
+    assert [i["InputName"] for i in a["ProcessingInputs"]][1:] == ["data"]
+    assert [o["OutputName"] for o in a["ProcessingOutputConfig"]["Outputs"]] == ["train", "test"]
+    opt = tmp_path / "opt"
+    rec, _ = launch(root, opt, localise(a["AppSpecification"]["ContainerArguments"], opt), tmp_path)
+    paths = {"data": f"{opt}/processing/input/data", "train": f"{opt}/processing/output/train",
+             "test": f"{opt}/processing/output/test"}
+    assert rec["argv"] == contract.script_argv(ir_step("prepare"), paths)
+    assert rec["cwd"] == str(root / "code" / "src") and rec["tag"] == "sibling import ok"
+
+
+def test_evaluate_gets_the_extracted_model(build, tmp_path):
+    root, d = build
+    a = steps(d)["Evaluate"]["Arguments"]
+    opt = tmp_path / "opt"
+    model_dir = opt / "processing" / "model"
+    model_dir.mkdir(parents=True)
+    with tarfile.open(model_dir / "model.tar.gz", "w:gz") as tf:
+        data = b"booster"
+        info = tarfile.TarInfo("model.bst")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    rec, stdout = launch(root, opt, localise(a["AppSpecification"]["ContainerArguments"], opt), tmp_path)
+    assert rec["model_files"] == ["model.bst"]  # extracted, not model.tar.gz
+    model_path = rec["argv"][rec["argv"].index("--model") + 1]
+    assert model_path != str(model_dir)
+    expected = contract.script_argv(ir_step("evaluate"), {"test": f"{opt}/processing/input/test",
+                                                          "model": model_path,
+                                                          "metrics": f"{opt}/processing/output/metrics"})
+    assert rec["argv"] == expected
+    assert "mlspec-metric auc=0.91" in stdout
+    # the evaluation.json lands where the property file reads it
+    assert json.loads((opt / "processing" / "output" / "metrics" / "evaluation.json").read_text())["metrics"]
+    prop = steps(d)["Evaluate"]["PropertyFiles"][0]
+    assert prop["OutputName"] == "metrics" and prop["FilePath"] == "evaluation.json"
+
+
+@pytest.mark.parametrize("step", ["Train", "Tune"])
+def test_training_and_tuning_get_the_contract_argv(build, tmp_path, step):
+    root, d = build
+    a = steps(d)[step]["Arguments"]
+    job = a if step == "Train" else a["TrainingJobDefinition"]
+    hps = dict(job["HyperParameters"] if step == "Train" else job["StaticHyperParameters"])
+    channels = [c["ChannelName"] for c in job["InputDataConfig"]]
+    ir = ir_step(step.lower())
+    assert channels == ["mlspec_code"] + [f.name for f in contract.script_flags(ir) if f.role == "input"]
+    trial = {}
+    if step == "Tune":  # a trial's sampled values arrive among the hyperparameters
+        trial = {"alpha": "0.05", "depth": "4", "kernel": "b"}
+        hps.update(trial)
+    opt = tmp_path / "opt"
+    (opt / "input" / "config").mkdir(parents=True)
+    (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hps))
+    # what the framework toolkit runs: sagemaker_program from the copied code tree
+    assert json.loads(hps["sagemaker_program"]) == "_mlspec/launch.py"
+    rec, stdout = launch(root, opt, [], tmp_path)
+    paths = {f.name: f"{opt}/input/data/{f.name}" for f in contract.script_flags(ir) if f.role == "input"}
+    paths.update({"model": f"{opt}/model", "metrics": f"{opt}/output/data/metrics"})
+    assert rec["argv"] == contract.script_argv(ir, paths, trial or None)
+    if step == "Tune":
+        regex = job["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"]
+        assert [m.group(1) for m in map(re.compile(regex).search, stdout.splitlines()) if m] == ["0.91"]

@@ -1,0 +1,149 @@
+"""The house rules of the code base (docs/architecture.md), read from the source with `ast`:
+
+- every piece of cloud knowledge lives in its target package: no module under compiler/ is
+  named after a cloud, and nothing under compiler/ imports a cloud SDK, a Pulumi provider or a
+  target package other than `mlspec.targets.base`;
+- no target package imports another target package;
+- imports run one way: no two modules of compiler/ and targets/ import each other, directly or
+  through a chain (imports inside functions count too).
+
+Templates (`targets/*/templates/`) are data the targets emit, not modules of mlspec.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = {"compiler": "mlspec.compiler", "targets": "mlspec.targets"}
+CLOUD_WORDS = ("aws", "gcp", "google", "azure", "sagemaker", "vertex", "azureml", "kfp")
+CLOUD_SDKS = ("boto3", "botocore", "google", "azure", "kfp", "sagemaker", "moto", "aiobotocore", "s3fs")
+PULUMI_PROVIDERS = "pulumi_"  # pulumi_aws, pulumi_gcp, pulumi_azure_native ... (the `pulumi` core is fine)
+
+
+def modules() -> dict[str, Path]:
+    """mlspec module name -> file, for every module of compiler/ and targets/ (templates excluded)."""
+    out = {}
+    for top, pkg in PACKAGES.items():
+        for f in sorted((ROOT / top).rglob("*.py")):
+            rel = f.relative_to(ROOT / top)
+            if "templates" in rel.parts or "__pycache__" in rel.parts:
+                continue
+            parts = list(rel.with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join([pkg] + parts)] = f
+    return out
+
+
+MODULES = modules()
+
+
+def imports(name: str, path: Path) -> list[str]:
+    """Absolute names every import statement of the module names (anywhere in the file); for
+    `from P import x`, `P.x` when that is a module of ours, else `P`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.extend(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[:len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            for a in node.names:
+                sub = f"{base}.{a.name}"
+                out.append(sub if sub in MODULES else base)
+    return out
+
+
+def test_the_module_map_is_read():
+    assert "mlspec.compiler.plan.security" in MODULES and "mlspec.targets.sagemaker.rules" in MODULES
+    assert "mlspec.compiler.plan.commands" in imports("mlspec.compiler.cli", MODULES["mlspec.compiler.cli"])
+
+
+def test_no_module_under_compiler_is_named_after_a_cloud():
+    bad = [m for m in MODULES if m.startswith("mlspec.compiler.")
+           and any(w in part for part in m.split(".")[2:] for w in CLOUD_WORDS)]
+    assert bad == []
+
+
+def test_compiler_imports_no_cloud_sdk_provider_or_target_package():
+    bad = []
+    for m, path in MODULES.items():
+        if not m.startswith("mlspec.compiler"):
+            continue
+        for imp in imports(m, path):
+            top = imp.split(".")[0]
+            if top in CLOUD_SDKS or top.startswith(PULUMI_PROVIDERS) or (
+                    imp.startswith("mlspec.targets") and imp not in ("mlspec.targets.base",)):
+                bad.append(f"{m} imports {imp}")
+    assert bad == []
+
+
+def test_no_target_imports_another_target():
+    bad = []
+    for m, path in MODULES.items():
+        if not m.startswith("mlspec.targets.") or m == "mlspec.targets.base":
+            continue
+        own = ".".join(m.split(".")[:3])
+        for imp in imports(m, path):
+            if imp.startswith("mlspec.targets.") and imp != "mlspec.targets.base" and \
+                    not (imp == own or imp.startswith(own + ".")):
+                bad.append(f"{m} imports {imp}")
+    assert bad == []
+
+
+def graph() -> dict[str, set[str]]:
+    g: dict[str, set[str]] = {}
+    for m, path in MODULES.items():
+        g[m] = {i for i in imports(m, path) if i in MODULES and i != m}
+    return g
+
+
+def cycles(g: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in sorted(g[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(g):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_import_cycles_in_compiler_and_targets():
+    assert cycles(graph()) == []
