@@ -37,7 +37,7 @@ checks = O({"max_null_fraction_percent": NN(), "min_rows": NI(), "max_duplicate_
 common = {"id": ID("step"), "name": S(), "kind": None, "depends_on": L({"type": "string", "pattern": "^(step|gate)\\.[a-z][a-z0-9_]*$"}),
           "compute": {"oneOf": [{"type": "null"}, compute]}, "outputs": L(S()), "network_isolation": B(), "max_runtime_s": NI(),
           "output_formats": {"type": "object", "additionalProperties": NE("parquet", "csv", "jsonl", "tfrecord", "delta")},
-          "retries": {"type": "integer", "minimum": 0, "maximum": 10}}
+          "retries": {"type": "integer", "minimum": 0}}
 NAMES = L({"type": "string", "pattern": "^[a-z][a-z0-9_]*$"})
 code = {"input_names": NAMES, "code_dir": NS(), "requirements": NS()}
 framework = {"oneOf": [{"type": "null"}, O({"name": E("sklearn", "xgboost", "pytorch", "tensorflow", "huggingface", "custom"), "version": NS()})]}

@@ -465,7 +465,11 @@ BELONGS = {
     "region": "a target block (`target sagemaker { region = \"us-east-1\" }`)",
     "scale": "an environment (`environment dev { scale = 0.5 }`)",
     "metrics": "an `evaluate` step (`metrics = [f1, auc]`)",
-    "threshold": "a monitor (`threshold = 0.2`)",
+    "threshold": "a monitor (`threshold = 0.2`) or a model with `prediction = probability`",
+    "timeout": "a step as `max_runtime`, the timeout of each job (`max_runtime = 2h`)",
+    "max_total_runtime": "a `tune` step (`max_total_runtime = 12h`, the limit of the whole sweep)",
+    "task": "a model (`model <name> { task = binary_classification }`)",
+    "on_failure": "a pipeline (`pipeline <name> { on_failure = [channel.<name>] }`)",
 }
 
 
