@@ -169,11 +169,22 @@ def build_irs(path: str, env: str | None = None, validate: bool = True, data: by
     return res
 
 
-def resolve_targets(names: list[str]) -> list:
+def declared_targets(ir: dict) -> list[str]:
+    """The clouds a spec is for: the `target` blocks it declares, else every available target."""
+    from mlspec.targets.base import available_targets
+
+    known = list(available_targets())
+    declared = [t for t in known if t in ir["targets"]]  # in the registry's order, like `all` always was
+    return declared or known
+
+
+def resolve_targets(names: list[str], declared: list[str] | None = None) -> list:
+    """Target objects for `names`; `all` means `declared` (the spec's own `target` blocks)
+    when given, else every available target."""
     from mlspec.targets.base import available_targets, get_target
 
     if names == ["all"] or "all" in names:
-        names = list(available_targets())
+        names = list(declared) if declared else list(available_targets())
     out = []
     for n in names:
         try:
@@ -252,11 +263,15 @@ def _already_written(res: Result) -> str:
 
 def compile_spec(path: str, target_names: list[str], env: str | None = None, out: Path | None = None,
                  debug: bool = False) -> Result:
-    """Compile for each target; writes DIR/<target>/ when `out` is given and the target succeeded."""
-    targets = resolve_targets(target_names)
+    """Compile for each target; writes DIR/<target>/ when `out` is given and the target succeeded.
+
+    `all` compiles the targets the spec declares (`target` blocks), or every target when it
+    declares none. With `out=None` nothing is written (what `mlspec check` runs)."""
+    resolve_targets([n for n in target_names if n != "all"])  # an unknown name is a usage error first
     res = build_irs(path, env)
     if not res.ok:
         return res
+    targets = resolve_targets(target_names, declared_targets(next(iter(res.irs.values()))))
     if out is not None:  # refuse to clobber what mlspec does not own before writing anything
         for target in targets:
             try:

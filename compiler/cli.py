@@ -43,6 +43,13 @@ def cmd_check(args) -> int:
     all_diags, sources = [], {}
     for path in args.specs:
         res = api.build_irs(path, validate=False)
+        if res.ok:
+            # every declared target's (or --target's) settings, verdicts and lowering, so a
+            # refusal or substitution (E501-E505, W505) shows here, not at the first compile
+            first = next(iter(res.irs.values()))
+            names = [args.target] if args.target else list(first["targets"])
+            if names:
+                res = api.compile_spec(path, names, env=None, out=None)
         all_diags.extend(res.diagnostics)
         sources.update(res.sources)
         worst = max(worst, res.exit_code)
@@ -192,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="check specs; exit 0 valid, 1 spec errors")
     c.add_argument("specs", nargs="+", metavar="SPEC")
+    c.add_argument("--target", default=None,
+                   help="check one target (sagemaker, vertex, azureml) or all; default: the targets the spec declares")
     common(c)
     c.set_defaults(func=cmd_check)
 
@@ -203,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("compile", help="compile specs into DIR/<target>/ with a manifest")
     k.add_argument("specs", nargs="+", metavar="SPEC")
-    k.add_argument("--target", required=True, help="sagemaker, vertex, azureml or all")
+    k.add_argument("--target", required=True,
+                   help="sagemaker, vertex, azureml, or all (the targets the spec declares; every target if none)")
     k.add_argument("--env", default=None, help="one environment (default: every environment)")
     k.add_argument("--out", default="build", help="output directory (default: build)")
     k.add_argument("--emit-ir", action="store_true", help="print the IR as JSON instead of writing a build")

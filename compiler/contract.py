@@ -11,6 +11,8 @@ this order:
    into; for ``evaluate`` the *extracted* model directory of the model it scores;
 4. ``--metrics <dir>``: for ``evaluate`` (which must write ``evaluation.json`` there) and
    for ``train``/``tune`` (which may; a tune step's objective is read from it);
+   ``--checkpoints <dir>``: for a ``train``/``tune`` step with ``spot = true``, a directory
+   that survives an interruption (restored before a restarted job runs);
 5. one ``--<key> <value>`` per ``args`` / ``hyperparameters`` entry (for a tune trial, the
    fixed hyperparameters plus the trial's sampled values), sorted by key.
 
@@ -28,10 +30,10 @@ import dataclasses
 from typing import Any, Mapping
 
 #: bumped when the command line a script receives changes
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 
 #: flags the contract itself uses; an input, output or parameter may not take these names
-RESERVED_FLAGS = frozenset({"model", "metrics"})
+RESERVED_FLAGS = frozenset({"model", "metrics", "checkpoints"})
 
 #: kinds whose user script receives the contract's command line
 SCRIPT_KINDS = frozenset({"process", "train", "tune", "evaluate"})
@@ -45,7 +47,8 @@ class Flag:
 
     role: ``input`` (a data directory), ``output`` (an empty directory to write),
     ``model_out`` (empty directory for the trained model), ``model_in`` (extracted model
-    directory), ``metrics`` (directory for evaluation.json) or ``param`` (a value).
+    directory), ``metrics`` (directory for evaluation.json), ``checkpoints`` (a directory
+    kept across spot interruptions) or ``param`` (a value).
     ref: the IR reference an input or ``model_in`` reads (``dataset.x``,
     ``step.s.outputs.o``); the output name for ``output``; None otherwise.
     value: the rendered text of a ``param``; None for directories.
@@ -109,6 +112,8 @@ def script_flags(step: Mapping[str, Any], trial: Mapping[str, Any] | None = None
     if kind in ("train", "tune"):
         flags.append(Flag("model", "model_out"))
         flags.append(Flag("metrics", "metrics"))
+        if step.get("spot"):
+            flags.append(Flag("checkpoints", "checkpoints"))
     if kind == "evaluate":
         flags.append(Flag("model", "model_in", ref=step["model"]))
         flags.append(Flag("metrics", "metrics"))

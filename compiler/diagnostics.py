@@ -46,6 +46,7 @@ CODES: dict[str, str] = {
     "E208": "unknown target",
     "E209": "unknown step output",
     "E210": "unknown metric",
+    "E211": "two script flags share a name",
     # E3xx: types, units and values
     "E301": "wrong type of value",
     "E302": "value out of range",

@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from typing import Any
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,3 +46,22 @@ def dumps(ir: dict) -> str:
 
 def loads(text: str) -> dict[str, Any]:
     return json.loads(text)
+
+
+def data_format(ir: dict, ref: str | None) -> str | None:
+    """The data format of a data reference: a dataset's `format`, or the declared format of
+    a step output (`output_formats`; a validate step passes its dataset's format on).
+
+    ``data_format(ir, "step.prepare.outputs.test")`` -> ``"csv"``; None when undeclared or
+    unknown. csv always has a header row."""
+    if not ref:
+        return None
+    parts = ref.split(".")
+    if parts[0] == "dataset":
+        return next((d["format"] for d in ir.get("datasets", []) if d["id"] == ref), None)
+    if parts[0] == "step" and len(parts) == 4:
+        for p in ir.get("pipelines", []):
+            for s in p["steps"]:
+                if s["id"] == f"step.{parts[1]}":
+                    return (s.get("output_formats") or {}).get(parts[3])
+    return None

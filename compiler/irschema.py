@@ -35,24 +35,30 @@ compute = O({"class": E("cpu.small", "cpu.medium", "cpu.large", "cpu.xlarge", "g
 schedule = {"oneOf": [{"type": "null"}, O({"cron": S(), "timezone": S()})]}
 checks = O({"max_null_fraction_percent": NN(), "min_rows": NI(), "max_duplicate_percent": NN(), "max_staleness_s": NI()})
 common = {"id": ID("step"), "name": S(), "kind": None, "depends_on": L({"type": "string", "pattern": "^(step|gate)\\.[a-z][a-z0-9_]*$"}),
-          "compute": {"oneOf": [{"type": "null"}, compute]}, "outputs": L(S()), "network_isolation": B(), "max_runtime_s": NI()}
+          "compute": {"oneOf": [{"type": "null"}, compute]}, "outputs": L(S()), "network_isolation": B(), "max_runtime_s": NI(),
+          "output_formats": {"type": "object", "additionalProperties": NE("parquet", "csv", "jsonl", "tfrecord", "delta")},
+          "retries": {"type": "integer", "minimum": 0, "maximum": 10}}
+NAMES = L({"type": "string", "pattern": "^[a-z][a-z0-9_]*$"})
+code = {"input_names": NAMES, "code_dir": NS(), "requirements": NS()}
 framework = {"oneOf": [{"type": "null"}, O({"name": E("sklearn", "xgboost", "pytorch", "tensorflow", "huggingface", "custom"), "version": NS()})]}
 def step(kind, extra):
     p = dict(common); p["kind"] = {"const": kind}; p.update(extra); return O(p)
 train_extra = {"framework": framework, "entry_point": NS(), "inputs": L(REF),
-               "hyperparameters": {"type": "object", "additionalProperties": scalar}, "image": NS()}
+               "hyperparameters": {"type": "object", "additionalProperties": scalar}, "image": NS(), **code,
+               "spot": B(), "distribution": NE("data_parallel")}
 rng = O({"type": E("continuous", "integer", "categorical"), "min": NN(), "max": NN(), "values": {"type": ["array", "null"], "items": {"type": ["string", "number"]}}})
 steps = [
     step("validate", {"data": NID("dataset"), "checks": {"oneOf": [{"type": "null"}, checks]}}),
-    step("process", {"script": NS(), "inputs": L(REF), "args": {"type": "object", "additionalProperties": scalar}, "image": NS()}),
+    step("process", {"script": NS(), "inputs": L(REF), "args": {"type": "object", "additionalProperties": scalar}, "image": NS(), **code}),
     step("train", train_extra),
     step("tune", {**train_extra, "objective": O({"metric": NS(), "direction": NE("maximize", "minimize")}),
-                  "ranges": {"type": "object", "additionalProperties": rng}, "max_trials": NI(), "parallel_trials": NI()}),
-    step("evaluate", {"model": MODELREF, "data": {"oneOf": [{"type": "null"}, REF]}, "metrics": L(S()), "script": NS()}),
-    step("bias_check", {"model": MODELREF, "data": {"oneOf": [{"type": "null"}, REF]}, "facets": L(S()), "label": NS(), "metric": NS(), "max_disparity": NN()}),
-    step("explain", {"model": MODELREF, "data": {"oneOf": [{"type": "null"}, REF]}, "method": NS()}),
+                  "ranges": {"type": "object", "additionalProperties": rng}, "max_trials": NI(), "parallel_trials": NI(),
+                  "max_total_runtime_s": NI()}),
+    step("evaluate", {"model": MODELREF, "data": {"oneOf": [{"type": "null"}, REF]}, "metrics": L(S()), "script": NS(), **code}),
+    step("bias_check", {"model": MODELREF, "data": {"oneOf": [{"type": "null"}, REF]}, "facets": L(S()), "label": NS(), "metric": NS(), "max_disparity": NN(), "input_names": NAMES}),
+    step("explain", {"model": MODELREF, "data": {"oneOf": [{"type": "null"}, REF]}, "method": NS(), "input_names": NAMES}),
     step("register", {"model": NID("model"), "source": MODELREF, "metrics_from": NID("step")}),
-    step("batch_transform", {"model": MODELREF, "data": {"oneOf": [{"type": "null"}, REF]}, "output": NS()}),
+    step("batch_transform", {"model": MODELREF, "data": {"oneOf": [{"type": "null"}, REF]}, "output": NS(), "input_names": NAMES}),
 ]
 expr = {"$ref": "#/definitions/expr"}
 def disc(key, variants):
@@ -94,12 +100,12 @@ def build() -> dict:
     """The IR JSON Schema as a dict (the single source of compiler/ir.schema.json)."""
     return {
       "$schema": "http://json-schema.org/draft-07/schema#",
-      "$id": "https://mlspec.dev/schemas/ir/1.json",
-      "title": "mlspec IR, schema_version 1",
+      "$id": "https://mlspec.dev/schemas/ir/2.json",
+      "title": "mlspec IR, schema_version 2",
       "description": "The target-neutral, environment-specialised intermediate representation of one mlspec system. See docs/ir.md.",
       "definitions": {"expr": exprdef, "compute": compute},
       **O({
-        "schema_version": {"const": "1"},
+        "schema_version": {"const": "2"},
         "source": O({"path": S(), "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}),
         "system": O({"name": S(), "owner": S(), "description": S(), "labels": {"type": "object", "additionalProperties": S()}}),
         "environment": O({"name": S(), "production": B(), "approval": E("required", "none"), "scale": N()}),
@@ -109,6 +115,7 @@ def build() -> dict:
                                         "allowed": {"type": ["array", "null"], "items": {"type": ["string", "number"]}}})),
                          "checks": checks})),
         "pipelines": L(O({"id": ID("pipeline"), "name": S(), "schedule": schedule, "retrain_on": L(ID("monitor")),
+                          "on_failure": L(ID("channel")),
                           "steps": L(disc("kind", steps)),
                           "gates": L(O({"id": ID("gate"), "name": S(), "depends_on": L(ID("step")),
                                         "requires": L(O({"text": S(), "op": E(">=", "<=", ">", "<", "==", "!="), "left": expr, "right": expr})),
@@ -117,7 +124,12 @@ def build() -> dict:
                        "source": MODELREF, "framework": framework,
                        "approval": O({"required": B(), "approvers": L(S()), "count": I()}),
                        "explain": NE("shap"), "card": O({"intended_use": NS(), "limitations": NS(), "ethical_considerations": NS()}),
-                       "metrics_from": NID("step"), "gates": L(ID("gate"))})),
+                       "metrics_from": NID("step"), "gates": L(ID("gate")),
+                       "task": NE("binary_classification", "multiclass_classification", "regression"),
+                       "label": NS(), "positive_label": {"type": ["string", "number", "boolean", "null"]},
+                       "prediction": O({"output": E("label", "probability"), "threshold": NN()}),
+                       "format": NE("xgboost", "sklearn", "mlflow", "torchscript", "onnx"),
+                       "serve": {"oneOf": [{"type": "null"}, O({"entry_point": S(), "requirements": NS(), "code_dir": S()})]}})),
         "endpoints": L(O({"id": ID("endpoint"), "name": S(), "model": NID("model"), "compute": compute,
                           "autoscale": {"oneOf": [{"type": "null"}, O({"min": I(), "max": I(), "target_rps": NN(), "target_cpu_percent": NN()})]},
                           "capture": {"oneOf": [{"type": "null"}, O({"percent": N()})]},
@@ -125,13 +137,13 @@ def build() -> dict:
         "batch": L(O({"id": ID("batch"), "name": S(), "model": NID("model"), "data": NID("dataset"), "output": NS(), "schedule": schedule, "compute": compute})),
         "monitors": L(O({"id": ID("monitor"), "name": S(), "endpoint": NID("endpoint"),
                          "kind": NE("data_drift", "prediction_drift", "model_quality", "bias_drift", "feature_attribution_drift"),
-                         "baseline": NID("dataset"), "ground_truth": NS(), "metric": NS(), "facets": L(S()),
+                         "baseline": NID("dataset"), "ground_truth": NS(), "join_on": NS(), "metric": NS(), "facets": L(S()),
                          "breach": O({"above": NN(), "below": NN()}), "every_s": NI(), "notify": L(ID("channel")), "retrains": L(ID("pipeline"))})),
         "alerts": L(O({"id": ID("alert"), "name": S(), "endpoint": NID("endpoint"),
                        "metric": NE("latency_p50", "latency_p99", "error_rate", "throughput", "cpu", "memory"),
                        "comparison": E("above", "below"), "value": NN(), "unit": E("ms", "percent", "rps"), "for_s": NI(),
                        "notify": L(ID("channel")), "rollback_for": L(ID("endpoint"))})),
-        "channels": L(O({"id": ID("channel"), "name": S(), "type": E("email", "slack", "webhook", "pagerduty"), "address": NS(), "secret": NS()})),
+        "channels": L(O({"id": ID("channel"), "name": S(), "type": E("email", "slack", "webhook", "pagerduty"), "address": NS(), "secret": NS(), "slack_channel": NS()})),
         "tracking": O({"backend": E("native", "mlflow"), "experiment": S(), "uri": NS()}),
         "security": O({"encryption": E("customer_managed"), "network": E("private"), "kms_key": NS(), "allowed_egress": L(S()),
                        "data_classification": E("public", "internal", "confidential", "pii", "phi")}),
@@ -139,7 +151,7 @@ def build() -> dict:
                         "until": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}})),
         "targets": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties":
                     {"type": ["string", "number", "boolean", "array"], "items": {"type": "string"}}}},
-        "code": O({"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "code": O({"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "root": NS(), "requirements": NS(),
                    "files": L(O({"path": S(), "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}))}),
       }),
     }

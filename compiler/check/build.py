@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.compiler import ast, baseline
-from mlspec.compiler.check import overlay, pipeline as pipemod, policy, serving
+from mlspec.compiler.check import code as codemod, overlay, pipeline as pipemod, policy, serving
 from mlspec.compiler.check.ctx import URI_SCHEMES, Ctx  # noqa: F401 (Ctx: the shared build state)
 from mlspec.compiler.check.names import check_identifier
 from mlspec.compiler.check.policy import check_string, parse_date, today
@@ -23,7 +23,7 @@ from mlspec.compiler.check.values import Body, did_you_mean
 from mlspec.compiler.diagnostics import Label, Sink
 from mlspec.compiler.source import SourceFile, Span
 
-IR_SCHEMA_VERSION = "1"
+IR_SCHEMA_VERSION = "2"
 FORMATS = ("parquet", "csv", "jsonl", "tfrecord", "delta")
 FIELD_TYPES = ("string", "int", "float", "bool", "timestamp", "date", "category")
 ROLES = ("feature", "label", "id", "timestamp", "weight")
@@ -110,6 +110,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     if owner is not None and "@" not in owner:
         pass
     description = body.string("description", default="")
+    codemod.read_system(ctx, body)
     labels = body.string_map("labels") or {}
     policy.check_label_count(sink, body.attrs.get("labels"))
     for k, span in ((e.key, e.key_span) for e in _map_entries(body.attrs.get("labels"))):
@@ -137,6 +138,8 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
 
     _link(ctx, pipelines, models, endpoints, batch, monitors, alerts)
     serving.link_models(ctx, models, pipelines, ctx.used)
+    if not sink.has_errors:
+        serving.check_models(ctx, models, pipelines, endpoints, batch, monitors)
     _screen_secrets(sink, literals)
     policy.screen_map_keys(sink, system)
     _record_attribute_spans(ctx, blocks)
@@ -158,6 +161,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
         for s in p["steps"]:
             if s["kind"] == "validate" and s.get("data") in dsets:
                 s["checks"] = dict(dsets[s["data"]]["checks"])
+                s["output_formats"] = {"data": dsets[s["data"]]["format"]}
     if sink.has_errors:
         return None, spans
     files = [{"path": p, "sha256": ctx.scripts[p]} for p in sorted(ctx.scripts)]
@@ -172,7 +176,7 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
         "kpis": kpis, "datasets": datasets, "pipelines": pipelines, "models": models, "endpoints": endpoints,
         "batch": batch, "monitors": monitors, "alerts": alerts, "channels": channels, "tracking": tracking,
         "security": security, "waivers": ctx.waivers, "targets": targets,
-        "code": {"sha256": code_hash, "files": files},
+        "code": {"sha256": code_hash, "root": ctx.code_root, "requirements": ctx.requirements, "files": files},
     }, spans
 
 

@@ -52,7 +52,14 @@ class Ctx:
             self._columns = cols
         return self._columns
 
+    def id_column(self) -> str | None:
+        """The first column any dataset schema marks `role = id`."""
+        return self._role_column("id")
+
     def label_column(self) -> str | None:
+        return self._role_column("label")
+
+    def _role_column(self, role: str) -> str | None:
         for b in self.datasets_ast:
             for it in b.items:
                 if isinstance(it, ast.Block) and it.kind == "schema":
@@ -60,7 +67,7 @@ class Ctx:
                         if isinstance(f, ast.FieldDecl):
                             for a in f.items:
                                 if isinstance(a, ast.Attribute) and a.name == "role" and \
-                                        isinstance(a.value, ast.Ref) and a.value.text == "label":
+                                        isinstance(a.value, ast.Ref) and a.value.text == role:
                                     return f.name
         return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlspec.compiler import ast
-from mlspec.compiler.check import cron as cronmod, policy
+from mlspec.compiler.check import code as codemod, cron as cronmod, policy
 from mlspec.compiler.check.names import STEP_OUTPUTS, Symbols
 from mlspec.compiler.check.policy import check_script_path
 from mlspec.compiler.check.values import Body, did_you_mean
@@ -25,6 +25,12 @@ COMPUTE_CLASSES = ("cpu.small", "cpu.medium", "cpu.large", "cpu.xlarge", "gpu.sm
 FRAMEWORKS = ("sklearn", "xgboost", "pytorch", "tensorflow", "huggingface", "custom")
 BIAS_METRICS = ("dpl", "di", "kl", "js", "lp", "tvd", "ks", "cddl")
 DIRECTIONS = ("maximize", "minimize")
+#: formats a step output may declare (csv always has a header row)
+OUTPUT_FORMATS = ("parquet", "csv", "jsonl")
+#: how a multi-instance train/tune job spreads its work
+DISTRIBUTIONS = ("data_parallel",)
+#: GPUs per instance a `gpu.*` class may ask for with `accelerators = N`
+ACCELERATOR_COUNTS = (1, 2, 4, 8)
 MAX_STEPS = 5000
 
 
@@ -57,6 +63,8 @@ def _declared_names(step: ast.StepDecl, attr: str) -> tuple[str, ...]:
     for it in step.items:
         if isinstance(it, ast.Attribute) and it.name == attr and isinstance(it.value, ast.List):
             return tuple(v.text for v in it.value.items if isinstance(v, ast.Ref) and len(v.parts) == 1)
+        if isinstance(it, ast.Attribute) and it.name == attr and isinstance(it.value, ast.Map):
+            return tuple(e.key for e in it.value.entries)  # `outputs = { train = parquet }`
     return ()
 
 
@@ -72,6 +80,12 @@ def build_pipeline(ctx: "Ctx", block: ast.Block) -> dict | None:
         rid = ctx.symbols.resolve(r, ("monitor",), f"`retrain_on` of {where}")
         if rid:
             retrain.append(rid)
+    on_failure = []
+    for r in body.refs("on_failure") or []:
+        rid = ctx.symbols.resolve(r, ("channel",), f"`on_failure` of {where}")
+        if rid and rid not in on_failure:
+            on_failure.append(rid)
+            ctx.used.add(rid)
     body.finish()
 
     steps: list[dict] = []
@@ -90,18 +104,38 @@ def build_pipeline(ctx: "Ctx", block: ast.Block) -> dict | None:
                        hint="add `step <name> = <kind> { ... }`")
     _wire_registration(ctx, name, steps, gates)
     _check_cycles(ctx, steps, gates)
+    _check_read_formats(ctx, steps)
     return {"id": f"pipeline.{name}", "name": name, "schedule": schedule, "retrain_on": retrain,
-            "steps": steps, "gates": gates}
+            "on_failure": on_failure, "steps": steps, "gates": gates}
 
 
 # ------------------------------------------------------------------ steps
 def _compute(ctx: "Ctx", body: Body, default: str | None = "cpu.medium") -> dict | None:
     cls = body.enum("compute", COMPUTE_CLASSES, default=default)
     count = body.number("instances", default=1, lo=1, hi=100, integer=True)
+    acc = accelerators(ctx, body, cls)
     if cls is None:
         return None
     scaled = max(1, int(-(-count * ctx.scale // 1))) if ctx.scale != 1 else int(count)
-    return {"class": cls, "instance_count": scaled, "accelerators": 1 if cls.startswith("gpu.") else 0}
+    return {"class": cls, "instance_count": scaled, "accelerators": acc}
+
+
+def accelerators(ctx: "Ctx", body: Body, cls: str | None) -> int:
+    """GPUs per instance: `accelerators = N` on a `gpu.*` class (default 1); 0 on CPU classes."""
+    gpu = bool(cls and cls.startswith("gpu."))
+    n = body.number("accelerators", lo=1, hi=8, integer=True)
+    if n is None:
+        return 1 if gpu else 0
+    span = body.attrs["accelerators"].value.span
+    if cls is not None and not gpu:
+        ctx.sink.error("E313", f"`accelerators` in {body.where} needs a `gpu.*` compute class, not `{cls}`", span,
+                       hint="use `compute = gpu.small` (or another `gpu.*` class), or remove `accelerators`")
+        return 0
+    if n not in ACCELERATOR_COUNTS:
+        ctx.sink.error("E302", f"`accelerators` in {body.where} is {n}; it must be 1, 2, 4 or 8", span,
+                       detail="every cloud sells GPU machines with 1, 2, 4 or 8 GPUs of one class")
+        return 1
+    return int(n)
 
 
 def _in_pipeline(ctx: "Ctx", rid: str | None, ref: ast.Ref, where: str) -> str | None:
@@ -120,12 +154,152 @@ def _in_pipeline(ctx: "Ctx", rid: str | None, ref: ast.Ref, where: str) -> str |
     return rid
 
 
-def _data_inputs(ctx: "Ctx", body: Body, attr: str, where: str) -> list[str]:
-    out = []
-    for r in body.refs(attr) or []:
+def _data_inputs(ctx: "Ctx", body: Body, attr: str, where: str,
+                 flags: list[tuple[str, Any, str]] | None = None) -> tuple[list[str], list[str]]:
+    """`inputs = [refs]` or `inputs = { name = ref ... }`: (refs, flag names), in declared order.
+
+    `flags` collects (flag name, span, what) for the step's flag-collision check (E211)."""
+    from mlspec.compiler.contract import input_name
+
+    v = body.value(attr)
+    named: list[tuple[str | None, Any, ast.Ref]] = []
+    if isinstance(v, ast.Map):
+        seen: dict[str, Any] = {}
+        for e in v.entries:
+            if e.key in seen:
+                ctx.sink.error("E203", f"`{e.key}` is set twice in `{attr}` of {where}", e.key_span,
+                               labels=(Label(seen[e.key], "first set here"),), hint="give each input its own name")
+                continue
+            seen[e.key] = e.key_span
+            from mlspec.compiler.check.names import IDENT
+            if not IDENT.fullmatch(e.key):
+                ctx.sink.error("E206", f"`{e.key}` is not a valid input name in {where}", e.key_span,
+                               hint="input names become `--<name>` flags: lower_snake_case, starting with a letter")
+                continue
+            if not isinstance(e.value, ast.Ref):
+                ctx.sink.error("E301", f"input `{e.key}` of {where} expects a reference such as "
+                                       f"`step.prepare.outputs.train`, found {ast.describe(e.value)}", e.value.span)
+                continue
+            named.append((e.key, e.key_span, e.value))
+    else:
+        named = [(None, r.span, r) for r in body.refs(attr) or []]
+    refs: list[str] = []
+    names: list[str] = []
+    for name, span, r in named:
         rid = _in_pipeline(ctx, ctx.symbols.resolve_data(r, f"`{attr}` of {where}"), r, f"`{attr}` of {where}")
         if rid:
-            out.append(rid)
+            refs.append(rid)
+            names.append(name or input_name(rid))
+            if flags is not None:
+                flags.append((names[-1], span, f"input `{r.text}`" if name is None else f"input `{name}`"))
+    return refs, names
+
+
+def _check_flags(ctx: "Ctx", where: str, flags: list[tuple[str, Any, str]],
+                 inputs: list[tuple[str, str, bool]]) -> None:
+    """Every `--<flag>` of a script's command line is unique and none takes a contract name (E211).
+
+    flags: (name, span, what) in contract order; what is "contract" for the flags the contract
+    itself adds (`--model`, `--metrics`, `--checkpoints`). inputs: (name, ref, named explicitly)."""
+    from mlspec.compiler.contract import RESERVED_FLAGS
+
+    detail = ("a script receives one `--<name> <value>` per input, output and parameter "
+              "(docs/language.md#the-script-contract); two with one name would be ambiguous, and no cloud "
+              "may rename one")
+    first: dict[str, tuple[Any, str]] = {}
+    for name, span, what in flags:
+        if what == "contract":
+            first.setdefault(name, (None, what))
+            continue
+        if name in RESERVED_FLAGS:
+            summary = f"{what} of {where} would be passed as `--{name}`, a flag the script contract reserves"
+            labels: tuple = ()
+        elif name in first:
+            other_span, other = first[name]
+            if other == "contract":
+                summary = f"{what} of {where} would be passed as `--{name}`, a flag the script contract reserves"
+                labels = ()
+            else:
+                summary = f"{what} and {other} of {where} would both be passed as `--{name}`"
+                labels = (Label(other_span, f"also `--{name}`"),) if other_span is not None else ()
+        else:
+            first[name] = (span, what)
+            continue
+        if what.startswith("input") and inputs:
+            taken = {n for n, _s, _w in flags if n != name}
+            parts = []
+            for i, (n, r, _named) in enumerate(inputs):
+                if n == name or n in RESERVED_FLAGS:
+                    n = r.split(".")[1] + "_" + r.rsplit(".", 1)[-1] if r.startswith("step.") else f"{n}_{i + 1}"
+                    while n in taken or n in RESERVED_FLAGS:
+                        n = f"{n}_{i + 1}"
+                taken.add(n)
+                parts.append(f"{n} = {_short(r)}")
+            hint = f"name the inputs: `inputs = {{ {', '.join(parts)} }}`"
+        elif what.startswith("output"):
+            hint = f"rename the output `{name}`"
+        else:
+            hint = f"rename `{name}`"
+            if inputs and any(n == name for n, _r, _named in inputs):
+                hint += ", or name the input: `inputs = { <name> = <ref> }`"
+        ctx.sink.error("E211", summary, span, labels=labels, detail=detail, hint=hint)
+
+
+def _short(ref: str) -> str:
+    """`step.a.outputs.x` in its short spelling, `step.a.x`."""
+    parts = ref.split(".")
+    return f"step.{parts[1]}.{parts[3]}" if len(parts) == 4 and parts[0] == "step" else ref
+
+
+def _param_flags(body: Body, attr: str, flags: list[tuple[str, Any, str]]) -> None:
+    what = {"args": "argument", "hyperparameters": "hyperparameter", "ranges": "tuning range"}[attr]
+    v = body.attrs.get(attr)
+    if v is not None and isinstance(v.value, ast.Map):
+        seen: set[str] = set()
+        for e in v.value.entries:
+            if e.key not in seen:
+                seen.add(e.key)
+                flags.append((e.key, e.key_span, f"{what} `{e.key}`"))
+
+
+def _output_formats(ctx: "Ctx", body: Body, where: str, flags: list[tuple[str, Any, str]]) -> dict:
+    """`outputs = [train, test]` (+ `output_format = csv`) or `outputs = { train = parquet, test = csv }`."""
+    fmt_all = body.enum("output_format", OUTPUT_FORMATS)
+    v = body.value("outputs")
+    out: dict[str, str | None] = {}
+    if isinstance(v, ast.Map):
+        if fmt_all is not None:
+            ctx.sink.error("E313", f"{where} sets `output_format` and formats per output in `outputs`",
+                           body.attrs["output_format"].name_span,
+                           hint="keep one: `outputs = [a, b]` with `output_format = csv`, or "
+                                "`outputs = { a = csv, b = parquet }`")
+        seen: dict[str, Any] = {}
+        for e in v.entries:
+            if e.key in seen:
+                ctx.sink.error("E203", f"`{e.key}` is listed twice in `outputs`", e.key_span,
+                               labels=(Label(seen[e.key], "first listed here"),))
+                continue
+            seen[e.key] = e.key_span
+            val = e.value
+            if isinstance(val, ast.Ref) and len(val.parts) == 1 and val.text in OUTPUT_FORMATS:
+                out[e.key] = val.text
+            elif isinstance(val, ast.Ref) and len(val.parts) == 1:
+                ctx.sink.error("E304", f"`{val.text}` is not a data format for output `{e.key}` of {where}",
+                               val.span, hint=did_you_mean(val.text, OUTPUT_FORMATS) or
+                               "use " + ", ".join(f"`{f}`" for f in OUTPUT_FORMATS))
+                out[e.key] = None
+            else:
+                ctx.sink.error("E301", f"output `{e.key}` of {where} expects a data format such as `parquet`, "
+                                       f"found {ast.describe(val)}", val.span)
+                out[e.key] = None
+            flags.append((e.key, e.key_span, f"output `{e.key}`"))
+        return out
+    for name, span in body.names("outputs") or []:
+        out[name] = fmt_all
+        flags.append((name, span, f"output `{name}`"))
+    if fmt_all is not None and not out:
+        ctx.sink.error("E303", f"{where} sets `output_format` but declares no `outputs`",
+                       body.attrs["output_format"].name_span, hint="add `outputs = [<name>, ...]`")
     return out
 
 
@@ -262,6 +436,7 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
     max_runtime = body.duration("max_runtime", lo=60, hi=28 * 86400)
     k = it.kind
     extra: dict[str, Any] = {}
+    flags: list[tuple[str, Any, str]] = []  # the script's command line, for E211
     compute_default: str | None = "cpu.medium"
     if k == "validate":
         d = body.ref("data", required=True)
@@ -269,15 +444,18 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
         extra["checks"] = None
     elif k == "process":
         extra["script"] = _script(ctx, body, "script", where)
-        extra["inputs"] = _data_inputs(ctx, body, "inputs", where)
-        body.names("outputs")
+        extra["inputs"], extra["input_names"] = _data_inputs(ctx, body, "inputs", where, flags)
+        extra["output_formats"] = _output_formats(ctx, body, where, flags)
         extra["args"] = body.scalar_map("args") or {}
+        _param_flags(body, "args", flags)
         extra["image"] = body.string("image")
     elif k in ("train", "tune"):
         extra["framework"] = _framework(ctx, body, where)
         extra["entry_point"] = _script(ctx, body, "entry_point", where)
-        extra["inputs"] = _data_inputs(ctx, body, "inputs", where)
+        extra["inputs"], extra["input_names"] = _data_inputs(ctx, body, "inputs", where, flags)
         extra["hyperparameters"] = body.scalar_map("hyperparameters") or {}
+        flags += [("model", None, "contract"), ("metrics", None, "contract")]
+        _param_flags(body, "hyperparameters", flags)
         extra["image"] = body.string("image")
         if extra["framework"] and extra["framework"]["name"] == "custom" and not extra["image"]:
             ctx.sink.error("E303", f"{where} uses `framework = custom` and needs `image`", it.name_span,
@@ -286,6 +464,7 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
             extra["objective"] = {"metric": body.ident("objective", required=True), "direction": body.enum("direction", DIRECTIONS,
                                                                          default="maximize")}
             extra["ranges"] = _ranges(ctx, body, where)
+            _param_flags(body, "ranges", flags)
             extra["max_trials"] = body.number("max_trials", required=True, lo=1, hi=500, integer=True)
             extra["parallel_trials"] = body.number("parallel_trials", default=1, lo=1, hi=100, integer=True)
             if extra["max_trials"] and extra["parallel_trials"] and extra["parallel_trials"] > extra["max_trials"]:
@@ -300,6 +479,12 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
             ctx.sink.error("E303", f"`metrics` of {where} is empty", body.attrs["metrics"].value.span,
                            hint="list what the script computes, e.g. `metrics = [auc, f1]`")
         extra["script"] = _script(ctx, body, "script", where)
+        if extra["data"]:
+            from mlspec.compiler.contract import input_name
+            extra["input_names"] = [input_name(extra["data"])]
+            d = body.attrs["data"].value
+            flags += [(extra["input_names"][0], d.span, f"input `{d.text if isinstance(d, ast.Ref) else ''}`"),
+                      ("model", None, "contract"), ("metrics", None, "contract")]
     elif k == "bias_check":
         extra["model"] = _one_data(ctx, body, "model", where, want_model=True)
         extra["data"] = _one_data(ctx, body, "data", where)
@@ -334,12 +519,47 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
         extra["model"] = _one_data(ctx, body, "model", where, want_model=True)
         extra["data"] = _one_data(ctx, body, "data", where)
         extra["output"] = ctx.read_uri(body, "output", where, required=True, ir_id=f"step.{it.name}.output")
+    if k in ("process", "train", "tune", "evaluate"):
+        attr = "entry_point" if k in ("train", "tune") else "script"
+        path = extra.get(attr)
+        extra["code_dir"] = codemod.code_dir(ctx, path, body.attrs[attr].value.span) if path else None
+        req = codemod.requirements(ctx, body, where)
+        extra["requirements"] = req if req is not None else getattr(ctx, "requirements", None)
+    if k in ("train", "tune"):
+        extra["spot"] = bool(body.boolean("spot", default=False))
+        if extra["spot"]:
+            flags.append(("checkpoints", None, "contract"))
+        extra["distribution"] = body.enum("distribution", DISTRIBUTIONS)
+        raw = body.attrs.get("instances")
+        written = raw.value.value if raw is not None and isinstance(raw.value, ast.Num) else 1
+        if isinstance(written, int) and written > 1 and extra["distribution"] is None:
+            ctx.sink.error("E303", f"{where} runs on {written} instances and needs `distribution`", raw.value.span,
+                           detail="without a strategy every instance would train the same model on the same "
+                                  "data; mlspec does not guess one",
+                           hint="add `distribution = data_parallel` (every instance runs the script with "
+                                "WORLD_SIZE, RANK, MASTER_ADDR and MASTER_PORT set), or use `instances = 1`")
+    if k == "tune":
+        extra["max_total_runtime_s"] = body.duration("max_total_runtime", lo=60, hi=90 * 86400)
+        if extra["max_total_runtime_s"] and max_runtime and extra["max_total_runtime_s"] < max_runtime:
+            ctx.sink.error("E302", f"`max_total_runtime` of {where} is below its `max_runtime`",
+                           body.attrs["max_total_runtime"].value.span,
+                           detail="`max_runtime` limits each trial; `max_total_runtime` the whole sweep",
+                           hint="raise `max_total_runtime` or lower `max_runtime`")
+    retries = body.number("retries", default=0, lo=0, hi=10, integer=True) if k != "register" else 0
     compute = _compute(ctx, body, compute_default) if compute_default else None
+    if k in ("process", "train", "tune", "evaluate"):
+        named = isinstance(body.value("inputs"), ast.Map)
+        ins = [(n, r, named) for n, r in zip(extra.get("input_names") or [], extra.get("inputs") or [])]
+        _check_flags(ctx, where, flags, ins)
     body.finish()
     outputs = list(sym.outputs) if sym else list(STEP_OUTPUTS.get(k, ()))
     step.update({"depends_on": sorted(set(after)), "compute": compute, "outputs": outputs,
-                 "network_isolation": True, "max_runtime_s": max_runtime})
+                 "network_isolation": True, "max_runtime_s": max_runtime, "retries": int(retries or 0)})
     step.update(extra)
+    step.setdefault("output_formats", {})
+    if k in ("bias_check", "explain", "batch_transform") and step.get("data"):
+        from mlspec.compiler.contract import input_name
+        step.setdefault("input_names", [input_name(step["data"])])
     step["_after"] = after
     return step
 
@@ -510,6 +730,27 @@ def _wire_registration(ctx: "Ctx", pipeline: str, steps: list[dict], gates: list
                            hint="read the output of an earlier step")
         deps.discard(s["id"])
         s["depends_on"] = sorted(deps)
+
+
+def _check_read_formats(ctx: "Ctx", steps: list[dict]) -> None:
+    """Bias checks and explanations run the cloud's own tooling over the data, which must be
+    told its format: a process output they read needs a declared format (E303)."""
+    by_id = {s["id"]: s for s in steps}
+    for s in steps:
+        if s["kind"] not in ("bias_check", "explain") or not s.get("data") or not s["data"].startswith("step."):
+            continue
+        _, producer, _, out = s["data"].split(".")
+        p = by_id.get(f"step.{producer}")
+        if p is None or p["kind"] != "process" or p["output_formats"].get(out) is not None:
+            continue
+        sym = ctx.symbols.get("step", s["name"])
+        psym = ctx.symbols.get("step", producer)
+        ctx.sink.error("E303", f"step `{s['name']}` reads `step.{producer}.{out}`, whose data format is not declared",
+                       sym.span if sym else None,
+                       labels=(Label(psym.span, "declared here"),) if psym else (),
+                       detail="the clouds' bias and explanation tools must be told how to read the data",
+                       hint=f"add `output_format = csv` (or `parquet`, `jsonl`) to step `{producer}`, or write "
+                            f"`outputs = {{ {out} = csv, ... }}`")
 
 
 def _check_cycles(ctx: "Ctx", steps: list[dict], gates: list[dict]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlspec.compiler import ast
-from mlspec.compiler.check.pipeline import COMPUTE_CLASSES
+from mlspec.compiler.check.pipeline import COMPUTE_CLASSES, accelerators
 from mlspec.compiler.check.values import Body, did_you_mean
 from mlspec.compiler.diagnostics import Label
 
@@ -33,6 +33,12 @@ ALERT_METRICS = {
 }
 ALERT_UNITS = {"duration": "ms", "percent": "percent", "number": "rps"}
 CHANNEL_KINDS = ("email", "slack", "webhook", "pagerduty")
+TASKS = ("binary_classification", "multiclass_classification", "regression")
+PREDICTIONS = ("label", "probability")
+#: model formats: the file layout a training script writes into `--model` (docs/language.md#model)
+MODEL_FORMATS = ("xgboost", "sklearn", "mlflow", "torchscript", "onnx")
+#: the format a framework's own save writes, used when a model declares none
+FRAMEWORK_FORMATS = {"xgboost": "xgboost", "sklearn": "sklearn"}
 
 
 # ------------------------------------------------------------------ models
@@ -70,11 +76,74 @@ def build_model(ctx: "Ctx", b: ast.Block) -> dict:
         for k in card:
             card[k] = cbody.string(k, free_text=True, max_len=4000)
         cbody.finish()
+    task = body.enum("task", TASKS)
+    label = None
+    if body.has("label"):
+        cols = ctx.all_columns()
+        if cols:
+            label = body.enum("label", sorted(cols))
+        else:
+            label = body.ident("label")
+    label = label or ctx.label_column()
+    positive = None
+    pv = body.value("positive_label")
+    if pv is not None:
+        if isinstance(pv, (ast.Num, ast.Str, ast.Bool)):
+            positive = pv.value
+        else:
+            ctx.sink.error("E301", f"`positive_label` in {where} expects a label value such as `1` or `\"yes\"`, "
+                                   f"found {ast.describe(pv)}", pv.span)
+        if task == "regression":
+            ctx.sink.error("E313", f"{where} is a regression model and has no `positive_label`", pv.span,
+                           hint="remove `positive_label`, or set the classification `task`")
+            positive = None
+    prediction = body.enum("prediction", PREDICTIONS, default="label")
+    threshold = body.number("threshold", lo=0, hi=1, lo_open=True)
+    if prediction == "probability" and task == "regression":
+        ctx.sink.error("E313", f"{where} is a regression model and returns no probability",
+                       body.attrs["prediction"].value.span, hint="remove `prediction = probability`")
+    if threshold is not None and (prediction != "probability" or task not in (None, "binary_classification")):
+        ctx.sink.error("E313", f"`threshold` in {where} needs `prediction = probability` on a "
+                               "`binary_classification` model", body.attrs["threshold"].name_span,
+                       detail="the threshold turns a binary classifier's probability of the positive class into "
+                              "a label, for model-quality monitors and evaluations",
+                       hint="add `task = binary_classification` and `prediction = probability`, or remove `threshold`")
+        threshold = None
+    if prediction == "probability" and task in (None, "binary_classification") and threshold is None:
+        threshold = 0.5
+    fmt = body.enum("format", MODEL_FORMATS)
+    serve = None
+    sb = body.block("serve")
+    if sb is not None:
+        from mlspec.compiler.check import code as codemod
+        from mlspec.compiler.check.policy import check_script_path
+
+        sbody = Body(ctx.sink, sb.items, f"the serve block of {where}", sb.kind_span)
+        ep = sbody.attr("entry_point")
+        entry = None
+        if ep is None:
+            sbody._missing("entry_point", "path", True)
+        elif not isinstance(ep.value, ast.Str):
+            sbody._wrong("entry_point", ep.value, "string")
+        else:
+            got = check_script_path(ctx.sink, ep.value, "entry_point", f"the serve block of {where}", ctx.root)
+            if got is not None:
+                entry = got[0]
+                ctx.scripts[entry] = got[1]
+        req = codemod.requirements(ctx, sbody, f"the serve block of {where}")
+        sbody.finish()
+        if entry is not None:
+            folder = codemod.code_dir(ctx, entry, ep.value.span)
+            if folder is not None:
+                serve = {"entry_point": entry, "requirements": req if req is not None else
+                         getattr(ctx, "requirements", None), "code_dir": folder}
     body.finish()
     return {"id": f"model.{name}", "name": name, "description": description, "pipeline": None,
             "registered_by": None, "source": None, "framework": None, "approval": approval,
             "explain": None if explain == "none" else explain, "card": card, "metrics_from": None,
-            "gates": []}
+            "gates": [], "task": task, "label": label, "positive_label": positive,
+            "prediction": {"output": prediction or "label", "threshold": threshold},
+            "format": fmt, "serve": serve}
 
 
 def link_models(ctx: "Ctx", models: list[dict], pipelines: list[dict], used: set[str]) -> None:
@@ -109,6 +178,93 @@ def link_models(ctx: "Ctx", models: list[dict], pipelines: list[dict], used: set
                            hint=f"add `step register = register {{ model = model.{m['name']} }}` to a pipeline")
 
 
+def check_models(ctx: "Ctx", models: list[dict], pipelines: list[dict], endpoints: list[dict],
+                 batch: list[dict], monitors: list[dict]) -> None:
+    """Defaults and requirements of a model's task, labels and format, once its uses are known.
+
+    - `format` defaults to the trainer's framework format (xgboost, sklearn); a served or
+      batch-scored model without one and without `serve` is E303;
+    - `task` is required when a bias check, a `model_quality` or a `bias_drift` monitor reads
+      the model (E303); a binary classifier's `positive_label` defaults to `1` (or `true`) when
+      the label column allows exactly 0/1 (false/true), else it is required there too."""
+    by_id = {m["id"]: m for m in models}
+    by_source: dict[str, list[dict]] = {}
+    for m in models:
+        if m["source"]:
+            by_source.setdefault(m["source"], []).append(m)
+        if m["format"] is None and m["framework"]:
+            m["format"] = FRAMEWORK_FORMATS.get(m["framework"]["name"])
+        if m["task"] == "binary_classification" and m["positive_label"] is None:
+            m["positive_label"] = _binary_positive(ctx, m["label"])
+    served: dict[str, str] = {}
+    for e in endpoints:
+        for mid in [e["model"]] + [v["model"] for v in e["rollout"].get("variants", [])]:
+            if mid:
+                served.setdefault(mid, f"endpoint `{e['name']}`")
+    for b in batch:
+        if b["model"]:
+            served.setdefault(b["model"], f"batch job `{b['name']}`")
+    for mid, user in served.items():
+        m = by_id.get(mid)
+        if m is not None and m["format"] is None and m["serve"] is None:
+            _need(ctx, m, "format", f"{user} serves it and its trainer's framework has no single file format",
+                  "add `format = torchscript` (or `onnx`, `mlflow`, `sklearn`, `xgboost`: the layout the training "
+                  "script writes into `--model`), or a `serve { entry_point = \"...\" }` block")
+    needs: dict[str, str] = {}
+    for p in pipelines:
+        for s in p["steps"]:
+            if s["kind"] == "bias_check" and s.get("model"):
+                ref = s["model"]
+                for m in ([by_id[ref]] if ref in by_id else by_source.get(ref, [])):
+                    needs.setdefault(m["id"], f"bias check `{s['name']}` reads it")
+    for mon in monitors:
+        if mon["kind"] in ("model_quality", "bias_drift") and mon["endpoint"]:
+            e = next((x for x in endpoints if x["id"] == mon["endpoint"]), None)
+            if e is None:
+                continue
+            for mid in [e["model"]] + [v["model"] for v in e["rollout"].get("variants", [])]:
+                if mid in by_id:
+                    needs.setdefault(mid, f"{mon['kind']} monitor `{mon['name']}` reads it")
+    for mid, why in needs.items():
+        m = by_id[mid]
+        if m["task"] is None:
+            _need(ctx, m, "task", why, "add `task = binary_classification` (or `multiclass_classification`, "
+                                       "`regression`)")
+        elif m["task"] != "regression" and m["positive_label"] is None:
+            _need(ctx, m, "positive_label", why, "add `positive_label = 1` (the label value of the favourable "
+                                                 "or positive outcome)")
+        if m["label"] is None:
+            _need(ctx, m, "label", why, "add `label = <column>`, or mark the column `role = label` in the "
+                                        "dataset's schema")
+
+
+def _need(ctx: "Ctx", m: dict, attr: str, why: str, hint: str) -> None:
+    sym = ctx.symbols.get("model", m["name"])
+    ctx.sink.error("E303", f"model `{m['name']}` needs `{attr}`: {why}", sym.span if sym else None,
+                   detail="mlspec does not guess a model's task, labels or file layout; each cloud configures "
+                          "its monitors, bias checks and servers from them (docs/language.md#model)",
+                   hint=hint)
+
+
+def _binary_positive(ctx: "Ctx", label: str | None):
+    """`1` / `true` when the label column allows exactly {0, 1} / {false, true}; else None."""
+    if label is None:
+        return None
+    for b in ctx.datasets_ast:
+        for it in b.items:
+            if isinstance(it, ast.Block) and it.kind == "schema":
+                for f in it.items:
+                    if isinstance(f, ast.FieldDecl) and f.name == label:
+                        if f.type == "bool":
+                            return True
+                        for a in f.items:
+                            if isinstance(a, ast.Attribute) and a.name == "allowed" and isinstance(a.value, ast.List):
+                                vals = sorted(v.value for v in a.value.items if isinstance(v, ast.Num))
+                                if vals == [0, 1] and len(a.value.items) == 2:
+                                    return 1
+    return None
+
+
 # ------------------------------------------------------------------ endpoints and rollouts
 def build_endpoint(ctx: "Ctx", b: ast.Block) -> dict:
     name = b.label or ""
@@ -120,6 +276,7 @@ def build_endpoint(ctx: "Ctx", b: ast.Block) -> dict:
         ctx.used.add(model)
     cls = body.enum("compute", COMPUTE_CLASSES, default="cpu.medium")
     count = body.number("instances", default=1, lo=1, hi=100, integer=True)
+    acc = accelerators(ctx, body, cls)
     autoscale = None
     ab = body.block("autoscale")
     if ab is not None:
@@ -150,8 +307,7 @@ def build_endpoint(ctx: "Ctx", b: ast.Block) -> dict:
     if autoscale:
         instances = max(min(instances, autoscale["max"]), max(autoscale["min"], 1))
     return {"id": f"endpoint.{name}", "name": name, "model": model,
-            "compute": {"class": cls or "cpu.medium", "instance_count": instances,
-                        "accelerators": 1 if (cls or "").startswith("gpu.") else 0},
+            "compute": {"class": cls or "cpu.medium", "instance_count": instances, "accelerators": acc},
             "autoscale": autoscale, "capture": {"percent": capture} if capture else None,
             "auth": auth or "iam", "rollout": rollout}
 
@@ -261,10 +417,11 @@ def build_batch(ctx: "Ctx", b: ast.Block) -> dict:
     schedule = cronmod.read_schedule(ctx, body, "schedule")
     cls = body.enum("compute", COMPUTE_CLASSES, default="cpu.large")
     count = body.number("instances", default=1, lo=1, hi=100, integer=True)
+    acc = accelerators(ctx, body, cls)
     body.finish()
     return {"id": f"batch.{name}", "name": name, "model": model, "data": data, "output": output,
             "schedule": schedule, "compute": {"class": cls or "cpu.large", "instance_count": ctx.scaled(int(count or 1)),
-                                              "accelerators": 1 if (cls or "").startswith("gpu.") else 0}}
+                                              "accelerators": acc}}
 
 
 # ------------------------------------------------------------------ monitors, alerts, channels
@@ -305,7 +462,13 @@ def build_monitor(ctx: "Ctx", b: ast.Block) -> dict:
     facet_spans = body.names("facets", required=kind == "bias_drift") or []
     facets = [f for f, _ in facet_spans]
     # attributes that only one kind reads: accepting them elsewhere would silently drop them
-    for attr, only in (("facets", "bias_drift"), ("ground_truth", "model_quality")):
+    join_on = None
+    if body.has("join_on"):
+        cols = ctx.all_columns()
+        join_on = body.enum("join_on", sorted(cols)) if cols else body.ident("join_on")
+    elif kind == "model_quality":
+        join_on = ctx.id_column()
+    for attr, only in (("facets", "bias_drift"), ("ground_truth", "model_quality"), ("join_on", "model_quality")):
         if kind and kind != only and attr in body.attrs:
             ctx.sink.error("E313", f"`{attr}` only applies to `kind = {only}`; {where} is `{kind}`",
                            body.attrs[attr].name_span, hint=f"remove `{attr}`, or declare a `{only}` monitor")
@@ -338,7 +501,7 @@ def build_monitor(ctx: "Ctx", b: ast.Block) -> dict:
     notify = _notify(ctx, body, where)
     body.finish()
     return {"id": f"monitor.{name}", "name": name, "endpoint": endpoint, "kind": kind, "baseline": baseline,
-            "ground_truth": ground_truth, "metric": metric, "facets": facets,
+            "ground_truth": ground_truth, "join_on": join_on, "metric": metric, "facets": facets,
             "breach": {"above": above, "below": below}, "every_s": every, "notify": notify, "retrains": []}
 
 
@@ -409,10 +572,21 @@ def build_channel(ctx: "Ctx", b: ast.Block) -> dict:
                            hint=f'store it in the secret store and write `{kind} = secret("<name>")`')
         elif v is not None:
             body._wrong(kind, v, 'secret("name")')  # type: ignore[arg-type]
+    slack_channel = body.string("slack_channel")
+    if slack_channel is not None and kind != "slack":
+        ctx.sink.error("E313", f"`slack_channel` in {where} needs `slack = secret(\"...\")`",
+                       body.attrs["slack_channel"].name_span, hint="remove `slack_channel`")
+        slack_channel = None
+    elif slack_channel is not None and not _SLACK_CHANNEL.fullmatch(slack_channel):
+        ctx.sink.error("E311", f"`{slack_channel}` is not a Slack channel name", body.attrs["slack_channel"].value.span,
+                       hint='write it with its `#`, e.g. `slack_channel = "#ml-alerts"`')
+        slack_channel = None
     body.finish()
-    return {"id": f"channel.{name}", "name": name, "type": kind or "email", "address": address, "secret": secret}
+    return {"id": f"channel.{name}", "name": name, "type": kind or "email", "address": address, "secret": secret,
+            "slack_channel": slack_channel}
 
 
 import re as _re  # noqa: E402
 
+_SLACK_CHANNEL = _re.compile(r"#[a-z0-9][a-z0-9_-]{0,79}")
 _EMAIL = _re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

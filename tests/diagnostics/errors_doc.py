@@ -90,6 +90,13 @@ EXPLAIN: dict[str, tuple[str, str]] = {
     "E210": ("A gate reads a metric that its step does not compute, or reads metrics from a step that is "
              "not an `evaluate` step.",
              "Add the metric to the evaluate step's `metrics`, or fix the name."),
+    "E211": ("Two things a script receives on its command line would get the same `--<name>` flag: two inputs "
+             "that read outputs of the same name (`step.a.data` and `step.b.data` are both `--data`), an "
+             "input, output, argument or hyperparameter with the same name, or a name the script contract "
+             "itself uses (`model`, `metrics`, `checkpoints`). mlspec never renames a flag, so the script sees "
+             "the same command line on every cloud.",
+             "Name the inputs explicitly, `inputs = { yellow = step.a.data, green = step.b.data }`, or "
+             "rename the output or parameter."),
     "E301": ("A value of the wrong type: a bare number where a duration, percentage or string is expected "
              "(no unit is ever assumed), a string where a name is expected, a version written as a number "
              "(`1.10` would read as `1.1`).",

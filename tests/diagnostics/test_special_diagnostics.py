@@ -170,6 +170,37 @@ def test_target_refusals(case: Path, fake_target, tmp_path, monkeypatch, capsys,
     assert_golden(case.with_suffix(".expected"), err, update_golden)
 
 
+@pytest.mark.parametrize("case", TARGET_CASES, ids=[c.stem for c in TARGET_CASES])
+def test_check_reports_target_refusals_early(case: Path, fake_target, monkeypatch, capsys):
+    """Each case declares `target fake`: `mlspec check` runs that target's settings, verdicts
+    and lowering (writing nothing), so the refusal or substitution appears before a compile."""
+    rel = case.relative_to(ROOT).as_posix()
+    code, err = _run(monkeypatch, capsys, ROOT, "check", rel)
+    want = case.name.split("-")[0]
+    assert f"[{want}]: " in err, err
+    assert code == (3 if want.startswith("E9") else 0 if want.startswith("W") else 1)
+    code2, err2 = _run(monkeypatch, capsys, ROOT, "check", rel, "--target", "fake")
+    assert (code2, err2) == (code, err)
+
+
+def test_compile_all_means_the_declared_targets(fake_target, tmp_path, monkeypatch, capsys):
+    """`--target all` compiles the clouds the spec declares (only `fake` here), not every target."""
+    spec = tmp_path / "ok.mlspec"
+    spec.write_text(HEADER + '  target fake { region = "north-1" }\n}\n')
+    code, err = _run(monkeypatch, capsys, tmp_path, "compile", "ok.mlspec", "--target", "all", "--out", "out")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["fake"]
+    code, _ = _run(monkeypatch, capsys, tmp_path, "check", "ok.mlspec")
+    assert code == 0
+
+
+def test_check_without_declared_targets_checks_the_language_only(tmp_path, monkeypatch, capsys):
+    spec = tmp_path / "ok.mlspec"
+    spec.write_text(HEADER + "}\n")
+    code, err = _run(monkeypatch, capsys, tmp_path, "check", "ok.mlspec")
+    assert code == 0 and err == ""
+
+
 def test_fake_target_compiles_a_clean_spec(fake_target, tmp_path, monkeypatch, capsys):
     """The fake refuses only what it is told to: the refusals above are real refusals."""
     spec = tmp_path / "ok.mlspec"

@@ -63,7 +63,7 @@ SCAFFOLD = next((e for e in EXAMPLES if "scaffold" in e.info), None)
 
 
 def write_project(tmp: Path, spec: str) -> Path:
-    for m in re.finditer(r'\b(?:script|entry_point)\s*=\s*"([^"]+)"', spec):
+    for m in re.finditer(r'\b(?:script|entry_point|requirements)\s*=\s*"([^"]+)"', spec):
         path = tmp / m.group(1)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("print('example')\n", encoding="utf-8")

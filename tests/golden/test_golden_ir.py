@@ -31,7 +31,7 @@ def test_schema_rejects_unknown_fields():
     one["endpoints"][0]["surprise"] = 1
     assert "surprise" in irmod.validation_error(one)
     one = json.loads(json.dumps(next(iter(ir.values()))))
-    one["schema_version"] = "2"
+    one["schema_version"] = "1"  # an IR of the previous schema is refused
     assert irmod.validation_error(one) is not None
 
 

@@ -55,7 +55,7 @@ def _hostile_spec(tmp: Path) -> Path:
     text = text.replace("hyperparameters = { n_estimators = 300, learning_rate = 0.05 }",
                         'hyperparameters = { n_estimators = 300, learning_rate = 0.05, loss = "log loss #1", '
                         'warm = true, note = "it is \\"quoted\\"" }')
-    text = text.replace("dropout = choice(0.1, 0.3)", 'dropout = choice(0.1, 0.3), act = choice("re lu", "#tanh")')
+    text = text.replace("alpha = choice(0.0001, 0.001)", 'alpha = choice(0.0001, 0.001), act = choice("re lu", "#tanh")')
     assert text.count("#1") == 1 and "feat-v2" in text and "re lu" in text
     path = tmp / "hostile.mlspec"
     path.write_text(text)

@@ -111,10 +111,10 @@ def valid_specs(draw) -> str:
         lines.append(f'    schedule = cron("{draw(st.sampled_from(CRONS))}")')
     for i, ds in enumerate(datasets):
         lines.append(f"    step check_{i} = validate {{ data = dataset.{ds} }}")
-    inputs = ", ".join(f"step.check_{i}.data" for i in range(len(datasets)))
+    inputs = "{ " + ", ".join(f"d{i} = step.check_{i}.data" for i in range(len(datasets))) + " }"
     hp = draw(st.integers(1, 10**6))
     lines.append(f'    step train = train {{ framework = xgboost("1.7")  entry_point = "src/train.py"  '
-                 f"inputs = [{inputs}]  hyperparameters = {{ rounds = {hp} }} }}")
+                 f"inputs = {inputs}  hyperparameters = {{ rounds = {hp} }} }}")
     lines.append(f"    step register = register {{ model = model.{model} }}")
     lines.append("  }")
     lines.append(f'  model {model} {{ approval {{ approvers = ["leads"]  required = 1 }} }}')
@@ -141,7 +141,7 @@ def test_generated_valid_specs_check_clean(text: str):
     code, out, err = run("ir", text)
     assert code == 0, f"{text}\n{err}"
     ir = json.loads(out)
-    assert ir["schema_version"] == "1"
+    assert ir["schema_version"] == "2"
 
 
 # ------------------------------------------------------------------ 2. mutations

@@ -168,7 +168,7 @@ def test_unsupported_feature_is_refused_before_lowering(tmp_path, capsys, monkey
     monkeypatch.setattr(base, "get_target", lambda n: Fake() if n == "fake" else real(n))
     assert main(["compile", FRAUD, "--target", "fake", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "specs/fraud_detection.mlspec:80:5: error[E501]: Fake Cloud cannot express `canary` rollout" in err
+    assert "specs/fraud_detection.mlspec:87:5: error[E501]: Fake Cloud cannot express `canary` rollout" in err
     assert "alternatives: rollout = blue_green; rollout = linear { ... }" in err
     assert not Fake.lowered and not (tmp_path / "fake").exists()
 

@@ -1,23 +1,20 @@
-"""Evaluate the ranking model on the time-based holdout.
+"""Evaluate the ranker on the time-based holdout.
 
 Step `evaluate` (evaluate) of pipeline `nightly` in recommendations.mlspec; it declares
 `metrics = [ndcg, recall, auc]`, read by the `ranking_quality` gate (which also compares
-`ndcg` with the champion's).
+`ndcg` with the champion's). Command line (the script contract):
 
-    --model   DIR   SavedModel under <DIR>/1 (from `train`)
-    --holdout DIR   holdout interactions from `split` (`--data` is accepted too)
-    --metrics DIR   output: evaluation.json = {"metrics": {"<name>": {"value": <float>}}}
-    --k 10          cut-off for ndcg@k and recall@k
+    --holdout DIR   holdout rows written by `split` (csv with a header)
+    --model   DIR   the extracted model directory (`model.bst` + `features.json`)
+    --metrics DIR   receives evaluation.json
 
 Ranking metrics are computed per user over the items that user saw in the holdout
-(clicked = relevant), then averaged over users; `auc` is the global click AUC. The metric
-functions are plain Python and unit-tested without TensorFlow.
+(clicked = relevant) at a cut-off of K items, then averaged over users; `auc` is the
+global click AUC.
 """
 from __future__ import annotations
 
 import argparse
-import glob
-import json
 import logging
 import math
 import os
@@ -25,13 +22,15 @@ import sys
 from collections import defaultdict
 from typing import Hashable, Sequence
 
+from common import flag, load_json, read_table, roc_auc, write_evaluation
+
 LOG = logging.getLogger("evaluate")
 
 #: metrics this script computes
 METRICS = ("ndcg", "recall", "auc", "precision", "mrr")
+K = 10
 
 
-# ------------------------------------------------------------------ metrics (pure Python)
 def dcg(relevances: Sequence[int]) -> float:
     return sum(rel / math.log2(pos + 2) for pos, rel in enumerate(relevances))
 
@@ -63,25 +62,6 @@ def reciprocal_rank(labels: Sequence[int], scores: Sequence[float]) -> float:
     return 0.0
 
 
-def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
-    """Rank-sum AUC with ties averaged."""
-    order = sorted(range(len(scores)), key=lambda i: scores[i])
-    ranks = [0.0] * len(scores)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
-            j += 1
-        for t in range(i, j + 1):
-            ranks[order[t]] = (i + j) / 2 + 1
-        i = j + 1
-    n_pos = sum(1 for y in labels if y)
-    n_neg = len(labels) - n_pos
-    if not n_pos or not n_neg:
-        raise ValueError("AUC needs clicks and non-clicks")
-    return (sum(r for r, y in zip(ranks, labels) if y) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-
-
 def compute_metrics(labels: Sequence[int], scores: Sequence[float], groups: Sequence[Hashable] | None = None,
                     k: int = 10) -> dict[str, float]:
     """Per-group (user) ranking metrics averaged over groups with at least one click, plus global AUC."""
@@ -106,87 +86,32 @@ def compute_metrics(labels: Sequence[int], scores: Sequence[float], groups: Sequ
     }
 
 
-def evaluation_document(metrics: dict[str, float], wanted: Sequence[str] | None = None) -> dict:
-    names = list(wanted) if wanted else sorted(metrics)
-    missing = [n for n in names if n not in metrics]
-    if missing:
-        raise KeyError(f"the spec asks for metrics this script does not compute: {', '.join(missing)}")
-    return {"metrics": {n: {"value": round(float(metrics[n]), 6)} for n in names}}
-
-
-def write_evaluation(directory: str, metrics: dict[str, float], wanted: Sequence[str] | None = None) -> str:
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, "evaluation.json")
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(evaluation_document(metrics, wanted), f, indent=2, sort_keys=True)
-    return path
-
-
-# ------------------------------------------------------------------ job
-def _option(parser: argparse.ArgumentParser, name: str, *aliases: str, **kw) -> None:
-    flags = [f"--{name}"] + [f"--{a}" for a in aliases]
-    if "_" in name:
-        flags.append(f"--{name.replace('_', '-')}")
-    parser.add_argument(*flags, dest=name, **kw)
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    _option(p, "model", default="/opt/ml/processing/model")
-    _option(p, "holdout", "data", default="/opt/ml/processing/input/data")
-    _option(p, "metrics", default="/opt/ml/processing/output/metrics")
-    _option(p, "k", type=int, default=10)
-    _option(p, "batch_size", type=int, default=8192)
+    flag(p, "holdout", required=True)
+    flag(p, "model", required=True)
+    flag(p, "metrics", required=True)
     return p.parse_args(argv)
 
 
-def _saved_model_dir(model_dir: str) -> str:
-    import tarfile
+def predict(model_dir: str, df) -> list[float]:
+    import xgboost as xgb
 
-    tgz = os.path.join(model_dir, "model.tar.gz")
-    if os.path.exists(tgz):
-        with tarfile.open(tgz) as tar:
-            for m in tar.getmembers():
-                if m.name.startswith("/") or ".." in m.name.split("/"):
-                    raise SystemExit(f"unsafe path in model archive: {m.name}")
-            tar.extractall(model_dir)
-    versions = sorted((d for d in os.listdir(model_dir) if d.isdigit()), key=int)
-    if not versions:
-        raise SystemExit(f"no SavedModel version directory under {model_dir}")
-    return os.path.join(model_dir, versions[-1])
-
-
-def read_table(path: str):
-    """Every parquet or csv file under `path`."""
-    import pandas as pd
-
-    files = sorted(f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f))
-    frames = [pd.read_parquet(f) for f in files if f.endswith((".parquet", ".pq"))]
-    frames += [pd.read_csv(f) for f in files if f.endswith(".csv")]
-    if not frames:
-        raise SystemExit(f"no parquet or csv files under {path}")
-    return pd.concat(frames, ignore_index=True)
+    spec = load_json(model_dir, "features.json")
+    booster = xgb.Booster()
+    booster.load_model(os.path.join(model_dir, "model.bst"))
+    return booster.predict(xgb.DMatrix(df[spec["features"]].astype("float32"),
+                                       feature_names=spec["features"])).tolist()
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
-    import tensorflow as tf
-
-    serve = tf.saved_model.load(_saved_model_dir(args.model)).signatures["serving_default"]
     df = read_table(args.holdout)
-    scores: list[float] = []
-    for start in range(0, len(df), args.batch_size):
-        chunk = df.iloc[start:start + args.batch_size]
-        out = serve(**{c: tf.constant(chunk[c].astype(str).values) for c in ("user_id", "age_band", "region",
-                                                                           "item_id")})
-        scores.extend(float(s) for s in out["score"].numpy().reshape(-1))
-    metrics = compute_metrics(df["clicked"].astype(int).tolist(), scores, df["user_id"].tolist(), k=args.k)
-    wanted = [m for m in os.environ.get("MLSPEC_METRICS", "").split(",") if m] or ["ndcg", "recall", "auc"]
-    path = write_evaluation(args.metrics, metrics, wanted)
-    for name in wanted:
-        print(f"{name}={metrics[name]:.6f}")
-    LOG.info("evaluated %d interactions of %d users; wrote %s", len(df), df["user_id"].nunique(), path)
+    scores = predict(args.model, df)
+    metrics = compute_metrics(df["clicked"].astype(int).tolist(), scores, df["user_id"].astype(str).tolist(), k=K)
+    path = write_evaluation(args.metrics, metrics, list(METRICS))
+    LOG.info("wrote %s: %s", path, {k: round(v, 4) for k, v in metrics.items()})
     return 0
 
 

@@ -1,103 +1,90 @@
-"""Split shopper interactions into train and a time-based holdout.
+"""Split interactions by time and turn them into ranking features.
 
-Step `split` (process) of pipeline `nightly` in recommendations.mlspec.
+Step `split` (process) of pipeline `nightly` in recommendations.mlspec. Command line
+(the script contract; the spec names the input `events`):
 
-    --data    DIR       validated interactions (jsonl or parquet; the validate step's output)
-    --train   DIR       output: interactions before the cut-off
-    --holdout DIR       output: the last `--holdout_days` of interactions, for users and items
-                        seen in training (cold-start is served by a popularity fallback)
-    --holdout_days 7
-    --min_user_events 3 drop users with fewer events in the training window
-    --max_events_per_user 500  cap heavy users (bots, crawlers) so they don't dominate
-    --output_format parquet    (or `csv` with a header)
+    --events  DIR   the validate step's `data`: interaction events (jsonl, csv or parquet)
+    --train   DIR   output: training rows (csv with a header, the spec's `output_format`)
+    --holdout DIR   output: the last HOLDOUT_DAYS of events, for evaluate / bias check / explain
 
-Splitting by time rather than at random keeps the holdout honest: the model never sees
-the future it is scored on.
+The holdout is strictly later than training, so the model is scored on the future. The
+features of both outputs (user and item click-through rates and activity, one-hot age
+band and region) are computed from the training window only; `user_id`, `item_id`,
+`age_band` and `region` are kept for per-user ranking metrics and the bias check.
 """
 from __future__ import annotations
 
 import argparse
-import glob
 import logging
-import os
+import math
 import sys
+
+from common import flag, read_table, write_table
 
 LOG = logging.getLogger("split")
 
-CATEGORICAL = ("user_id", "item_id", "age_band", "region")
-
-
-def _option(parser: argparse.ArgumentParser, name: str, **kw) -> None:
-    flags = [f"--{name}"]
-    if "_" in name:
-        flags.append(f"--{name.replace('_', '-')}")
-    parser.add_argument(*flags, dest=name, **kw)
+HOLDOUT_DAYS = 7
+LABEL = "clicked"
+AGE_BANDS = ("18-24", "25-34", "35-54", "55+")
+PRIOR_WEIGHT = 10.0  # clicks-through rates are shrunk towards the global rate by this many events
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    _option(p, "data", default="/opt/ml/processing/input/0")
-    _option(p, "train", default="/opt/ml/processing/output/train")
-    _option(p, "holdout", default="/opt/ml/processing/output/holdout")
-    _option(p, "holdout_days", type=int, default=7)
-    _option(p, "min_user_events", type=int, default=3)
-    _option(p, "max_events_per_user", type=int, default=500)
-    _option(p, "output_format", choices=("parquet", "csv"), default="parquet")
+    flag(p, "events", required=True)
+    flag(p, "train", required=True)
+    flag(p, "holdout", required=True)
     return p.parse_args(argv)
 
 
-def read_interactions(path: str):
-    import pandas as pd
+def rates(train, key: str, prior: float) -> dict:
+    """Smoothed click-through rate and log activity per value of `key`, from training rows."""
+    g = train.groupby(key)[LABEL].agg(["sum", "count"])
+    return {k: ((row["sum"] + prior * PRIOR_WEIGHT) / (row["count"] + PRIOR_WEIGHT), math.log1p(row["count"]))
+            for k, row in g.iterrows()}
 
-    files = sorted(f for f in glob.glob(os.path.join(path, "**", "*"), recursive=True) if os.path.isfile(f))
-    frames = [pd.read_json(f, lines=True, dtype={"user_id": str, "item_id": str})
-              for f in files if f.endswith((".jsonl", ".json", ".jsonl.gz"))]
-    frames += [pd.read_parquet(f) for f in files if f.endswith(".parquet")]
-    if not frames:
-        raise SystemExit(f"no jsonl or parquet files under {path}")
-    df = pd.concat(frames, ignore_index=True)
-    df["ts"] = pd.to_datetime(df["ts"], utc=True)
-    for c in CATEGORICAL:
-        df[c] = df[c].fillna("unknown").astype(str)
-    df["clicked"] = df["clicked"].astype(int)
-    return df
+
+def featurize(df, user_stats: dict, item_stats: dict, prior: float, regions: list[str]):
+    out = df[["user_id", "item_id", "age_band", "region", "ts", LABEL]].copy()
+    out["user_ctr"] = df["user_id"].map(lambda u: user_stats.get(u, (prior, 0.0))[0])
+    out["user_activity"] = df["user_id"].map(lambda u: user_stats.get(u, (prior, 0.0))[1])
+    out["item_ctr"] = df["item_id"].map(lambda i: item_stats.get(i, (prior, 0.0))[0])
+    out["item_popularity"] = df["item_id"].map(lambda i: item_stats.get(i, (prior, 0.0))[1])
+    for band in AGE_BANDS:
+        out[f"age_{band.replace('-', '_').replace('+', 'plus')}"] = (df["age_band"] == band).astype(int)
+    for r in regions:
+        out[f"region_{r}"] = (df["region"] == r).astype(int)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     import pandas as pd
 
-    df = read_interactions(args.data)
+    df = read_table(args.events)
+    for c in ("user_id", "item_id", "age_band", "region"):
+        df[c] = df[c].fillna("unknown").astype(str)
+    df[LABEL] = df[LABEL].astype(int)
+    df["ts"] = pd.to_datetime(df["ts"], utc=True)
     df = df.drop_duplicates(subset=["user_id", "item_id", "ts"]).sort_values("ts")
-    cutoff = df["ts"].max() - pd.Timedelta(days=args.holdout_days)
+    cutoff = df["ts"].max() - pd.Timedelta(days=HOLDOUT_DAYS)
     train, holdout = df[df["ts"] <= cutoff], df[df["ts"] > cutoff]
-
-    # Cap heavy users to their most recent events, then drop users with too little history.
-    train = train.groupby("user_id", group_keys=False).tail(args.max_events_per_user)
-    counts = train["user_id"].value_counts()
-    keep_users = set(counts[counts >= args.min_user_events].index)
-    train = train[train["user_id"].isin(keep_users)]
-    known_items = set(train["item_id"])
-    cold = len(holdout)
-    holdout = holdout[holdout["user_id"].isin(keep_users) & holdout["item_id"].isin(known_items)]
-    # A holdout user needs at least one click and one non-click for ranking metrics to mean anything.
-    per_user = holdout.groupby("user_id")["clicked"].agg(["sum", "count"])
-    rankable = per_user[(per_user["sum"] > 0) & (per_user["sum"] < per_user["count"])].index
-    holdout = holdout[holdout["user_id"].isin(set(rankable))]
-    LOG.info("cut-off %s: train=%d rows (%d users, %d items); holdout=%d rows (%d dropped as cold or unrankable)",
-             cutoff.isoformat(), len(train), len(keep_users), len(known_items), len(holdout), cold - len(holdout))
+    # Score only users and items the model has seen, and users with a click and a non-click.
+    holdout = holdout[holdout["user_id"].isin(set(train["user_id"])) & holdout["item_id"].isin(set(train["item_id"]))]
+    per_user = holdout.groupby("user_id")[LABEL].agg(["sum", "count"])
+    rankable = set(per_user[(per_user["sum"] > 0) & (per_user["sum"] < per_user["count"])].index)
+    holdout = holdout[holdout["user_id"].isin(rankable)]
     if train.empty or holdout.empty:
-        LOG.error("empty split; lower --holdout_days or --min_user_events")
+        LOG.error("empty split (train %d rows, holdout %d rows)", len(train), len(holdout))
         return 1
-
-    for directory, frame, name in ((args.train, train, "train"), (args.holdout, holdout, "holdout")):
-        os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, f"{name}.{args.output_format}")
-        if args.output_format == "csv":
-            frame.to_csv(path, index=False)
-        else:
-            frame.to_parquet(path, index=False)
+    prior = float(train[LABEL].mean())
+    users, items = rates(train, "user_id", prior), rates(train, "item_id", prior)
+    regions = sorted(train["region"].value_counts().index[:8])
+    write_table(featurize(train, users, items, prior, regions), args.train, "train", "csv")
+    write_table(featurize(holdout, users, items, prior, regions), args.holdout, "holdout", "csv")
+    LOG.info("cut-off %s: train=%d rows, holdout=%d rows (%d users)", cutoff.isoformat(), len(train),
+             len(holdout), len(rankable))
     return 0
 
 
