@@ -61,6 +61,16 @@ def model_dir(path, fmt):
     raise FileNotFoundError("no %s under %s (model format %s)" % (want, path, fmt))
 
 
+def _only_child(path):
+    """A registry download nests the registered folder once (AZUREML_MODEL_DIR/<name>/...)."""
+    while os.path.isdir(path):
+        entries = [e for e in os.listdir(path) if not e.startswith(".")]
+        if len(entries) != 1 or not os.path.isdir(os.path.join(path, entries[0])):
+            break
+        path = os.path.join(path, entries[0])
+    return path
+
+
 class _Loaded:
     """A model with `predict(DataFrame) -> sequence`, whatever its format."""
 
@@ -82,7 +92,7 @@ def load_model(path, loading=None):
                                                       os.path.join(code_root, serve["entry_point"]))
         handler = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(handler)
-        model = handler.load(path)
+        model = handler.load(model_dir(path, fmt) if fmt in MODEL_FILES else _only_child(path))
         return _Loaded(lambda df: list(handler.predict(model, df.to_dict(orient="records"))))
     folder = model_dir(path, fmt)
     if fmt == "sklearn":

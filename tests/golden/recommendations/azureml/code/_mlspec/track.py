@@ -23,13 +23,12 @@ if len(sys.argv) < 4 or sys.argv[1] != "--config":
     raise SystemExit(__doc__)
 with open(sys.argv[2], encoding="utf-8") as f:
     cfg = json.load(f)
-<<<<<<< HEAD
 try:  # the pipeline's lineage (spec hash), shared by its steps
     with open(os.path.join(os.path.dirname(sys.argv[2]), "_lineage.json"), encoding="utf-8") as f:
         cfg["tags"] = {**json.load(f)["tags"], **cfg["tags"]}
 except FileNotFoundError:
     pass
-=======
+
 code_root = os.getcwd()
 script = os.path.abspath(sys.argv[3])
 script_argv = sys.argv[4:]
@@ -39,7 +38,6 @@ if cfg.get("requirements"):
     subprocess.check_call([sys.executable, "-m", "pip", "install", "--no-input", "-r",
                            os.path.join(code_root, cfg["requirements"])])
 
->>>>>>> wt/az
 try:
     import mlflow
     from mlflow.tracking import MlflowClient
