@@ -196,7 +196,7 @@ def test_workspace(prod):  # MLS-AZ-050..056
     assert {r["destination"]["subresourceTarget"] for r in rules.values() if r["type"] == "PrivateEndpoint"} == \
         {"blob", "file", "dfs", "vault", "registry"}
     assert sorted(r["destination"] for r in rules.values() if r["type"] == "FQDN") == \
-        ["files.pythonhosted.org", "pypi.org"]
+        ["conda.anaconda.org", "files.pythonhosted.org", "pypi.org"]  # declared + image-build sources
     assert i["encryption"]["status"] == "Enabled" and i["encryption"]["keyVaultProperties"]["keyIdentifier"]
     assert i["identity"]["type"] == "UserAssigned" and i["primaryUserAssignedIdentity"].endswith("-workspace")
     assert i["hbiWorkspace"] is True and i["systemDatastoresAuthMode"] == "identity" and i["v1LegacyMode"] is False
