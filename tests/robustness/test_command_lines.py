@@ -201,9 +201,28 @@ def _hyperparameter_dicts(res: api.Result) -> list[dict[str, str]]:
     return out
 
 
+def _wrapper_params(res: api.Result, target: str) -> set[tuple[str, str]]:
+    """Parameter flags handed to mlspec's runtime wrapper as contract flag records
+    (``{"name", "role": "param", "value"}``, e.g. Vertex's ``runtime.py script --spec``): the
+    wrapper renders them with compiler/contract.py, so the record's value is what the script gets."""
+    out = set()
+    for _path, doc in _docs(res.builds[target].files):
+        for n in _walk(doc):
+            if isinstance(n, dict) and n.get("role") == "param" and isinstance(n.get("name"), str):
+                out.add((f"--{n['name']}", str(n.get("value"))))
+    return out
+
+
+def _hp_text(raw: str) -> str:
+    try:
+        return contract.param_text(json.loads(raw))
+    except ValueError:
+        return raw
+
+
 def _check_argv_target(res: api.Result, target: str) -> int:
     lists = _argv_lists(res, target)
-    pairs = {pair for argv in lists for pair in _pairs(argv)}
+    pairs = {pair for argv in lists for pair in _pairs(argv)} | _wrapper_params(res, target)
     hps = _hyperparameter_dicts(res) if target == "sagemaker" else []
     checked = 0
     for _env, _p, s in _script_steps(res.irs):
@@ -212,7 +231,8 @@ def _check_argv_target(res: api.Result, target: str) -> int:
                 checked += 1
                 continue
             # SageMaker training: the toolkit JSON-decodes each hyperparameter and passes `--k v`
-            decoded = [contract.param_text(json.loads(hp[k])) for hp in hps if k in hp]
+            # (mlspec's launcher passes plain text through unchanged)
+            decoded = [_hp_text(hp[k]) for hp in hps if k in hp]
             assert v in decoded, f"{target} {s['id']}: `--{k}` does not reach the script as {v!r}"
             checked += 1
     return checked
