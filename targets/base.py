@@ -162,8 +162,17 @@ class Target:
         return [], []
 
     def security_sections(self) -> Sequence[str]:
-        """Markdown sections appended to docs/security.md (threat models the target states and tests)."""
-        return ()
+        """Markdown sections appended to docs/security.md (threat models the target states and tests):
+        by default the ``threat_model.md`` shipped in the target's package, if it has one."""
+        import sys
+        from importlib import resources
+
+        module = sys.modules.get(type(self).__module__)
+        package = getattr(module, "__package__", None)
+        if not package:
+            return ()
+        doc = resources.files(package).joinpath("threat_model.md")
+        return (doc.read_text(encoding="utf-8"),) if doc.is_file() else ()
 
     def deploy_hooks(self) -> Any:
         """Steps `mlspec apply` runs around the Pulumi update, or None: an object with

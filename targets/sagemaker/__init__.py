@@ -22,10 +22,6 @@ PULUMI_AWS_VERSION = "7.51.1"
 PULUMI_AWS_NATIVE_VERSION = "1.84.0"
 
 
-def _template_root(name: str) -> str:
-    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
-
-
 def _template(*parts: str) -> str:
     return resources.files(__name__).joinpath("templates", *parts).read_text(encoding="utf-8")
 
@@ -55,9 +51,6 @@ class SageMaker(Target):
         from mlspec.targets.sagemaker import boundary
 
         return boundary.program_checks(list(resources))
-
-    def security_sections(self):
-        return (_template_root("threat_model.md"),)
 
     def runner(self):  # `mlspec run` (targets/sagemaker/run.py)
         from mlspec.targets.sagemaker.run import run

@@ -105,10 +105,5 @@ class Vertex(Target):
 
         return vendor.program_checks(build, list(resources)), []
 
-    def security_sections(self):
-        from importlib import resources as _res
-
-        return (_res.files("mlspec.targets.vertex").joinpath("threat_model.md").read_text(encoding="utf-8"),)
-
 
 __all__ = ["Vertex"]
