@@ -42,9 +42,9 @@ def generate(n_steps: int, root: Path) -> Path:
              "    step validate = validate { data = dataset.events }"]
     prev = "step.validate.data"
     for i in range(n_proc):
-        lines.append(f'    step p{i} = process {{ script = "src/prep.py"  inputs = [{prev}]  outputs = [out]  '
+        lines.append(f'    step p{i} = process {{ script = "src/prep.py"  inputs = [{prev}]  outputs = [o{i}]  '
                      f"compute = cpu.small }}")
-        prev = f"step.p{i}.outputs.out"
+        prev = f"step.p{i}.outputs.o{i}"
     lines += [f'    step train = train {{ framework = xgboost("1.7")  entry_point = "src/train.py"  inputs = [{prev}] }}',
               f'    step evaluate = evaluate {{ script = "src/evaluate.py"  model = step.train.model  data = {prev}  '
               "metrics = [auc] }",
