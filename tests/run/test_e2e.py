@@ -121,8 +121,7 @@ def test_fraud_dev_registers_approved_without_approval(tmp_path):
 HEAVY = "tune_nn is pytorch and the example's scripts are being moved to scikit-learn/XGBoost (contract worker); "
 
 
-@pytest.mark.parametrize("target", xfail_for("churn", {
-    "sagemaker": HEAVY + "RUN-SM-1/2 (no contract flags)"}))
+@pytest.mark.parametrize("target", xfail_for("churn"))
 def test_churn_weekly_runs_to_completion(target, tmp_path):
     code, doc, err = _run(SPECS / "churn_scoring.mlspec", target, tmp_path, "--env", "prod")
     assert code == 0, json.dumps(doc, indent=1) + err
