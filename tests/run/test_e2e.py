@@ -33,9 +33,6 @@ XF = {
 }
 
 
-SM_CLARIFY = ("RUN-SM-6: Register now sits inside the bias-limit condition (issue 12 item 7), and the Clarify step it depends on is not_runnable locally until smclarify is wired into the SageMaker executor")
-
-
 def xfail_for(example: str, extra: dict[str, str] | None = None):
     reasons = dict(XF)
     reasons.update(extra or {})
@@ -82,7 +79,7 @@ def _steps(doc: dict) -> dict[str, dict]:
 
 
 # ----------------------------------------------------------------------------- fraud_detection
-@pytest.mark.parametrize("target", xfail_for("fraud", {"sagemaker": SM_CLARIFY}))
+@pytest.mark.parametrize("target", xfail_for("fraud"))
 def test_fraud_prod_passes_the_gate_and_registers_pending_approval(target, run_once):
     code, doc, err, _ = run_once(SPECS / "fraud_detection.mlspec", target, "--env", "prod")
     assert code == 0, json.dumps(doc, indent=1) + err
@@ -106,7 +103,6 @@ def test_fraud_gate_fail_ends_in_the_fail_step_with_the_comparison(target, tmp_p
     assert doc["registered"] == []
 
 
-@pytest.mark.xfail(strict=True, reason=SM_CLARIFY)
 def test_fraud_dev_registers_approved_without_approval(tmp_path):
     out = run_spec(str(SPECS / "fraud_detection.mlspec"), "sagemaker", env="dev", workdir=str(tmp_path))
     assert out.report is not None and out.report.status == "succeeded"
