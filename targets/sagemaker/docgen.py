@@ -57,7 +57,11 @@ RESOURCES: dict[str, str] = {
     "monitor.data_drift": "`aws.sagemaker.DataQualityJobDefinition` + `aws.sagemaker.MonitoringSchedule`",
     "monitor.prediction_drift": "`aws.sagemaker.DataQualityJobDefinition` (record preprocessor "
                                 "`prediction_record.py`) + `MonitoringSchedule`",
-    "monitor.model_quality": "`aws_native.sagemaker.ModelQualityJobDefinition` + `MonitoringSchedule`",
+    "monitor.model_quality": "`aws_native.sagemaker.ModelQualityJobDefinition` + `MonitoringSchedule`; problem "
+                             "type from the model's `task` (BinaryClassification, MulticlassClassification, "
+                             "Regression; other tasks E505), `prediction = probability` read as ProbabilityAttribute "
+                             "with the model's `threshold`, else InferenceAttribute; a metric Model Monitor lacks "
+                             "for the problem type is E505",
     "monitor.bias_drift": "`aws_native.sagemaker.ModelBiasJobDefinition` + `MonitoringSchedule`",
     "monitor.feature_attribution_drift": "`aws_native.sagemaker.ModelExplainabilityJobDefinition` + "
                                          "`MonitoringSchedule`",

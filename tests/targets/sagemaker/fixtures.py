@@ -79,7 +79,9 @@ def maximal_ir(env="prod", production=True, approval="required") -> dict:
              "approval": {"required": approval == "required", "approvers": ["risk-leads"], "count": 1},
              "explain": "shap", "card": {"intended_use": "Score transactions", "limitations": "US/GB only",
                                          "ethical_considerations": None},
-             "metrics_from": "step.evaluate", "gates": ["gate.quality"]}
+             "metrics_from": "step.evaluate", "gates": ["gate.quality"],
+             "task": "binary_classification", "label": "is_fraud", "positive_label": 1,
+             "prediction": {"output": "probability", "threshold": 0.5}, "format": "xgboost", "serve": None}
     challenger = dict(model, id="model.challenger", name="challenger", registered_by=None, gates=[])
     rb = ["alert.latency", "alert.errors"]
     endpoints = [
