@@ -535,7 +535,14 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
                             "facet": [{"name_or_index": f} for f in mo.get("facets") or []],
                             "methods": {stage: {"methods": [metric]}}})
             else:
+                # SHAP queries a shadow endpoint of the monitored model: Clarify needs the predictor
+                # (the model is the endpoint's; Model Monitor fills in its name)
+                served = env.models.get(e["model"]) or {}
                 cfg["methods"] = {"shap": {"num_samples": 100, "agg_method": "mean_abs"}}
+                cfg["predictor"] = {"instance_type": env.instance_type(e["compute"]), "initial_instance_count": 1,
+                                    "content_type": "text/csv", "accept_type": "text/csv"}
+                if (served.get("prediction") or {}).get("output") == "probability":
+                    cfg["predictor"]["probability"] = 0  # column 0 of the csv output is the score
             low.add(path, "clarify-analysis-config", cfg, "json")
             out["files"].append({"key": path, "source": "../" + path})
             m["analysis_config"] = path

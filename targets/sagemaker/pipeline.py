@@ -93,8 +93,11 @@ class PipelineBuilder:
 
     def s3(self, *parts: Any) -> dict:
         """An S3 URI under this pipeline's execution folder in the artifacts bucket."""
+        # helper steps' ids carry `#` (`step.fairness#limits`): S3 lists `#` among the key
+        # characters to avoid (it starts a URL fragment), so it becomes `-` in key parts
         return join("s3:/", param("ArtifactsBucket"), "pipelines", self.name,
-                    get("Execution.PipelineExecutionId"), *parts)
+                    get("Execution.PipelineExecutionId"), *(p.replace("#", "-") if isinstance(p, str) else p
+                                                           for p in parts))
 
     def code_uri(self, path: str) -> dict:
         return join("s3:/", param("ArtifactsBucket"), "code", path)

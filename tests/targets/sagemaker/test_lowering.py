@@ -219,3 +219,14 @@ def test_model_quality_monitor_follows_the_models_task():
     assert "rmse" in bad.diagnostics[0].hint
     undeclared = _quality(fx.maximal_ir(), None, "f1")
     assert any("task = binary_classification" in d.hint for d in undeclared.diagnostics)
+
+
+def test_feature_attribution_monitor_has_a_predictor():
+    """Issue 12 item 9: Clarify's SHAP analysis queries a shadow endpoint of the model, so the
+    monitor's analysis config names the predictor (Model Monitor fills in the model)."""
+    low = lower([fx.maximal_ir()])
+    files = {a.path: a.content for a in low.artifacts}
+    cfg = next(v for k, v in files.items() if "/monitors/feature-attribution-drift/" in k)
+    assert cfg["methods"]["shap"] and cfg["predictor"]["instance_type"].startswith("ml.")
+    assert cfg["predictor"]["content_type"] == "text/csv" and "model_name" not in cfg["predictor"]
+    assert cfg["predictor"]["probability"] == 0  # the model predicts a probability

@@ -236,3 +236,25 @@ def test_monitor_baseline_step(lowering):
     cons = next(a.content for a in lowering.artifacts if a.kind == "monitor-constraints")
     assert cons["binary_classification_constraints"]["f1"] == {"threshold": 0.9,
                                                                "comparison_operator": "LessThanThreshold"}
+
+
+def _s3_literals(node, found):
+    """Literal parts of every `Std:Join` that builds an s3:// URI."""
+    if isinstance(node, dict):
+        j = node.get("Std:Join")
+        if isinstance(j, dict) and j.get("Values") and j["Values"][0] == "s3:/":
+            found += [v for v in j["Values"][1:] if isinstance(v, str)]
+        for v in node.values():
+            _s3_literals(v, found)
+    elif isinstance(node, list):
+        for v in node:
+            _s3_literals(v, found)
+    return found
+
+
+def test_s3_keys_use_only_safe_characters(lowering):
+    """S3's object key guidelines list `#` (and `%`, `{`, `^`, ...) among the characters to
+    avoid; helper steps' ids (`step.fairness#limits`) must not leak into keys."""
+    for path, d in definitions(lowering).items():
+        for part in _s3_literals(d, []):
+            assert re.fullmatch(r"[0-9A-Za-z!_.*'()/=-]*", part), (path, part)
