@@ -13,7 +13,6 @@ import dataclasses
 import errno
 import hashlib
 import os
-import traceback
 from pathlib import Path
 
 from mlspec.compiler import __version__, emit, ir as irmod
@@ -327,6 +326,8 @@ def compile_spec(path: str, target_names: list[str], env: str | None = None, out
             files = [(emit.check_relpath(a.path), a.kind, emit.serialise(a.content, a.fmt))
                      for a in lowering.artifacts]
         except Exception as exc:  # a target bug must not crash the CLI
+            import traceback
+
             res.debug_traceback += traceback.format_exc()
             sink.error("E903", f"target `{target.name}` failed while lowering: {type(exc).__name__}: {exc}", None,
                        detail="this is a bug in mlspec; rerun with --debug for the traceback and report it")

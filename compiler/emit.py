@@ -117,7 +117,8 @@ def manifest(files: Iterable[tuple[str, str, bytes]], *, spec_sha256: str, compi
     doc = {"schema_version": MANIFEST_SCHEMA_VERSION, "spec_sha256": spec_sha256,
            "compiler_version": compiler_version, "target": target, "environment": environment,
            "artifacts": arts}
-    return (json.dumps(doc, indent=2) + "\n").encode()
+    fast = dump_json(doc)  # orjson: the standard library's bytes when they are ASCII (a 1,000-step build lists ~4,600 files)
+    return fast if fast.isascii() else (json.dumps(doc, indent=2) + "\n").encode()
 
 
 class OutputError(Exception):

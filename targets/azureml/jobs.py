@@ -19,6 +19,7 @@ Docs: https://learn.microsoft.com/en-us/azure/machine-learning/reference-yaml-jo
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import posixpath
@@ -128,8 +129,12 @@ def environment(framework: dict | None, tools: bool, gpu: bool, base: str | None
     return name, doc, conda_doc
 
 
+_REQ_NAME_END = re.compile(r"[=<>!~\[; ]")
+
+
+@functools.lru_cache(maxsize=4096)  # the same few requirements, for every step
 def _dist_name(req: str) -> str:
-    return re.split(r"[=<>!~\[; ]", req, maxsplit=1)[0].lower().replace("_", "-")
+    return _REQ_NAME_END.split(req, maxsplit=1)[0].lower().replace("_", "-")
 
 
 def conda(framework: dict | None, tools: bool = False, serve: bool = False, extra: tuple[str, ...] = ()) -> dict:
