@@ -101,6 +101,9 @@ def dump_yaml(data: Any, dumper: Any = None) -> str:
 
 
 def check_relpath(path: str) -> str:
+    if (path and path[0] != "/" and path[-1] != "/" and "\\" not in path and "//" not in path
+            and not any(part in (".", "..") for part in path.split("/"))):
+        return path  # already clean: what the checks below would return, without building a PurePosixPath
     p = PurePosixPath(path)
     if p.is_absolute() or not path or ".." in p.parts or "\\" in path or path.startswith("./"):
         raise EmitError(f"artifact path {path!r} is not a clean relative path")

@@ -44,6 +44,20 @@ def _import_lark() -> None:
                 del sys.modules[m]
 
 
+def enable_grammar_checks() -> None:
+    """Give lark back `interegular` (when installed), which `_import_lark` kept from it: building
+    the grammar with ``strict=True`` (tests/unit/test_grammar.py) needs it to find terminal
+    collisions."""
+    import lark.lexer
+
+    try:
+        import interegular
+    except ImportError:
+        return
+    lark.lexer.interegular = interegular  # type: ignore[attr-defined]
+    lark.lexer.has_interegular = True  # type: ignore[attr-defined]
+
+
 _import_lark()
 from lark import Lark, Token, Transformer  # noqa: E402
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken  # noqa: E402
