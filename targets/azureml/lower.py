@@ -151,6 +151,8 @@ class Env:
         """How mlspec's helpers and the scoring script load a model: its format and serve handler."""
         serve = (model or {}).get("serve")
         return {"format": self.model_format(model, framework),
+                "prediction": (model or {}).get("prediction") or "label",
+                "threshold": (model or {}).get("threshold"),
                 "serve": None if not serve else {"entry_point": serve["entry_point"],
                                                  "code_dir": serve.get("code_dir") or jobs._dirname(serve["entry_point"])}}
 

@@ -78,6 +78,27 @@ class _Loaded:
         self.predict = predict
 
 
+def _columns(df, names):
+    """The columns the model was trained on (its own feature names, saved with it), in that
+    order; all columns when the model saved none."""
+    if not names:
+        return df
+    missing = [n for n in names if n not in df.columns]
+    if missing:
+        raise ValueError("the data lacks the model's feature column(s) " + ", ".join(missing[:5]))
+    return df[names]
+
+
+def predicted_labels(scores, loading):
+    """Predictions as labels: `prediction = probability` models are thresholded (positive class
+    1 at or above the spec's threshold, default 0.5)."""
+    if (loading or {}).get("prediction") != "probability":
+        return list(scores)
+    threshold = (loading or {}).get("threshold")
+    threshold = 0.5 if threshold is None else float(threshold)
+    return [1 if float(s) >= threshold else 0 for s in scores]
+
+
 def load_model(path, loading=None):
     """Load a model by the spec's model format (or its serve handler), never assuming MLflow."""
     loading = loading or {}
@@ -98,12 +119,17 @@ def load_model(path, loading=None):
     if fmt == "sklearn":
         import joblib
         est = joblib.load(os.path.join(folder, "model.joblib"))
-        return _Loaded(est.predict)
+        names = list(getattr(est, "feature_names_in_", []) or [])
+        if loading.get("prediction") == "probability" and hasattr(est, "predict_proba"):
+            return _Loaded(lambda df: est.predict_proba(_columns(df, names))[:, -1])
+        return _Loaded(lambda df: est.predict(_columns(df, names)))
     if fmt == "xgboost":
         import xgboost
         booster = xgboost.Booster()
         booster.load_model(os.path.join(folder, "model.bst"))
-        return _Loaded(lambda df: booster.predict(xgboost.DMatrix(df)))
+        names = list(booster.feature_names or [])
+        return _Loaded(lambda df: booster.predict(xgboost.DMatrix(_columns(df, names).astype("float32")
+                                                                 if names else df)))
     if fmt == "torchscript":
         import torch
         net = torch.jit.load(os.path.join(folder, "model.pt"), map_location="cpu")

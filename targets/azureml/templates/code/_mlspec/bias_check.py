@@ -2,12 +2,13 @@
 import mlflow
 from fairlearn.metrics import demographic_parity_difference
 
-from _common import fail, load_model, parse, read_table, write_json
+from _common import fail, load_model, parse, predicted_labels, read_table, write_json
 
 args, cfg = parse("model", "data", outputs=("report",))
 df = read_table(args.data, cfg.get("data_format"))
 y_true = df[cfg["label"]]
-y_pred = load_model(args.model, cfg.get("model_loading")).predict(df.drop(columns=[cfg["label"]]))
+scores = load_model(args.model, cfg.get("model_loading")).predict(df.drop(columns=[cfg["label"]]))
+y_pred = predicted_labels(scores, cfg.get("model_loading"))
 report = {}
 for facet in cfg["facets"]:
     d = float(demographic_parity_difference(y_true, y_pred, sensitive_features=df[facet]))
