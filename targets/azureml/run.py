@@ -261,6 +261,7 @@ class AzureMLRun:
         env["MLFLOW_TRACKING_URI"] = self.tracking.uri
         env["MLFLOW_EXPERIMENT_ID"] = self.experiment_id
         env["MLFLOW_RUN_ID"] = run_id
+        env["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # the local server has no UI to link to
         timeout = ((job.get("limits") or {}).get("timeout"))
         self.ctx.exec_script(name, shlex.split(command), env=env, cwd=cwd, timeout=timeout, readonly=readonly)
         return outs

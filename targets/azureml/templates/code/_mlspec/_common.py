@@ -72,10 +72,14 @@ def _only_child(path):
 
 
 class _Loaded:
-    """A model with `predict(DataFrame) -> sequence`, whatever its format."""
+    """A model with `predict(DataFrame) -> sequence`, whatever its format; `features` are the
+    columns it was trained on when the format saves them; `contributions(DataFrame)` gives
+    exact per-feature SHAP values where the format computes them itself (XGBoost TreeSHAP)."""
 
-    def __init__(self, predict):
+    def __init__(self, predict, features=None, contributions=None):
         self.predict = predict
+        self.features = list(features or [])
+        self.contributions = contributions
 
 
 def _columns(df, names):
@@ -119,17 +123,20 @@ def load_model(path, loading=None):
     if fmt == "sklearn":
         import joblib
         est = joblib.load(os.path.join(folder, "model.joblib"))
-        names = list(getattr(est, "feature_names_in_", []) or [])
+        names = [str(n) for n in getattr(est, "feature_names_in_", [])]
         if loading.get("prediction") == "probability" and hasattr(est, "predict_proba"):
-            return _Loaded(lambda df: est.predict_proba(_columns(df, names))[:, -1])
-        return _Loaded(lambda df: est.predict(_columns(df, names)))
+            return _Loaded(lambda df: est.predict_proba(_columns(df, names))[:, -1], names)
+        return _Loaded(lambda df: est.predict(_columns(df, names)), names)
     if fmt == "xgboost":
         import xgboost
         booster = xgboost.Booster()
         booster.load_model(os.path.join(folder, "model.bst"))
         names = list(booster.feature_names or [])
-        return _Loaded(lambda df: booster.predict(xgboost.DMatrix(_columns(df, names).astype("float32")
-                                                                 if names else df)))
+
+        def matrix(df):
+            return xgboost.DMatrix(_columns(df, names).astype("float32") if names else df)
+        return _Loaded(lambda df: booster.predict(matrix(df)), names,
+                       lambda df: booster.predict(matrix(df), pred_contribs=True)[:, :-1])
     if fmt == "torchscript":
         import torch
         net = torch.jit.load(os.path.join(folder, "model.pt"), map_location="cpu")
