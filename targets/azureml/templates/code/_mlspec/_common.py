@@ -158,6 +158,20 @@ def load_model(path, loading=None):
     raise ValueError("model format %r has no loader; set `format` (or `serve`) on the spec's model" % (fmt,))
 
 
+def log_metrics(metrics):
+    """Log metrics to the job's MLflow run (Azure ML sets MLFLOW_TRACKING_URI / MLFLOW_RUN_ID in
+    every job); outside a job they are only printed."""
+    if os.environ.get("MLFLOW_TRACKING_URI") and os.environ.get("MLFLOW_RUN_ID"):
+        from mlflow.tracking import MlflowClient
+        from mlflow.entities import Metric
+        import time
+        now = int(time.time() * 1000)
+        MlflowClient().log_batch(os.environ["MLFLOW_RUN_ID"],
+                                 metrics=[Metric(k, float(v), now, 0) for k, v in sorted(metrics.items())])
+    else:
+        print("mlspec: metrics " + json.dumps(metrics, sort_keys=True))
+
+
 def write_json(folder, name, data):
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, name), "w", encoding="utf-8") as f:

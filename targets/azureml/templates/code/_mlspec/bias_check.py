@@ -8,7 +8,7 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-measure-data-bias.html
 """
 import math
 
-from _common import fail, parse, read_table, write_json
+from _common import fail, log_metrics, parse, read_table, write_json
 
 
 def distribution(labels, classes):
@@ -65,12 +65,7 @@ for facet in cfg["facets"]:
     report[facet] = {"max_abs": max((abs(v) for v in values.values()), default=0.0), "values": values}
 write_json(args.report, "bias.json", {"metric": cfg["metric"], "max_disparity": cfg["max_disparity"],
                                       "disparity": report})
-try:
-    import mlflow
-    for facet, r in sorted(report.items()):
-        mlflow.log_metric("bias_%s_%s" % (cfg["metric"], facet), r["max_abs"])
-except ImportError:  # tracking is a record, not the check
-    pass
+log_metrics({"bias_%s_%s" % (cfg["metric"], facet): r["max_abs"] for facet, r in report.items()})
 worst = sorted(f for f, r in report.items() if r["max_abs"] > cfg["max_disparity"])
 if worst:
     fail("%s above %s for %s" % (cfg["metric"], cfg["max_disparity"],

@@ -4,7 +4,7 @@ The model's own feature columns are explained (the names its format saves). XGBo
 use XGBoost's exact TreeSHAP (`pred_contribs`), the algorithm of shap's TreeExplainer; other
 formats use the shap package's model-agnostic explainer.
 """
-from _common import fail, load_model, parse, read_table, write_json
+from _common import fail, load_model, log_metrics, parse, read_table, write_json
 
 args, cfg = parse("model", "data", outputs=("report",))
 df = read_table(args.data, cfg.get("data_format")).head(500)
@@ -21,10 +21,6 @@ else:
     import shap
     values = shap.Explainer(model.predict, X)(sample).values
 importance = {c: float(abs(values[:, i]).mean()) for i, c in enumerate(features)}
-try:
-    import mlflow
-    mlflow.log_metrics({"shap_" + c: v for c, v in importance.items()})
-except ImportError:  # tracking is a record, not the explanation
-    pass
+log_metrics({"shap_" + c: v for c, v in importance.items()})
 write_json(args.report, "shap.json", {"method": cfg["method"], "mean_abs_shap": importance})
 print("mlspec: mean |SHAP| of %d feature(s) on %d row(s)" % (len(features), len(sample)))
