@@ -317,7 +317,9 @@ class PipelineBuilder:
             "params": {k: v for k, v in values.items() if k not in (ranges or {})},
             "autolog": step["kind"] in ("train", "tune"), "script": script,
             "code_dir": step.get("code_dir") or _dirname(script), "requirements": step.get("requirements"),
-            "metrics_flag": metrics_flag})
+            "metrics_flag": metrics_flag,
+            # `retries`: command jobs have no retry setting; the wrapper reruns the script
+            **({"retries": int(step["retries"]), "outputs": outputs} if step.get("retries") else {})})
         comp = self.component(step, inputs=comp_inputs, outputs=outputs,
                               command=shell_command(["python", "_mlspec/track.py", "--config", cfg, script, *args]),
                               framework=framework,

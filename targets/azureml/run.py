@@ -56,6 +56,7 @@ class AzureMLRun:
         self.outputs: dict[str, dict[str, Path]] = {}  # job -> output -> folder
         self.status: dict[str, str] = {}
         self.run_ids: dict[str, str] = {}  # job (or trial) -> its MLflow run
+        self._validator = None
         self.registry = ctx.workdir / "workspace"
         self.registry.mkdir(parents=True, exist_ok=True)
         settings = ((ctx.ir.get("targets") or {}).get("azureml") or {})
@@ -65,33 +66,47 @@ class AzureMLRun:
                     "AZUREML_ROOT_RUN_ID": f"local-{ctx.pipeline}-0001"}
 
     # ------------------------------------------------------------------ vendor loaders
+    def start_validation(self) -> None:
+        """azure-ai-ml's loaders judge the pipeline job and every component it uses, in a process
+        of their own started now (``run_validate.py``), so importing azure-ai-ml overlaps with the
+        first job; :meth:`validation_verdict` waits for it before any step is reported."""
+        import subprocess
+        import sys
+
+        self._validator = subprocess.Popen(
+            [sys.executable, "-m", "mlspec.targets.azureml.run_validate", str(self.pipe_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONHASHSEED": "0"})
+
+    def validation_verdict(self) -> None:
+        """Raise RunError when azure-ai-ml rejected the artifact (what the service would reject)."""
+        proc, self._validator = self._validator, None
+        if proc is None:
+            return
+        out = proc.communicate()[0].decode("utf-8", "replace").strip()
+        if proc.returncode != 0:
+            raise engine.RunError(out.splitlines()[-1] if out else f"azure-ai-ml's loaders exited {proc.returncode}")
+
     def validate_artifact(self) -> None:
-        """azure-ai-ml's loaders judge the pipeline job and every component it uses."""
-        import logging
+        """The same verdict, in this process (for callers that want it before anything runs)."""
+        from mlspec.targets.azureml.run_validate import validate
 
-        logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)  # experimental notices
-        from azure.ai.ml import load_component, load_job
-
-        try:
-            load_job(self.pipe_dir / "pipeline.yml")
-        except Exception as exc:  # the loader's own validation errors
-            raise engine.RunError(f"azure-ai-ml rejects pipeline.yml: {_first_line(exc)}") from None
-        for name, j in (self.job.get("jobs") or {}).items():
-            comp = j.get("component") or j.get("trial")
-            if isinstance(comp, str) and comp.startswith("./"):
-                try:
-                    load_component(self.pipe_dir / comp)
-                except Exception as exc:
-                    raise engine.RunError(f"azure-ai-ml rejects {comp} (job {name}): {_first_line(exc)}") from None
+        reason = validate(self.pipe_dir)
+        if reason:
+            raise engine.RunError(reason)
 
     # ------------------------------------------------------------------ graph
     def run(self) -> engine.RunReport:
         from mlspec.targets.azureml.run_tracking import TrackingServer
 
-        self.validate_artifact()
-        with TrackingServer(self.ctx.workdir / "mlartifacts") as self.tracking:
-            self.experiment_id = self.tracking.store.experiment(str(self.job.get("experiment_name") or "Default"))
-            return self._run_graph()
+        self.start_validation()
+        try:
+            with TrackingServer(self.ctx.workdir / "mlartifacts") as self.tracking:
+                self.experiment_id = self.tracking.store.experiment(str(self.job.get("experiment_name") or "Default"))
+                return self._run_graph()
+        finally:
+            if self._validator is not None:
+                self._validator.kill()
+                self._validator.wait()
 
     def _run_graph(self) -> engine.RunReport:
         jobs = self.job.get("jobs") or {}
@@ -118,6 +133,7 @@ class AzureMLRun:
                     rec = StepRecord(name, engine.NOT_RUNNABLE, clock.seconds, str(exc))
                 except StepFailed as exc:
                     rec = StepRecord(name, engine.FAILED, clock.seconds, str(exc))
+            self.validation_verdict()  # no step is reported before azure-ai-ml accepted the artifact
             self.status[name] = rec.status
             self.report.steps.append(rec)
             self.ctx.progress(engine.render_text_line(rec))
@@ -320,11 +336,6 @@ def _literal(v: Any) -> str:
     if isinstance(v, bool):
         return "True" if v else "False"
     return str(v)
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return " ".join(t.strip() for t in text[:3])[:400] if text else type(exc).__name__
 
 
 def _sample(space: dict, rng: random.Random) -> dict[str, Any]:

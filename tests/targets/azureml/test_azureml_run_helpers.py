@@ -263,3 +263,84 @@ def test_register_needs_the_format_file_only_for_a_served_model(code, tmp_path, 
         got = json.loads(record.read_text())
         assert "model.json" in got["files"] and got["tags"]["mlspec.format"] == ""
         assert "registering the folder as written" in p.stdout
+
+
+# ------------------------------------------------------------------ azure-ai-ml judges the artifact first
+
+
+def test_a_job_azure_ml_would_reject_fails_the_run_before_any_step_is_reported(tmp_path):
+    """The loaders run in their own process while the first job runs; a rejection is a RunError
+    and no step is reported (as the service would not have started the pipeline)."""
+    import yaml
+
+    from mlspec.compiler import api
+    from mlspec.compiler.run import engine
+    from mlspec.targets.azureml.run import AzureMLRun
+    from testkit import ROOT
+
+    spec = ROOT / "tests/run/probe/probe.mlspec"
+    res = api.compile_spec(str(spec), ["azureml"], env="prod", out=tmp_path / "build")
+    assert res.ok
+    comp = tmp_path / "build/azureml/prod/pipelines/train/components/split.yml"
+    doc = yaml.safe_load(comp.read_text())
+    doc["inputs"]["seed"]["type"] = "tensor"           # not an input type azure-ai-ml knows
+    comp.write_text(yaml.safe_dump(doc))
+    ir = api.build_irs(str(spec), "prod").irs["prod"]
+    ctx = engine.RunContext(workdir=tmp_path / "w", python=sys.executable, spec_dir=spec.parent,
+                            build_dir=tmp_path / "build/azureml", environment="prod", pipeline="train", ir=ir,
+                            data={"rows": spec.parent / "sample/rows.csv"})
+    ctx.workdir.mkdir()
+    runner = AzureMLRun(ctx)
+    with pytest.raises(engine.RunError, match=r"^azure-ai-ml rejects "):
+        runner.run()
+    assert runner.report.steps == []
+
+
+# ------------------------------------------------------------------ retries (emulated by the wrapper)
+
+FLAKY_SPLIT = '''
+import os, sys
+marker = os.path.join(os.getcwd(), ".attempted")        # the job's code folder: survives a retry
+f = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+if not os.path.exists(marker):
+    open(marker, "w").write("1")
+    open(os.path.join(f["--train"], "partial.csv"), "w").write("half written")
+    sys.exit(3)                                          # the first attempt fails
+exec(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "split_real.py")).read())
+'''
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+def test_step_retries_rerun_the_script_in_the_same_job(tmp_path, retries):
+    """`retries` through `mlspec run --target azureml`: the component has no retry setting
+    (azure-ai-ml command jobs have none); the wrapper reruns the script with emptied outputs."""
+    import shutil
+
+    import yaml
+
+    from mlspec.compiler.run import run_spec
+    from testkit import ROOT
+
+    probe = tmp_path / "probe"
+    shutil.copytree(ROOT / "tests/run/probe", probe)
+    (probe / "src/split_real.py").write_text((probe / "src/split.py").read_text())
+    (probe / "src/split.py").write_text(FLAKY_SPLIT)
+    spec = probe / "probe.mlspec"
+    text = spec.read_text().replace('args    = { seed = 7 }', f'args    = {{ seed = 7 }}\n      retries = {retries}')
+    spec.write_text(text)
+    out = run_spec(str(spec), "azureml", env="prod", workdir=str(tmp_path / "w"))
+    assert out.report is not None, [str(d) for d in out.result.diagnostics]
+    steps = {s.name: s for s in out.report.steps}
+    build = tmp_path / "w/azureml/prod/train/build/azureml"
+    comp = yaml.safe_load((build / "prod/pipelines/train/components/split.yml").read_text())
+    assert "retry_settings" not in comp and "retry" not in json.dumps(comp)
+    if retries == 0:
+        assert steps["split"].status == "failed" and "exit code 3" in steps["split"].reason
+        return
+    assert out.report.status == "succeeded", [(s.name, s.status, s.reason) for s in out.report.steps]
+    cfg = json.loads((build / "code/_mlspec/config/prod/train/split.json").read_text())
+    assert cfg["retries"] == 1 and cfg["outputs"] == ["train", "holdout"]
+    log = (tmp_path / "w/azureml/prod/train/work/logs/split.log").read_text()
+    assert "the script failed (exit 3); attempt 2 of 2" in log
+    train_out = tmp_path / "w/azureml/prod/train/work/steps/split/outputs/train"
+    assert "train.csv" in os.listdir(train_out) and "partial.csv" not in os.listdir(train_out)  # emptied
