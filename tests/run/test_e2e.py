@@ -26,8 +26,6 @@ TARGETS = ("sagemaker", "azureml", "vertex")
 
 XF = {
     # finding ids: /work/findings/<cloud>.md
-    "azureml": "RUN-AZ-1: fairness loads a non-MLflow model with mlflow.pyfunc (and needs mlflow/fairlearn); "
-               "RUN-AZ-2: register writes into the ro_mount model input",
     "vertex": "RUN-VX-1: CustomJob launcher payloads use camelCase fields, rejected by the aiplatform_v1 "
               "CustomJob proto the GCPC launcher parses them into",
 }
@@ -135,7 +133,6 @@ def test_churn_weekly_runs_to_completion(target, tmp_path):
 @pytest.mark.parametrize("target", xfail_for("recs", {
     "sagemaker": "RUN-SM-6: Register sits behind the Clarify bias check (Fairness), not_runnable locally "
                  "until smclarify is wired into the SageMaker executor",
-    "azureml": XF["azureml"],
     "vertex": XF["vertex"] + "; the champion task's runtime.py is not under the code path it runs from"}))
 def test_recommendations_nightly_runs_to_completion(target, tmp_path):
     code, doc, err = _run(SPECS / "recommendations.mlspec", target, tmp_path, "--env", "staging")
@@ -158,9 +155,7 @@ def _argv(rec: dict) -> dict:
     return {name: value for name, value in rec["argv"]}
 
 
-PROBE_XF = {"azureml": "CONTRACT-AZ-1: validate writes .mlspec/validation.json into its `data` output, so the next "
-                       "step's input holds a file that is not data",
-            "vertex": XF["vertex"] + "; CONTRACT-VX-1: runtime.py is not where the tasks run it from"}
+PROBE_XF = {"vertex": XF["vertex"] + "; CONTRACT-VX-1: runtime.py is not where the tasks run it from"}
 
 
 def _probe_param(t: str):
