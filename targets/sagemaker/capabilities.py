@@ -28,8 +28,9 @@ CAPABILITIES: dict[str, Verdict] = {
                         "top training job", STEPS),
     "step.evaluate": native("Processing step with a PropertyFile `evaluation.json` read by "
                             "Condition steps through Std:JsonGet", DG + "build-and-manage-propertyfile.html"),
-    "step.bias_check": native("ClarifyCheck step (MODEL_BIAS) with the Clarify image; its "
-                              "constraints feed the model package's Bias metrics", STEPS),
+    "step.bias_check": native("ClarifyCheck step with the Clarify image: DATA_BIAS for pre-training "
+                              "metrics (DPL, CI, KL, ...), MODEL_BIAS for post-training ones; the report "
+                              "is the model package's pre- or post-training Bias report", STEPS),
     "step.explain": native("ClarifyCheck step (MODEL_EXPLAINABILITY, SHAP)", STEPS),
     "step.register": native("RegisterModel step (CreateModelPackage) into the model package group, "
                             "PendingManualApproval unless the environment's approval is none",

@@ -16,8 +16,9 @@ RESOURCES: dict[str, str] = {
     "step.train": f"Training {P}; `_mlspec/launch.py` as `sagemaker_program`, the code tree as channel `mlspec_code`",
     "step.tune": f"Tuning {P} (Bayesian; MetricDefinitions match the launcher's `mlspec-metric` lines)",
     "step.evaluate": f"Processing {P} (model extracted by the launcher) + PropertyFile `evaluation.json`",
-    "step.bias_check": f"Model {P} + ClarifyCheck (MODEL_BIAS) + Processing `bias_limits.py` + Condition/Fail "
-                       "(Register sits in its IfSteps)",
+    "step.bias_check": f"ClarifyCheck (DATA_BIAS for pre-training metrics; Model {P} + MODEL_BIAS for "
+                       "post-training ones) + Processing `bias_limits.py` + Condition/Fail (Register sits in its "
+                       "IfSteps); the analysis config reads the data in its declared format",
     "step.explain": f"Model {P} + ClarifyCheck (MODEL_EXPLAINABILITY)",
     "step.register": f"RegisterModel {P}; `aws.sagemaker.ModelPackageGroup`",
     "step.batch_transform": f"Model {P} + Transform {P}",
@@ -56,7 +57,11 @@ RESOURCES: dict[str, str] = {
     "monitor.data_drift": "`aws.sagemaker.DataQualityJobDefinition` + `aws.sagemaker.MonitoringSchedule`",
     "monitor.prediction_drift": "`aws.sagemaker.DataQualityJobDefinition` (record preprocessor "
                                 "`prediction_record.py`) + `MonitoringSchedule`",
-    "monitor.model_quality": "`aws_native.sagemaker.ModelQualityJobDefinition` + `MonitoringSchedule`",
+    "monitor.model_quality": "`aws_native.sagemaker.ModelQualityJobDefinition` + `MonitoringSchedule`; problem "
+                             "type from the model's `task` (BinaryClassification, MulticlassClassification, "
+                             "Regression; other tasks E505), `prediction = probability` read as ProbabilityAttribute "
+                             "with the model's `threshold`, else InferenceAttribute; a metric Model Monitor lacks "
+                             "for the problem type is E505",
     "monitor.bias_drift": "`aws_native.sagemaker.ModelBiasJobDefinition` + `MonitoringSchedule`",
     "monitor.feature_attribution_drift": "`aws_native.sagemaker.ModelExplainabilityJobDefinition` + "
                                          "`MonitoringSchedule`",
@@ -151,9 +156,10 @@ monitors attach to Pulumi-managed endpoints only.
 
 **Security.** Every AWS row of docs/security.md holds unless the spec waives it (the waivers
 appear in the compile report). Known deviations, stated in the compile report when they apply:
-ClarifyCheck steps run without container network isolation (Clarify calls a shadow endpoint;
-VPC-only, with the deny guardrail on `sagemaker:NetworkIsolation` lifted for processing jobs when
-a pipeline has one); images are the SageMaker framework images by tag (MLS-G-06 digest pinning is
+ClarifyCheck steps that query a shadow endpoint (`explain`, post-training bias metrics) run
+without container network isolation (VPC-only, with the deny guardrail on
+`sagemaker:NetworkIsolation` lifted for processing jobs when a pipeline has one); a pre-training
+bias check (DATA_BIAS: DPL, CI, KL, ...) reads only its data and stays isolated; images are the SageMaker framework images by tag (MLS-G-06 digest pinning is
 not applied); the pipeline role may invoke the MLflow tracker Lambda (tracking.mlflow only).
 
 ## Construct mapping

@@ -99,10 +99,14 @@ def guardrails(env: Any, out: dict) -> list[dict]:
                                         "transform-job", "model")]
     jobs_vpc = ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
                 "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel"]
-    # Clarify (ClarifyCheck) processing jobs must reach a shadow endpoint: isolation cannot be
-    # demanded of CreateProcessingJob when the pipelines contain one (see the compile notes).
-    clarify = any(s["kind"] in ("bias_check", "explain") for p in env.ir.get("pipelines") or []
-                  for s in p["steps"])
+    # Clarify jobs that query a shadow endpoint (SHAP, post-training bias) cannot be isolated:
+    # isolation cannot be demanded of CreateProcessingJob when the pipelines contain one (see
+    # the compile notes). A pre-training (data) bias check reads only the data and stays isolated.
+    from mlspec.targets.sagemaker.pipeline import PRE_TRAINING_BIAS
+
+    clarify = any(s["kind"] == "explain" or (s["kind"] == "bias_check" and (s.get("metric") or "dpl").upper()
+                                             not in PRE_TRAINING_BIAS)
+                  for p in env.ir.get("pipelines") or [] for s in p["steps"])
     isolated = ["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel"]
     if not clarify:
         isolated.append("sagemaker:CreateProcessingJob")

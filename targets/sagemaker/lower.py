@@ -440,6 +440,26 @@ def lower_channels(env: EnvContext, out: dict, low: Lowering) -> None:
         out["topics"].append(topic)
 
 
+#: model `task` -> Model Monitor model-quality problem type
+QUALITY_PROBLEM_TYPES = {"binary_classification": "BinaryClassification",
+                         "multiclass_classification": "MulticlassClassification", "regression": "Regression"}
+#: the constraints file's section per problem type, and the metrics Model Monitor computes there
+CONSTRAINT_KEYS = {"BinaryClassification": "binary_classification_constraints",
+                   "MulticlassClassification": "multiclass_classification_constraints",
+                   "Regression": "regression_constraints"}
+QUALITY_METRICS = {
+    "BinaryClassification": {"accuracy", "precision", "recall", "f0_5", "f1", "f2", "auc", "au_prc",
+                             "true_positive_rate", "true_negative_rate", "false_positive_rate", "false_negative_rate"},
+    "MulticlassClassification": {"accuracy", "weighted_recall", "weighted_precision", "weighted_f0_5", "weighted_f1",
+                                 "weighted_f2", "accuracy_best_constant_classifier",
+                                 "weighted_recall_best_constant_classifier",
+                                 "weighted_precision_best_constant_classifier",
+                                 "weighted_f0_5_best_constant_classifier", "weighted_f1_best_constant_classifier",
+                                 "weighted_f2_best_constant_classifier"},
+    "Regression": {"mae", "mse", "rmse", "r2"},
+}
+
+
 def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
     for mo in env.ir.get("monitors") or []:
         e = env.endpoints.get(mo["endpoint"])
@@ -463,15 +483,39 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
              "output_prefix": f"reports/{naming.kebab(mo['name'])}",
              "instance_type": "ml.m5.xlarge", "max_runtime_s": min(every, 3600) if every >= 3600 else 1800,
              "ground_truth": env.token_uri(mo["ground_truth"]) if mo.get("ground_truth") else None,
-             "problem_type": "BinaryClassification", "label": label, "metric": mo.get("metric"),
+             "problem_type": None, "inference_attribute": None, "probability_attribute": None,
+             "probability_threshold": None, "label": label, "metric": mo.get("metric"),
              "breach": mo.get("breach") or {}, "facets": list(mo.get("facets") or []),
              "preprocessor": "code/_mlspec/prediction_record.py" if kind == "prediction_drift" else None,
              "analysis_config": None, "constraints": None}
+        if kind == "model_quality":
+            # the served model's task and prediction decide the problem type and which attribute
+            # of the endpoint output Model Monitor reads (a probability is not a label)
+            served = env.models.get(e["model"]) or {}
+            task = served.get("task")
+            ptype = QUALITY_PROBLEM_TYPES.get(task)
+            if ptype is None:
+                env.diag(mo["id"], f"model_quality monitor `{mo['name']}`: Model Monitor measures binary, multiclass "
+                                   f"and regression models; model `{served.get('name', e['model'])}` has task "
+                                   f"`{task or 'undeclared'}`",
+                         "declare `task = binary_classification`, `multiclass_classification` or `regression` on the model")
+                ptype = "BinaryClassification"
+            m["problem_type"] = ptype
+            pred = served.get("prediction") or {}
+            if ptype == "BinaryClassification" and pred.get("output") == "probability":
+                m["probability_attribute"] = "0"  # the endpoint's csv output: column 0 is the probability
+                m["probability_threshold"] = float(pred.get("threshold", 0.5))
+            else:
+                m["inference_attribute"] = "0"
+            allowed = QUALITY_METRICS[ptype]
+            if mo.get("metric") and mo["metric"] not in allowed:
+                env.diag(mo["id"], f"model_quality monitor `{mo['name']}`: Model Monitor has no `{mo['metric']}` "
+                                   f"metric for {ptype}", "use one of " + ", ".join(sorted(allowed)))
         if kind == "model_quality" and mo.get("metric"):
             # the breach threshold as Model Monitor model-quality constraints (native comparison)
             breach = mo.get("breach") or {}
             below = breach.get("below")
-            cons = {"version": 0.0, "binary_classification_constraints": {mo["metric"]: {
+            cons = {"version": 0.0, CONSTRAINT_KEYS[m["problem_type"]]: {mo["metric"]: {
                 "threshold": float(below if below is not None else breach.get("above") or 0.0),
                 "comparison_operator": "LessThanThreshold" if below is not None else "GreaterThanThreshold"}}}
             path = f"config/{env.env_name}/monitors/{naming.kebab(mo['name'])}/constraints.json"

@@ -31,6 +31,8 @@ CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet", "jsonl":
 CONDITIONS = {">=": "GreaterThanOrEqualTo", ">": "GreaterThan", "<=": "LessThanOrEqualTo",
               "<": "LessThan", "==": "Equals"}
 PRE_TRAINING_BIAS = {"CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"}
+#: declared data format -> Clarify's `dataset_type` (JSON Lines must be dense lists for Clarify)
+CLARIFY_DATASET_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet"}
 LAUNCHER = "_mlspec/launch.py"
 HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
                   "bias": "_mlspec/bias_limits.py",
@@ -368,42 +370,82 @@ class PipelineBuilder:
         self.pre.setdefault(s["id"], []).append(step)
         return name
 
+    def data_format(self, ref: str) -> str | None:
+        """The declared format of the data behind `ref` (a dataset, or a step's output)."""
+        if ref in self.env.datasets:
+            return self.env.datasets[ref].get("format")
+        parts = ref.split(".")
+        st = self.steps_by_id.get(".".join(parts[:2]))
+        if st is None:
+            return None
+        out = parts[-1] if len(parts) > 2 else ((st.get("outputs") or [None])[0])
+        fmt = (st.get("output_formats") or {}).get(out)
+        if fmt is None and st["kind"] == "validate":  # validate passes its dataset through
+            return self.data_format(st.get("data") or "")
+        return fmt
+
+    def model_of(self, model_ref: str) -> dict:
+        """The spec model trained by the step output `model_ref` ({} when none is declared)."""
+        train = self.train_of(model_ref)
+        for m in self.env.models.values():
+            src = m.get("source") or ""
+            if src == model_ref or (train is not None and self.train_of(src) is train):
+                return m
+        return {}
+
     def clarify(self, s: dict, check: str, methods: dict, extra_outputs: bool = False) -> dict:
-        model_step_name = self.model_step(s, s["model"])
         ds_ref = s["data"]
-        headers, label = self.env.headers_for(ds_ref, self.steps_by_id)
+        model = self.model_of(s["model"])
+        _, ds_label = self.env.headers_for(ds_ref, self.steps_by_id)
+        fmt = self.data_format(ds_ref)
+        if fmt not in CLARIFY_DATASET_TYPES:
+            self.diag(s["id"], f"SageMaker Clarify cannot read the `{fmt or 'undeclared'}` data of `{ds_ref}` "
+                               f"for step `{s['name']}`",
+                      "declare the producing step's `output_format = parquet` (or csv)")
         cfg_path = f"config/{self.env.env_name}/{self.name}/{local_name(s['id'])}/analysis_config.json"
         itype, _ = self.instance(s.get("compute"))
-        cfg = {"dataset_type": "text/csv", "headers": headers, "label": label or s.get("label"),
-               "methods": methods,
-               "predictor": {"instance_type": itype, "initial_instance_count": 1,
-                             "content_type": "text/csv", "accept_type": "text/csv"}}
-        if check == "MODEL_BIAS":
-            cfg["label_values_or_threshold"] = [1]
+        # column names come from the data itself: the csv header row, the parquet schema
+        # (an explicit `headers` list would make Clarify read a csv header row as data)
+        cfg: dict[str, Any] = {"dataset_type": CLARIFY_DATASET_TYPES.get(fmt, "text/csv"),
+                               "label": s.get("label") or model.get("label") or ds_label, "methods": methods}
+        if check in ("DATA_BIAS", "MODEL_BIAS"):
+            positive = model.get("positive_label")
+            cfg["label_values_or_threshold"] = [1 if positive is None else positive]
             cfg["facet"] = [{"name_or_index": f} for f in s.get("facets") or []]
+        step: dict[str, Any] = {}
+        if check != "DATA_BIAS":  # post-training bias and SHAP query a shadow endpoint of the model
+            model_step_name = self.model_step(s, s["model"])
+            cfg["predictor"] = {"instance_type": itype, "initial_instance_count": 1,
+                                "content_type": "text/csv", "accept_type": "text/csv"}
+            pred = model.get("prediction") or {}
+            if pred.get("output") == "probability":
+                cfg["probability_threshold"] = float(pred.get("threshold", 0.5))
+            step["ModelName"] = get(f"Steps.{model_step_name}.ModelName")
         self.files.append((cfg_path, cfg))
         a = self.processing(
             s, self.env.tool_image("clarify", s["id"], self), [],
             [{"name": "analysis_config", "uri": join("s3:/", param("ArtifactsBucket"), cfg_path),
               "local": "/opt/ml/processing/input/config"},
              {"name": "dataset", "uri": self.uri_of(ds_ref, s), "local": "/opt/ml/processing/input/data"}],
-            ["analysis_result"], isolate=False)
+            ["analysis_result"], isolate=None if check == "DATA_BIAS" else False)
         a["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["LocalPath"] = "/opt/ml/processing/output"
         del a["AppSpecification"]["ContainerEntrypoint"]
         step = {"Type": "ClarifyCheck", "Arguments": a, "CheckType": check,
                 "ModelPackageGroupName": self.env.group_name_for_pipeline(self.p),
-                "SkipCheck": False, "RegisterNewBaseline": True,
-                "ModelName": get(f"Steps.{model_step_name}.ModelName")}
-        self.notes.append(f"`{s['id']}`: ClarifyCheck jobs run without container network isolation "
-                          "(Clarify calls a shadow endpoint through the VPC's SageMaker runtime endpoint); "
-                          "VPC, KMS and inter-container encryption stay on")
+                "SkipCheck": False, "RegisterNewBaseline": True, **step}
+        if check != "DATA_BIAS":
+            self.notes.append(f"`{s['id']}`: ClarifyCheck jobs run without container network isolation "
+                              "(Clarify calls a shadow endpoint through the VPC's SageMaker runtime endpoint); "
+                              "VPC, KMS and inter-container encryption stay on")
         return step
 
     def step_bias_check(self, s: dict) -> dict:
         metric = (s.get("metric") or "dpl").upper()
         methods = ({"pre_training_bias": {"methods": [metric]}} if metric in PRE_TRAINING_BIAS
                    else {"post_training_bias": {"methods": [metric]}})
-        step = self.clarify(s, "MODEL_BIAS", methods)
+        # pre-training metrics describe the data (Clarify's DataBias check, no model endpoint);
+        # post-training metrics compare the model's predictions (ModelBias, shadow endpoint)
+        step = self.clarify(s, "DATA_BIAS" if metric in PRE_TRAINING_BIAS else "MODEL_BIAS", methods)
         if s.get("max_disparity") is not None:
             # the limit: a helper reads Clarify's analysis.json, a Condition compares, Fail names it
             script = HELPER_SCRIPTS["bias"]
@@ -475,7 +517,8 @@ class PipelineBuilder:
         for sid, st in self.steps_by_id.items():
             if st["kind"] == "bias_check" and st["model"] == source or (
                     st["kind"] == "bias_check" and self.train_of(st["model"]) is train):
-                a.setdefault("ModelMetrics", {})["Bias"] = {"PostTrainingReport": {
+                pre = (st.get("metric") or "dpl").upper() in PRE_TRAINING_BIAS
+                a.setdefault("ModelMetrics", {})["Bias"] = {"PreTrainingReport" if pre else "PostTrainingReport": {
                     "ContentType": "application/json",
                     "S3Uri": join(get(f"Steps.{self.sname(sid)}.ProcessingOutputConfig.Outputs"
                                       "['analysis_result'].S3Output.S3Uri"), "analysis.json")}}

@@ -24,8 +24,9 @@ the way the service does:
 Not runnable locally (reported ``not_runnable``): QualityCheck (the Model Monitor analyzer
 container), built-in algorithms (no ``sagemaker_program``), image-defined processing
 containers (no ContainerEntrypoint), and steps that read the output of such a step.
-ClarifyCheck pre-training bias runs with ``smclarify``, the library behind Clarify's bias
-metrics, when it is installed.
+ClarifyCheck DATA_BIAS (pre-training bias) runs with ``smclarify``, the library behind Clarify's
+bias metrics (targets/sagemaker/clarify_local.py); MODEL_BIAS and MODEL_EXPLAINABILITY query a
+shadow endpoint and are not runnable.
 """
 from __future__ import annotations
 
@@ -509,17 +510,7 @@ class SageMakerRun:
         if not app.get("ContainerEntrypoint"):
             raise NotRunnable(f"image {app['ImageUri'].rsplit('/', 1)[-1]} runs its own entry point (no ContainerEntrypoint)")
         root, remap = self._container(name)
-        for inp in args.get("ProcessingInputs") or []:
-            if "S3Input" not in inp:
-                raise NotRunnable(f"input {inp.get('InputName')} is not an S3 input")
-            si = inp["S3Input"]
-            self._check_written(si["S3Uri"], f"input {inp['InputName']}")
-            dest = self._local(si["LocalPath"], remap)
-            if si.get("S3DataType", "S3Prefix") != "S3Prefix":
-                raise NotRunnable(f"input {inp['InputName']}: S3DataType {si['S3DataType']}")
-            if self.s3.download_prefix(si["S3Uri"], dest) == 0:
-                raise StepFailed(f"input `{inp['InputName']}`: no objects under {si['S3Uri']} "
-                                 "(SageMaker fails a processing job whose S3 input is empty)")
+        self._stage_inputs(args, remap)
         outputs = (args.get("ProcessingOutputConfig") or {}).get("Outputs") or []
         for out in outputs:
             self._local(out["S3Output"]["LocalPath"], remap).mkdir(parents=True, exist_ok=True)
@@ -537,6 +528,23 @@ class SageMakerRun:
                                      for p in s.get("PropertyFiles") or []}
         self._collect_metrics(s, props)
         return ""
+
+    def _stage_inputs(self, args: dict, remap: dict[str, Path]) -> dict[str, Path]:
+        """Copy every processing input from S3 to its LocalPath; returns name -> local dir."""
+        staged = {}
+        for inp in args.get("ProcessingInputs") or []:
+            if "S3Input" not in inp:
+                raise NotRunnable(f"input {inp.get('InputName')} is not an S3 input")
+            si = inp["S3Input"]
+            self._check_written(si["S3Uri"], f"input {inp['InputName']}")
+            dest = self._local(si["LocalPath"], remap)
+            if si.get("S3DataType", "S3Prefix") != "S3Prefix":
+                raise NotRunnable(f"input {inp['InputName']}: S3DataType {si['S3DataType']}")
+            if self.s3.download_prefix(si["S3Uri"], dest) == 0:
+                raise StepFailed(f"input `{inp['InputName']}`: no objects under {si['S3Uri']} "
+                                 "(SageMaker fails a processing job whose S3 input is empty)")
+            staged[inp["InputName"]] = dest
+        return staged
 
     def _collect_metrics(self, s: dict, props: dict) -> None:
         outs = {o["OutputName"]: o for o in (props.get("ProcessingOutputConfig") or {}).get("Outputs") or []}
@@ -721,7 +729,59 @@ class SageMakerRun:
         raise NotRunnable("QualityCheck runs the Model Monitor analyzer container, which only SageMaker has")
 
     def step_clarifycheck(self, s: dict) -> str:
-        raise NotRunnable("ClarifyCheck: install smclarify to compute Clarify's bias metrics locally")
+        """A DATA_BIAS check: the Clarify job's pre-training bias analysis with smclarify (the
+        library behind Clarify's bias metrics), fed with the job's own analysis_config input.
+        MODEL_BIAS and MODEL_EXPLAINABILITY query a shadow endpoint: not runnable here."""
+        from mlspec.targets.sagemaker import clarify_local
+
+        check = s.get("CheckType")
+        if check not in ("DATA_BIAS", "MODEL_BIAS", "MODEL_EXPLAINABILITY"):
+            raise StepFailed(f"CheckType {check!r} is not one of DATA_BIAS, MODEL_BIAS, MODEL_EXPLAINABILITY")
+        args = self.resolve(s["Arguments"])
+        app = args["AppSpecification"]
+        if app.get("ContainerEntrypoint") or app.get("ContainerArguments"):
+            raise StepFailed("a Clarify job takes no ContainerEntrypoint or ContainerArguments (SageMaker rejects them)")
+        if "/sagemaker-clarify-processing:" not in app.get("ImageUri", ""):
+            raise StepFailed(f"ClarifyCheck runs the SageMaker Clarify image, not {app.get('ImageUri')}")
+        if check != "DATA_BIAS":
+            raise NotRunnable(f"ClarifyCheck {check}: Clarify queries a shadow endpoint of the model, "
+                              "which only SageMaker runs")
+        try:
+            import smclarify  # noqa: F401
+        except ImportError:
+            raise NotRunnable("ClarifyCheck DATA_BIAS needs smclarify (pip install 'mlspec[run]')") from None
+        names = [i.get("InputName") for i in args.get("ProcessingInputs") or []]
+        if sorted(names) != ["analysis_config", "dataset"]:
+            raise StepFailed(f"a Clarify job reads the inputs `analysis_config` and `dataset`, not {names}")
+        outputs = (args.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        if len(outputs) != 1 or outputs[0]["S3Output"]["LocalPath"] != "/opt/ml/processing/output":
+            raise StepFailed("a Clarify job writes one output from /opt/ml/processing/output")
+        root, remap = self._container(s["Name"])
+        staged = self._stage_inputs(args, remap)
+        out_dir = self._local(outputs[0]["S3Output"]["LocalPath"], remap)
+        try:
+            cfg = clarify_local.read_config(staged["analysis_config"])
+            doc = clarify_local.analyze(cfg, staged["dataset"], out_dir)
+        except clarify_local.ConfigError as exc:
+            raise StepFailed(f"the Clarify job would fail: {exc}") from None
+        except clarify_local.Unsupported as exc:
+            raise NotRunnable(f"ClarifyCheck: {exc}") from None
+        self.s3.upload_dir(out_dir, outputs[0]["S3Output"]["S3Uri"])
+        report = (args["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].rstrip("/") + "/analysis.json")
+        props = copy.deepcopy(args)
+        props.update({"ProcessingJobName": f"pipelines-{self.execution_id}-{s['Name']}",
+                      "ProcessingJobStatus": "Completed", "CalculatedBaselineConstraints": report})
+        # the drift check against an earlier baseline: none is registered in a fresh run
+        if not s.get("SkipCheck") and s.get("SuppliedBaselineConstraints"):
+            raise NotRunnable("ClarifyCheck: the drift check against SuppliedBaselineConstraints is not reproduced locally")
+        self.props[s["Name"]] = props
+        methods = (cfg["methods"].get("pre_training_bias") or {}).get("methods") or []
+        parts = []
+        for m in ([methods] if isinstance(methods, str) else methods):
+            value, n = clarify_local.max_abs(doc, m)
+            if n:
+                parts.append(f"{m} max |value| {value:.4g} over {n} facet values")
+        return "; ".join(parts)
 
 
 def _list_key(o: Any) -> str | None:

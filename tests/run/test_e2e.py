@@ -31,9 +31,6 @@ XF = {
 }
 
 
-SM_CLARIFY = ("RUN-SM-6: Register now sits inside the bias-limit condition (issue 12 item 7), and the Clarify step it depends on is not_runnable locally until smclarify is wired into the SageMaker executor")
-
-
 def xfail_for(example: str, extra: dict[str, str] | None = None):
     reasons = dict(XF)
     reasons.update(extra or {})
@@ -80,7 +77,7 @@ def _steps(doc: dict) -> dict[str, dict]:
 
 
 # ----------------------------------------------------------------------------- fraud_detection
-@pytest.mark.parametrize("target", xfail_for("fraud", {"sagemaker": SM_CLARIFY}))
+@pytest.mark.parametrize("target", xfail_for("fraud"))
 def test_fraud_prod_passes_the_gate_and_registers_pending_approval(target, run_once):
     code, doc, err, _ = run_once(SPECS / "fraud_detection.mlspec", target, "--env", "prod")
     assert code == 0, json.dumps(doc, indent=1) + err
@@ -104,7 +101,6 @@ def test_fraud_gate_fail_ends_in_the_fail_step_with_the_comparison(target, tmp_p
     assert doc["registered"] == []
 
 
-@pytest.mark.xfail(strict=True, reason=SM_CLARIFY)
 def test_fraud_dev_registers_approved_without_approval(tmp_path):
     out = run_spec(str(SPECS / "fraud_detection.mlspec"), "sagemaker", env="dev", workdir=str(tmp_path))
     assert out.report is not None and out.report.status == "succeeded"
@@ -119,8 +115,7 @@ def test_fraud_dev_registers_approved_without_approval(tmp_path):
 HEAVY = "tune_nn is pytorch and the example's scripts are being moved to scikit-learn/XGBoost (contract worker); "
 
 
-@pytest.mark.parametrize("target", xfail_for("churn", {
-    "sagemaker": HEAVY + "RUN-SM-1/2 (no contract flags)"}))
+@pytest.mark.parametrize("target", xfail_for("churn"))
 def test_churn_weekly_runs_to_completion(target, tmp_path):
     code, doc, err = _run(SPECS / "churn_scoring.mlspec", target, tmp_path, "--env", "prod")
     assert code == 0, json.dumps(doc, indent=1) + err
@@ -131,8 +126,6 @@ def test_churn_weekly_runs_to_completion(target, tmp_path):
 # `staging` checks the shipped 5,000-row sample (prod asks for 1,000,000 rows) and keeps
 # approval required, so registration ends "pending approval" as in prod.
 @pytest.mark.parametrize("target", xfail_for("recs", {
-    "sagemaker": "RUN-SM-6: Register sits behind the Clarify bias check (Fairness), not_runnable locally "
-                 "until smclarify is wired into the SageMaker executor",
     "vertex": XF["vertex"] + "; the champion task's runtime.py is not under the code path it runs from"}))
 def test_recommendations_nightly_runs_to_completion(target, tmp_path):
     code, doc, err = _run(SPECS / "recommendations.mlspec", target, tmp_path, "--env", "staging")

@@ -39,7 +39,8 @@ def maximal_ir(env="prod", production=True, approval="required") -> dict:
     steps = [
         step("validate", "validate", data="dataset.transactions", checks={"min_rows": 10000}, outputs=["data"]),
         step("prepare", "process", ["step.validate"], CPU, script="src/prepare.py", inputs=["step.validate.outputs.data"],
-             args={"test_fraction": 0.2, "mode": "full"}, image=None, outputs=["train", "test"]),
+             args={"test_fraction": 0.2, "mode": "full"}, image=None, outputs=["train", "test"],
+             output_formats={"train": "csv", "test": "parquet"}),
         step("train", "train", ["step.prepare"], GPU, framework={"name": "xgboost", "version": "1.7"},
              entry_point="src/train.py", inputs=["step.prepare.outputs.train"],
              hyperparameters={"max_depth": 6, "eta": 0.2}, image=None, outputs=["model"], max_runtime_s=7200),
@@ -78,7 +79,9 @@ def maximal_ir(env="prod", production=True, approval="required") -> dict:
              "approval": {"required": approval == "required", "approvers": ["risk-leads"], "count": 1},
              "explain": "shap", "card": {"intended_use": "Score transactions", "limitations": "US/GB only",
                                          "ethical_considerations": None},
-             "metrics_from": "step.evaluate", "gates": ["gate.quality"]}
+             "metrics_from": "step.evaluate", "gates": ["gate.quality"],
+             "task": "binary_classification", "label": "is_fraud", "positive_label": 1,
+             "prediction": {"output": "probability", "threshold": 0.5}, "format": "xgboost", "serve": None}
     challenger = dict(model, id="model.challenger", name="challenger", registered_by=None, gates=[])
     rb = ["alert.latency", "alert.errors"]
     endpoints = [

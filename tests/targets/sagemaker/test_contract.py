@@ -35,6 +35,7 @@ if "--metrics" in args:
         json.dump({"metrics": {"auc": {"value": 0.91}, "f1": {"value": 0.8}}}, f)
 with open(os.environ["RECORD"], "w") as f:
     json.dump(record, f)
+sys.exit(int(os.environ.get("EXIT", "0")))  # scripts end with sys.exit(main())
 '''
 
 
@@ -62,12 +63,12 @@ def ir_step(name):
     return next(s for s in fx.maximal_ir()["pipelines"][0]["steps"] if s["name"] == name)
 
 
-def launch(root: Path, opt: Path, args: list[str], tmp: Path) -> tuple[dict, str]:
+def launch(root: Path, opt: Path, args: list[str], tmp: Path, exit_code: int = 0) -> tuple[dict, str]:
     rec = tmp / "record.json"
-    env = {"MLSPEC_OPT_ML": str(opt), "RECORD": str(rec), "PATH": "/usr/bin:/bin"}
+    env = {"MLSPEC_OPT_ML": str(opt), "RECORD": str(rec), "PATH": "/usr/bin:/bin", "EXIT": str(exit_code)}
     out = subprocess.run([sys.executable, str(root / "code" / "_mlspec" / "launch.py"), *args], env=env,
                          capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == exit_code, out.stderr
     return json.loads(rec.read_text()), out.stdout
 
 
@@ -143,3 +144,15 @@ def test_training_and_tuning_get_the_contract_argv(build, tmp_path, step):
     if step == "Tune":
         regex = job["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"]
         assert [m.group(1) for m in map(re.compile(regex).search, stdout.splitlines()) if m] == ["0.91"]
+
+
+def test_a_failing_trial_fails_the_job_and_reports_no_metric(build, tmp_path):
+    """A script that exits non-zero fails the job with its status; the launcher reports nothing
+    (a tuning job must not rank a failed trial)."""
+    root, d = build
+    job = steps(d)["Tune"]["Arguments"]["TrainingJobDefinition"]
+    opt = tmp_path / "opt"
+    (opt / "input" / "config").mkdir(parents=True)
+    (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(job["StaticHyperParameters"]))
+    _, stdout = launch(root, opt, [], tmp_path, exit_code=3)
+    assert "mlspec-metric" not in stdout

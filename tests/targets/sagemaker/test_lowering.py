@@ -191,3 +191,31 @@ def test_lowering_needs_no_sagemaker_core(monkeypatch):
     finally:
         images._data.cache_clear()
     assert [x for x in d if x.code == "E505"] == []
+
+
+def _quality(ir, task, metric, prediction=None):
+    model = ir["models"][0]
+    model["task"], model["prediction"] = task, prediction
+    mq = next(m for m in ir["monitors"] if m["kind"] == "model_quality")
+    mq["metric"] = metric
+    return lower([ir])
+
+
+def test_model_quality_monitor_follows_the_models_task():
+    """Issue 12 item 8: the problem type, the constraints section and the prediction attribute
+    come from the served model's task and prediction settings."""
+    low = _quality(fx.maximal_ir(), "regression", "rmse")
+    assert not low.diagnostics
+    files = {a.path: a.content for a in low.artifacts}
+    cons = next(v for k, v in files.items() if k.endswith("constraints.json") and "/monitors/" in k)
+    assert set(cons) == {"version", "regression_constraints"} and "rmse" in cons["regression_constraints"]
+    stack = next(a.content for a in low.artifacts if a.path.startswith("pulumi/stacks/"))
+    mq = next(m for m in stack["monitors"] if m["kind"] == "model_quality")
+    assert mq["problem_type"] == "Regression" and mq["inference_attribute"] == "0"
+    assert mq["probability_attribute"] is None
+    # a metric Model Monitor does not compute for the problem type, or a task it cannot measure
+    bad = _quality(fx.maximal_ir(), "regression", "f1")
+    assert [(d.code, d.ir_id) for d in bad.diagnostics] == [("E505", "monitor.model_quality")]
+    assert "rmse" in bad.diagnostics[0].hint
+    undeclared = _quality(fx.maximal_ir(), None, "f1")
+    assert any("task = binary_classification" in d.hint for d in undeclared.diagnostics)

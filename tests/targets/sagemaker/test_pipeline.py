@@ -131,7 +131,10 @@ def test_security_of_every_job_step(lowering):
             if s["Type"] in ("Processing", "ClarifyCheck", "QualityCheck"):
                 net = a["NetworkConfig"]
                 assert net["EnableInterContainerTrafficEncryption"] is True
-                assert net["EnableNetworkIsolation"] is (s["Type"] != "ClarifyCheck")
+                # only Clarify jobs that query a shadow endpoint (SHAP, post-training bias) are
+                # not isolated; a DATA_BIAS check reads only its data
+                endpoint = s["Type"] == "ClarifyCheck" and s["CheckType"] != "DATA_BIAS"
+                assert net["EnableNetworkIsolation"] is (not endpoint)
                 assert net["VpcConfig"]["Subnets"] and net["VpcConfig"]["SecurityGroupIds"]
                 cluster = a["ProcessingResources"]["ClusterConfig"]
                 if storage.has_local_storage(cluster["InstanceType"]):  # NVMe: the API refuses a volume key
@@ -175,8 +178,37 @@ def test_gates_conditions_fail_steps_and_champion(lowering):
     assert values["PropertyFiles"][0]["FilePath"] == "values.json"
     # bias limit check
     assert steps["FairnessCheck"]["Arguments"]["Conditions"][0]["RightValue"] == 0.1
-    assert steps["Fairness"]["Type"] == "ClarifyCheck" and steps["Fairness"]["CheckType"] == "MODEL_BIAS"
-    assert steps["Explain"]["CheckType"] == "MODEL_EXPLAINABILITY"
+    # DPL is a pre-training metric: Clarify's DataBias check (no model, no shadow endpoint)
+    assert steps["Fairness"]["Type"] == "ClarifyCheck" and steps["Fairness"]["CheckType"] == "DATA_BIAS"
+    assert "ModelName" not in steps["Fairness"]
+    assert steps["Explain"]["CheckType"] == "MODEL_EXPLAINABILITY" and "ModelName" in steps["Explain"]
+
+
+def test_clarify_analysis_configs_read_the_declared_data_format(lowering):
+    """Clarify reads the prepared output in its declared format (item 10): column names come
+    from the data (csv header row, parquet schema), the positive label from the model."""
+    files = {a.path.rsplit("/", 2)[-2]: a.content for a in lowering.artifacts
+             if a.path.startswith("config/prod/") and a.path.endswith("/analysis_config.json")}
+    bias = files["fairness"]
+    assert bias["dataset_type"] == "application/x-parquet"  # prepare's `test` output is parquet
+    assert "headers" not in bias and bias["label"] == "is_fraud"
+    assert bias["label_values_or_threshold"] == [1] and bias["facet"] == [{"name_or_index": "country"}]
+    assert bias["methods"] == {"pre_training_bias": {"methods": ["DPL"]}} and "predictor" not in bias
+    shap = files["explain"]
+    assert shap["dataset_type"] == "application/x-parquet" and shap["predictor"]["instance_type"]
+    # the registered package files the DPL report as the pre-training report
+    reg = [s for s in all_steps(definitions(lowering)["pipelines/prod/training.json"]["Steps"])
+           if s["Type"] == "RegisterModel"][0]["Arguments"]
+    assert set(reg["ModelMetrics"]["Bias"]) == {"PreTrainingReport"}
+
+
+def test_clarify_refuses_data_it_cannot_read():
+    ir = fx.maximal_ir()
+    prep = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "prepare")
+    prep["output_formats"] = {"train": "csv", "test": "jsonl"}
+    low = SageMaker().lower([ir], fx.CTX)
+    assert {(d.code, d.ir_id) for d in low.diagnostics} >= {("E505", "step.fairness"), ("E505", "step.explain")}
+    assert "output_format = parquet" in low.diagnostics[0].hint
 
 
 def test_register_approval_and_lineage(lowering):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import botocore.session
 import pytest
 
 from mlspec.compiler.plan.harness import duplicate_urns, missing_required, run_program, snake_case_leaks
@@ -220,6 +221,24 @@ def test_monitors(prod):  # MLS-AWS-066/067
         j = of(prod, f"aws-native:sagemaker:{kind}JobDefinition")[0]["inputs"]
         assert j["networkConfig"]["enableNetworkIsolation"] is True
         assert j["jobResources"]["clusterConfig"]["volumeKmsKeyId"]
+    # model quality reads the model's task and prediction: a probability with its threshold, not a label
+    mq = of(prod, "aws-native:sagemaker:ModelQualityJobDefinition")[0]["inputs"]
+    assert mq["modelQualityAppSpecification"]["problemType"] == "BinaryClassification"
+    ep = mq["modelQualityJobInput"]["endpointInput"]
+    assert ep["probabilityAttribute"] == "0" and ep["probabilityThresholdAttribute"] == 0.5
+    assert "inferenceAttribute" not in ep
+    # the service's own request model judges the endpoint input and app specification
+    from botocore.validate import ParamValidator
+
+    op = botocore.session.get_session().get_service_model("sagemaker").operation_model(
+        "CreateModelQualityJobDefinition").input_shape
+    pascal = lambda d: {k[0].upper() + k[1:]: v for k, v in d.items()}  # noqa: E731
+    job_input = {"EndpointInput": pascal(ep),
+                 "GroundTruthS3Input": pascal(mq["modelQualityJobInput"]["groundTruthS3Input"])}
+    for member, value in (("ModelQualityJobInput", job_input),
+                          ("ModelQualityAppSpecification", pascal(mq["modelQualityAppSpecification"]))):
+        report = ParamValidator().validate(value, op.members[member])
+        assert not report.has_errors(), report.generate_report()
     # drift breach -> pipeline start, and notification
     targets = {r["name"]: r["inputs"] for r in of(prod, "aws:cloudwatch/eventTarget:EventTarget")}
     retrain = targets["breach-data_drift-retrain-training"]

@@ -519,8 +519,12 @@ for m in DATA["monitors"]:
         pre = f"{kind}JobDefinition"
         ep_args = dict(endpoint_name=ep.name, local_path="/opt/ml/processing/input/endpoint",
                        s3_data_distribution_type="FullyReplicated", s3_input_mode="File")
-        if kind == "ModelQuality":
-            ep_args["inference_attribute"] = "0"
+        if kind == "ModelQuality":  # what of the endpoint's output is the prediction (the model's task)
+            for arg, key in (("inference_attribute", "inference_attribute"),
+                             ("probability_attribute", "probability_attribute"),
+                             ("probability_threshold_attribute", "probability_threshold")):
+                if m.get(key) is not None:
+                    ep_args[arg] = m[key]
         job_input = dict(endpoint_input=getattr(ns, f"{pre}EndpointInputArgs")(**ep_args))
         if kind != "ModelExplainability":
             job_input["ground_truth_s3_input"] = getattr(ns, f"{pre}MonitoringGroundTruthS3InputArgs")(

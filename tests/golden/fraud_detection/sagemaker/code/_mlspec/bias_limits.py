@@ -6,6 +6,7 @@ of the requested bias metric over every facet value, for the pipeline's Conditio
 import argparse
 import json
 import os
+import sys
 
 IN = "/opt/ml/processing/input/analysis/analysis.json"
 OUT = "/opt/ml/processing/output/limits"
@@ -28,9 +29,11 @@ def main():
     metric = ap.parse_args().metric
     with open(IN) as f:
         found = [abs(v) for v in values(json.load(f), metric)]
+    if not found:  # never pass a limit on a metric Clarify did not compute
+        sys.exit(f"bias limits: Clarify's analysis.json has no value of {metric}")
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "limits.json"), "w") as f:
-        json.dump({"metric": metric, "max_abs": max(found) if found else 0.0, "count": len(found)}, f)
+        json.dump({"metric": metric, "max_abs": max(found), "count": len(found)}, f)
 
 
 if __name__ == "__main__":

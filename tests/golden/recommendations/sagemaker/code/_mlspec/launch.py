@@ -69,7 +69,11 @@ def run(script: str, code_dir: str, argv: list[str]) -> None:
     sys.path.insert(0, code)
     sys.argv = [entry] + argv
     print("mlspec: " + " ".join([os.path.relpath(entry, CODE_ROOT)] + argv), flush=True)
-    runpy.run_path(entry, run_name="__main__")
+    try:
+        runpy.run_path(entry, run_name="__main__")
+    except SystemExit as exc:  # `sys.exit(main())`: a script's normal ending
+        if exc.code not in (None, 0):
+            raise  # the job fails with the script's exit status; nothing is reported
     report_metrics(metrics)
 
 
