@@ -131,11 +131,11 @@ class Body:
             n = v.value
             if isinstance(n, int) and abs(n) > 2 ** 53:
                 return default  # reported once for the whole spec (E302, "too large")
+            if not math.isfinite(n):
+                return default  # reported once for the whole spec (E302, "too large")
             if integer and not isinstance(n, int):
                 self._wrong(name, v, "integer")
                 return default
-            if not math.isfinite(n):
-                return default  # reported once for the whole spec (E302, "too large")
             if not self._in_range(name, v, n, lo, hi, lo_open, v.text):
                 return default
             return n

@@ -334,6 +334,29 @@ def test_churn_metrics_at_the_targeted_share():
     assert got["lift"] == pytest.approx((2 / 3) / 0.3)
 
 
+def test_fraud_mcc_groups_reach_every_group():
+    """A range nested in another (digital goods inside 5600-5999) is matched, not shadowed."""
+    m = load("fraud_detection/src/prepare.py")
+    assert [m.mcc_group(c) for c in (5814, 5815, 5818, 5819, 5651)] == \
+        ["auto_apparel", "digital_goods", "digital_goods", "auto_apparel", "auto_apparel"]
+    for name, lo, hi in m.MCC_GROUPS:
+        assert m.mcc_group(lo) == name and m.mcc_group(hi) == name, name
+
+
+def test_data_files_skip_bookkeeping(tmp_path: Path):
+    """A tool's metadata next to the data (`.mlspec/validation.json`, `_SUCCESS`) is not read as data."""
+    common = load("recommendations/src/common.py")
+    (tmp_path / ".mlspec").mkdir()
+    (tmp_path / ".mlspec" / "validation.json").write_text("{}")
+    (tmp_path / "_SUCCESS").write_text("")
+    (tmp_path / "part").mkdir()
+    (tmp_path / "part" / "a.jsonl").write_text('{"ts": 1767225600, "clicked": 1}\n')
+    (tmp_path / "b.csv").write_text("ts,clicked\n1767225601,0\n")
+    assert [Path(f).relative_to(tmp_path).as_posix() for f in common.data_files(str(tmp_path))] == \
+        ["b.csv", "part/a.jsonl"]
+    assert len(common.read_table(str(tmp_path))) == 2
+
+
 def test_ranking_metrics_per_user():
     m = load("recommendations/src/evaluate.py")
     got = m.compute_metrics([1, 0, 0, 1, 0, 1], [0.9, 0.8, 0.1, 0.2, 0.7, 0.3], ["a", "a", "a", "b", "b", "b"], k=2)

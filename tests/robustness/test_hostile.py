@@ -381,6 +381,7 @@ def test_a_full_disk_keeps_the_previous_build_and_says_so(tmp_path: Path, monkey
     "  environment dev { scale = " + "9" * 5000 + " }\n",
     "  environment dev { scale = -" + "9" * 5000 + ".5 }\n",
     "  environment dev { scale = " + "9" * 5000 + "e3 }\n",
+    "  dataset d { uri = \"data://x/d/\"  format = parquet  version = \"1\"  checks { min_rows = " + "9" * 5000 + " } }\n",
 ])
 def test_huge_numbers_are_refused(tmp_path: Path, body: str):
     spec = _spec(tmp_path, body)
@@ -388,6 +389,8 @@ def test_huge_numbers_are_refused(tmp_path: Path, body: str):
         r = _mlspec(cmd[0], str(spec), *cmd[1:], cwd=tmp_path)
         err = r.stderr.decode()
         assert r.returncode == 1 and "Traceback" not in err and "error[E" in err, err[-2000:]
+        # one diagnostic that says what is wrong (too large), not "expects a whole number"
+        assert "error[E302]" in err and "too large" in err and "error[E301]" not in err, err[-2000:]
 
 
 @pytest.mark.parametrize("expr", ["0.5" + " + 0" * 2000, "- " * 2000 + "0.5", "0.5" + " * 1" * 150,

@@ -23,12 +23,16 @@ def flag(parser: argparse.ArgumentParser, name: str, **kw) -> None:
 
 
 def data_files(directory: str) -> list[str]:
-    """The data files of an input directory, in a stable order (any part layout)."""
+    """The data files of an input directory, in a stable order (any part layout).
+
+    Hidden and underscore-prefixed files and folders (`.mlspec/`, `_SUCCESS`, `.crc`) are
+    bookkeeping that tools leave next to data, not data.
+    """
     out = []
     for root, dirs, files in os.walk(directory):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         out += [os.path.join(root, f) for f in sorted(files)
-                if f.endswith((".csv", ".parquet", ".pq", ".jsonl", ".json"))]
+                if not f.startswith((".", "_")) and f.endswith((".csv", ".parquet", ".pq", ".jsonl", ".json"))]
     return out
 
 

@@ -26,6 +26,7 @@ LOG = logging.getLogger("split")
 HOLDOUT_DAYS = 7
 LABEL = "clicked"
 AGE_BANDS = ("18-24", "25-34", "35-54", "55+")
+FOLDS = 5  # training rows' click-through rates are computed out of fold
 PRIOR_WEIGHT = 10.0  # clicks-through rates are shrunk towards the global rate by this many events
 
 
@@ -66,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     for c in ("user_id", "item_id", "age_band", "region"):
         df[c] = df[c].fillna("unknown").astype(str)
     df[LABEL] = df[LABEL].astype(int)
-    df["ts"] = pd.to_datetime(df["ts"], utc=True)
+    # `timestamp` columns arrive as ISO-8601 strings or as epoch seconds (jsonl numbers)
+    ts = df["ts"]
+    df["ts"] = pd.to_datetime(ts, unit="s", utc=True) if pd.api.types.is_numeric_dtype(ts) else pd.to_datetime(ts, utc=True)
     df = df.drop_duplicates(subset=["user_id", "item_id", "ts"]).sort_values("ts")
     cutoff = df["ts"].max() - pd.Timedelta(days=HOLDOUT_DAYS)
     train, holdout = df[df["ts"] <= cutoff], df[df["ts"] > cutoff]
@@ -81,7 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     prior = float(train[LABEL].mean())
     users, items = rates(train, "user_id", prior), rates(train, "item_id", prior)
     regions = sorted(train["region"].value_counts().index[:8])
-    write_table(featurize(train, users, items, prior, regions), args.train, "train", "csv")
+    # Training rows get out-of-fold rates: each fold's features come from the other folds, so
+    # no row's features contain its own label (the model would learn the leak, not the signal).
+    train = train.reset_index(drop=True)
+    fold = train.index % FOLDS
+    parts = []
+    for f in range(FOLDS):
+        rest = train[fold != f]
+        parts.append(featurize(train[fold == f], rates(rest, "user_id", prior), rates(rest, "item_id", prior),
+                               prior, regions))
+    write_table(pd.concat(parts).sort_values("ts", kind="stable"), args.train, "train", "csv")
     write_table(featurize(holdout, users, items, prior, regions), args.holdout, "holdout", "csv")
     LOG.info("cut-off %s: train=%d rows, holdout=%d rows (%d users)", cutoff.isoformat(), len(train),
              len(holdout), len(rankable))

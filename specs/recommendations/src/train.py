@@ -25,6 +25,8 @@ LOG = logging.getLogger("train")
 
 LABEL = "clicked"
 MODEL_FILE = "model.bst"
+VALIDATION_SHARE = 0.2
+EARLY_STOP = 20
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -53,17 +55,32 @@ def main(argv: list[str] | None = None) -> int:
     if df[LABEL].nunique() < 2:
         LOG.error("the training rows need clicks and non-clicks")
         return 1
-    dtrain = xgb.DMatrix(df[spec["features"]].astype("float32"), label=df[LABEL].astype(int),
-                         feature_names=spec["features"])
+    def matrix(rows):
+        return xgb.DMatrix(rows[spec["features"]].astype("float32"), label=rows[LABEL].astype(int),
+                           feature_names=spec["features"])
+
+    # `rounds` is the most boosting rounds; training stops early when the AUC on the latest
+    # VALIDATION_SHARE of the training window (by time) stops improving, so a small window
+    # (a staging sample) is not overfitted. The model is then refitted on the whole window.
+    df = df.sort_values("ts", kind="stable") if "ts" in df else df
+    cut = int(len(df) * (1 - VALIDATION_SHARE))
     params = {"objective": "binary:logistic", "eval_metric": "auc", "eta": args.eta, "max_depth": args.max_depth,
               "tree_method": "hist", "seed": args.seed}
-    booster = xgb.train(params, dtrain, num_boost_round=args.rounds)
+    rounds = args.rounds
+    fit, val = df.iloc[:cut], df.iloc[cut:]
+    if fit[LABEL].nunique() == 2 and val[LABEL].nunique() == 2:
+        probe = xgb.train(params, matrix(fit), num_boost_round=args.rounds, evals=[(matrix(val), "validation")],
+                          early_stopping_rounds=EARLY_STOP, verbose_eval=False)
+        rounds = probe.best_iteration + 1
+    dtrain = matrix(df)
+    booster = xgb.train(params, dtrain, num_boost_round=rounds)
     auc = roc_auc(df[LABEL].astype(int).tolist(), booster.predict(dtrain).tolist())
     os.makedirs(args.model, exist_ok=True)
     booster.save_model(os.path.join(args.model, MODEL_FILE))
     save_json(spec, args.model, "features.json")
     write_evaluation(args.metrics, {"train_auc": auc})
-    LOG.info("trained on %d rows with %d features; train auc %.4f", len(df), len(spec["features"]), auc)
+    LOG.info("trained on %d rows with %d features for %d rounds; train auc %.4f", len(df), len(spec["features"]),
+             rounds, auc)
     return 0
 
 

@@ -27,14 +27,16 @@ ID_COLUMN = "transaction_id"
 TEST_FRACTION = 0.2
 OUTPUT_FORMAT = "csv"  # as declared in the spec: `output_format = csv`
 COUNTRIES = ("US", "GB", "DE")
-# Merchant category code ranges (ISO 18245) that carry distinct fraud risk.
+# Merchant category code ranges (ISO 18245) that carry distinct fraud risk. The first range
+# that holds a code wins, so a range nested in another (digital goods 5815-5818 inside
+# 5600-5999) comes before it.
 MCC_GROUPS = (
     ("travel", 3000, 3999),
     ("transport", 4000, 4799),
     ("utilities", 4800, 4999),
     ("retail", 5000, 5599),
-    ("auto_apparel", 5600, 5999),
     ("digital_goods", 5815, 5818),
+    ("auto_apparel", 5600, 5999),
     ("cash_like", 6010, 6051),
     ("services", 7000, 8999),
 )
