@@ -328,6 +328,7 @@ class VertexRun:
         remap = {"/gcs": self.gcs}
         env = {e["name"]: e.get("value", "") for e in ctr.get("env") or []}
         note = ""
+        self._job_step = None
         if len(argv) >= 4 and argv[:4] == ["python3", "-u", "-m", CUSTOM_JOB_LAUNCHER]:
             self._custom_job(name, argv[4:], remap)
         elif len(argv) >= 4 and argv[:4] == ["python3", "-u", "-m", TUNING_JOB_LAUNCHER]:
@@ -357,7 +358,7 @@ class VertexRun:
                                      "which is not JSON") from None
         self.out_params[name] = outs
         self.out_artifacts[name] = out_arts
-        self._collect_metrics(name, out_arts)
+        self._collect_metrics(self._job_step or name, out_arts)
         return note
 
     def _fill(self, text: str, params, arts, out_arts, out_files, ex_input) -> str:
@@ -396,6 +397,7 @@ class VertexRun:
         if opts.get("type") != "CustomJob":
             raise NotRunnable(f"launcher type {opts.get('type')}")
         job = parse_custom_job(opts.get("payload", ""), opts.get("project", ""), opts.get("location", ""))
+        self._job_step = job.labels.get("mlspec-step")  # the spec's step name (metrics are keyed by it)
         spec = job.job_spec
         env = {}
         base = spec.base_output_directory.output_uri_prefix if spec.base_output_directory else ""

@@ -28,8 +28,6 @@ XF = {
     # finding ids: /work/findings/<cloud>.md
     "azureml": "RUN-AZ-1: fairness loads a non-MLflow model with mlflow.pyfunc (and needs mlflow/fairlearn); "
                "RUN-AZ-2: register writes into the ro_mount model input",
-    "vertex": "RUN-VX-1: CustomJob launcher payloads use camelCase fields, rejected by the aiplatform_v1 "
-              "CustomJob proto the GCPC launcher parses them into",
 }
 
 
@@ -93,8 +91,7 @@ def test_fraud_prod_passes_the_gate_and_registers_pending_approval(target, run_o
     assert all(s["status"] in ("succeeded", "skipped", "not_runnable") for s in doc["steps"])
 
 
-@pytest.mark.parametrize("target", xfail_for("fraud", {
-    "vertex": XF["vertex"] + "; RUN-VX-2: a false gate only skips register (the run succeeds)"}))
+@pytest.mark.parametrize("target", xfail_for("fraud"))
 def test_fraud_gate_fail_ends_in_the_fail_step_with_the_comparison(target, tmp_path, noisy_fraud):
     code, doc, err = _run(SPECS / "fraud_detection.mlspec", target, tmp_path, "--env", "dev",
                           "--data", f"transactions={noisy_fraud}")
@@ -136,7 +133,8 @@ def test_churn_weekly_runs_to_completion(target, tmp_path):
     "sagemaker": "RUN-SM-6: Register sits behind the Clarify bias check (Fairness), not_runnable locally "
                  "until smclarify is wired into the SageMaker executor",
     "azureml": XF["azureml"],
-    "vertex": XF["vertex"] + "; the champion task's runtime.py is not under the code path it runs from"}))
+    "vertex": "RUN-VX-3 (findings/contract.md): on the shipped sample the bias check fails honestly: the "
+              "model's positive-prediction rate differs by 0.11 across `region` (max_disparity 0.05)"}))
 def test_recommendations_nightly_runs_to_completion(target, tmp_path):
     code, doc, err = _run(SPECS / "recommendations.mlspec", target, tmp_path, "--env", "staging")
     assert code == 0, json.dumps(doc, indent=1) + err
@@ -153,12 +151,11 @@ def _records(workdir: Path) -> dict[str, dict]:
 
 
 PROBE_XF = {"sagemaker": "RUN-SM-1/2/4: no contract flags on Processing/Training steps; only the entry file is shipped",
-            "azureml": "contract: the step's whole code folder is not shipped (the probe's _record.py helper)",
-            "vertex": XF["vertex"]}
+            "azureml": "contract: the step's whole code folder is not shipped (the probe's _record.py helper)"}
 
 
 @pytest.mark.parametrize("target", [pytest.param(t, marks=pytest.mark.xfail(strict=True, reason=PROBE_XF[t]))
-                                    for t in TARGETS])
+                                    if t in PROBE_XF else t for t in TARGETS])
 def test_probe_records_follow_the_contract(target, run_once):
     from mlspec.compiler.api import build_irs
     from mlspec.compiler.contract import script_flags
