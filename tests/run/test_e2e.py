@@ -167,7 +167,8 @@ def test_probe_records_follow_the_contract(target, run_once):
     steps = {s["name"]: s for s in ir["pipelines"][0]["steps"]}
     for name in ("split", "fit", "score"):
         assert [a[0] for a in rec[name]["argv"]] == [f.name for f in script_flags(steps[name])], rec[name]
-    assert rec["score"]["model_dir"] == ["model.json"]  # the extracted model, not an archive
+    # the extracted model directory, exactly what fit wrote into --model (its model and its record), not an archive
+    assert rec["score"]["model_dir"] == ["model.json", "record_fit.json"]
     assert rec["score"]["accuracy"] == doc["metrics"]["score"]["accuracy"]
     assert [r["status"] for r in doc["registered"]] == ["pending approval"]
 
