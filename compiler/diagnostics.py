@@ -141,6 +141,20 @@ class Sink:
     def __init__(self) -> None:
         self._items: list[Diagnostic] = []
         self._seen: set[tuple] = set()
+        self._once: dict[tuple[str, int], object] = {}
+
+    def once(self, what: str, subject: object) -> bool:
+        """True the first time this sink is asked about (`what`, `subject`).
+
+        Passes whose diagnostics are the same whichever environment is being built (the
+        whole-spec screens, every environment's own attributes) run once per sink instead
+        of once per environment built, which made checking N environments quadratic. The
+        subject is kept alive so its id cannot be reused by another object."""
+        key = (what, id(subject))
+        if key in self._once:
+            return False
+        self._once[key] = subject
+        return True
 
     def add(self, diag: Diagnostic) -> None:
         key = (diag.code, diag.summary, diag.span)

@@ -48,7 +48,10 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     The IR is None when errors leave no usable IR."""
     ctx = Ctx(sink, src, root, env)
     system = module.system
-    literals = _literals(system)
+    # whole-spec screens: their findings do not depend on the environment, so they run once
+    # per sink however many environments are built (bench/environments.py)
+    screens = sink.once("whole-spec screens", system)
+    literals = _literals(system) if screens else []
     _screen_numbers(sink, literals)
     check_identifier(sink, system.name, system.name_span, "system")
     # waivers first: an environment's facts (e.g. production without approval) may need one
@@ -140,8 +143,9 @@ def build(module: ast.Module, src: SourceFile, root: Path | None, env: str, sink
     serving.link_models(ctx, models, pipelines, ctx.used)
     if not sink.has_errors:
         serving.check_models(ctx, models, pipelines, endpoints, batch, monitors)
-    _screen_secrets(sink, literals)
-    policy.screen_map_keys(sink, system)
+    if screens:
+        _screen_secrets(sink, literals)
+        policy.screen_map_keys(sink, system)
     _record_attribute_spans(ctx, blocks)
     if not sink.has_errors:
         # With errors, a reference that failed to resolve would make its target look

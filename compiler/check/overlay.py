@@ -35,13 +35,17 @@ def apply(ctx: "Ctx", system: ast.System, env: str) -> tuple[tuple[ast.Item, ...
     facts = {"scale": 1.0, "approval": "required", "production": env in PRODUCTION_NAMES}
     chosen = seen.get(env)
     items = base
-    # every environment is checked, whichever is being built
-    for e in seen.values():
-        f, overrides = _read_env(ctx, e, base)
-        if e is chosen:
-            facts = f
-            for ov in overrides:
-                items = _override(items, ov)
+    # every environment's own attributes and override targets are checked, whichever is
+    # being built: once per sink (the findings are the same for every build), and the chosen
+    # environment is read again for its facts and overrides; linear in the environments
+    if ctx.sink.once("environment blocks", system):
+        for e in seen.values():
+            if e is not chosen:
+                _read_env(ctx, e, base)
+    if chosen is not None:
+        facts, overrides = _read_env(ctx, chosen, base)
+        for ov in overrides:
+            items = _override(items, ov)
     return items, facts
 
 

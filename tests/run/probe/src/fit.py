@@ -1,26 +1,20 @@
-"""Probe `fit` (train): a threshold model written to --model, records its command line."""
-import csv
-import glob
-import json
+"""Probe `fit` (train): a scikit-learn model written to --model in the contract's `sklearn`
+format (model.joblib), training metrics to --metrics; records its command line."""
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _record import flags, record  # noqa: E402
+from _record import flags, read_rows, record, write_metrics  # noqa: E402
+
+import joblib  # noqa: E402
+from sklearn.tree import DecisionTreeClassifier  # noqa: E402
 
 f = flags()
-rows = []
-for p in sorted(glob.glob(os.path.join(f["train"], "**", "*.csv"), recursive=True)):
-    with open(p, newline="", encoding="utf-8") as fh:
-        rows += list(csv.DictReader(fh))
-pos = [float(r["x"]) for r in rows if r["label"] == "1"]
-neg = [float(r["x"]) for r in rows if r["label"] == "0"]
-threshold = (min(pos) + max(neg)) / 2 if pos and neg else 0.5
+rows = read_rows(f["train"])
+model = DecisionTreeClassifier(max_depth=int(f.get("depth", 2)), random_state=0)
+model.fit([[float(r["x"])] for r in rows], [int(r["label"]) for r in rows])
 os.makedirs(f["model"], exist_ok=True)
-with open(os.path.join(f["model"], "model.json"), "w", encoding="utf-8") as fh:
-    json.dump({"threshold": threshold}, fh)
-record("fit", f["model"])
-if "metrics" in f:
-    os.makedirs(f["metrics"], exist_ok=True)
-    with open(os.path.join(f["metrics"], "evaluation.json"), "w", encoding="utf-8") as fh:
-        json.dump({"metrics": {"rows": {"value": len(rows)}}}, fh)
+joblib.dump(model, os.path.join(f["model"], "model.joblib"))
+train_accuracy = round(float(model.score([[float(r["x"])] for r in rows], [int(r["label"]) for r in rows])), 6)
+write_metrics(f["metrics"], {"rows": len(rows), "train_accuracy": train_accuracy})
+record("fit", f["model"], rows=len(rows), train_accuracy=train_accuracy)
