@@ -9,10 +9,10 @@ Contract (docs/cli.md; tools and CI depend on it): diagnostics go to stderr as
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
-import traceback
 from pathlib import Path
 
 from mlspec.compiler import __version__
@@ -338,6 +338,13 @@ def main(argv: list[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     from mlspec.compiler.api import UsageError
 
+    # The front end and the targets allocate millions of small objects and free them by
+    # reference counting; the cyclic collector finds almost nothing but walks the growing heap
+    # again and again (about 40 % of compiling a 1,000-step spec). These commands end when
+    # they are done, so it pauses while they run (and resumes for callers in the same process).
+    pause_gc = args.command in CORE_COMMANDS and gc.isenabled()
+    if pause_gc:
+        gc.disable()
     try:
         return int(args.func(args))
     except UsageError as e:
@@ -345,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except RecursionError:  # input no limit anticipated: a refusal (E105), never a traceback
         if debug:
+            import traceback
+
             traceback.print_exc()
         from mlspec.compiler.diagnostics import Diagnostic
 
@@ -362,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except Exception as e:  # never a traceback unless --debug
         if debug:
+            import traceback
+
             traceback.print_exc()
         from mlspec.compiler.diagnostics import Diagnostic, render_text
 
@@ -378,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             sys.stderr.write(render_text([diag], {}))
         return EXIT_INTERNAL
+    finally:
+        if pause_gc:
+            gc.enable()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -79,9 +79,19 @@ _DUMPER = None
 
 
 def dump_yaml(data: Any, dumper: Any = None) -> str:
+    """YAML as PyYAML writes it with `_yaml_dumper()` (or `dumper`). Without `dumper`,
+    ``yamlfast`` writes the same bytes about 10x faster for the documents mlspec emits and
+    PyYAML is not imported; documents outside its envelope go to PyYAML."""
+    global _DUMPER
+    if dumper is None:
+        from mlspec.compiler import yamlfast
+
+        try:
+            return yamlfast.dump(data)
+        except yamlfast.Unsupported:
+            pass
     import yaml
 
-    global _DUMPER
     if dumper is None:
         if _DUMPER is None:
             _DUMPER = _yaml_dumper()
@@ -91,6 +101,9 @@ def dump_yaml(data: Any, dumper: Any = None) -> str:
 
 
 def check_relpath(path: str) -> str:
+    if (path and path[0] != "/" and path[-1] != "/" and "\\" not in path and "//" not in path
+            and not any(part in (".", "..") for part in path.split("/"))):
+        return path  # already clean: what the checks below would return, without building a PurePosixPath
     p = PurePosixPath(path)
     if p.is_absolute() or not path or ".." in p.parts or "\\" in path or path.startswith("./"):
         raise EmitError(f"artifact path {path!r} is not a clean relative path")
@@ -107,7 +120,8 @@ def manifest(files: Iterable[tuple[str, str, bytes]], *, spec_sha256: str, compi
     doc = {"schema_version": MANIFEST_SCHEMA_VERSION, "spec_sha256": spec_sha256,
            "compiler_version": compiler_version, "target": target, "environment": environment,
            "artifacts": arts}
-    return (json.dumps(doc, indent=2) + "\n").encode()
+    fast = dump_json(doc)  # orjson: the standard library's bytes when they are ASCII (a 1,000-step build lists ~4,600 files)
+    return fast if fast.isascii() else (json.dumps(doc, indent=2) + "\n").encode()
 
 
 class OutputError(Exception):

@@ -19,15 +19,6 @@ from pathlib import Path
 
 DEFAULT_OUT = {"github": ".github/workflows/mlspec.yml", "gitlab": ".gitlab-ci.yml"}
 
-#: per target: the credentials a CI job needs (provider secrets / variables), and how to get them
-CREDENTIALS = {
-    "sagemaker": {"name": "AWS", "vars": {"AWS_ROLE_ARN": "an IAM role the CI assumes with OIDC"}},
-    "vertex": {"name": "Google Cloud", "vars": {
-        "GCP_WORKLOAD_IDENTITY_PROVIDER": "workload identity provider resource name",
-        "GCP_SERVICE_ACCOUNT": "service account the CI impersonates"}},
-    "azureml": {"name": "Azure", "vars": {"AZURE_CLIENT_ID": "app registration with a federated credential",
-                                          "AZURE_TENANT_ID": "tenant id", "AZURE_SUBSCRIPTION_ID": "subscription id"}},
-}
 
 
 class InitError(Exception):
@@ -90,10 +81,15 @@ def render(provider: str, specs: list[dict], branch: str = "main") -> str:
     envs.sort(key=lambda e: e["production"])  # production last: it applies after the others
     secrets = sorted({(x["name"], x["env"]) for s in specs for x in s["secrets"]})
     from mlspec.compiler import __version__
+    from mlspec.targets.base import available_targets, get_target
 
+    # each target's CI sign-in (Target.ci_auth), in the order of `targets` (by name)
+    registered = available_targets()
+    signins = {t: get_target(t).ci_auth() for t in targets if t in registered}
+    signins = {t: a for t, a in signins.items() if a is not None}
     return env.get_template(f"{provider}.yml.j2").render(
         specs=specs, targets=targets, environments=envs, secrets=[{"name": n, "env": v} for n, v in secrets],
-        credentials={t: CREDENTIALS[t] for t in targets if t in CREDENTIALS}, branch=branch, version=__version__)
+        credentials=signins, auth=list(signins.values()), branch=branch, version=__version__)
 
 
 def _yaml_scalar(value: str) -> str:

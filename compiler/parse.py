@@ -23,8 +23,44 @@ import unicodedata
 from importlib import resources
 from typing import Any
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+
+def _import_lark() -> None:
+    """Import lark without its optional accelerators for building grammars: when installed
+    (a development environment has them for other reasons) lark imports `regex` and
+    `interegular` at import time (~20 ms) although they only matter when a grammar is
+    compiled and checked, not when cached tables parse a spec. A compile-only install has
+    neither, so both parse alike."""
+    import sys
+
+    blocked = [m for m in ("regex", "interegular") if m not in sys.modules]
+    for m in blocked:
+        sys.modules[m] = None  # type: ignore[assignment]  # `import m` raises ImportError
+    try:
+        import lark  # noqa: F401
+    finally:
+        for m in blocked:
+            if m in sys.modules and sys.modules[m] is None:
+                del sys.modules[m]
+
+
+def enable_grammar_checks() -> None:
+    """Give lark back `interegular` (when installed), which `_import_lark` kept from it: building
+    the grammar with ``strict=True`` (tests/unit/test_grammar.py) needs it to find terminal
+    collisions."""
+    import lark.lexer
+
+    try:
+        import interegular
+    except ImportError:
+        return
+    lark.lexer.interegular = interegular  # type: ignore[attr-defined]
+    lark.lexer.has_interegular = True  # type: ignore[attr-defined]
+
+
+_import_lark()
+from lark import Lark, Token, Transformer  # noqa: E402
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken  # noqa: E402
 
 from mlspec.compiler import ast
 from mlspec.compiler.diagnostics import Diagnostic, Label

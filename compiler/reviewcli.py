@@ -115,6 +115,8 @@ def cmd_lsp(args) -> int:
 
 
 def add_parsers(sub) -> None:
+    from mlspec.compiler.plan.exits import TARGETS  # the registered targets, read when a choice is checked
+
     RD = argparse.RawDescriptionHelpFormatter
     d = sub.add_parser("diff", help="what a spec change means, per environment, with its risks",
                        formatter_class=RD, epilog="examples:\n"
@@ -136,8 +138,9 @@ def add_parsers(sub) -> None:
     g.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
     g.add_argument("--pipeline", default=None, help="only this pipeline")
     g.add_argument("--env", default=None, help="environment (default: the first the spec declares)")
-    g.add_argument("--target", default=None, choices=("sagemaker", "vertex", "azureml"),
-                   help="draw the cloud resources `mlspec plan` would create, and their dependencies")
+    g.add_argument("--target", default=None, choices=TARGETS, metavar="TARGET",
+                   help="a registered target (`mlspec targets` lists them): draw the cloud resources "
+                        "`mlspec plan` would create, and their dependencies")
     g.add_argument("--out", default=None, help="write to this file instead of stdout")
     g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     g.set_defaults(func=cmd_graph)

@@ -118,6 +118,12 @@ class Target:
     cloud: str = ""
     #: the docs/security.md section title of this cloud's rules
     cloud_title: str = ""
+    #: cloud-bound locations only this target reads: URI prefix -> what it is (E504 refuses
+    #: them when compiling for another target)
+    uri_schemes: Mapping[str, str] = {}
+    #: customer-managed key references of this cloud's key service: (regex matched at the
+    #: start, what it is) (E504 refuses them as `kms_key` of another target)
+    key_forms: Sequence[tuple[str, str]] = ()
 
     def lower(self, irs: Sequence[dict], ctx: "LowerContext") -> Lowering:  # pragma: no cover - abstract
         """Lower one IR per environment (declaration order) into artifacts."""
@@ -184,6 +190,10 @@ class Target:
         """(``check(environ) -> bool``, what, how to fix) for `mlspec apply`'s preflight, or None."""
         return None
 
+    def ci_auth(self) -> "CiAuth | None":
+        """How a CI job signs in to this cloud before `mlspec apply` (`mlspec init ci`), or None."""
+        return None
+
     # --- `mlspec run` hook (issue 11) -------------------------------------------------
     def runner(self) -> "Callable[[Any], Any] | None":
         """The local executor of this target's generated pipelines, or None.
@@ -193,6 +203,23 @@ class Target:
         Imported lazily: `mlspec compile` never loads an executor.
         """
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class CiAuth:
+    """A cloud's sign-in for the CI workflows `mlspec init ci` writes (OIDC, no stored keys).
+
+    Text fields are inserted verbatim into the provider's workflow, already indented for
+    their place (GitHub: 6 spaces for job env entries and steps; GitLab: script items at 4)."""
+
+    name: str  #: the cloud as people call it ("AWS")
+    #: GitHub: repository or environment secrets -> what each holds (listed in the header)
+    github_secrets: Mapping[str, str]
+    github_env: str = ""  #: lines of the apply job's `env:`
+    github_steps: str = ""  #: steps that sign in, before `mlspec apply`
+    gitlab_variables: str = ""  #: header comment lines naming the CI/CD variables it reads
+    gitlab_id_tokens: Mapping[str, str] = dataclasses.field(default_factory=dict)  #: variable -> audience
+    gitlab_script: str = ""  #: script lines before `mlspec apply`
 
 
 @dataclasses.dataclass(frozen=True)

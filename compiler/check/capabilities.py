@@ -14,15 +14,6 @@ from mlspec.compiler.features import FEATURES, features_used
 from mlspec.compiler.source import Span
 
 
-#: cloud-bound URI schemes -> (the target that can read them, what they are)
-CLOUD_SCHEMES = {
-    "s3://": ("sagemaker", "an Amazon S3 URI"),
-    "gs://": ("vertex", "a Google Cloud Storage URI"),
-    "azureml://": ("azureml", "an Azure ML datastore URI"),
-    "arn:aws:": ("sagemaker", "an AWS resource ARN"),
-}
-
-
 def _uris(ir: dict):
     """(ir id of the value, where in words, uri) for every location URI in an IR."""
     for d in ir.get("datasets") or []:
@@ -43,28 +34,32 @@ def _uris(ir: dict):
         yield "security.kms_key", "`kms_key` of `security`", key
 
 
-#: key references that name one cloud's key service (checked with the URIs above)
-_KEY_FORMS = (
-    (re.compile(r"arn:aws[a-z-]*:kms:"), "sagemaker", "an AWS KMS key"),
-    (re.compile(r"projects/[^/]+/locations/[^/]+/keyRings/"), "vertex", "a Cloud KMS key"),
-    (re.compile(r"https://[a-z0-9-]+\.vault\.azure\.net/keys/"), "azureml", "an Azure Key Vault key"),
-)
+def _cloud_forms() -> tuple[list[tuple[str, str, str]], list[tuple[re.Pattern, str, str]]]:
+    """(URI prefix, owning target, what) and (key pattern, owning target, what) of every
+    registered target (``Target.uri_schemes`` and ``Target.key_forms``)."""
+    from mlspec.targets.base import available_targets, get_target
+
+    schemes, keys = [], []
+    for name in available_targets():
+        t = get_target(name)
+        schemes += [(prefix, t.name, what) for prefix, what in (t.uri_schemes or {}).items()]
+        keys += [(re.compile(pattern), t.name, what) for pattern, what in (t.key_forms or ())]
+    return schemes, keys
 
 
 def check_uris(ir: dict, target, spans: dict[str, Span]) -> list[Diagnostic]:
     """E504: a URI bound to one cloud's storage used while compiling for another target.
 
-    A target may declare `uri_schemes` (the cloud-bound schemes it reads); the built-in
-    targets read the schemes of CLOUD_SCHEMES that name them."""
-    own = getattr(target, "uri_schemes", None)
-    if own is None:
-        own = tuple(s for s, (t, _) in CLOUD_SCHEMES.items() if t == target.name)
+    Each target declares the cloud-bound schemes and key forms it reads (``Target.uri_schemes``,
+    ``Target.key_forms``); a location another registered target owns is refused."""
+    own = tuple(getattr(target, "uri_schemes", None) or ())
+    schemes, key_forms = _cloud_forms()
     out = []
     for ir_id, where, uri in _uris(ir):
         if not isinstance(uri, str):
             continue
         if ir_id == "security.kms_key":
-            for pattern, owner, what in _KEY_FORMS:
+            for pattern, owner, what in key_forms:
                 if not pattern.match(uri) or owner == target.name:
                     continue
                 out.append(Diagnostic(
@@ -75,7 +70,7 @@ def check_uris(ir: dict, target, spans: dict[str, Span]) -> list[Diagnostic]:
                          "per environment"))
                 break
             continue
-        for scheme, (owner, what) in CLOUD_SCHEMES.items():
+        for scheme, owner, what in schemes:
             if uri.startswith(scheme) and not uri.startswith(tuple(own)):
                 span = spans.get(ir_id) or spans.get(ir_id.rsplit(".", 1)[0])
                 out.append(Diagnostic(

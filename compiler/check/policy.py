@@ -193,7 +193,24 @@ _SAFE_PATH = re.compile(r"(\./)*[A-Za-z0-9_.+@][A-Za-z0-9_.+@-]*(/+[A-Za-z0-9_.+
 
 def check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path | None
                       ) -> tuple[str, str] | None:
-    """Validate a script path relative to the project root; return (posix path, sha256)."""
+    """Validate a script path relative to the project root; return (posix path, sha256).
+
+    A path that checked out once is not checked (resolved, listed, read and hashed) again
+    during the same run: the result is remembered on `sink`, which lives for one run (a
+    1,000-step pipeline names the same script 1,000 times)."""
+    raw = v.value
+    memo = sink.__dict__.setdefault("_script_paths", {})
+    hit = memo.get((root, raw))
+    if hit is not None:
+        return hit
+    got = _check_script_path(sink, v, name, where, root)
+    if got is not None:
+        memo[(root, raw)] = got
+    return got
+
+
+def _check_script_path(sink: Sink, v: ast.Str, name: str, where: str, root: Path | None
+                       ) -> tuple[str, str] | None:
     raw = v.value
     problem = None
     if not raw:

@@ -302,7 +302,3 @@ class CloudProfile:
     default_tags: Callable[[Graph], dict] = _no_tags
     hidden_pipelines: Callable[[Graph], list[tuple[Any, str]]] = _nothing
 
-
-#: per-cloud approval-integrity statements (each target's rule module adds its own); rendered into
-#: docs/security.md after the shared statement (security.APPROVAL_INTEGRITY)
-THREAT_MODEL: dict[str, str] = {}

@@ -44,6 +44,8 @@ SETTINGS = {
 class AzureML(Target):
     name = "azureml"
     display_name = "Azure Machine Learning"
+    uri_schemes = {"azureml://": "an Azure ML datastore URI"}
+    key_forms = ((r"https://[a-z0-9-]+\.vault\.azure\.net/keys/", "an Azure Key Vault key"),)
     cloud = "azure"
     cloud_title = "Azure (Azure ML target)"
     capabilities = CAPABILITIES
@@ -90,6 +92,27 @@ class AzureML(Target):
         from mlspec.targets.azureml.approvals import AzureBackend
 
         return AzureBackend()
+
+    def ci_auth(self):
+        from mlspec.targets.base import CiAuth
+
+        return CiAuth(
+            name="Azure",
+            github_secrets={"AZURE_CLIENT_ID": "app registration with a federated credential",
+                            "AZURE_TENANT_ID": "tenant id", "AZURE_SUBSCRIPTION_ID": "subscription id"},
+            github_env='      ARM_USE_OIDC: "true"\n'
+                       "      ARM_CLIENT_ID: ${{ secrets.AZURE_CLIENT_ID }}\n"
+                       "      ARM_TENANT_ID: ${{ secrets.AZURE_TENANT_ID }}\n"
+                       "      ARM_SUBSCRIPTION_ID: ${{ secrets.AZURE_SUBSCRIPTION_ID }}\n",
+            github_steps="      - uses: azure/login@v2\n"
+                         "        with:\n"
+                         "          client-id: ${{ secrets.AZURE_CLIENT_ID }}\n"
+                         "          tenant-id: ${{ secrets.AZURE_TENANT_ID }}\n"
+                         "          subscription-id: ${{ secrets.AZURE_SUBSCRIPTION_ID }}\n",
+            gitlab_variables="#   ARM_CLIENT_ID, ARM_TENANT_ID, ARM_SUBSCRIPTION_ID  Azure: app registration with a "
+                             "federated credential\n",
+            gitlab_id_tokens={"AZURE_OIDC_TOKEN": "api://AzureADTokenExchange"},
+            gitlab_script='    - export ARM_USE_OIDC=true ARM_OIDC_TOKEN="$AZURE_OIDC_TOKEN"\n')
 
     def credentials(self):
         from mlspec.targets.azureml.approvals import CREDENTIALS

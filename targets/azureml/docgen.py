@@ -67,7 +67,10 @@ without making a run active -- so a script calling `mlflow.start_run()` resumes 
 and afterwards logs every metric of `<metrics>/evaluation.json` (`{"metrics": {"<name>":
 {"value": <number>}}}`) to that run: a sweep ranks trials by the objective logged there. A tune
 step's `max_runtime` is the sweep's `limits.trial_timeout`, `max_total_runtime` its
-`limits.timeout` (nothing on the pipeline node).
+`limits.timeout` (nothing on the pipeline node). A step's `retries` is **emulated**: azure-ai-ml's
+command job has no retry setting (only parallel jobs have `retry_settings`), so the wrapper runs
+the script again in the same job, in a fresh process with its outputs emptied, up to `retries`
+more times; it retries failures of the script, not the loss of a node (the job then fails).
 
 **Models and serving.** The model's `format` (contract) decides how it is loaded and
 registered: `mlflow` registers an `mlflow_model` and deploys without code; `xgboost`

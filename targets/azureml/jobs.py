@@ -19,6 +19,7 @@ Docs: https://learn.microsoft.com/en-us/azure/machine-learning/reference-yaml-jo
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import posixpath
@@ -128,8 +129,12 @@ def environment(framework: dict | None, tools: bool, gpu: bool, base: str | None
     return name, doc, conda_doc
 
 
+_REQ_NAME_END = re.compile(r"[=<>!~\[; ]")
+
+
+@functools.lru_cache(maxsize=4096)  # the same few requirements, for every step
 def _dist_name(req: str) -> str:
-    return re.split(r"[=<>!~\[; ]", req, maxsplit=1)[0].lower().replace("_", "-")
+    return _REQ_NAME_END.split(req, maxsplit=1)[0].lower().replace("_", "-")
 
 
 def conda(framework: dict | None, tools: bool = False, serve: bool = False, extra: tuple[str, ...] = ()) -> dict:
@@ -196,6 +201,10 @@ class PipelineBuilder:
     def loading(self, ref: str | None) -> dict:
         """Format + serve handler of the model a step output holds (helpers load by format)."""
         return self.env.loading(self.env.model_for_source(ref), self.framework_of(ref))
+
+    def positive_label(self, ref: str | None) -> Any:
+        """The positive (favourable) label of the model a step output holds, else None (1)."""
+        return (self.env.model_for_source(ref) or {}).get("positive_label")
 
     def component(self, step: dict, *, inputs: dict, outputs: list[str], command: str,
                   framework: dict | None, image: str | None, gpu: bool, description: str,
@@ -313,7 +322,9 @@ class PipelineBuilder:
             "params": {k: v for k, v in values.items() if k not in (ranges or {})},
             "autolog": step["kind"] in ("train", "tune"), "script": script,
             "code_dir": step.get("code_dir") or _dirname(script), "requirements": step.get("requirements"),
-            "metrics_flag": metrics_flag})
+            "metrics_flag": metrics_flag,
+            # `retries`: command jobs have no retry setting; the wrapper reruns the script
+            **({"retries": int(step["retries"]), "outputs": outputs} if step.get("retries") else {})})
         comp = self.component(step, inputs=comp_inputs, outputs=outputs,
                               command=shell_command(["python", "_mlspec/track.py", "--config", cfg, script, *args]),
                               framework=framework,
@@ -420,14 +431,17 @@ def _evaluate(b: PipelineBuilder, s: dict) -> None:
 def _bias(b: PipelineBuilder, s: dict) -> None:
     b._helper_step(s, "bias_check", {"model": s["model"], "data": s["data"]}, ["report"],
                    {"facets": s["facets"], "label": s["label"], "metric": s["metric"],
-                    "max_disparity": s["max_disparity"], "model_loading": b.loading(s["model"]), "data_format": b.env.data_format(s["data"])},
-                   "fairness check (fairlearn); fails when a facet's disparity exceeds the limit",
+                    "max_disparity": s["max_disparity"], "positive_label": b.positive_label(s["model"]),
+                    "data_format": b.env.data_format(s["data"])},
+                   "fairness check (Clarify's pre-training bias metric per facet value); fails above the limit",
                    framework=b.framework_of(s["model"]))
 
 
 def _explain(b: PipelineBuilder, s: dict) -> None:
     b._helper_step(s, "explain", {"model": s["model"], "data": s["data"]}, ["report"],
-                   {"method": s["method"], "model_loading": b.loading(s["model"]), "data_format": b.env.data_format(s["data"])}, "SHAP explanation of the model", framework=b.framework_of(s["model"]))
+                   {"method": s["method"], "label": (b.env.model_for_source(s["model"]) or {}).get("label"),
+                    "model_loading": b.loading(s["model"]), "data_format": b.env.data_format(s["data"])},
+                   "SHAP explanation of the model", framework=b.framework_of(s["model"]))
 
 
 def _batch(b: PipelineBuilder, s: dict) -> None:

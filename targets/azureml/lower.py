@@ -151,6 +151,8 @@ class Env:
         """How mlspec's helpers and the scoring script load a model: its format and serve handler."""
         serve = (model or {}).get("serve")
         return {"format": self.model_format(model, framework),
+                "prediction": ((model or {}).get("prediction") or {}).get("output") or "label",
+                "threshold": ((model or {}).get("prediction") or {}).get("threshold"),
                 "serve": None if not serve else {"entry_point": serve["entry_point"],
                                                  "code_dir": serve.get("code_dir") or jobs._dirname(serve["entry_point"])}}
 
@@ -273,6 +275,9 @@ class Env:
             # mlflow_model only for an MLflow model directory; anything else is a custom_model that
             # deploys with mlspec's scoring script (serving config) and a serving environment
             "model_loading": self.loading(model),
+            # served or batch-scored: the format's file must be there (the scoring script loads it)
+            "format_required": any(e.get("model") == model["id"] for e in self.ir.get("endpoints") or [])
+            or any(b.get("model") == model["id"] for b in self.ir.get("batch") or []),
         }
 
 

@@ -8,24 +8,8 @@ from typing import Any
 
 from mlspec.compiler.plan.graph import (SECRETISH_NAME, Graph, as_list, dig, falsy, is_reference, is_set,
                                         literal_secret, rule, truthy)
-from mlspec.compiler.plan.graph import THREAT_MODEL
 from mlspec.targets.azureml import artifacts as pipelines
 from mlspec.targets.azureml import mock_outputs as fabricate
-
-THREAT_MODEL["azure"] = (
-    "Azure ML has no model approval, so approval state is kept in model-version tags "
-    "(`mlspec.stage`, `mlspec.approvals`, `mlspec.approver_names`) written by `mlspec approve`. The compute "
-    "identity must register versions, so it can write tags; it therefore holds a custom role (`mlspec "
-    "workload`) without any online/batch endpoint or deployment write, and the monitoring and retraining "
-    "identities hold roles without model write either; no workload identity holds AzureML Data Scientist. "
-    "Only the approver principals (`approver_object_ids`) get AzureML Data Scientist. Where the deployment "
-    "happens (the Pulumi program, before any online deployment), each version is read from the registry and "
-    "refused unless it is tagged approved by at least `count` distinct approvers that the spec names (by "
-    "name or object id), none of them a stack identity, and its ARM `systemData.lastModifiedByType` is "
-    "`User`: a tag rewrite by a workload identity (ManagedIdentity / Application) is never trusted. CLI "
-    "deployment files name no model version; the approved version is pinned with `--set model=...` as "
-    "`mlspec approve` prints. Tested in tests/targets/azureml/test_azureml_approval.py against the role "
-    "assignments and definitions of the program run under the mock runtime.")
 
 ML = "azure-native:machinelearningservices:"
 WORKSPACE = ML + "Workspace"

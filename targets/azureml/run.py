@@ -12,8 +12,11 @@ and the component YAML it names), the way the Azure ML service runs it:
   component's ``code`` snapshot as working directory; every input is a local folder, made
   read-only (chmod) when its mode is ``ro_mount`` (the default for inputs), every output an
   empty writable folder; literal inputs take the job's value or the component default;
+- every job is an MLflow run on the workspace's tracking server, as on Azure ML: the executor
+  creates the job's run and gives the process ``MLFLOW_TRACKING_URI`` / ``MLFLOW_RUN_ID``; the
+  server is the MLflow REST API answered from the runner's process (``run_tracking.py``);
 - sweep jobs run the declared number of trials in sequence (sampled from the search space)
-  and pick the best by the primary metric the trials logged to MLflow (a local file store);
+  and pick the best by the primary metric each trial logged to its own MLflow run;
 - registration and champion lookup in mlspec's own step scripts call azure-ai-ml's
   ``MLClient``; it is served by a local workspace registry (``runshim/azure_local.py``) that
   takes the ``Model`` entities azure-ai-ml builds and checks them with azure-ai-ml's own
@@ -52,6 +55,8 @@ class AzureMLRun:
         self.report = engine.RunReport("azureml", ctx.environment, ctx.pipeline)
         self.outputs: dict[str, dict[str, Path]] = {}  # job -> output -> folder
         self.status: dict[str, str] = {}
+        self.run_ids: dict[str, str] = {}  # job (or trial) -> its MLflow run
+        self._validator = None
         self.registry = ctx.workdir / "workspace"
         self.registry.mkdir(parents=True, exist_ok=True)
         settings = ((ctx.ir.get("targets") or {}).get("azureml") or {})
@@ -61,28 +66,49 @@ class AzureMLRun:
                     "AZUREML_ROOT_RUN_ID": f"local-{ctx.pipeline}-0001"}
 
     # ------------------------------------------------------------------ vendor loaders
+    def start_validation(self) -> None:
+        """azure-ai-ml's loaders judge the pipeline job and every component it uses, in a process
+        of their own started now (``run_validate.py``), so importing azure-ai-ml overlaps with the
+        first job; :meth:`validation_verdict` waits for it before any step is reported."""
+        import subprocess
+        import sys
+
+        self._validator = subprocess.Popen(
+            [sys.executable, "-m", "mlspec.targets.azureml.run_validate", str(self.pipe_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONHASHSEED": "0"})
+
+    def validation_verdict(self) -> None:
+        """Raise RunError when azure-ai-ml rejected the artifact (what the service would reject)."""
+        proc, self._validator = self._validator, None
+        if proc is None:
+            return
+        out = proc.communicate()[0].decode("utf-8", "replace").strip()
+        if proc.returncode != 0:
+            raise engine.RunError(out.splitlines()[-1] if out else f"azure-ai-ml's loaders exited {proc.returncode}")
+
     def validate_artifact(self) -> None:
-        """azure-ai-ml's loaders judge the pipeline job and every component it uses."""
-        import logging
+        """The same verdict, in this process (for callers that want it before anything runs)."""
+        from mlspec.targets.azureml.run_validate import validate
 
-        logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)  # experimental notices
-        from azure.ai.ml import load_component, load_job
-
-        try:
-            load_job(self.pipe_dir / "pipeline.yml")
-        except Exception as exc:  # the loader's own validation errors
-            raise engine.RunError(f"azure-ai-ml rejects pipeline.yml: {_first_line(exc)}") from None
-        for name, j in (self.job.get("jobs") or {}).items():
-            comp = j.get("component") or j.get("trial")
-            if isinstance(comp, str) and comp.startswith("./"):
-                try:
-                    load_component(self.pipe_dir / comp)
-                except Exception as exc:
-                    raise engine.RunError(f"azure-ai-ml rejects {comp} (job {name}): {_first_line(exc)}") from None
+        reason = validate(self.pipe_dir)
+        if reason:
+            raise engine.RunError(reason)
 
     # ------------------------------------------------------------------ graph
     def run(self) -> engine.RunReport:
-        self.validate_artifact()
+        from mlspec.targets.azureml.run_tracking import TrackingServer
+
+        self.start_validation()
+        try:
+            with TrackingServer(self.ctx.workdir / "mlartifacts") as self.tracking:
+                self.experiment_id = self.tracking.store.experiment(str(self.job.get("experiment_name") or "Default"))
+                return self._run_graph()
+        finally:
+            if self._validator is not None:
+                self._validator.kill()
+                self._validator.wait()
+
+    def _run_graph(self) -> engine.RunReport:
         jobs = self.job.get("jobs") or {}
         deps = {n: {m.group(1).split(".")[2] for m in _BIND.finditer(json.dumps(j.get("inputs") or {}))
                     if m.group(1).startswith("parent.jobs.")} for n, j in jobs.items()}
@@ -107,6 +133,7 @@ class AzureMLRun:
                     rec = StepRecord(name, engine.NOT_RUNNABLE, clock.seconds, str(exc))
                 except StepFailed as exc:
                     rec = StepRecord(name, engine.FAILED, clock.seconds, str(exc))
+            self.validation_verdict()  # no step is reported before azure-ai-ml accepted the artifact
             self.status[name] = rec.status
             self.report.steps.append(rec)
             self.ctx.progress(engine.render_text_line(rec))
@@ -242,8 +269,15 @@ class AzureMLRun:
         env["PYTHONPATH"] = os.pathsep.join([str(SHIM_DIR)])
         env["MLSPEC_RUN_SHIMS"] = "azure_local"
         env["MLSPEC_RUN_AZURE_WORKSPACE"] = str(self.registry)
-        env["MLFLOW_TRACKING_URI"] = (self.ctx.workdir / "mlruns").as_uri()
-        env["MLFLOW_EXPERIMENT_NAME"] = str(self.job.get("experiment_name") or "Default")
+        # the job's MLflow run on the workspace's tracking server (Azure ML creates it per job)
+        run_id = self.tracking.store.create_run(self.experiment_id, name, {
+            **{str(k): str(v) for k, v in (self.job.get("tags") or {}).items()},
+            **{str(k): str(v) for k, v in (job.get("tags") or {}).items()}})
+        self.run_ids[name] = run_id
+        env["MLFLOW_TRACKING_URI"] = self.tracking.uri
+        env["MLFLOW_EXPERIMENT_ID"] = self.experiment_id
+        env["MLFLOW_RUN_ID"] = run_id
+        env["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # the local server has no UI to link to
         timeout = ((job.get("limits") or {}).get("timeout"))
         self.ctx.exec_script(name, shlex.split(command), env=env, cwd=cwd, timeout=timeout, readonly=readonly)
         return outs
@@ -278,12 +312,9 @@ class AzureMLRun:
         for i in range(n):
             trial = _sample(sweep.get("search_space") or {}, rng)
             tname = f"{name}_trial_{i + 1:03d}"
-            run_id = f"{tname}"
-            job = dict(sweep)
-            job["environment_variables"] = {"MLFLOW_RUN_ID": "", "MLSPEC_RUN_TRIAL": run_id}
-            outs = self._command(tname, trial_comp, trial_dir, sweep_inputs, job,
+            outs = self._command(tname, trial_comp, trial_dir, sweep_inputs, dict(sweep),
                                  trial={k: v for k, v in trial.items()})
-            value = self._mlflow_metric(run_id, objective["primary_metric"])
+            value = self.tracking.store.metric(self.run_ids[tname], objective["primary_metric"])
             if value is None:
                 raise StepFailed(f"trial {i + 1}: the primary metric `{objective['primary_metric']}` was not logged "
                                  "to the job's MLflow run; Azure ML sweeps read only MLflow metrics")
@@ -291,17 +322,6 @@ class AzureMLRun:
         best = (max if objective.get("goal", "maximize") == "maximize" else min)(results, key=lambda r: (r[0], -r[1]))
         self.outputs[name] = {o: best[2][o] for o in (comp.get("outputs") or {}) if o in best[2]}
         return f"{n} trials; best {objective['primary_metric']}={best[0]:g}"
-
-    def _mlflow_metric(self, trial: str, metric: str) -> float | None:
-        root = self.ctx.workdir / "mlruns"
-        found = None
-        for tag in sorted(root.glob("*/*/tags/MLSPEC_RUN_TRIAL")) if root.exists() else []:
-            if tag.read_text().strip() == trial:
-                mfile = tag.parent.parent / "metrics" / metric
-                if mfile.exists():
-                    lines = mfile.read_text().split()
-                    found = float(lines[-2]) if len(lines) >= 2 else None
-        return found
 
     def _collect_registry(self) -> None:
         for f in sorted(self.registry.glob("models/*/*.json")):
@@ -316,11 +336,6 @@ def _literal(v: Any) -> str:
     if isinstance(v, bool):
         return "True" if v else "False"
     return str(v)
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return " ".join(t.strip() for t in text[:3])[:400] if text else type(exc).__name__
 
 
 def _sample(space: dict, rng: random.Random) -> dict[str, Any]:

@@ -29,6 +29,8 @@ def _template(*parts: str) -> str:
 class SageMaker(Target):
     name = "sagemaker"
     display_name = "AWS SageMaker"
+    uri_schemes = {"s3://": "an Amazon S3 URI", "arn:aws:": "an AWS resource ARN"}
+    key_forms = ((r"arn:aws[a-z-]*:kms:", "an AWS KMS key"),)
     cloud = "aws"
     cloud_title = "AWS (SageMaker target)"
     capabilities = CAPABILITIES
@@ -130,6 +132,19 @@ class SageMaker(Target):
         from mlspec.targets.sagemaker.approvals import SageMakerBackend
 
         return SageMakerBackend()
+
+    def ci_auth(self):
+        from mlspec.targets.base import CiAuth
+
+        return CiAuth(
+            name="AWS", github_secrets={"AWS_ROLE_ARN": "an IAM role the CI assumes with OIDC"},
+            github_steps="      - uses: aws-actions/configure-aws-credentials@v4\n"
+                         "        with:\n"
+                         "          role-to-assume: ${{ secrets.AWS_ROLE_ARN }}\n"
+                         "          aws-region: ${{ vars.AWS_REGION || 'us-east-1' }}\n",
+            gitlab_variables="#   AWS_ROLE_ARN              AWS: an IAM role trusting this project's OIDC tokens\n",
+            gitlab_id_tokens={"AWS_OIDC_TOKEN": "sts.amazonaws.com"},
+            gitlab_script='    - echo "$AWS_OIDC_TOKEN" > /tmp/oidc-token && export AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/oidc-token\n')
 
     def credentials(self):
         from mlspec.targets.sagemaker.approvals import CREDENTIALS

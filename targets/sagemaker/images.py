@@ -20,7 +20,6 @@ import functools
 import json
 import os
 import sys
-from importlib import metadata
 
 CONFIG_DIR = ("sagemaker", "core", "image_uri_config")
 
@@ -40,6 +39,8 @@ class ImageError(Exception):
 def config_dir() -> str | None:
     """The folder holding the installed sagemaker-core's image URI JSON files, or None (the
     generator's source; compiling reads the packaged copy)."""
+    from importlib import metadata
+
     try:
         dist = metadata.distribution("sagemaker-core")
         for f in dist.files or ():
@@ -57,6 +58,10 @@ def config_dir() -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _data() -> dict:
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), DATA_FILE)
+    if os.path.isfile(here):  # a plain install: no importlib.resources (and its zipfile import) needed
+        with open(here, encoding="utf-8") as f:
+            return json.load(f)
     from importlib import resources
 
     return json.loads(resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8"))
@@ -80,6 +85,8 @@ def generate() -> dict:
     for name in VENDOR_FILES:
         with open(os.path.join(folder, f"{name}.json"), encoding="utf-8") as f:
             configs[name] = json.load(f)
+    from importlib import metadata
+
     return {"source": f"sagemaker-core {metadata.version('sagemaker-core')}: sagemaker/core/image_uri_config",
             "configs": configs}
 

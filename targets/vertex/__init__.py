@@ -18,6 +18,8 @@ from mlspec.targets.vertex.capabilities import CAPABILITIES
 class Vertex(Target):
     name = "vertex"
     display_name = "Google Vertex AI"
+    uri_schemes = {"gs://": "a Google Cloud Storage URI"}
+    key_forms = ((r"projects/[^/]+/locations/[^/]+/keyRings/", "a Cloud KMS key"),)
     cloud = "gcp"
     cloud_title = "GCP (Vertex AI target)"
     capabilities = CAPABILITIES
@@ -89,6 +91,20 @@ class Vertex(Target):
         from mlspec.targets.vertex.approvals import VertexBackend
 
         return VertexBackend()
+
+    def ci_auth(self):
+        from mlspec.targets.base import CiAuth
+
+        return CiAuth(
+            name="Google Cloud",
+            github_secrets={"GCP_WORKLOAD_IDENTITY_PROVIDER": "workload identity provider resource name",
+                            "GCP_SERVICE_ACCOUNT": "service account the CI impersonates"},
+            github_steps="      - uses: google-github-actions/auth@v2\n"
+                         "        with:\n"
+                         "          workload_identity_provider: ${{ secrets.GCP_WORKLOAD_IDENTITY_PROVIDER }}\n"
+                         "          service_account: ${{ secrets.GCP_SERVICE_ACCOUNT }}\n",
+            gitlab_variables="#   GOOGLE_APPLICATION_CREDENTIALS  Google Cloud: a file variable holding a workload identity "
+                             "federation config\n")
 
     def credentials(self):
         from mlspec.targets.vertex.approvals import CREDENTIALS

@@ -17,6 +17,7 @@ Pure; imports nothing beyond the standard library.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -36,9 +37,14 @@ def short_hash(text: str, n: int = 6) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
 
 
+_NOT_KEBAB = re.compile(r"[^a-z0-9]+")
+_NOT_LABEL = re.compile(r"[^a-z0-9_-]+")
+
+
+@functools.lru_cache(maxsize=4096)  # called for every task of every pipeline
 def kebab(name: str) -> str:
     """`fraud_detection` -> `fraud-detection` (lower-case, runs of other chars -> `-`)."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return _NOT_KEBAB.sub("-", name.lower()).strip("-")
 
 
 def fit(name: str, limit: int, sep: str = "-") -> str:
@@ -51,7 +57,7 @@ def fit(name: str, limit: int, sep: str = "-") -> str:
 
 def label_value(text: str) -> str:
     """Any text -> a valid label value (lower-case, [a-z0-9_-], <= 63 chars)."""
-    v = re.sub(r"[^a-z0-9_-]+", "_", str(text).lower()).strip("_")
+    v = _NOT_LABEL.sub("_", str(text).lower()).strip("_")
     return fit(v, 63, "_")
 
 

@@ -244,9 +244,12 @@ def proto_machine(compute: dict | None, image: str = "") -> dict[str, Any]:
 
 
 def _custom_job_payload(e: Env, display: str, image: str, command: list[str], args: list[str],
-                        compute: dict | None, max_runtime_s: int | None, output_dir: str | None) -> dict:
+                        compute: dict | None, max_runtime_s: int | None, output_dir: str | None,
+                        step: str | None = None) -> dict:
     """A CustomJob in proto field names: GCPC's launcher json.loads the payload and builds
-    ``aiplatform_v1.types.CustomJob`` from the dict, which accepts no JSON (camelCase) names."""
+    ``aiplatform_v1.types.CustomJob`` from the dict, which accepts no JSON (camelCase) names.
+    ``step``: the spec's step name, as the job's ``mlspec-step`` label (billing and logs by step;
+    `mlspec run` keys the step's metrics by it)."""
     pool: dict[str, Any] = {"machine_spec": proto_machine(compute, image), "replica_count": 1,
                             "disk_spec": {"boot_disk_type": "pd-ssd", "boot_disk_size_gb": 100},
                             "container_spec": {"image_uri": image, "command": command, "args": args}}
@@ -267,7 +270,8 @@ def _custom_job_payload(e: Env, display: str, image: str, command: list[str], ar
     if output_dir:
         spec["base_output_directory"] = {"output_uri_prefix": output_dir}
     return {"display_name": display, "job_spec": spec,
-            "encryption_spec": {"kms_key_name": _p("encryption_key")}, "labels": dict(e.lineage_labels)}
+            "encryption_spec": {"kms_key_name": _p("encryption_key")},
+            "labels": {**e.lineage_labels, **({"mlspec-step": naming.label_value(step)} if step else {})}}
 
 
 def _launcher(launcher: str, job_type: str, payload: dict) -> dict:
@@ -582,7 +586,7 @@ def _heavy(b: _Builder, step: dict, *, refs: dict[str, str], outputs: dict[str, 
     cond, c_in, t_in, c_deps = b.condition_for(step)
     display = f"{b.e.prefix}-{b.p['name']}-{name}"
     payload = _custom_job_payload(b.e, display, image, command, args, step.get("compute"), step.get("max_runtime_s"),
-                                  _out_uri(output_dir_key) if output_dir_key else None)
+                                  _out_uri(output_dir_key) if output_dir_key else None, step["name"])
     if tune is not None:
         job_spec = payload.pop("job_spec")
         payload = {"display_name": display, "study_spec": tune["study"], "max_trial_count": tune["max_trials"],

@@ -102,7 +102,8 @@ class VertexRun:
         return self.gcs / uri[len("gs://"):]
 
     def deploy(self) -> None:
-        code_bucket = self.buckets.get("pipeline")
+        # the Pulumi program uploads code_objects into the read-only `code` bucket
+        code_bucket = self.buckets["code"]
         pulumi_dir = self.ctx.build_dir / "pulumi"
         for obj in self.stack.get("code_objects") or []:
             dest = self.gcs / code_bucket / obj["object"]
@@ -130,7 +131,18 @@ class VertexRun:
             elif not d.get("isOptional"):
                 params[name] = self._runtime_parameter(name)
         self.root_params = params
-        tasks = root["dag"]["tasks"]
+        self._stopped = ""
+        self._dag(root["dag"], params, {}, "")
+        self._registered()
+        return self.report
+
+    def _dag(self, dag: dict, scope_params: dict[str, Any], scope_arts: dict[str, dict], skip: str) -> None:
+        """Run one DAG (the root, or a sub-DAG such as a condition branch) in dependency order.
+
+        ``skip``: why every task of this DAG is skipped (its DAG task's condition was false, or
+        a task it depends on was skipped); the tasks are still listed, as the Vertex console
+        lists the nodes of a branch that did not run."""
+        tasks = dag["tasks"]
         deps = {}
         for n, t in tasks.items():
             d = set(t.get("dependentTasks") or [])
@@ -140,38 +152,94 @@ class VertexRun:
                     if ref:
                         d.add(ref["producerTask"])
             deps[n] = d
-        order = engine.dag_order(list(tasks), deps)
-        stopped = ""
-        for name in order:
+        scope = (scope_params, scope_arts)
+        for name in engine.dag_order(list(tasks), deps):
             t = tasks[name]
+            comp = self.spec["components"][t["componentRef"]["name"]]
             clock = engine.Clock()
+            why = skip
+            if not why and self._stopped:
+                why = f"not started: task {self._stopped} failed"
             rec = None
-            if stopped:
-                rec = StepRecord(name, engine.SKIPPED, reason=f"not started: task {stopped} failed")
-            else:
+            if not why:
                 for d in sorted(deps[name]):
                     st = self.status.get(d)
                     if st == engine.SKIPPED:
-                        rec = StepRecord(name, engine.SKIPPED, reason=f"depends on skipped task {d}")
+                        why = f"depends on skipped task {d}"
                     elif st == engine.NOT_RUNNABLE:
                         rec = StepRecord(name, engine.NOT_RUNNABLE, reason=f"depends on {d}, which cannot run locally")
-                    if rec:
+                    if why or rec:
                         break
-            if rec is None:
+            if not why and rec is None:
                 try:
-                    reason = self._task(name, t)
-                    rec = StepRecord(name, engine.SUCCEEDED if reason is not False else engine.SKIPPED,
-                                     clock.seconds, self._skip_reason if reason is False else (reason or ""))
+                    params, arts = self._inputs(t, scope)
+                    cond = (t.get("triggerPolicy") or {}).get("condition")
+                    if cond:
+                        value, text = evaluate_condition(cond, params)
+                        if not value:
+                            why = f"condition false ({t.get('taskInfo', {}).get('name', name)}): {text}"
                 except NotRunnable as exc:
                     rec = StepRecord(name, engine.NOT_RUNNABLE, clock.seconds, str(exc))
                 except StepFailed as exc:
                     rec = StepRecord(name, engine.FAILED, clock.seconds, str(exc))
+            if "dag" in comp and rec is None:
+                # a DAG task is not a step: its tasks are (the run fails or succeeds with them)
+                self._dag(comp["dag"], *(({}, {}) if why else (params, arts)), why)
+                sub = [self.status.get(n) for n in comp["dag"]["tasks"]]
+                self.status[name] = (engine.FAILED if engine.FAILED in sub else engine.SKIPPED if why
+                                     else engine.NOT_RUNNABLE if engine.NOT_RUNNABLE in sub else engine.SUCCEEDED)
+                self._dag_outputs(name, comp, scope)
+                continue
+            if rec is None and why:
+                rec = StepRecord(name, engine.SKIPPED, 0.0, why)
+            if rec is None:
+                try:
+                    rec = StepRecord(name, engine.SUCCEEDED, 0.0, self._task(name, t, comp, params, arts) or "")
+                except NotRunnable as exc:
+                    rec = StepRecord(name, engine.NOT_RUNNABLE, 0.0, str(exc))
+                except StepFailed as exc:
+                    rec = StepRecord(name, engine.FAILED, 0.0, str(exc))
+                rec.seconds = clock.seconds
             self.status[name] = rec.status
             self.report.steps.append(rec)
             self.ctx.progress(engine.render_text_line(rec))
-            if rec.status == engine.FAILED and not stopped:
-                stopped = name
-        return self.report
+            if rec.status == engine.FAILED and not self._stopped:
+                self._stopped = name
+
+    def _dag_outputs(self, name: str, comp: dict, scope) -> None:
+        """A DAG component's outputs (dag.outputs selectors) as its task's outputs."""
+        outs = (comp["dag"].get("outputs") or {})
+        self.out_params[name] = {}
+        self.out_artifacts[name] = {}
+        for k, sel in (outs.get("parameters") or {}).items():
+            ref = sel.get("valueFromParameter") or {}
+            value = self.out_params.get(ref.get("producerSubtask"), {}).get(ref.get("outputParameterKey"))
+            if value is not None:
+                self.out_params[name][k] = value
+        for k, sel in (outs.get("artifacts") or {}).items():
+            for ref in sel.get("artifactSelectors") or []:
+                art = self.out_artifacts.get(ref.get("producerSubtask"), {}).get(ref.get("outputArtifactKey"))
+                if art is not None:
+                    self.out_artifacts[name][k] = art
+
+    def _registered(self) -> None:
+        """Model versions the run's register tasks uploaded, with their approval state (aliases:
+        ``pending`` waits for approvers, ``production`` is deployable)."""
+        from mlspec.targets.vertex.approvals import VERTEX_APPROVED_ALIAS, VERTEX_PENDING_ALIAS
+
+        for outs in self.out_params.values():
+            ref = outs.get("model_version")
+            if not isinstance(ref, str) or "/models/" not in ref:
+                continue
+            mid, _, vid = ref.rsplit("/", 1)[-1].partition("@")
+            path = self.registry / "models" / f"{mid}.json"
+            if not path.exists():
+                raise engine.RunError(f"register reported {ref}, which the local Model Registry does not hold")
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            version = next(v for v in doc["versions"] if v["id"] == vid)
+            status = (engine.APPROVED if VERTEX_APPROVED_ALIAS in version["aliases"] else
+                      engine.PENDING if VERTEX_PENDING_ALIAS in version["aliases"] else "registered")
+            self.report.registered.append(engine.Registered(mid, vid, status))
 
     def _runtime_parameter(self, name: str) -> Any:
         net = self.stack.get("network") or {}
@@ -182,13 +250,17 @@ class VertexRun:
                               "submits it must pass a value (a local run has none)")
 
     # ------------------------------------------------------------------ one task
-    def _inputs(self, t: dict) -> tuple[dict[str, Any], dict[str, dict]]:
+    def _inputs(self, t: dict, scope) -> tuple[dict[str, Any], dict[str, dict]]:
+        scope_params, scope_arts = scope
         params: dict[str, Any] = {}
         arts: dict[str, dict] = {}
         spec_in = t.get("inputs") or {}
         for k, v in (spec_in.get("parameters") or {}).items():
             if "componentInputParameter" in v:
-                params[k] = self.root_params.get(v["componentInputParameter"])
+                if v["componentInputParameter"] not in scope_params:
+                    raise StepFailed(f"input `{k}`: the enclosing DAG has no input parameter "
+                                     f"`{v['componentInputParameter']}`")
+                params[k] = scope_params[v["componentInputParameter"]]
             elif "taskOutputParameter" in v:
                 ref = v["taskOutputParameter"]
                 outs = self.out_params.get(ref["producerTask"], {})
@@ -201,6 +273,12 @@ class VertexRun:
             else:
                 raise NotRunnable(f"input parameter `{k}` uses {', '.join(v)}")
         for k, v in (spec_in.get("artifacts") or {}).items():
+            if "componentInputArtifact" in v:
+                if v["componentInputArtifact"] not in scope_arts:
+                    raise StepFailed(f"input `{k}`: the enclosing DAG has no input artifact "
+                                     f"`{v['componentInputArtifact']}`")
+                arts[k] = scope_arts[v["componentInputArtifact"]]
+                continue
             ref = v.get("taskOutputArtifact")
             if not ref:
                 raise NotRunnable(f"input artifact `{k}` uses {', '.join(v)}")
@@ -210,17 +288,7 @@ class VertexRun:
             arts[k] = outs[ref["outputArtifactKey"]]
         return params, arts
 
-    def _task(self, name: str, t: dict):
-        comp = self.spec["components"][t["componentRef"]["name"]]
-        if "dag" in comp:
-            raise NotRunnable("nested pipeline components")
-        params, arts = self._inputs(t)
-        cond = (t.get("triggerPolicy") or {}).get("condition")
-        if cond:
-            value, text = evaluate_condition(cond, params)
-            if not value:
-                self._skip_reason = f"condition false: {text}"
-                return False
+    def _task(self, name: str, t: dict, comp: dict, params: dict[str, Any], arts: dict[str, dict]) -> str:
         executor = self.spec["deploymentSpec"]["executors"][comp["executorLabel"]]
         outdefs = comp.get("outputDefinitions") or {}
         out_arts = {}
@@ -260,6 +328,7 @@ class VertexRun:
         remap = {"/gcs": self.gcs}
         env = {e["name"]: e.get("value", "") for e in ctr.get("env") or []}
         note = ""
+        self._job_step = None
         if len(argv) >= 4 and argv[:4] == ["python3", "-u", "-m", CUSTOM_JOB_LAUNCHER]:
             self._custom_job(name, argv[4:], remap)
         elif len(argv) >= 4 and argv[:4] == ["python3", "-u", "-m", TUNING_JOB_LAUNCHER]:
@@ -289,7 +358,7 @@ class VertexRun:
                                      "which is not JSON") from None
         self.out_params[name] = outs
         self.out_artifacts[name] = out_arts
-        self._collect_metrics(name, out_arts)
+        self._collect_metrics(self._job_step or name, out_arts)
         return note
 
     def _fill(self, text: str, params, arts, out_arts, out_files, ex_input) -> str:
@@ -328,6 +397,7 @@ class VertexRun:
         if opts.get("type") != "CustomJob":
             raise NotRunnable(f"launcher type {opts.get('type')}")
         job = parse_custom_job(opts.get("payload", ""), opts.get("project", ""), opts.get("location", ""))
+        self._job_step = job.labels.get("mlspec-step")  # the spec's step name (metrics are keyed by it)
         spec = job.job_spec
         env = {}
         base = spec.base_output_directory.output_uri_prefix if spec.base_output_directory else ""

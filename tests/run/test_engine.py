@@ -58,6 +58,30 @@ def test_parquet_and_xgboost_native_io_are_remapped(tmp_path):
     assert (tmp_path / "gcs/b/t.parquet").is_file() and out.strip().endswith("2")
 
 
+def test_processes_a_step_starts_see_the_mount_and_copytree_works(tmp_path):
+    """A FUSE mount is visible to every process of the container: a child started with a cloud
+    path as its program, cwd, argument or PYTHONPATH entry runs against the local copy; shutil
+    copies a mounted tree (stat, xattr and utime calls go through the mapping)."""
+    gcs = tmp_path / "gcs"
+    (gcs / "b/code").mkdir(parents=True)
+    (gcs / "b/code/helper.py").write_text("VALUE = 'from-helper'\n")
+    (gcs / "b/code/child.py").write_text(
+        "import os, sys, helper\nprint(helper.VALUE, os.getcwd() == sys.argv[1], open(sys.argv[2]).read())\n")
+    (gcs / "b/in").mkdir()
+    (gcs / "b/in/x.txt").write_text("payload")
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import os, shutil, subprocess, sys\n"
+        "env = dict(os.environ, PYTHONPATH='/gcs/b/code' + os.pathsep + os.environ['PYTHONPATH'])\n"
+        "out = subprocess.run([sys.executable, '/gcs/b/code/child.py', os.path.realpath('" + str(gcs / "b/code") + "'),"
+        " '/gcs/b/in/x.txt'], cwd='/gcs/b/code', env=env, capture_output=True, text=True, check=True).stdout\n"
+        "shutil.copytree('/gcs/b/in', '/gcs/b/out', dirs_exist_ok=True)\n"
+        "print(out.strip())\n")
+    out = _ctx(tmp_path).exec_script("s", ["python", str(parent)], remap={"/gcs": gcs})
+    assert out.strip().endswith("from-helper True payload")
+    assert (gcs / "b/out/x.txt").read_text() == "payload"
+
+
 def test_read_only_mount_refuses_writes_even_for_root(tmp_path):
     ro = tmp_path / "in"
     ro.mkdir()

@@ -58,13 +58,13 @@ def _build(root: Path) -> None:
     (root / "code/pick.py").write_text(PICK)
     (root / "pulumi/stacks/dev.json").write_text(json.dumps({
         "pipelines": [{"key": "p", "display_name": "p", "spec": "../p.json", "root_bucket": "pipeline"}],
-        "buckets": [{"key": "pipeline", "name": "pb"}, {"key": "data", "name": "db"}],
+        "buckets": [{"key": "pipeline", "name": "pb"}, {"key": "data", "name": "db"}, {"key": "code", "name": "cb"}],
         "code_objects": [{"source": "../code/trial.py", "object": "code/trial.py"},
                          {"source": "../code/pick.py", "object": "code/pick.py"}],
         "network": {}, "project_number": "1"}))
     art = {"artifactType": {"schemaTitle": "system.Dataset", "schemaVersion": "0.0.1"}}
     spec = {
-        "root": {"inputDefinitions": {"parameters": {"bucket": {"defaultValue": "pb", "parameterType": "STRING"}}},
+        "root": {"inputDefinitions": {"parameters": {"bucket": {"defaultValue": "cb", "parameterType": "STRING"}}},
                  "dag": {"tasks": {
                      "importer": {"componentRef": {"name": "comp-importer"}, "taskInfo": {"name": "importer"},
                                   "inputs": {"parameters": {"uri": {"runtimeValue": {"constant": "gs://db/rows/"}}}}},

@@ -71,6 +71,37 @@ def test_no_module_under_compiler_is_named_after_a_cloud():
     assert bad == []
 
 
+def _code_strings(path: Path) -> list[tuple[int, str]]:
+    """(line, value) of every string literal of a module that is not a docstring (messages,
+    help texts and data tables; docstrings may name clouds as examples)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    docs = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docs.add(id(first.value))
+    return [(n.lineno, n.value) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs]
+
+
+def test_compiler_names_no_target():
+    """A string that is exactly a target's name (a table keyed by cloud, `if target == "..."`,
+    a hard-coded list of `--target` choices) means cloud knowledge outside targets/: compiler/
+    reaches targets through the registry and their hooks. Names inside longer texts (help
+    examples such as `--target sagemaker`) are allowed; so are docstrings."""
+    names = {"sagemaker", "vertex", "azureml"}
+    bad = [f"{path.relative_to(ROOT)}:{line}: {value!r}" for m, path in MODULES.items()
+           if m.startswith("mlspec.compiler") for line, value in _code_strings(path) if value.lower() in names]
+    assert bad == []
+
+
+def test_the_target_name_scan_sees_tables_and_skips_docstrings(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text('"""Compiles for sagemaker."""\nTABLE = {"vertex": 1}\nHELP = "e.g. --target azureml"\n')
+    assert [v for _, v in _code_strings(probe) if v in ("sagemaker", "vertex", "azureml")] == ["vertex"]
+
+
 def test_compiler_imports_no_cloud_sdk_provider_or_target_package():
     bad = []
     for m, path in MODULES.items():

@@ -67,3 +67,53 @@ def test_compile_imports_no_cloud_sdk(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout
+
+
+def test_a_200_step_spec_compiles_byte_identical_with_and_without_the_fast_paths(tmp_path, monkeypatch):
+    """The compile-speed work (issue 9) changes no byte: a generated 200-step spec (the
+    benchmark's generator, bench/bench.py) compiled by the CLI in a subprocess (fast YAML
+    writer, collector paused, another hash seed) equals the build written in-process through
+    PyYAML with the collector running; the manifest is what the standard library's json
+    writes. Timing lives in bench/, never here."""
+    import gc
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import bench
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    from mlspec.compiler import api, yamlfast
+
+    spec = bench.generate(200, tmp_path / "spec")
+    fast = tmp_path / "fast"
+    r = subprocess.run([sys.executable, "-m", "mlspec", "compile", str(spec), "--target", "all", "--out", str(fast)],
+                       env={**os.environ, "PYTHONHASHSEED": "7"}, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+    def decline(data):
+        raise yamlfast.Unsupported("test: PyYAML writes every document")
+
+    monkeypatch.setattr(yamlfast, "dump", decline)
+    assert gc.isenabled()
+    slow = tmp_path / "slow"
+    res = api.compile_spec(str(spec), ["all"], out=slow)
+    assert res.ok, res.diagnostics
+    targets = sorted(p.name for p in fast.iterdir())
+    assert targets == ["azureml", "sagemaker", "vertex"] == sorted(p.name for p in slow.iterdir())
+    for t in targets:
+        assert _tree_hash(fast / t) == _tree_hash(slow / t), t
+        man = (fast / t / "manifest.json").read_bytes()
+        assert man == (json.dumps(json.loads(man), indent=2) + "\n").encode()
+    assert sum(1 for p in (fast / "azureml").rglob("*.yml")) > 400  # the YAML-heavy target really ran
+
+
+def test_the_cli_resumes_the_collector_for_callers_in_the_same_process(tmp_path, capsys):
+    import gc
+
+    from mlspec.compiler.cli import main
+
+    assert gc.isenabled()
+    assert main(["compile", str(ROOT / FRAUD), "--target", "sagemaker", "--out", str(tmp_path)]) == 0
+    assert gc.isenabled()
+    assert main(["compile", str(ROOT / "nope.mlspec"), "--target", "all", "--out", str(tmp_path)]) != 0
+    assert gc.isenabled()

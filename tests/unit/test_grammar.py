@@ -5,6 +5,7 @@ from mlspec.compiler import parse
 
 
 def test_grammar_is_strict_lalr():
+    parse.enable_grammar_checks()  # mlspec imports lark without interegular (compile speed); strict mode needs it
     Lark(parse.grammar_text(), parser="lalr", lexer="contextual", strict=True, maybe_placeholders=False)
 
 

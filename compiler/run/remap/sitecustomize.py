@@ -5,6 +5,9 @@ sets MLSPEC_RUN_REMAP to {"<cloud prefix>": "<local dir>"}). Code that hard-code
 path (e.g. mlspec's helper steps reading /opt/ml/processing/input/...) then reads and writes
 the step's local copy. Nothing is remapped when the variable is absent.
 
+Processes a step starts (subprocess.Popen) get their program, arguments, working directory
+and path-list environment values mapped the same way.
+
 MLSPEC_RUN_READONLY lists folders mounted read-only (Azure ML `ro_mount` inputs): writing
 there raises EROFS even for root, for which chmod alone does not stop a write.
 MLSPEC_RUN_SHIMS names modules imported at start-up (a target's local stand-ins for its
@@ -98,10 +101,11 @@ if _PREFIXES or _READONLY:
     builtins.open = _open_builtin(builtins.open)
     io.open = builtins.open
     os.open = _open_os(os.open)
-    for _name in ("stat", "lstat", "listdir", "scandir", "access"):
+    for _name in ("stat", "lstat", "listdir", "scandir", "access", "readlink", "listxattr", "getxattr"):
         if hasattr(os, _name):
             setattr(os, _name, _wrap1(getattr(os, _name)))
-    for _name in ("mkdir", "rmdir", "remove", "unlink", "chmod", "utime", "truncate"):
+    for _name in ("mkdir", "rmdir", "remove", "unlink", "chmod", "utime", "truncate", "chown", "lchown",
+                  "setxattr", "removexattr"):
         if hasattr(os, _name):
             setattr(os, _name, _wrap1(getattr(os, _name), writes=True))
     for _name in ("rename", "replace", "link", "symlink"):
@@ -169,7 +173,41 @@ def _patch_xgboost(mod):
         setattr(booster, name, method)
 
 
+def _map_arg(value):
+    if isinstance(value, (str, bytes, os.PathLike)):
+        mapped = _map(value)
+        return mapped
+    return value
+
+
+def _patch_subprocess(mod):
+    """A process a step starts sees the same mounts: its program, arguments, working directory
+    and environment values that name a cloud path are mapped (the cloud's FUSE mount exists for
+    every process in the container, not only for Python file calls)."""
+    popen = mod.Popen
+    init = popen.__init__
+    if getattr(init, "__mlspec_mapped__", False):
+        return
+
+    def __init__(self, args, *a, **kw):
+        if isinstance(args, (list, tuple)):
+            args = [_map_arg(x) for x in args]
+        elif isinstance(args, (str, bytes, os.PathLike)):
+            args = _map_arg(args)
+        for key in ("cwd", "executable"):
+            if kw.get(key) is not None:
+                kw[key] = _map_arg(kw[key])
+        if kw.get("env") is not None:
+            kw["env"] = {k: os.pathsep.join(_map(p) for p in v.split(os.pathsep)) if isinstance(v, str) else v
+                         for k, v in kw["env"].items()}
+        init(self, args, *a, **kw)
+    __init__.__mlspec_mapped__ = True
+    popen.__init__ = __init__
+
+
 _PATCHES = {"pyarrow": _patch_pyarrow, "pyarrow.parquet": _patch_parquet, "xgboost.core": _patch_xgboost}
+if _PREFIXES:
+    _PATCHES["subprocess"] = _patch_subprocess
 
 
 class _AfterImport:
@@ -207,6 +245,8 @@ if _PREFIXES or _READONLY or os.environ.get("MLSPEC_RUN_SHIMS"):
     import sys as _sys
 
     _sys.meta_path.insert(0, _AfterImport())
+    for _mod in [m for m in _PATCHES if m in _sys.modules]:  # imported before this file ran
+        _PATCHES[_mod](_sys.modules[_mod])
 
 for _shim in filter(None, (os.environ.get("MLSPEC_RUN_SHIMS") or "").split(",")):
     __import__(_shim)

@@ -85,3 +85,28 @@ def test_the_deploy_check_runs_before_every_deployment_of_a_model_needing_approv
     program = (az_helpers_root() / "targets/azureml/templates/pulumi/__main__.py").read_text()
     assert "check_approval(" in program and "last_modified_by_type" in program
     assert not planned.blocking_checks
+
+
+def test_the_threat_model_is_the_packages_and_cites_tests_that_exist():
+    """targets/azureml/threat_model.md (rendered into docs/security.md by Target.security_sections):
+    every `file.py::test_name` it cites exists, including the `..::` continuations of a row."""
+    import re
+    from importlib import resources
+    from pathlib import Path
+
+    from mlspec.targets.base import get_target
+
+    doc = resources.files("mlspec.targets.azureml").joinpath("threat_model.md").read_text()
+    assert doc in get_target("azureml").security_sections()
+    tests = Path(__file__).resolve().parents[2]
+    cited = 0
+    for row in (ln for ln in doc.splitlines() if ln.startswith("| ") and "::" in ln):
+        last = None
+        for path, name in re.findall(r"`((?:[\w/]+\.py)|\.\.)::(test_\w+)", row):
+            path = last if path == ".." else path
+            last = path
+            f = tests.parent / path if path.startswith("tests/") else tests / "targets" / "azureml" / path
+            assert f.is_file(), path
+            assert f"def {name}(" in f.read_text(), (path, name)
+            cited += 1
+    assert cited >= 10

@@ -172,3 +172,64 @@ def test_string_outputs_are_written_raw(rt, tmp_path):
     assert files["model_version"].read_text() == "projects/p/locations/l/models/m@3"
     assert json.loads(files["value"].read_text()) == 0.5
     assert files["has_champion"].read_text() == "false"
+
+
+def _frame():
+    import pandas as pd
+
+    return pd.DataFrame({"id": [f"t{i}" for i in range(40)], "a": [float(i % 7) for i in range(40)],
+                         "b": [float((3 * i) % 5) for i in range(40)], "country": ["US", "DE"] * 20,
+                         "y": [int(i % 7 > 3) for i in range(40)]})
+
+
+def test_model_features_are_the_columns_the_model_was_fitted_on(rt, tmp_path):
+    """A prebuilt container receives exactly the fitted features: ids, strings and the label are
+    not fed to the model (XGBoost refuses str columns), whatever order the file has."""
+    xgb = pytest.importorskip("xgboost")
+    df = _frame()
+    booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(df[["b", "a"]], label=df["y"],
+                                                                        feature_names=["b", "a"]), 3)
+    (tmp_path / "model").mkdir()
+    booster.save_model(str(tmp_path / "model" / "model.bst"))
+    model = rt.load_model(str(tmp_path / "model"))
+    assert list(rt.model_features(model, df).columns) == ["b", "a"]
+    scores = rt._predict(model, df)
+    assert len(scores) == 40 and all(0.0 <= s <= 1.0 for s in scores)
+    with pytest.raises(SystemExit, match="no column"):
+        rt.model_features(model, df.drop(columns=["a"]))
+
+
+def test_bias_op_feeds_the_model_its_features(rt, tmp_path):
+    xgb = pytest.importorskip("xgboost")
+    df = _frame()
+    booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(df[["a", "b"]], label=df["y"]), 3)
+    (tmp_path / "model").mkdir()
+    booster.save_model(str(tmp_path / "model" / "model.bst"))
+    (tmp_path / "data").mkdir()
+    df.to_csv(tmp_path / "data" / "part.csv", index=False)
+    cfg = {"label": "y", "facets": ["country"], "metric": "dpl", "max_disparity": 1.0}
+    rt.main(["bias", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "data"),
+             "--report", str(tmp_path / "report"), "--config", json.dumps(cfg)])
+    report = json.loads((tmp_path / "report" / "bias.json").read_text())
+    assert set(report["facets"]["country"]["positive_rate"]) == {"US", "DE"}
+
+
+def test_explain_is_exact_sampled_shapley_on_a_linear_model(rt, tmp_path):
+    """For f(x) = w.x every ordering gives phi_c = w_c (x_c - baseline_c): the op must report the
+    mean |phi| per feature (not the mean of |marginal steps|), from the fitted features only."""
+    import joblib
+    from sklearn.linear_model import LinearRegression
+
+    df = _frame()
+    model = LinearRegression().fit(df[["a", "b"]], 2.0 * df["a"] - 3.0 * df["b"])
+    (tmp_path / "model").mkdir()
+    joblib.dump(model, tmp_path / "model" / "model.joblib")
+    (tmp_path / "data").mkdir()
+    df.to_csv(tmp_path / "data" / "part.csv", index=False)
+    rt.main(["explain", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "data"),
+             "--report", str(tmp_path / "report"), "--samples", "3"])
+    got = json.loads((tmp_path / "report" / "shap.json").read_text())["mean_abs_attribution"]
+    rows = df[["a", "b"]].sample(n=40, random_state=0)
+    want = {c: float((w * (rows[c] - df[c].median())).abs().mean()) for c, w in (("a", 2.0), ("b", -3.0))}
+    assert set(got) == {"a", "b"}
+    assert got["a"] == pytest.approx(want["a"], rel=1e-6) and got["b"] == pytest.approx(want["b"], rel=1e-6)

@@ -10,12 +10,14 @@ it runs, the wrapper
   step's args / fixed hyperparameters, through MlflowClient and the run id, WITHOUT making a run
   active -- so a script calling `mlflow.start_run()` itself resumes the same run (MLFLOW_RUN_ID)
   instead of failing on an already-active run.
+A step with `retries` runs the script again, in a fresh process, up to that many times.
 After it returns, every metric of `<metrics>/evaluation.json` is logged to that run, so a sweep
 can rank trials by its objective (a printed line is not a logged metric).
 """
 import json
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 
@@ -75,14 +77,38 @@ os.chdir(code_dir)
 for folder in (os.path.dirname(script), code_dir):
     if folder not in sys.path:
         sys.path.insert(0, folder)
-sys.argv = [script] + script_argv
-try:
-    runpy.run_path(script, run_name="__main__")
-except SystemExit as e:
-    if e.code not in (None, 0):
-        raise
-finally:
+retries = int(cfg.get("retries") or 0)
+if retries:
+    # the step's `retries`: Azure ML command jobs have no retry setting, so the wrapper runs the
+    # script again in the same job (a fresh process each attempt, its outputs emptied first); it
+    # retries failures of the script, not of the node
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(script), code_dir] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    outputs = [script_argv[i + 1] for i in range(len(script_argv) - 1)
+               if script_argv[i][2:] in (cfg.get("outputs") or []) and script_argv[i].startswith("--")]
+    for attempt in range(retries + 1):
+        if attempt:
+            print("mlspec: the script failed (exit %d); attempt %d of %d" % (code, attempt + 1, retries + 1),
+                  flush=True)
+            for out in outputs:
+                for entry in os.listdir(out) if os.path.isdir(out) else []:
+                    path = os.path.join(out, entry)
+                    shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+        code = subprocess.call([sys.executable, script] + script_argv, cwd=code_dir, env=env)
+        if code == 0:
+            break
     os.chdir(code_root)
+    if code != 0:
+        sys.exit(code)
+else:
+    sys.argv = [script] + script_argv
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            raise
+    finally:
+        os.chdir(code_root)
 
 flag = cfg.get("metrics_flag")
 if flag and ("--" + flag) in script_argv:

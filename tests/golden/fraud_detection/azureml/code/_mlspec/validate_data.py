@@ -1,8 +1,13 @@
-"""mlspec data validation step: schema, null fraction, row count, duplicates, staleness."""
+"""mlspec data validation step: schema, null fraction, row count, duplicates, staleness.
+
+The output `data` is the validated data and nothing else (the next step reads every file in
+it); the validation report goes to the job's log.
+"""
+import json
 import os
 import shutil
 
-from _common import fail, parse, read_table, write_json
+from _common import fail, parse, read_table
 
 args, cfg = parse("source", outputs=("data",))
 df = read_table(args.source, cfg["format"])
@@ -38,7 +43,7 @@ if checks.get("max_staleness_s") is not None:
         age = (pd.Timestamp.now(tz="UTC") - pd.to_datetime(df[ts[0]], utc=True).max()).total_seconds()
         if age > checks["max_staleness_s"]:
             problems.append("newest row is %ds old" % age)
-write_json(os.path.join(args.data, ".mlspec"), "validation.json", {"dataset": cfg["dataset"], "problems": problems})
+print("mlspec validation: " + json.dumps({"dataset": cfg["dataset"], "rows": len(df), "problems": problems}))
 if problems:
     fail("dataset %s failed validation: %s" % (cfg["dataset"], "; ".join(problems)))
 src = args.source

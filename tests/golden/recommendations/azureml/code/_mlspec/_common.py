@@ -72,10 +72,35 @@ def _only_child(path):
 
 
 class _Loaded:
-    """A model with `predict(DataFrame) -> sequence`, whatever its format."""
+    """A model with `predict(DataFrame) -> sequence`, whatever its format; `features` are the
+    columns it was trained on when the format saves them; `contributions(DataFrame)` gives
+    exact per-feature SHAP values where the format computes them itself (XGBoost TreeSHAP)."""
 
-    def __init__(self, predict):
+    def __init__(self, predict, features=None, contributions=None):
         self.predict = predict
+        self.features = list(features or [])
+        self.contributions = contributions
+
+
+def _columns(df, names):
+    """The columns the model was trained on (its own feature names, saved with it), in that
+    order; all columns when the model saved none."""
+    if not names:
+        return df
+    missing = [n for n in names if n not in df.columns]
+    if missing:
+        raise ValueError("the data lacks the model's feature column(s) " + ", ".join(missing[:5]))
+    return df[names]
+
+
+def predicted_labels(scores, loading):
+    """Predictions as labels: `prediction = probability` models are thresholded (positive class
+    1 at or above the spec's threshold, default 0.5)."""
+    if (loading or {}).get("prediction") != "probability":
+        return list(scores)
+    threshold = (loading or {}).get("threshold")
+    threshold = 0.5 if threshold is None else float(threshold)
+    return [1 if float(s) >= threshold else 0 for s in scores]
 
 
 def load_model(path, loading=None):
@@ -98,12 +123,20 @@ def load_model(path, loading=None):
     if fmt == "sklearn":
         import joblib
         est = joblib.load(os.path.join(folder, "model.joblib"))
-        return _Loaded(est.predict)
+        names = [str(n) for n in getattr(est, "feature_names_in_", [])]
+        if loading.get("prediction") == "probability" and hasattr(est, "predict_proba"):
+            return _Loaded(lambda df: est.predict_proba(_columns(df, names))[:, -1], names)
+        return _Loaded(lambda df: est.predict(_columns(df, names)), names)
     if fmt == "xgboost":
         import xgboost
         booster = xgboost.Booster()
         booster.load_model(os.path.join(folder, "model.bst"))
-        return _Loaded(lambda df: booster.predict(xgboost.DMatrix(df)))
+        names = list(booster.feature_names or [])
+
+        def matrix(df):
+            return xgboost.DMatrix(_columns(df, names).astype("float32") if names else df)
+        return _Loaded(lambda df: booster.predict(matrix(df)), names,
+                       lambda df: booster.predict(matrix(df), pred_contribs=True)[:, :-1])
     if fmt == "torchscript":
         import torch
         net = torch.jit.load(os.path.join(folder, "model.pt"), map_location="cpu")
@@ -123,6 +156,20 @@ def load_model(path, loading=None):
         import mlflow.pyfunc
         return mlflow.pyfunc.load_model(folder)
     raise ValueError("model format %r has no loader; set `format` (or `serve`) on the spec's model" % (fmt,))
+
+
+def log_metrics(metrics):
+    """Log metrics to the job's MLflow run (Azure ML sets MLFLOW_TRACKING_URI / MLFLOW_RUN_ID in
+    every job); outside a job they are only printed."""
+    if os.environ.get("MLFLOW_TRACKING_URI") and os.environ.get("MLFLOW_RUN_ID"):
+        from mlflow.tracking import MlflowClient
+        from mlflow.entities import Metric
+        import time
+        now = int(time.time() * 1000)
+        MlflowClient().log_batch(os.environ["MLFLOW_RUN_ID"],
+                                 metrics=[Metric(k, float(v), now, 0) for k, v in sorted(metrics.items())])
+    else:
+        print("mlspec: metrics " + json.dumps(metrics, sort_keys=True))
 
 
 def write_json(folder, name, data):

@@ -23,7 +23,16 @@ with open(paths.pop("config"), encoding="utf-8") as f:
     cfg = json.load(f)
 loading = cfg.get("model_loading") or {}
 fmt = loading.get("format")
-source = model_dir(paths["model"], fmt) if fmt in MODEL_FILES else paths["model"]
+source = paths["model"]
+if fmt in MODEL_FILES:
+    try:
+        source = model_dir(paths["model"], fmt)
+    except FileNotFoundError as exc:
+        if cfg.get("format_required"):  # an endpoint or batch job loads it: refuse a broken version
+            print("mlspec: %s" % exc, file=sys.stderr)
+            sys.exit(1)
+        print("mlspec: warning: %s; registering the folder as written (the model is not served)" % exc)
+        fmt = None
 metrics = {}
 if "metrics" in paths:
     with open(os.path.join(paths["metrics"], "evaluation.json"), encoding="utf-8") as f:  # script contract
