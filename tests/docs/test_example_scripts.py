@@ -382,3 +382,10 @@ def test_fraud_serving_handler_follows_the_serving_contract(runs, tmp_path: Path
         sys.path.remove(str(SPECS_DIR / "fraud_detection/src"))
         sys.modules.pop("prepare", None)
     assert len(got) == 2 and all(isinstance(p, float) and 0.0 <= p <= 1.0 for p in got)
+
+
+def test_the_examples_share_one_common_module():
+    """Each example ships its own `src/common.py` (its code folder is self-contained, so a user can
+    copy one example), but the three are one module: a fix made in one must reach the others."""
+    texts = {d: (SPECS_DIR / d / "src" / "common.py").read_bytes() for d in ("fraud_detection", "churn", "recommendations")}
+    assert len(set(texts.values())) == 1, "specs/*/src/common.py differ: copy the fixed one to the other examples"
