@@ -23,10 +23,11 @@ from . import jobs, naming, serving, workflows
 
 #: portable compute class -> AmlCompute VM size
 # https://learn.microsoft.com/en-us/azure/virtual-machines/sizes
+#: per docs/language.md#compute-classes (tested against it)
 CLUSTER_SKU = {
     "cpu.small": "Standard_D2s_v3", "cpu.medium": "Standard_D4s_v3", "cpu.large": "Standard_D8s_v3",
-    "cpu.xlarge": "Standard_D16s_v3", "memory.large": "Standard_E16s_v3", "gpu.small": "Standard_NC4as_T4_v3",
-    "gpu.medium": "Standard_NC8as_T4_v3", "gpu.large": "Standard_NC24ads_A100_v4",
+    "cpu.xlarge": "Standard_D16s_v3", "memory.large": "Standard_E8s_v3", "gpu.small": "Standard_NC4as_T4_v3",
+    "gpu.medium": "Standard_NV36ads_A10_v5", "gpu.large": "Standard_NC24ads_A100_v4",
 }
 DEFAULT_COMPUTE = "cpu.small"
 

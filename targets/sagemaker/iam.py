@@ -24,8 +24,8 @@ KMS_USE = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey
            "kms:ReEncryptTo"]
 JOB_ACTIONS = ["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob",
                "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateTransformJob"]
-#: instance families jobs may use (the compute classes of lower.INSTANCE_TYPES)
-ALLOWED_INSTANCE_TYPES = ["ml.g5.*", "ml.m5.*", "ml.r5.*"]
+#: the families of lower.INSTANCE_TYPES (tests/docs/test_compute_classes.py keeps them in step)
+ALLOWED_INSTANCE_TYPES = ["ml.g4dn.*", "ml.g5.*", "ml.g6e.*", "ml.m5.*", "ml.r5.*"]
 SERVICES = {"pipeline": "sagemaker.amazonaws.com", "jobs": "sagemaker.amazonaws.com",
             "endpoint": "sagemaker.amazonaws.com", "monitoring": "sagemaker.amazonaws.com",
             "deploy": "states.amazonaws.com", "events": "events.amazonaws.com",

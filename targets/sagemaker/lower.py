@@ -29,9 +29,10 @@ from mlspec.targets.sagemaker.pipeline import PRE_TRAINING_BIAS, PipelineBuilder
 HELPERS = ("launch.py", "validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py", "track_mlflow.py",
            "drift_threshold.py")
 
+#: portable compute class -> instance type, per docs/language.md#compute-classes (tested against it)
 INSTANCE_TYPES = {"cpu.small": "ml.m5.large", "cpu.medium": "ml.m5.xlarge", "cpu.large": "ml.m5.2xlarge",
-                  "cpu.xlarge": "ml.m5.4xlarge", "gpu.small": "ml.g5.xlarge", "gpu.medium": "ml.g5.2xlarge",
-                  "gpu.large": "ml.g5.12xlarge", "memory.large": "ml.r5.2xlarge"}
+                  "cpu.xlarge": "ml.m5.4xlarge", "gpu.small": "ml.g4dn.xlarge", "gpu.medium": "ml.g5.2xlarge",
+                  "gpu.large": "ml.g6e.2xlarge", "memory.large": "ml.r5.2xlarge"}
 INTERFACE_ENDPOINTS = ("sagemaker.api", "sagemaker.runtime", "ecr.api", "ecr.dkr", "logs", "sts", "kms",
                        "monitoring", "states")
 BUCKETS = (("logs", None), ("artifacts", None), ("data", None), ("capture", 90), ("monitoring", 180))

@@ -15,14 +15,16 @@ from mlspec.targets.vertex import naming
 #: portable compute class -> (machine type, memory GiB, accelerator type or None)
 #: https://cloud.google.com/vertex-ai/docs/training/configure-compute and
 #: https://cloud.google.com/vertex-ai/docs/predictions/configure-compute
+#: per docs/language.md#compute-classes (tested against it); G2 and A2 machine types come with
+#: their GPUs attached (L4, A100), which Vertex still wants named in the machine spec
 MACHINES: dict[str, tuple[str, int, str | None]] = {
-    "cpu.small": ("n1-standard-4", 15, None),
-    "cpu.medium": ("n1-standard-8", 30, None),
-    "cpu.large": ("n1-standard-16", 60, None),
-    "cpu.xlarge": ("n1-standard-32", 120, None),
-    "memory.large": ("n1-highmem-16", 104, None),
-    "gpu.small": ("n1-standard-8", 30, "NVIDIA_TESLA_T4"),
-    "gpu.medium": ("n1-standard-16", 60, "NVIDIA_TESLA_V100"),
+    "cpu.small": ("n2-standard-2", 8, None),
+    "cpu.medium": ("n2-standard-4", 16, None),
+    "cpu.large": ("n2-standard-8", 32, None),
+    "cpu.xlarge": ("n2-standard-16", 64, None),
+    "memory.large": ("n2-highmem-8", 64, None),
+    "gpu.small": ("n1-standard-4", 15, "NVIDIA_TESLA_T4"),
+    "gpu.medium": ("g2-standard-8", 32, "NVIDIA_L4"),
     "gpu.large": ("a2-highgpu-1g", 85, "NVIDIA_TESLA_A100"),
 }
 DEFAULT_COMPUTE = {"class": "cpu.small", "instance_count": 1, "accelerators": 0}

@@ -123,7 +123,7 @@ def test_gpu_jobs_omit_the_volume_key_and_the_deny_spares_them():
     irs = fx.environments()
     d = definitions(irs)["pipelines/prod/training.json"]
     train = [s for s in requests.steps(d) if s["Name"] == "Train"][0]["Arguments"]
-    assert train["ResourceConfig"]["InstanceType"] == "ml.g5.xlarge"
+    assert train["ResourceConfig"]["InstanceType"] == "ml.g4dn.xlarge"  # gpu.small: instance-store NVMe
     assert "VolumeKmsKeyId" not in train["ResourceConfig"] and train["OutputDataConfig"]["KmsKeyId"]
     tune = [s for s in requests.steps(d) if s["Name"] == "Tune"][0]["Arguments"]
     assert tune["TrainingJobDefinition"]["ResourceConfig"]["VolumeKmsKeyId"]  # ml.m5: EBS, keyed
@@ -131,4 +131,4 @@ def test_gpu_jobs_omit_the_volume_key_and_the_deny_spares_them():
     pol = next(a.content for a in low.artifacts if a.path == "iam/prod/pipeline.json")
     deny = next(s for s in pol["Statement"] if s["Sid"] == "DenyJobsWithoutVolumeKeySet")
     spared = deny["Condition"]["ForAllValues:StringNotEquals"]["sagemaker:InstanceTypes"]
-    assert "ml.g5.xlarge" in spared and "ml.m5.xlarge" not in spared
+    assert "ml.g4dn.xlarge" in spared and "ml.m5.xlarge" not in spared

@@ -156,7 +156,7 @@ def test_train_runs_the_script_behind_the_contract_wrapper():
     job, pools = _pool(TRAINING, "exec-train")
     [pool] = pools
     # no GPU xgboost training container exists: the step runs on the CPU image without the T4 (W505)
-    assert pool["machine_spec"] == {"machine_type": "n1-standard-8"}
+    assert pool["machine_spec"] == {"machine_type": "n1-standard-4"}
     assert pool["replica_count"] == 1
     assert any(d.code == "W505" and "no GPU training container" in d.summary for d in LOW.diagnostics)
     assert pool["container_spec"]["image_uri"].startswith("us-docker.pkg.dev/vertex-ai/training/xgboost-cpu")
