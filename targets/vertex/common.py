@@ -27,6 +27,9 @@ MACHINES: dict[str, tuple[str, int, str | None]] = {
     "gpu.medium": ("g2-standard-8", 32, "NVIDIA_L4"),
     "gpu.large": ("a2-highgpu-1g", 85, "NVIDIA_TESLA_A100"),
 }
+#: machine types sold only with their GPUs -> the CPU machine of the same vCPUs, for a step whose
+#: image cannot use a GPU (the lowering warns, W505)
+GPU_BUILT_IN = {"g2-standard-8": "n2-standard-8", "a2-highgpu-1g": "n2-standard-16"}
 DEFAULT_COMPUTE = {"class": "cpu.small", "instance_count": 1, "accelerators": 0}
 
 #: Service accounts, one per component (MLS-G-03 / MLS-GCP-020).

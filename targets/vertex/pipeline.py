@@ -241,6 +241,8 @@ def proto_machine(compute: dict | None, image: str = "") -> dict[str, Any]:
     if wire.get("acceleratorType") and not cpu_only(image):
         out["accelerator_type"] = wire["acceleratorType"]
         out["accelerator_count"] = int(wire["acceleratorCount"])
+    elif wire["machineType"] in common.GPU_BUILT_IN:  # G2/A2 types cannot run without their GPUs
+        out["machine_type"] = common.GPU_BUILT_IN[wire["machineType"]]
     return out
 
 
@@ -517,7 +519,7 @@ def _image_for(b: _Builder, step: dict, framework: dict | None) -> str:
     uri = containers.training_image(fw["name"], str(fw.get("version") or "0"), b.e.region, gpu)
     if uri is not None and gpu and cpu_only(uri):
         b.diags.append(Diagnostic("W505", f"Vertex has no GPU training container for `{fw['name']}`; step "
-                                          f"`{step['name']}` runs `{uri}` on {common.machine(step['compute'])['machineType']} "
+                                          f"`{step['name']}` runs `{uri}` on {proto_machine(step['compute'], uri)['machine_type']} "
                                           "without an accelerator", step["id"],
                                   hint="use a cpu.* compute class, or set `image` to a GPU image", severity="warning"))
     if uri is None:

@@ -242,3 +242,16 @@ def test_custom_framework_serves_its_own_image():
     train_args = spec["deploymentSpec"]["executors"]["exec-train"]["container"]["args"]
     pool = json.loads(train_args[train_args.index("--payload") + 1])["job_spec"]["worker_pool_specs"][0]
     assert pool["container_spec"]["image_uri"] == train["image"]
+
+
+def test_gpu_only_machine_types_fall_back_to_a_cpu_machine_on_a_cpu_image():
+    """G2 and A2 machine types are sold with their GPUs: a step on a CPU-only image (W505) gets
+    the CPU machine of the same vCPUs instead of a G2/A2 without its accelerator."""
+    from mlspec.targets.vertex.pipeline import proto_machine
+
+    cpu_image = "us-docker.pkg.dev/vertex-ai/training/xgboost-cpu.1-7:latest"
+    gpu_image = "us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-1:latest"
+    assert proto_machine({"class": "gpu.medium", "accelerators": 1}, cpu_image) == {"machine_type": "n2-standard-8"}
+    assert proto_machine({"class": "gpu.large", "accelerators": 1}, cpu_image) == {"machine_type": "n2-standard-16"}
+    assert proto_machine({"class": "gpu.medium", "accelerators": 1}, gpu_image) == {
+        "machine_type": "g2-standard-8", "accelerator_type": "NVIDIA_L4", "accelerator_count": 1}
