@@ -857,13 +857,18 @@ def pin_images(e: Env, spec: dict) -> tuple[dict, list[str]]:
             unpinned.add(out)
         return out
 
-    def walk_payload(node):
-        if isinstance(node, dict):
-            return {k: (pin(v) if k in ("image_uri", "serving_image") and isinstance(v, str) and v else walk_payload(v))
-                    for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk_payload(v) for v in node]
-        return node
+    def walk_payload(node) -> bool:
+        """Pin the payload's images in place; True when one changed."""
+        changed = False
+        for k, v in (node.items() if isinstance(node, dict) else enumerate(node)):
+            if k in ("image_uri", "serving_image") and isinstance(v, str) and v:
+                out = pin(v)
+                if out != v:
+                    node[k] = out
+                    changed = True
+            elif isinstance(v, (dict, list)):
+                changed = walk_payload(v) or changed
+        return changed
 
     for ex in spec["deploymentSpec"]["executors"].values():
         c = ex.get("container")
@@ -874,8 +879,12 @@ def pin_images(e: Env, spec: dict) -> tuple[dict, list[str]]:
         for flag in ("--payload", "--config"):
             if flag in args:
                 i = args.index(flag) + 1
-                args[i] = json.dumps(walk_payload(json.loads(args[i])), sort_keys=True,
-                                     separators=(",", ":") if flag == "--payload" else (", ", ": "))
+                doc = json.loads(args[i])
+                # written with these settings (_launcher, the runtime tasks' --config), so the text
+                # changes only when an image does: re-serialised only then
+                if walk_payload(doc):
+                    args[i] = json.dumps(doc, sort_keys=True,
+                                         separators=(",", ":") if flag == "--payload" else (", ", ": "))
     return spec, sorted(unpinned)
 
 
