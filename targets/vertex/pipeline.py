@@ -21,6 +21,7 @@ Pure: no I/O, no SDK imports.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from mlspec.targets.base import Diagnostic
@@ -845,6 +846,10 @@ LOWER_STEP = {
     "batch_transform": lower_batch_transform,
 }
 
+#: the string values of `image_uri` / `serving_image` keys in compact or spaced JSON text
+_IMAGE_VALUES = re.compile(r'"(?:image_uri|serving_image)": ?("(?:[^"\\]|\\.)*")')
+
+
 def pin_images(e: Env, spec: dict) -> tuple[dict, list[str]]:
     """Pin every image of a PipelineSpec (executor images, CustomJob / HPT payload images, the
     serving image handed to register) by the digests of the `image_digests` setting; return the
@@ -879,12 +884,18 @@ def pin_images(e: Env, spec: dict) -> tuple[dict, list[str]]:
         for flag in ("--payload", "--config"):
             if flag in args:
                 i = args.index(flag) + 1
-                doc = json.loads(args[i])
-                # written with these settings (_launcher, the runtime tasks' --config), so the text
-                # changes only when an image does: re-serialised only then
-                if walk_payload(doc):
+                # the images the payload names, read from its JSON text (a key is the only string
+                # followed by `:`); it was written with these settings (_launcher, the runtime
+                # tasks' --config), so it is parsed and re-serialised only when a pin changes one
+                images = [v for v in map(json.loads, _IMAGE_VALUES.findall(args[i])) if v]
+                if any(e.pin(v) != v for v in images):
+                    doc = json.loads(args[i])
+                    walk_payload(doc)
                     args[i] = json.dumps(doc, sort_keys=True,
                                          separators=(",", ":") if flag == "--payload" else (", ", ": "))
+                else:
+                    for v in images:
+                        pin(v)
     return spec, sorted(unpinned)
 
 
