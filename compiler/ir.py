@@ -73,7 +73,7 @@ def _compile(node: Any, defs: dict[str, Any]) -> Any:
         if not ref.startswith("#/definitions/"):
             raise ValueError(f"unsupported $ref {ref}")
         name = ref.rsplit("/", 1)[-1]
-        return lambda x: defs[name](x)
+        return lambda x: defs[name](x)  # (defs are filled after this node is compiled)
     unknown = set(node) - _IGNORED - {"type", "properties", "required", "additionalProperties", "items", "enum",
                                       "const", "pattern", "minimum", "maximum", "exclusiveMinimum",
                                       "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems",
@@ -87,7 +87,11 @@ def _compile(node: Any, defs: dict[str, Any]) -> Any:
         checks.append(preds[0] if len(preds) == 1 else (lambda x, ps=tuple(preds): any(p(x) for p in ps)))
     if "enum" in node:
         options = list(node["enum"])
-        checks.append(lambda x: any(_equal(x, o) for o in options))
+        if all(isinstance(o, str) for o in options):  # the usual case: a set lookup (same verdict as _equal)
+            names = frozenset(options)
+            checks.append(lambda x: isinstance(x, str) and x in names)
+        else:
+            checks.append(lambda x: any(_equal(x, o) for o in options))
     if "const" in node:
         want = node["const"]
         checks.append(lambda x: _equal(x, want))
@@ -146,7 +150,14 @@ def _compile(node: Any, defs: dict[str, Any]) -> Any:
         if isinstance(node["items"], list):
             raise ValueError("tuple `items` is not supported by the compiled IR validator")
         item = _compile(node["items"], defs)
-        checks.append(lambda x: not isinstance(x, list) or all(item(i) for i in x))
+
+        def items(x: Any) -> bool:
+            if isinstance(x, list):
+                for i in x:
+                    if not item(i):
+                        return False
+            return True
+        checks.append(items)
     if "oneOf" in node:
         alts = [_compile(a, defs) for a in node["oneOf"]]
         checks.append(lambda x: sum(1 for a in alts if a(x)) == 1)
@@ -155,7 +166,16 @@ def _compile(node: Any, defs: dict[str, Any]) -> Any:
         checks.append(lambda x: any(a(x) for a in alts_any))
     if len(checks) == 1:
         return checks[0]
-    return lambda x: all(c(x) for c in checks)
+    if len(checks) == 2:
+        first, second = checks
+        return lambda x: first(x) and second(x)
+
+    def every(x: Any) -> bool:
+        for c in checks:
+            if not c(x):
+                return False
+        return True
+    return every
 
 
 @functools.lru_cache(maxsize=1)

@@ -145,7 +145,27 @@ def _scalar(v: Any, indent: int) -> list[str] | str:
     raise Unsupported(t.__name__)
 
 
+_keys: dict[str, str] = {}
+
+
+def _key(k: Any) -> str:
+    """A mapping key as written (checked once per distinct key)."""
+    out = _keys.get(k) if type(k) is str else None
+    if out is not None:
+        return out
+    if type(k) is not str or not k or len(k) > _MAX_KEY or "\n" in k:
+        raise Unsupported(repr(k)[:40])
+    out = _line(k)
+    if len(_keys) < 100_000:
+        _keys[k] = out
+    return out
+
+
 class _Writer:
+    """Block-style writer. The loops of ``mapping`` and ``sequence`` write the common
+    scalars (one-line strings, ints, booleans, None) themselves; everything else goes
+    through ``value``, which writes exactly the same text for them."""
+
     def __init__(self) -> None:
         self.out: list[str] = []
         self.seen: set[int] = set()
@@ -191,10 +211,21 @@ class _Writer:
             raise Unsupported("deep")
         prefix = first
         pad = " " * indent
+        out = self.out
+        scalars = _scalars
         for k, v in d.items():
-            if type(k) is not str or not k or len(k) > _MAX_KEY or "\n" in k:
-                raise Unsupported(repr(k)[:40])
-            self.value(f"{prefix}{_line(k)}:", v, indent)
+            t = type(v)
+            if t is str and "\n" not in v:
+                s = scalars.get(v)
+                out.append(f"{prefix}{_key(k)}: {s if s is not None else _line(v)}\n")
+            elif t is int:
+                out.append(f"{prefix}{_key(k)}: {v}\n")
+            elif t is bool:
+                out.append(f"{prefix}{_key(k)}: {'true' if v else 'false'}\n")
+            elif v is None:
+                out.append(f"{prefix}{_key(k)}: null\n")
+            else:
+                self.value(f"{prefix}{_key(k)}:", v, indent)
             prefix = pad
 
     def sequence(self, items: list, indent: int, first: str) -> None:
@@ -202,8 +233,14 @@ class _Writer:
             raise Unsupported("deep")
         prefix = first
         pad = " " * indent
+        out = self.out
+        scalars = _scalars
         for v in items:
-            self.value(prefix + "-", v, indent)
+            if type(v) is str and "\n" not in v:
+                s = scalars.get(v)
+                out.append(f"{prefix}- {s if s is not None else _line(v)}\n")
+            else:
+                self.value(prefix + "-", v, indent)
             prefix = pad
 
 

@@ -124,6 +124,12 @@ class Target:
     #: customer-managed key references of this cloud's key service: (regex matched at the
     #: start, what it is) (E504 refuses them as `kms_key` of another target)
     key_forms: Sequence[tuple[str, str]] = ()
+    #: prefixes of the MLflow tracking servers this cloud manages (``tracking { uri = ... }``
+    #: accepts them besides an https URL)
+    tracking_uri_forms: Sequence[str] = ()
+    #: values that reference this cloud's secret store (or a registered asset) instead of holding
+    #: a literal: regexes matched at the start (the secret-literal rules skip them)
+    reference_forms: Sequence[str] = ()
 
     def lower(self, irs: Sequence[dict], ctx: "LowerContext") -> Lowering:  # pragma: no cover - abstract
         """Lower one IR per environment (declaration order) into artifacts."""
@@ -319,6 +325,17 @@ def get_target(name: str) -> Target:
         close = difflib.get_close_matches(name, list(targets), n=1, cutoff=0.6)
         raise KeyError(f"unknown target `{name}`" + (f"; did you mean `{close[0]}`?" if close else ""))
     return _load(targets[name])()
+
+
+@functools.lru_cache(maxsize=1)
+def registered_targets() -> tuple[Target, ...]:
+    """An instance of every registered target: the built-in ones first, in their fixed order,
+    then the others by name. The core reads cloud-bound forms (``uri_schemes``,
+    ``tracking_uri_forms``, ``reference_forms``) from here, in this order, instead of naming
+    clouds itself; only the targets' ``__init__`` modules are imported (no SDK, no lowering code)."""
+    targets = available_targets()
+    order = [n for n in _BUILTIN if n in targets] + sorted(n for n in targets if n not in _BUILTIN)
+    return tuple(get_target(n) for n in order)
 
 
 def pct(value: float) -> int | float:

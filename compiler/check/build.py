@@ -9,6 +9,7 @@ report unused declarations. Never raises for user errors.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 from mlspec.compiler import ast, baseline
 from mlspec.compiler.check import code as codemod, overlay, pipeline as pipemod, policy, serving
-from mlspec.compiler.check.ctx import URI_SCHEMES, Ctx  # noqa: F401 (Ctx: the shared build state)
+from mlspec.compiler.check.ctx import Ctx, uri_schemes  # noqa: F401 (Ctx: the shared build state)
 from mlspec.compiler.check.names import check_identifier
 from mlspec.compiler.check.policy import check_string, parse_date, today
 from mlspec.compiler.check.values import Body, did_you_mean
@@ -377,6 +378,15 @@ def _field(ctx: Ctx, f: ast.FieldDecl, where: str) -> dict:
             "allowed": allowed}
 
 
+@functools.lru_cache(maxsize=1)
+def _tracking_forms() -> tuple[str, ...]:
+    """An MLflow tracking `uri`: an https URL, or a managed tracking server id of a registered
+    target (``Target.tracking_uri_forms``)."""
+    from mlspec.targets.base import registered_targets
+
+    return ("https://",) + tuple(f for t in registered_targets() for f in (t.tracking_uri_forms or ()))
+
+
 def _tracking(ctx: Ctx, b: ast.Block | None, system: str) -> dict:
     if b is None:
         return {"backend": "native", "experiment": system, "uri": None}
@@ -386,7 +396,7 @@ def _tracking(ctx: Ctx, b: ast.Block | None, system: str) -> dict:
     uri = body.string("uri")
     if uri is not None and backend != "mlflow":
         ctx.sink.error("E313", "`uri` in `tracking` only applies to `backend = mlflow`", body.attrs["uri"].name_span)
-    if uri is not None and not uri.startswith(("https://", "azureml://", "arn:aws:sagemaker:")):
+    if uri is not None and not uri.startswith(_tracking_forms()):
         ctx.sink.error("E311", "the MLflow tracking `uri` must be an https URL or a managed tracking server id",
                        body.attrs["uri"].value.span)
     body.finish()

@@ -109,16 +109,16 @@ def check(ir: dict, target, spans: dict[str, Span]) -> tuple[list[Diagnostic], l
     seen_notes: set[str] = set()
     for feature, ir_id in features_used(ir):
         verdict = target.capabilities.get(feature)
-        span = _feature_span(feature, ir_id, spans)
         if verdict is None:
             diags.append(Diagnostic("E903", f"target `{target.name}` declares no verdict for feature `{feature}`",
-                                    span, detail="this is a bug in the target: every feature needs a verdict"))
+                                    _feature_span(feature, ir_id, spans),
+                                    detail="this is a bug in the target: every feature needs a verdict"))
             continue
         if verdict.level == "unsupported":
             alts = "; ".join(verdict.alternatives)
             diags.append(Diagnostic(
                 "E501", f"{target.display_name} cannot express {FEATURES.get(feature, feature)} (`{feature}`, "
-                        f"used by `{ir_id}`)", span,
+                        f"used by `{ir_id}`)", _feature_span(feature, ir_id, spans),
                 detail=verdict.note or "", hint=f"alternatives: {alts}" if alts else "compile for another target"))
         elif verdict.level == "emulated":
             note = f"`{feature}` is emulated on {target.display_name}: {verdict.note}"

@@ -4,6 +4,7 @@ scripts. Its own module so that ``build`` and the checks it calls (``cron``, ``o
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from mlspec.compiler import ast, baseline
@@ -12,7 +13,28 @@ from mlspec.compiler.check.values import Body
 from mlspec.compiler.diagnostics import Sink
 from mlspec.compiler.source import SourceFile, Span
 
-URI_SCHEMES = ("data://", "s3://", "gs://", "azureml://")
+
+
+@functools.lru_cache(maxsize=1)
+def uri_schemes() -> tuple[str, ...]:
+    """The schemes a data URI may use: the portable `data://`, then the storage schemes
+    (``scheme://``) the registered targets declare in ``Target.uri_schemes`` (each binds a spec
+    to one cloud). The core names no cloud's storage itself."""
+    from mlspec.targets.base import registered_targets
+
+    out = ["data://"]
+    for t in registered_targets():
+        out += [p for p in (t.uri_schemes or {}) if p.endswith("://") and p not in out]
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _uri_hint() -> str:
+    cloud = [f"`{s}`" for s in uri_schemes()[1:]]
+    if not cloud:
+        return "write a portable `data://` URI"
+    listed = cloud[0] if len(cloud) == 1 else ", ".join(cloud[:-1]) + f" and {cloud[-1]}"
+    return f"`data://` is portable; {listed} bind{'s' if len(cloud) == 1 else ''} the spec to one cloud"
 
 
 class Ctx:
@@ -82,10 +104,10 @@ class Ctx:
         if ir_id:
             # lets target checks (E504) point at the URI itself, not just its declaration
             self.value_spans[ir_id] = body.attrs[attr].value.span
-        if not v.startswith(URI_SCHEMES) or len(v.split("://", 1)[1].strip("/")) == 0:
+        if not v.startswith(uri_schemes()) or len(v.split("://", 1)[1].strip("/")) == 0:
             self.sink.error("E311", f"`{attr}` in {where} must be a data URI such as `data://fraud/labels/`",
                             body.attrs[attr].value.span,
-                            hint="`data://` is portable; `s3://`, `gs://` and `azureml://` bind the spec to one cloud")
+                            hint=_uri_hint())
             return None
         if ".." in v.split("://", 1)[1].split("/"):
             self.sink.error("E311", f"`{attr}` in {where} contains `..`", body.attrs[attr].value.span)

@@ -9,6 +9,7 @@ Imported by the engine (:mod:`mlspec.compiler.plan.security`), the cross-cloud r
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from typing import Any, Callable, Iterable, Iterator
@@ -227,9 +228,18 @@ _LITERAL_SECRET = [
     ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
 ]
 
-#: values that are references, not literals (secret-manager ids, Key Vault URIs, placeholders)
-_REFERENCE = re.compile(r"^(arn:aws:(secretsmanager|ssm):|projects/[^/]+/secrets/|https://[^/]+\.vault\.azure\.net/|"
-                        r"\$\{|\{\{|azureml:|\[secret\]$|\[unknown\]$|mlspec-mock-secret$)")
+#: values that are references, not literals, on every cloud: placeholders and masked values
+_PLACEHOLDERS = (r"\$\{", r"\{\{", r"\[secret\]$", r"\[unknown\]$", r"mlspec-mock-secret$")
+
+
+@functools.lru_cache(maxsize=1)
+def _reference() -> re.Pattern:
+    """References, not literals: each registered target's secret-store ids and registered assets
+    (``Target.reference_forms``), then the placeholders."""
+    from mlspec.targets.base import registered_targets
+
+    forms = [f for t in registered_targets() for f in (t.reference_forms or ())]
+    return re.compile("^(" + "|".join(forms + list(_PLACEHOLDERS)) + ")")
 
 
 def literal_secret(value: str) -> str | None:
@@ -241,7 +251,7 @@ def literal_secret(value: str) -> str | None:
 
 
 def is_reference(value: Any) -> bool:
-    return isinstance(value, str) and bool(_REFERENCE.match(value))
+    return isinstance(value, str) and bool(_reference().match(value))
 
 
 

@@ -46,6 +46,8 @@ class AzureML(Target):
     display_name = "Azure Machine Learning"
     uri_schemes = {"azureml://": "an Azure ML datastore URI"}
     key_forms = ((r"https://[a-z0-9-]+\.vault\.azure\.net/keys/", "an Azure Key Vault key"),)
+    tracking_uri_forms = ("azureml://",)  # a workspace's MLflow tracking URI
+    reference_forms = (r"https://[^/]+\.vault\.azure\.net/", r"azureml:")  # Key Vault; registered assets
     cloud = "azure"
     cloud_title = "Azure (Azure ML target)"
     capabilities = CAPABILITIES

@@ -124,6 +124,7 @@ class Env:
         self.asset_version = "1-" + hashlib.sha256(
             (ir["source"]["sha256"] + ir["code"]["sha256"]).encode()).hexdigest()[:12]
         self.environments: dict[str, tuple[dict, dict]] = {}
+        self._environment_refs: dict[tuple, str] = {}
         self.notes: list[str] = []
         self.tags = {"mlspec-system": self.system, "owner": ir["system"]["owner"], "environment": self.name,
                      "data-classification": ir["security"]["data_classification"] or "unspecified",
@@ -135,9 +136,14 @@ class Env:
                              extra: tuple[str, ...] = ()) -> str:
         """Record the Azure ML environment a component needs; return its `azureml:` reference."""
         base = self.settings.get("gpu_base_image" if gpu else "base_image")
-        name, doc, conda_doc = jobs.environment(framework, tools, gpu, base, serve=serve, extra=extra)
-        self.environments[name] = (doc, conda_doc)
-        return f"azureml:{name}:{doc['version']}"
+        # the environment follows the framework's name and version only: built once per kind, not per step
+        key = (framework and (framework["name"], framework["version"]), tools, gpu, serve, extra, base)
+        ref = self._environment_refs.get(key)
+        if ref is None:
+            name, doc, conda_doc = jobs.environment(framework, tools, gpu, base, serve=serve, extra=extra)
+            self.environments[name] = (doc, conda_doc)
+            ref = self._environment_refs[key] = f"azureml:{name}:{doc['version']}"
+        return ref
 
     # ---------------------------------------------------------------- models
     @staticmethod

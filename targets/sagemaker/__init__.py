@@ -31,6 +31,8 @@ class SageMaker(Target):
     display_name = "AWS SageMaker"
     uri_schemes = {"s3://": "an Amazon S3 URI", "arn:aws:": "an AWS resource ARN"}
     key_forms = ((r"arn:aws[a-z-]*:kms:", "an AWS KMS key"),)
+    tracking_uri_forms = ("arn:aws:sagemaker:",)  # a SageMaker managed MLflow tracking server
+    reference_forms = (r"arn:aws:(secretsmanager|ssm):",)  # Secrets Manager, SSM parameters
     cloud = "aws"
     cloud_title = "AWS (SageMaker target)"
     capabilities = CAPABILITIES

@@ -131,6 +131,7 @@ def _registry(entry: dict, region: str, what: str) -> str:
     return f"{reg[region]}.dkr.ecr.{region}.{_domain(region)}/{entry['repository']}"
 
 
+@functools.lru_cache(maxsize=None)  # a pure function of its arguments and the data file; asked once per step
 def framework_image(framework: str, version: str, region: str, gpu: bool,
                     scope: str = "training") -> str:
     """The SageMaker framework image for a training/processing job (or `inference`)."""
@@ -183,6 +184,7 @@ def tool_image(name: str, region: str) -> str:
     return f"{_registry(entry, region, 'SageMaker Model Monitor')}:latest"
 
 
+@functools.lru_cache(maxsize=None)
 def processing_image(region: str) -> str:
     """The image that runs mlspec's own helper scripts (validation, gate values): scikit-learn."""
     sk = load("sklearn")["training"]

@@ -20,6 +20,7 @@ class Vertex(Target):
     display_name = "Google Vertex AI"
     uri_schemes = {"gs://": "a Google Cloud Storage URI"}
     key_forms = ((r"projects/[^/]+/locations/[^/]+/keyRings/", "a Cloud KMS key"),)
+    reference_forms = (r"projects/[^/]+/secrets/",)  # Secret Manager
     cloud = "gcp"
     cloud_title = "GCP (Vertex AI target)"
     capabilities = CAPABILITIES

@@ -161,7 +161,14 @@ class Env:
 
     @property
     def labels(self) -> dict[str, str]:
-        """MLS-G-08 standard labels (the mlspec version label is added by the program from the manifest)."""
+        """MLS-G-08 standard labels (the mlspec version label is added by the program from the manifest);
+        a fresh dict each time (callers extend it), computed once per environment."""
+        cached = self.__dict__.get("_labels")
+        if cached is None:
+            cached = self.__dict__["_labels"] = self._make_labels()
+        return dict(cached)
+
+    def _make_labels(self) -> dict[str, str]:
         sysinfo = self.ir["system"]
         out = {naming.label_key(k): naming.label_value(v) for k, v in sorted((sysinfo.get("labels") or {}).items())}
         out.update({

@@ -57,7 +57,12 @@ def fit(name: str, limit: int, sep: str = "-") -> str:
 
 def label_value(text: str) -> str:
     """Any text -> a valid label value (lower-case, [a-z0-9_-], <= 63 chars)."""
-    v = _NOT_LABEL.sub("_", str(text).lower()).strip("_")
+    return _label_value(str(text))
+
+
+@functools.lru_cache(maxsize=8192)  # the same few values on every task and job of a pipeline
+def _label_value(text: str) -> str:
+    v = _NOT_LABEL.sub("_", text.lower()).strip("_")
     return fit(v, 63, "_")
 
 

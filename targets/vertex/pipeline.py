@@ -21,6 +21,7 @@ Pure: no I/O, no SDK imports.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from mlspec.targets.base import Diagnostic
@@ -852,6 +853,10 @@ LOWER_STEP = {
     "batch_transform": lower_batch_transform,
 }
 
+#: the string values of `image_uri` / `serving_image` keys in compact or spaced JSON text
+_IMAGE_VALUES = re.compile(r'"(?:image_uri|serving_image)": ?("(?:[^"\\]|\\.)*")')
+
+
 def pin_images(e: Env, spec: dict) -> tuple[dict, list[str]]:
     """Pin every image of a PipelineSpec (executor images, CustomJob / HPT payload images, the
     serving image handed to register) by the digests of the `image_digests` setting; return the
@@ -864,13 +869,18 @@ def pin_images(e: Env, spec: dict) -> tuple[dict, list[str]]:
             unpinned.add(out)
         return out
 
-    def walk_payload(node):
-        if isinstance(node, dict):
-            return {k: (pin(v) if k in ("image_uri", "serving_image") and isinstance(v, str) and v else walk_payload(v))
-                    for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk_payload(v) for v in node]
-        return node
+    def walk_payload(node) -> bool:
+        """Pin the payload's images in place; True when one changed."""
+        changed = False
+        for k, v in (node.items() if isinstance(node, dict) else enumerate(node)):
+            if k in ("image_uri", "serving_image") and isinstance(v, str) and v:
+                out = pin(v)
+                if out != v:
+                    node[k] = out
+                    changed = True
+            elif isinstance(v, (dict, list)):
+                changed = walk_payload(v) or changed
+        return changed
 
     for ex in spec["deploymentSpec"]["executors"].values():
         c = ex.get("container")
@@ -881,8 +891,18 @@ def pin_images(e: Env, spec: dict) -> tuple[dict, list[str]]:
         for flag in ("--payload", "--config"):
             if flag in args:
                 i = args.index(flag) + 1
-                args[i] = json.dumps(walk_payload(json.loads(args[i])), sort_keys=True,
-                                     separators=(",", ":") if flag == "--payload" else (", ", ": "))
+                # the images the payload names, read from its JSON text (a key is the only string
+                # followed by `:`); it was written with these settings (_launcher, the runtime
+                # tasks' --config), so it is parsed and re-serialised only when a pin changes one
+                images = [v for v in map(json.loads, _IMAGE_VALUES.findall(args[i])) if v]
+                if any(e.pin(v) != v for v in images):
+                    doc = json.loads(args[i])
+                    walk_payload(doc)
+                    args[i] = json.dumps(doc, sort_keys=True,
+                                         separators=(",", ":") if flag == "--payload" else (", ", ": "))
+                else:
+                    for v in images:
+                        pin(v)
     return spec, sorted(unpinned)
 
 

@@ -190,7 +190,7 @@ def vocabularies() -> dict[str, set[str]]:
 
     out = {
         "formats": set(build.FORMATS), "column types": set(build.FIELD_TYPES), "roles": set(build.ROLES),
-        "classifications": set(build.CLASSIFICATIONS), "uri schemes": set(build.URI_SCHEMES),
+        "classifications": set(build.CLASSIFICATIONS), "uri schemes": set(build.uri_schemes()),
         "system blocks": set(build.SYSTEM_BLOCKS), "production names": set(build.PRODUCTION_NAMES),
         "step kinds": set(pipeline.STEP_KINDS), "compute classes": set(pipeline.COMPUTE_CLASSES),
         "frameworks": set(pipeline.FRAMEWORKS), "bias metrics": set(pipeline.BIAS_METRICS),

@@ -96,6 +96,38 @@ def test_compiler_names_no_target():
     assert bad == []
 
 
+#: prefixes of cloud-bound locations and references; targets declare theirs (``Target.uri_schemes``,
+#: ``key_forms``, ``tracking_uri_forms``, ``reference_forms``) and the core reads them from the registry
+CLOUD_URI_PREFIXES = ("s3://", "gs://", "azureml://", "azureml:", "arn:aws", "vault.azure.net")
+
+
+def _names_a_cloud_uri(value: str) -> bool:
+    """A string holding a cloud's URI prefix (a scheme table, a hint listing schemes, a regex of
+    reference forms), or its regex-escaped spelling. Command-line examples (``mlspec ...``, the
+    help's usage lines) may show one."""
+    if value.startswith("mlspec "):
+        return False
+    plain = value.replace("\\", "")
+    return any(p in plain for p in CLOUD_URI_PREFIXES)
+
+
+def test_compiler_names_no_cloud_uri_prefix():
+    """`s3://`, `gs://`, `azureml://`, `arn:aws:` (and the Key Vault and registered-asset forms) are
+    cloud knowledge: compiler/ reads them from the targets' registry entries."""
+    bad = [f"{path.relative_to(ROOT)}:{line}: {value!r}" for m, path in MODULES.items()
+           if m.startswith("mlspec.compiler") for line, value in _code_strings(path) if _names_a_cloud_uri(value)]
+    assert bad == []
+
+
+def test_the_uri_prefix_scan_sees_tables_hints_and_regexes(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text('"""Reads s3:// URIs."""\nSCHEMES = ("data://", "gs://")\nHINT = "`azureml://` binds"\n'
+                     'RX = r"^(arn:aws:(ssm):|https://[^/]+\\.vault\\.azure\\.net/)"\n'
+                     'HELP = "mlspec apply x.mlspec --state s3://acme-state"\nOK = "data://fraud/"\n')
+    assert sorted(v for _, v in _code_strings(probe) if _names_a_cloud_uri(v)) == sorted([
+        "gs://", "`azureml://` binds", r"^(arn:aws:(ssm):|https://[^/]+\.vault\.azure\.net/)"])
+
+
 def test_the_target_name_scan_sees_tables_and_skips_docstrings(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text('"""Compiles for sagemaker."""\nTABLE = {"vertex": 1}\nHELP = "e.g. --target azureml"\n')

@@ -45,6 +45,36 @@ def test_targets_lists_the_fourth_target(project):
     assert doc["features"]["step.train"]["toycloud"]["level"] == "native"
 
 
+TOY_URIS = """system tiny {
+  owner = "ml@example.com"
+  dataset transactions { uri = "toy://lake/transactions/"  format = parquet  version = "2026-11-01" }
+  tracking { backend = mlflow  uri = "toy-mlflow:moon-1/server" }
+  environment dev { }
+}
+"""
+
+
+def test_the_fourth_targets_uri_schemes_are_read_from_the_registry(project):
+    """The core names no cloud's storage: a scheme and a tracking-server form the toy target
+    declares are data URIs and tracking URIs once it is installed, refused before."""
+    (project / "uris.mlspec").write_text(TOY_URIS)
+    bare = subprocess.run([sys.executable, "-m", "mlspec", "check", "uris.mlspec"], cwd=project, capture_output=True,
+                          text=True, timeout=600)
+    assert bare.returncode == 1
+    assert "error[E311]: `uri` in dataset `transactions` must be a data URI" in bare.stderr
+    assert "`data://` is portable; `s3://`, `gs://` and `azureml://` bind the spec to one cloud" in bare.stderr
+    assert "the MLflow tracking `uri` must be an https URL or a managed tracking server id" in bare.stderr
+    ok = mlspec("check", "uris.mlspec", cwd=project)
+    assert ok.returncode == 0, ok.stderr
+    (project / "aws.mlspec").write_text(TOY_URIS.replace('  tracking { backend = mlflow  uri = "toy-mlflow:moon-1/server" }\n',
+                                                         '  target sagemaker { region = "us-east-1" }\n'))
+    other = mlspec("compile", "aws.mlspec", "--target", "sagemaker", cwd=project)
+    assert other.returncode == 1
+    assert "error[E504]: `toy://lake/transactions/` in dataset `transactions` is a Toy Cloud bucket, " \
+           "which AWS SageMaker cannot read" in other.stderr
+    assert "only the `toycloud` target reads `toy://` locations" in other.stderr
+
+
 def test_the_fourth_target_is_not_there_without_its_distribution(project):
     r = subprocess.run([sys.executable, "-m", "mlspec", "targets", "--json"], cwd=project, capture_output=True,
                        text=True, timeout=600)

@@ -43,6 +43,8 @@ class ToyCloud(Target):
     cloud = "toy"
     cloud_title = "Toy (Toy Cloud target)"
     settings = {"region": Setting("string", description="toy region", example="moon-1")}
+    uri_schemes = {"toy://": "a Toy Cloud bucket"}
+    tracking_uri_forms = ("toy-mlflow:",)
 
     @property
     def capabilities(self):  # type: ignore[override]

@@ -30,9 +30,11 @@ def test_images_json_holds_the_vendor_files_unchanged():
 def test_compile_reads_the_packaged_copy_not_the_vendor_package(monkeypatch):
     images._data.cache_clear()
     images.config_dir.cache_clear()
+    images.framework_image.cache_clear()  # results are cached per arguments: read the data again
     monkeypatch.setattr(images, "config_dir", lambda: None)  # as in a compile-only install
     try:
         uri = images.framework_image("xgboost", "1.7", "eu-west-1", gpu=False)
     finally:
         images._data.cache_clear()
+        images.framework_image.cache_clear()
     assert uri.startswith("141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-")
