@@ -320,7 +320,7 @@ class PipelineBuilder:
             # change rewrites one file, not every step's
             "tags": {**{k: v for k, v in lineage.items() if k != "mlspec-spec-sha256"}, "mlspec-step": step["id"]},
             "params": {k: v for k, v in values.items() if k not in (ranges or {})},
-            "autolog": step["kind"] in ("train", "tune"), "script": script,
+            "script": script,
             "code_dir": step.get("code_dir") or _dirname(script), "requirements": step.get("requirements"),
             "metrics_flag": metrics_flag,
             # `retries`: command jobs have no retry setting; the wrapper reruns the script
