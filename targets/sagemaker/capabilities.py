@@ -23,9 +23,13 @@ CAPABILITIES: dict[str, Verdict] = {
         "Processing step running mlspec's data-check script (null fraction, row count, duplicates, "
         "staleness, schema ranges) on the dataset; the job fails on a violated check", STEPS),
     "step.process": native("Processing step (CreateProcessingJob) running the script", STEPS),
-    "step.train": native("Training step (CreateTrainingJob) with the framework image", STEPS),
+    "step.train": native("Training step (CreateTrainingJob) with the framework image; `spot = true`: "
+                         "managed spot training (EnableManagedSpotTraining, MaxWaitTimeInSeconds = 2 x "
+                         "MaxRuntimeInSeconds, at most 28 days) with a CheckpointConfig synced to the step's "
+                         "S3 prefix of the execution, passed to the script as `--checkpoints`", STEPS),
     "step.tune": native("Tuning step (CreateHyperParameterTuningJob), best model from the "
-                        "top training job", STEPS),
+                        "top training job; `spot = true`: every trial on managed spot training (wait at "
+                        "most `max_total_runtime`), each trial checkpointing in its own folder", STEPS),
     "step.evaluate": native("Processing step with a PropertyFile `evaluation.json` read by "
                             "Condition steps through Std:JsonGet", DG + "build-and-manage-propertyfile.html"),
     "step.bias_check": native("ClarifyCheck step with the Clarify image: DATA_BIAS for pre-training "

@@ -34,6 +34,10 @@ PRE_TRAINING_BIAS = {"CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"}
 #: declared data format -> Clarify's `dataset_type` (JSON Lines must be dense lists for Clarify)
 CLARIFY_DATASET_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet"}
 LAUNCHER = "_mlspec/launch.py"
+#: the container directory SageMaker syncs with CheckpointConfig.S3Uri (its default LocalPath)
+CHECKPOINT_DIR = "/opt/ml/checkpoints"
+#: the longest MaxWaitTimeInSeconds mlspec asks for: 28 days, SageMaker's MaxRuntimeInSeconds maximum
+SPOT_MAX_WAIT_S = 28 * 86400
 HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
                   "bias": "_mlspec/bias_limits.py",
                   "drift": "_mlspec/drift_threshold.py"}
@@ -115,6 +119,31 @@ class PipelineBuilder:
 
     def stopping(self, step: dict, default: int = 86400) -> dict:
         return {"MaxRuntimeInSeconds": int(step.get("max_runtime_s") or default)}
+
+    def spot(self, s: dict, job: dict, per_job: bool) -> None:
+        """`spot = true`: managed spot training with checkpoints (docs/targets/sagemaker.md).
+
+        Wait budget: MaxWaitTimeInSeconds (waiting for spot capacity plus running) is twice the
+        job's MaxRuntimeInSeconds, at most 28 days, and for a tune step at most its
+        `max_total_runtime` (never below MaxRuntimeInSeconds, as SageMaker requires).
+        Checkpoints: SageMaker syncs CheckpointConfig.LocalPath with S3Uri, a per-step prefix of
+        the pipeline execution's folder, and restores it when a job restarts after an
+        interruption. The launcher passes the contract's `--checkpoints` as that LocalPath, a
+        tuning trial its own sub-folder named after its training job (``per_job``): trials
+        never resume each other's checkpoints."""
+        run = job["StoppingCondition"]["MaxRuntimeInSeconds"]
+        wait = min(2 * run, SPOT_MAX_WAIT_S)
+        if s.get("max_total_runtime_s"):
+            wait = min(wait, int(s["max_total_runtime_s"]))
+        job["StoppingCondition"]["MaxWaitTimeInSeconds"] = max(run, wait)
+        job["EnableManagedSpotTraining"] = True
+        job["CheckpointConfig"] = {"S3Uri": self.s3(local_name(s["id"]), "checkpoints"),
+                                   "LocalPath": CHECKPOINT_DIR}
+        hps = job.get("HyperParameters", job.get("StaticHyperParameters"))
+        if hps is not None and "mlspec_script" in hps:
+            hps["mlspec_checkpoints"] = CHECKPOINT_DIR
+            if per_job:
+                hps["mlspec_checkpoints_per_job"] = "true"
 
     def uri_of(self, ref: str, consumer: dict) -> Any:
         """S3 URI (literal or expression) of a dataset or step output reference."""
@@ -305,6 +334,8 @@ class PipelineBuilder:
     def step_train(self, s: dict) -> dict:
         a = self.training_definition(s)
         a["Environment"] = {"MLSPEC_STEP": s["name"]}
+        if s.get("spot"):
+            self.spot(s, a, per_job=False)
         return {"Type": "Training", "Arguments": a}
 
     def step_tune(self, s: dict) -> dict:
@@ -313,6 +344,8 @@ class PipelineBuilder:
         for n in (s.get("ranges") or {}):
             static.pop(n, None)
         d["StaticHyperParameters"] = static
+        if s.get("spot"):
+            self.spot(s, d, per_job=True)
         d["OutputDataConfig"]["S3OutputPath"] = join("s3:/", param("ArtifactsBucket"), "pipelines",
                                                      self.name, "tuning")
         obj = s.get("objective") or {}

@@ -605,8 +605,21 @@ class SageMakerRun:
         for k, v in user.items():
             env[f"SM_HP_{k.upper()}"] = _cmd_text(v)
         env.update({k: str(v) for k, v in (args.get("Environment") or {}).items()})
+        env["TRAINING_JOB_NAME"] = job_name
         timeout = (args.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
-        output = self.ctx.exec_script(name, argv, env=env, remap=remap, cwd=code_dir, timeout=timeout)
+        # managed spot training's checkpoints: SageMaker restores CheckpointConfig.S3Uri into
+        # LocalPath when a job (re)starts and syncs LocalPath back to S3 while it runs, so what a
+        # job wrote survives a retry of the step in the same execution; emulated with the local S3
+        ckpt = args.get("CheckpointConfig") or {}
+        ckpt_local = self._local(ckpt.get("LocalPath") or "/opt/ml/checkpoints", remap) if ckpt else None
+        if ckpt:
+            ckpt_local.mkdir(parents=True, exist_ok=True)
+            self.s3.download_prefix(ckpt["S3Uri"], ckpt_local)
+        try:
+            output = self.ctx.exec_script(name, argv, env=env, remap=remap, cwd=code_dir, timeout=timeout)
+        finally:
+            if ckpt:
+                self.s3.upload_dir(ckpt_local, ckpt["S3Uri"])
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w:gz") as tar:
             for p in sorted((ml / "model").rglob("*")):

@@ -33,8 +33,11 @@ CAPABILITIES: dict[str, Verdict] = {
                               + " checks schema, null fraction, row count, duplicates and staleness and fails the run", _PIPE),
     "step.process": native("Vertex CustomJob launched by the google-cloud-pipeline-components custom_job launcher "
                            "(prebuilt container, workload service account, CMEK, private network)", _CUSTOM),
-    "step.train": native("Vertex CustomJob with the framework's prebuilt training container", _CUSTOM),
-    "step.tune": native("Vertex HyperparameterTuningJob (Vizier) launched by the GCPC hyperparameter_tuning_job launcher",
+    "step.train": native("Vertex CustomJob with the framework's prebuilt training container; `spot = true`: "
+                         "Spot VMs (`scheduling.strategy = SPOT`) and `--checkpoints` = the job's "
+                         "AIP_CHECKPOINT_DIR (Cloud Storage FUSE), kept when a preempted job restarts", _CUSTOM),
+    "step.tune": native("Vertex HyperparameterTuningJob (Vizier) launched by the GCPC hyperparameter_tuning_job launcher; "
+                        "`spot = true`: every trial on Spot VMs, checkpointing in the trial's AIP_CHECKPOINT_DIR",
                         _D + "training/hyperparameter-tuning-overview"),
     "step.evaluate": native("CustomJob running the spec's evaluation script; metrics become pipeline parameters, "
                             "Vertex Experiments metrics and a ModelEvaluation of the uploaded version", _CUSTOM),

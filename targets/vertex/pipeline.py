@@ -38,6 +38,8 @@ PLATFORM_HEAVY = ("project", "location", "bucket", "workload_service_account", "
 PLATFORM_LIGHT = ("project", "location", "bucket", "experiment", "spec_sha256", "code_version", "data_version")
 HEAVY = ("validate", "process", "train", "tune", "evaluate", "bias_check", "explain", "batch_transform")
 CEL_OPS = {">=", ">", "<=", "<", "==", "!="}
+#: output artifact of a spot train task: the CustomJob's base output directory (AIP_CHECKPOINT_DIR below it)
+CHECKPOINTS = "checkpoints"
 
 
 def _p(name: str) -> str:
@@ -249,7 +251,7 @@ def proto_machine(compute: dict | None, image: str = "") -> dict[str, Any]:
 
 def _custom_job_payload(e: Env, display: str, image: str, command: list[str], args: list[str],
                         compute: dict | None, max_runtime_s: int | None, output_dir: str | None,
-                        step: str | None = None) -> dict:
+                        step: str | None = None, spot: bool = False) -> dict:
     """A CustomJob in proto field names: GCPC's launcher json.loads the payload and builds
     ``aiplatform_v1.types.CustomJob`` from the dict, which accepts no JSON (camelCase) names.
     ``step``: the spec's step name, as the job's ``mlspec-step`` label (billing and logs by step;
@@ -271,6 +273,8 @@ def _custom_job_payload(e: Env, display: str, image: str, command: list[str], ar
         spec["network"] = _p("network")
     if max_runtime_s:
         spec["scheduling"] = {"timeout": f"{int(max_runtime_s)}s"}
+    if spot:  # `spot = true`: Spot VMs (Scheduling.Strategy.SPOT); a preempted job restarts on Vertex
+        spec.setdefault("scheduling", {})["strategy"] = "SPOT"
     if output_dir:
         spec["base_output_directory"] = {"output_uri_prefix": output_dir}
     return {"display_name": display, "job_spec": spec,
@@ -590,7 +594,8 @@ def _heavy(b: _Builder, step: dict, *, refs: dict[str, str], outputs: dict[str, 
     cond, c_in, t_in, c_deps = b.condition_for(step)
     display = f"{b.e.prefix}-{b.p['name']}-{name}"
     payload = _custom_job_payload(b.e, display, image, command, args, step.get("compute"), step.get("max_runtime_s"),
-                                  _out_uri(output_dir_key) if output_dir_key else None, step["name"])
+                                  _out_uri(output_dir_key) if output_dir_key else None, step["name"],
+                                  spot=bool(step.get("spot")))
     if tune is not None:
         job_spec = payload.pop("job_spec")
         payload = {"display_name": display, "study_spec": tune["study"], "max_trial_count": tune["max_trials"],
@@ -628,6 +633,11 @@ def _script_step(b: _Builder, step: dict, *, outputs: dict[str, str], image: str
         elif f.role == "metrics":
             dest = _out_art("metrics") if step["kind"] == "evaluate" else "$AIP_TRIAL_DIR/metrics" if tune else ""
             flags.append({"name": f.name, "role": f.role, "path": dest})
+        elif f.role == "checkpoints":
+            # `spot = true`: the job's AIP_CHECKPOINT_DIR (<base output directory>/checkpoints, a
+            # trial's <base>/<trial id>/checkpoints), used in place through Cloud Storage FUSE, so
+            # a job restarted after a preemption finds what it wrote
+            flags.append({"name": f.name, "role": f.role, "path": "$AIP_CHECKPOINT_DIR"})
         else:
             flags.append({"name": f.name, "role": f.role, "value": f.value})
     code = "/gcs/" + _p("bucket") + "/code/"
@@ -636,8 +646,14 @@ def _script_step(b: _Builder, step: dict, *, outputs: dict[str, str], image: str
             "code_dir": code + step["code_dir"].strip("/") if step.get("code_dir") else None,
             "requirements": code + step["requirements"].lstrip("/") if step.get("requirements") else None,
             "objective": step["objective"]["metric"] if tune else None}
+    out_dir = "model" if tune else None
+    if step.get("spot") and not tune:
+        # a train job's base output directory: its own `checkpoints` artifact (per run and step),
+        # which gives the job AIP_CHECKPOINT_DIR; the model still goes to the `model` artifact
+        outputs = {**outputs, CHECKPOINTS: "report"}
+        out_dir = CHECKPOINTS
     _heavy(b, step, refs=refs, outputs=outputs, image=image, command=_runtime_command(b, "script"),
-           extra_args=["--spec", json.dumps(spec, sort_keys=True)], output_dir_key="model" if tune else None,
+           extra_args=["--spec", json.dumps(spec, sort_keys=True)], output_dir_key=out_dir,
            tune=tune, script_args=True)
 
 

@@ -13,8 +13,11 @@ flag points to the extracted directory instead.
 
 Training and tuning jobs run it as `sagemaker_program`; it reads the job's
 /opt/ml/input/config/hyperparameters.json: `mlspec_script`, `mlspec_code_dir`,
-`mlspec_inputs` (the input flags, comma-separated: each is a channel of that name) and every
-other non-`sagemaker_`/`mlspec_` entry as a parameter (a tuning trial's values included).
+`mlspec_inputs` (the input flags, comma-separated: each is a channel of that name),
+`mlspec_checkpoints` (`spot = true`: the CheckpointConfig LocalPath given as `--checkpoints`;
+with `mlspec_checkpoints_per_job`, a tuning trial's sub-folder named after its training job,
+env TRAINING_JOB_NAME, the same after a spot restart) and every other
+non-`sagemaker_`/`mlspec_` entry as a parameter (a tuning trial's values included).
 Standard library only.
 """
 from __future__ import annotations
@@ -103,6 +106,14 @@ def training() -> None:
     for name in filter(None, hps.get("mlspec_inputs", "").split(",")):
         argv += [f"--{name}", f"{OPT_ML}/input/data/{name}"]
     argv += ["--model", f"{OPT_ML}/model", "--metrics", f"{OPT_ML}/output/data/metrics"]
+    if hps.get("mlspec_checkpoints"):  # spot = true: CheckpointConfig.LocalPath, kept across interruptions
+        ckpt = hps["mlspec_checkpoints"]
+        if ckpt.startswith("/opt/ml/"):
+            ckpt = OPT_ML + ckpt[len("/opt/ml"):]
+        if hps.get("mlspec_checkpoints_per_job") == "true":  # a tuning trial: its own folder
+            ckpt = os.path.join(ckpt, os.environ.get("TRAINING_JOB_NAME") or "job")
+        os.makedirs(ckpt, exist_ok=True)
+        argv += ["--checkpoints", ckpt]
     for k in sorted(hps):
         if not k.startswith(("mlspec_", "sagemaker_", "_")):
             argv += [f"--{k}", hps[k]]

@@ -388,6 +388,12 @@ def op_script(spec_json: str, extra: list[str]) -> None:
     for f in spec["flags"]:
         if f["role"] in ("input", "model_in"):
             paths[f["name"]] = _local(f["path"])
+        elif f["role"] == "checkpoints":  # spot: a durable FUSE folder, used in place
+            ckpt = os.environ.get("AIP_CHECKPOINT_DIR", "") if f["path"] == "$AIP_CHECKPOINT_DIR" else f["path"]
+            if not ckpt:
+                raise SystemExit("mlspec script: no AIP_CHECKPOINT_DIR (the job has no base output directory)")
+            paths[f["name"]] = _local(ckpt.rstrip("/"))
+            os.makedirs(paths[f["name"]], exist_ok=True)
         elif f["role"] != "param":
             local = os.path.join(work, f["name"])
             os.makedirs(local)
