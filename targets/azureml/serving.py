@@ -11,6 +11,8 @@ Docs: https://learn.microsoft.com/en-us/azure/machine-learning/reference-yaml-en
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from mlspec.targets.base import Diagnostic, local_name, pct
@@ -305,8 +307,9 @@ def reference_table(env, ds: dict) -> dict:
     doc = {"$schema": "https://azuremlschemas.azureedge.net/latest/MLTable.schema.json",
            "type": "mltable", "paths": [path], "transformations": [read]}
     name = naming.asset(env.prefix_snake, "reference", ds["name"])
-    return {"uri": f"azureml:{name}:{env.asset_version}", "type": "mltable", "asset": name,
-            "version": env.asset_version, "folder": f"{env.name}/monitors/reference/{ds['name']}", "mltable": doc}
+    version = "1-" + hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]  # its own content
+    return {"uri": f"azureml:{name}:{version}", "type": "mltable", "asset": name,
+            "version": version, "folder": f"{env.name}/monitors/reference/{ds['name']}", "mltable": doc}
 
 
 _SIGNAL_TYPES = {"data_drift": "DataDrift", "prediction_drift": "PredictionDrift",
