@@ -77,7 +77,11 @@ registered: `mlflow` registers an `mlflow_model` and deploys without code; `xgbo
 (`model.bst`), `sklearn` (`model.joblib`), `torchscript` (`model.pt`), `onnx` (`model.onnx`) or a
 `serve` handler (`load(model_dir)`, `predict(model, rows)`) register a `custom_model` whose
 deployments run `_mlspec/score.py` (init/run, collecting inputs and outputs for monitoring) in a
-serving environment (`mlspec-<framework>-serve`). The fairness, explanation and batch helpers
+serving environment (`mlspec-<framework>-serve`). A `serve` handler's `requirements` file (else
+the system's) is part of that environment (`mlspec-<framework>-serve-req-<hash>`): its lines follow
+mlspec's pins in the conda file's pip list (a pin wins on a clash), so the workspace installs them
+when it builds the image -- a deployment has no egress to install anything when it starts; pip
+options and direct URL references are refused (`E505`). The fairness, explanation and batch helpers
 load models the same way. A served model without `format` or `serve` is refused.
 
 ## Approval gate (Azure ML has none)

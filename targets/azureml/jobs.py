@@ -119,11 +119,16 @@ def env_name(framework: dict | None, tools: bool = False, gpu: bool = False, ser
 
 
 def environment(framework: dict | None, tools: bool, gpu: bool, base: str | None = None,
-                serve: bool = False, extra: tuple[str, ...] = ()) -> tuple[str, dict, dict]:
+                serve: bool = False, extra: tuple[str, ...] = (),
+                requirements: tuple[str, ...] = ()) -> tuple[str, dict, dict]:
     """(name, environment YAML, conda file) -- registered with `az ml environment create`, so the
-    workspace builds the image into the stack's private registry and jobs pull it from there."""
+    workspace builds the image into the stack's private registry and jobs pull it from there.
+    `requirements`: the user's (a serve handler's requirements file), after mlspec's pins; the
+    name then ends in `-req-<hash>` of them."""
     name = env_name(framework, tools, gpu, serve) + "".join("-" + _dist_name(e) for e in sorted(extra))
-    conda_doc = conda(framework, tools and not serve, serve=serve, extra=extra)
+    if requirements:
+        name += "-req-" + hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:8]
+    conda_doc = conda(framework, tools and not serve, serve=serve, extra=extra + tuple(requirements))
     base = base or (IMAGE_GPU if gpu else IMAGE_CPU)
     version = "1-" + hashlib.sha256(json.dumps([base, conda_doc], sort_keys=True).encode()).hexdigest()[:12]
     doc = {"$schema": SCHEMA_ENVIRONMENT, "name": name, "version": version,

@@ -129,10 +129,11 @@ class Env:
         self.workspace = naming.workspace(self.settings.get("workspace", self.system), self.name)
 
     def register_environment(self, framework: dict | None, tools: bool, gpu: bool, serve: bool = False,
-                             extra: tuple[str, ...] = ()) -> str:
+                             extra: tuple[str, ...] = (), requirements: tuple[str, ...] = ()) -> str:
         """Record the Azure ML environment a component needs; return its `azureml:` reference."""
         base = self.settings.get("gpu_base_image" if gpu else "base_image")
-        name, doc, conda_doc = jobs.environment(framework, tools, gpu, base, serve=serve, extra=extra)
+        name, doc, conda_doc = jobs.environment(framework, tools, gpu, base, serve=serve, extra=extra,
+                                                requirements=requirements)
         self.environments[name] = (doc, conda_doc)
         return f"azureml:{name}:{doc['version']}"
 
