@@ -23,7 +23,12 @@ STEP_KINDS = tuple(STEP_OUTPUTS)
 COMPUTE_CLASSES = ("cpu.small", "cpu.medium", "cpu.large", "cpu.xlarge", "gpu.small", "gpu.medium",
                    "gpu.large", "memory.large")
 FRAMEWORKS = ("sklearn", "xgboost", "pytorch", "tensorflow", "huggingface", "custom")
-BIAS_METRICS = ("dpl", "di", "kl", "js", "lp", "tvd", "ks", "cddl")
+#: a bias_check's metrics, as SageMaker Clarify defines them (docs/language.md#bias_check):
+#: pre-training metrics compare the data's labels across facet values, post-training ones the
+#: model's predicted labels
+BIAS_LABEL_METRICS = ("dpl", "kl", "js", "lp", "tvd", "ks")
+BIAS_PREDICTION_METRICS = ("dppl", "di")
+BIAS_METRICS = BIAS_LABEL_METRICS + BIAS_PREDICTION_METRICS
 DIRECTIONS = ("maximize", "minimize")
 #: formats a step output may declare (csv always has a header row)
 OUTPUT_FORMATS = ("parquet", "csv", "jsonl")
@@ -502,7 +507,14 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
                            body.attrs["label"].value.span,
                            hint="declare the columns in the dataset's `schema { ... }`")
         extra["label"] = lab or ctx.label_column()
-        extra["metric"] = body.enum("metric", BIAS_METRICS, default="dpl")
+        mv = body.value("metric")
+        if isinstance(mv, ast.Ref) and mv.text in ("cddl", "cddpl"):
+            ctx.sink.error("E304", f"`{mv.text}` is not a valid `metric` in {where}", mv.span,
+                           hint="conditional demographic disparity needs a group variable that a bias_check "
+                                "cannot name; use `dpl` (labels) or `dppl` (predictions)")
+            extra["metric"] = None
+        else:
+            extra["metric"] = body.enum("metric", BIAS_METRICS, default="dpl")
         extra["max_disparity"] = body.number("max_disparity", required=True, lo=0, hi=1)
     elif k == "explain":
         extra["model"] = _one_data(ctx, body, "model", where, want_model=True)

@@ -61,8 +61,8 @@ CAPABILITIES: dict[str, Verdict] = {
     "step.tune": native("sweep node (random sampling, objective, trial limits) over a command component", DOC_SWEEP),
     "step.evaluate": native("command component; the script writes evaluation.json (metrics read by gates, registration and the model card)", DOC_COMMAND),
     "step.bias_check": emulated("command component computing the spec's bias metric as SageMaker Clarify defines it "
-                                "(pre-training, on the label, per facet value; the largest absolute value is "
-                                "compared with `max_disparity`) (the Responsible AI dashboard components need a "
+                                "(on the labels, or on the model's predicted labels for dppl/di, per facet value; "
+                                "the largest distance from parity is compared with `max_disparity`) (the Responsible AI dashboard components need a "
                                 "registered MLflow model and MLTable data, so they run after registration, not "
                                 "as a gate)", DOC_RAI),
     "step.explain": emulated("command component computing SHAP values, stored next to the model and "

@@ -452,8 +452,9 @@ def _bias(b: PipelineBuilder, s: dict) -> None:
     b._helper_step(s, "bias_check", {"model": s["model"], "data": s["data"]}, ["report"],
                    {"facets": s["facets"], "label": s["label"], "metric": s["metric"],
                     "max_disparity": s["max_disparity"], "positive_label": b.positive_label(s["model"]),
-                    "data_format": b.env.data_format(s["data"])},
-                   "fairness check (Clarify's pre-training bias metric per facet value); fails above the limit",
+                    "data_format": b.env.data_format(s["data"]),
+                    **({"model_loading": b.loading(s["model"])} if s["metric"] in ("dppl", "di") else {})},
+                   "fairness check (Clarify's bias metric per facet value); fails above the limit",
                    framework=b.framework_of(s["model"]))
 
 

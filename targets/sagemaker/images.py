@@ -163,6 +163,16 @@ def framework_image(framework: str, version: str, region: str, gpu: bool,
     return f"{_registry(entry, region, what)}:{tag}"
 
 
+def has_gpu_image(framework: str, version: str, scope: str = "training") -> bool:
+    """Whether the framework's image for `version` is published for GPUs (XGBoost's one image
+    serves both; scikit-learn's is CPU-only)."""
+    cfg = load(FRAMEWORK_FILES[framework])
+    sc = cfg.get(scope) or cfg
+    entry = sc["versions"][_pick_version(sc, version)]
+    processors = sc.get("processors") or entry.get("processors") or ["cpu"]
+    return framework == "xgboost" or "gpu" in processors
+
+
 def tool_image(name: str, region: str) -> str:
     """Images of SageMaker's own tools: `model-monitor` (analyzer) and `clarify`."""
     cfg = load(name)

@@ -158,12 +158,18 @@ class PipelineBuilder:
         if fw.get("name") == "custom" or not fw:
             self.diag(step["id"], f"step `{step['name']}` needs an `image`")
             return ""
+        gpu = self.env.is_gpu(step.get("compute"))
         try:
-            return images.framework_image(fw["name"], str(fw.get("version") or ""), self.env.region,
-                                          self.env.is_gpu(step.get("compute")), scope)
+            uri = images.framework_image(fw["name"], str(fw.get("version") or ""), self.env.region, gpu, scope)
         except images.ImageError as e:
             self.diag(step["id"], str(e), "pick a version listed by SageMaker or give `image`")
             return ""
+        if gpu and not images.has_gpu_image(fw["name"], str(fw.get("version") or ""), scope):
+            self.diagnostics.append(Diagnostic(
+                "W505", f"SageMaker has no GPU {scope} image for `{fw['name']}` {fw.get('version')}; step "
+                        f"`{step['name']}` runs the CPU image on its GPU instance", step["id"],
+                "use a cpu.* compute class, or set `image` to a GPU image", severity="warning"))
+        return uri
 
     def helper_image(self) -> str:
         try:

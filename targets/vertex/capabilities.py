@@ -38,7 +38,8 @@ CAPABILITIES: dict[str, Verdict] = {
                         _D + "training/hyperparameter-tuning-overview"),
     "step.evaluate": native("CustomJob running the spec's evaluation script; metrics become pipeline parameters, "
                             "Vertex Experiments metrics and a ModelEvaluation of the uploaded version", _CUSTOM),
-    "step.bias_check": emulated("demographic-parity difference per facet computed by " + _RUNTIME
+    "step.bias_check": emulated("the spec's bias metric as SageMaker Clarify defines it (on the labels, or on the "
+                                "model's predicted labels for dppl/di), per facet value, computed by " + _RUNTIME
                                 + " in the workload CustomJob; run fails above max_disparity", _D + "evaluation/model-bias-metrics"),
     "step.explain": emulated("sampled-Shapley attributions computed by " + _RUNTIME + "; the uploaded model also carries a "
                              "Vertex Explainable AI sampledShapleyAttribution explanationSpec", _D + "explainable-ai/overview"),

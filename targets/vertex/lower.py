@@ -298,6 +298,11 @@ def lower_endpoints(c: _Ctx) -> None:
             cpu_target = 60
             c.notes.append(f"[{e.env}] endpoint `{ep['name']}`: Vertex cannot autoscale on requests per second; "
                            f"target_rps {pct(auto['target_rps'])} lowered to a 60% CPU-utilisation target")
+            c.diags.append(Diagnostic("W505", f"Vertex endpoints cannot autoscale on requests per second; endpoint "
+                                              f"`{ep['name']}` scales on 60% CPU utilisation instead of target_rps "
+                                              f"{pct(auto['target_rps'])}", ep["id"],
+                                      hint="set `target_cpu_percent` in `autoscale` to choose the CPU target",
+                                      severity="warning"))
         rollout: dict[str, Any] = {"strategy": r["strategy"]}
         capture_percent = float(ep["capture"]["percent"]) if ep.get("capture") else None
         if r["strategy"] == "shadow":

@@ -25,6 +25,7 @@ from typing import Any
 
 from mlspec.targets.base import Diagnostic
 from mlspec.compiler import contract
+from mlspec.compiler.ir import data_format
 from mlspec.targets.vertex import common, containers, naming
 from mlspec.targets.vertex.common import Env
 
@@ -704,8 +705,12 @@ def lower_evaluate(b: _Builder, step: dict, _m: dict) -> None:
 
 
 def lower_bias_check(b: _Builder, step: dict, _m: dict) -> None:
+    model = next((m for m in b.e.ir["models"] if m.get("source") == step["model"]), None) or {}
+    prediction = model.get("prediction") or {}
     config = {"facets": step["facets"], "label": step.get("label"), "metric": step.get("metric") or "dpl",
-              "max_disparity": step.get("max_disparity")}
+              "max_disparity": step.get("max_disparity"), "positive_label": model.get("positive_label"),
+              "prediction": prediction.get("output") or "label", "threshold": prediction.get("threshold"),
+              "format": data_format(b.e.ir, step["data"])}
     refs = {"model": step["model"]}
     if step.get("data"):
         refs["data"] = step["data"]

@@ -122,9 +122,7 @@ def test_churn_weekly_runs_to_completion(target, tmp_path):
 
 # `staging` checks the shipped 5,000-row sample (prod asks for 1,000,000 rows) and keeps
 # approval required, so registration ends "pending approval" as in prod.
-@pytest.mark.parametrize("target", xfail_for("recs", {
-    "vertex": "RUN-VX-3 (findings/contract.md): on the shipped sample the bias check fails honestly: the "
-              "model's positive-prediction rate differs by 0.11 across `region` (max_disparity 0.05)"}))
+@pytest.mark.parametrize("target", xfail_for("recs"))
 def test_recommendations_nightly_runs_to_completion(target, tmp_path):
     code, doc, err = _run(SPECS / "recommendations.mlspec", target, tmp_path, "--env", "staging")
     assert code == 0, json.dumps(doc, indent=1) + err

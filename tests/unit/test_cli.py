@@ -23,11 +23,14 @@ def test_check_ok(capsys):
     assert main(["check", FRAUD]) == 0
     out = capsys.readouterr()
     assert "ok (environments: dev, prod)" in out.out
-    # check runs every declared target's lowering: the only output is Vertex's W505 (no GPU
-    # XGBoost training container, so the `gpu.small` train step runs on CPU there)
+    # check runs every declared target's lowering: the only output is Vertex's two substitutions
+    # (W505): no GPU XGBoost training container, so the `gpu.small` train step runs on CPU there,
+    # and no requests-per-second autoscaling, so `target_rps` becomes a CPU-utilisation target
     assert "error[" not in out.err
-    assert [ln for ln in out.err.splitlines() if "warning[" in ln] == [
-        ln for ln in out.err.splitlines() if "warning[W505]: Vertex has no GPU training container for `xgboost`" in ln]
+    warnings = [ln for ln in out.err.splitlines() if "warning[" in ln]
+    assert len(warnings) == 2
+    assert any("warning[W505]: Vertex has no GPU training container for `xgboost`" in ln for ln in warnings)
+    assert any("warning[W505]: Vertex endpoints cannot autoscale on requests per second" in ln for ln in warnings)
 
 
 def test_check_errors_go_to_stderr_with_location_and_caret(tmp_path, capsys):

@@ -207,11 +207,17 @@ def test_bias_op_feeds_the_model_its_features(rt, tmp_path):
     booster.save_model(str(tmp_path / "model" / "model.bst"))
     (tmp_path / "data").mkdir()
     df.to_csv(tmp_path / "data" / "part.csv", index=False)
-    cfg = {"label": "y", "facets": ["country"], "metric": "dpl", "max_disparity": 1.0}
+    # dppl compares predicted labels: the model is fed its own columns (a, b), not country or y
+    cfg = {"label": "y", "facets": ["country"], "metric": "dppl", "max_disparity": 1.0,
+           "prediction": "probability", "threshold": 0.5}
     rt.main(["bias", "--model", str(tmp_path / "model"), "--data", str(tmp_path / "data"),
              "--report", str(tmp_path / "report"), "--config", json.dumps(cfg)])
     report = json.loads((tmp_path / "report" / "bias.json").read_text())
-    assert set(report["facets"]["country"]["positive_rate"]) == {"US", "DE"}
+    assert set(report["facets"]["country"]["values"]) == {"US", "DE"}
+    pred = [1 if p >= 0.5 else 0 for p in booster.predict(xgb.DMatrix(df[["a", "b"]]))]
+    rate = {c: sum(p for p, k in zip(pred, df["country"]) if k == c) / sum(1 for k in df["country"] if k == c)
+            for c in ("US", "DE")}
+    assert report["facets"]["country"]["values"]["US"] == pytest.approx(rate["DE"] - rate["US"])
 
 
 def test_explain_is_exact_sampled_shapley_on_a_linear_model(rt, tmp_path):

@@ -166,21 +166,85 @@ def op_evaluate(a) -> None:
     _write_json(a.metrics, "evaluation.json", {"metrics": out})
 
 
+#: bias_check metrics computed on the model's predicted labels (Clarify's post-training metrics);
+#: the others compare the data's labels (pre-training)
+BIAS_PREDICTION_METRICS = ("dppl", "di")
+
+
+def _kl(p, q) -> float:
+    return sum(pi * math.log(pi / qi) for pi, qi in zip(p, q) if pi > 0 and qi > 0)
+
+
+def bias_value(metric: str, labels: list, in_d: list, positive) -> float:
+    """SageMaker Clarify's bias metric for facet value d (rows where in_d) against every other row
+    (a): `labels` are the data's labels (dpl, kl, js, lp, tvd, ks) or the model's predicted labels
+    (dppl, di)."""
+    ya = [y for y, d in zip(labels, in_d) if not d]
+    yd = [y for y, d in zip(labels, in_d) if d]
+    if not ya or not yd:
+        return 0.0
+    qa = sum(1 for y in ya if y == positive) / len(ya)
+    qd = sum(1 for y in yd if y == positive) / len(yd)
+    if metric in ("dpl", "dppl"):
+        return qa - qd
+    if metric == "di":
+        return qd / qa if qa else 0.0
+    classes = sorted(set(labels), key=str)
+    pa = [sum(1 for y in ya if y == c) / len(ya) for c in classes]
+    pd_ = [sum(1 for y in yd if y == c) / len(yd) for c in classes]
+    if metric == "kl":
+        return _kl(pa, pd_)
+    if metric == "js":
+        mid = [(x + z) / 2 for x, z in zip(pa, pd_)]
+        return (_kl(pa, mid) + _kl(pd_, mid)) / 2
+    if metric == "lp":
+        return math.sqrt(sum((x - z) ** 2 for x, z in zip(pa, pd_)))
+    if metric == "tvd":
+        return sum(abs(x - z) for x, z in zip(pa, pd_)) / 2
+    if metric == "ks":
+        return max(abs(x - z) for x, z in zip(pa, pd_))
+    raise SystemExit(f"mlspec: bias metric {metric} is not one of dpl, kl, js, lp, tvd, ks, dppl, di")
+
+
+def bias_disparity(metric: str, value: float) -> float:
+    """How far a value is from parity: |1 - DI| for disparate impact (a ratio), else |value|."""
+    return abs(1.0 - value) if metric == "di" else abs(value)
+
+
 def op_bias(a) -> None:
+    """The spec's bias metric per facet value as Clarify defines it; the check's disparity is the
+    largest over every facet value, and the task fails above `max_disparity`."""
     cfg = json.loads(a.config)
-    df = read_table(a.data)
-    x, _y = _split_label(df, cfg.get("label"))
-    scores = _predict(load_model(a.model), x)
-    df = df.assign(_positive=[1 if s >= 0.5 else 0 for s in scores])
+    df = read_table(a.data, cfg.get("format"))
+    metric = cfg["metric"]
+    if metric in BIAS_PREDICTION_METRICS:
+        x, _y = _split_label(df, cfg.get("label"))
+        scores = _predict(load_model(a.model), x)
+        if cfg.get("prediction") == "probability":
+            threshold = 0.5 if cfg.get("threshold") is None else float(cfg["threshold"])
+            labels, positive = [1 if s >= threshold else 0 for s in scores], 1
+        else:
+            labels = scores
+            positive = 1 if cfg.get("positive_label") is None else cfg["positive_label"]
+    else:
+        if cfg.get("label") not in df.columns:
+            raise SystemExit(f"mlspec: the data has no label column {cfg.get('label')}")
+        labels = df[cfg["label"]].tolist()
+        positive = 1 if cfg.get("positive_label") is None else cfg["positive_label"]
     report, worst = {}, 0.0
     for facet in cfg["facets"]:
-        rates = df.groupby(facet)["_positive"].mean().to_dict()
-        gap = (max(rates.values()) - min(rates.values())) if rates else 0.0
-        report[facet] = {"positive_rate": {str(k): float(v) for k, v in rates.items()}, "disparity": float(gap)}
+        if facet not in df.columns:
+            raise SystemExit(f"mlspec: the data has no facet column {facet}")
+        column = df[facet].tolist()
+        values = {str(v): bias_value(metric, labels, [c == v for c in column], positive)
+                  for v in sorted(df[facet].dropna().unique().tolist(), key=str)}
+        gap = max((bias_disparity(metric, v) for v in values.values()), default=0.0)
+        report[facet] = {"max_abs": gap, "values": values}
         worst = max(worst, gap)
-    _write_json(a.report, "bias.json", {"metric": cfg["metric"], "facets": report, "max_disparity": worst})
+    _write_json(a.report, "bias.json", {"metric": metric, "facets": report, "max_disparity": worst})
     if cfg.get("max_disparity") is not None and worst > cfg["max_disparity"]:
-        raise SystemExit(f"mlspec bias check failed: disparity {worst:.4f} > {cfg['max_disparity']}")
+        raise SystemExit(f"mlspec bias check failed: {metric} disparity {worst:.4f} > {cfg['max_disparity']}")
+    print(f"mlspec: {metric} disparity {worst:.4f} within {cfg.get('max_disparity')}")
 
 
 def op_explain(a) -> None:

@@ -1,14 +1,18 @@
 """mlspec fairness step: the spec's bias metric per facet value, as SageMaker Clarify defines it.
 
-The metrics the language offers (dpl, di, kl, js, lp, tvd, ks) are Clarify's pre-training bias
-metrics: they compare the label distribution of the rows with one facet value (d) with that of
-every other row (a). Like the SageMaker target's limit check, the step takes the largest
-absolute value over every facet value and fails above `max_disparity`.
+Pre-training metrics (dpl, kl, js, lp, tvd, ks) compare the distribution of the data's labels
+for the rows with one facet value (d) with that of every other row (a); post-training metrics
+(dppl, di) compare the model's predicted labels the same way. Like the SageMaker target's limit
+check, the step's disparity is the largest |value| over every facet value (|1 - value| for
+di, a ratio whose parity is 1) and the step fails above `max_disparity`.
 https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-measure-data-bias.html
+https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-measure-post-training-bias.html
 """
 import math
 
-from _common import fail, log_metrics, parse, read_table, write_json
+from _common import fail, load_model, log_metrics, parse, predicted_labels, read_table, write_json
+
+PREDICTION_METRICS = ("dppl", "di")
 
 
 def distribution(labels, classes):
@@ -21,12 +25,13 @@ def _kl(p, q):
 
 
 def metric_value(metric, y, in_d, positive):
-    """Clarify's pre-training metric for facet d (rows in_d) against the rest (a)."""
+    """Clarify's metric for facet d (rows in_d) against the rest (a); `y` holds the labels
+    (pre-training metrics) or the predicted labels (dppl, di)."""
     ya, yd = y[~in_d], y[in_d]
     if len(ya) == 0 or len(yd) == 0:
         return 0.0
     qa, qd = float((ya == positive).mean()), float((yd == positive).mean())
-    if metric == "dpl":
+    if metric in ("dpl", "dppl"):
         return qa - qd
     if metric == "di":
         return qd / qa if qa else 0.0
@@ -43,31 +48,56 @@ def metric_value(metric, y, in_d, positive):
         return sum(abs(x - z) for x, z in zip(pa, pd_)) / 2
     if metric == "ks":
         return max(abs(x - z) for x, z in zip(pa, pd_))
-    fail("bias metric %s needs a group variable the spec cannot name; use dpl, di, kl, js, lp, tvd or ks" % metric)
+    fail("bias metric %s is not one of dpl, kl, js, lp, tvd, ks, dppl, di" % metric)
 
 
-args, cfg = parse("model", "data", outputs=("report",))
-df = read_table(args.data, cfg.get("data_format"))
-if cfg["label"] not in df.columns:
-    fail("the data has no label column %s" % cfg["label"])
-y = df[cfg["label"]]
-positive = cfg.get("positive_label")
-if positive is None:
-    positive = 1
-if y.dtype == bool or str(y.dtype) == "boolean":
-    positive = bool(positive)
-report = {}
-for facet in cfg["facets"]:
-    if facet not in df.columns:
-        fail("the data has no facet column %s" % facet)
-    values = {str(v): metric_value(cfg["metric"], y, df[facet] == v, positive)
-              for v in sorted(df[facet].dropna().unique().tolist(), key=str)}
-    report[facet] = {"max_abs": max((abs(v) for v in values.values()), default=0.0), "values": values}
-write_json(args.report, "bias.json", {"metric": cfg["metric"], "max_disparity": cfg["max_disparity"],
-                                      "disparity": report})
-log_metrics({"bias_%s_%s" % (cfg["metric"], facet): r["max_abs"] for facet, r in report.items()})
-worst = sorted(f for f, r in report.items() if r["max_abs"] > cfg["max_disparity"])
-if worst:
-    fail("%s above %s for %s" % (cfg["metric"], cfg["max_disparity"],
-                                 ", ".join("%s (%.4f)" % (f, report[f]["max_abs"]) for f in worst)))
-print("mlspec: %s within %s for %s" % (cfg["metric"], cfg["max_disparity"], ", ".join(sorted(report))))
+def disparity(metric, value):
+    """How far a value is from parity: |1 - DI| for disparate impact, else |value|."""
+    return abs(1.0 - value) if metric == "di" else abs(value)
+
+
+def main():
+    args, cfg = parse("model", "data", outputs=("report",))
+    df = read_table(args.data, cfg.get("data_format"))
+    metric = cfg["metric"]
+    if metric in PREDICTION_METRICS:
+        loading = cfg.get("model_loading") or {}
+        model = load_model(args.model, loading)
+        features = getattr(model, "features", None) or [c for c in df.columns if c != cfg["label"]]
+        missing = [c for c in features if c not in df.columns]
+        if missing:
+            fail("the data lacks the model's feature column(s) %s" % ", ".join(missing[:5]))
+        import pandas as pd
+        y = pd.Series(list(predicted_labels(model.predict(df[features]), loading)), index=df.index)
+        # thresholded probabilities are 1/0; a label-predicting model answers in the label's values
+        positive = 1 if loading.get("prediction") == "probability" else cfg.get("positive_label")
+        positive = 1 if positive is None else positive
+    else:
+        if cfg["label"] not in df.columns:
+            fail("the data has no label column %s" % cfg["label"])
+        y = df[cfg["label"]]
+        positive = cfg.get("positive_label")
+        if positive is None:
+            positive = 1
+        if y.dtype == bool or str(y.dtype) == "boolean":
+            positive = bool(positive)
+    report = {}
+    for facet in cfg["facets"]:
+        if facet not in df.columns:
+            fail("the data has no facet column %s" % facet)
+        values = {str(v): metric_value(metric, y, df[facet] == v, positive)
+                  for v in sorted(df[facet].dropna().unique().tolist(), key=str)}
+        report[facet] = {"max_abs": max((disparity(metric, v) for v in values.values()), default=0.0),
+                         "values": values}
+    write_json(args.report, "bias.json", {"metric": metric, "max_disparity": cfg["max_disparity"],
+                                          "disparity": report})
+    log_metrics({"bias_%s_%s" % (metric, facet): r["max_abs"] for facet, r in report.items()})
+    worst = sorted(f for f, r in report.items() if r["max_abs"] > cfg["max_disparity"])
+    if worst:
+        fail("%s above %s for %s" % (metric, cfg["max_disparity"],
+                                     ", ".join("%s (%.4f)" % (f, report[f]["max_abs"]) for f in worst)))
+    print("mlspec: %s within %s for %s" % (metric, cfg["max_disparity"], ", ".join(sorted(report))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,8 @@
 """mlspec bias limits (SageMaker Processing). Generated build support file; do not edit.
 
-Reads SageMaker Clarify's analysis.json and writes limits.json with the largest absolute value
-of the requested bias metric over every facet value, for the pipeline's Condition step.
+Reads SageMaker Clarify's analysis.json and writes limits.json with the largest disparity of the
+requested bias metric over every facet value, for the pipeline's Condition step: |value|, and for
+disparate impact (DI, a ratio whose parity is 1) |1 - value|.
 """
 import argparse
 import json
@@ -28,7 +29,7 @@ def main():
     ap.add_argument("--metric", required=True)
     metric = ap.parse_args().metric
     with open(IN) as f:
-        found = [abs(v) for v in values(json.load(f), metric)]
+        found = [abs(1.0 - v) if metric == "DI" else abs(v) for v in values(json.load(f), metric)]
     if not found:  # never pass a limit on a metric Clarify did not compute
         sys.exit(f"bias limits: Clarify's analysis.json has no value of {metric}")
     os.makedirs(OUT, exist_ok=True)
