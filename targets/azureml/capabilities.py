@@ -57,7 +57,7 @@ CAPABILITIES: dict[str, Verdict] = {
     "step.validate": emulated("command component running mlspec's data validator (schema, nulls, rows, "
                               "duplicates, staleness); fails the pipeline on a breach", DOC_COMMAND),
     "step.process": native("command component", DOC_COMMAND),
-    "step.train": native("command component; MLflow autologging to the workspace", DOC_COMMAND),
+    "step.train": native("command component; the job's MLflow run gets the metrics of evaluation.json", DOC_COMMAND),
     "step.tune": native("sweep node (random sampling, objective, trial limits) over a command component", DOC_SWEEP),
     "step.evaluate": native("command component; the script writes evaluation.json (metrics read by gates, registration and the model card)", DOC_COMMAND),
     "step.bias_check": emulated("command component computing the spec's bias metric as SageMaker Clarify defines it "
@@ -130,7 +130,7 @@ CAPABILITIES: dict[str, Verdict] = {
                                 "(Pulumi config secret)", DOC_ACTION_GROUP),
     "tracking.native": native("Azure ML workspace MLflow tracking: every spec script runs through mlspec's "
                               "tracking wrapper, which tags the job's MLflow run with spec/code hashes and data "
-                              "versions and logs hyperparameters (autologging for train/tune)", DOC_MLFLOW),
+                              "versions, logs hyperparameters and the metrics of evaluation.json", DOC_MLFLOW),
     "tracking.mlflow": native("the Azure ML workspace is the MLflow tracking server (same wrapper); an "
                               "external `uri` is refused", DOC_MLFLOW),
     "dashboard": native("Azure Monitor workbook: endpoint latency, throughput, errors, monitor runs, KPIs",

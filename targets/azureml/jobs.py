@@ -335,7 +335,7 @@ class PipelineBuilder:
             # a spec edit rewrites the pipeline definition, not every step's config
             "tags": {**{k: v for k, v in lineage.items() if k != "mlspec-spec-sha256"}, "mlspec-step": step["id"]},
             "params": {k: v for k, v in values.items() if k not in (ranges or {})},
-            "autolog": step["kind"] in ("train", "tune"), "script": script,
+            "script": script,
             "code_dir": step.get("code_dir") or _dirname(script), "requirements": step.get("requirements"),
             "metrics_flag": metrics_flag,
             # `retries`: command jobs have no retry setting; the wrapper reruns the script

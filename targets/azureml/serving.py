@@ -37,6 +37,8 @@ DRIFT_METRICS = {
     "js": ("jensen_shannon_distance", "JensenShannonDistance"),
     "jensen_shannon": ("jensen_shannon_distance", "JensenShannonDistance"),
     "ks": ("two_sample_kolmogorov_smirnov_test", "TwoSampleKolmogorovSmirnovTest"),
+    "normalized_wasserstein": ("normalized_wasserstein_distance", "NormalizedWassersteinDistance"),
+    # Azure ML computes only the normalized distance: `wasserstein` is substituted (W505)
     "wasserstein": ("normalized_wasserstein_distance", "NormalizedWassersteinDistance"),
 }
 ATTRIBUTION_METRICS = {"ndcg": ("normalized_discounted_cumulative_gain", "NormalizedDiscountedCumulativeGain")}
@@ -323,9 +325,17 @@ def _signal(env, mo: dict, diags: list[Diagnostic]) -> dict | None:
     kind, metric = mo["kind"], mo["metric"]
     table = ATTRIBUTION_METRICS if kind == "feature_attribution_drift" else DRIFT_METRICS
     if metric not in table:
+        # suggest only what the language accepts for this monitor kind and Azure ML computes
+        from mlspec.compiler.check.serving import MONITOR_METRICS
+        fits = sorted(m for m in table if m in MONITOR_METRICS.get(kind, ()))
         diags.append(Diagnostic("E505", f"`{kind}` signals on Azure ML have no metric `{metric}`", mo["id"],
-                                hint="use one of " + ", ".join(f"`{m}`" for m in sorted(table))))
+                                hint=("use one of " + ", ".join(f"`{m}`" for m in fits)) if fits else
+                                "declare this monitor only for targets that compute it"))
         return None
+    if metric == "wasserstein":
+        diags.append(Diagnostic("W505", f"Azure ML computes the normalized Wasserstein distance; monitor "
+                                        f"`{mo['name']}` uses it for `wasserstein`", mo["id"],
+                                hint="write `metric = normalized_wasserstein` to say so", severity="warning"))
     threshold = mo["breach"]["above"] if mo["breach"]["above"] is not None else mo["breach"]["below"]
     ds = env.datasets.get(mo["baseline"]) if mo["baseline"] else None
     label = next((c["name"] for c in (ds or {}).get("schema", []) if c["role"] == "label"), None)

@@ -80,11 +80,13 @@ def lower_platform(c: _Ctx) -> None:
     if s.get("network"):
         c.data["network"] = {"create": False, "network": s["network"], "subnet": s.get("subnetwork")}
         c.notes.append(f"[{e.env}] uses the existing network `{s['network']}`: it must already have a Service Networking "
-                       "peering for Vertex AI and Private Google Access on its subnets")
+                       "peering for Vertex AI, Private Google Access on its subnets and, for private endpoints, "
+                       "a service connection policy for service class `gcp-vertexai` in the region")
     else:
         c.data["network"] = {"create": True, "network": naming.fit(f"{e.prefix}-vpc", 63),
                              "subnet": naming.fit(f"{e.prefix}-private", 63), "cidr": "10.10.0.0/20",
-                             "peering_range": naming.fit(f"{e.prefix}-vertex-peering", 63), "peering_prefix": 16}
+                             "peering_range": naming.fit(f"{e.prefix}-vertex-peering", 63), "peering_prefix": 16,
+                             "psc_policy": naming.fit(f"{e.prefix}-vertex-psc", 63)}
     lower_egress(c)
     kms = ir["security"].get("kms_key")
     c.data["kms"] = ({"create": False, "key_name": kms} if kms else

@@ -91,9 +91,13 @@ def _gcp_notification_channel(ctx: Ctx) -> dict:
     return {"name": f"projects/{_gcp_project(ctx)}/notificationChannels/{int(guid('nc', ctx.name)[:8], 16)}"}
 
 
+#: service -> its agent's account name, where it is not `gcp-sa-<service>`
+AGENT_ACCOUNTS = {"monitoring": "gcp-sa-monitoring-notification"}
+
+
 def _gcp_service_identity(ctx: Ctx) -> dict:
     svc = ctx.get("service", default="aiplatform.googleapis.com").split(".")[0]
-    email = f"service-{GCP_PROJECT_NUMBER}@gcp-sa-{svc}.iam.gserviceaccount.com"
+    email = f"service-{GCP_PROJECT_NUMBER}@{AGENT_ACCOUNTS.get(svc, 'gcp-sa-' + svc)}.iam.gserviceaccount.com"
     return {"email": email, "member": f"serviceAccount:{email}"}
 
 
@@ -135,6 +139,10 @@ CALL_RESULTS = {
     "gcp:organizations/getClientConfig:getClientConfig": lambda a: {
         "project": GCP_PROJECT, "region": GCP_REGION, "zone": f"{GCP_REGION}-a", "accessToken": "mock-token",
         "id": "mock"},
+    "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount": lambda a: {
+        "email": f"bq-{GCP_PROJECT_NUMBER}@bigquery-encryption.iam.gserviceaccount.com",
+        "member": f"serviceAccount:bq-{GCP_PROJECT_NUMBER}@bigquery-encryption.iam.gserviceaccount.com",
+        "project": a.get("project") or GCP_PROJECT, "id": "mock"},
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": lambda a: {
         "emailAddress": f"service-{GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com",
         "member": f"serviceAccount:service-{GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com",
@@ -144,7 +152,10 @@ CALL_RESULTS = {
 
 def _tag_property(wire: set) -> str | None:
     # gcp `labels` (gcp `tags` are Resource Manager tag bindings); NotificationChannel `labels` are
-    # channel settings: its user labels are `userLabels`
+    # channel settings: its user labels are `userLabels`; a MetricDescriptor's `labels` declare the
+    # metric's label keys and it takes no resource labels
+    if "metricKind" in wire:
+        return None
     want = "userLabels" if "userLabels" in wire else "labels"
     return want if want in wire else None
 

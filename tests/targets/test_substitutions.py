@@ -2,6 +2,7 @@
 the span of what the spec asked for (issue 10, item 5); never only a line in report.md."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -31,3 +32,35 @@ def test_sagemaker_gpu_step_on_a_cpu_only_framework_image_warns(tmp_path):
     found = _warnings(spec, "sagemaker")
     assert any("no GPU training image for `sklearn`" in w for w in found), found
     assert not _warnings(SPECS / "fraud_detection.mlspec", "sagemaker")  # XGBoost's image serves GPUs
+
+
+def _fraud_with(tmp_path: Path, old: str, new: str) -> Path:
+    src = (SPECS / "fraud_detection.mlspec").read_text(encoding="utf-8")
+    assert old in src
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    spec = tmp_path / "fraud_detection.mlspec"
+    spec.write_text(src.replace(old, new, 1), encoding="utf-8")
+    shutil.copytree(SPECS / "fraud_detection" / "src", tmp_path / "fraud_detection" / "src")
+    return spec
+
+
+def test_azureml_normalizes_wasserstein_with_a_warning(tmp_path):
+    spec = _fraud_with(tmp_path, "metric    = psi", "metric    = wasserstein")
+    found = _warnings(spec, "azureml")
+    assert any("normalized Wasserstein distance" in w for w in found), found
+
+
+def test_azureml_refusal_suggests_only_metrics_that_would_pass(tmp_path):
+    """A drift metric Azure ML does not compute is refused; the hint names only metrics the
+    language accepts for the monitor's kind and Azure ML computes (not `js` or `ks`, which the
+    checker refuses for data drift)."""
+    from mlspec.compiler.check.serving import MONITOR_METRICS
+
+    spec = _fraud_with(tmp_path, "metric    = psi", "metric    = chi_squared")
+    res = compile_spec(str(spec), ["azureml"])
+    [d] = [d for d in res.diagnostics if d.code == "E505" and "no metric `chi_squared`" in d.summary]
+    named = re.findall(r"`(\w+)`", d.hint)
+    assert named and set(named) <= set(MONITOR_METRICS["data_drift"]) and "psi" in named
+    for metric in named:  # and each suggestion compiles
+        again = _fraud_with(tmp_path / metric, "metric    = psi", f"metric    = {metric}")
+        assert compile_spec(str(again), ["azureml"]).ok, metric

@@ -188,6 +188,33 @@ def test_monitors(graph):
     assert quality["comparison"] == "COMPARISON_LT" and quality["thresholdValue"] == 0.93
 
 
+def test_first_deploy_on_a_fresh_project(graph):
+    """Issue 13 item 5: what a first `pulumi up` needs to exist before it is used. The custom
+    metric's descriptor precedes the alert policies on it; service agents are created (or looked
+    up) before they are granted anything; private endpoints' PSC automation has its policy."""
+    _env, res = graph
+    [desc] = by_type(res, "metricDescriptor:MetricDescriptor")
+    assert desc["inputs"]["type"] == "custom.googleapis.com/mlspec/monitor_value"
+    assert desc["inputs"]["metricKind"] == "GAUGE" and desc["inputs"]["valueType"] == "DOUBLE"
+    assert [lab["key"] for lab in desc["inputs"]["labels"]] == ["monitor"]
+    custom = [r for r in by_type(res, "alertPolicy:AlertPolicy")
+              if "custom.googleapis.com/mlspec/monitor_value" in json.dumps(r["inputs"])]
+    assert custom and all(desc["name"] in r["depends_on"] for r in custom)
+    # the Pub/Sub publisher grant goes to the monitoring agent the program created, not a guessed email
+    agent = one(res, "agent-monitoring")
+    assert agent["inputs"]["service"] == "monitoring.googleapis.com"
+    for grant in [r for r in by_type(res, "topicIAMMember:TopicIAMMember") if r["name"].endswith("-monitoring")]:
+        assert grant["inputs"]["member"].endswith("@gcp-sa-monitoring-notification.iam.gserviceaccount.com")
+        assert "agent-monitoring" in grant["depends_on"]
+    # the BigQuery encryption agent comes from the provider's look-up (which creates it)
+    assert one(res, "key-bigquery")["inputs"]["member"].endswith("@bigquery-encryption.iam.gserviceaccount.com")
+    [policy] = by_type(res, "serviceConnectionPolicy:ServiceConnectionPolicy")
+    assert policy["inputs"]["serviceClass"] == "gcp-vertexai"
+    assert policy["inputs"]["pscConfig"]["subnetworks"] and "subnet" in policy["depends_on"]
+    for ep in by_type(res, "aiEndpoint:AiEndpoint"):
+        assert policy["name"] in ep["depends_on"]
+
+
 def test_alerts(graph):
     _env, res = graph
     lat = one(res, "alert-latency")["inputs"]["conditions"][0]["conditionThreshold"]

@@ -66,8 +66,9 @@ if mlflow is not None:
         client.set_tag(run_id, k, str(v))
     for k, v in sorted((cfg.get("params") or {}).items()):
         client.log_param(run_id, k, v)
-    if cfg.get("autolog"):
-        mlflow.autolog(log_models=False)
+    # no mlflow.autolog(): the contract reports metrics one way (evaluation.json, below), as on
+    # the other clouds; autologging re-scored the training data on every fit() (an epoch loop
+    # logged each epoch) and made a tuning trial four times slower. A script may call it itself.
 
 os.chdir(code_dir)
 for folder in (os.path.dirname(script), code_dir):

@@ -58,9 +58,15 @@ if D.get("project_number"):
 else:
     PROJECT_NUMBER = gcp.organizations.get_project_output(project_id=PROJECT).number
 
+# Service agents are created on first use of their API; a fresh project has none yet, so the program
+# creates (or looks up) each one before granting it anything: grants to a not-yet-existing agent fail.
+# monitoring.googleapis.com's identity is the notification agent that publishes alerts to Pub/Sub.
 agents = {svc: gcp.projects.ServiceIdentity(f"agent-{svc.split('.')[0]}", project=PROJECT, service=svc)
-          for svc in ("aiplatform.googleapis.com", "pubsub.googleapis.com", "workflows.googleapis.com")}
+          for svc in ("aiplatform.googleapis.com", "pubsub.googleapis.com", "workflows.googleapis.com",
+                      "monitoring.googleapis.com")}
 gcs_agent = gcp.storage.get_project_service_account_output(project=PROJECT)
+# the BigQuery encryption agent: this look-up creates it when the project has none yet
+bq_agent = gcp.bigquery.get_default_service_account_output(project=PROJECT)
 
 # ------------------------------------------------------------------------ network (MLS-G-02, MLS-GCP-030)
 NET = D["network"]
@@ -147,7 +153,7 @@ _members = {
     "pubsub": agents["pubsub.googleapis.com"].member,
     "workflows": agents["workflows.googleapis.com"].member,
     "storage": gcs_agent.email_address.apply(lambda e: f"serviceAccount:{e}"),
-    "bigquery": PROJECT_NUMBER.apply(lambda n: f"serviceAccount:bq-{n}@bigquery-encryption.iam.gserviceaccount.com"),
+    "bigquery": bq_agent.member,
 }
 for who, member in _members.items():  # on the key, never the project (MLS-GCP-002)
     key_grants.append(gcp.kms.CryptoKeyIAMMember(f"key-{who}", crypto_key_id=KEY_NAME,
@@ -273,8 +279,7 @@ def topic(name: str) -> gcp.pubsub.Topic:
         t = gcp.pubsub.Topic(f"topic-{name}", name=name, project=PROJECT, kms_key_name=KEY_NAME, labels=LABELS,
                              opts=opts(*key_grants))
         gcp.pubsub.TopicIAMMember(f"topic-{name}-monitoring", topic=t.id, role="roles/pubsub.publisher",
-                                  member=PROJECT_NUMBER.apply(
-                                      lambda n: f"serviceAccount:service-{n}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"))
+                                  member=agents["monitoring.googleapis.com"].member)
         topics[name] = t
     return topics[name]
 
@@ -600,6 +605,15 @@ def rollout_workflow(ep: dict, endpoint: gcp.vertex.AiEndpoint) -> gcp.workflows
 
 endpoints = {}
 deployments = {}
+psc_policy = None
+if D["endpoints"] and NET.get("create"):
+    # Private Service Connect automation creates each endpoint's forwarding rule in the stack's subnet;
+    # Vertex may do so only where a service connection policy for its service class allows it.
+    psc_policy = gcp.networkconnectivity.ServiceConnectionPolicy(
+        "psc-policy-vertex", name=NET["psc_policy"], project=PROJECT, location=REGION, network=vpc.id,
+        service_class="gcp-vertexai", labels=LABELS,
+        description="lets Vertex AI create private endpoints' PSC forwarding rules in the private subnet",
+        psc_config=gcp.networkconnectivity.ServiceConnectionPolicyPscConfigArgs(subnetworks=[subnet.id]))
 for ep in D["endpoints"]:
     logging_cfg = None
     if ep["capture"]:
@@ -618,7 +632,7 @@ for ep in D["endpoints"]:
             psc_automation_configs=[gcp.vertex.AiEndpointPrivateServiceConnectConfigPscAutomationConfigArgs(
                 project_id=PROJECT, network=VERTEX_NETWORK)]),
         encryption_spec=gcp.vertex.AiEndpointEncryptionSpecArgs(kms_key_name=KEY_NAME),
-        predict_request_response_logging_config=logging_cfg, opts=opts(peering, capture_ds, *key_grants))
+        predict_request_response_logging_config=logging_cfg, opts=opts(peering, psc_policy, capture_ds, *key_grants))
     endpoints[ep["key"]] = endpoint
     r = ep["rollout"]  # a shadowed endpoint carries its `promote` strategy here
     deployments[ep["key"]] = VertexModelDeployment(f"deploy-{ep['key']}", {
@@ -657,6 +671,17 @@ for a in D["alerts"]:
         opts=opts(*endpoints.values()))
 
 # ------------------------------------------------------------------------ monitors
+# An alert policy on a custom metric is refused until the metric exists: declare its descriptor
+# (the monitor pipelines write it; the `monitor` label names the spec's monitor).
+metric_descriptors = {}
+for mo in D["monitors"]:
+    if mo["mode"] != "job" and mo["metric_type"] not in metric_descriptors:
+        metric_descriptors[mo["metric_type"]] = gcp.monitoring.MetricDescriptor(
+            "metric-" + mo["metric_type"].rsplit("/", 1)[-1], project=PROJECT, type=mo["metric_type"], metric_kind="GAUGE",
+            value_type="DOUBLE", display_name="mlspec monitor value",
+            description="value of an mlspec monitor computed by its monitor pipeline",
+            labels=[gcp.monitoring.MetricDescriptorLabelArgs(key="monitor", value_type="STRING",
+                                                             description="the spec's monitor")])
 for mo in D["monitors"]:
     notify = [channels[c].id for c in mo["channels"]] + [pubsub_channel(t).id for t in mo["retrain_topics"]]
     if mo["mode"] == "job":
@@ -693,7 +718,7 @@ for mo in D["monitors"]:
                     threshold_value=float(mo["above"] if above else mo["below"]), duration="0s",
                     aggregations=[gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs(
                         alignment_period=f"{max(60, mo['every_s'])}s", per_series_aligner="ALIGN_MEAN")]))],
-            notification_channels=notify)
+            notification_channels=notify, opts=opts(metric_descriptors[mo["metric_type"]]))
 
 # ------------------------------------------------------------------------ scheduled batch inference
 for bj in D["batch"]:
