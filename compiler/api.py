@@ -321,7 +321,8 @@ def compile_spec(path: str, target_names: list[str], env: str | None = None, out
             sink.extend(tsink.sorted())
             continue
         ctx = LowerContext(spec_path=os.path.basename(path), spec_sha256=res.spec_sha256, project_root_rel="code",
-                           compiler_version=__version__)
+                           compiler_version=__version__,
+                           code_files={p[len("code/"):]: data for p, _kind, data in code_files})
         try:
             lowering = target.lower(list(res.irs.values()), ctx)
             for d in lowering.diagnostics:

@@ -236,12 +236,15 @@ class LowerContext:
     project_root_rel: how to reach the project root (where scripts live) from DIR/<target>/,
       used by targets whose artifacts must reference source scripts (e.g. Azure ML `code:`).
     compiler_version: for the manifest only; never write it into artifacts.
+    code_files: the bytes of the spec's code files (IR `code.files` paths), as the front end read
+      them; e.g. a `requirements` file a target must turn into an image's package list.
     """
 
     spec_path: str
     spec_sha256: str
     project_root_rel: str
     compiler_version: str
+    code_files: Mapping[str, bytes] = dataclasses.field(default_factory=dict)
 
 
 ENTRY_POINT_GROUP = "mlspec.targets"

@@ -25,9 +25,9 @@ PROSE = """\
 | `pulumi/Pulumi.yaml`, `pulumi/__main__.py`, `pulumi/requirements.txt` | pulumi-project, pulumi-program, pulumi-requirements | a fixed program (the same for every spec: no spec text becomes code) and pinned `pulumi`, `pulumi-azure-native` |
 | `pulumi/Pulumi.<env>.yaml` | pulumi-stack-config | `azure-native:location`, `azure-native:subscriptionId`, `<project>:resourceGroup`, `<project>:stackData` |
 | `pulumi/stacks/<env>.json` | pulumi-stack-data | the lowered resource model the program reads (names, roles, endpoints, alerts, monitors, workflow definitions, workbook) |
-| `<env>/pipelines/<pipeline>/pipeline.yml` | azureml-job | the pipeline job (`az ml job create --file`) |
-| `<env>/pipelines/<pipeline>/pipeline_component.yml` | azureml-component | the same pipeline as a pipeline component; retraining submits it |
-| `<env>/pipelines/<pipeline>/components/<step>.yml` | azureml-component | one command component per step and gate; a tune step is a pipeline component wrapping a sweep node over `<step>_trial.yml` |
+| `<env>/pipelines/<pipeline>/pipeline.yml` | azureml-job | the pipeline job (`az ml job create --file`); its tags and its `mlspec_spec_sha256` input carry the spec hash (lineage) |
+| `<env>/pipelines/<pipeline>/pipeline_component.yml` | azureml-component | the same pipeline as a pipeline component, versioned by its own content; schedules and retraining submit it (the program reads its version from this file and the spec hash from `manifest.json`) |
+| `<env>/pipelines/<pipeline>/components/<step>.yml` | azureml-component | one command component per step and gate, versioned by its own content and scripts; a gate's thresholds are number inputs (`threshold_<n>`) whose values the pipeline binds; a tune step is a pipeline component wrapping a sweep node over `<step>_trial.yml` |
 | `<env>/pipelines/batch_<name>/`, `<env>/pipelines/monitor_<name>/` | azureml-job, azureml-component | batch scoring; model-quality / bias monitors |
 | `<env>/schedules/*.yml` | azureml-schedule | cron schedules of pipelines and batch jobs, recurrence schedules of emulated monitors |
 | `<env>/monitors/<monitor>.yml`, `<env>/monitors/reference/<dataset>/MLTable` | azureml-schedule, mltable | model-monitoring schedules (`create_monitor`) and the MLTable over each baseline dataset they compare with |
@@ -62,7 +62,7 @@ evaluate), then `--<name> <value>` per arg/hyperparameter sorted by name (typed 
 inputs, never inlined; a sweep's sampled values too). `after_<step>` inputs only order nodes and
 never reach the script. The wrapper runs the script in its code folder (`code_dir`, also on
 `sys.path` with the script's own folder), pip-installs the step's `requirements`, tags the job's
-MLflow run (spec hash, code hash, data versions, step) and logs args through `MlflowClient`
+MLflow run (code hash, data versions, pipeline, step; the spec hash is on the pipeline job) and logs args through `MlflowClient`
 without making a run active -- so a script calling `mlflow.start_run()` resumes the job's run --
 and afterwards logs every metric of `<metrics>/evaluation.json` (`{"metrics": {"<name>":
 {"value": <number>}}}`) to that run: a sweep ranks trials by the objective logged there. A tune
@@ -77,13 +77,19 @@ registered: `mlflow` registers an `mlflow_model` and deploys without code; `xgbo
 (`model.bst`), `sklearn` (`model.joblib`), `torchscript` (`model.pt`), `onnx` (`model.onnx`) or a
 `serve` handler (`load(model_dir)`, `predict(model, rows)`) register a `custom_model` whose
 deployments run `_mlspec/score.py` (init/run, collecting inputs and outputs for monitoring) in a
-serving environment (`mlspec-<framework>-serve`). The fairness, explanation and batch helpers
+serving environment (`mlspec-<framework>-serve`). A `serve` handler's `requirements` file (else
+the system's) is part of that environment (`mlspec-<framework>-serve-req-<hash>`): its lines follow
+mlspec's pins in the conda file's pip list (a pin wins on a clash), so the workspace installs them
+when it builds the image -- a deployment has no egress to install anything when it starts; pip
+options and direct URL references are refused (`E505`). The fairness, explanation and batch helpers
 load models the same way. A served model without `format` or `serve` is refused.
 
 ## Approval gate (Azure ML has none)
 
-1. The `register` component registers the version with lineage tags (spec hash, code hash,
-   data versions, pipeline job, hyperparameters), `mlspec.metric.*` tags, the model card
+1. The `register` component registers the version with lineage tags (spec hash, from the
+   pipeline job's `mlspec_spec_sha256` input; code hash, data versions, pipeline job,
+   hyperparameters), `mlspec.metric.*` tags, the model card (its gates are the gate steps'
+   decisions, with the thresholds they used)
    (`MODEL_CARD.md` + `model_card.json` inside the model folder, so it is stored with the
    version) and `mlspec.stage=pending_approval` (`approved` only where the environment says
    `approval = none`). It only runs after every gate component passed.

@@ -41,6 +41,10 @@ def shell_command(argv: list[str]) -> str:
     return shlex.join(argv)
 
 
+#: pipeline input carrying the spec hash (lineage), and the register step's input bound to it
+SPEC_INPUT = "mlspec_spec_sha256"
+SPEC_INPUT_STEP = "spec_sha256"
+
 SCHEMA_PIPELINE = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"
 SCHEMA_COMPONENT = "https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json"
 SCHEMA_PIPELINE_COMPONENT = "https://azuremlschemas.azureedge.net/latest/pipelineComponent.schema.json"
@@ -115,11 +119,16 @@ def env_name(framework: dict | None, tools: bool = False, gpu: bool = False, ser
 
 
 def environment(framework: dict | None, tools: bool, gpu: bool, base: str | None = None,
-                serve: bool = False, extra: tuple[str, ...] = ()) -> tuple[str, dict, dict]:
+                serve: bool = False, extra: tuple[str, ...] = (),
+                requirements: tuple[str, ...] = ()) -> tuple[str, dict, dict]:
     """(name, environment YAML, conda file) -- registered with `az ml environment create`, so the
-    workspace builds the image into the stack's private registry and jobs pull it from there."""
+    workspace builds the image into the stack's private registry and jobs pull it from there.
+    `requirements`: the user's (a serve handler's requirements file), after mlspec's pins; the
+    name then ends in `-req-<hash>` of them."""
     name = env_name(framework, tools, gpu, serve) + "".join("-" + _dist_name(e) for e in sorted(extra))
-    conda_doc = conda(framework, tools and not serve, serve=serve, extra=extra)
+    if requirements:
+        name += "-req-" + hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:8]
+    conda_doc = conda(framework, tools and not serve, serve=serve, extra=extra + tuple(requirements))
     base = base or (IMAGE_GPU if gpu else IMAGE_CPU)
     version = "1-" + hashlib.sha256(json.dumps([base, conda_doc], sort_keys=True).encode()).hexdigest()[:12]
     doc = {"$schema": SCHEMA_ENVIRONMENT, "name": name, "version": version,
@@ -167,6 +176,7 @@ class PipelineBuilder:
         self.inputs: dict[str, dict] = {}
         self.jobs: dict[str, dict] = {}
         self.artifacts: list[tuple[str, str, Any, str]] = []
+        self.uses_spec_input = False
 
     # ------------------------------------------------------------------ references
     def first_output(self, ref_id: str) -> str:
@@ -184,6 +194,13 @@ class PipelineBuilder:
             return f"${{{{parent.inputs.{ds['name']}}}}}"
         parts = ref.split(".")
         return f"${{{{parent.jobs.{parts[1]}.outputs.{parts[3]}}}}}"
+
+    def spec_input(self) -> str:
+        """The pipeline's `mlspec_spec_sha256` input (the spec hash, lineage): the pipeline job
+        binds it to the hash; jobs submitted from the pipeline component (schedules, retraining)
+        get it from the Pulumi program, which reads it from the build's manifest."""
+        self.uses_spec_input = True
+        return f"${{{{parent.inputs.{SPEC_INPUT}}}}}"
 
     @staticmethod
     def outputs_of(step: dict) -> list[str]:
@@ -217,7 +234,7 @@ class PipelineBuilder:
         return {
             "$schema": SCHEMA_COMPONENT,
             "name": naming.asset(self.ir["system"]["name"], self.p["name"], step["name"]),
-            "version": self.env.asset_version,
+            "version": "",  # _version_components: its own content
             "display_name": step["name"],
             "description": description,
             "type": "command",
@@ -313,11 +330,9 @@ class PipelineBuilder:
                     metrics_flag = f.name
         self._with_ordering(step, bound, comp_inputs)   # `after_*` inputs: declared, never on the command line
         lineage = self.env.lineage_tags(self.p)
-        if not any(p.endswith("/_lineage.json") for p, *_ in self.artifacts):
-            self.add_config("_lineage", {"tags": {"mlspec-spec-sha256": lineage["mlspec-spec-sha256"]}})
         cfg = f"_mlspec/config/{self.env.name}/{self.p['name']}/{step['name']}.json"
-        self.add_config(step["name"], {  # the spec hash comes from _lineage.json (track.py), so a spec
-            # change rewrites one file, not every step's
+        self.add_config(step["name"], {  # no spec hash here: it is the pipeline job's (tags, input), so
+            # a spec edit rewrites the pipeline definition, not every step's config
             "tags": {**{k: v for k, v in lineage.items() if k != "mlspec-spec-sha256"}, "mlspec-step": step["id"]},
             "params": {k: v for k, v in values.items() if k not in (ranges or {})},
             "script": script,
@@ -333,10 +348,15 @@ class PipelineBuilder:
         self._emit(step, comp, self._node(step, f"{step['name']}.yml", bound))
 
     def _helper_step(self, step: dict, script: str, refs: dict[str, str], outputs: list[str],
-                     config: dict, description: str, framework: dict | None = None) -> None:
+                     config: dict, description: str, framework: dict | None = None,
+                     literals: dict[str, dict] | None = None) -> None:
+        """`literals`: typed (non-folder) inputs, e.g. a gate's thresholds or the spec hash; the
+        pipeline node binds their values."""
         bound = {name: ref if ref.startswith("${{") else self.bind(ref) for name, ref in refs.items()}
-        comp_inputs: dict[str, Any] = {n: {"type": "uri_folder"} for n in bound}
-        args = [t for n in bound for t in (f"--{n}", f"${{{{inputs.{n}}}}}")]
+        comp_inputs: dict[str, Any] = {n: literals[n] if n in (literals or {}) else {"type": "uri_folder"}
+                                       for n in bound}
+        comp_inputs.update({n: t for n, t in (literals or {}).items() if n not in comp_inputs})
+        args = [t for n in comp_inputs for t in (f"--{n}", f"${{{{inputs.{n}}}}}")]
         args += [t for o in outputs for t in (f"--{o}", f"${{{{outputs.{o}}}}}")]
         self._with_ordering(step, bound, comp_inputs)
         for n in comp_inputs:
@@ -414,7 +434,7 @@ def _tune(b: PipelineBuilder, s: dict) -> None:
              "objective": {"goal": _SWEEP_GOAL[s["objective"]["direction"]], "primary_metric": s["objective"]["metric"]},
              "limits": limits}
     wrapper = {"$schema": SCHEMA_PIPELINE_COMPONENT, "type": "pipeline",
-               "name": naming.asset(b.ir["system"]["name"], b.p["name"], s["name"]), "version": b.env.asset_version,
+               "name": naming.asset(b.ir["system"]["name"], b.p["name"], s["name"]), "version": "",
                "display_name": s["name"], "description": f"hyperparameter sweep `{s['name']}`",
                "inputs": data_inputs, "outputs": {"model": {"type": "uri_folder"}}, "jobs": {"sweep": sweep}}
     b.artifacts.append((f"{b.folder}/components/{s['name']}.yml", "azureml-component", wrapper, "yaml"))
@@ -464,21 +484,71 @@ def _register(b: PipelineBuilder, s: dict) -> None:
     for other in b.p["steps"]:
         if other["kind"] in ("bias_check", "explain") and other["model"] == s["source"]:
             refs[f"{other['name']}_report"] = f"{other['id']}.outputs.report"
+    refs[SPEC_INPUT_STEP] = b.spec_input()
     b._helper_step(s, "register", refs, [], b.env.register_config(model, s, b.p),
                    f"register {model['name']} as pending approval with lineage tags and model card",
-                   framework=b.framework_of(s["source"]))
+                   framework=b.framework_of(s["source"]), literals={SPEC_INPUT_STEP: {"type": "string"}})
+
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def _parametrise(expr: dict, names: list[str], values: list[float]) -> tuple[dict, str, int]:
+    """A gate expression with every number literal replaced by a component input
+    (`{"input": "threshold_<n>"}`), its text with `{threshold_<n>}` placeholders, and its precedence.
+    The literals become the gate node's input values in the pipeline definition, so a threshold
+    edit changes the pipeline, not the gate component or its config (issue 16, blast radius)."""
+    if "number" in expr:
+        name = f"threshold_{len(names) + 1}"
+        names.append(name)
+        values.append(expr["number"])
+        return {"input": name}, "{" + name + "}", 3
+    if "metric" in expr:
+        m = expr["metric"]
+        return dict(expr), f"{m['step']}.metrics.{m['name']}", 3
+    if "champion" in expr:
+        return dict(expr), f"champion.{expr['champion']}", 3
+    if "negate" in expr:
+        inner, text, prec = _parametrise(expr["negate"], names, values)
+        return {"negate": inner}, "-" + (text if prec == 3 else f"({text})"), 3
+    b = expr["binary"]
+    prec = _PRECEDENCE[b["op"]]
+    left, lt, lp = _parametrise(b["left"], names, values)
+    right, rt, rp = _parametrise(b["right"], names, values)
+    lt = lt if lp >= prec else f"({lt})"
+    rt = rt if rp > prec or (rp == prec and b["op"] in "+*") else f"({rt})"
+    return {"binary": {"op": b["op"], "left": left, "right": right}}, f"{lt} {b['op']} {rt}", prec
+
+
+def gate_parameters(g: dict) -> tuple[list[dict], dict[str, float]]:
+    """(requirements with inputs for their number literals, {input: value}) of a gate."""
+    names: list[str] = []
+    values: list[float] = []
+    requires = []
+    for r in g["requires"]:
+        left, lt, _ = _parametrise(r["left"], names, values)
+        right, rt, _ = _parametrise(r["right"], names, values)
+        requires.append({"text": f"{lt} {r['op']} {rt}", "op": r["op"], "left": left, "right": right})
+    return requires, dict(zip(names, values))
 
 
 def _gate(b: PipelineBuilder, g: dict) -> None:
+    """A gate: mlspec's gate.py over the metric steps' evaluation.json. Its thresholds (every number
+    literal of its requirements) are number inputs whose values the pipeline definition binds: the
+    component and its config carry the requirements' shape only."""
     metric_steps = sorted({d for d in g["depends_on"] if d in b.steps and b.steps[d]["kind"] == "evaluate"})
     refs = {f"{local_name(d)}_metrics": f"{d}.outputs.metrics" for d in metric_steps}
+    requires, thresholds = gate_parameters(g)
     pseudo = {"id": g["id"], "name": g["name"], "kind": "gate",
               "depends_on": [d for d in g["depends_on"] if d not in metric_steps], "compute": None,
               "outputs": ["decision"], "max_runtime_s": None}
     b._helper_step(pseudo, "gate", refs, ["decision"],
-                   {"gate": g["name"], "requires": g["requires"], "uses_champion": g["uses_champion"],
-                    "champion_model": b.env.champion_model(g), "metric_inputs": sorted(refs)},
-                   f"gate `{g['name']}`: " + "; ".join(r["text"] for r in g["requires"]))
+                   {"gate": g["name"], "requires": requires, "uses_champion": g["uses_champion"],
+                    "champion_model": b.env.champion_model(g), "metric_inputs": sorted(refs),
+                    "thresholds": sorted(thresholds)},
+                   f"gate `{g['name']}`: " + "; ".join(r["text"] for r in requires),
+                   literals={n: {"type": "number"} for n in thresholds})
+    b.jobs[g["name"]].setdefault("inputs", {}).update(thresholds)
 
 
 #: IR step kind -> lowering function (one per kind, STYLE §4)
@@ -544,20 +614,34 @@ def finish_pipeline(env, b: PipelineBuilder, *, name: str, description: str, tag
     retraining workflow need to submit the registered pipeline component as a job."""
     folder = b.folder
     inputs = dict(sorted(b.inputs.items()))
+    # lineage: the spec hash is pipeline-job metadata (tags, and the input the register step
+    # records on the model version); the pipeline component is versioned by its own content
+    job_inputs: dict[str, Any] = dict(inputs)
+    comp_inputs: dict[str, Any] = {k: {"type": v["type"]} for k, v in inputs.items()}
+    if b.uses_spec_input:
+        job_inputs[SPEC_INPUT] = env.ir["source"]["sha256"]
+        comp_inputs[SPEC_INPUT] = {"type": "string", "description": "sha256 of the spec (lineage, recorded on "
+                                                                    "the registered model version)"}
     job = {"$schema": SCHEMA_PIPELINE, "type": "pipeline", "display_name": name, "experiment_name": experiment,
            "description": description, "tags": tags,
            "settings": {"default_compute": f"azureml:{default_compute}", "continue_on_step_failure": False},
-           "inputs": inputs, "jobs": b.jobs}
+           "inputs": dict(sorted(job_inputs.items())), "jobs": b.jobs}
     b.artifacts.append((f"{folder}/pipeline.yml", "azureml-job", job, "yaml"))
     comp_name = naming.asset(env.system, name, "pipeline")
     children = _version_components(env, b)
+    content_tags = {k: v for k, v in tags.items() if k != "mlspec-spec-sha256"}
     comp = {"$schema": SCHEMA_PIPELINE_COMPONENT, "type": "pipeline", "name": comp_name,
-            "version": "", "display_name": name, "description": description, "tags": tags,
-            "inputs": {k: {"type": v["type"]} for k, v in inputs.items()}, "jobs": b.jobs}
+            "version": "", "display_name": name, "description": description, "tags": content_tags,
+            "inputs": dict(sorted(comp_inputs.items())), "jobs": b.jobs}
     comp["version"] = content_version(comp, *children)
-    b.artifacts.append((f"{folder}/pipeline_component.yml", "azureml-component", comp, "yaml"))
-    runnable = {"name": naming.kebab(name), "component": comp_name, "version": comp["version"],
-                "experiment": experiment, "compute": default_compute,
+    comp_path = f"{folder}/pipeline_component.yml"
+    b.artifacts.append((comp_path, "azureml-component", comp, "yaml"))
+    # the Pulumi program reads the component's version from `component_file` and the spec hash
+    # from the manifest, so neither is copied into the stack data (a pipeline edit rewrites the
+    # pipeline's files, not the stack's)
+    runnable = {"name": naming.kebab(name), "component": comp_name, "component_file": comp_path,
+                "experiment": experiment, "compute": default_compute, "tags": content_tags,
+                "spec_input": SPEC_INPUT if b.uses_spec_input else None,
                 "inputs": {k: {"jobInputType": v["type"], "uri": v["path"],
                                "mode": _INPUT_MODES[v.get("mode", "ro_mount")]} for k, v in inputs.items()}}
     if trigger:

@@ -121,8 +121,6 @@ class Env:
         self.endpoints = refs(ir, "endpoints")
         self.channels = refs(ir, "channels")
         self.experiment = ir["tracking"]["experiment"] or self.system
-        self.asset_version = "1-" + hashlib.sha256(
-            (ir["source"]["sha256"] + ir["code"]["sha256"]).encode()).hexdigest()[:12]
         self.environments: dict[str, tuple[dict, dict]] = {}
         self._environment_refs: dict[tuple, str] = {}
         self.notes: list[str] = []
@@ -133,14 +131,15 @@ class Env:
         self.workspace = naming.workspace(self.settings.get("workspace", self.system), self.name)
 
     def register_environment(self, framework: dict | None, tools: bool, gpu: bool, serve: bool = False,
-                             extra: tuple[str, ...] = ()) -> str:
+                             extra: tuple[str, ...] = (), requirements: tuple[str, ...] = ()) -> str:
         """Record the Azure ML environment a component needs; return its `azureml:` reference."""
         base = self.settings.get("gpu_base_image" if gpu else "base_image")
         # the environment follows the framework's name and version only: built once per kind, not per step
-        key = (framework and (framework["name"], framework["version"]), tools, gpu, serve, extra, base)
+        key = (framework and (framework["name"], framework["version"]), tools, gpu, serve, extra, requirements, base)
         ref = self._environment_refs.get(key)
         if ref is None:
-            name, doc, conda_doc = jobs.environment(framework, tools, gpu, base, serve=serve, extra=extra)
+            name, doc, conda_doc = jobs.environment(framework, tools, gpu, base, serve=serve, extra=extra,
+                                                    requirements=requirements)
             self.environments[name] = (doc, conda_doc)
             ref = self._environment_refs[key] = f"azureml:{name}:{doc['version']}"
         return ref
@@ -270,11 +269,12 @@ class Env:
             "approved_by": None if required else f"policy:environment-{self.name}",
             "approval": {"required": required, "approvers": approval["approvers"], "count": approval["count"]},
             "card": {"name": model["name"], "description": model["description"], "owner": self.ir["system"]["owner"],
-                     **model["card"], "gates": [g for g in pipeline["gates"] if g["id"] in model["gates"]],
-                     "approvers": approval["approvers"], "explain": model["explain"],
+                     **model["card"], "approvers": approval["approvers"], "explain": model["explain"],
                      "kpis": self.ir["kpis"]},
-            "lineage": {"mlspec.spec_sha256": self.ir["source"]["sha256"],
-                        "mlspec.code_sha256": self.ir["code"]["sha256"],
+            # the spec hash is not here: it arrives as the register step's `spec_sha256` input (bound
+            # to the pipeline job's input), and the card's gates are the gate steps' decisions, so
+            # this file changes only when what it says changes (issue 16, blast radius)
+            "lineage": {"mlspec.code_sha256": self.ir["code"]["sha256"],
                         "mlspec.pipeline": pipeline["id"], "mlspec.environment": self.name,
                         "mlspec.data_versions": json.dumps(data_versions, sort_keys=True),
                         "mlspec.hyperparameters": json.dumps(train.get("hyperparameters") or {}, sort_keys=True)},
@@ -584,7 +584,7 @@ def build_stack(env: Env, out: dict) -> dict:
         "approvers": {m["name"]: sorted(set(m["approval"]["approvers"]) | set(env.settings.get("approver_object_ids")
                                                                               or [])) for m in ir["models"]},
         "first_slot": serving.FIRST_SLOT,
-        "serving_code": {"name": naming.asset(env.system, "serving"), "version": env.asset_version},
+        "serving_code": {"name": naming.asset(env.system, "serving"), "version": ""},  # lower(): code_version
         "workbook": _workbook(env),
     }
 
@@ -630,6 +630,7 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
     for script in jobs.HELPER_SCRIPTS:
         low.add(f"code/_mlspec/{script}.py", "helper-script", _template(f"code/_mlspec/{script}.py"))
     environments: dict[str, tuple[dict, dict]] = {}
+    stacks: list[dict] = []
     for ir in irs:
         env = Env(ir, ctx, diags)
         missing = [k for k in SETTINGS_REQUIRED if not env.settings.get(k)]
@@ -664,15 +665,30 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
             if path not in added:  # e.g. one MLTable per baseline dataset, shared by its monitors
                 added.add(path)
                 low.add(path, kind, content, fmt)
-        low.add(f"pulumi/stacks/{env.name}.json", "pulumi-stack-data", build_stack(env, out), "json")
+        stack = build_stack(env, out)
+        stacks.append(stack)
+        low.add(f"pulumi/stacks/{env.name}.json", "pulumi-stack-data", stack, "json")
         low.add(f"pulumi/Pulumi.{env.name}.yaml", "pulumi-stack-config", stack_config(env, project, ctx))
         environments.update(env.environments)
         low.notes += _notes(env) + env.notes
+    version = code_version(low, irs[0]["code"]["sha256"])
+    for stack in stacks:
+        stack["serving_code"]["version"] = version
     for name in sorted(environments):
         doc, conda_doc = environments[name]
         low.add(f"environments/{name}.yml", "environment-definition", doc, "yaml")
         low.add(f"environments/{name}.conda.yml", "conda-environment", conda_doc, "yaml")
     return low
+
+
+def code_version(low: Lowering, user_code_sha256: str) -> str:
+    """Version of the `code/` snapshot registered as the serving code asset: its own content (the
+    spec's scripts, by the IR's code hash, and every file mlspec writes under code/)."""
+    h = hashlib.sha256(user_code_sha256.encode())
+    for a in sorted((a for a in low.artifacts if a.path.startswith("code/")), key=lambda a: a.path):
+        body = a.content if isinstance(a.content, str) else json.dumps(a.content, sort_keys=True, default=str)
+        h.update(f"\n{a.path}\n{body}".encode())
+    return "1-" + h.hexdigest()[:12]
 
 
 def _uris(ir: dict) -> list[tuple[str, str]]:

@@ -11,6 +11,8 @@ Docs: https://learn.microsoft.com/en-us/azure/machine-learning/reference-yaml-en
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from mlspec.targets.base import Diagnostic, local_name, pct
@@ -148,11 +150,55 @@ def serving_of(env, model: dict, e: dict, folder: str) -> dict | None:
     fw = model["framework"] if model["framework"]["name"] != "custom" else None
     from .jobs import FORMAT_PACKAGES
     ref = env.register_environment(fw, tools=False, gpu=env.is_gpu(e["compute"]), serve=True,
-                                   extra=tuple(FORMAT_PACKAGES.get(loading["format"] or "", [])))
+                                   extra=tuple(FORMAT_PACKAGES.get(loading["format"] or "", [])),
+                                   requirements=serve_requirements(env, model))
     rel = f"_mlspec/config/{env.name}/serving/{model['name']}.json"
     return {"environment": ref, "environment_id": ref[len("azureml:"):], "config_rel": rel,
             "config_path": f"code/{rel}",
             "config": {"model": env.model_name(model["name"]), "model_loading": loading}}
+
+
+def serve_requirements(env, model: dict) -> tuple[str, ...]:
+    """The requirements of a model's `serve` handler (its `requirements` file, else the system's),
+    as pip requirements for the serving environment's conda file: the workspace installs them
+    when it builds the image (from PyPI, through the managed network's image-build rules), since
+    a deployment has no egress to install anything when it starts. Each line must be a PEP 508
+    requirement (`packaging` judges) naming a package index project: pip options and direct
+    URL references are refused (E505)."""
+    path = ((model.get("serve") or {}).get("requirements")) or None
+    if not path:
+        return ()
+    data = env.ctx.code_files.get(path)
+    if data is None:
+        env.diags.append(Diagnostic("E505", f"the serving requirements `{path}` of model `{model['name']}` were not "
+                                    "read by the front end", model["id"],
+                                    hint="compile with `mlspec compile` (it ships the spec's code files)"))
+        return ()
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    out: list[str] = []
+    text = data.decode("utf-8", "replace").replace("\\\n", "")
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        if not line:
+            continue
+        problem = None
+        if line.startswith("-"):
+            problem = "is a pip option; the serving environment lists packages only"
+        else:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement as exc:
+                problem = "is not a valid requirement (%s)" % str(exc).splitlines()[0]
+            else:
+                if req.url:
+                    problem = "is a direct URL reference; the image build reaches PyPI only"
+        if problem:
+            env.diags.append(Diagnostic("E505", f"`{path}` line {n}: `{line}` {problem}", model["id"],
+                                        hint="write one `name` or `name==version` per line (PyPI projects)"))
+            continue
+        out.append(line)
+    return tuple(out)
 
 
 def lower_endpoint(env, e: dict, diags: list[Diagnostic]) -> tuple[list, dict]:
@@ -315,8 +361,9 @@ def reference_table(env, ds: dict) -> dict:
     doc = {"$schema": "https://azuremlschemas.azureedge.net/latest/MLTable.schema.json",
            "type": "mltable", "paths": [path], "transformations": [read]}
     name = naming.asset(env.prefix_snake, "reference", ds["name"])
-    return {"uri": f"azureml:{name}:{env.asset_version}", "type": "mltable", "asset": name,
-            "version": env.asset_version, "folder": f"{env.name}/monitors/reference/{ds['name']}", "mltable": doc}
+    version = "1-" + hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]  # its own content
+    return {"uri": f"azureml:{name}:{version}", "type": "mltable", "asset": name,
+            "version": version, "folder": f"{env.name}/monitors/reference/{ds['name']}", "mltable": doc}
 
 
 _SIGNAL_TYPES = {"data_drift": "DataDrift", "prediction_drift": "PredictionDrift",

@@ -133,7 +133,7 @@ BREACH: dict = {
                                     "inputs": "@item()['inputs']",
                                     "computeId": "@{concat(parameters('workspaceId'), '/computes/', "
                                                  "item()['compute'])}",
-                                    "tags": {"mlspec-trigger": "model-monitor-breach"}}}}}}},
+                                    "tags": "@item()['tags']"}}}}}},
                 "Notify": {"type": "Foreach", "runAfter": {}, "foreach": "@parameters('notify')?['urls']",
                            "actions": {"Post_event": {"type": "Http", "runAfter": {}, "inputs": {
                                "method": "POST", "uri": "@item()",

@@ -174,8 +174,13 @@ def _check_azure(res: api.Result) -> int:
     # mlspec's own helper commands split into the same tokens too
     for path, comp in files.items():
         if isinstance(comp, dict) and comp.get("type") == "command" and "track.py" not in comp["command"]:
-            argv, values = _azure_argv(comp, {})
+            # typed inputs the pipeline binds (a gate's thresholds, the spec hash): sample values
+            literals = {n: 0.5 if spec.get("type") == "number" else "a b" for n, spec in (comp.get("inputs") or {}).items()
+                        if spec.get("type") != "uri_folder" and "default" not in spec}
+            argv, values = _azure_argv(comp, literals)
             assert argv[0] == "python" and argv[2] == "--config", argv
+            assert all(f"--{n}" in argv and argv[argv.index(f"--{n}") + 1] == contract.param_text(v)
+                       for n, v in literals.items()), path  # each value stays one argument
             assert all(not t.startswith("${{") for t in argv), path
     return checked
 

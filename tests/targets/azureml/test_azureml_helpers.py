@@ -58,6 +58,32 @@ def test_gate_fails_the_job(snapshot, tmp_path):
     assert out.returncode == 1 and "step.evaluate.metrics.f1 >= 0.95" in out.stderr
 
 
+def test_gate_thresholds_are_inputs(snapshot, tmp_path):
+    """As compiled: the config holds the requirements' shape, the pipeline binds the thresholds."""
+    from mlspec.targets.azureml.jobs import gate_parameters
+
+    requires, values = gate_parameters({"requires": GATE["requires"] + [
+        {"text": "-step.evaluate.metrics.loss > -(0.5 - 0.25)", "op": ">",
+         "left": {"negate": {"metric": {"step": "step.evaluate", "name": "loss"}}},
+         "right": {"negate": {"binary": {"op": "-", "left": {"number": 0.5}, "right": {"number": 0.25}}}}}]})
+    assert values == {"threshold_1": 0.95, "threshold_2": 0.9, "threshold_3": 0.01, "threshold_4": 0.5,
+                      "threshold_5": 0.25}
+    assert [r["text"] for r in requires] == ["step.evaluate.metrics.f1 >= {threshold_1}",
+                                             "step.evaluate.metrics.auc >= {threshold_2} + {threshold_3}",
+                                             "-step.evaluate.metrics.loss > -({threshold_4} - {threshold_5})"]
+    cfg = dict(GATE, requires=requires, thresholds=sorted(values))
+    metrics = _evaluation(tmp_path / "m", f1=0.93, auc=0.95, loss=0.2)
+    args = [t for k, v in values.items() for t in (f"--{k}", str(v))]
+    out = _run(snapshot, "gate", cfg, "--evaluate_metrics", str(metrics), *args, "--decision", str(tmp_path / "d"))
+    decision = json.loads((tmp_path / "d" / "decision.json").read_text())
+    assert out.returncode == 1 and "step.evaluate.metrics.f1 >= 0.95" in out.stderr  # 0.93 < 0.95
+    assert [r["passed"] for r in decision["results"]] == [False, True, True]
+    assert decision["results"][2]["require"] == "-step.evaluate.metrics.loss > -(0.5 - 0.25)"
+    args[1] = "0.9"  # a threshold edit changes only the value the pipeline binds
+    out = _run(snapshot, "gate", cfg, "--evaluate_metrics", str(metrics), *args, "--decision", str(tmp_path / "e"))
+    assert out.returncode == 0, out.stderr
+
+
 CHECKS = {"dataset": "t", "format": "csv", "version": "1",
           "schema": [{"name": "amount", "type": "float", "nullable": False, "role": "feature", "min": 0,
                       "max": None, "allowed": None},

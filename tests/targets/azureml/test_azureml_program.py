@@ -38,8 +38,8 @@ def _calls(model_version: dict) -> dict:
 
 
 def _released_copy(max_build: Path, tmp: Path) -> Path:
-    pulumi_dir = tmp / "pulumi"
-    shutil.copytree(max_build / "pulumi", pulumi_dir)
+    shutil.copytree(max_build, tmp / "build")  # the program reads pipeline_component.yml and the manifest
+    pulumi_dir = tmp / "build" / "pulumi"
     az_helpers.add_config(pulumi_dir, "prod", {
         f"{PROJECT}:releases": {"fraud_scorer": REL, "fraud_challenger": dict(REL, version="3", previous=None)},
         f"{PROJECT}:pipelinesRegistered": True,
@@ -378,8 +378,8 @@ def test_example_spec_programs_with_a_release(spec, spec_builds, tmp_path):
     import yaml
 
     root = spec_builds[spec]
-    pulumi_dir = tmp_path / "pulumi"
-    shutil.copytree(root / "pulumi", pulumi_dir)
+    shutil.copytree(root, tmp_path / "build")  # the program reads pipeline_component.yml and the manifest
+    pulumi_dir = tmp_path / "build" / "pulumi"
     project = yaml.safe_load((pulumi_dir / "Pulumi.yaml").read_text())["name"]
     env = sorted(p.stem for p in (pulumi_dir / "stacks").glob("*.json"))[-1]
     data = json.loads((pulumi_dir / "stacks" / f"{env}.json").read_text())
@@ -388,6 +388,7 @@ def test_example_spec_programs_with_a_release(spec, spec_builds, tmp_path):
                                 for m in data["model_names"]},
         f"{project}:pipelinesRegistered": True,
         **{f"{project}:secret-{c['secret']}": {"secure": "v1:x"} for c in data["channels"] if c["secret"]}})
+    spec_sha = json.loads((tmp_path / "build" / "manifest.json").read_text())["spec_sha256"]
     names = sorted(set.intersection(*(set(a) for a in data["approvers"].values())))
     many = approved([f"oid-{n}" for n in names], names)
     result = run_program(pulumi_dir, env, overrides=_calls(many))
@@ -402,6 +403,10 @@ def test_example_spec_programs_with_a_release(spec, spec_builds, tmp_path):
         if target:
             ep, dep = target["deploymentId"].split("/onlineEndpoints/")[1].split("/deployments/")
             assert (ep, dep) in deployments, sched["name"]
-        for inp in ((sched["inputs"]["properties"]["action"].get("jobDefinition") or {}).get("inputs") or {}).values():
+        job = sched["inputs"]["properties"]["action"].get("jobDefinition") or {}
+        for name, inp in (job.get("inputs") or {}).items():
+            if inp["jobInputType"] == "literal":  # lineage: the spec hash, read from the build's manifest
+                assert name == "mlspec_spec_sha256" and inp["value"] == spec_sha == job["tags"]["mlspec-spec-sha256"]
+                continue
             if "-model_" in inp["uri"]:  # emulated monitors read a deployed slot's collected data
                 assert any(f"{ep}-{dep}-model_" in inp["uri"] for ep, dep in deployments), sched["name"]

@@ -65,7 +65,9 @@ class Models:
     def create_or_update(self, model):
         files = sorted(os.path.relpath(os.path.join(r, f), model.path) for r, _, fs in os.walk(model.path) for f in fs)
         with _open(record, "w") as fh:
-            json.dump({"name": model.name, "type": model.type, "files": files, "tags": model.tags}, fh)
+            with _open(os.path.join(model.path, "model_card.json")) as card:
+                json.dump({"name": model.name, "type": model.type, "files": files, "tags": model.tags,
+                           "card": json.load(card)}, fh)
         model.version = "1"; return model
 class Client: models = Models()
 _common.ml_client = lambda: Client()
@@ -80,8 +82,8 @@ def _register_config(fmt: str) -> dict:
             "stage": "pending_approval", "approved_by": None,
             "approval": {"required": True, "approvers": ["risk-leads"], "count": 1},
             "card": {"name": "fraud_scorer", "description": "d", "intended_use": "x", "limitations": None,
-                     "ethical_considerations": None, "gates": [], "approvers": ["risk-leads"]},
-            "lineage": {"mlspec.spec_sha256": "ab"}, "metrics_from": None,
+                     "ethical_considerations": None, "approvers": ["risk-leads"]},
+            "lineage": {"mlspec.code_sha256": "cd"}, "metrics_from": None,
             "model_loading": {"format": fmt, "serve": None}}
 
 
@@ -99,11 +101,21 @@ def test_register_never_writes_into_the_read_only_model_input(code, tmp_path, fm
     (code / "cfg.json").write_text(json.dumps(_register_config(fmt)))
     (code / "runner.py").write_text(_RUNNER)
     record = tmp_path / "registered.json"
+    decision = tmp_path / "decision"
+    decision.mkdir()
+    (decision / "decision.json").write_text(json.dumps({"gate": "quality", "passed": True, "results": [
+        {"require": "step.evaluate.metrics.f1 >= 0.9", "left": 0.97, "right": 0.9, "passed": True}]}))
     out = subprocess.run([sys.executable, "runner.py", str(model), str(record), "--config", "cfg.json",
-                          "--model", str(model)], cwd=code, capture_output=True, text=True, timeout=120)
+                          "--model", str(model), "--gate_quality", str(decision), "--spec_sha256", "ab" * 32],
+                         cwd=code, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert _tree(model) == before                     # the input is untouched
     got = json.loads(record.read_text())
+    # lineage: the spec hash arrives as the step's input (the pipeline job's), not from the config
+    assert got["tags"]["mlspec.spec_sha256"] == "ab" * 32 and got["tags"]["mlspec.code_sha256"] == "cd"
+    # the card's gates are what the gate step decided, with the thresholds it used
+    assert [(g["name"], [r["require"] for r in g["results"]]) for g in got["card"]["gates"]] == \
+        [("quality", ["step.evaluate.metrics.f1 >= 0.9"])]
     assert got["type"] == kind                          # mlflow_model only for the mlflow format
     assert set(got["files"]) == set(files) | {"MODEL_CARD.md", "model_card.json"}
     assert got["tags"]["mlspec.stage"] == "pending_approval" and got["tags"]["mlspec.format"] == fmt

@@ -91,6 +91,17 @@ def test_pipeline_shape(max_build):
     assert job["tags"]["mlspec-spec-sha256"] == "ab" * 32 and job["tags"]["mlspec-data-transactions"] == "2026-11-01"
     # gate consumes evaluate's metrics; register waits for the gate and gets the reports for the card
     assert jobs["quality"]["inputs"]["evaluate_metrics"] == "${{parent.jobs.evaluate.outputs.metrics}}"
+    # the gate's thresholds are values the pipeline binds; the gate component declares number inputs
+    assert {k: v for k, v in jobs["quality"]["inputs"].items() if k.startswith("threshold_")} == \
+        {"threshold_1": 0.95, "threshold_2": 0.01}
+    gate = yaml.safe_load((max_build / "prod/pipelines/training/components/quality.yml").read_text())
+    assert gate["inputs"]["threshold_1"] == {"type": "number"} and "0.95" not in json.dumps(gate)
+    # lineage: the spec hash is the pipeline job's input, bound to the register step (model tags);
+    # the pipeline component declares the input and carries no spec hash
+    assert job["inputs"]["mlspec_spec_sha256"] == "ab" * 32
+    assert jobs["register"]["inputs"]["spec_sha256"] == "${{parent.inputs.mlspec_spec_sha256}}"
+    comp = yaml.safe_load((max_build / "prod/pipelines/training/pipeline_component.yml").read_text())
+    assert comp["inputs"]["mlspec_spec_sha256"]["type"] == "string" and "ab" * 32 not in json.dumps(comp)
     reg = jobs["register"]["inputs"]
     assert reg["gate_quality"] == "${{parent.jobs.quality.outputs.decision}}"
     assert reg["model"] == "${{parent.jobs.train.outputs.model}}"
@@ -195,16 +206,19 @@ def test_step_configs_are_json_data(max_lowering, env):
     configs = [a for a in max_lowering.artifacts if a.kind == "step-config" and f"/config/{env}/" in a.path]
     assert {a.path.rsplit("/", 1)[1] for a in configs if "/training/" in a.path} == {
         "validate.json", "prepare.json", "train.json", "tune.json", "evaluate.json", "fairness.json", "explain.json",
-        "score_holdout.json", "quality.json", "register.json", "_lineage.json"}
-    lineage = next(a.content for a in configs if a.path.endswith("training/_lineage.json"))
-    assert lineage == {"tags": {"mlspec-spec-sha256": "ab" * 32}}  # one file per pipeline (issue 16)
+        "score_holdout.json", "quality.json", "register.json"}
+    # no config holds the spec hash (it is the pipeline job's, issue 16): a spec edit rewrites the
+    # pipeline definition, not the code snapshot
+    assert not any("ab" * 32 in json.dumps(a.content) for a in configs)
     train = next(a.content for a in configs if a.path.endswith("training/train.json"))
-    assert "mlspec-spec-sha256" not in train["tags"]
     assert train["params"] == {"max_depth": 6, "eta": 0.2, "rounds": 200, "objective": "binary:logistic"}
     assert train["tags"]["mlspec-code-sha256"] == "cd" * 32 and "autolog" not in train
     reg = next(a.content for a in configs if a.path.endswith("training/register.json"))
     assert reg["stage"] == ("pending_approval" if env == "prod" else "approved")
     assert reg["lineage"]["mlspec.code_sha256"] == "cd" * 32
+    assert "gates" not in reg["card"]  # the card's gates are the gate steps' decisions (register.py)
+    gate = next(a.content for a in configs if a.path.endswith("training/quality.json"))
+    assert "number" not in json.dumps(gate["requires"]) and gate["thresholds"]  # values: the pipeline's
     assert reg["card"]["intended_use"] == "Real-time card fraud scoring"
 
 

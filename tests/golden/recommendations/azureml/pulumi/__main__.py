@@ -2,7 +2,10 @@
 
 This program is fixed: it contains no value taken from the spec. Everything spec-specific
 is data in stacks/<stack>.json (written by `mlspec compile`), read below and passed to typed
-pulumi-azure-native `*Args` classes, so no spec text ever becomes code.
+pulumi-azure-native `*Args` classes, so no spec text ever becomes code. Two values come from
+other build files, so the stack data does not change with them: the version of each pipeline
+component the schedules and retraining submit (its pipeline_component.yml) and the spec hash
+(manifest.json), which is lineage on the jobs they submit, never a resource tag.
 
 Interface
   config  <project>:resourceGroup, <project>:stackData (path of the stack data file),
@@ -27,10 +30,14 @@ with open(_DATA_PATH, encoding="utf-8") as _f:
     D = json.load(_f)
 LOC = D["region"]
 TAGS = dict(D["tags"])
-_MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "manifest.json")
+_BUILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+_MANIFEST = os.path.join(_BUILD, "manifest.json")
+SPEC_SHA256 = ""  # lineage of the jobs this stack submits (schedules, retraining); never a resource tag
 if os.path.exists(_MANIFEST):  # MLS-G-08: the compiler version lives in the manifest, never in artifacts
     with open(_MANIFEST, encoding="utf-8") as _m:
-        _version = str(json.load(_m).get("compiler_version") or "")
+        _man = json.load(_m)
+    _version = str(_man.get("compiler_version") or "")
+    SPEC_SHA256 = str(_man.get("spec_sha256") or "")
     if _version:
         TAGS["mlspec-version"] = _version
 SUB = D["subscription"]
@@ -41,6 +48,32 @@ RELEASES = cfg.get_object("releases") or {}
 # registered in the workspace (`mlspec apply` does it, then sets this); what needs them waits
 ASSETS_REGISTERED = bool(cfg.get_bool("pipelinesRegistered"))
 RG_ID = "/subscriptions/" + SUB + "/resourceGroups/" + RG
+
+
+def component_version(runnable):
+    """The pipeline component's version, read from the build's pipeline_component.yml (it follows
+    the pipeline's own content; the stack data names the file, so a pipeline edit leaves it alone)."""
+    import yaml  # a dependency of the pulumi package
+
+    path = os.path.join(_BUILD, runnable["component_file"])
+    if not os.path.exists(path):
+        raise RuntimeError("mlspec: " + runnable["component_file"] + " is missing: run this program from its build "
+                           "directory (DIR/azureml/pulumi), next to the pipelines it submits")
+    with open(path, encoding="utf-8") as f:
+        return str(yaml.safe_load(f)["version"])
+
+
+def submission(runnable, trigger):
+    """What a job submitted from a registered pipeline component needs: its version, its inputs
+    (plus the spec hash input the register step records) and lineage tags (the spec hash)."""
+    inputs = dict(runnable["inputs"])
+    if runnable.get("spec_input"):
+        inputs[runnable["spec_input"]] = {"jobInputType": "literal", "value": SPEC_SHA256 or "unknown"}
+    tags = dict(runnable.get("tags") or {}, **{"mlspec-trigger": trigger})
+    if SPEC_SHA256:
+        tags["mlspec-spec-sha256"] = SPEC_SHA256
+    return {"name": runnable["name"], "component": runnable["component"], "version": component_version(runnable),
+            "experiment": runnable["experiment"], "compute": runnable["compute"], "inputs": inputs, "tags": tags}
 
 
 def opts(*deps, **kw):
@@ -669,7 +702,8 @@ for mo in D["monitors"]:
 # (Alternatively create the same schedules with `az ml schedule create`; use one or the other.)
 if ASSETS_REGISTERED:
     for js in D["job_schedules"]:
-        inputs = js["inputs"]
+        sub = submission(js, "schedule")
+        inputs = sub["inputs"]
         if js.get("release"):  # an emulated monitor: runs only on a released model's collected data
             rel = RELEASES.get(js["release"]["model"]) or {}
             if not rel.get("version"):
@@ -687,6 +721,9 @@ if ASSETS_REGISTERED:
                                                interval=trig["interval"], time_zone="UTC")
         job_inputs = {}
         for k, v in inputs.items():
+            if v["jobInputType"] == "literal":
+                job_inputs[k] = ml.LiteralJobInputArgs(job_input_type="literal", value=v["value"])
+                continue
             cls = ml.UriFileJobInputArgs if v["jobInputType"] == "uri_file" else ml.UriFolderJobInputArgs
             job_inputs[k] = cls(job_input_type=v["jobInputType"], uri=v["uri"], mode=v["mode"])
         ml.Schedule(
@@ -697,9 +734,9 @@ if ASSETS_REGISTERED:
                 action=ml.JobScheduleActionArgs(action_type="CreateJob", job_definition=ml.PipelineJobArgs(
                     job_type="Pipeline", experiment_name=js["experiment"], inputs=job_inputs,
                     component_id=workspace.id.apply(
-                        lambda w, c=js["component"], v=js["version"]: w + "/components/" + c + "/versions/" + v),
+                        lambda w, c=js["component"], v=sub["version"]: w + "/components/" + c + "/versions/" + v),
                     compute_id=workspace.id.apply(lambda w, c=js["compute"]: w + "/computes/" + c),
-                    tags={"mlspec-trigger": "schedule"}))))
+                    tags=sub["tags"]))))
 
 # ---------------------------------------------------------------- monitor breaches -> retrain / channels
 if D["breach_handlers"]:
@@ -710,7 +747,7 @@ if D["breach_handlers"]:
         params = {
             "workspaceId": ("String", workspace.id),
             "apiVersion": ("String", D["workflows"]["api_version"]),
-            "pipelines": ("Array", h["pipelines"]),
+            "pipelines": ("Array", [submission(r, "model-monitor-breach") for r in h["pipelines"]]),
             "notify": ("SecureObject", {"urls": [u for u in (secret(s) for s in h["secrets"]) if u is not None]}),
         }
         wf = workflow("breach-" + h["key"], h["name"], D["workflows"]["breach"], params, "retrain")

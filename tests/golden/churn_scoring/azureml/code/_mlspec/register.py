@@ -21,6 +21,11 @@ argv = sys.argv[1:]
 paths = {argv[i][2:]: argv[i + 1] for i in range(0, len(argv) - 1, 2) if argv[i].startswith("--")}
 with open(paths.pop("config"), encoding="utf-8") as f:
     cfg = json.load(f)
+# lineage: the spec hash is the pipeline job's `mlspec_spec_sha256` input, bound to this step
+lineage = dict(cfg["lineage"])
+spec_sha256 = paths.pop("spec_sha256", "")
+if spec_sha256:
+    lineage = {"mlspec.spec_sha256": spec_sha256, **lineage}
 loading = cfg.get("model_loading") or {}
 fmt = loading.get("format")
 source = paths["model"]
@@ -45,7 +50,10 @@ for name, path in paths.items():
                 with open(os.path.join(path, fn), encoding="utf-8") as f:
                     reports[name + "/" + fn] = json.load(f)
 
-card = dict(cfg["card"], metrics=metrics, reports=reports, lineage=cfg["lineage"],
+# the card's gates are what the gate steps decided (requirements with the thresholds they used)
+gates = [dict(doc, name=doc.get("gate", key.split("/")[0][len("gate_"):])) for key, doc in sorted(reports.items())
+         if key.startswith("gate_") and key.endswith("/decision.json")]
+card = dict(cfg["card"], gates=gates, metrics=metrics, reports=reports, lineage=lineage,
             pipeline_job=os.environ.get("AZUREML_ROOT_RUN_ID", ""), format=fmt)
 staging = tempfile.mkdtemp(prefix="mlspec-register-")
 version_dir = os.path.join(staging, cfg["model"])
@@ -56,12 +64,13 @@ with open(os.path.join(version_dir, "MODEL_CARD.md"), "w", encoding="utf-8") as 
     for key in ("intended_use", "limitations", "ethical_considerations"):
         f.write("## %s\n\n%s\n\n" % (key.replace("_", " ").capitalize(), card.get(key) or "not stated"))
     f.write("## Metrics\n\n" + "".join("- %s: %s\n" % kv for kv in sorted(metrics.items())) + "\n")
-    f.write("## Gates\n\n" + "".join("- %s\n" % r["text"] for g in card["gates"] for r in g["requires"]) + "\n")
+    f.write("## Gates\n\n" + "".join("- %s: %s (%s)\n" % (g["name"], r["require"], "passed" if r["passed"] else "failed")
+                                      for g in gates for r in g.get("results") or []) + "\n")
     f.write("## Approvers\n\n" + ", ".join(card["approvers"]) + "\n")
 
 from azure.ai.ml.entities import Model  # noqa: E402
 
-tags = dict(cfg["lineage"])
+tags = dict(lineage)
 tags.update({"mlspec.stage": cfg["stage"], "mlspec.approvals_required": str(cfg["approval"]["count"]),
              "mlspec.approvers": ",".join(cfg["approval"]["approvers"]),
              "mlspec.format": fmt or "", "mlspec.registered_by": principal_id(credential()),

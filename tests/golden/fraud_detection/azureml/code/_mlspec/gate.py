@@ -1,4 +1,10 @@
-"""mlspec gate step: evaluate `require` expressions over step metrics and the approved champion."""
+"""mlspec gate step: evaluate `require` expressions over step metrics and the approved champion.
+
+usage: python _mlspec/gate.py --config <json> --<step>_metrics <dir>... [--threshold_<n> <number>...] --decision <dir>
+
+The config holds the requirements' shape; their number literals arrive as `--threshold_<n>`
+(inputs the pipeline definition binds), `{"input": "threshold_<n>"}` in the expressions and
+`{threshold_<n>}` in their text."""
 import json
 import os
 import sys
@@ -10,6 +16,7 @@ paths = {argv[i][2:]: argv[i + 1] for i in range(0, len(argv) - 1, 2) if argv[i]
 with open(paths.pop("config"), encoding="utf-8") as f:
     cfg = json.load(f)
 decision_dir = paths.pop("decision")
+thresholds = {name: float(paths.pop(name)) for name in cfg.get("thresholds") or []}
 metrics = {}
 for name in cfg["metric_inputs"]:
     with open(os.path.join(paths[name], "evaluation.json"), encoding="utf-8") as f:  # script contract
@@ -28,6 +35,11 @@ if cfg["uses_champion"] and cfg["champion_model"]:
 def value(node):
     if "number" in node:
         return float(node["number"])
+    if "input" in node:
+        return thresholds[node["input"]]
+    if "negate" in node:
+        inner = value(node["negate"])
+        return None if inner is None else -inner
     if "metric" in node:
         return float(metrics[node["metric"]["step"]][node["metric"]["name"]])
     if "champion" in node:
@@ -47,7 +59,10 @@ results = []
 for req in cfg["requires"]:
     left, right = value(req["left"]), value(req["right"])
     ok = left is None or right is None or OPS[req["op"]](left, right)
-    results.append({"require": req["text"], "left": left, "right": right, "passed": ok})
+    text = req["text"]
+    for name, v in thresholds.items():
+        text = text.replace("{" + name + "}", "%g" % v)
+    results.append({"require": text, "left": left, "right": right, "passed": ok})
 write_json(decision_dir, "decision.json", {"gate": cfg["gate"], "results": results,
                                            "passed": all(r["passed"] for r in results)})
 failed = [r["require"] for r in results if not r["passed"]]

@@ -6,7 +6,8 @@ The script receives exactly the portable contract's command line (compiler/contr
 it runs, the wrapper
 - changes to the step's code folder and puts it, and the script's own folder, on sys.path;
 - pip-installs the step's `requirements` file when the spec names one;
-- tags the job's MLflow run (spec hash, code hash, data versions, pipeline, step) and logs the
+- tags the job's MLflow run (code hash, data versions, pipeline, step; the spec hash is on the
+  pipeline job, the parent run) and logs the
   step's args / fixed hyperparameters, through MlflowClient and the run id, WITHOUT making a run
   active -- so a script calling `mlflow.start_run()` itself resumes the same run (MLFLOW_RUN_ID)
   instead of failing on an already-active run.
@@ -25,11 +26,6 @@ if len(sys.argv) < 4 or sys.argv[1] != "--config":
     raise SystemExit(__doc__)
 with open(sys.argv[2], encoding="utf-8") as f:
     cfg = json.load(f)
-try:  # the pipeline's lineage (spec hash), shared by its steps
-    with open(os.path.join(os.path.dirname(sys.argv[2]), "_lineage.json"), encoding="utf-8") as f:
-        cfg["tags"] = {**json.load(f)["tags"], **cfg["tags"]}
-except FileNotFoundError:
-    pass
 
 code_root = os.getcwd()
 script = os.path.abspath(sys.argv[3])
