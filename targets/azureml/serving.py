@@ -15,6 +15,7 @@ import hashlib
 import json
 from typing import Any
 
+from mlspec.compiler.check.serving import MONITOR_METRICS
 from mlspec.targets.base import Diagnostic, local_name, pct
 
 from . import naming
@@ -326,7 +327,6 @@ def _signal(env, mo: dict, diags: list[Diagnostic]) -> dict | None:
     table = ATTRIBUTION_METRICS if kind == "feature_attribution_drift" else DRIFT_METRICS
     if metric not in table:
         # suggest only what the language accepts for this monitor kind and Azure ML computes
-        from mlspec.compiler.check.serving import MONITOR_METRICS
         fits = sorted(m for m in table if m in MONITOR_METRICS.get(kind, ()))
         diags.append(Diagnostic("E505", f"`{kind}` signals on Azure ML have no metric `{metric}`", mo["id"],
                                 hint=("use one of " + ", ".join(f"`{m}`" for m in fits)) if fits else

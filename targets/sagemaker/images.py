@@ -131,17 +131,22 @@ def _registry(entry: dict, region: str, what: str) -> str:
     return f"{reg[region]}.dkr.ecr.{region}.{_domain(region)}/{entry['repository']}"
 
 
-@functools.lru_cache(maxsize=None)  # a pure function of its arguments and the data file; asked once per step
-def framework_image(framework: str, version: str, region: str, gpu: bool,
-                    scope: str = "training") -> str:
-    """The SageMaker framework image for a training/processing job (or `inference`)."""
+def _release(framework: str, version: str, scope: str) -> tuple[str, dict, list[str]]:
+    """(full version, its image-config entry, its processors) of a framework release."""
     if framework not in FRAMEWORK_FILES:
         raise ImageError(f"framework `{framework}` has no SageMaker-managed image; give `image`")
     cfg = load(FRAMEWORK_FILES[framework])
     sc = cfg.get(scope) or cfg
     full = _pick_version(sc, version)
     entry = sc["versions"][full]
-    processors = sc.get("processors") or entry.get("processors") or ["cpu"]
+    return full, entry, sc.get("processors") or entry.get("processors") or ["cpu"]
+
+
+@functools.lru_cache(maxsize=None)  # a pure function of its arguments and the data file; asked once per step
+def framework_image(framework: str, version: str, region: str, gpu: bool,
+                    scope: str = "training") -> str:
+    """The SageMaker framework image for a training/processing job (or `inference`)."""
+    full, entry, processors = _release(framework, version, scope)
     proc = "gpu" if gpu and "gpu" in processors else ("cpu" if "cpu" in processors else processors[0])
     what = f"{framework} {version}"
     if framework == "xgboost":
@@ -167,11 +172,7 @@ def framework_image(framework: str, version: str, region: str, gpu: bool,
 def has_gpu_image(framework: str, version: str, scope: str = "training") -> bool:
     """Whether the framework's image for `version` is published for GPUs (XGBoost's one image
     serves both; scikit-learn's is CPU-only)."""
-    cfg = load(FRAMEWORK_FILES[framework])
-    sc = cfg.get(scope) or cfg
-    entry = sc["versions"][_pick_version(sc, version)]
-    processors = sc.get("processors") or entry.get("processors") or ["cpu"]
-    return framework == "xgboost" or "gpu" in processors
+    return framework == "xgboost" or "gpu" in _release(framework, version, scope)[2]
 
 
 def tool_image(name: str, region: str) -> str:
