@@ -130,7 +130,10 @@ CAPABILITIES: dict[str, Verdict] = {
                                     DG + "model-monitor-model-quality.html"),
     "monitor.bias_drift": native("ModelBias job definition (Clarify)", DG + "clarify-model-monitor-bias-drift.html"),
     "monitor.feature_attribution_drift": native(
-        "ModelExplainability job definition (Clarify SHAP)", DG + "clarify-model-monitor-feature-attribution-drift.html"),
+        "ModelExplainability job definition (Clarify SHAP); the analysis config's predictor names the model the "
+        "endpoint serves (written by the program at deploy time) and the job runs without container network "
+        "isolation, because Clarify creates and queries a shadow endpoint `sm-clarify-*` of that model",
+        DG + "clarify-model-monitor-feature-attribution-drift.html"),
     # --- operational alerts (CloudWatch) ---
     "alert.latency_p50": native("CloudWatch alarm on ModelLatency p50 (microseconds)", CW_EP),
     "alert.latency_p99": native("CloudWatch alarm on ModelLatency p99 (microseconds)", CW_EP),

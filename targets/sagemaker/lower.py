@@ -488,7 +488,7 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
              "probability_threshold": None, "label": label, "metric": mo.get("metric"),
              "breach": mo.get("breach") or {}, "facets": list(mo.get("facets") or []),
              "preprocessor": "code/_mlspec/prediction_record.py" if kind == "prediction_drift" else None,
-             "analysis_config": None, "constraints": None}
+             "analysis_config": None, "constraints": None, "predictor_model": None, "network_isolation": True}
         if kind == "model_quality":
             # the served model's task and prediction decide the problem type and which attribute
             # of the endpoint output Model Monitor reads (a probability is not a label)
@@ -529,6 +529,12 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
             path = f"config/{env.env_name}/monitors/{naming.kebab(mo['name'])}/analysis_config.json"
             headers = [c["name"] for c in (base or {}).get("schema") or [] if c.get("role") in ("feature", None)]
             cfg: dict[str, Any] = {"headers": headers, "dataset_type": "application/jsonlines"}
+            if kind == "feature_attribution_drift":
+                # the SDK's ExplainabilityAnalysisConfig: methods, predictor and the endpoint's
+                # feature names. Captured requests carry no header and the served model reads the
+                # prepared features (not the baseline dataset's raw columns), so Clarify names them
+                # by position rather than by a guessed list
+                cfg = {}
             if kind == "bias_drift":
                 metric = (mo.get("metric") or "dppl").upper()
                 stage = "pre_training_bias" if metric in PRE_TRAINING_BIAS else "post_training_bias"
@@ -536,16 +542,25 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
                             "facet": [{"name_or_index": f} for f in mo.get("facets") or []],
                             "methods": {stage: {"methods": [metric]}}})
             else:
-                # SHAP queries a shadow endpoint of the monitored model: Clarify needs the predictor
-                # (the model is the endpoint's; Model Monitor fills in its name)
+                # SHAP queries a shadow endpoint (`sm-clarify-*`) of the monitored model: the
+                # predictor names the model the endpoint serves. Its name exists at deploy time
+                # only, so the program writes `model_name` into the uploaded copy of this file
+                # (the build's copy has every other field); the job cannot be network-isolated
                 served = env.models.get(e["model"]) or {}
-                cfg["methods"] = {"shap": {"num_samples": 100, "agg_method": "mean_abs"}}
+                cfg["methods"] = {"shap": {"num_samples": 100, "agg_method": "mean_abs", "use_logit": False,
+                                           "save_local_shap_values": False}}
                 cfg["predictor"] = {"instance_type": env.instance_type(e["compute"]), "initial_instance_count": 1,
                                     "content_type": "text/csv", "accept_type": "text/csv"}
                 if (served.get("prediction") or {}).get("output") == "probability":
                     cfg["predictor"]["probability"] = 0  # column 0 of the csv output is the score
+                m["predictor_model"] = served.get("name") or e["model"]
+                m["network_isolation"] = False
+                env.notes.append(f"`{mo['id']}`: the feature-attribution monitor runs without container network "
+                                 "isolation (Clarify creates and queries a shadow endpoint of the served model); "
+                                 "VPC, KMS and inter-container encryption stay on")
             low.add(path, "clarify-analysis-config", cfg, "json")
-            out["files"].append({"key": path, "source": "../" + path})
+            if kind != "feature_attribution_drift":  # that one is uploaded by the program with its model
+                out["files"].append({"key": path, "source": "../" + path})
             m["analysis_config"] = path
         if base is None and kind != "model_quality":
             env.notes.append(f"`{mo['id']}`: no baseline dataset; the monitor compares against the baseline "

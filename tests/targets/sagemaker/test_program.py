@@ -219,8 +219,35 @@ def test_monitors(prod):  # MLS-AWS-066/067
     assert len(pre) == 1  # prediction drift analyses the endpoint output
     for kind in ("ModelQuality", "ModelBias", "ModelExplainability"):
         j = of(prod, f"aws-native:sagemaker:{kind}JobDefinition")[0]["inputs"]
-        assert j["networkConfig"]["enableNetworkIsolation"] is True
-        assert j["jobResources"]["clusterConfig"]["volumeKmsKeyId"]
+        # SHAP creates and queries a shadow endpoint: only that job needs the network
+        assert j["networkConfig"]["enableNetworkIsolation"] is (kind != "ModelExplainability")
+        assert j["networkConfig"]["vpcConfig"]["subnets"] and j["jobResources"]["clusterConfig"]["volumeKmsKeyId"]
+    # issue 12 item 9: the explainability config's predictor names the model the endpoint serves
+    xj = of(prod, "aws-native:sagemaker:ModelExplainabilityJobDefinition")[0]
+    key = xj["inputs"]["modelExplainabilityAppSpecification"]["configUri"].split("/", 3)[3]
+    obj = next(r for r in of(prod, "aws:s3/bucketObjectv2:BucketObjectv2") if r["inputs"]["key"] == key)
+    cfg = json.loads(obj["inputs"]["content"])
+    served = {r["name"] for r in of(prod, "aws:sagemaker/model:Model")}  # the mocks name it so
+    assert cfg["predictor"]["model_name"] in served and cfg["methods"]["shap"]
+    assert obj["name"] in xj["depends_on"]
+    from botocore.validate import ParamValidator
+
+    xop = botocore.session.get_session().get_service_model("sagemaker").operation_model(
+        "CreateModelExplainabilityJobDefinition").input_shape
+    xi = xj["inputs"]
+
+    def wire(v):  # the provider's camelCase inputs as the API's PascalCase request
+        if isinstance(v, dict):
+            return {{"VolumeSizeInGb": "VolumeSizeInGB"}.get(k[0].upper() + k[1:], k[0].upper() + k[1:]): wire(x)
+                    for k, x in v.items()}
+        return [wire(x) for x in v] if isinstance(v, list) else v
+
+    request = {k: wire(xi[k[0].lower() + k[1:]]) for k in (
+        "JobDefinitionName", "ModelExplainabilityAppSpecification", "ModelExplainabilityJobInput",
+        "ModelExplainabilityJobOutputConfig", "JobResources", "NetworkConfig", "RoleArn", "StoppingCondition")}
+    report = ParamValidator().validate(request, xop)
+    assert not report.has_errors(), report.generate_report()
+    assert request["NetworkConfig"]["EnableNetworkIsolation"] is False
     # model quality reads the model's task and prediction: a probability with its threshold, not a label
     mq = of(prod, "aws-native:sagemaker:ModelQualityJobDefinition")[0]["inputs"]
     assert mq["modelQualityAppSpecification"]["problemType"] == "BinaryClassification"

@@ -385,6 +385,7 @@ for s in DATA["schedules"]:
 vpc_subnets = [T[k] for k in sorted(k for k in T if k.startswith("subnet:"))]
 vpc_sgs = [T[k] for k in sorted(k for k in T if k.startswith("security_group:"))]
 endpoints: dict = {}
+endpoint_models: dict = {}  # endpoint key -> {spec model name: aws.sagemaker.Model}
 for e in DATA["endpoints"]:
     packages = {m: CONFIG.get(f"approved_package.{m}") for m in e["models"]}
     if not all(packages.values()):
@@ -399,6 +400,7 @@ for e in DATA["endpoints"]:
         primary_container=aws.sagemaker.ModelPrimaryContainerArgs(model_package_name=packages[m]),
         vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=vpc_subnets, security_group_ids=vpc_sgs),
         tags=TAGS, opts=opts(*policies)) for m in e["models"]}
+    endpoint_models[e["key"]] = models
 
     def variant(v, cls):
         return cls(variant_name=v["name"], model_name=models[v["model"]].name, instance_type=v["instance_type"],
@@ -526,6 +528,7 @@ for m in DATA["monitors"]:
                 if m.get(key) is not None:
                     ep_args[arg] = m[key]
         job_input = dict(endpoint_input=getattr(ns, f"{pre}EndpointInputArgs")(**ep_args))
+        config_deps = []
         if kind != "ModelExplainability":
             job_input["ground_truth_s3_input"] = getattr(ns, f"{pre}MonitoringGroundTruthS3InputArgs")(
                 s3_uri=resolve(m["ground_truth"] or "s3://${bucket:monitoring}/" + m["baseline_prefix"] + "/ground-truth/"))
@@ -537,6 +540,16 @@ for m in DATA["monitors"]:
                     constraints_resource=ns.ModelQualityJobDefinitionConstraintsResourceArgs(
                         s3_uri=s3("artifacts", m["constraints"])))
         else:
+            if m.get("predictor_model"):
+                # SHAP's shadow endpoint serves the endpoint's model: its name enters the config here
+                body = read_json("../" + m["analysis_config"])
+                config_deps.append(aws.s3.BucketObjectv2(
+                    f"object-{m['analysis_config']}", bucket=buckets["artifacts"].id, key=m["analysis_config"],
+                    content=endpoint_models[m["endpoint"]][m["predictor_model"]].name.apply(
+                        lambda n, b=body: json.dumps({**b, "predictor": {**b["predictor"], "model_name": n}},
+                                                     sort_keys=True)),
+                    content_type="application/json", server_side_encryption="aws:kms", kms_key_id=key_arn,
+                    tags=TAGS))
             app = getattr(ns, f"{pre}{kind}AppSpecificationArgs")(
                 image_uri=m["image"], config_uri=s3("artifacts", m["analysis_config"]))
         args = {
@@ -546,7 +559,7 @@ for m in DATA["monitors"]:
                 cluster_config=getattr(ns, f"{pre}ClusterConfigArgs")(instance_count=1, instance_type=m["instance_type"],
                                                                     volume_size_in_gb=30, volume_kms_key_id=key_arn)),
             "network_config": getattr(ns, f"{pre}NetworkConfigArgs")(
-                enable_inter_container_traffic_encryption=True, enable_network_isolation=True,
+                enable_inter_container_traffic_encryption=True, enable_network_isolation=m["network_isolation"],
                 vpc_config=getattr(ns, f"{pre}VpcConfigArgs")(subnets=vpc_subnets, security_group_ids=vpc_sgs)),
             "stopping_condition": getattr(ns, f"{pre}StoppingConditionArgs")(max_runtime_in_seconds=m["max_runtime_s"]),
             "tags": [native.CreateOnlyTagArgs(key=k, value=v) for k, v in sorted(TAGS.items())],
@@ -562,7 +575,8 @@ for m in DATA["monitors"]:
                                                           s3_upload_mode="EndOfJob"))])
         if kind == "ModelQuality" and m["constraints"]:
             args["model_quality_baseline_config"] = args_baseline
-        job = getattr(ns, pre)(f"monitor-{m['key']}-job", **args, opts=opts(*policies))
+        job = getattr(ns, pre)(f"monitor-{m['key']}-job", **args,
+                               opts=opts(*policies, *config_deps))
         job_name = job.job_definition_name
     schedule = aws.sagemaker.MonitoringSchedule(
         f"monitor-{m['key']}", name=m["schedule_name"], tags=TAGS,
