@@ -122,7 +122,10 @@ CAPABILITIES: dict[str, Verdict] = {
         DG + "batch-transform.html"),
     # --- monitoring (Model Monitor) ---
     "monitor.data_drift": native("Model Monitor DataQuality job definition + hourly/daily schedule "
-                                 "(baseline drift distance per feature)", DG + "model-monitor-data-quality.html"),
+                                 "(baseline drift distance per feature); the baseline is computed in the pipeline "
+                                 "that trains the served model from what the endpoint receives: the training "
+                                 "step's input in its declared format (csv, parquet, jsonl; else E505) without "
+                                 "the label and `role = id` columns", DG + "model-monitor-data-quality.html"),
     "monitor.prediction_drift": emulated(
         "DataQuality job whose record preprocessor analyses the endpoint output instead of the input",
         DG + "model-monitor-pre-and-post-processing.html"),

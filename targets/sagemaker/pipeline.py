@@ -33,6 +33,8 @@ CONDITIONS = {">=": "GreaterThanOrEqualTo", ">": "GreaterThan", "<=": "LessThanO
 PRE_TRAINING_BIAS = {"CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"}
 #: declared data format -> Clarify's `dataset_type` (JSON Lines must be dense lists for Clarify)
 CLARIFY_DATASET_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet"}
+#: declared data formats the data-quality baseline helper (_mlspec/baseline_features.py) reads
+FEATURE_FORMATS = ("csv", "parquet", "jsonl")
 LAUNCHER = "_mlspec/launch.py"
 #: the container directory SageMaker syncs with CheckpointConfig.S3Uri (its default LocalPath)
 CHECKPOINT_DIR = "/opt/ml/checkpoints"
@@ -40,7 +42,7 @@ CHECKPOINT_DIR = "/opt/ml/checkpoints"
 SPOT_MAX_WAIT_S = 28 * 86400
 HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
                   "bias": "_mlspec/bias_limits.py",
-                  "drift": "_mlspec/drift_threshold.py"}
+                  "drift": "_mlspec/drift_threshold.py", "features": "_mlspec/baseline_features.py"}
 
 
 def code_dir(step: dict, script: str) -> str:
@@ -426,6 +428,17 @@ class PipelineBuilder:
             return self.data_format(st.get("data") or "")
         return fmt
 
+    def id_columns(self, ref: str) -> list[str]:
+        """`role = id` columns of the dataset behind `ref` (record keys, not features)."""
+        seen = set()
+        while ref and not ref.startswith("dataset.") and ref not in seen:
+            seen.add(ref)
+            st = self.steps_by_id.get(".".join(ref.split(".")[:2])) or {}
+            ins = [st.get("data")] if st.get("data") else list(st.get("inputs") or [])
+            ref = ins[0] if ins else ""
+        ds = self.env.datasets.get(ref) or {}
+        return [c["name"] for c in ds.get("schema") or [] if c.get("role") == "id"]
+
     def model_of(self, model_ref: str) -> dict:
         """The spec model trained by the step output `model_ref` ({} when none is declared)."""
         train = self.train_of(model_ref)
@@ -599,19 +612,47 @@ class PipelineBuilder:
             ds = self.env.datasets.get(mo.get("baseline") or "")
             if mo["kind"] != "data_drift" or not ep or ep["model"] not in models or not ds:
                 continue
-            fmt = {"csv": {"csv": {"header": True}}, "jsonl": {"json": {"lines": True}}}.get(
-                ds["format"], {"parquet": {}})
+            # the endpoint receives the features the served model was trained on: the baseline is
+            # the training step's input in its declared format, without the label (a helper
+            # writes it as csv with a header), never the raw dataset read as csv
+            model = self.env.models[ep["model"]]
+            train = self.train_of(model.get("source") or "")
+            train_in = (train.get("inputs") or [None])[0] if train else None
+            data_fmt = self.data_format(train_in) if train_in else None
+            if data_fmt not in FEATURE_FORMATS:
+                self.diag(mo["id"], f"data_drift monitor `{mo['name']}`: SageMaker cannot derive the baseline of "
+                                    f"what endpoint `{ep['name']}` receives: "
+                                    + (f"the training data `{train_in}` of model `{model['name']}` is "
+                                       f"`{data_fmt or 'undeclared'}`" if train_in else
+                                       f"model `{model['name']}` is not trained by a step of this pipeline"),
+                          "declare the producing step's `output_format` (csv, parquet or jsonl)")
+                continue
+            _, ds_label = self.env.headers_for(train_in, self.steps_by_id)
+            label = model.get("label") or ds_label or ""
+            fstep = {"id": mo["id"] + "#features", "name": mo["name"] + "_features", "compute": None,
+                     "max_runtime_s": 3600, "network_isolation": True}
+            script = HELPER_SCRIPTS["features"]
+            f = self.processing(fstep, self.helper_image(), self.entry(script),
+                                [self.code_input(script),
+                                 {"name": "data", "uri": self.uri_of(train_in, fstep),
+                                  "local": "/opt/ml/processing/input/data"}],
+                                ["features"], args=["--format", data_fmt] + (["--label", label] if label else [])
+                                + [a for c in self.id_columns(train_in) for a in ("--drop", c)])
+            fname = naming.step_name(mo["name"], "features")
+            steps.append({"Name": fname, "Type": "Processing", "Arguments": f})
+            fmt = {"header": True}  # features.csv
             hstep = {"id": mo["id"] + "#baseline", "name": mo["name"] + "_baseline", "compute": None,
                      "max_runtime_s": 3600, "network_isolation": True}
             a = self.processing(hstep, self.env.tool_image("model-monitor", mo["id"], self), [],
-                                [{"name": "baseline_dataset_input", "uri": self.env.dataset_uri(ds),
+                                [{"name": "baseline_dataset_input",
+                                  "uri": get(f"Steps.{fname}.ProcessingOutputConfig.Outputs['features'].S3Output.S3Uri"),
                                   "local": "/opt/ml/processing/input/baseline_dataset_input"}],
                                 ["quality_check_output"])
             del a["AppSpecification"]["ContainerEntrypoint"]
             out = a["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]
             out["S3Uri"] = join("s3:/", param("MonitoringBucket"), "baselines", naming.kebab(mo["name"]))
             out["LocalPath"] = "/opt/ml/processing/output"
-            a["Environment"] = {"dataset_format": json.dumps(fmt, sort_keys=True),
+            a["Environment"] = {"dataset_format": json.dumps({"csv": fmt}, sort_keys=True),
                                 "dataset_source": "/opt/ml/processing/input/baseline_dataset_input",
                                 "output_path": "/opt/ml/processing/output", "publish_cloudwatch_metrics": "Disabled"}
             bname = naming.step_name(mo["name"], "baseline")

@@ -211,6 +211,17 @@ def test_clarify_refuses_data_it_cannot_read():
     assert "output_format = parquet" in low.diagnostics[0].hint
 
 
+def test_drift_baseline_refuses_data_it_cannot_read():
+    """No honest baseline without a readable training input: E505 names the monitor."""
+    ir = fx.maximal_ir()
+    prep = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "prepare")
+    prep["output_formats"] = {"train": "tfrecord", "test": "parquet"}
+    low = SageMaker().lower([ir], fx.CTX)
+    drift = [d for d in low.diagnostics if d.ir_id == "monitor.data_drift"]
+    assert [d.code for d in drift] == ["E505"] and "tfrecord" in drift[0].summary
+    assert "output_format" in drift[0].hint
+
+
 def test_register_approval_and_lineage(lowering):
     prod = definitions(lowering)["pipelines/prod/training.json"]
     dev = definitions(lowering)["pipelines/dev/training.json"]
@@ -233,6 +244,16 @@ def test_monitor_baseline_step(lowering):
     b = steps["DataDriftBaseline"]
     assert b["Type"] == "QualityCheck" and b["CheckType"] == "DATA_QUALITY"
     assert "baselines" in json.dumps(b["Arguments"]["ProcessingOutputConfig"])
+    # issue 12 item 10: the baseline is what the endpoint receives -- the served model's training
+    # input (prepare's `train` output, csv) without the label -- never the raw dataset read as csv
+    feats = steps["DataDriftFeatures"]["Arguments"]
+    data = next(i for i in feats["ProcessingInputs"] if i["InputName"] == "data")["S3Input"]["S3Uri"]
+    assert data == {"Get": "Steps.Prepare.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
+    assert feats["AppSpecification"]["ContainerArguments"] == ["--format", "csv", "--label", "is_fraud",
+                                                              "--drop", "transaction_id"]  # role = id
+    src = b["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
+    assert src == {"Get": "Steps.DataDriftFeatures.ProcessingOutputConfig.Outputs['features'].S3Output.S3Uri"}
+    assert json.loads(b["Arguments"]["Environment"]["dataset_format"]) == {"csv": {"header": True}}
     cons = next(a.content for a in lowering.artifacts if a.kind == "monitor-constraints")
     assert cons["binary_classification_constraints"]["f1"] == {"threshold": 0.9,
                                                                "comparison_operator": "LessThanThreshold"}
