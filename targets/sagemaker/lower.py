@@ -103,6 +103,11 @@ class EnvContext:
     def is_gpu(self, compute: dict | None) -> bool:
         return ((compute or {}).get("class") or "").startswith("gpu.")
 
+    @staticmethod
+    def gpu_instance(instance_type: str) -> bool:
+        """An accelerated instance family (G and P instances carry NVIDIA GPUs)."""
+        return instance_type.startswith(("ml.g", "ml.p"))
+
     def tool_image(self, name: str, ir_id: str, _builder: Any = None) -> str:
         try:
             return images.tool_image(name, self.region)
@@ -152,9 +157,21 @@ class EnvContext:
 
     # registry / lineage ------------------------------------------------------
     def serving_instance_types(self, model_id: str) -> list[str]:
-        types = sorted({self.instance_type(e["compute"]) for e in self.endpoints.values()
-                        if e["model"] == model_id} | {"ml.m5.xlarge"})
-        return types
+        """Real-time instance types of every endpoint variant that serves `model_id`: the
+        endpoint's model (production and shadow variants) and each A/B arm naming it
+        (ml.m5.xlarge when nothing serves it yet)."""
+        types = set()
+        for e in self.endpoints.values():
+            arms = [v["model"] for v in (e["rollout"].get("variants") or [])] \
+                if e["rollout"]["strategy"] == "ab_test" else [e["model"]]
+            if model_id in arms:
+                types.add(self.instance_type(e["compute"]))
+        return sorted(types) or ["ml.m5.xlarge"]
+
+    def transform_instance_types(self, model_id: str) -> list[str]:
+        """Transform instance types of the batch jobs that run `model_id` (ml.m5.xlarge when none)."""
+        return sorted({self.instance_type(b.get("compute")) for b in self.ir.get("batch") or []
+                       if b["model"] == model_id}) or ["ml.m5.xlarge"]
 
     def package_description(self, model: dict) -> str:
         appr = model.get("approval") or {}

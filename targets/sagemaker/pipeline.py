@@ -181,15 +181,18 @@ class PipelineBuilder:
         s = self.steps_by_id.get(sid)
         return s if s and s["kind"] in ("train", "tune") else None
 
-    def image_for(self, step: dict, scope: str = "training") -> str:
-        """Image of a train/tune step (or of the step that trained `step`'s model)."""
+    def image_for(self, step: dict, scope: str = "training", gpu: bool | None = None) -> str:
+        """Image of a train/tune step (or of the step that trained `step`'s model). `gpu`: whether
+        the image runs on a GPU instance (default: the step's own compute; an inference image
+        follows the instances that serve the model, not the ones that trained it)."""
         if step.get("image"):
             return step["image"]
         fw = step.get("framework") or {}
         if fw.get("name") == "custom" or not fw:
             self.diag(step["id"], f"step `{step['name']}` needs an `image`")
             return ""
-        gpu = self.env.is_gpu(step.get("compute"))
+        if gpu is None:
+            gpu = self.env.is_gpu(step.get("compute"))
         try:
             uri = images.framework_image(fw["name"], str(fw.get("version") or ""), self.env.region, gpu, scope)
         except images.ImageError as e:
@@ -406,9 +409,11 @@ class PipelineBuilder:
         if name in self.model_steps:
             return name
         self.model_steps.add(name)
+        itype, _ = self.instance(s.get("compute"))  # the Transform / Clarify shadow endpoint instance
         step = {"Name": name, "Type": "Model", "Arguments": {
             "ExecutionRoleArn": param("JobRoleArn"),
-            "PrimaryContainer": {"Image": self.image_for(train, "inference") if train else "",
+            "PrimaryContainer": {"Image": self.image_for(train, "inference", self.env.gpu_instance(itype))
+                                 if train else "",
                                  "ModelDataUrl": self.uri_of(model_ref, s)},
             "VpcConfig": self.vpc(), "EnableNetworkIsolation": True}}
         self.pre.setdefault(s["id"], []).append(step)
@@ -546,6 +551,10 @@ class PipelineBuilder:
             self.diag(s["id"], f"register step `{s['name']}` needs a model trained in this pipeline")
             return {}
         itype = self.env.serving_instance_types(model["id"])
+        ttype = self.env.transform_instance_types(model["id"])
+        # one container serves every variant: the GPU image only when every instance has a GPU
+        # (a GPU-trained model on a CPU instance gets the CPU image of its framework)
+        gpu_serving = all(self.env.gpu_instance(t) for t in itype + ttype)
         metrics_from = s.get("metrics_from") or model.get("metrics_from")
         a: dict[str, Any] = {
             "ModelPackageGroupName": self.env.group_name(model),
@@ -553,11 +562,11 @@ class PipelineBuilder:
             # a literal, never a pipeline parameter: whoever may start the pipeline could pass Approved
             "ModelApprovalStatus": self.approval_status(model),
             "InferenceSpecification": {
-                "Containers": [{"Image": self.image_for(train, "inference"),
+                "Containers": [{"Image": self.image_for(train, "inference", gpu_serving),
                                 "ModelDataUrl": self.uri_of(source, s)}],
                 "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
                 "SupportedRealtimeInferenceInstanceTypes": itype,
-                "SupportedTransformInstanceTypes": itype},
+                "SupportedTransformInstanceTypes": ttype},
             "CustomerMetadataProperties": self.env.lineage(model, train),
             "MetadataProperties": {"GeneratedBy": "mlspec", "CommitId": self.ir["code"]["sha256"][:1024],
                                    "ProjectId": naming.kebab(self.ir["system"]["name"])},

@@ -279,3 +279,39 @@ def test_s3_keys_use_only_safe_characters(lowering):
     for path, d in definitions(lowering).items():
         for part in _s3_literals(d, []):
             assert re.fullmatch(r"[0-9A-Za-z!_.*'()/=-]*", part), (path, part)
+
+
+def test_gpu_trained_model_is_served_with_the_image_of_its_serving_instances():
+    """Issue 12 item 11: a model trained on a GPU but served on CPU instances is registered with
+    its framework's CPU inference image, and the package's supported instance types cover every
+    variant that serves it (an A/B arm on another endpoint included) and the batch jobs."""
+    ir = fx.maximal_ir()
+    train = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "train")
+    train["framework"] = {"name": "pytorch", "version": "2.1"}
+    assert train["compute"]["class"].startswith("gpu.")
+    ab = next(e for e in ir["endpoints"] if e["name"] == "ab")
+    ab["model"] = "model.challenger"  # fraud_scorer is only arm `a` of this endpoint, on cpu.large
+    ab["compute"] = {"class": "cpu.large", "instance_count": 2, "accelerators": 0}
+    low = SageMaker().lower([ir], fx.CTX)
+    assert not [d for d in low.diagnostics if d.severity == "error"]
+    d = definitions(low)["pipelines/prod/training.json"]
+    reg = next(s for s in all_steps(d["Steps"]) if s["Type"] == "RegisterModel")["Arguments"]
+    spec = reg["InferenceSpecification"]
+    assert "pytorch-inference" in spec["Containers"][0]["Image"] and "-cpu-" in spec["Containers"][0]["Image"]
+    assert "ml.m5.2xlarge" in spec["SupportedRealtimeInferenceInstanceTypes"]  # the A/B arm
+    assert "ml.m5.xlarge" in spec["SupportedRealtimeInferenceInstanceTypes"]   # the other endpoints
+    batch_types = {fx.CPU["class"]: "ml.m5.xlarge"}
+    assert set(spec["SupportedTransformInstanceTypes"]) <= set(batch_types.values())
+    # the training job keeps the GPU image
+    tr = next(s for s in all_steps(d["Steps"]) if s["Name"] == "Train")["Arguments"]
+    assert "-gpu-" in tr["AlgorithmSpecification"]["TrainingImage"]
+    # the same model served only on GPU instances gets the GPU inference image
+    for e in ir["endpoints"]:
+        e["compute"] = {"class": "gpu.medium", "instance_count": 2, "accelerators": 1}
+    for b in ir.get("batch") or []:
+        b["compute"] = {"class": "gpu.medium", "instance_count": 1, "accelerators": 1}
+    low = SageMaker().lower([ir], fx.CTX)
+    reg = next(s for s in all_steps(definitions(low)["pipelines/prod/training.json"]["Steps"])
+               if s["Type"] == "RegisterModel")["Arguments"]
+    assert "-gpu-" in reg["InferenceSpecification"]["Containers"][0]["Image"]
+    assert reg["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == ["ml.g5.2xlarge"]
