@@ -101,7 +101,7 @@ INTRO = """# AWS SageMaker target
 | `pulumi/Pulumi.<env>.yaml` | pulumi-stack-config | `aws:region`; the secret keys to set are listed as comments |
 | `pulumi/stacks/<env>.json` | pulumi-stack-data | the lowered resource model the program reads |
 | `pipelines/<env>/<pipeline>.json` | sagemaker-pipeline | SageMaker Pipelines definition, Version 2020-12-01 |
-| `iam/<env>/<role>.json` | iam-policy | one inline policy per component role, plus the KMS key policy |
+| `iam/<env>/<role>.json`, `iam/<env>/<role>-<n>.json` | iam-policy | the customer-managed policies of each component role (split by statement so each stays under 4,500 of IAM's 6,144 characters with deploy-time names at their longest; at most 10 per role, else E505), plus the KMS key and approver policies |
 | `statemachines/<env>/*.json` | stepfunctions-definition | deploy path per endpoint, batch inference |
 | `model-cards/<env>/<model>.json`, `dashboards/<env>.json` | sagemaker-model-card, cloudwatch-dashboard | |
 | `config/...` | step-config, clarify-analysis-config | inputs of helper steps, Clarify analysis configs (uploaded to S3) |

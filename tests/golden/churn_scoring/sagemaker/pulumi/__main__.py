@@ -204,10 +204,14 @@ for r in DATA["roles"]:
             "Condition": {"StringEquals": {"aws:SourceAccount": T["account"]}}}]}))
     roles[r["key"]] = role
     T[f"role:{r['key']}"] = role.arn
-policies = []
+policies = []  # customer-managed policies (6,144 characters each, not the role's shared inline budget)
 for r in DATA["roles"]:
-    policies.append(aws.iam.RolePolicy(f"role-{r['key']}-policy", role=roles[r["key"]].id,
-                                       policy=resolve_json(read_json(r["policy"]))))
+    for i, path in enumerate(r["policies"], 1):
+        managed = aws.iam.Policy(f"role-{r['key']}-policy-{i}", name=f"{r['name']}-{i}", tags=TAGS,
+                                 description=f"mlspec: {r['key']} role, part {i} of {len(r['policies'])}",
+                                 policy=resolve_json(read_json(path)))
+        policies.append(aws.iam.RolePolicyAttachment(f"role-{r['key']}-policy-{i}", role=roles[r["key"]].name,
+                                                     policy_arn=managed.arn))
 # human approvers: attach this managed policy to their group or role (docs/security.md)
 approver = aws.iam.Policy("approver", name=DATA["approver_policy"]["name"], tags=TAGS,
                           description="mlspec: approve or reject model package versions",
