@@ -355,6 +355,8 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
             stmt("ReadMetrics", ["s3:GetObject"], [bucket("artifacts", True)]),
             stmt("UseEnvKey", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], ["${kms_key_arn}"]),
             logs("/aws/lambda/" + out["mlflow"]["tracker"]["name"]),
+            # the function runs with active X-Ray tracing (its segments are written as this role)
+            stmt("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
             stmt("DescribeNetwork", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
                                      "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"], "*"),
             stmt("LambdaNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",

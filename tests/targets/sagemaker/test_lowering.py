@@ -148,6 +148,14 @@ def test_mlflow_tracking_adds_track_steps():
     assert track[0]["Type"] == "Lambda" and ":function:fraud-detection-prod-mlflow-tracker" in track[0]["FunctionArn"]
     stack = next(a.content for a in low.artifacts if a.kind == "pulumi-stack-data")
     assert stack["mlflow"]["name"] and stack["network"]["aws_interface_endpoints"] == ["experiments"]
+    # X-Ray: every role running something with active tracing (the tracker Lambda, the deploy
+    # state machines) may write trace segments
+    arts = {a.path: a.content for a in low.artifacts}
+    for key in ("tracker", "deploy"):
+        role = next(r for r in stack["roles"] if r["key"] == key)
+        actions = {a for p in role["policies"] for st in arts[p[3:]]["Statement"] if st["Effect"] == "Allow"
+                   for a in st["Action"]}
+        assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= actions, key
 
 
 def test_helper_scripts_and_program_are_valid_python():
