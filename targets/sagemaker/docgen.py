@@ -127,6 +127,12 @@ passes channels `/opt/ml/input/data/<name>`, `--model /opt/ml/model` and `--metr
 /opt/ml/output/data/metrics`, and prints `mlspec-metric <name>=<value>` from `evaluation.json`
 (a tuning job's MetricDefinitions match those lines).
 
+**Step settings.** `retries = N` becomes the step's `RetryPolicies` (`MaxAttempts` N: service
+faults and throttling, and for jobs SageMaker's internal errors, missing capacity and resource
+limits) and, for a script step, the launcher's reruns of a script that exits non-zero (a fresh
+process, its output folders emptied, checkpoints kept, up to N more times in the same job).
+ClarifyCheck and QualityCheck steps take no retry policy: `retries` there is W505.
+
 **Checked at the vendor boundary.** `mlspec plan` fails (blocking program checks) when a
 pipeline step's request breaks botocore's SageMaker model (patterns, enums, lengths and sizes
 botocore's own validator skips: `aws-request-rejected`), when moto's Step Functions parser

@@ -36,6 +36,10 @@ CLARIFY_DATASET_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet"}
 #: declared data formats the data-quality baseline helper (_mlspec/baseline_features.py) reads
 FEATURE_FORMATS = ("csv", "parquet", "jsonl")
 LAUNCHER = "_mlspec/launch.py"
+#: pipeline step types that take RetryPolicies (the SDK's ConfigurableRetryStep), and those that
+#: run a SageMaker job (SageMakerJobStepRetryPolicy applies)
+RETRYABLE = ("Processing", "Training", "Tuning", "Transform", "Model", "RegisterModel")
+JOB_STEPS = ("Processing", "Training", "Tuning", "Transform")
 #: the container directory SageMaker syncs with CheckpointConfig.S3Uri (its default LocalPath)
 CHECKPOINT_DIR = "/opt/ml/checkpoints"
 #: the longest MaxWaitTimeInSeconds mlspec asks for: 28 days, SageMaker's MaxRuntimeInSeconds maximum
@@ -259,7 +263,8 @@ class PipelineBuilder:
         contract's command line (compiler.contract.script_argv), paths as the job sees them."""
         argv = contract.script_argv(s, paths)
         extract = [a for f in contract.script_flags(s) if f.role == "model_in" for a in ("--extract", f.name)]
-        args = ["--script", script, "--code-dir", code_dir(s, script), *extract, "--", *argv]
+        retry = ["--retries", str(int(s["retries"]))] if s.get("retries") else []
+        args = ["--script", script, "--code-dir", code_dir(s, script), *extract, *retry, "--", *argv]
         return self.entry(LAUNCHER), args
 
     # ------------------------------------------------------------------ step kinds
@@ -312,6 +317,8 @@ class PipelineBuilder:
             hp["mlspec_script"] = entry
             hp["mlspec_code_dir"] = code_dir(s, entry)
             hp["mlspec_inputs"] = ",".join(n for n, _ in inputs)
+            if s.get("retries"):  # the launcher reruns a failed script (RetryPolicies cover the job)
+                hp["mlspec_retries"] = str(int(s["retries"]))
             channels.append({"ChannelName": "mlspec_code", "DataSource": {"S3DataSource": {
                 "S3DataType": "S3Prefix", "S3Uri": self.code_uri(""),
                 "S3DataDistributionType": "FullyReplicated"}}, "InputMode": "File"})
@@ -801,6 +808,26 @@ class PipelineBuilder:
         return helpers, cond
 
     # ------------------------------------------------------------------ assembly
+    def retry(self, s: dict, step: dict) -> None:
+        """`retries`: the step's RetryPolicies (SageMaker reruns the step after a service fault or
+        throttling, and the job after an internal error, missing capacity or a resource limit) and,
+        for script steps, the launcher's reruns of a failed script in the same job. Check steps
+        (ClarifyCheck, QualityCheck) take no retry policy: W505 says so."""
+        n = int(s["retries"])
+        if step["Type"] not in RETRYABLE:
+            self.diagnostics.append(Diagnostic(
+                "W505", f"step `{s['name']}` runs as a SageMaker {step['Type']} step, which takes no retry "
+                        f"policy; its `retries = {n}` is not applied", s["id"],
+                "remove `retries` from this step", severity="warning"))
+            return
+        policies = [{"ExceptionType": ["Step.SERVICE_FAULT", "Step.THROTTLING"], "IntervalSeconds": 10,
+                     "BackoffRate": 2.0, "MaxAttempts": n}]
+        if step["Type"] in JOB_STEPS:
+            policies.append({"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR",
+                                               "SageMaker.RESOURCE_LIMIT"], "IntervalSeconds": 60,
+                             "BackoffRate": 2.0, "MaxAttempts": n})
+        step["RetryPolicies"] = policies
+
     def build(self) -> dict:
         self.pre: dict[str, list[dict]] = {}
         self.model_steps: set[str] = set()
@@ -819,6 +846,8 @@ class PipelineBuilder:
             if not body:
                 continue
             step = {"Name": self.sname(s["id"]), **body}
+            if s.get("retries"):
+                self.retry(s, step)
             deps = sorted({self.sname(d) for d in s.get("depends_on") or [] if d in self.steps_by_id})
             if deps:
                 step["DependsOn"] = deps

@@ -156,3 +156,66 @@ def test_a_failing_trial_fails_the_job_and_reports_no_metric(build, tmp_path):
     (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(job["StaticHyperParameters"]))
     _, stdout = launch(root, opt, [], tmp_path, exit_code=3)
     assert "mlspec-metric" not in stdout
+
+
+FLAKY = '''import os, sys
+args = sys.argv[1:]
+model = args[args.index("--model") + 1]
+counter = os.environ["COUNTER"]
+n = int(open(counter).read()) if os.path.exists(counter) else 0
+open(counter, "w").write(str(n + 1))
+seen = sorted(os.listdir(model))
+with open(os.path.join(model, f"attempt-{n}"), "w") as f:
+    f.write(",".join(seen))  # what this attempt found in the model folder
+sys.exit(0 if n + 1 >= int(os.environ["SUCCEED_ON"]) else 1)
+'''
+
+
+@pytest.fixture(scope="module")
+def retried(tmp_path_factory):
+    ir = fx.maximal_ir()
+    for s in ir["pipelines"][0]["steps"]:
+        if s["name"] in ("train", "prepare", "fairness"):
+            s["retries"] = 2
+    low = SageMaker().lower([ir], fx.CTX)
+    root = fx.write_build(low, tmp_path_factory.mktemp("r"), [ir])
+    (root / "code" / "src" / "train.py").write_text(FLAKY)
+    return root, json.loads((root / "pipelines" / "prod" / "training.json").read_text()), low
+
+
+def test_retries_are_retry_policies_and_launcher_reruns(retried, tmp_path):
+    """issue 10 `retries` on SageMaker: the step's RetryPolicies rerun it after service faults,
+    throttling, internal errors and missing capacity (MaxAttempts = retries); the launcher reruns
+    a failed script up to `retries` more times in a fresh process with its outputs emptied."""
+    root, d, low = retried
+    st = steps(d)
+    for name in ("Train", "Prepare"):
+        pol = st[name]["RetryPolicies"]
+        assert [p["ExceptionType"] for p in pol] == [
+            ["Step.SERVICE_FAULT", "Step.THROTTLING"],
+            ["SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"]]
+        assert all(p["MaxAttempts"] == 2 and 1 <= p["IntervalSeconds"] <= 300 and p["BackoffRate"] >= 0
+                   for p in pol)
+    assert "--retries" in st["Prepare"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert "RetryPolicies" not in st["Evaluate"]
+    # a ClarifyCheck step takes no retry policy: said, not silently dropped
+    assert "RetryPolicies" not in st["Fairness"]
+    assert [(d.code, d.ir_id) for d in low.diagnostics if d.code == "W505" and "retr" in d.summary] == [
+        ("W505", "step.fairness")]
+    hps = st["Train"]["Arguments"]["HyperParameters"]
+    assert hps["mlspec_retries"] == "2"
+    for succeed_on, status in ((3, 0), (4, 1)):
+        opt = tmp_path / f"opt{succeed_on}"
+        (opt / "input" / "config").mkdir(parents=True)
+        (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hps))
+        counter = tmp_path / f"count{succeed_on}"
+        env = {"MLSPEC_OPT_ML": str(opt), "PATH": "/usr/bin:/bin", "COUNTER": str(counter),
+               "SUCCEED_ON": str(succeed_on)}
+        out = subprocess.run([sys.executable, str(root / "code" / "_mlspec" / "launch.py")], env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == status, out.stderr
+        assert counter.read_text() == "3"  # the first run and two retries, never more
+        if status == 0:  # each retry started from an emptied model folder
+            assert sorted(p.name for p in (opt / "model").iterdir()) == ["attempt-2"]
+            assert (opt / "model" / "attempt-2").read_text() == ""
+            assert "attempt 3 of 3" in out.stdout
