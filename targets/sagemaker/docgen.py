@@ -131,7 +131,9 @@ passes channels `/opt/ml/input/data/<name>`, `--model /opt/ml/model` and `--metr
 faults and throttling, and for jobs SageMaker's internal errors, missing capacity and resource
 limits) and, for a script step, the launcher's reruns of a script that exits non-zero (a fresh
 process, its output folders emptied, checkpoints kept, up to N more times in the same job).
-ClarifyCheck and QualityCheck steps take no retry policy: `retries` there is W505.
+ClarifyCheck and QualityCheck steps take no retry policy: `retries` there is W505. A tune
+step's `max_total_runtime` is the tuning job's `ResourceLimits.MaxRuntimeInSeconds` (at least
+SageMaker's 120 s, else W505); `max_runtime` stays each trial's `StoppingCondition`.
 
 **Checked at the vendor boundary.** `mlspec plan` fails (blocking program checks) when a
 pipeline step's request breaks botocore's SageMaker model (patterns, enums, lengths and sizes

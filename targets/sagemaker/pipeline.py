@@ -44,6 +44,8 @@ JOB_STEPS = ("Processing", "Training", "Tuning", "Transform")
 CHECKPOINT_DIR = "/opt/ml/checkpoints"
 #: the longest MaxWaitTimeInSeconds mlspec asks for: 28 days, SageMaker's MaxRuntimeInSeconds maximum
 SPOT_MAX_WAIT_S = 28 * 86400
+#: the shortest ResourceLimits.MaxRuntimeInSeconds of a tuning job (botocore: min 120)
+TUNING_MIN_RUNTIME_S = 120
 HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
                   "bias": "_mlspec/bias_limits.py",
                   "drift": "_mlspec/drift_threshold.py", "features": "_mlspec/baseline_features.py"}
@@ -383,6 +385,16 @@ class PipelineBuilder:
             "ParameterRanges": {"ContinuousParameterRanges": cont, "IntegerParameterRanges": integ,
                                 "CategoricalParameterRanges": cat},
         }
+        if s.get("max_total_runtime_s"):
+            # the whole tuning job's limit (each trial's is its StoppingCondition); SageMaker's
+            # ResourceLimits.MaxRuntimeInSeconds takes 120 s .. 15,768,000 s (182.5 days)
+            total = int(s["max_total_runtime_s"])
+            cfg["ResourceLimits"]["MaxRuntimeInSeconds"] = max(total, TUNING_MIN_RUNTIME_S)
+            if total < TUNING_MIN_RUNTIME_S:
+                self.diagnostics.append(Diagnostic(
+                    "W505", f"SageMaker limits a tuning job to at least {TUNING_MIN_RUNTIME_S} s; step "
+                            f"`{s['name']}`'s max_total_runtime of {total} s becomes {TUNING_MIN_RUNTIME_S} s",
+                    s["id"], "set `max_total_runtime` to 2m or more", severity="warning"))
         return {"Type": "Tuning", "Arguments": {"HyperParameterTuningJobConfig": cfg,
                                                 "TrainingJobDefinition": d}}
 

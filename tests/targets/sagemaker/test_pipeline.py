@@ -315,3 +315,23 @@ def test_gpu_trained_model_is_served_with_the_image_of_its_serving_instances():
                if s["Type"] == "RegisterModel")["Arguments"]
     assert "-gpu-" in reg["InferenceSpecification"]["Containers"][0]["Image"]
     assert reg["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == ["ml.g5.2xlarge"]
+
+
+@pytest.mark.parametrize("total,expect", [(21600, 21600), (60, 120)])
+def test_max_total_runtime_limits_the_whole_tuning_job(total, expect):
+    """issue 10 `max_total_runtime_s`: the tuning job's ResourceLimits.MaxRuntimeInSeconds (each
+    trial keeps its own StoppingCondition); below SageMaker's 120 s minimum it is raised, W505."""
+    ir = fx.maximal_ir()
+    tune = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "tune")
+    tune["max_runtime_s"], tune["max_total_runtime_s"] = 60, total
+    low = SageMaker().lower([ir], fx.CTX)
+    st = next(s for s in all_steps(definitions(low)["pipelines/prod/training.json"]["Steps"]) if s["Name"] == "Tune")
+    assert st["Arguments"]["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxRuntimeInSeconds"] == expect
+    assert st["Arguments"]["TrainingJobDefinition"]["StoppingCondition"]["MaxRuntimeInSeconds"] == 60
+    shape = SM.operation_model("CreateHyperParameterTuningJob").input_shape
+    args = concrete(st["Arguments"], shape)
+    args.setdefault("HyperParameterTuningJobName", "generated")
+    report = ParamValidator().validate(args, shape)
+    assert not report.has_errors(), report.generate_report()
+    warned = [d for d in low.diagnostics if d.code == "W505" and d.ir_id == "step.tune" and "120 s" in d.summary]
+    assert len(warned) == (expect != total)
