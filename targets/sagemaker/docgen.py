@@ -133,7 +133,13 @@ limits) and, for a script step, the launcher's reruns of a script that exits non
 process, its output folders emptied, checkpoints kept, up to N more times in the same job).
 ClarifyCheck and QualityCheck steps take no retry policy: `retries` there is W505. A tune
 step's `max_total_runtime` is the tuning job's `ResourceLimits.MaxRuntimeInSeconds` (at least
-SageMaker's 120 s, else W505); `max_runtime` stays each trial's `StoppingCondition`.
+SageMaker's 120 s, else W505); `max_runtime` stays each trial's `StoppingCondition`. A
+pipeline's `on_failure = [channel.x]` is an EventBridge rule on "SageMaker Model Building
+Pipeline Execution Status Change" to `Failed` for that pipeline, targeting the channel's SNS
+topic when a step failed after its retries. A gate or bias limit that does not pass ends a
+SageMaker run with a Fail step, whose status is also `Failed`, so it notifies too (the language
+says it is not a failure; the compile report states this for each such pipeline);
+each topic's policy lets EventBridge publish only from the stack's rules that notify it.
 
 **Checked at the vendor boundary.** `mlspec plan` fails (blocking program checks) when a
 pipeline step's request breaks botocore's SageMaker model (patterns, enums, lengths and sizes

@@ -252,6 +252,16 @@ def lower_pipelines(env: EnvContext, out: dict, low: Lowering) -> None:
         out["pipelines"].append({"key": p["name"], "name": env.pipeline_name(p),
                                  "definition": "../" + path,
                                  "description": f"{env.system} {p['name']} ({env.env_name})"})
+        if p.get("on_failure"):
+            # a failed run (a step failed after its retries, or a Fail step: a gate, a bias limit)
+            # publishes the execution status change to the channels' SNS topics
+            out["failure_rules"].append({"key": p["name"], "name": env.name(p["name"], "failed"),
+                                         "pipeline": p["name"],
+                                         "topics": [local_name(c) for c in p["on_failure"]]})
+            if p.get("gates") or any(s["kind"] == "bias_check" and s.get("max_disparity") is not None
+                                     for s in p["steps"]):
+                env.notes.append(f"`{p['id']}`: on_failure also notifies when a gate or bias limit does not "
+                                 "pass (SageMaker ends that run with a Fail step, status Failed)")
         if p.get("schedule"):
             out["schedules"].append({
                 "key": p["name"], "name": env.name(p["name"], "schedule"), "pipeline": p["name"],
@@ -733,7 +743,7 @@ def empty_stack(env: EnvContext) -> dict:
         "roles": [], "code": [], "files": [], "seeds": [], "secrets": [],
         "model_package_groups": [], "pipelines": [], "schedules": [], "state_machines": [],
         "approval_rules": [], "endpoints": [], "alarms": [], "topics": [], "monitors": [],
-        "breach_rules": [], "dashboard": None, "model_cards": [], "mlflow": None,
+        "breach_rules": [], "failure_rules": [], "dashboard": None, "model_cards": [], "mlflow": None,
     }
 
 

@@ -324,6 +324,36 @@ def test_channels_alarms_secrets(prod):  # MLS-AWS-032, MLS-G-04
     assert all(len(a["alarmActions"]) == 4 for a in alarms.values())
 
 
+def test_failed_runs_notify_the_on_failure_channels(prod):
+    """issue 10 `on_failure`: an EventBridge rule on the pipeline's execution status changes to
+    Failed publishes to the channel's SNS topic; the topic lets EventBridge publish only from
+    this stack's rules that notify it (and CloudWatch alarms of the account)."""
+    rule = one(prod, "aws:cloudwatch/eventRule:EventRule", "failed-training")["inputs"]
+    pattern = json.loads(rule["eventPattern"])
+    pipe = one(prod, "aws:sagemaker/pipeline:Pipeline", "pipeline-training")
+    assert pattern == {"source": ["aws.sagemaker"],
+                       "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+                       "detail": {"pipelineArn": [pattern["detail"]["pipelineArn"][0]],
+                                  "currentPipelineExecutionStatus": ["Failed"]}}
+    assert pattern["detail"]["pipelineArn"][0].endswith(":pipeline/fraud-detection-prod-training")
+    assert "pipeline-training" in one(prod, "aws:cloudwatch/eventRule:EventRule", "failed-training")["depends_on"]
+    del pipe
+    target = one(prod, "aws:cloudwatch/eventTarget:EventTarget", "failed-training-notify-oncall")["inputs"]
+    topic = one(prod, "aws:sns/topic:Topic", "topic-oncall")
+    assert target["arn"].endswith(":fraud-detection-prod-oncall") and "roleArn" not in target
+    pol = json.loads(one(prod, "aws:sns/topicPolicy:TopicPolicy", "topic-oncall-policy")["inputs"]["policy"])
+    rules = next(s for s in pol["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"})
+    allowed = rules["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert f"arn:aws:events:us-east-1:123456789012:rule/{rule['name']}" in allowed
+    assert all(":rule/fraud-detection-prod-" in a for a in allowed)  # no other rule may publish
+    assert topic["inputs"]["kmsMasterKeyId"]
+    # a topic no rule notifies lets no EventBridge rule publish
+    for p in of(prod, "aws:sns/topicPolicy:TopicPolicy"):
+        for st in json.loads(p["inputs"]["policy"])["Statement"]:
+            if st["Principal"] == {"Service": "events.amazonaws.com"}:
+                assert st["Condition"]["ArnEquals"]["aws:SourceArn"]
+
+
 def test_schedules_cards_dashboard(prod):
     sch = {r["name"]: r["inputs"] for r in of(prod, "aws:scheduler/schedule:Schedule")}
     assert sch["schedule-training"]["scheduleExpression"] == "cron(0 3 ? * MON *)"

@@ -290,12 +290,23 @@ for t in DATA["topics"]:
     topic = aws.sns.Topic(f"topic-{t['key']}", name=t["name"], kms_master_key_id=key_arn, tags=TAGS)
     topics[t["key"]] = topic
     T[f"topic:{t['key']}"] = topic.arn
-    aws.sns.TopicPolicy(f"topic-{t['key']}-policy", arn=topic.arn, policy=pulumi.Output.json_dumps({
-        "Version": "2012-10-17", "Statement": [{
-            "Sid": "AlarmsAndRulesPublish", "Effect": "Allow",
-            "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+    # least privilege: CloudWatch alarms of this account, and only the EventBridge rules of this
+    # stack that notify the topic (monitor breaches, failed pipeline runs)
+    rule_names = sorted({r["name"] for r in DATA["breach_rules"] + DATA.get("failure_rules", [])
+                         if t["key"] in r["topics"]})
+    statements = [{
+        "Sid": "AlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish", "Resource": topic.arn,
+        "Condition": {"StringEquals": {"aws:SourceAccount": T["account"]}}}]
+    if rule_names:
+        statements.append({
+            "Sid": "RulesPublish", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
             "Action": "sns:Publish", "Resource": topic.arn,
-            "Condition": {"StringEquals": {"aws:SourceAccount": T["account"]}}}]}))
+            "Condition": {"ArnEquals": {"aws:SourceArn": [
+                pulumi.Output.concat("arn:", T["partition"], ":events:", region, ":", T["account"], ":rule/", n)
+                for n in rule_names]}}})
+    aws.sns.TopicPolicy(f"topic-{t['key']}-policy", arn=topic.arn, policy=pulumi.Output.json_dumps({
+        "Version": "2012-10-17", "Statement": statements}))
     for i, s in enumerate(t["subscriptions"]):
         endpoint = s["endpoint"] if s["endpoint"] else secret(s["secret"])
         aws.sns.TopicSubscription(f"topic-{t['key']}-sub-{i}", topic=topic.arn, protocol=s["protocol"],
@@ -316,6 +327,16 @@ for t in DATA["topics"]:
             f"topic-{t['key']}-slack", configuration_name=t["name"], iam_role_arn=chat_role.arn,
             slack_team_id=ids.apply(lambda v: v.split("/")[0]), slack_channel_id=ids.apply(lambda v: v.split("/")[-1]),
             sns_topic_arns=[topic.arn], logging_level="ERROR", tags=TAGS)
+
+# a pipeline's on_failure: its failed runs notify the channels
+for f in DATA.get("failure_rules", []):
+    failed = aws.cloudwatch.EventRule(
+        f"failed-{f['key']}", name=f["name"], tags=TAGS, description="pipeline run failed -> notify",
+        event_pattern=pulumi.Output.json_dumps({
+            "source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+            "detail": {"pipelineArn": [pipelines[f["pipeline"]].arn], "currentPipelineExecutionStatus": ["Failed"]}}))
+    for k in (k for k in f["topics"] if k in topics):
+        aws.cloudwatch.EventTarget(f"failed-{f['key']}-notify-{k}", rule=failed.name, arn=topics[k].arn)
 
 # --------------------------------------------------------------------------- alarms
 alarms: dict = {}
