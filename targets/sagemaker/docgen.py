@@ -141,6 +141,15 @@ SageMaker run with a Fail step, whose status is also `Failed`, so it notifies to
 says it is not a failure; the compile report states this for each such pipeline);
 each topic's policy lets EventBridge publish only from the stack's rules that notify it.
 
+**Requirements.** A step's (or the system's) `requirements` file is pip-installed by the
+launcher before the script runs (`pip install -r FILE --index-url <pip_index_url>`; a failed
+install fails the job). The network is always private, so the package index is the mirror
+named by `target sagemaker { pip_index_url = "..." }` (a PyPI repository reachable from the
+VPC, e.g. through `security { allowed_egress }`), and the step must set `network_isolation =
+false`: a network-isolated SageMaker container reaches no network at all. Without a mirror, or
+on an isolated step, `requirements` is refused (`E505`); installing the packages in the step's
+`image` is the alternative. CodeArtifact's token login is not automated.
+
 **Checked at the vendor boundary.** `mlspec plan` fails (blocking program checks) when a
 pipeline step's request breaks botocore's SageMaker model (patterns, enums, lengths and sizes
 botocore's own validator skips: `aws-request-rejected`), when moto's Step Functions parser

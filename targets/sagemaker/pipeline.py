@@ -266,7 +266,9 @@ class PipelineBuilder:
         argv = contract.script_argv(s, paths)
         extract = [a for f in contract.script_flags(s) if f.role == "model_in" for a in ("--extract", f.name)]
         retry = ["--retries", str(int(s["retries"]))] if s.get("retries") else []
-        args = ["--script", script, "--code-dir", code_dir(s, script), *extract, *retry, "--", *argv]
+        req = self.requirements(s)
+        req = ["--requirements", req[0], "--index-url", req[1]] if req else []
+        args = ["--script", script, "--code-dir", code_dir(s, script), *extract, *retry, *req, "--", *argv]
         return self.entry(LAUNCHER), args
 
     # ------------------------------------------------------------------ step kinds
@@ -321,6 +323,9 @@ class PipelineBuilder:
             hp["mlspec_inputs"] = ",".join(n for n, _ in inputs)
             if s.get("retries"):  # the launcher reruns a failed script (RetryPolicies cover the job)
                 hp["mlspec_retries"] = str(int(s["retries"]))
+            req = self.requirements(s)
+            if req:  # pip-installed by the launcher before the script, from the mirror
+                hp["mlspec_requirements"], hp["mlspec_index_url"] = req
             channels.append({"ChannelName": "mlspec_code", "DataSource": {"S3DataSource": {
                 "S3DataType": "S3Prefix", "S3Uri": self.code_uri(""),
                 "S3DataDistributionType": "FullyReplicated"}}, "InputMode": "File"})
@@ -820,6 +825,28 @@ class PipelineBuilder:
         return helpers, cond
 
     # ------------------------------------------------------------------ assembly
+    def requirements(self, s: dict) -> tuple[str, str] | None:
+        """(requirements file under the code root, pip index) the launcher installs from, or None.
+        The network is always private: a network-isolated job reaches no index at all, and a
+        job that is not isolated reaches only the mirror named by `pip_index_url` (E505 else)."""
+        req = s.get("requirements")
+        if not req:
+            return None
+        if s.get("network_isolation", True):
+            self.diag(s["id"], f"step `{s['name']}` has `requirements` but runs network-isolated on SageMaker: "
+                               "the container reaches no package index",
+                      "set `network_isolation = false` on the step and `pip_index_url` in `target sagemaker` "
+                      "(a mirror reachable from the private network), or install the packages in `image`")
+            return None
+        index = self.env.settings.get("pip_index_url")
+        if not index:
+            self.diag(s["id"], f"step `{s['name']}` has `requirements`, but jobs run on a private network with "
+                               "no route to PyPI",
+                      'set `pip_index_url = "https://<mirror>/simple/"` in `target sagemaker` (reachable '
+                      "through the network's allowed egress), or install the packages in `image`")
+            return None
+        return req.lstrip("/"), index
+
     def retry(self, s: dict, step: dict) -> None:
         """`retries`: the step's RetryPolicies (SageMaker reruns the step after a service fault or
         throttling, and the job after an internal error, missing capacity or a resource limit) and,

@@ -219,3 +219,64 @@ def test_retries_are_retry_policies_and_launcher_reruns(retried, tmp_path):
             assert sorted(p.name for p in (opt / "model").iterdir()) == ["attempt-2"]
             assert (opt / "model" / "attempt-2").read_text() == ""
             assert "attempt 3 of 3" in out.stdout
+
+
+def _wheel(folder: Path) -> None:
+    """A minimal pure-Python wheel `mlspec_probe 1.0` and a PEP 503 index page for it."""
+    import base64
+    import hashlib
+    import zipfile
+
+    files = {"mlspec_probe.py": "VALUE = 42\n",
+             "mlspec_probe-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: mlspec-probe\nVersion: 1.0\n",
+             "mlspec_probe-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                                "Tag: py3-none-any\n"}
+    record = [f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(c.encode()).digest()).rstrip(b'=').decode()},"
+              f"{len(c)}" for n, c in files.items()] + ["mlspec_probe-1.0.dist-info/RECORD,,"]
+    files["mlspec_probe-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
+    whl = folder / "mlspec_probe-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(whl, "w") as z:
+        for n, c in files.items():
+            z.writestr(n, c)
+    page = folder / "simple" / "mlspec-probe"
+    page.mkdir(parents=True)
+    (page / "index.html").write_text(f'<a href="{whl.as_uri()}">{whl.name}</a>\n')
+
+
+def test_requirements_are_installed_from_the_mirror_before_the_script(tmp_path):
+    """issue 10 `requirements` on SageMaker: the launcher pip-installs the step's requirements
+    from `pip_index_url` before the script; an isolated step, or one without a mirror, is E505
+    (the network is private: nothing else is reachable)."""
+    ir = fx.maximal_ir()
+    train = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "train")
+    train["requirements"] = "src/requirements.txt"
+    low = SageMaker().lower([ir], fx.CTX)
+    assert [(d.code, d.ir_id) for d in low.diagnostics if d.severity == "error"] == [("E505", "step.train")]
+    assert "network_isolation = false" in low.diagnostics[-1].hint
+    train["network_isolation"] = False
+    low = SageMaker().lower([ir], fx.CTX)
+    assert [d.code for d in low.diagnostics if d.severity == "error"] == ["E505"]
+    assert "pip_index_url" in [d for d in low.diagnostics if d.severity == "error"][0].hint
+    _wheel(tmp_path)
+    index = (tmp_path / "simple").as_uri()
+    ir["targets"]["sagemaker"]["pip_index_url"] = index
+    low = SageMaker().lower([ir], fx.CTX)
+    assert not [d for d in low.diagnostics if d.severity == "error"]
+    root = fx.write_build(low, tmp_path / "b", [ir])
+    (root / "code" / "src" / "requirements.txt").write_text("mlspec-probe==1.0\n")
+    (root / "code" / "src" / "train.py").write_text(
+        "import os, sys\nassert os.path.isfile(os.path.join(os.environ['PIP_TARGET'], 'mlspec_probe.py'))\n")
+    d = json.loads((root / "pipelines" / "prod" / "training.json").read_text())
+    hps = steps(d)["Train"]["Arguments"]["HyperParameters"]
+    assert hps["mlspec_requirements"] == "src/requirements.txt" and hps["mlspec_index_url"] == index
+    opt = tmp_path / "opt"
+    (opt / "input" / "config").mkdir(parents=True)
+    (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hps))
+    target = tmp_path / "site"
+    env = {"MLSPEC_OPT_ML": str(opt), "PATH": "/usr/bin:/bin", "PIP_TARGET": str(target),
+           "PIP_NO_CACHE_DIR": "1", "PIP_NO_BUILD_ISOLATION": "0", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, str(root / "code" / "_mlspec" / "launch.py")], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (target / "mlspec_probe.py").read_text() == "VALUE = 42\n"
+    assert out.stdout.index("pip install -r src/requirements.txt") < out.stdout.index("mlspec: src/train.py")

@@ -12,6 +12,8 @@ Processing jobs (process, evaluate) call it with the command line already render
 flag points to the extracted directory instead. `--retries N` (training: hyperparameter
 `mlspec_retries`): a script that exits non-zero runs again in a fresh process with its output
 folders emptied, up to N more times (the step's RetryPolicies rerun the job itself).
+`--requirements FILE --index-url URL` (training: `mlspec_requirements`, `mlspec_index_url`):
+`pip install -r FILE` from that mirror before the script runs; a failed install fails the job.
 
 Training and tuning jobs run it as `sagemaker_program`; it reads the job's
 /opt/ml/input/config/hyperparameters.json: `mlspec_script`, `mlspec_code_dir`,
@@ -86,6 +88,21 @@ def _empty(folder: str) -> None:
             os.remove(path)
 
 
+def install(requirements: str | None, index_url: str | None) -> None:
+    """pip-install the step's requirements file (under the code root) from the mirror."""
+    if not requirements:
+        return
+    cmd = [sys.executable, "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
+           "-r", os.path.join(CODE_ROOT, requirements)]
+    if index_url:
+        cmd += ["--index-url", index_url]
+    print("mlspec: pip install -r " + requirements, flush=True)
+    status = subprocess.call(cmd)
+    if status:
+        print(f"mlspec: installing {requirements} failed (pip exit status {status})", file=sys.stderr, flush=True)
+        sys.exit(status)
+
+
 def run(script: str, code_dir: str, argv: list[str], retries: int = 0) -> None:
     code = os.path.join(CODE_ROOT, code_dir)
     entry = os.path.join(CODE_ROOT, script)
@@ -126,6 +143,8 @@ def processing(args: list[str]) -> None:
     code_dir = opts[opts.index("--code-dir") + 1]
     to_extract = {opts[i + 1] for i, a in enumerate(opts) if a == "--extract"}
     retries = int(opts[opts.index("--retries") + 1]) if "--retries" in opts else 0
+    install(opts[opts.index("--requirements") + 1] if "--requirements" in opts else None,
+            opts[opts.index("--index-url") + 1] if "--index-url" in opts else None)
     for i in range(0, len(argv) - 1):
         if argv[i].startswith("--") and argv[i][2:] in to_extract:
             argv[i + 1] = extract(argv[i + 1])
@@ -157,6 +176,7 @@ def training() -> None:
     for k in sorted(hps):
         if not k.startswith(("mlspec_", "sagemaker_", "_")):
             argv += [f"--{k}", hps[k]]
+    install(hps.get("mlspec_requirements"), hps.get("mlspec_index_url"))
     run(hps["mlspec_script"], hps["mlspec_code_dir"], argv, int(hps.get("mlspec_retries") or 0))
 
 
