@@ -46,13 +46,30 @@ and the model monitors wait for those assets. By hand: `pulumi up`, `az ml envir
 pipelinesRegistered true && pulumi up` (or `az ml schedule create --file
 <env>/schedules/<name>.yml` -- one or the other, not both).
 
-**Callers outside the private network.** The workspace, registry, vault and storage have public
-access disabled. A CI runner (`pulumi up`, `az ml`, `mlspec apply`) or an approver (`mlspec
-approve`) must run inside the stack's VNet: set `runner_subnet_cidr` and the program adds a
-`runners` subnet whose private DNS zones resolve every service to its private endpoint; put a
-self-hosted runner or a jump host (Bastion) there, or peer your CI network with the VNet and link
-the same zones. The retraining Logic App submits jobs through Azure Resource Manager with its
-managed identity (see "To verify").
+**Callers outside the private network.** The workspace, registry, vault, storage, Log Analytics
+and endpoints have public network access disabled. Who needs which path (Azure ML's v2 API sends
+job, component, model and endpoint operations through Azure Resource Manager, which private link
+does not close -- [network isolation with the v2 API](https://learn.microsoft.com/en-us/azure/machine-learning/how-to-configure-network-isolation-with-v2);
+uploads to storage, MLflow tracking and the data plane stay inside the network):
+
+| caller | path |
+| --- | --- |
+| retraining Logic App | submits the *registered* pipeline component as a job with one ARM `PUT .../workspaces/<ws>/jobs/<name>` (managed identity, custom role `mlspec retrain`): no upload, no data-plane call, so it needs no network path; the job itself runs on the workspace's private clusters |
+| `mlspec approve` / `reject` / `status` | ARM only (`models/versions` read and tag update, `onlineEndpoints` read for the release's idle slot) with the approver's Entra ID sign-in: works from an approver's machine; from a locked-down network (ARM private link, or a conditional-access policy that pins sign-ins to the corporate network) run it on a jump host in the `runners` subnet |
+| CI runner: `pulumi up` | ARM, plus the Key Vault key and the model look-ups (ARM) -- but `mlspec apply` also registers environments, pipeline components, the serving code and MLTables, which uploads files to the private storage account: run the runner in the `runners` subnet (or a peered network) |
+| `az ml job create --file pipeline.yml`, `az ml component create` | upload the code snapshot: from the `runners` subnet (or a peered network) |
+
+The program always creates the `runners` subnet (`runner_subnet_cidr`, default the /24 after the
+private-endpoint subnet): an NSG that denies inbound traffic from the Internet, allows outbound
+HTTPS only (private endpoints, ARM, Entra ID, the CI service) and denies the rest, a NAT gateway
+with one static public IP for that outbound HTTPS (no default outbound access; nothing inbound),
+and the private DNS zones of every private endpoint linked to the VNet, so the workspace,
+registry, vault and storage resolve to their private addresses. Put a self-hosted CI runner (a VM
+scale set or container instance with the deploy identity) or a jump host there; reach a jump host
+with Azure Bastion or your VPN. To use an existing CI or corporate network instead, list it in
+`peer_vnet_ids`: the program peers the stack's VNet with it (no forwarded traffic, no gateway use)
+and links every private DNS zone to it; the owner of that network creates the peering back. Plan
+rule MLS-AZ-059 checks the subnet, its NSG and the zone links.
 
 **Script contract** (`compiler/contract.py`). Every spec script runs through `_mlspec/track.py`
 and receives exactly `contract.script_argv`: `--<input> <dir>` per data input (the IR's
@@ -209,9 +226,10 @@ mlspec's least-privilege reading of Microsoft's list, which names Contributor.
   the data collector registers (`<endpoint>-<deployment>-model_inputs|model_outputs`).
 - The Logic Apps definitions run only in Azure; offline tests check their structure and the
   traffic JSON they build, not their execution.
-- That the retraining Logic App's ARM job submission is accepted while the workspace's public
-  network access is disabled (if not, run retraining from the pipeline schedule or a runner in
-  the `runners` subnet).
+- The retraining Logic App's ARM job submission (`PUT .../jobs/<name>`) with the workspace's public
+  network access disabled: Microsoft documents job creation as an ARM operation of the v2 API
+  (not closed by private link); if a policy closes ARM access too, submit retraining from a runner
+  in the `runners` subnet.
 - The operation names in the custom roles (`targets/azureml/lower.py` `CUSTOM_ROLES`) against
   the jobs each identity runs, and that `systemData.lastModifiedByType` of a model version is
   `User` after `mlspec approve` and `ManagedIdentity` / `Application` after a workload write.

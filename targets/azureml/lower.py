@@ -487,6 +487,60 @@ def _key(env: Env) -> dict:
             "rotate_after": "P90D" if prod else "P180D", "expiry": "P1Y"}
 
 
+def _network(env: Env, pe: list[dict]) -> dict:
+    """The stack's VNet: the private-endpoint subnet and the `runners` subnet, the path of callers
+    outside Azure (CI runner: `pulumi up`, `mlspec apply`, `az ml`; a jump host) into the private
+    workspace, registry, vault and storage. The runners subnet has an NSG closing inbound traffic
+    from the Internet and a NAT gateway for outbound HTTPS (ARM, Entra ID, the CI service); the
+    private DNS zones are linked to the VNet and to every peered network (`peer_vnet_ids`)."""
+    import ipaddress
+
+    space = env.settings.get("vnet_cidr") or "10.42.0.0/16"
+    subnet = env.settings.get("subnet_cidr") or "10.42.0.0/24"
+    runners = env.settings.get("runner_subnet_cidr")
+    try:
+        net, pe_net = ipaddress.ip_network(space, strict=False), ipaddress.ip_network(subnet, strict=False)
+        if not runners:  # the next /24 after the private-endpoint subnet, inside the address space
+            nxt = ipaddress.ip_network(f"{pe_net.broadcast_address + 1}/24", strict=False)
+            runners = str(nxt) if nxt.subnet_of(net) else None  # type: ignore[arg-type]
+        run_net = ipaddress.ip_network(runners, strict=False) if runners else None
+    except ValueError as e:
+        env.diags.append(Diagnostic("E505", f"the `azureml` network settings are not valid address ranges ({e})",
+                                    "targets", hint='e.g. vnet_cidr = "10.42.0.0/16"  subnet_cidr = "10.42.0.0/24"  '
+                                                    'runner_subnet_cidr = "10.42.1.0/24"'))
+        run_net = None
+    else:
+        if run_net is None or not run_net.subnet_of(net) or run_net.overlaps(pe_net):  # type: ignore[arg-type]
+            env.diags.append(Diagnostic(
+                "E505", f"the runners subnet (`runner_subnet_cidr` = {runners or 'unset'}) must lie inside "
+                f"`vnet_cidr` ({space}) without overlapping the private-endpoint subnet ({subnet})", "targets",
+                hint=f'set runner_subnet_cidr to a free range of {space}, e.g. "{_free_subnet(net, pe_net)}"'))
+    peers = [v for v in env.settings.get("peer_vnet_ids") or [] if isinstance(v, str) and _VNET_ID.fullmatch(v)]
+    for v in env.settings.get("peer_vnet_ids") or []:
+        if not (isinstance(v, str) and _VNET_ID.fullmatch(v)):
+            env.diags.append(Diagnostic("E505", f"`peer_vnet_ids` entry {v!r} is not a virtual network resource id",
+                                        "targets", hint='"/subscriptions/<id>/resourceGroups/<rg>/providers/'
+                                                        'Microsoft.Network/virtualNetworks/<name>"'))
+    return {"address_space": space, "subnet": subnet,
+            "runner_subnet": str(run_net) if run_net else runners,
+            "runner_nsg": f"nsg-{env.prefix}-runners"[:80], "nat_gateway": f"ng-{env.prefix}-runners"[:80],
+            "nat_ip": f"pip-{env.prefix}-runners-egress"[:80],
+            "peers": [{"key": f"peer-{i}", "id": vid, "name": f"peer-{i}-{vid.split('/')[-1]}"[:80]}
+                      for i, vid in enumerate(peers)],
+            "dns_zones": sorted({z for p in pe for z in p["zones"]}), "private_endpoints": pe}
+
+
+_VNET_ID = re.compile(r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w\._\(\)]{1,90}/providers/"
+                      r"Microsoft\.Network/virtualNetworks/[-\w\._]{2,64}")
+
+
+def _free_subnet(net, taken) -> str:
+    for cand in net.subnets(new_prefix=max(net.prefixlen, min(28, 24 if net.prefixlen <= 23 else 28))):
+        if not cand.overlaps(taken):
+            return str(cand)
+    return "10.42.1.0/24"
+
+
 def build_stack(env: Env, out: dict) -> dict:
     ir = env.ir
     sensitive = (ir["security"]["data_classification"] or "confidential") not in ("public", "internal", "non_sensitive")
@@ -547,10 +601,7 @@ def build_stack(env: Env, out: dict) -> dict:
         "storage": {"sku": "Standard_ZRS" if ir["environment"]["production"] else "Standard_LRS",
                     "sas_expiration": "0.01:00:00", "soft_delete_days": 30,
                     "containers": ["data", "models", "capture", "monitoring"]},
-        "network": {"address_space": env.settings.get("vnet_cidr") or "10.42.0.0/16",
-                    "subnet": env.settings.get("subnet_cidr") or "10.42.0.0/24",
-                    "runner_subnet": env.settings.get("runner_subnet_cidr"),
-                    "dns_zones": sorted({z for p in pe for z in p["zones"]}), "private_endpoints": pe},
+        "network": _network(env, pe),
         "identities": ids + out["identities"],
         "human_roles": [{"key": f"approver-{i}", "principal_id": oid, "principal_type": "Group",
                          "role": _role("AzureML Data Scientist", "workspace")}
