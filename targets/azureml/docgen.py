@@ -226,6 +226,9 @@ mlspec's least-privilege reading of Microsoft's list, which names Contributor.
   the data collector registers (`<endpoint>-<deployment>-model_inputs|model_outputs`).
 - The Logic Apps definitions run only in Azure; offline tests check their structure and the
   traffic JSON they build, not their execution.
+- That a job restarted after its low-priority (spot) node was preempted keeps its name, so its
+  `checkpoints` output (`.../mlspec-checkpoints/<pipeline>/<step>/${{name}}/`) is the folder the
+  first attempt wrote.
 - The retraining Logic App's ARM job submission (`PUT .../jobs/<name>`) with the workspace's public
   network access disabled: Microsoft documents job creation as an ARM operation of the v2 API
   (not closed by private link); if a policy closes ARM access too, submit retraining from a runner

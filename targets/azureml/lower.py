@@ -207,8 +207,10 @@ class Env:
                 f"Microsoft.ManagedIdentity/userAssignedIdentities/{self.identity_name(component)}")
 
     # ---------------------------------------------------------------- compute and data
-    def compute_for(self, compute: dict | None) -> str:
-        return naming.compute((compute or {}).get("class") or DEFAULT_COMPUTE)
+    def compute_for(self, compute: dict | None, spot: bool = False) -> str:
+        """The AmlCompute cluster of a compute class; `spot` steps run on the class's low-priority
+        cluster (`<class>-lp`, a separate cluster: a cluster has one VM priority)."""
+        return naming.compute((compute or {}).get("class") or DEFAULT_COMPUTE, spot)
 
     @staticmethod
     def is_gpu(compute: dict | None) -> bool:
@@ -423,17 +425,22 @@ def _breach(env: Env, mo: dict, runnables: dict, *, job_failed: bool, with_chann
 
 # ==================================================================== stack data
 def _computes(env: Env) -> list[dict]:
-    need: dict[str, int] = {DEFAULT_COMPUTE: 1}
+    """One AmlCompute cluster per compute class used (dedicated), plus one low-priority cluster per
+    class that `spot` steps use; max nodes covers the largest step (instances x parallel trials)."""
+    need: dict[tuple[str, bool], int] = {(DEFAULT_COMPUTE, False): 1}
     for p in env.ir["pipelines"]:
         for s in p["steps"]:
             c = s.get("compute") or {"class": DEFAULT_COMPUTE, "instance_count": 1}
             n = c["instance_count"] * (s.get("parallel_trials") or 1)
-            need[c["class"]] = max(need.get(c["class"], 1), n)
+            key = (c["class"], bool(s.get("spot")))
+            need[key] = max(need.get(key, 1), n)
     for b in env.ir["batch"]:
-        need[b["compute"]["class"]] = max(need.get(b["compute"]["class"], 1), b["compute"]["instance_count"])
-    return [{"name": naming.compute(cls), "vm_size": CLUSTER_SKU[cls], "max_nodes": max(2, n),
-             "identity": "compute", "description": f"{cls} cluster of {env.system} ({env.name})"}
-            for cls, n in sorted(need.items())]
+        key = (b["compute"]["class"], False)
+        need[key] = max(need.get(key, 1), b["compute"]["instance_count"])
+    return [{"name": naming.compute(cls, spot), "vm_size": CLUSTER_SKU[cls], "max_nodes": max(2, n),
+             "priority": "LowPriority" if spot else "Dedicated", "identity": "compute",
+             "description": f"{cls} {'low-priority (spot) ' if spot else ''}cluster of {env.system} ({env.name})"}
+            for (cls, spot), n in sorted(need.items())]
 
 
 def _workbook(env: Env) -> dict | None:

@@ -67,9 +67,10 @@ def endpoint(system: str, name: str, env: str, sub: str) -> str:
     return _fit(f"{base}-{_digest(sub, system, env, n=4)}", 32)
 
 
-def compute(compute_class: str) -> str:
-    """`cpu.medium` -> `cpu-medium` (fits the 16-character limit for every portable class)."""
-    return kebab(compute_class)[:16]
+def compute(compute_class: str, spot: bool = False) -> str:
+    """`cpu.medium` -> `cpu-medium`; its low-priority (spot) cluster `cpu-medium-lp` (both fit the
+    16-character limit for every portable class)."""
+    return kebab(compute_class)[:13] + ("-lp" if spot else "") if spot else kebab(compute_class)[:16]
 
 
 def identity(system: str, component: str) -> str:

@@ -374,7 +374,7 @@ for c in D["computes"]:
         properties=ml.AmlComputeArgs(
             compute_type="AmlCompute", disable_local_auth=True, description=c["description"],
             properties=ml.AmlComputePropertiesArgs(
-                vm_size=c["vm_size"], vm_priority="Dedicated", os_type="Linux",
+                vm_size=c["vm_size"], vm_priority=c["priority"], os_type="Linux",
                 enable_node_public_ip=False, remote_login_port_public_access="Disabled",
                 scale_settings=ml.ScaleSettingsArgs(min_node_count=0, max_node_count=c["max_nodes"],
                                                     node_idle_time_before_scale_down="PT5M"))))
