@@ -156,6 +156,13 @@ keeps it.
 
 ## Monitoring, alerts, channels
 
+- `on_failure = [channel.x]` of a pipeline: an Azure Monitor log alert (`<system>-<env>-pipeline-failed`,
+  every 5 minutes) on the workspace's run-status log `AmlRunStatusChangedEvent` (sent to Log
+  Analytics by the workspace's diagnostic setting) counting failed top-level runs -- pipeline jobs,
+  which have no parent run -- of the pipelines' experiment; its actions are the channels' action
+  groups (email, webhook). The log names the experiment, not the pipeline: the pipelines and batch
+  jobs of one experiment share the alert, and the compile report says which others would notify
+  the same channels. `mlspec run` stops at the first failed step and notifies nobody.
 - `data_drift`, `prediction_drift`, `feature_attribution_drift`: Azure ML monitor schedules
   (serverless Spark with the monitoring identity) on the released deployment (on an A/B endpoint:
   the variant serving the endpoint's model), reference data = an MLTable over the baseline
@@ -226,6 +233,8 @@ mlspec's least-privilege reading of Microsoft's list, which names Contributor.
   the data collector registers (`<endpoint>-<deployment>-model_inputs|model_outputs`).
 - The Logic Apps definitions run only in Azure; offline tests check their structure and the
   traffic JSON they build, not their execution.
+- That `AmlRunStatusChangedEvent` records a pipeline job's failure with an empty `ParentRunId`
+  (the `on_failure` alert counts top-level runs only, so a failed step and its pipeline alert once).
 - That a job restarted after its low-priority (spot) node was preempted keeps its name, so its
   `checkpoints` output (`.../mlspec-checkpoints/<pipeline>/<step>/${{name}}/`) is the folder the
   first attempt wrote.

@@ -297,6 +297,34 @@ def lower_pipelines(env: Env, out: dict) -> None:
         arts, runnable = jobs.lower_pipeline(env, p)
         out["artifacts"] += arts
         out["runnables"][p["id"]] = runnable
+    _on_failure(env, out)
+
+
+def _on_failure(env: Env, out: dict) -> None:
+    """`on_failure = [channel.x]`: an Azure Monitor log alert on the workspace's run-status log
+    (AmlRunStatusChangedEvent, sent to Log Analytics by the workspace's diagnostic setting) that
+    fires when a top-level run (a pipeline job: no parent run) of the pipelines' experiment fails,
+    and notifies the channels' action groups. The log names the experiment, not the pipeline, so
+    the pipelines and batch jobs of one experiment share one alert (a compile note names them)."""
+    notify = [p for p in env.ir["pipelines"] if p.get("on_failure")]
+    if not notify:
+        return
+    groups = sorted({local_name(c) for p in notify for c in p["on_failure"]})
+    names = [p["name"] for p in notify]
+    others = [p["name"] for p in env.ir["pipelines"] if not p.get("on_failure")] + \
+        [f"batch_{b['name']}" for b in env.ir["batch"]]
+    out["stack"]["log_alerts"].append({
+        "key": "pipeline-failed", "name": naming.kebab(f"{env.prefix}-pipeline-failed"), "scope": "logs",
+        "measure": "failed", "aggregation": "Maximum", "operator": "GreaterThan", "threshold": 0,
+        "window": "PT5M", "severity": 2, "groups": groups,
+        "query": ("AmlRunStatusChangedEvent | where ExperimentName == '" + env.experiment + "' "
+                  "and Status == 'Failed' and isempty(ParentRunId) | summarize failed = count()"),
+        "description": "a run of pipeline " + ", ".join(f"`{n}`" for n in names) + " failed"})
+    if others:
+        env.notes.append(f"azureml/{env.name}: `on_failure` of " + ", ".join(f"`{n}`" for n in names)
+                         + f": one log alert on failed pipeline jobs of experiment `{env.experiment}`, which "
+                         + ", ".join(f"`{n}`" for n in others) + " also run in (Azure's run-status log names "
+                         "the experiment, not the pipeline), so their failures notify the same channels")
 
 
 def lower_batch(env: Env, out: dict) -> None:

@@ -99,6 +99,7 @@ def maximal_ir(env: str = "prod") -> dict:
             "id": "pipeline.training", "name": "training",
             "schedule": {"cron": "0 3 * * MON", "timezone": "UTC"},
             "retrain_on": ["monitor.input_drift"],
+            "on_failure": ["channel.oncall", "channel.slack_ml"],
             "steps": steps,
             "gates": [{"id": "gate.quality", "name": "quality", "depends_on": ["step.evaluate"],
                        "requires": [

@@ -326,6 +326,25 @@ def test_alerts_channels_and_secrets(prod):  # MLS-G-04
     assert "Submit_pipeline_job" in str(breach["definition"])
 
 
+def test_pipeline_failure_notifies_the_on_failure_channels(prod, max_lowering):
+    """`on_failure`: a log alert on failed top-level runs (pipeline jobs) of the pipelines' experiment
+    in the workspace's run-status log, whose actions are exactly the channels' action groups."""
+    alert = one(prod, "ScheduledQueryRule", "log-alert-pipeline-failed")
+    i = alert["inputs"]
+    (cond,) = i["criteria"]["allOf"]
+    assert cond["query"].startswith("AmlRunStatusChangedEvent | where ExperimentName == 'fraud_detection' and "
+                                    "Status == 'Failed' and isempty(ParentRunId)")
+    assert cond["metricMeasureColumn"] == "failed" and cond["operator"] == "GreaterThan" and cond["threshold"] == 0
+    assert len(i["scopes"]) == 1 and "log-analytics" in alert["depends_on"]  # the Log Analytics workspace
+    assert {"ag-oncall", "ag-slack_ml"} == {d for d in alert["depends_on"] if d.startswith("ag-")}
+    assert len(i["actions"]["actionGroups"]) == 2
+    # the run-status log reaches Log Analytics: the workspace's diagnostic setting sends allLogs
+    diag = one(prod, "DiagnosticSetting", "diag-workspace")["inputs"]
+    assert diag["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+    # the batch job shares the experiment: the compile report says its failures notify the same channels
+    assert any("`on_failure` of `training`" in n and "`batch_nightly`" in n for n in max_lowering.notes)
+
+
 def test_monitors_and_retraining(prod):
     schedules = {r["name"]: r["inputs"]["properties"] for r in by_type(prod, "Schedule")
                  if r["name"].startswith("monitor-")}
