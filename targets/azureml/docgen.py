@@ -99,7 +99,13 @@ the system's) is part of that environment (`mlspec-<framework>-serve-req-<hash>`
 mlspec's pins in the conda file's pip list (a pin wins on a clash), so the workspace installs them
 when it builds the image -- a deployment has no egress to install anything when it starts; pip
 options and direct URL references are refused (`E505`). The fairness, explanation and batch helpers
-load models the same way. A served model without `format` or `serve` is refused.
+load models the same way. A served model without `format` or `serve` is refused. The scoring
+script and batch scoring return what the model's `prediction` says: `label` (a binary classifier
+whose format yields probabilities, e.g. XGBoost `binary:logistic`, is thresholded at 0.5; a
+multiclass one takes the arg-max) or `probability` (scikit-learn `predict_proba`: the positive
+class, or one per class for `multiclass_classification`). The model's `task` is the model
+monitors' `ml_task` (`regression`, else `classification`; without a task, the baseline's label
+type decides).
 
 ## Approval gate (Azure ML has none)
 

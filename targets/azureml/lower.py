@@ -159,6 +159,7 @@ class Env:
         return {"format": self.model_format(model, framework),
                 "prediction": ((model or {}).get("prediction") or {}).get("output") or "label",
                 "threshold": ((model or {}).get("prediction") or {}).get("threshold"),
+                "task": (model or {}).get("task"),
                 "serve": None if not serve else {"entry_point": serve["entry_point"],
                                                  "code_dir": serve.get("code_dir") or jobs._dirname(serve["entry_point"])}}
 
@@ -229,6 +230,13 @@ class Env:
         return {"type": kind, "path": self.uri(ds["uri"]), "mode": "ro_mount"}
 
     def task_of(self, mo: dict) -> str:
+        """The monitor's `ml_task`: from the monitored model's `task` (binary / multiclass
+        classification -> classification, regression -> regression); a model without `task` falls
+        back to the baseline's label column type (float: regression)."""
+        endpoint = self.endpoints.get(mo.get("endpoint") or "") or {}
+        task = (self.models.get(endpoint.get("model") or "") or {}).get("task")
+        if task:
+            return "regression" if task == "regression" else "classification"
         ds = self.datasets.get(mo.get("baseline") or "")
         label = next((c for c in (ds or {}).get("schema", []) if c["role"] == "label"), None)
         return "regression" if label and label["type"] == "float" else "classification"
