@@ -89,6 +89,15 @@ command job has no retry setting (only parallel jobs have `retry_settings`), so 
 the script again in the same job, in a fresh process with its outputs emptied, up to `retries`
 more times; it retries failures of the script, not the loss of a node (the job then fails).
 
+**Compute.** Each compute class is one AmlCompute cluster (`<class>`, docs/language.md "Compute
+classes"); `accelerators = N` on a gpu class is a cluster `<class>-<N>g` of the VM size with N GPUs
+of the class's kind -- `gpu.small` (T4): 1 `Standard_NC4as_T4_v3`, 4 `Standard_NC64as_T4_v3`;
+`gpu.medium` (A10): 1 `Standard_NV36ads_A10_v5`, 2 `Standard_NV72ads_A10_v5`; `gpu.large` (A100):
+1 `Standard_NC24ads_A100_v4`, 2 `NC48ads_A100_v4`, 4 `NC96ads_A100_v4`, 8 `ND96asr_v4` -- and an
+online deployment's instance type the managed-endpoint SKU with N GPUs (`gpu.small` 1 or 4,
+`gpu.medium` 1, `gpu.large` 1, 2, 4 or 8); any other count is refused (`E505`, naming the counts
+Azure sells). `spot = true` adds `-lp`: the class's low-priority cluster.
+
 **Models and serving.** The model's `format` (contract) decides how it is loaded and
 registered: `mlflow` registers an `mlflow_model` and deploys without code; `xgboost`
 (`model.bst`), `sklearn` (`model.joblib`), `torchscript` (`model.pt`), `onnx` (`model.onnx`) or a

@@ -30,6 +30,24 @@ CLUSTER_SKU = {
     "gpu.medium": "Standard_NV36ads_A10_v5", "gpu.large": "Standard_NC24ads_A100_v4",
 }
 DEFAULT_COMPUTE = "cpu.small"
+#: `accelerators = N` on a gpu class -> the VM size with N GPUs of the class's kind (T4, A10, A100);
+#: a count Azure sells no machine for is refused (E505). https://learn.microsoft.com/en-us/azure/virtual-machines/sizes/overview#gpu-accelerated
+GPU_CLUSTER_SKU = {
+    "gpu.small": {1: "Standard_NC4as_T4_v3", 4: "Standard_NC64as_T4_v3"},
+    "gpu.medium": {1: "Standard_NV36ads_A10_v5", 2: "Standard_NV72ads_A10_v5"},
+    "gpu.large": {1: "Standard_NC24ads_A100_v4", 2: "Standard_NC48ads_A100_v4", 4: "Standard_NC96ads_A100_v4",
+                  8: "Standard_ND96asr_v4"},
+}
+
+
+def gpus_of(compute: dict | None) -> int | None:
+    """The GPU count a step asks for beyond its class's one GPU (None: the class's machine)."""
+    n = int((compute or {}).get("accelerators") or 0)
+    return n if n > 1 and (compute or {}).get("class", "").startswith("gpu.") else None
+
+
+def cluster_sku(cls: str, gpus: int | None) -> str | None:
+    return GPU_CLUSTER_SKU.get(cls, {}).get(gpus) if gpus else CLUSTER_SKU[cls]
 
 #: Azure built-in role definition ids (https://learn.microsoft.com/en-us/azure/role-based-access-control/built-in-roles)
 ROLES = {
@@ -211,7 +229,7 @@ class Env:
     def compute_for(self, compute: dict | None, spot: bool = False) -> str:
         """The AmlCompute cluster of a compute class; `spot` steps run on the class's low-priority
         cluster (`<class>-lp`, a separate cluster: a cluster has one VM priority)."""
-        return naming.compute((compute or {}).get("class") or DEFAULT_COMPUTE, spot)
+        return naming.compute((compute or {}).get("class") or DEFAULT_COMPUTE, spot, gpus_of(compute))
 
     @staticmethod
     def is_gpu(compute: dict | None) -> bool:
@@ -463,20 +481,34 @@ def _breach(env: Env, mo: dict, runnables: dict, *, job_failed: bool, with_chann
 def _computes(env: Env) -> list[dict]:
     """One AmlCompute cluster per compute class used (dedicated), plus one low-priority cluster per
     class that `spot` steps use; max nodes covers the largest step (instances x parallel trials)."""
-    need: dict[tuple[str, bool], int] = {(DEFAULT_COMPUTE, False): 1}
+    need: dict[tuple[str, bool, int | None], int] = {(DEFAULT_COMPUTE, False, None): 1}
+    where: dict[tuple[str, bool, int | None], str] = {}
     for p in env.ir["pipelines"]:
         for s in p["steps"]:
             c = s.get("compute") or {"class": DEFAULT_COMPUTE, "instance_count": 1}
             n = c["instance_count"] * (s.get("parallel_trials") or 1)
-            key = (c["class"], bool(s.get("spot")))
+            key = (c["class"], bool(s.get("spot")), gpus_of(c))
             need[key] = max(need.get(key, 1), n)
+            where.setdefault(key, s["id"])
     for b in env.ir["batch"]:
-        key = (b["compute"]["class"], False)
+        key = (b["compute"]["class"], False, gpus_of(b["compute"]))
         need[key] = max(need.get(key, 1), b["compute"]["instance_count"])
-    return [{"name": naming.compute(cls, spot), "vm_size": CLUSTER_SKU[cls], "max_nodes": max(2, n),
-             "priority": "LowPriority" if spot else "Dedicated", "identity": "compute",
-             "description": f"{cls} {'low-priority (spot) ' if spot else ''}cluster of {env.system} ({env.name})"}
-            for (cls, spot), n in sorted(need.items())]
+        where.setdefault(key, b["id"])
+    out = []
+    for (cls, spot, gpus), n in sorted(need.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
+        sku = cluster_sku(cls, gpus)
+        if sku is None:
+            counts = sorted(GPU_CLUSTER_SKU.get(cls, {}))
+            env.diags.append(Diagnostic(
+                "E505", f"Azure has no machine with {gpus} GPUs of the `{cls}` kind", where[(cls, spot, gpus)],
+                hint="use `accelerators` = " + " or ".join(str(c) for c in counts) + f" with `{cls}`"
+                     + (", or `gpu.large` (1, 2, 4 or 8 A100)" if cls != "gpu.large" else "")))
+            continue
+        out.append({"name": naming.compute(cls, spot, gpus), "vm_size": sku, "max_nodes": max(2, n),
+                    "priority": "LowPriority" if spot else "Dedicated", "identity": "compute",
+                    "description": f"{cls}{f' {gpus}-GPU' if gpus else ''} "
+                                   f"{'low-priority (spot) ' if spot else ''}cluster of {env.system} ({env.name})"})
+    return out
 
 
 def _workbook(env: Env) -> dict | None:
