@@ -31,6 +31,11 @@ def build_monitor_pipeline(e: Env, monitor: dict, endpoint: dict | None, diags: 
               "endpoint_id": e.endpoint_id(endpoint["name"]) if endpoint else "",
               "log_table": capture_table(e, endpoint) if endpoint else "",
               "window_s": int(monitor["every_s"]), **_id_and_label(e, monitor)}
+    if monitor["kind"] == "bias_drift":  # the served model's predicted labels, as a bias_check reads them
+        model = next((m for m in e.ir["models"] if endpoint and m["id"] == endpoint["model"]), None) or {}
+        prediction = model.get("prediction") or {}
+        config.update({"positive_label": model.get("positive_label"), "prediction": prediction.get("output") or "label",
+                       "threshold": prediction.get("threshold")})
     plat_in, plat_task = b.platform(PLATFORM_LIGHT)
     b.add("monitor", inputs=plat_in, outputs={"value": "NUMBER_DOUBLE"},
           executor=_runtime("monitor", ["--config", json.dumps(config, sort_keys=True)]),
