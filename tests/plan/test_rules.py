@@ -168,6 +168,7 @@ MUTATIONS = {
     "MLS-AZ-056": ("azure", lambda g: put(g, "ws", "v1LegacyMode", "-")),
     "MLS-AZ-057": ("azure", lambda g: drop(g, "zone-api")),
     "MLS-AZ-058": ("azure", lambda g: drop(g, "ws-diag")),
+    "MLS-AZ-059": ("azure", lambda g: drop(g, "link-api")),
     "MLS-AZ-060": ("azure", lambda g: put(g, "cpu", "properties.properties.scaleSettings.minNodeCount", 2)),
     "MLS-AZ-061": ("azure", lambda g: put(g, "dev-box", "properties.properties.sshSettings.sshPublicAccess", "Enabled")),
     "MLS-AZ-070": ("azure", lambda g: put(g, "scoring", "properties.authMode", "Key")),
