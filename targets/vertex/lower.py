@@ -98,6 +98,10 @@ def lower_platform(c: _Ctx) -> None:
             "non_cmek_denied": ["aiplatform.googleapis.com", "bigquery.googleapis.com", "pubsub.googleapis.com",
                                 "storage.googleapis.com"],
             "key_projects": [f"under:projects/{key_project}"]}
+        c.notes.append(f"[{e.env}] project guardrails on: `pulumi up` sets the project Organization Policies "
+                       "`gcp.restrictNonCmekServices` and `gcp.restrictCmekCryptoKeyProjects`, which needs "
+                       "roles/orgpolicy.policyAdmin, grantable on the organisation or a folder only; without it set "
+                       "`project_guardrails = false` in `target vertex`")
     else:
         c.data["guardrails"] = None
         c.notes.append(f"[{e.env}] project guardrails off: MLS-G-09 relies on the compiled-pipeline checks of "
@@ -229,7 +233,18 @@ def lower_egress(c: _Ctx) -> None:
 
 def lower_tracking(c: _Ctx) -> None:
     t = c.e.ir["tracking"]
-    c.data["metadata_store"] = {"name": "default"}
+    mode = str(c.e.settings.get("metadata_store") or "create")
+    c.data["metadata_store"] = {"name": "default", "mode": mode,
+                                "import_id": f"projects/{c.e.project}/locations/{c.e.region}/metadataStores/default"
+                                if mode == "import" else None}
+    if mode == "import":
+        c.notes.append(f"[{c.e.env}] metadata_store = import: the stack adopts the project's existing `default` "
+                       "Vertex ML Metadata store; `pulumi up` refuses it unless it is encrypted with the "
+                       "environment's key (MLS-GCP-041), and `pulumi destroy` leaves it in place")
+    elif mode == "existing":
+        c.notes.append(f"[{c.e.env}] metadata_store = existing: the stack does not manage the project's `default` "
+                       "Vertex ML Metadata store; its encryption is not checked (MLS-GCP-041 fails in `mlspec plan` "
+                       "unless waived)")
     c.data["experiment"] = naming.fit(naming.kebab(f"{t.get('experiment') or c.e.system}-{c.e.env}"), 128)
 
 

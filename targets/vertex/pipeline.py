@@ -31,6 +31,13 @@ from mlspec.targets.vertex import common, containers, naming
 from mlspec.targets.vertex.common import Env
 
 SCHEMA_VERSION = "2.1.0"
+#: `sdkVersion` (pipeline_spec.proto: "the version of the sdk, which compiles the spec") names the compiler
+#: that wrote the spec: the KFP compiler writes `kfp-<version>`, TFX's Vertex runner `tfx-<version>`;
+#: Vertex AI Pipelines reads the IR by `schemaVersion`. mlspec writes its own name, without a version:
+#: build artifacts carry no compiler version (a patch release changes no deployed spec, issue 16); the
+#: version is in manifest.json and on every PipelineJob as the `mlspec-version` label the launch
+#: Workflow sets. Never `kfp-...`: kfp did not compile these specs.
+SDK_VERSION = "mlspec"
 RUNTIME_OBJECT = "code/_mlspec/runtime.py"
 ART = {"model": "system.Model", "metrics": "system.Metrics", "report": "system.Artifact",
        "predictions": "system.Dataset", "dataset": "system.Dataset"}
@@ -83,6 +90,8 @@ class _Builder:
         self.metric_tasks: dict[str, str] = {}  # evaluate step id -> metrics task
         self.champion_metrics: list[str] = []
         self.condition_gates: dict[str, list[dict]] = {}  # CEL condition -> the gates it encodes
+        self.trained: dict[str, str] = {}  # train/tune step id -> its image
+        self.model_users: dict[str, list[tuple[str, str, str]]] = {}  # step id -> (who, image, diag id)
 
     # ------------------------------------------------------------------ plumbing
     def add(self, name: str, *, inputs: dict, outputs: dict, executor: dict, task_inputs: dict,
@@ -324,6 +333,7 @@ def build_pipeline(e: Env, p: dict, diags: list[Diagnostic]) -> dict:
             _track_task(b, step)  # every training run is tracked, evaluated or not
     if b.champion_metrics:
         _champion_task(b, p)
+    _check_version_skew(b)
 
     root_params = _root_parameters(e, p)
     _nest_gates(b, root_params)
@@ -335,7 +345,7 @@ def build_pipeline(e: Env, p: dict, diags: list[Diagnostic]) -> dict:
         "root": {"dag": {"tasks": dict(sorted(b.tasks.items()))},
                  "inputDefinitions": {"parameters": root_params}},
         "schemaVersion": SCHEMA_VERSION,
-        "sdkVersion": "mlspec",
+        "sdkVersion": SDK_VERSION,
     }
 
 
@@ -545,13 +555,67 @@ def _model_framework(b: _Builder, ref: str) -> dict | None:
     return step.get("framework") if step else None
 
 
+def _trained_framework(b: _Builder, ref: str, framework: dict | None = None) -> dict | None:
+    """The framework a model was trained with, at the version of the prebuilt container that trained
+    it (which may be a nearby one, W505), so the steps that load it and its server ask for that one."""
+    fw = framework or _model_framework(b, ref)
+    version = prebuilt_version(b.trained.get(".".join(ref.split(".")[:2]), ""))
+    if fw and version and fw.get("name") == (_model_framework(b, ref) or {}).get("name"):
+        return {**fw, "version": f"{version[0]}.{version[1]}"}
+    return fw
+
+
 def _model_image(b: _Builder, step: dict, ref: str) -> str:
     """Image for a step that loads a trained model: the training step's own image when it has one
     (a custom framework lives there), else the framework's prebuilt training container."""
     source = b.steps.get(".".join(ref.split(".")[:2])) or {}
     if source.get("image"):
         return source["image"]
-    return _image_for(b, {**step, "image": None}, _model_framework(b, ref))
+    image = _image_for(b, {**step, "image": None}, _trained_framework(b, ref))
+    b.model_users.setdefault(source.get("id", ""), []).append((f"step `{step['name']}`", image, step["id"]))
+    return image
+
+
+#: the framework version of a Vertex prebuilt image: `.../training/pytorch-gpu.2-1:latest` -> (2, 1)
+_PREBUILT_VERSION = re.compile(r"/vertex-ai/(?:training|prediction)/[a-z0-9-]+?-(?:cpu|gpu)\.(\d+)-(\d+)")
+
+
+def prebuilt_version(image: str) -> tuple[int, int] | None:
+    m = _PREBUILT_VERSION.search(image or "")
+    return (int(m[1]), int(m[2])) if m else None
+
+
+def _check_version_skew(b: _Builder) -> None:
+    """Every step that loads a trained model and its serving container run the framework version the
+    model was trained with. The prebuilt training and prediction containers do not come in the same
+    versions (a version without one is replaced by the closest higher one), so a model trained on
+    PyTorch 2.1 could be evaluated on 2.3 and served on 2.2. Frameworks read the formats of older
+    versions but not reliably those of newer ones (a scikit-learn pickle, an XGBoost UBJSON model, a
+    TorchScript archive): a loader older than the trainer is refused (E505); a newer one is a
+    substitution (W505)."""
+    for sid, users in sorted(b.model_users.items()):
+        trained = prebuilt_version(b.trained.get(sid, ""))
+        if trained is None:
+            continue
+        train_name = b.steps[sid]["name"]
+        for who, image, diag_id in users:
+            used = prebuilt_version(image)
+            if used is None or used == trained:
+                continue
+            tv, uv = ".".join(map(str, trained)), ".".join(map(str, used))
+            fw = (b.steps[sid].get("framework") or {}).get("name", "the framework")
+            if used < trained:
+                b.diags.append(Diagnostic(
+                    "E505", f"{who} would load the model of `{train_name}` (trained with {fw} {tv}) with {fw} {uv} "
+                            f"(`{image}`): an older {fw} cannot be trusted to read a newer model", diag_id,
+                    hint=f"pick a {fw} version that has Vertex training and prediction containers "
+                         f"({containers.TRAINING_DOC}, {containers.DOC}), or set `image` on the training step"))
+            else:
+                b.diags.append(Diagnostic(
+                    "W505", f"{who} loads the model of `{train_name}` (trained with {fw} {tv}) with {fw} {uv} "
+                            f"(`{image}`): Vertex has no {fw} {tv} container for it", diag_id,
+                    hint=f"pick a {fw} version that has Vertex training and prediction containers "
+                         f"({containers.TRAINING_DOC}, {containers.DOC})", severity="warning"))
 
 
 def _inputs(b: _Builder, step: dict, refs: dict[str, str]) -> tuple[dict, dict, list[str], list[str]]:
@@ -674,7 +738,8 @@ def lower_process(b: _Builder, step: dict, _m: dict) -> None:
 
 
 def lower_train(b: _Builder, step: dict, _m: dict) -> None:
-    _script_step(b, step, outputs={"model": "model"}, image=_image_for(b, step, step["framework"]))
+    b.trained[step["id"]] = image = _image_for(b, step, step["framework"])
+    _script_step(b, step, outputs={"model": "model"}, image=image)
 
 
 def _study(step: dict) -> dict:
@@ -698,7 +763,8 @@ def best_task(step: dict) -> str:
 
 
 def lower_tune(b: _Builder, step: dict, _m: dict) -> None:
-    _script_step(b, step, outputs={"model": "model"}, image=_image_for(b, step, step["framework"]),
+    b.trained[step["id"]] = image = _image_for(b, step, step["framework"])
+    _script_step(b, step, outputs={"model": "model"}, image=image,
                  tune={"study": _study(step), "max_trials": int(step["max_trials"]),
                        "parallel": int(step.get("parallel_trials") or 1)})
     # the study's best trial: its model (<tuning root>/<trial id>/model) becomes this task's artifact,
@@ -792,6 +858,39 @@ def _champion_task(b: _Builder, p: dict) -> None:
           task_inputs={"parameters": plat_task}, deps=[], cache=False)
 
 
+#: model task -> Vertex's evaluation metrics schema (the problem types of GCPC's evaluation importer,
+#: `container/_implementation/model_evaluation/import_model_evaluation.py`)
+EVALUATION_SCHEMAS = {
+    "classification": "gs://google-cloud-aiplatform/schema/modelevaluation/classification_metrics_1.0.0.yaml",
+    "regression": "gs://google-cloud-aiplatform/schema/modelevaluation/regression_metrics_1.0.0.yaml",
+}
+PROBLEM_TYPES = {"binary_classification": "classification", "multiclass_classification": "classification",
+                 "regression": "regression"}
+#: metric names evaluate steps commonly declare -> the field of the problem type's metrics schema
+#: (google-cloud-aiplatform's `google.ClassificationMetrics` / `google.RegressionMetrics` artifacts)
+SCHEMA_FIELDS = {
+    "classification": {"auc": "auRoc", "roc_auc": "auRoc", "auroc": "auRoc", "auprc": "auPrc", "pr_auc": "auPrc",
+                       "log_loss": "logLoss", "logloss": "logLoss", "precision": "precision", "recall": "recall",
+                       "f1": "f1Score", "f1_score": "f1Score", "accuracy": "accuracy"},
+    "regression": {"rmse": "rootMeanSquaredError", "mae": "meanAbsoluteError", "mape": "meanAbsolutePercentageError",
+                   "r2": "rSquared", "r_squared": "rSquared", "rmsle": "rootMeanSquaredLogError"},
+}
+
+
+def evaluation_import(model: dict, metric_names: list[str]) -> dict:
+    """How register imports the evaluate step's metrics as a Vertex ModelEvaluation: the schema of the
+    model's `task` (without one: regression when every declared metric is a regression metric, else
+    classification) and the declared metrics that schema has, under its field names. Every declared
+    metric is also kept, by its spec name, in the evaluation's metadata (`mlspec_metrics`), which the
+    champion side of gates reads."""
+    problem = PROBLEM_TYPES.get(model.get("task") or "")
+    if problem is None:
+        regression = SCHEMA_FIELDS["regression"]
+        problem = "regression" if metric_names and all(m in regression for m in metric_names) else "classification"
+    fields = {m: SCHEMA_FIELDS[problem][m] for m in metric_names if m in SCHEMA_FIELDS[problem]}
+    return {"problem_type": problem, "schema_uri": EVALUATION_SCHEMAS[problem], "fields": fields}
+
+
 def model_card(e: Env, model: dict, gates: list[dict]) -> dict:
     return {"name": model["name"], "description": model.get("description") or "",
             "intended_use": (model.get("card") or {}).get("intended_use"),
@@ -823,7 +922,8 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
     cond, c_in, t_in, c_deps = b.condition_for(step)
     fw = model.get("framework") or _model_framework(b, step["source"]) or {"name": "custom", "version": ""}
     gpu = any(e["model"] == model["id"] and e["compute"]["class"].startswith("gpu.") for e in b.e.ir["endpoints"])
-    serving = containers.serving_image(fw["name"], str(fw.get("version") or ""), b.e.region, gpu)
+    served = _trained_framework(b, step["source"], fw) or fw
+    serving = containers.serving_image(fw["name"], str(served.get("version") or ""), b.e.region, gpu)
     source_image = (b.steps.get(".".join(step["source"].split(".")[:2])) or {}).get("image")
     if fw["name"] == "custom" and source_image:
         # a custom image serves itself; it must implement Vertex's custom-container contract (AIP_* routes)
@@ -839,6 +939,9 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
             b.diags.append(Diagnostic("W505", f"Vertex has no prebuilt serving container for `{fw['name']}` "
                                               f"{fw.get('version')} or newer; using `{serving}`", model["id"],
                                       hint=f"pick a version listed at {containers.DOC}", severity="warning"))
+    if serving and not (fw["name"] == "custom" and source_image):
+        b.model_users.setdefault(".".join(step["source"].split(".")[:2]), []).append(
+            (f"the serving container of model `{model['name']}`", serving, model["id"]))
     gates = [b.gates[g] for g in model.get("gates") or [] if g in b.gates]
     shadowed = any(ep["model"] == model["id"] and ep["rollout"]["strategy"] == "shadow" for ep in b.e.ir["endpoints"])
     # a shadowed model is promoted by the shadow pipeline after `duration`, never straight at registration
@@ -847,6 +950,7 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
     config = {"model_id": b.e.model_id(model["name"]), "display_name": f"{b.e.prefix}-{model['name']}",
               "serving_image": serving, "aliases": aliases, "metric_names": metric_names,
               "explain": model.get("explain"), "card": model_card(b.e, model, gates),
+              "evaluation": evaluation_import(model, metric_names),
               "labels": b.e.lineage_labels, "service_account": b.e.sa_email("serving"),
               "features": [{"name": c["name"]} for d in b.e.ir["datasets"] for c in d.get("schema") or []
                            if c.get("role") == "feature"]}

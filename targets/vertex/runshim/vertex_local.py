@@ -92,8 +92,15 @@ def _model_id(name):
 
 
 class _Evaluation:
-    def __init__(self, metrics):
-        self.metrics = metrics
+    """aiplatform.ModelEvaluation: `metrics` and the resource (`gca_resource.metadata`)."""
+
+    def __init__(self, stored):
+        import types
+
+        stored = stored if "metrics" in stored else {"metrics": stored}  # registries written before metadata
+        self.metrics = stored["metrics"]
+        self.gca_resource = types.SimpleNamespace(metadata=stored.get("metadata") or {},
+                                                  metrics_schema_uri=stored.get("metrics_schema_uri", ""))
 
 
 class LocalModel:
@@ -188,10 +195,12 @@ class LocalModelServiceClient:
         if doc is None:
             from google.api_core import exceptions
             raise exceptions.NotFound(f"Model {req.parent} not found")
-        metrics = json_format.MessageToDict(t.ModelEvaluation.pb(req.model_evaluation).metrics)
+        pb = t.ModelEvaluation.pb(req.model_evaluation)
+        stored = {"metrics": json_format.MessageToDict(pb.metrics), "metadata": json_format.MessageToDict(pb.metadata),
+                  "metrics_schema_uri": pb.metrics_schema_uri}
         for v in doc["versions"]:
             if v["id"] == vid:
-                v["evaluations"].insert(0, metrics)
+                v["evaluations"].insert(0, stored)
         _save(doc, "models", mid + ".json")
         return req.model_evaluation
 

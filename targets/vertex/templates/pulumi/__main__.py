@@ -208,10 +208,18 @@ for r in D["act_as"]:
                                  role="roles/iam.serviceAccountUser", member=accounts[r["sa"]].member)
 
 # ------------------------------------------------------------------------ Vertex metadata store (MLS-GCP-041)
-metadata_store = gcp.vertex.AiMetadataStore(
-    "metadata-store", name=D["metadata_store"]["name"], project=PROJECT, region=REGION,
-    description="Vertex ML Metadata / Experiments store (CMEK), created before the first pipeline run",
-    encryption_spec=gcp.vertex.AiMetadataStoreEncryptionSpecArgs(kms_key_name=KEY_NAME), opts=opts(*key_grants))
+# `metadata_store` setting: "create" (default) creates the project's `default` store with CMEK; "import"
+# adopts an existing one (Pulumi's import refuses it unless it carries this CMEK key; `pulumi destroy`
+# leaves it in place); "existing" leaves it unmanaged (MLS-GCP-041 must then be waived).
+_store = D["metadata_store"]
+metadata_store = None
+if _store.get("mode", "create") != "existing":
+    _adopt = _store.get("mode") == "import"
+    metadata_store = gcp.vertex.AiMetadataStore(
+        "metadata-store", name=_store["name"], project=PROJECT, region=REGION,
+        description="Vertex ML Metadata / Experiments store (CMEK), created before the first pipeline run",
+        encryption_spec=gcp.vertex.AiMetadataStoreEncryptionSpecArgs(kms_key_name=KEY_NAME),
+        opts=opts(*key_grants, import_=_store["import_id"] if _adopt else None, retain_on_delete=_adopt))
 
 # ------------------------------------------------------------------------ code, runtime, compiled pipelines
 code_bucket = buckets["code"]  # code, runtime helper, compiled specs: no component SA may write it

@@ -493,7 +493,7 @@ def op_champion(a) -> None:
         model = aiplatform.Model(f"{a.model}@{a.alias}")
         evaluations = model.list_model_evaluations()
         if evaluations:
-            found = dict(evaluations[0].metrics or {})
+            found = evaluation_metrics(evaluations[0])
             out = {"has_champion": True, **{m: float(found.get(m, 0.0)) for m in names}}
     except exceptions.NotFound:
         pass
@@ -536,6 +536,23 @@ def op_resolve(a) -> None:
     ex = _executor(a)
     _init(_params(ex))
     _set_outputs(ex, {"model_uri": aiplatform.Model(a.model).uri})
+
+
+def evaluation_request(metrics: dict, evaluation: dict) -> dict:
+    """A ModelEvaluation (proto field names) for the model's problem type: the metrics its schema has,
+    under the schema's field names; every metric by its spec name in `metadata.mlspec_metrics`."""
+    return {"display_name": "mlspec-evaluate", "metrics_schema_uri": evaluation["schema_uri"],
+            "metrics": {field: metrics[name] for name, field in sorted(evaluation["fields"].items()) if name in metrics},
+            "metadata": {"mlspec_metrics": dict(sorted(metrics.items())), "problem_type": evaluation["problem_type"]}}
+
+
+def evaluation_metrics(evaluation) -> dict:
+    """The spec-named metrics of an imported evaluation (older versions: its schema metrics)."""
+    from collections.abc import Mapping
+
+    meta = getattr(getattr(evaluation, "gca_resource", None), "metadata", None)
+    named = meta.get("mlspec_metrics") if isinstance(meta, Mapping) else None
+    return dict(named) if isinstance(named, Mapping) else dict(evaluation.metrics or {})
 
 
 def op_register(a) -> None:
@@ -584,13 +601,8 @@ def op_register(a) -> None:
         model = aiplatform.Model.upload(**upload)
     if metrics:
         client = aiplatform.gapic.ModelServiceClient(client_options={"api_endpoint": f"{p['location']}-aiplatform.googleapis.com"})
-        from google.protobuf import json_format, struct_pb2
-
-        value = json_format.ParseDict(metrics, struct_pb2.Value())
-        client.import_model_evaluation(parent=model.versioned_resource_name, model_evaluation={
-            "display_name": "mlspec-evaluate", "metrics_schema_uri":
-                "gs://google-cloud-aiplatform/schema/modelevaluation/classification_metrics_1.0.0.yaml",
-            "metrics": value})
+        client.import_model_evaluation(parent=model.versioned_resource_name,
+                                       model_evaluation=evaluation_request(metrics, cfg["evaluation"]))
     _set_outputs(ex, {"model_version": model.versioned_resource_name})
 
 
