@@ -47,6 +47,11 @@ HEAVY = ("validate", "process", "train", "tune", "evaluate", "bias_check", "expl
 CEL_OPS = {">=", ">", "<=", "<", "==", "!="}
 #: output artifact of a spot train task: the CustomJob's base output directory (AIP_CHECKPOINT_DIR below it)
 CHECKPOINTS = "checkpoints"
+#: `on_failure`: the exit handler's task writes one entry per failed run to this Cloud Logging log; a
+#: log-match alert policy per pipeline (the Pulumi program) notifies the pipeline's channels
+FAILURE_LOG = "mlspec-pipeline-failures"
+EXIT_HANDLER = "exit-handler-1"
+NOTIFY_TASK = "notify-failure"
 
 
 def _p(name: str) -> str:
@@ -92,6 +97,7 @@ class _Builder:
         self.condition_gates: dict[str, list[dict]] = {}  # CEL condition -> the gates it encodes
         self.trained: dict[str, str] = {}  # train/tune step id -> its image
         self.model_users: dict[str, list[tuple[str, str, str]]] = {}  # step id -> (who, image, diag id)
+        self.gate_fail_tasks: list[str] = []  # tasks that fail the run because a gate did not pass
 
     # ------------------------------------------------------------------ plumbing
     def add(self, name: str, *, inputs: dict, outputs: dict, executor: dict, task_inputs: dict,
@@ -337,6 +343,8 @@ def build_pipeline(e: Env, p: dict, diags: list[Diagnostic]) -> dict:
 
     root_params = _root_parameters(e, p)
     _nest_gates(b, root_params)
+    if p.get("on_failure"):
+        _exit_handler(b, root_params)
     return {
         "components": dict(sorted(b.components.items())),
         "deploymentSpec": {"executors": dict(sorted(b.executors.items()))},
@@ -444,6 +452,7 @@ def _nest_gates(b: _Builder, root_params: dict) -> None:
                                     f"condition-{counter + 2}")
         counter += 2
         fail_task = f"gate-{label}-failed"
+        b.gate_fail_tasks.append(fail_task)
 
         def defs(channels_p, channels_a):
             out: dict[str, Any] = {}
@@ -491,6 +500,56 @@ def _nest_gates(b: _Builder, root_params: dict) -> None:
         b.tasks[branches] = {"componentRef": {"name": f"comp-{branches}"},
                              "dependentTasks": sorted(outer_deps - members), "inputs": root_inputs,
                              "taskInfo": {"name": branches}}
+
+
+def _leaf_tasks(b: _Builder, tasks: dict) -> list[str]:
+    """Every container task of a DAG and its sub-DAGs."""
+    out = []
+    for name, task in tasks.items():
+        comp = b.components[task["componentRef"]["name"]]
+        out += _leaf_tasks(b, comp["dag"]["tasks"]) if "dag" in comp else [name]
+    return out
+
+
+def _exit_handler(b: _Builder, root_params: dict) -> None:
+    """`on_failure`: the way the KFP compiler lowers ``with dsl.ExitHandler(notify): ...``: the
+    pipeline's tasks move into the sub-DAG ``exit-handler-1`` (root parameters enter it as
+    ``pipelinechannel--<name>``), and ``notify-failure`` runs after it whatever its outcome
+    (``ALL_UPSTREAM_TASKS_COMPLETED``), reading its ``PipelineTaskFinalStatus``. When the run failed
+    for another reason than a gate that did not pass (docs/language.md: not a failure), the task
+    writes an entry to the `mlspec-pipeline-failures` log, which a log-match alert policy of the stack
+    turns into a notification to the pipeline's channels."""
+    used: set[str] = set()
+    for task in b.tasks.values():
+        for key, src in ((task.get("inputs") or {}).get("parameters") or {}).items():
+            if "componentInputParameter" in src:
+                used.add(src["componentInputParameter"])
+                task["inputs"]["parameters"][key] = {"componentInputParameter": "pipelinechannel--"
+                                                     + src["componentInputParameter"]}
+    leaves = sorted(_leaf_tasks(b, b.tasks))
+    b.components[f"comp-{EXIT_HANDLER}"] = {
+        "dag": {"tasks": dict(sorted(b.tasks.items()))},
+        "inputDefinitions": {"parameters": {f"pipelinechannel--{n}": {"parameterType": root_params[n]["parameterType"]}
+                                            for n in sorted(used)}}}
+    config = {"pipeline": b.p["name"], "log": FAILURE_LOG, "tasks": leaves, "gate_tasks": sorted(b.gate_fail_tasks),
+              "channels": [c.split(".", 1)[-1] for c in b.p["on_failure"]]}
+    plat_in, plat_task = b.platform(PLATFORM_LIGHT)
+    b.components[f"comp-{NOTIFY_TASK}"] = {
+        "executorLabel": f"exec-{NOTIFY_TASK}",
+        "inputDefinitions": {"parameters": {**{k: {"parameterType": t} for k, t in plat_in.items()},
+                                            "status": {"isOptional": True, "parameterType": "TASK_FINAL_STATUS"}}}}
+    b.executors[f"exec-{NOTIFY_TASK}"] = _runtime("notify_failure", ["--config", json.dumps(config, sort_keys=True)])
+    b.tasks = {
+        EXIT_HANDLER: {"componentRef": {"name": f"comp-{EXIT_HANDLER}"},
+                       "inputs": {"parameters": {f"pipelinechannel--{n}": {"componentInputParameter": n}
+                                                 for n in sorted(used)}},
+                       "taskInfo": {"name": EXIT_HANDLER}},
+        NOTIFY_TASK: {"cachingOptions": {}, "componentRef": {"name": f"comp-{NOTIFY_TASK}"},
+                      "dependentTasks": [EXIT_HANDLER],
+                      "inputs": {"parameters": {**plat_task, "status": {"taskFinalStatus": {"producerTask": EXIT_HANDLER}}}},
+                      "taskInfo": {"name": NOTIFY_TASK},
+                      "triggerPolicy": {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}},
+    }
 
 
 def _collect_champion(node: dict, out: list[str]) -> None:

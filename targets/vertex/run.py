@@ -157,11 +157,17 @@ class VertexRun:
             t = tasks[name]
             comp = self.spec["components"][t["componentRef"]["name"]]
             clock = engine.Clock()
+            # an exit handler's task (KFP: ALL_UPSTREAM_TASKS_COMPLETED) runs whatever its upstream did
+            finally_task = (t.get("triggerPolicy") or {}).get("strategy") == "ALL_UPSTREAM_TASKS_COMPLETED"
             why = skip
-            if not why and self._stopped:
+            if not why and self._stopped and not finally_task:
                 why = f"not started: task {self._stopped} failed"
             rec = None
-            if not why:
+            if finally_task and not why:
+                for d in sorted(deps[name]):
+                    if self.status.get(d) == engine.NOT_RUNNABLE:
+                        rec = StepRecord(name, engine.NOT_RUNNABLE, reason=f"depends on {d}, which cannot run locally")
+            elif not why:
                 for d in sorted(deps[name]):
                     st = self.status.get(d)
                     if st == engine.SKIPPED:
@@ -241,6 +247,26 @@ class VertexRun:
                       engine.PENDING if VERTEX_PENDING_ALIAS in version["aliases"] else "registered")
             self.report.registered.append(engine.Registered(mid, vid, status))
 
+    _TASK_STATES = {engine.SUCCEEDED: "SUCCEEDED", engine.FAILED: "FAILED", engine.SKIPPED: "SKIPPED",
+                    engine.NOT_RUNNABLE: "NOT_TRIGGERED"}
+
+    def _final_status(self, producer: str) -> dict[str, Any]:
+        """A ``PipelineTaskFinalStatus`` of a DAG task, as Vertex hands it to an exit handler's task; the
+        run's task details are recorded for ``PipelineJob.get`` (runshim) at the same time."""
+        job = f"projects/{self.stack.get('project')}/locations/{self.stack.get('region')}/pipelineJobs/{self.job_name}"
+        failed = [r.name for r in self.report.steps if r.status == engine.FAILED]
+        state = "FAILED" if self.status.get(producer) == engine.FAILED else "SUCCEEDED"
+        doc = {"name": job, "task_details": [{"task_name": r.name, "state": self._TASK_STATES[r.status]}
+                                             for r in self.report.steps]}
+        path = self.registry / "pipeline_jobs" / f"{self.job_name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2, sort_keys=True), encoding="utf-8")
+        out: dict[str, Any] = {"state": state, "pipelineJobResourceName": job, "pipelineTaskName": producer}
+        if failed:
+            out["error"] = {"code": 9, "message": "The DAG failed because some tasks failed. The failed tasks are: "
+                                                  f"[{', '.join(failed)}]."}
+        return out
+
     def _runtime_parameter(self, name: str) -> Any:
         net = self.stack.get("network") or {}
         if name == "network" and isinstance(net, dict) and net.get("network"):
@@ -270,6 +296,8 @@ class VertexRun:
                 params[k] = outs[ref["outputParameterKey"]]
             elif "runtimeValue" in v:
                 params[k] = v["runtimeValue"].get("constant")
+            elif "taskFinalStatus" in v:
+                params[k] = self._final_status(v["taskFinalStatus"]["producerTask"])
             else:
                 raise NotRunnable(f"input parameter `{k}` uses {', '.join(v)}")
         for k, v in (spec_in.get("artifacts") or {}).items():

@@ -332,6 +332,24 @@ for ch in D["channels"]:
         labels=labels, sensitive_labels=sensitive, user_labels=LABELS)
 
 
+# `on_failure`: the pipeline's exit handler logs a failed run; this policy notifies the channels
+for p in D["pipelines"]:
+    fa = p.get("failure_alert")
+    if fa:
+        gcp.monitoring.AlertPolicy(
+            f"alert-failed-{p['key']}", project=PROJECT, display_name=fa["display_name"], combiner="OR",
+            user_labels=LABELS,
+            conditions=[gcp.monitoring.AlertPolicyConditionArgs(
+                display_name=f"{fa['display_name']} log entry",
+                condition_matched_log=gcp.monitoring.AlertPolicyConditionConditionMatchedLogArgs(filter=fa["filter"]))],
+            alert_strategy=gcp.monitoring.AlertPolicyAlertStrategyArgs(
+                notification_rate_limit=gcp.monitoring.AlertPolicyAlertStrategyNotificationRateLimitArgs(period="300s"),
+                auto_close="1800s"),
+            documentation=gcp.monitoring.AlertPolicyDocumentationArgs(content=fa["documentation"],
+                                                                      mime_type="text/markdown"),
+            notification_channels=[channels[n].name for n in fa["channels"]])
+
+
 def pubsub_channel(topic_name: str) -> gcp.monitoring.NotificationChannel:
     key = f"pubsub-{topic_name}"
     if key not in channels:

@@ -822,9 +822,58 @@ def _psi(expected: list[float], actual: list[float], bins: int = 10) -> float:
     return float(sum((ai - ei) * math.log(ai / ei) for ei, ai in zip(e, a)))
 
 
+def failed_tasks(job_name: str, tasks: list[str]) -> list[str]:
+    """The container tasks of the pipeline run that failed (from the PipelineJob's task details)."""
+    from google.cloud import aiplatform
+
+    job = aiplatform.PipelineJob.get(job_name)
+    return sorted({t.task_name for t in job.task_details if t.state.name == "FAILED" and t.task_name in tasks})
+
+
+def failure_entry(cfg: dict, status: dict, failed: list[str], job_name: str) -> dict | None:
+    """The log entry a failed run writes (None: the run succeeded, or only a gate did not pass, which
+    docs/language.md says is not a failure)."""
+    if status.get("state") == "SUCCEEDED":
+        return None
+    if failed and all(t in cfg["gate_tasks"] for t in failed):
+        return None
+    error = status.get("error") or {}
+    return {"pipeline": cfg["pipeline"], "pipeline_job": job_name, "state": status.get("state") or "FAILED",
+            "failed_tasks": failed, "error": error.get("message") or "", "channels": cfg["channels"]}
+
+
+def op_notify_failure(a) -> None:
+    """The exit handler's task: write one `mlspec-pipeline-failures` entry when the run failed; a
+    log-match alert policy notifies the pipeline's `on_failure` channels."""
+    import google.auth
+    from google.auth.transport.requests import AuthorizedSession
+
+    ex = _executor(a)
+    p = _params(ex)
+    cfg = json.loads(a.config)
+    status = ex.get("inputs", {}).get("parameterValues", {}).get("status") or {}
+    job_name = status.get("pipelineJobResourceName") or a.pipeline_job
+    _init(p)
+    failed = failed_tasks(job_name, cfg["tasks"]) if status.get("state") != "SUCCEEDED" else []
+    entry = failure_entry(cfg, status, failed, job_name)
+    if entry is None:
+        print(f"mlspec notify: pipeline {cfg['pipeline']} {status.get('state', '').lower() or 'ended'}"
+              + (f" at gate task(s) {', '.join(failed)} (a gate that does not pass is not a failure)" if failed else ""))
+        return
+    creds, _project = google.auth.default(scopes=["https://www.googleapis.com/auth/logging.write"])
+    body = {"entries": [{"logName": f"projects/{p['project']}/logs/{cfg['log']}", "severity": "ERROR",
+                         "resource": {"type": "global", "labels": {"project_id": p["project"]}},
+                         "labels": {"mlspec-pipeline": cfg["pipeline"]}, "jsonPayload": entry}]}
+    r = AuthorizedSession(creds).post("https://logging.googleapis.com/v2/entries:write", json=body, timeout=60)
+    r.raise_for_status()
+    print(f"mlspec notify: pipeline {cfg['pipeline']} failed ({', '.join(failed) or entry['error']}); "
+          f"channels {', '.join(cfg['channels'])} notified through the {cfg['log']} log")
+
+
 OPS = {"validate": op_validate, "evaluate": op_evaluate, "bias": op_bias, "explain": op_explain,
        "predict": op_predict, "metrics": op_metrics, "champion": op_champion, "register": op_register,
-       "monitor": op_monitor, "shadow": op_shadow, "resolve": op_resolve, "best_trial": op_best_trial}
+       "monitor": op_monitor, "shadow": op_shadow, "resolve": op_resolve, "best_trial": op_best_trial,
+       "notify_failure": op_notify_failure}
 
 
 def main(argv: list[str]) -> None:
