@@ -33,7 +33,7 @@ PROSE = """\
 | `<env>/monitors/<monitor>.yml`, `<env>/monitors/reference/<dataset>/MLTable` | azureml-schedule, mltable | model-monitoring schedules (`create_monitor`) and the MLTable over each baseline dataset they compare with |
 | `<env>/endpoints/<endpoint>/endpoint.yml`, `<slot>-deployment.yml`, `traffic.yml` | azureml-online-endpoint, azureml-online-deployment | the first release as CLI files: the endpoint (no traffic), its deployments (slot `blue`, or `ab-<variant>`), then `az ml online-endpoint update --file traffic.yml` |
 | `environments/<name>.yml`, `environments/<name>.conda.yml` | environment-definition, conda-environment | Azure ML environments (base image + pinned framework, MLflow, tools); `az ml environment create` builds them into the stack registry, components reference `azureml:<name>:<version>` |
-| `code/_mlspec/*.py`, `code/_mlspec/config/<env>/...json` | helper-script, step-config | mlspec's step scripts, the launcher wrapper `track.py`, the scoring script `score.py` and their settings (JSON data, never command-line text) |
+| `code/_mlspec/*.py`, `code/_mlspec/config/<env>/<pipeline>.json`, `code/_mlspec/config/<env>/serving/<model>.json` | helper-script, step-config | mlspec's step scripts, the launcher wrapper `track.py`, the scoring script `score.py` and their settings (JSON data, never command-line text) |
 | `code/<path>` | source-script | the spec's scripts (copied by the front end); every `code:` field points at `code/` |
 
 Deploy: `mlspec apply SPEC --target azureml --env ENV` runs `pulumi up` (infrastructure,

@@ -176,6 +176,7 @@ class PipelineBuilder:
         self.inputs: dict[str, dict] = {}
         self.jobs: dict[str, dict] = {}
         self.artifacts: list[tuple[str, str, Any, str]] = []
+        self.configs: dict[str, dict] = {}   # step name -> its helper/wrapper settings
         self.uses_spec_input = False
 
     # ------------------------------------------------------------------ references
@@ -246,13 +247,18 @@ class PipelineBuilder:
             "command": command,
         }
 
+    @property
+    def config_path(self) -> str:
+        """One settings file per pipeline and environment, keyed by step name (a file per step
+        made thousands of files for a large pipeline; each step reads its own key, `--step`)."""
+        return f"_mlspec/config/{self.env.name}/{self.p['name']}.json"
+
     def helper_command(self, script: str, step: dict, args: list[str]) -> str:
-        cfg = f"_mlspec/config/{self.env.name}/{self.p['name']}/{step['name']}.json"
-        return shell_command(["python", f"_mlspec/{script}.py", "--config", cfg, *args])
+        return shell_command(["python", f"_mlspec/{script}.py", "--config", self.config_path,
+                              "--step", step["name"], *args])
 
     def add_config(self, step_name: str, data: dict) -> None:
-        path = f"code/_mlspec/config/{self.env.name}/{self.p['name']}/{step_name}.json"
-        self.artifacts.append((path, "step-config", data, "json"))
+        self.configs[step_name] = data
 
     # ------------------------------------------------------------------ per kind
     def lower_step(self, step: dict) -> None:
@@ -330,7 +336,6 @@ class PipelineBuilder:
                     metrics_flag = f.name
         self._with_ordering(step, bound, comp_inputs)   # `after_*` inputs: declared, never on the command line
         lineage = self.env.lineage_tags(self.p)
-        cfg = f"_mlspec/config/{self.env.name}/{self.p['name']}/{step['name']}.json"
         self.add_config(step["name"], {  # no spec hash here: it is the pipeline job's (tags, input), so
             # a spec edit rewrites the pipeline definition, not every step's config
             "tags": {**{k: v for k, v in lineage.items() if k != "mlspec-spec-sha256"}, "mlspec-step": step["id"]},
@@ -341,7 +346,8 @@ class PipelineBuilder:
             # `retries`: command jobs have no retry setting; the wrapper reruns the script
             **({"retries": int(step["retries"]), "outputs": outputs} if step.get("retries") else {})})
         comp = self.component(step, inputs=comp_inputs, outputs=outputs,
-                              command=shell_command(["python", "_mlspec/track.py", "--config", cfg, script, *args]),
+                              command=shell_command(["python", "_mlspec/track.py", "--config", self.config_path,
+                                               "--step", step["name"], script, *args]),
                               framework=framework,
                               image=step.get("image"), gpu=self.env.is_gpu(step.get("compute")),
                               description=description)
@@ -597,7 +603,11 @@ def _version_components(env, b: PipelineBuilder) -> list[str]:
     versions: dict[str, str] = {}
     for path, doc in comps:
         if doc.get("type") != "pipeline":
-            doc["version"] = versions[path] = content_version(doc, code)
+            # the step's settings (its key of the pipeline's config file) are part of its content
+            stem = path.rsplit("/", 1)[-1][:-len(".yml")]
+            settings = b.configs.get(stem, b.configs.get(stem.removesuffix("_trial")))
+            salt = (json.dumps(settings, sort_keys=True, default=str),) if settings is not None else ()
+            doc["version"] = versions[path] = content_version(doc, code, *salt)
     for path, doc in comps:
         if doc.get("type") == "pipeline":
             trial = (doc.get("jobs", {}).get("sweep") or {}).get("trial", "")
@@ -613,6 +623,8 @@ def finish_pipeline(env, b: PipelineBuilder, *, name: str, description: str, tag
     Returns (artifacts, runnable): runnable is what the Pulumi program (job schedules) and the
     retraining workflow need to submit the registered pipeline component as a job."""
     folder = b.folder
+    if b.configs:
+        b.artifacts.append(("code/" + b.config_path, "step-config", dict(sorted(b.configs.items())), "json"))
     inputs = dict(sorted(b.inputs.items()))
     # lineage: the spec hash is pipeline-job metadata (tags, and the input the register step
     # records on the model version); the pipeline component is versioned by its own content

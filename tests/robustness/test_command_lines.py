@@ -159,9 +159,9 @@ def _check_azure(res: api.Result) -> int:
         trial = _trial_values(s)
         argv, values = _azure_argv(comp, trial)
         script = s.get("script") or s.get("entry_point")
-        assert argv[:5] == ["python", "_mlspec/track.py", "--config",
-                            f"_mlspec/config/{env}/{p['name']}/{s['name']}.json", script], argv
-        rest = argv[5:]
+        assert argv[:7] == ["python", "_mlspec/track.py", "--config",
+                            f"_mlspec/config/{env}/{p['name']}.json", "--step", s["name"], script], argv
+        rest = argv[7:]
         # the intended tokens: one `--name value` pair per placeholder, in the order written
         intended = [t for m in _PLACEHOLDER.finditer(comp["command"])
                     for t in (f"--{m.group(2)}", values[f"{m.group(1)}.{m.group(2)}"])]
@@ -261,10 +261,10 @@ def test_hostile_values_survive_the_azure_shell(hostile: Path):
     assert comps
     for comp in comps:
         argv, _ = _azure_argv(comp, {})
-        got = dict(zip(argv[5::2], argv[6::2]))
+        got = dict(zip(argv[7::2], argv[8::2]))
         for k, v in HOSTILE_VALUES.items():
             assert got[f"--{k}"] == v
-        assert argv[4] == "churn/src/feat-v2+x@1.py"
+        assert argv[6] == "churn/src/feat-v2+x@1.py"
 
 
 INJECTIONS = [

@@ -111,8 +111,8 @@ def test_track_wrapper_runs_the_script_with_its_arguments(snapshot, tmp_path):
     (snapshot / "src" / "train.py").write_text(
         "import json, sys\nif __name__ == '__main__':\n    json.dump(sys.argv, open('argv.json', 'w'))\n")
     cfg = {"tags": {"mlspec-code-sha256": "cd"}, "params": {"eta": 0.2}, "autolog": False, "code_dir": "src"}
-    (snapshot / "cfg.json").write_text(json.dumps(cfg))
-    out = subprocess.run([sys.executable, "_mlspec/track.py", "--config", "cfg.json", "src/train.py",
+    (snapshot / "cfg.json").write_text(json.dumps({"other": {}, "train": cfg}))  # the pipeline's file, by step
+    out = subprocess.run([sys.executable, "_mlspec/track.py", "--config", "cfg.json", "--step", "train", "src/train.py",
                           "--train", "/data", "--eta", "0.2"], cwd=snapshot, capture_output=True, text=True,
                          timeout=120, env={"PATH": "/usr/bin:/bin", "MLFLOW_TRACKING_URI": f"file://{tmp_path}/mlruns",
                                               "MLFLOW_ALLOW_FILE_STORE": "true", "HOME": str(tmp_path)})

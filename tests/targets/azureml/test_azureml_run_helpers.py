@@ -62,16 +62,17 @@ def test_job_run_is_the_services_and_the_wrapper_logs_the_objective_to_it(code, 
     pytest.importorskip("mlflow")
     (code / "src").mkdir()
     (code / "src" / "train.py").write_text(TRAIN)
-    (code / "cfg.json").write_text(json.dumps({"tags": {"mlspec-step": "step.train"}, "params": {"eta": 0.1},
-                                               "autolog": False, "code_dir": "src", "requirements": None,
-                                               "metrics_flag": "metrics"}))
+    (code / "cfg.json").write_text(json.dumps({"train": {
+        "tags": {"mlspec-step": "step.train"}, "params": {"eta": 0.1}, "autolog": False, "code_dir": "src",
+        "requirements": None, "metrics_flag": "metrics"}}))
     model, metrics = tmp_path / "model", tmp_path / "metrics"
     model.mkdir()
     metrics.mkdir()
     with TrackingServer(tmp_path / "artifacts") as srv:
         exp = srv.store.experiment("fraud-detection")
         rid = srv.store.create_run(exp, "train", {"mlspec-pipeline": "pipeline.training"})
-        out = subprocess.run([sys.executable, "_mlspec/track.py", "--config", "cfg.json", "src/train.py",
+        out = subprocess.run([sys.executable, "_mlspec/track.py", "--config", "cfg.json", "--step", "train",
+                              "src/train.py",
                               "--model", str(model), "--metrics", str(metrics)], cwd=code, capture_output=True,
                              text=True, timeout=300,
                              env=_env(tmp_path, MLFLOW_TRACKING_URI=srv.uri, MLFLOW_RUN_ID=rid,
@@ -337,7 +338,7 @@ def test_step_retries_rerun_the_script_in_the_same_job(tmp_path, retries):
         assert steps["split"].status == "failed" and "exit code 3" in steps["split"].reason
         return
     assert out.report.status == "succeeded", [(s.name, s.status, s.reason) for s in out.report.steps]
-    cfg = json.loads((build / "code/_mlspec/config/prod/train/split.json").read_text())
+    cfg = json.loads((build / "code/_mlspec/config/prod/train.json").read_text())["split"]
     assert cfg["retries"] == 1 and cfg["outputs"] == ["train", "holdout"]
     log = (tmp_path / "w/azureml/prod/train/work/logs/split.log").read_text()
     assert "the script failed (exit 3); attempt 2 of 2" in log

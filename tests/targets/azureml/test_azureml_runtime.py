@@ -153,13 +153,14 @@ def test_track_wrapper_keeps_the_scripts_run_and_logs_the_objective(code, tmp_pa
     cfg = {"tags": {"mlspec-step": "step.train", "mlspec-code-sha256": "cd"}, "params": {"eta": 0.1},
            "autolog": False, "script": "proj/src/train.py", "code_dir": "proj/src", "requirements": None,
            "metrics_flag": "metrics"}
-    (code / "cfg.json").write_text(json.dumps(cfg))
+    (code / "cfg.json").write_text(json.dumps({"train": cfg}))
     model, metrics = tmp_path / "model", tmp_path / "metrics"
     model.mkdir()
     store = tmp_path / "mlruns"
     env = {"PATH": os.environ["PATH"], "MLFLOW_TRACKING_URI": store.as_uri(), "HOME": str(tmp_path),
            "MLFLOW_ALLOW_FILE_STORE": "true"}
-    out = subprocess.run([sys.executable, "_mlspec/track.py", "--config", "cfg.json", "proj/src/train.py",
+    out = subprocess.run([sys.executable, "_mlspec/track.py", "--config", "cfg.json", "--step", "train",
+                          "proj/src/train.py",
                           "--train", str(tmp_path), "--model", str(model), "--metrics", str(metrics),
                           "--eta", "0.1"], cwd=code, capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -110,8 +110,8 @@ def test_pipeline_shape(max_build):
     train = yaml.safe_load((max_build / "prod/pipelines/training/components/train.yml").read_text())
     assert train["inputs"]["max_depth"] == {"type": "integer", "default": 6}
     assert "--max_depth '${{inputs.max_depth}}'" in train["command"]  # quoted for the shell
-    assert train["command"].startswith("python _mlspec/track.py --config _mlspec/config/prod/training/train.json "
-                                       "src/train.py ")
+    assert train["command"].startswith("python _mlspec/track.py --config _mlspec/config/prod/training.json "
+                                       "--step train src/train.py ")
     sweep = yaml.safe_load((max_build / "prod/pipelines/training/components/tune.yml").read_text())
     s = sweep["jobs"]["sweep"]
     assert s["objective"] == {"goal": "maximize", "primary_metric": "auc"}
@@ -204,20 +204,24 @@ def test_no_secrets_in_yaml(max_build):
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_step_configs_are_json_data(max_lowering, env):
     configs = [a for a in max_lowering.artifacts if a.kind == "step-config" and f"/config/{env}/" in a.path]
-    assert {a.path.rsplit("/", 1)[1] for a in configs if "/training/" in a.path} == {
-        "validate.json", "prepare.json", "train.json", "tune.json", "evaluate.json", "fairness.json", "explain.json",
-        "score_holdout.json", "quality.json", "register.json"}
+    # one settings file per pipeline, keyed by step (not one file per step: a 1,000-step pipeline
+    # made thousands of files)
+    training = next(a.content for a in configs if a.path == f"code/_mlspec/config/{env}/training.json")
+    assert set(training) == {
+        "validate", "prepare", "train", "tune", "evaluate", "fairness", "explain",
+        "score_holdout", "quality", "register"}
+    assert not any("/training/" in a.path for a in configs)
     # no config holds the spec hash (it is the pipeline job's, issue 16): a spec edit rewrites the
     # pipeline definition, not the code snapshot
     assert not any("ab" * 32 in json.dumps(a.content) for a in configs)
-    train = next(a.content for a in configs if a.path.endswith("training/train.json"))
+    train = training["train"]
     assert train["params"] == {"max_depth": 6, "eta": 0.2, "rounds": 200, "objective": "binary:logistic"}
     assert train["tags"]["mlspec-code-sha256"] == "cd" * 32 and "autolog" not in train
-    reg = next(a.content for a in configs if a.path.endswith("training/register.json"))
+    reg = training["register"]
     assert reg["stage"] == ("pending_approval" if env == "prod" else "approved")
     assert reg["lineage"]["mlspec.code_sha256"] == "cd" * 32
     assert "gates" not in reg["card"]  # the card's gates are the gate steps' decisions (register.py)
-    gate = next(a.content for a in configs if a.path.endswith("training/quality.json"))
+    gate = training["quality"]
     assert "number" not in json.dumps(gate["requires"]) and gate["thresholds"]  # values: the pipeline's
     assert reg["card"]["intended_use"] == "Real-time card fraud scoring"
 

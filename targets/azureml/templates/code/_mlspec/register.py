@@ -15,12 +15,11 @@ import shutil
 import sys
 import tempfile
 
-from _common import MODEL_FILES, credential, ml_client, model_dir, principal_id, write_json
+from _common import MODEL_FILES, credential, load_config, ml_client, model_dir, principal_id, write_json
 
 argv = sys.argv[1:]
 paths = {argv[i][2:]: argv[i + 1] for i in range(0, len(argv) - 1, 2) if argv[i].startswith("--")}
-with open(paths.pop("config"), encoding="utf-8") as f:
-    cfg = json.load(f)
+cfg = load_config(paths.pop("config"), paths.pop("step", None))
 # lineage: the spec hash is the pipeline job's `mlspec_spec_sha256` input, bound to this step
 lineage = dict(cfg["lineage"])
 spec_sha256 = paths.pop("spec_sha256", "")

@@ -13,14 +13,21 @@ import sys
 def parse(*names, outputs=()):
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
+    ap.add_argument("--step", default=None)
     for n in names:
         ap.add_argument("--" + n, default=None)
     for n in outputs:
         ap.add_argument("--" + n, required=True)
     args, _unknown = ap.parse_known_args()   # `after_*` ordering inputs are accepted and ignored
-    with open(args.config, encoding="utf-8") as f:
+    return args, load_config(args.config, args.step)
+
+
+def load_config(path, step=None):
+    """The step's settings: its key of the pipeline's config file (`--config FILE --step NAME`),
+    or the whole file when no step is named (a serving or monitor config)."""
+    with open(path, encoding="utf-8") as f:
         cfg = json.load(f)
-    return args, cfg
+    return cfg[step] if step is not None else cfg
 
 
 def read_table(path, fmt=None):

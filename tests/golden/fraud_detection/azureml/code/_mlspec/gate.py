@@ -9,12 +9,11 @@ import json
 import os
 import sys
 
-from _common import fail, ml_client, write_json
+from _common import fail, load_config, ml_client, write_json
 
 argv = sys.argv[1:]
 paths = {argv[i][2:]: argv[i + 1] for i in range(0, len(argv) - 1, 2) if argv[i].startswith("--")}
-with open(paths.pop("config"), encoding="utf-8") as f:
-    cfg = json.load(f)
+cfg = load_config(paths.pop("config"), paths.pop("step", None))
 decision_dir = paths.pop("decision")
 thresholds = {name: float(paths.pop(name)) for name in cfg.get("thresholds") or []}
 metrics = {}

@@ -1,6 +1,6 @@
 """mlspec launcher wrapper: run a spec script in the job's MLflow run, with lineage recorded.
 
-usage: python _mlspec/track.py --config <json> <script.py> [script args...]
+usage: python _mlspec/track.py --config <json> --step <name> <script.py> [script args...]
 
 The script receives exactly the portable contract's command line (compiler/contract.py). Before
 it runs, the wrapper
@@ -22,15 +22,15 @@ import shutil
 import subprocess
 import sys
 
-if len(sys.argv) < 4 or sys.argv[1] != "--config":
+if len(sys.argv) < 6 or sys.argv[1] != "--config" or sys.argv[3] != "--step":
     raise SystemExit(__doc__)
 with open(sys.argv[2], encoding="utf-8") as f:
-    cfg = json.load(f)
+    cfg = json.load(f)[sys.argv[4]]  # the pipeline's settings file holds every step's, by name
 
 code_root = os.getcwd()
-script = os.path.abspath(sys.argv[3])
-script_argv = sys.argv[4:]
-code_dir = os.path.abspath(os.path.join(code_root, cfg.get("code_dir") or os.path.dirname(sys.argv[3]) or "."))
+script = os.path.abspath(sys.argv[5])
+script_argv = sys.argv[6:]
+code_dir = os.path.abspath(os.path.join(code_root, cfg.get("code_dir") or os.path.dirname(sys.argv[5]) or "."))
 
 if cfg.get("requirements"):
     subprocess.check_call([sys.executable, "-m", "pip", "install", "--no-input", "-r",
