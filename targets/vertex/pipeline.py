@@ -732,6 +732,15 @@ def _heavy(b: _Builder, step: dict, *, refs: dict[str, str], outputs: dict[str, 
     outs["gcp_resources"] = "STRING"
     b.add(name, inputs=inputs, outputs=outs, executor=executor,
           task_inputs={"artifacts": arts, "parameters": {**plat_task, **t_in}}, deps=deps + c_deps, condition=cond)
+    if step.get("retries"):
+        b.tasks[name]["retryPolicy"] = retry_policy(int(step["retries"]))
+
+
+def retry_policy(retries: int) -> dict:
+    """`retries` -> the task's PipelineTaskSpec.RetryPolicy, as kfp's ``task.set_retry(num_retries=N)``
+    writes it: Vertex runs the task (its CustomJob / tuning job) again up to N times, immediately, before
+    the task fails (backoff doubling from 0 s, at most an hour)."""
+    return {"backoffDuration": "0s", "backoffFactor": 2.0, "backoffMaxDuration": "3600s", "maxRetryCount": retries}
 
 
 def _script_step(b: _Builder, step: dict, *, outputs: dict[str, str], image: str, tune: dict | None = None) -> None:
@@ -814,7 +823,13 @@ def _study(step: dict) -> dict:
         else:
             params.append({"parameter_id": name, "categorical_value_spec": {"values": [str(v) for v in r["values"]]}})
     goal = "MAXIMIZE" if step["objective"]["direction"] == "maximize" else "MINIMIZE"
-    return {"metrics": [{"metric_id": step["objective"]["metric"], "goal": goal}], "parameters": params}
+    study: dict[str, Any] = {"metrics": [{"metric_id": step["objective"]["metric"], "goal": goal}], "parameters": params}
+    if step.get("max_total_runtime_s"):
+        # the sweep's limit (`max_runtime` limits each trial): Vizier stops the study once it has run this
+        # long and, with should_stop_asap, stops the trials still running
+        limit = f"{int(step['max_total_runtime_s'])}s"
+        study["study_stopping_config"] = {"maximum_runtime_constraint": {"max_duration": limit}, "should_stop_asap": True}
+    return study
 
 
 def best_task(step: dict) -> str:
