@@ -778,6 +778,8 @@ def _script_step(b: _Builder, step: dict, *, outputs: dict[str, str], image: str
             "code_dir": code + step["code_dir"].strip("/") if step.get("code_dir") else None,
             "requirements": code + step["requirements"].lstrip("/") if step.get("requirements") else None,
             "objective": step["objective"]["metric"] if tune else None}
+    if step.get("distribution"):
+        spec["distribution"] = step["distribution"]
     out_dir = "model" if tune else None
     if step.get("spot") and not tune:
         # a train job's base output directory: its own `checkpoints` artifact (per run and step),

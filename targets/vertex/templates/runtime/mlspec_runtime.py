@@ -371,6 +371,25 @@ def report_objective(metrics_dir: str, objective: str, path: str | None = None) 
     return value
 
 
+def torch_distributed_env(environ) -> dict:
+    """`distribution = data_parallel`: the torch.distributed variables every replica's script gets (the
+    contract), from the CLUSTER_SPEC Vertex sets in each replica of a multi-replica job: ranks follow
+    the worker pools in order (pool 0, the chief, is rank 0), one process per replica; the chief's
+    address is MASTER_ADDR. Variables already set (Vertex's PyTorch containers set some) are kept."""
+    spec = json.loads(environ.get("CLUSTER_SPEC") or "{}")
+    cluster = spec.get("cluster") or {}
+    task = spec.get("task") or {}
+    pools = sorted(cluster, key=lambda p: int(p.replace("workerpool", "") or 0))
+    if not pools:  # a single replica: a world of one
+        out = {"WORLD_SIZE": "1", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "localhost", "MASTER_PORT": "29500"}
+    else:
+        rank = sum(len(cluster[p]) for p in pools[:pools.index(task.get("type", pools[0]))]) + int(task.get("index", 0))
+        host, _, port = cluster[pools[0]][0].rpartition(":")
+        out = {"WORLD_SIZE": str(sum(len(cluster[p]) for p in pools)), "RANK": str(rank), "LOCAL_RANK": "0",
+               "MASTER_ADDR": host or cluster[pools[0]][0], "MASTER_PORT": port or "29500"}
+    return {k: environ.get(k) or v for k, v in out.items()}
+
+
 def op_script(spec_json: str, extra: list[str]) -> None:
     """Run a user script with exactly the contract's command line: local directories for what it
     writes (copied to their Cloud Storage destinations after it succeeds), FUSE paths for what it
@@ -408,9 +427,15 @@ def op_script(spec_json: str, extra: list[str]) -> None:
                        check=True)
     env = dict(os.environ)
     env["PYTHONPATH"] = code_dir + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    chief = True
+    if spec.get("distribution") == "data_parallel":
+        env.update(torch_distributed_env(os.environ))
+        chief = env["RANK"] == "0"
     rc = subprocess.run([sys.executable, entry, *contract_argv(spec, paths, trial)], cwd=code_dir, env=env).returncode
     if rc:
         raise SystemExit(rc)
+    if not chief:  # data parallel: what rank 0 writes is the step's output (the model, metrics)
+        return
     for local, dest in copy_back:
         shutil.copytree(local, dest, dirs_exist_ok=True)
     if spec.get("objective"):
