@@ -30,7 +30,7 @@ def build_monitor_pipeline(e: Env, monitor: dict, endpoint: dict | None, diags: 
               "ground_truth": e.data_uri(monitor["ground_truth"]) if monitor.get("ground_truth") else "",
               "endpoint_id": e.endpoint_id(endpoint["name"]) if endpoint else "",
               "log_table": capture_table(e, endpoint) if endpoint else "",
-              "window_s": int(monitor["every_s"]), **_id_and_label(e, monitor)}
+              "window_s": int(monitor["every_s"]), **_id_and_label(e, monitor), **_model_semantics(e, endpoint)}
     plat_in, plat_task = b.platform(PLATFORM_LIGHT)
     b.add("monitor", inputs=plat_in, outputs={"value": "NUMBER_DOUBLE"},
           executor=_runtime("monitor", ["--config", json.dumps(config, sort_keys=True)]),
@@ -43,6 +43,18 @@ def build_monitor_pipeline(e: Env, monitor: dict, endpoint: dict | None, diags: 
         "root": {"dag": {"tasks": b.tasks}, "inputDefinitions": {"parameters": root}},
         "schemaVersion": SCHEMA_VERSION, "sdkVersion": SDK_VERSION,
     }
+
+
+def _model_semantics(e: Env, endpoint: dict | None) -> dict:
+    """What the served model's predictions mean (models[].task, positive_label, prediction, threshold):
+    how model_quality and bias_drift monitors turn logged predictions and ground truth into classes."""
+    model = next((m for m in e.ir["models"] if endpoint and m["id"] == endpoint["model"]), None) or {}
+    prediction = model.get("prediction") or {}
+    out = {"task": model.get("task"), "positive_label": model.get("positive_label"),
+           "prediction": prediction.get("output") or "label", "threshold": prediction.get("threshold")}
+    if model.get("label"):
+        out["label_column"] = model["label"]
+    return out
 
 
 def _id_and_label(e: Env, monitor: dict) -> dict:

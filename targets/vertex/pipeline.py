@@ -977,6 +977,38 @@ def model_card(e: Env, model: dict, gates: list[dict]) -> dict:
             "approval": model.get("approval"), "environment": e.env, "system": e.system}
 
 
+#: model formats Vertex's prebuilt prediction containers load, by the container's framework
+#: (https://cloud.google.com/vertex-ai/docs/predictions/pre-built-containers: XGBoost reads model.bst,
+#: model.joblib or model.pkl; scikit-learn model.joblib or model.pkl; PyTorch a TorchServe model.mar)
+PREBUILT_FORMATS = {"xgboost": ("xgboost", "sklearn"), "sklearn": ("sklearn",)}
+
+
+def _check_serving_format(b: _Builder, model: dict, fw: dict) -> None:
+    """A served or batch-scored model needs a server that reads its `format`: Vertex's prebuilt
+    XGBoost and scikit-learn containers, else refused (E505). `serve` (custom serving code) is refused
+    too: the Vertex lowering builds no custom prediction container yet."""
+    ir = b.e.ir
+    used = any(ep["model"] == model["id"] or any(v.get("model") == model["id"]
+                                                  for v in (ep.get("rollout") or {}).get("variants") or [])
+               for ep in ir["endpoints"]) or any(bj["model"] == model["id"] for bj in ir["batch"])
+    if model.get("serve"):
+        b.diags.append(Diagnostic(
+            "E505", f"model `{model['name']}` declares `serve`: the Vertex target does not build a custom "
+                    "prediction container (custom prediction routine) for serving code yet", model["id"],
+            hint="drop `serve` to use Vertex's prebuilt server for the model's format (`xgboost`, `sklearn`)"))
+        return
+    fmt = model.get("format")
+    if not used or fmt is None or fw["name"] == "custom":
+        return
+    if fmt not in PREBUILT_FORMATS.get(fw["name"], ()):
+        readers = sorted({f for fs in PREBUILT_FORMATS.values() for f in fs})
+        b.diags.append(Diagnostic(
+            "E505", f"model `{model['name']}` (format `{fmt}`, framework `{fw['name']}`) is served or batch-scored, "
+                    f"and no Vertex prebuilt prediction container for `{fw['name']}` reads format `{fmt}`", model["id"],
+            hint="Vertex's prebuilt containers serve formats " + ", ".join(f"`{f}`" for f in readers)
+                 + " (XGBoost or scikit-learn models); write one of them"))
+
+
 def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
     name = task_name(step["name"])
     model = next((m for m in b.e.ir["models"] if m["id"] == step["model"]), None)
@@ -1015,6 +1047,7 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
             b.diags.append(Diagnostic("W505", f"Vertex has no prebuilt serving container for `{fw['name']}` "
                                               f"{fw.get('version')} or newer; using `{serving}`", model["id"],
                                       hint=f"pick a version listed at {containers.DOC}", severity="warning"))
+    _check_serving_format(b, model, fw)
     if serving and not (fw["name"] == "custom" and source_image):
         b.model_users.setdefault(".".join(step["source"].split(".")[:2]), []).append(
             (f"the serving container of model `{model['name']}`", serving, model["id"]))

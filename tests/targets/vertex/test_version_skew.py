@@ -75,3 +75,23 @@ def test_an_older_server_than_the_trainer_is_refused():
     refused = [d for d in low.diagnostics if d.code == "E505" and "trained with pytorch 2.9" in d.summary]
     assert refused and refused[0].ir_id == "model.fraud_scorer"
     assert "serving container" in refused[0].summary and "older pytorch" in refused[0].summary
+
+
+def _served(fmt, framework, serve=None):
+    ir = copy.deepcopy(fixtures.maximal_ir("prod"))
+    for st in ir["pipelines"][0]["steps"]:
+        if st["id"] == "step.train":
+            st["framework"] = framework
+    m = ir["models"][0]
+    m.update(format=fmt, framework=framework, serve=serve)
+    return [d for d in lower([ir]).diagnostics if d.ir_id == m["id"] and d.code == "E505"]
+
+
+def test_served_formats_need_a_prebuilt_reader_and_serve_is_refused():
+    assert _served("xgboost", {"name": "xgboost", "version": "1.7"}) == []
+    assert _served("sklearn", {"name": "xgboost", "version": "1.7"}) == []  # the XGBoost container reads joblib
+    [d] = _served("torchscript", {"name": "pytorch", "version": "2.1"})
+    assert "format `torchscript`" in d.summary and "`sklearn`, `xgboost`" in d.hint
+    [d] = _served("xgboost", {"name": "xgboost", "version": "1.7"},
+                  serve={"entry_point": "src/serve.py", "requirements": None, "code_dir": "src"})
+    assert "`serve`" in d.summary and "custom prediction routine" in d.summary

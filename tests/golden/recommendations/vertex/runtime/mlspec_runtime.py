@@ -646,7 +646,11 @@ def _logged(project: str, table: str, start_s: int, end_s: int) -> list[tuple[di
         predictions = json.loads(r["response_payload"][0]).get("predictions") or []
         for inst, pred in zip(instances, predictions):
             score = pred[-1] if isinstance(pred, list) else (pred.get("score", 0) if isinstance(pred, dict) else pred)
-            out.append((inst if isinstance(inst, dict) else {}, float(score)))
+            try:
+                score = float(score)
+            except (TypeError, ValueError):  # a predicted label (models[].prediction = label)
+                pass
+            out.append((inst if isinstance(inst, dict) else {}, score))
     return out
 
 
@@ -683,6 +687,39 @@ def _mean_abs_attributions(endpoint, instances: list[dict]) -> dict[str, float]:
     return total
 
 
+def is_positive(cfg: dict, value) -> int:
+    """1 when a label value is the model's positive class (`positive_label`, else 1 / true)."""
+    pos = cfg.get("positive_label")
+    if pos is None:
+        pos = 1
+    if isinstance(pos, bool):
+        return int(str(value).strip().lower() in (("1", "true") if pos else ("0", "false")))
+    try:
+        return int(float(value) == float(pos))
+    except (TypeError, ValueError):
+        return int(str(value) == str(pos))
+
+
+def predicted_positive(cfg: dict, prediction) -> int:
+    """1 when a served prediction is the positive class: a probability at or above `threshold` (0.5), or
+    a label equal to `positive_label`."""
+    if cfg.get("prediction") == "probability" or (cfg.get("prediction") is None and isinstance(prediction, float)):
+        threshold = cfg.get("threshold")
+        return int(float(prediction) >= (0.5 if threshold is None else float(threshold)))
+    return is_positive(cfg, prediction)
+
+
+def regression_metric(name: str, pairs: list[tuple[float, float]]) -> float:
+    errors = [p - t for t, p in pairs]
+    if name == "mae":
+        return sum(abs(x) for x in errors) / len(errors)
+    if name == "r2":
+        mean = sum(t for t, _ in pairs) / len(pairs)
+        total = sum((t - mean) ** 2 for t, _ in pairs)
+        return 1.0 - sum(x * x for x in errors) / total if total else 0.0
+    return math.sqrt(sum(x * x for x in errors) / len(errors))  # rmse
+
+
 def compute_monitor(cfg: dict, now_rows, earlier_rows, baseline=None, truth=None, explain=None) -> float:
     """The monitor's value from logged traffic (pure given its inputs; unit-tested)."""
     kind = cfg["kind"]
@@ -701,15 +738,19 @@ def compute_monitor(cfg: dict, now_rows, earlier_rows, baseline=None, truth=None
         return worst
     if kind == "model_quality":
         idc = cfg.get("id_column") or "id"
-        labels = {str(k): int(v) for k, v in (truth or {}).items()}
-        pairs = [(labels[str(i.get(idc))], int(p >= 0.5)) for i, p in now_rows if str(i.get(idc)) in labels]
+        truth = {str(k): v for k, v in (truth or {}).items()}
+        if cfg.get("task") == "regression":
+            pairs = [(float(truth[str(i.get(idc))]), float(p)) for i, p in now_rows if str(i.get(idc)) in truth]
+            return regression_metric(cfg["metric"], pairs) if pairs else float("nan")
+        pairs = [(is_positive(cfg, truth[str(i.get(idc))]), predicted_positive(cfg, p)) for i, p in now_rows
+                 if str(i.get(idc)) in truth]
         return classification_metric(cfg["metric"], [t for t, _ in pairs], [q for _, q in pairs]) if pairs else float("nan")
     if kind == "bias_drift":
         groups: dict[str, list[float]] = {}
         for inst, p in now_rows:
             for facet in cfg["facets"]:
                 groups.setdefault(f"{facet}={inst.get(facet)}", []).append(p)
-        rates = [sum(1 for v in g if v >= 0.5) / len(g) for g in groups.values() if g]
+        rates = [sum(predicted_positive(cfg, v) for v in g) / len(g) for g in groups.values() if g]
         return (max(rates) - min(rates)) if rates else 0.0
     if kind == "feature_attribution_drift" and explain is not None:
         return ndcg(explain["baseline"], explain["current"])
