@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlspec.compiler import ast
-from mlspec.compiler.check.pipeline import COMPUTE_CLASSES, accelerators
+from mlspec.compiler.check.pipeline import BIAS_LABEL_METRICS, BIAS_PREDICTION_METRICS, COMPUTE_CLASSES, accelerators
 from mlspec.compiler.check.values import Body, did_you_mean
 from mlspec.compiler.diagnostics import Label
 
@@ -23,9 +23,13 @@ MONITOR_METRICS = {
     "data_drift": ("psi", "jensen_shannon", "wasserstein", "normalized_wasserstein", "chi_squared", "kl_divergence"),
     "prediction_drift": ("psi", "jensen_shannon", "wasserstein", "normalized_wasserstein", "chi_squared"),
     "model_quality": ("accuracy", "f1", "precision", "recall", "auc", "rmse", "mae", "r2"),
-    "bias_drift": ("dpl", "di", "kl", "js", "lp", "tvd", "ks", "cddl"),
+    # a monitor sees the endpoint's predictions, not labels: Clarify's prediction metrics, defined as
+    # for a bias_check step (compiler/check/pipeline.py BIAS_PREDICTION_METRICS)
+    "bias_drift": BIAS_PREDICTION_METRICS,
     "feature_attribution_drift": ("ndcg",),
 }
+#: label metrics a bias_check step may use; a monitor cannot (it sees predictions), so they get a hint
+_BIAS_LABEL_METRICS = BIAS_LABEL_METRICS + ("cddl", "cddpl")
 _LOWER_IS_WORSE = ("accuracy", "f1", "precision", "recall", "auc", "r2", "ndcg")
 ALERT_METRICS = {
     "latency_p50": "duration", "latency_p99": "duration", "error_rate": "percent",
@@ -456,7 +460,15 @@ def build_monitor(ctx: "Ctx", b: ast.Block) -> dict:
     ground_truth = ctx.read_uri(body, "ground_truth", where, required=kind == "model_quality",
                                 ir_id=f"monitor.{name}.ground_truth")
     metrics = MONITOR_METRICS.get(kind or "", ())
-    metric = body.enum("metric", metrics, default=metrics[0] if metrics else None) if metrics else None
+    mv = body.value("metric")
+    if kind == "bias_drift" and isinstance(mv, ast.Ref) and mv.text in _BIAS_LABEL_METRICS:
+        counterpart = "`dppl`" if mv.text == "dpl" else "`dppl` or `di`"
+        ctx.sink.error("E304", f"`{mv.text}` is not a valid `metric` in {where}", mv.span,
+                       hint=f"`{mv.text}` measures labels, and a bias_drift monitor sees the endpoint's "
+                            f"predictions: use {counterpart} (Clarify's metrics on predicted labels)")
+        metric = None
+    else:
+        metric = body.enum("metric", metrics, default=metrics[0] if metrics else None) if metrics else None
     if not metrics:
         body.asked.add("metric")  # with an unknown `kind` (E304) the metric cannot be judged
     facet_spans = body.names("facets", required=kind == "bias_drift") or []

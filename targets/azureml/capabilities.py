@@ -116,8 +116,9 @@ CAPABILITIES: dict[str, Verdict] = {
     "monitor.model_quality": emulated("scheduled pipeline joining the deployment's collected predictions with "
                                       "ground truth; a breach fails the job, which a log alert on "
                                       "AmlRunStatusChangedEvent sends to the channels", DOC_SCHEDULE),
-    "monitor.bias_drift": emulated("scheduled pipeline computing the disparity of collected predictions across "
-                                   "the facets (fairlearn); a breach fails the job, which a log alert sends to "
+    "monitor.bias_drift": emulated("scheduled pipeline computing the spec's metric (dppl, di: Clarify's "
+                                   "definition, the bias_check step's code) of the collected predictions per facet "
+                                   "value; a breach fails the job, which a log alert sends to "
                                    "the channels (Azure ML monitoring has no bias signal)", DOC_SCHEDULE),
     "monitor.feature_attribution_drift": native("monitor schedule, feature_attribution_drift signal", DOC_MONITOR),
     **{f"alert.{m}": native(f"Azure Monitor metric alert on the endpoint ({m})", DOC_METRICS)

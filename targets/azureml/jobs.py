@@ -84,7 +84,7 @@ def pin(version: str) -> str:
     parts = m.group(1).split(".")
     return "==" + ".".join(parts) if len(parts) == 3 else "==" + ".".join(parts) + ".*"
 COMMON_PACKAGES = ["mlflow==2.*", "azureml-mlflow==1.*", "pandas==2.*", "pyarrow"]
-TOOL_PACKAGES = ["azure-ai-ml==1.*", "azure-identity==1.*", "fairlearn==0.*", "shap==0.*", "scikit-learn"]
+TOOL_PACKAGES = ["azure-ai-ml==1.*", "azure-identity==1.*", "shap==0.*", "scikit-learn"]
 
 HELPER_SCRIPTS = ("_common", "track", "validate_data", "bias_check", "explain", "gate", "register", "batch_score",
                   "approve", "quality_monitor", "score")

@@ -388,7 +388,8 @@ def _quality_monitor(env: Env, mo: dict, out: dict) -> list:
                    {"kind": mo["kind"], "metric": mo["metric"], "facets": mo["facets"],
                     "above": mo["breach"]["above"], "below": mo["breach"]["below"],
                     "monitor": mo["name"], "endpoint": ep_name, "label": env.label_of(env.models[endpoint["model"]], mo),
-                    "positive_label": env.models[endpoint["model"]].get("positive_label")},
+                    "positive_label": env.models[endpoint["model"]].get("positive_label"),
+                    "model_loading": env.loading(env.models[endpoint["model"]])},
                    f"{mo['kind']} `{mo['metric']}` of endpoint `{endpoint['name']}`; fails the job on a breach")
     freq, interval = serving.recurrence(mo["every_s"])
     arts, runnable = jobs.finish_pipeline(

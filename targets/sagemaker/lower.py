@@ -530,9 +530,11 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
             headers = [c["name"] for c in (base or {}).get("schema") or [] if c.get("role") in ("feature", None)]
             cfg: dict[str, Any] = {"headers": headers, "dataset_type": "application/jsonlines"}
             if kind == "bias_drift":
+                # a monitor's metrics are Clarify's post-training ones (dppl, di: predicted labels)
                 metric = (mo.get("metric") or "dppl").upper()
                 stage = "pre_training_bias" if metric in PRE_TRAINING_BIAS else "post_training_bias"
-                cfg.update({"label": label or "label", "label_values_or_threshold": [1],
+                positive = (env.models.get(e["model"]) or {}).get("positive_label")
+                cfg.update({"label": label or "label", "label_values_or_threshold": [1 if positive is None else positive],
                             "facet": [{"name_or_index": f} for f in mo.get("facets") or []],
                             "methods": {stage: {"methods": [metric]}}})
             else:

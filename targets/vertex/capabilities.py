@@ -122,8 +122,9 @@ CAPABILITIES: dict[str, Verdict] = {
                                          "drift of the predictions and writes a custom metric the alert policy watches", _MON),
     "monitor.model_quality": emulated("scheduled monitor pipeline joins logged predictions with ground truth, writes the "
                                       "quality metric as a custom metric with an alert policy", _MON),
-    "monitor.bias_drift": emulated("scheduled monitor pipeline computes demographic-parity difference over logged "
-                                   "predictions per facet, custom metric + alert policy", _D + "evaluation/model-bias-metrics"),
+    "monitor.bias_drift": emulated("scheduled monitor pipeline computes the spec's metric (dppl, di: Clarify's "
+                                   "definition, the bias_check step's code) of the logged predictions per facet "
+                                   "value, custom metric + alert policy", _D + "evaluation/model-bias-metrics"),
     # ---- alerts and channels
     "alert.latency_p50": native("alert policy on prediction/online/prediction_latencies (50th percentile)", _METRICS),
     "alert.latency_p99": native("alert policy on prediction/online/prediction_latencies (99th percentile)", _METRICS),

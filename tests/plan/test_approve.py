@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import ROOT
+from testkit import ROOT
 from mlspec.compiler import cli
 from mlspec.compiler.plan import approve
 from mlspec.targets.azureml import approvals as AZ

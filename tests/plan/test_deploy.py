@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from testkit import ROOT
 from mlspec.compiler.plan import deploy
 
 SPEC = str(ROOT / "specs" / "fraud_detection.mlspec")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT, assert_golden
+from testkit import ROOT, assert_golden
 from mlspec.compiler import baseline
 from mlspec.compiler.plan import security
 

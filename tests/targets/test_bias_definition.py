@@ -116,3 +116,63 @@ def test_sagemaker_limit_step_reads_di_as_distance_from_parity(tmp_path, monkeyp
     runpy.run_path(str(tmp_path / "bias_limits.py"), run_name="__main__")
     limits = json.loads((tmp_path / "limits" / "limits.json").read_text())
     assert limits["max_abs"] == pytest.approx(0.3) and limits["count"] == 2
+
+
+# ------------------------------------------------------------------ bias_drift monitors
+
+def _clarify_disparity(df, metric: str) -> float:
+    """The monitor's value as Clarify defines it: the largest distance from parity over the facet's values."""
+    values = _clarify(df, metric)
+    return max(abs(1.0 - v) if metric == "di" else abs(v) for v in values.values())
+
+
+@pytest.mark.parametrize("metric", BIAS_PREDICTION_METRICS)
+def test_vertex_bias_drift_monitor_is_clarifys_metric_on_served_predictions(rows, metric):
+    from mlspec.compiler.check.serving import MONITOR_METRICS
+
+    assert MONITOR_METRICS["bias_drift"] == BIAS_PREDICTION_METRICS  # a monitor sees predictions only
+    vx = _load("mlspec_vx_runtime_monitor", TARGETS / "vertex/templates/runtime/mlspec_runtime.py")
+    # logged (instance, score) pairs; the model answers probabilities, thresholded at 0.5
+    logged = [({"region": r}, 0.8 if p else 0.2) for r, p in zip(rows["region"], rows["pred"])]
+    got = vx.compute_monitor({"kind": "bias_drift", "metric": metric, "facets": ["region"],
+                              "prediction": "probability", "threshold": 0.5}, logged, [])
+    assert got == pytest.approx(_clarify_disparity(rows, metric), rel=1e-9)
+    assert got > 0.01
+
+
+@pytest.mark.parametrize("metric", BIAS_PREDICTION_METRICS)
+def test_azure_bias_drift_monitor_is_clarifys_metric_on_collected_predictions(rows, metric, tmp_path):
+    """quality_monitor.py over the data collector's nested JSON lines (inputs and outputs joined
+    on correlationid and row), run as the pipeline job runs it."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    pytest.importorskip("mlflow")
+    code = tmp_path / "code" / "_mlspec"
+    shutil.copytree(TARGETS / "azureml/templates/code/_mlspec", code)
+    inputs, outputs = tmp_path / "inputs" / "2026" / "12", tmp_path / "outputs" / "2026" / "12"
+    inputs.mkdir(parents=True)
+    outputs.mkdir(parents=True)
+    chunks = [rows.iloc[i:i + 50] for i in range(0, len(rows), 50)]  # 50 rows per request
+    (inputs / "data.jsonl").write_text("".join(
+        json.dumps({"correlationid": f"req-{n}", "data": [{"region": r} for r in c["region"]]}) + "\n"
+        for n, c in enumerate(chunks)))
+    (outputs / "data.jsonl").write_text("".join(
+        json.dumps({"correlationid": f"req-{n}", "data": [0.8 if p else 0.2 for p in c["pred"]]}) + "\n"
+        for n, c in enumerate(chunks)))
+    cfg = {"kind": "bias_drift", "metric": metric, "facets": ["region"], "above": 10.0, "below": None,
+           "monitor": "exposure", "endpoint": "ranking-prod", "label": "label", "positive_label": None,
+           "model_loading": {"format": "sklearn", "prediction": "probability", "threshold": 0.5}}
+    (tmp_path / "code" / "cfg.json").write_text(json.dumps(cfg))
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MLFLOW_TRACKING_URI": (tmp_path / "mlruns").as_uri(),
+           "MLFLOW_ALLOW_FILE_STORE": "true"}
+    out = subprocess.run([sys.executable, "_mlspec/quality_monitor.py", "--config", "cfg.json",
+                          "--model_inputs", str(tmp_path / "inputs"), "--model_outputs", str(tmp_path / "outputs"),
+                          "--report", str(tmp_path / "report")],
+                         cwd=tmp_path / "code", capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads((tmp_path / "report" / "monitor.json").read_text())
+    assert report["rows"] == len(rows)
+    assert report["value"] == pytest.approx(_clarify_disparity(rows, metric), rel=1e-9)

@@ -44,8 +44,15 @@ def test_compute_monitor_kinds(rt):
 
     rows = [({"id": i, "country": "US" if i % 2 else "DE", "amount": float(i)}, 0.9 if i % 2 else 0.1)
             for i in range(40)]
-    bias = rt.compute_monitor({"kind": "bias_drift", "facets": ["country"]}, rows, [])
+    # Clarify's DPPL of predicted labels (score >= threshold) by facet value: US all 1, DE all 0
+    bias = rt.compute_monitor({"kind": "bias_drift", "facets": ["country"], "metric": "dppl",
+                               "prediction": "probability", "threshold": 0.5}, rows, [])
     assert bias == pytest.approx(1.0)
+    di = rt.compute_monitor({"kind": "bias_drift", "facets": ["country"], "metric": "di",
+                             "prediction": "probability", "threshold": 0.5}, rows, [])
+    assert di == pytest.approx(1.0)  # |1 - DI|: DE's rate 0 against US's 1
+    assert rt.compute_monitor({"kind": "bias_drift", "facets": ["country"], "metric": "dppl",
+                               "prediction": "probability", "threshold": 0.95}, rows, []) == 0.0  # nobody positive
     quality = rt.compute_monitor({"kind": "model_quality", "metric": "f1", "id_column": "id"}, rows, [],
                                  truth={i: i % 2 for i in range(40)})
     assert quality == pytest.approx(1.0)

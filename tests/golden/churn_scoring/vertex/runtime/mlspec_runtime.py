@@ -746,12 +746,22 @@ def compute_monitor(cfg: dict, now_rows, earlier_rows, baseline=None, truth=None
                  if str(i.get(idc)) in truth]
         return classification_metric(cfg["metric"], [t for t, _ in pairs], [q for _, q in pairs]) if pairs else float("nan")
     if kind == "bias_drift":
-        groups: dict[str, list[float]] = {}
-        for inst, p in now_rows:
-            for facet in cfg["facets"]:
-                groups.setdefault(f"{facet}={inst.get(facet)}", []).append(p)
-        rates = [sum(predicted_positive(cfg, v) for v in g) / len(g) for g in groups.values() if g]
-        return (max(rates) - min(rates)) if rates else 0.0
+        # Clarify's metric on the served predictions (as a bias_check step computes it): the
+        # largest disparity over every value of every facet
+        metric = cfg.get("metric") or "dppl"
+        if cfg.get("prediction") == "probability":
+            threshold = 0.5 if cfg.get("threshold") is None else float(cfg["threshold"])
+            labels, positive = [1 if float(p) >= threshold else 0 for _i, p in now_rows], 1
+        else:
+            labels = [p for _i, p in now_rows]
+            positive = 1 if cfg.get("positive_label") is None else cfg["positive_label"]
+        worst = 0.0
+        for facet in cfg["facets"]:
+            column = [i.get(facet) for i, _p in now_rows]
+            for v in sorted({c for c in column if c is not None}, key=str):
+                worst = max(worst, bias_disparity(metric, bias_value(metric, labels, [c == v for c in column],
+                                                                     positive)))
+        return worst
     if kind == "feature_attribution_drift" and explain is not None:
         return ndcg(explain["baseline"], explain["current"])
     return float("nan")

@@ -5,8 +5,9 @@ of row objects, or of scalars for model outputs) next to `correlationid`; they a
 one row per prediction, numbered within the request. model_quality joins the outputs with the
 ground truth on (correlationid, row) -- ground truth without a `row` column joins on the request
 -- and compares the model's label column (config `label`) with the prediction. bias_drift joins
-collected inputs and outputs and computes the demographic-parity difference of the predictions
-across the facets.
+collected inputs and outputs and computes the spec's metric (dppl or di, SageMaker Clarify's
+definition, the same code as the bias_check step) of the predicted labels for every facet value;
+the monitor's value is the largest disparity.
 """
 import json
 import os
@@ -69,11 +70,21 @@ if cfg["kind"] == "model_quality":
         p = (p >= 0.5).astype(int)  # probability outputs of a binary classifier
     value = float(funcs[cfg["metric"]](y, p)) if len(joined) else float("nan")
 else:
-    from fairlearn.metrics import demographic_parity_difference
+    # Clarify's metric on the served predictions, exactly as the bias_check step computes it
+    from bias_check import disparity, metric_value
+    from _common import predicted_labels
     inputs = collected(args.model_inputs, "value")
     joined = inputs.merge(outputs[["correlationid", "row", "prediction"]], on=["correlationid", "row"], how="inner")
-    value = max(float(demographic_parity_difference(joined["prediction"], joined["prediction"],
-                                                    sensitive_features=joined[f])) for f in cfg["facets"])
+    loading = cfg.get("model_loading") or {}
+    y = pd.Series(predicted_labels(joined["prediction"], loading), index=joined.index)
+    positive = 1 if loading.get("prediction") == "probability" else cfg.get("positive_label")
+    positive = 1 if positive is None else positive
+    value = 0.0
+    for f in cfg["facets"]:
+        if f not in joined.columns:
+            fail("the collected inputs have no facet column %s" % f)
+        for v in sorted(joined[f].dropna().unique().tolist(), key=str):
+            value = max(value, disparity(cfg["metric"], metric_value(cfg["metric"], y, joined[f] == v, positive)))
 mlflow.log_metric(cfg["metric"], value)
 breach = (cfg["above"] is not None and value > cfg["above"]) or (cfg["below"] is not None and value < cfg["below"])
 write_json(args.report, "monitor.json", {"kind": cfg["kind"], "metric": cfg["metric"], "value": value,
