@@ -170,6 +170,7 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
                     "dependencies": list(request.dependencies),
                     "property_dependencies": {k: list(v.urns) for k, v in request.propertyDependencies.items()},
                     "provider": request.provider, "protect": request.protect,
+                    "import_id": request.importId, "retain_on_delete": request.retainOnDelete,
                     "ignore_changes": list(request.ignoreChanges),
                     "additional_secret_outputs": list(request.additionalSecretOutputs),
                 })
@@ -231,6 +232,9 @@ def run(pulumi_dir: Path, stack: str, overrides: dict) -> dict:
                                       for k, v in sorted(c["property_dependencies"].items()) if v},
             "parent": _name_of(parent) if parent in urns else None,
             "protect": c["protect"], "ignore_changes": c["ignore_changes"],
+            # adopted resources only (`import` / retain on destroy), so other graphs keep their shape
+            **({"import_id": c["import_id"]} if c["import_id"] else {}),
+            **({"retain_on_delete": True} if c["retain_on_delete"] else {}),
             "required_inputs": meta[c["type"]][0], "tag_property": meta[c["type"]][1],
         })
     resources.sort(key=lambda r: (r["type"], r["name"], r["urn"]))

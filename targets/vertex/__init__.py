@@ -44,7 +44,16 @@ class Vertex(Target):
                                                           "run time: Vertex AI, Cloud Storage, BigQuery and Pub/Sub "
                                                           "resources without CMEK are refused, and CMEK keys must come "
                                                           "from the key's project (default true; set false in a "
-                                                          "project shared with other workloads)", example="true"),
+                                                          "project shared with other workloads, or when the deploying "
+                                                          "identity lacks roles/orgpolicy.policyAdmin, which is granted "
+                                                          "on the organisation or a folder only)", example="true"),
+        "metadata_store": Setting("string", description="the project's `default` Vertex ML Metadata store "
+                                                        "(Vertex AI Pipelines and Experiments always use it): `create` "
+                                                        "(default) creates it with CMEK, which fails when the project "
+                                                        "already has one; `import` adopts the existing store (it must "
+                                                        "be encrypted with the environment's key; `pulumi destroy` "
+                                                        "keeps it); `existing` leaves it unmanaged (waive MLS-GCP-041)",
+                                  pattern=r"create|import|existing", example="import"),
         "project_number": Setting("string", description="GCP project number (else looked up when the stack runs)",
                                   pattern=r"[0-9]{6,20}", example="123456789012"),
     }

@@ -98,6 +98,10 @@ def lower_platform(c: _Ctx) -> None:
             "non_cmek_denied": ["aiplatform.googleapis.com", "bigquery.googleapis.com", "pubsub.googleapis.com",
                                 "storage.googleapis.com"],
             "key_projects": [f"under:projects/{key_project}"]}
+        c.notes.append(f"[{e.env}] project guardrails on: `pulumi up` sets the project Organization Policies "
+                       "`gcp.restrictNonCmekServices` and `gcp.restrictCmekCryptoKeyProjects`, which needs "
+                       "roles/orgpolicy.policyAdmin, grantable on the organisation or a folder only; without it set "
+                       "`project_guardrails = false` in `target vertex`")
     else:
         c.data["guardrails"] = None
         c.notes.append(f"[{e.env}] project guardrails off: MLS-G-09 relies on the compiled-pipeline checks of "
@@ -125,6 +129,8 @@ def lower_platform(c: _Ctx) -> None:
         {"sa": "launcher", "role": "roles/eventarc.eventReceiver"},
         {"sa": "serving", "role": "roles/logging.logWriter"},
     ]
+    if any(p.get("on_failure") for p in ir["pipelines"]):  # the exit handler's task logs a failed run
+        c.data["project_roles"].append({"sa": "pipeline", "role": "roles/logging.logWriter"})
     c.data["bucket_roles"] = [
         {"sa": "pipeline", "bucket": "pipeline", "role": "roles/storage.objectAdmin"},
         {"sa": "pipeline", "bucket": "data", "role": "roles/storage.objectViewer"},
@@ -229,7 +235,18 @@ def lower_egress(c: _Ctx) -> None:
 
 def lower_tracking(c: _Ctx) -> None:
     t = c.e.ir["tracking"]
-    c.data["metadata_store"] = {"name": "default"}
+    mode = str(c.e.settings.get("metadata_store") or "create")
+    c.data["metadata_store"] = {"name": "default", "mode": mode,
+                                "import_id": f"projects/{c.e.project}/locations/{c.e.region}/metadataStores/default"
+                                if mode == "import" else None}
+    if mode == "import":
+        c.notes.append(f"[{c.e.env}] metadata_store = import: the stack adopts the project's existing `default` "
+                       "Vertex ML Metadata store; `pulumi up` refuses it unless it is encrypted with the "
+                       "environment's key (MLS-GCP-041), and `pulumi destroy` leaves it in place")
+    elif mode == "existing":
+        c.notes.append(f"[{c.e.env}] metadata_store = existing: the stack does not manage the project's `default` "
+                       "Vertex ML Metadata store; its encryption is not checked (MLS-GCP-041 fails in `mlspec plan` "
+                       "unless waived)")
     c.data["experiment"] = naming.fit(naming.kebab(f"{t.get('experiment') or c.e.system}-{c.e.env}"), 128)
 
 
@@ -256,8 +273,27 @@ def lower_pipelines(c: _Ctx) -> None:
         item["schedule"] = p["schedule"]
         item["retrain_topic"] = naming.resource_name(e.prefix, "retrain", p["name"]) if p.get("retrain_on") else None
         item["retrain_monitors"] = [retrain[m]["name"] for m in p.get("retrain_on") or [] if m in retrain]
+        item["failure_alert"] = _failure_alert(c, p)
         out.append(item)
     c.data["pipelines"] = out
+
+
+def _failure_alert(c: _Ctx, p: dict) -> dict | None:
+    """`on_failure`: a log-match alert policy on the entries the pipeline's exit handler writes when a
+    run fails (pipeline.py `_exit_handler`), notifying the pipeline's channels."""
+    if not p.get("on_failure"):
+        return None
+    channels = refs(c.e.ir, "channels")
+    names = [channels[ch]["name"] for ch in p["on_failure"] if ch in channels]
+    c.notes.append(f"[{c.e.env}] pipeline `{p['name']}` on_failure: an exit handler task runs after every run and, "
+                   f"when the run failed (not at a gate), writes to the `{pipeline.FAILURE_LOG}` log; a log-match "
+                   f"alert policy notifies {', '.join(names)}. A run that Vertex cannot start (the launch Workflow "
+                   "fails) writes nothing: the Workflow's own execution error is in Cloud Logging")
+    return {"display_name": f"{c.e.prefix}-{p['name']}-failed", "channels": names,
+            "filter": f'logName="projects/{c.e.project}/logs/{pipeline.FAILURE_LOG}" AND '
+                      f'jsonPayload.pipeline="{p["name"]}" AND severity=ERROR',
+            "documentation": f"A run of the `{p['name']}` pipeline ({c.e.system}, {c.e.env}) failed; the log entry "
+                             "names the PipelineJob and its failed tasks."}
 
 
 def lower_models(c: _Ctx) -> None:

@@ -31,6 +31,13 @@ from mlspec.targets.vertex import common, containers, naming
 from mlspec.targets.vertex.common import Env
 
 SCHEMA_VERSION = "2.1.0"
+#: `sdkVersion` (pipeline_spec.proto: "the version of the sdk, which compiles the spec") names the compiler
+#: that wrote the spec: the KFP compiler writes `kfp-<version>`, TFX's Vertex runner `tfx-<version>`;
+#: Vertex AI Pipelines reads the IR by `schemaVersion`. mlspec writes its own name, without a version:
+#: build artifacts carry no compiler version (a patch release changes no deployed spec, issue 16); the
+#: version is in manifest.json and on every PipelineJob as the `mlspec-version` label the launch
+#: Workflow sets. Never `kfp-...`: kfp did not compile these specs.
+SDK_VERSION = "mlspec"
 RUNTIME_OBJECT = "code/_mlspec/runtime.py"
 ART = {"model": "system.Model", "metrics": "system.Metrics", "report": "system.Artifact",
        "predictions": "system.Dataset", "dataset": "system.Dataset"}
@@ -40,6 +47,11 @@ HEAVY = ("validate", "process", "train", "tune", "evaluate", "bias_check", "expl
 CEL_OPS = {">=", ">", "<=", "<", "==", "!="}
 #: output artifact of a spot train task: the CustomJob's base output directory (AIP_CHECKPOINT_DIR below it)
 CHECKPOINTS = "checkpoints"
+#: `on_failure`: the exit handler's task writes one entry per failed run to this Cloud Logging log; a
+#: log-match alert policy per pipeline (the Pulumi program) notifies the pipeline's channels
+FAILURE_LOG = "mlspec-pipeline-failures"
+EXIT_HANDLER = "exit-handler-1"
+NOTIFY_TASK = "notify-failure"
 
 
 def _p(name: str) -> str:
@@ -83,6 +95,9 @@ class _Builder:
         self.metric_tasks: dict[str, str] = {}  # evaluate step id -> metrics task
         self.champion_metrics: list[str] = []
         self.condition_gates: dict[str, list[dict]] = {}  # CEL condition -> the gates it encodes
+        self.trained: dict[str, str] = {}  # train/tune step id -> its image
+        self.model_users: dict[str, list[tuple[str, str, str]]] = {}  # step id -> (who, image, diag id)
+        self.gate_fail_tasks: list[str] = []  # tasks that fail the run because a gate did not pass
 
     # ------------------------------------------------------------------ plumbing
     def add(self, name: str, *, inputs: dict, outputs: dict, executor: dict, task_inputs: dict,
@@ -324,9 +339,12 @@ def build_pipeline(e: Env, p: dict, diags: list[Diagnostic]) -> dict:
             _track_task(b, step)  # every training run is tracked, evaluated or not
     if b.champion_metrics:
         _champion_task(b, p)
+    _check_version_skew(b)
 
     root_params = _root_parameters(e, p)
     _nest_gates(b, root_params)
+    if p.get("on_failure"):
+        _exit_handler(b, root_params)
     return {
         "components": dict(sorted(b.components.items())),
         "deploymentSpec": {"executors": dict(sorted(b.executors.items()))},
@@ -335,7 +353,7 @@ def build_pipeline(e: Env, p: dict, diags: list[Diagnostic]) -> dict:
         "root": {"dag": {"tasks": dict(sorted(b.tasks.items()))},
                  "inputDefinitions": {"parameters": root_params}},
         "schemaVersion": SCHEMA_VERSION,
-        "sdkVersion": "mlspec",
+        "sdkVersion": SDK_VERSION,
     }
 
 
@@ -434,6 +452,7 @@ def _nest_gates(b: _Builder, root_params: dict) -> None:
                                     f"condition-{counter + 2}")
         counter += 2
         fail_task = f"gate-{label}-failed"
+        b.gate_fail_tasks.append(fail_task)
 
         def defs(channels_p, channels_a):
             out: dict[str, Any] = {}
@@ -481,6 +500,56 @@ def _nest_gates(b: _Builder, root_params: dict) -> None:
         b.tasks[branches] = {"componentRef": {"name": f"comp-{branches}"},
                              "dependentTasks": sorted(outer_deps - members), "inputs": root_inputs,
                              "taskInfo": {"name": branches}}
+
+
+def _leaf_tasks(b: _Builder, tasks: dict) -> list[str]:
+    """Every container task of a DAG and its sub-DAGs."""
+    out = []
+    for name, task in tasks.items():
+        comp = b.components[task["componentRef"]["name"]]
+        out += _leaf_tasks(b, comp["dag"]["tasks"]) if "dag" in comp else [name]
+    return out
+
+
+def _exit_handler(b: _Builder, root_params: dict) -> None:
+    """`on_failure`: the way the KFP compiler lowers ``with dsl.ExitHandler(notify): ...``: the
+    pipeline's tasks move into the sub-DAG ``exit-handler-1`` (root parameters enter it as
+    ``pipelinechannel--<name>``), and ``notify-failure`` runs after it whatever its outcome
+    (``ALL_UPSTREAM_TASKS_COMPLETED``), reading its ``PipelineTaskFinalStatus``. When the run failed
+    for another reason than a gate that did not pass (docs/language.md: not a failure), the task
+    writes an entry to the `mlspec-pipeline-failures` log, which a log-match alert policy of the stack
+    turns into a notification to the pipeline's channels."""
+    used: set[str] = set()
+    for task in b.tasks.values():
+        for key, src in ((task.get("inputs") or {}).get("parameters") or {}).items():
+            if "componentInputParameter" in src:
+                used.add(src["componentInputParameter"])
+                task["inputs"]["parameters"][key] = {"componentInputParameter": "pipelinechannel--"
+                                                     + src["componentInputParameter"]}
+    leaves = sorted(_leaf_tasks(b, b.tasks))
+    b.components[f"comp-{EXIT_HANDLER}"] = {
+        "dag": {"tasks": dict(sorted(b.tasks.items()))},
+        "inputDefinitions": {"parameters": {f"pipelinechannel--{n}": {"parameterType": root_params[n]["parameterType"]}
+                                            for n in sorted(used)}}}
+    config = {"pipeline": b.p["name"], "log": FAILURE_LOG, "tasks": leaves, "gate_tasks": sorted(b.gate_fail_tasks),
+              "channels": [c.split(".", 1)[-1] for c in b.p["on_failure"]]}
+    plat_in, plat_task = b.platform(PLATFORM_LIGHT)
+    b.components[f"comp-{NOTIFY_TASK}"] = {
+        "executorLabel": f"exec-{NOTIFY_TASK}",
+        "inputDefinitions": {"parameters": {**{k: {"parameterType": t} for k, t in plat_in.items()},
+                                            "status": {"isOptional": True, "parameterType": "TASK_FINAL_STATUS"}}}}
+    b.executors[f"exec-{NOTIFY_TASK}"] = _runtime("notify_failure", ["--config", json.dumps(config, sort_keys=True)])
+    b.tasks = {
+        EXIT_HANDLER: {"componentRef": {"name": f"comp-{EXIT_HANDLER}"},
+                       "inputs": {"parameters": {f"pipelinechannel--{n}": {"componentInputParameter": n}
+                                                 for n in sorted(used)}},
+                       "taskInfo": {"name": EXIT_HANDLER}},
+        NOTIFY_TASK: {"cachingOptions": {}, "componentRef": {"name": f"comp-{NOTIFY_TASK}"},
+                      "dependentTasks": [EXIT_HANDLER],
+                      "inputs": {"parameters": {**plat_task, "status": {"taskFinalStatus": {"producerTask": EXIT_HANDLER}}}},
+                      "taskInfo": {"name": NOTIFY_TASK},
+                      "triggerPolicy": {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}},
+    }
 
 
 def _collect_champion(node: dict, out: list[str]) -> None:
@@ -545,13 +614,67 @@ def _model_framework(b: _Builder, ref: str) -> dict | None:
     return step.get("framework") if step else None
 
 
+def _trained_framework(b: _Builder, ref: str, framework: dict | None = None) -> dict | None:
+    """The framework a model was trained with, at the version of the prebuilt container that trained
+    it (which may be a nearby one, W505), so the steps that load it and its server ask for that one."""
+    fw = framework or _model_framework(b, ref)
+    version = prebuilt_version(b.trained.get(".".join(ref.split(".")[:2]), ""))
+    if fw and version and fw.get("name") == (_model_framework(b, ref) or {}).get("name"):
+        return {**fw, "version": f"{version[0]}.{version[1]}"}
+    return fw
+
+
 def _model_image(b: _Builder, step: dict, ref: str) -> str:
     """Image for a step that loads a trained model: the training step's own image when it has one
     (a custom framework lives there), else the framework's prebuilt training container."""
     source = b.steps.get(".".join(ref.split(".")[:2])) or {}
     if source.get("image"):
         return source["image"]
-    return _image_for(b, {**step, "image": None}, _model_framework(b, ref))
+    image = _image_for(b, {**step, "image": None}, _trained_framework(b, ref))
+    b.model_users.setdefault(source.get("id", ""), []).append((f"step `{step['name']}`", image, step["id"]))
+    return image
+
+
+#: the framework version of a Vertex prebuilt image: `.../training/pytorch-gpu.2-1:latest` -> (2, 1)
+_PREBUILT_VERSION = re.compile(r"/vertex-ai/(?:training|prediction)/[a-z0-9-]+?-(?:cpu|gpu)\.(\d+)-(\d+)")
+
+
+def prebuilt_version(image: str) -> tuple[int, int] | None:
+    m = _PREBUILT_VERSION.search(image or "")
+    return (int(m[1]), int(m[2])) if m else None
+
+
+def _check_version_skew(b: _Builder) -> None:
+    """Every step that loads a trained model and its serving container run the framework version the
+    model was trained with. The prebuilt training and prediction containers do not come in the same
+    versions (a version without one is replaced by the closest higher one), so a model trained on
+    PyTorch 2.1 could be evaluated on 2.3 and served on 2.2. Frameworks read the formats of older
+    versions but not reliably those of newer ones (a scikit-learn pickle, an XGBoost UBJSON model, a
+    TorchScript archive): a loader older than the trainer is refused (E505); a newer one is a
+    substitution (W505)."""
+    for sid, users in sorted(b.model_users.items()):
+        trained = prebuilt_version(b.trained.get(sid, ""))
+        if trained is None:
+            continue
+        train_name = b.steps[sid]["name"]
+        for who, image, diag_id in users:
+            used = prebuilt_version(image)
+            if used is None or used == trained:
+                continue
+            tv, uv = ".".join(map(str, trained)), ".".join(map(str, used))
+            fw = (b.steps[sid].get("framework") or {}).get("name", "the framework")
+            if used < trained:
+                b.diags.append(Diagnostic(
+                    "E505", f"{who} would load the model of `{train_name}` (trained with {fw} {tv}) with {fw} {uv} "
+                            f"(`{image}`): an older {fw} cannot be trusted to read a newer model", diag_id,
+                    hint=f"pick a {fw} version that has Vertex training and prediction containers "
+                         f"({containers.TRAINING_DOC}, {containers.DOC}), or set `image` on the training step"))
+            else:
+                b.diags.append(Diagnostic(
+                    "W505", f"{who} loads the model of `{train_name}` (trained with {fw} {tv}) with {fw} {uv} "
+                            f"(`{image}`): Vertex has no {fw} {tv} container for it", diag_id,
+                    hint=f"pick a {fw} version that has Vertex training and prediction containers "
+                         f"({containers.TRAINING_DOC}, {containers.DOC})", severity="warning"))
 
 
 def _inputs(b: _Builder, step: dict, refs: dict[str, str]) -> tuple[dict, dict, list[str], list[str]]:
@@ -609,6 +732,15 @@ def _heavy(b: _Builder, step: dict, *, refs: dict[str, str], outputs: dict[str, 
     outs["gcp_resources"] = "STRING"
     b.add(name, inputs=inputs, outputs=outs, executor=executor,
           task_inputs={"artifacts": arts, "parameters": {**plat_task, **t_in}}, deps=deps + c_deps, condition=cond)
+    if step.get("retries"):
+        b.tasks[name]["retryPolicy"] = retry_policy(int(step["retries"]))
+
+
+def retry_policy(retries: int) -> dict:
+    """`retries` -> the task's PipelineTaskSpec.RetryPolicy, as kfp's ``task.set_retry(num_retries=N)``
+    writes it: Vertex runs the task (its CustomJob / tuning job) again up to N times, immediately, before
+    the task fails (backoff doubling from 0 s, at most an hour)."""
+    return {"backoffDuration": "0s", "backoffFactor": 2.0, "backoffMaxDuration": "3600s", "maxRetryCount": retries}
 
 
 def _script_step(b: _Builder, step: dict, *, outputs: dict[str, str], image: str, tune: dict | None = None) -> None:
@@ -646,6 +778,8 @@ def _script_step(b: _Builder, step: dict, *, outputs: dict[str, str], image: str
             "code_dir": code + step["code_dir"].strip("/") if step.get("code_dir") else None,
             "requirements": code + step["requirements"].lstrip("/") if step.get("requirements") else None,
             "objective": step["objective"]["metric"] if tune else None}
+    if step.get("distribution"):
+        spec["distribution"] = step["distribution"]
     out_dir = "model" if tune else None
     if step.get("spot") and not tune:
         # a train job's base output directory: its own `checkpoints` artifact (per run and step),
@@ -674,7 +808,8 @@ def lower_process(b: _Builder, step: dict, _m: dict) -> None:
 
 
 def lower_train(b: _Builder, step: dict, _m: dict) -> None:
-    _script_step(b, step, outputs={"model": "model"}, image=_image_for(b, step, step["framework"]))
+    b.trained[step["id"]] = image = _image_for(b, step, step["framework"])
+    _script_step(b, step, outputs={"model": "model"}, image=image)
 
 
 def _study(step: dict) -> dict:
@@ -690,7 +825,13 @@ def _study(step: dict) -> dict:
         else:
             params.append({"parameter_id": name, "categorical_value_spec": {"values": [str(v) for v in r["values"]]}})
     goal = "MAXIMIZE" if step["objective"]["direction"] == "maximize" else "MINIMIZE"
-    return {"metrics": [{"metric_id": step["objective"]["metric"], "goal": goal}], "parameters": params}
+    study: dict[str, Any] = {"metrics": [{"metric_id": step["objective"]["metric"], "goal": goal}], "parameters": params}
+    if step.get("max_total_runtime_s"):
+        # the sweep's limit (`max_runtime` limits each trial): Vizier stops the study once it has run this
+        # long and, with should_stop_asap, stops the trials still running
+        limit = f"{int(step['max_total_runtime_s'])}s"
+        study["study_stopping_config"] = {"maximum_runtime_constraint": {"max_duration": limit}, "should_stop_asap": True}
+    return study
 
 
 def best_task(step: dict) -> str:
@@ -698,7 +839,8 @@ def best_task(step: dict) -> str:
 
 
 def lower_tune(b: _Builder, step: dict, _m: dict) -> None:
-    _script_step(b, step, outputs={"model": "model"}, image=_image_for(b, step, step["framework"]),
+    b.trained[step["id"]] = image = _image_for(b, step, step["framework"])
+    _script_step(b, step, outputs={"model": "model"}, image=image,
                  tune={"study": _study(step), "max_trials": int(step["max_trials"]),
                        "parallel": int(step.get("parallel_trials") or 1)})
     # the study's best trial: its model (<tuning root>/<trial id>/model) becomes this task's artifact,
@@ -792,6 +934,39 @@ def _champion_task(b: _Builder, p: dict) -> None:
           task_inputs={"parameters": plat_task}, deps=[], cache=False)
 
 
+#: model task -> Vertex's evaluation metrics schema (the problem types of GCPC's evaluation importer,
+#: `container/_implementation/model_evaluation/import_model_evaluation.py`)
+EVALUATION_SCHEMAS = {
+    "classification": "gs://google-cloud-aiplatform/schema/modelevaluation/classification_metrics_1.0.0.yaml",
+    "regression": "gs://google-cloud-aiplatform/schema/modelevaluation/regression_metrics_1.0.0.yaml",
+}
+PROBLEM_TYPES = {"binary_classification": "classification", "multiclass_classification": "classification",
+                 "regression": "regression"}
+#: metric names evaluate steps commonly declare -> the field of the problem type's metrics schema
+#: (google-cloud-aiplatform's `google.ClassificationMetrics` / `google.RegressionMetrics` artifacts)
+SCHEMA_FIELDS = {
+    "classification": {"auc": "auRoc", "roc_auc": "auRoc", "auroc": "auRoc", "auprc": "auPrc", "pr_auc": "auPrc",
+                       "log_loss": "logLoss", "logloss": "logLoss", "precision": "precision", "recall": "recall",
+                       "f1": "f1Score", "f1_score": "f1Score", "accuracy": "accuracy"},
+    "regression": {"rmse": "rootMeanSquaredError", "mae": "meanAbsoluteError", "mape": "meanAbsolutePercentageError",
+                   "r2": "rSquared", "r_squared": "rSquared", "rmsle": "rootMeanSquaredLogError"},
+}
+
+
+def evaluation_import(model: dict, metric_names: list[str]) -> dict:
+    """How register imports the evaluate step's metrics as a Vertex ModelEvaluation: the schema of the
+    model's `task` (without one: regression when every declared metric is a regression metric, else
+    classification) and the declared metrics that schema has, under its field names. Every declared
+    metric is also kept, by its spec name, in the evaluation's metadata (`mlspec_metrics`), which the
+    champion side of gates reads."""
+    problem = PROBLEM_TYPES.get(model.get("task") or "")
+    if problem is None:
+        regression = SCHEMA_FIELDS["regression"]
+        problem = "regression" if metric_names and all(m in regression for m in metric_names) else "classification"
+    fields = {m: SCHEMA_FIELDS[problem][m] for m in metric_names if m in SCHEMA_FIELDS[problem]}
+    return {"problem_type": problem, "schema_uri": EVALUATION_SCHEMAS[problem], "fields": fields}
+
+
 def model_card(e: Env, model: dict, gates: list[dict]) -> dict:
     return {"name": model["name"], "description": model.get("description") or "",
             "intended_use": (model.get("card") or {}).get("intended_use"),
@@ -800,6 +975,38 @@ def model_card(e: Env, model: dict, gates: list[dict]) -> dict:
             "framework": model.get("framework"),
             "gates": [{"name": g["name"], "requires": [r["text"] for r in g["requires"]]} for g in gates],
             "approval": model.get("approval"), "environment": e.env, "system": e.system}
+
+
+#: model formats Vertex's prebuilt prediction containers load, by the container's framework
+#: (https://cloud.google.com/vertex-ai/docs/predictions/pre-built-containers: XGBoost reads model.bst,
+#: model.joblib or model.pkl; scikit-learn model.joblib or model.pkl; PyTorch a TorchServe model.mar)
+PREBUILT_FORMATS = {"xgboost": ("xgboost", "sklearn"), "sklearn": ("sklearn",)}
+
+
+def _check_serving_format(b: _Builder, model: dict, fw: dict) -> None:
+    """A served or batch-scored model needs a server that reads its `format`: Vertex's prebuilt
+    XGBoost and scikit-learn containers, else refused (E505). `serve` (custom serving code) is refused
+    too: the Vertex lowering builds no custom prediction container yet."""
+    ir = b.e.ir
+    used = any(ep["model"] == model["id"] or any(v.get("model") == model["id"]
+                                                  for v in (ep.get("rollout") or {}).get("variants") or [])
+               for ep in ir["endpoints"]) or any(bj["model"] == model["id"] for bj in ir["batch"])
+    if model.get("serve"):
+        b.diags.append(Diagnostic(
+            "E505", f"model `{model['name']}` declares `serve`: the Vertex target does not build a custom "
+                    "prediction container (custom prediction routine) for serving code yet", model["id"],
+            hint="drop `serve` to use Vertex's prebuilt server for the model's format (`xgboost`, `sklearn`)"))
+        return
+    fmt = model.get("format")
+    if not used or fmt is None or fw["name"] == "custom":
+        return
+    if fmt not in PREBUILT_FORMATS.get(fw["name"], ()):
+        readers = sorted({f for fs in PREBUILT_FORMATS.values() for f in fs})
+        b.diags.append(Diagnostic(
+            "E505", f"model `{model['name']}` (format `{fmt}`, framework `{fw['name']}`) is served or batch-scored, "
+                    f"and no Vertex prebuilt prediction container for `{fw['name']}` reads format `{fmt}`", model["id"],
+            hint="Vertex's prebuilt containers serve formats " + ", ".join(f"`{f}`" for f in readers)
+                 + " (XGBoost or scikit-learn models); write one of them"))
 
 
 def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
@@ -823,7 +1030,8 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
     cond, c_in, t_in, c_deps = b.condition_for(step)
     fw = model.get("framework") or _model_framework(b, step["source"]) or {"name": "custom", "version": ""}
     gpu = any(e["model"] == model["id"] and e["compute"]["class"].startswith("gpu.") for e in b.e.ir["endpoints"])
-    serving = containers.serving_image(fw["name"], str(fw.get("version") or ""), b.e.region, gpu)
+    served = _trained_framework(b, step["source"], fw) or fw
+    serving = containers.serving_image(fw["name"], str(served.get("version") or ""), b.e.region, gpu)
     source_image = (b.steps.get(".".join(step["source"].split(".")[:2])) or {}).get("image")
     if fw["name"] == "custom" and source_image:
         # a custom image serves itself; it must implement Vertex's custom-container contract (AIP_* routes)
@@ -839,6 +1047,10 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
             b.diags.append(Diagnostic("W505", f"Vertex has no prebuilt serving container for `{fw['name']}` "
                                               f"{fw.get('version')} or newer; using `{serving}`", model["id"],
                                       hint=f"pick a version listed at {containers.DOC}", severity="warning"))
+    _check_serving_format(b, model, fw)
+    if serving and not (fw["name"] == "custom" and source_image):
+        b.model_users.setdefault(".".join(step["source"].split(".")[:2]), []).append(
+            (f"the serving container of model `{model['name']}`", serving, model["id"]))
     gates = [b.gates[g] for g in model.get("gates") or [] if g in b.gates]
     shadowed = any(ep["model"] == model["id"] and ep["rollout"]["strategy"] == "shadow" for ep in b.e.ir["endpoints"])
     # a shadowed model is promoted by the shadow pipeline after `duration`, never straight at registration
@@ -847,6 +1059,7 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
     config = {"model_id": b.e.model_id(model["name"]), "display_name": f"{b.e.prefix}-{model['name']}",
               "serving_image": serving, "aliases": aliases, "metric_names": metric_names,
               "explain": model.get("explain"), "card": model_card(b.e, model, gates),
+              "evaluation": evaluation_import(model, metric_names),
               "labels": b.e.lineage_labels, "service_account": b.e.sa_email("serving"),
               "features": [{"name": c["name"]} for d in b.e.ir["datasets"] for c in d.get("schema") or []
                            if c.get("role") == "feature"]}

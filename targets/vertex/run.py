@@ -157,11 +157,17 @@ class VertexRun:
             t = tasks[name]
             comp = self.spec["components"][t["componentRef"]["name"]]
             clock = engine.Clock()
+            # an exit handler's task (KFP: ALL_UPSTREAM_TASKS_COMPLETED) runs whatever its upstream did
+            finally_task = (t.get("triggerPolicy") or {}).get("strategy") == "ALL_UPSTREAM_TASKS_COMPLETED"
             why = skip
-            if not why and self._stopped:
+            if not why and self._stopped and not finally_task:
                 why = f"not started: task {self._stopped} failed"
             rec = None
-            if not why:
+            if finally_task and not why:
+                for d in sorted(deps[name]):
+                    if self.status.get(d) == engine.NOT_RUNNABLE:
+                        rec = StepRecord(name, engine.NOT_RUNNABLE, reason=f"depends on {d}, which cannot run locally")
+            elif not why:
                 for d in sorted(deps[name]):
                     st = self.status.get(d)
                     if st == engine.SKIPPED:
@@ -193,12 +199,27 @@ class VertexRun:
             if rec is None and why:
                 rec = StepRecord(name, engine.SKIPPED, 0.0, why)
             if rec is None:
-                try:
-                    rec = StepRecord(name, engine.SUCCEEDED, 0.0, self._task(name, t, comp, params, arts) or "")
-                except NotRunnable as exc:
-                    rec = StepRecord(name, engine.NOT_RUNNABLE, 0.0, str(exc))
-                except StepFailed as exc:
-                    rec = StepRecord(name, engine.FAILED, 0.0, str(exc))
+                # retryPolicy: the backend runs a failed task again, up to maxRetryCount times
+                retries = int((t.get("retryPolicy") or {}).get("maxRetryCount") or 0)
+                failures: list[str] = []
+                while rec is None:
+                    try:
+                        note = self._task(name, t, comp, params, arts) or ""
+                        if failures:
+                            note = (f"succeeded on attempt {len(failures) + 1} of {retries + 1} (retryPolicy; "
+                                    f"attempt 1 failed: {failures[0][:200]})" + (f"; {note}" if note else ""))
+                        rec = StepRecord(name, engine.SUCCEEDED, 0.0, note)
+                    except NotRunnable as exc:
+                        rec = StepRecord(name, engine.NOT_RUNNABLE, 0.0, str(exc))
+                    except StepFailed as exc:
+                        failures.append(str(exc))
+                        if len(failures) > retries:
+                            rec = StepRecord(name, engine.FAILED, 0.0, str(exc) + (
+                                f" (failed {len(failures)} times: retryPolicy allows {retries} retries)"
+                                if retries else ""))
+                        else:
+                            self.ctx.progress(f"  {name}: attempt {len(failures)} failed; retrying "
+                                              f"({len(failures)} of {retries} retries)")
                 rec.seconds = clock.seconds
             self.status[name] = rec.status
             self.report.steps.append(rec)
@@ -241,6 +262,26 @@ class VertexRun:
                       engine.PENDING if VERTEX_PENDING_ALIAS in version["aliases"] else "registered")
             self.report.registered.append(engine.Registered(mid, vid, status))
 
+    _TASK_STATES = {engine.SUCCEEDED: "SUCCEEDED", engine.FAILED: "FAILED", engine.SKIPPED: "SKIPPED",
+                    engine.NOT_RUNNABLE: "NOT_TRIGGERED"}
+
+    def _final_status(self, producer: str) -> dict[str, Any]:
+        """A ``PipelineTaskFinalStatus`` of a DAG task, as Vertex hands it to an exit handler's task; the
+        run's task details are recorded for ``PipelineJob.get`` (runshim) at the same time."""
+        job = f"projects/{self.stack.get('project')}/locations/{self.stack.get('region')}/pipelineJobs/{self.job_name}"
+        failed = [r.name for r in self.report.steps if r.status == engine.FAILED]
+        state = "FAILED" if self.status.get(producer) == engine.FAILED else "SUCCEEDED"
+        doc = {"name": job, "task_details": [{"task_name": r.name, "state": self._TASK_STATES[r.status]}
+                                             for r in self.report.steps]}
+        path = self.registry / "pipeline_jobs" / f"{self.job_name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2, sort_keys=True), encoding="utf-8")
+        out: dict[str, Any] = {"state": state, "pipelineJobResourceName": job, "pipelineTaskName": producer}
+        if failed:
+            out["error"] = {"code": 9, "message": "The DAG failed because some tasks failed. The failed tasks are: "
+                                                  f"[{', '.join(failed)}]."}
+        return out
+
     def _runtime_parameter(self, name: str) -> Any:
         net = self.stack.get("network") or {}
         if name == "network" and isinstance(net, dict) and net.get("network"):
@@ -270,6 +311,8 @@ class VertexRun:
                 params[k] = outs[ref["outputParameterKey"]]
             elif "runtimeValue" in v:
                 params[k] = v["runtimeValue"].get("constant")
+            elif "taskFinalStatus" in v:
+                params[k] = self._final_status(v["taskFinalStatus"]["producerTask"])
             else:
                 raise NotRunnable(f"input parameter `{k}` uses {', '.join(v)}")
         for k, v in (spec_in.get("artifacts") or {}).items():
@@ -425,7 +468,9 @@ class VertexRun:
 
     def _tuning_job(self, name: str, args: list[str], remap: dict[str, Path]) -> str:
         """GCPC's HyperparameterTuningJob launcher: the payload parsed into the aiplatform_v1
-        message, then the declared trials run in sequence; each trial gets its values as
+        message, then the declared trials run, up to ``parallel_trial_count`` at once (at most one per
+        CPU), with values drawn in trial order (the same whatever order they finish in); no trial starts
+        after the study's ``maximum_runtime_constraint``; each trial gets its values as
         ``--<parameter_id>=<value>`` and reports the metric through cloudml-hypertune's file."""
         from google.cloud.aiplatform_v1.types import CreateHyperparameterTuningJobRequest
 
@@ -442,10 +487,9 @@ class VertexRun:
         import random
 
         rng = random.Random(0)
-        trials = []
         base = job.trial_job_spec.base_output_directory.output_uri_prefix.rstrip("/")
+        sampled = []  # every trial's values, drawn in trial order whatever order the trials run in
         for i in range(job.max_trial_count or 1):
-            tid = str(i + 1)
             values = []
             for p in job.study_spec.parameters:
                 if p.double_value_spec.max_value or p.double_value_spec.min_value:
@@ -459,6 +503,19 @@ class VertexRun:
                 else:
                     raise StepFailed(f"parameter {p.parameter_id}: no value spec")
                 values.append((p.parameter_id, v))
+            sampled.append((str(i + 1), values))
+        for pool in job.trial_job_spec.worker_pool_specs:
+            if not pool.container_spec.image_uri:
+                raise NotRunnable("trial worker pool with a Python package spec")
+        stopping = job.study_spec.study_stopping_config
+        budget = (stopping.maximum_runtime_constraint.max_duration.total_seconds()
+                  if stopping and stopping.maximum_runtime_constraint and stopping.maximum_runtime_constraint.max_duration
+                  else None)
+        clock = engine.Clock()
+
+        def trial(tid: str, values: list[tuple[str, str]]) -> dict:
+            if budget is not None and tid != "1" and clock.seconds > budget:  # the study stopped: no new trial
+                return {"id": tid, "value": None, "parameters": dict(values), "stopped": True}
             metric_file = self.ctx.step_dir(name) / f"trial-{tid}" / "output.metrics"
             metric_file.parent.mkdir(parents=True, exist_ok=True)
             env = {"CLOUD_ML_HP_METRIC_FILE": str(metric_file), "CLOUD_ML_TRIAL_ID": tid}
@@ -466,8 +523,6 @@ class VertexRun:
                 env.update({"AIP_MODEL_DIR": f"{base}/{tid}/model/", "AIP_CHECKPOINT_DIR": f"{base}/{tid}/checkpoints/",
                             "AIP_TENSORBOARD_LOG_DIR": f"{base}/{tid}/logs/"})
             for pool in job.trial_job_spec.worker_pool_specs:
-                if not pool.container_spec.image_uri:
-                    raise NotRunnable("trial worker pool with a Python package spec")
                 c = pool.container_spec
                 argv = list(c.command) + list(c.args) + [f"--{k}={v}" for k, v in values]
                 self.ctx.exec_script(name, argv, env={**env, **{e.name: e.value for e in c.env}}, remap=remap,
@@ -481,7 +536,23 @@ class VertexRun:
                         continue
                     if metric.metric_id in doc:
                         reported = float(doc[metric.metric_id])
-            trials.append({"id": tid, "value": reported, "parameters": dict(values)})
+            return {"id": tid, "value": reported, "parameters": dict(values)}
+
+        # up to parallel_trial_count trials at once, as Vertex runs them (bounded by this machine's CPUs);
+        # the results are recorded in trial order
+        workers = max(1, min(int(job.parallel_trial_count or 1), os.cpu_count() or 1, len(sampled)))
+        if workers == 1:
+            trials = [trial(tid, values) for tid, values in sampled]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool_:
+                futures = [pool_.submit(trial, tid, values) for tid, values in sampled]
+                trials = []
+                for f in futures:
+                    trials.append(f.result())  # the first failed trial (in trial order) fails the job
+        stopped = [t for t in trials if t.pop("stopped", False)]
+        trials = [t for t in trials if t not in stopped]
         measured = [t for t in trials if t["value"] is not None]
         if not measured:
             raise StepFailed(f"no trial reported `{metric.metric_id}` through cloudml-hypertune "
@@ -498,7 +569,9 @@ class VertexRun:
                                  f"https://{opts.get('location')}-aiplatform.googleapis.com/v1/{resource}"}]}),
                                  encoding="utf-8")
         best = (max if maximize else min)(measured, key=lambda t: t["value"])
-        return f"{len(trials)} trials; best {metric.metric_id}={best['value']:g} (trial {best['id']})"
+        return (f"{len(trials)} trials; best {metric.metric_id}={best['value']:g} (trial {best['id']})"
+                + (f"; the study stopped after {budget:g} s (maximum_runtime_constraint): {len(stopped)} trials "
+                   "not started" if stopped else ""))
 
     def _collect_metrics(self, name: str, out_arts: dict[str, dict]) -> None:
         for a in out_arts.values():

@@ -92,8 +92,15 @@ def _model_id(name):
 
 
 class _Evaluation:
-    def __init__(self, metrics):
-        self.metrics = metrics
+    """aiplatform.ModelEvaluation: `metrics` and the resource (`gca_resource.metadata`)."""
+
+    def __init__(self, stored):
+        import types
+
+        stored = stored if "metrics" in stored else {"metrics": stored}  # registries written before metadata
+        self.metrics = stored["metrics"]
+        self.gca_resource = types.SimpleNamespace(metadata=stored.get("metadata") or {},
+                                                  metrics_schema_uri=stored.get("metrics_schema_uri", ""))
 
 
 class LocalModel:
@@ -188,10 +195,12 @@ class LocalModelServiceClient:
         if doc is None:
             from google.api_core import exceptions
             raise exceptions.NotFound(f"Model {req.parent} not found")
-        metrics = json_format.MessageToDict(t.ModelEvaluation.pb(req.model_evaluation).metrics)
+        pb = t.ModelEvaluation.pb(req.model_evaluation)
+        stored = {"metrics": json_format.MessageToDict(pb.metrics), "metadata": json_format.MessageToDict(pb.metadata),
+                  "metrics_schema_uri": pb.metrics_schema_uri}
         for v in doc["versions"]:
             if v["id"] == vid:
-                v["evaluations"].insert(0, metrics)
+                v["evaluations"].insert(0, stored)
         _save(doc, "models", mid + ".json")
         return req.model_evaluation
 
@@ -219,12 +228,73 @@ class LocalHyperparameterTuningJob:
         return cls(doc)
 
 
+class LocalPipelineJob:
+    """aiplatform.PipelineJob.get over the task states `mlspec run` recorded for the run."""
+
+    def __init__(self, doc):
+        from google.cloud.aiplatform_v1 import types as t
+
+        self.resource_name = doc["name"]
+        self.task_details = [t.PipelineTaskDetail(task_name=d["task_name"],
+                                                  state=t.PipelineTaskDetail.State[d["state"]])
+                             for d in doc["task_details"]]
+
+    @classmethod
+    def get(cls, resource_name, **kw):
+        from google.api_core import exceptions
+
+        doc = _load("pipeline_jobs", resource_name.rsplit("/", 1)[-1] + ".json")
+        if doc is None:
+            raise exceptions.NotFound(f"PipelineJob {resource_name} not found")
+        return cls(doc)
+
+
+class _Response:
+    status_code = 200
+
+    def raise_for_status(self):
+        return None
+
+
+class LocalAuthorizedSession:
+    """google.auth's AuthorizedSession in a local run: Cloud Logging writes land in the registry's
+    logs/<log>.jsonl (each entry checked as the API would: a project log name, a resource, a payload);
+    nothing else is served (a local run has no network)."""
+
+    def __init__(self, credentials=None, **kw):
+        pass
+
+    def post(self, url, json=None, **kw):
+        import json as _json
+
+        if url != "https://logging.googleapis.com/v2/entries:write":
+            raise RuntimeError(f"mlspec run: no local service for {url}")
+        for e in (json or {}).get("entries") or []:
+            m = re.fullmatch(r"projects/[^/]+/logs/([A-Za-z0-9_.\-/]{1,512})", e.get("logName") or "")
+            if not m or not (e.get("resource") or {}).get("type") or not e.get("jsonPayload"):
+                raise RuntimeError(f"entries.write: invalid entry {e!r}")
+            with open(_path("logs", m.group(1) + ".jsonl"), "a", encoding="utf-8") as f:
+                f.write(_json.dumps(e, sort_keys=True) + "\n")
+        return _Response()
+
+
+def _patch_auth(mod):
+    mod.default = lambda scopes=None, **kw: (None, _STATE["project"] or None)
+
+
+def _patch_requests(mod):
+    mod.AuthorizedSession = LocalAuthorizedSession
+
+
 def _patch(mod):
     for name in ("init", "start_run", "log_params", "log_metrics", "end_run"):
         setattr(mod, name, globals()[name])
     mod.Model = LocalModel
     mod.HyperparameterTuningJob = LocalHyperparameterTuningJob
+    mod.PipelineJob = LocalPipelineJob
     mod.gapic = types.SimpleNamespace(ModelServiceClient=LocalModelServiceClient)
 
 
 sitecustomize.after_import("google.cloud.aiplatform", _patch)
+sitecustomize.after_import("google.auth", _patch_auth)
+sitecustomize.after_import("google.auth.transport.requests", _patch_requests)

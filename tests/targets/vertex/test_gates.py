@@ -142,3 +142,29 @@ def test_no_task_is_cached():
         for dag in dags:
             for name, task in dag["tasks"].items():
                 assert not (task.get("cachingOptions") or {}).get("enableCache"), (art.path, name)
+
+
+def test_sdk_version_names_the_compiler_and_the_version_is_on_the_job(tmp_path):
+    """kfp writes `sdkVersion: kfp-<kfp version>`: the field names the compiler that wrote the spec. Ours
+    names mlspec (never kfp, which did not compile it) and carries no version, as no build artifact does;
+    the launch Workflow labels every PipelineJob with the mlspec version instead (from the manifest)."""
+    from pathlib import Path
+
+    from kfp import __version__ as kfp_version
+
+    from buildutil import run_env, write
+
+    assert _kfp_reference(tmp_path)["sdkVersion"] == f"kfp-{kfp_version}"
+    ir = fixtures.maximal_ir("prod")
+    low = lower([ir])
+    specs = [a.content for a in low.artifacts if a.kind == "kfp-pipeline-spec"]
+    assert len(specs) > 3 and {s["sdkVersion"] for s in specs} == {"mlspec"}
+    out = write(low, [ir], tmp_path / "build")
+    res = run_env(str(out), "prod")["resources"]
+    workflows = [r for r in res if r["name"].startswith("wf-") and "pipelineJobs" in r["inputs"]["sourceContents"]]
+    assert workflows
+    for wf in workflows:
+        doc = json.loads(wf["inputs"]["sourceContents"])
+        body = doc["main"]["steps"][1]["submit"]["args"]["body"]
+        assert body["labels"]["mlspec-version"] == "0_1_0"
+    assert Path(out, "manifest.json").is_file()

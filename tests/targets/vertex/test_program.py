@@ -421,3 +421,33 @@ def test_rollout_rollback_returns_all_traffic_to_the_stable_model(graph):
                     "cand": "2026-03-01T00:00:00Z"}, {"stable": 60, "cand": 40})
     run(wf, {}, ep.http)  # an alert event: no mode
     assert ep.split == {"stable": 100} and ep.undeployed == []
+
+
+@pytest.mark.parametrize("mode", ["import", "existing"])
+def test_metadata_store_can_be_adopted_or_left_alone(mode, tmp_path):
+    """A project that already has its `default` ML Metadata store: `import` adopts it (same CMEK inputs,
+    Pulumi import id, kept on destroy), `existing` creates nothing and MLS-GCP-041 says so."""
+    from mlspec.compiler.plan import security
+
+    ir = fixtures.maximal_ir("prod")
+    ir["targets"]["vertex"]["metadata_store"] = mode
+    low = lower([ir])
+    assert [d for d in low.diagnostics if d.severity == "error"] == []
+    out = write(low, [ir], tmp_path)
+    run = run_env(str(out), "prod")
+    res = run["resources"]
+    stores = [r for r in res if r["name"] == "metadata-store"]
+    notes = "\n".join(low.notes)
+    g = security.Graph(resources=res, artifacts=security.load_artifacts(out.parent), ir=ir, target="vertex",
+                       config=run.get("config") or {})
+    failing = {f["rule"] for f in security.unwaived(security.evaluate(g))}
+    if mode == "import":
+        [store] = stores
+        assert store["inputs"]["encryptionSpec"]["kmsKeyName"]
+        assert store["import_id"] == "projects/acme-ml/locations/us-central1/metadataStores/default"
+        assert store["retain_on_delete"] is True
+        assert "adopts the project's existing `default`" in notes and "MLS-GCP-041" not in failing
+    else:
+        assert stores == []
+        assert "MLS-GCP-041 fails" in notes and "MLS-GCP-041" in failing
+    assert missing_required(res) == [] and duplicate_urns(res) == []

@@ -246,3 +246,37 @@ def test_explain_is_exact_sampled_shapley_on_a_linear_model(rt, tmp_path):
     want = {c: float((w * (rows[c] - df[c].median())).abs().mean()) for c, w in (("a", 2.0), ("b", -3.0))}
     assert set(got) == {"a", "b"}
     assert got["a"] == pytest.approx(want["a"], rel=1e-6) and got["b"] == pytest.approx(want["b"], rel=1e-6)
+
+
+def test_monitors_use_the_models_positive_label_threshold_and_task(rt):
+    """models[].positive_label / prediction / threshold / task reach the monitor pipeline's config and
+    decide what a class is (issue 10: no more `score >= 0.5` and label 1 for every model)."""
+    import copy
+
+    import fixtures
+    from buildutil import lower
+
+    rows = [({"id": i}, 0.6) for i in range(10)]
+    truth = {i: "fraud" if i < 5 else "ok" for i in range(10)}
+    cfg = {"kind": "model_quality", "metric": "recall", "id_column": "id", "positive_label": "fraud",
+           "prediction": "probability", "threshold": 0.7}
+    assert rt.compute_monitor(cfg, rows, [], truth=truth) == 0.0  # 0.6 < 0.7: nothing predicted positive
+    assert rt.compute_monitor({**cfg, "threshold": 0.5}, rows, [], truth=truth) == 1.0
+    labelled = [({"id": i}, "fraud" if i < 5 else "ok") for i in range(10)]
+    assert rt.compute_monitor({**cfg, "prediction": "label", "metric": "accuracy"}, labelled, [], truth=truth) == 1.0
+    reg = {"kind": "model_quality", "metric": "mae", "id_column": "id", "task": "regression"}
+    assert rt.compute_monitor(reg, [({"id": 1}, 3.0), ({"id": 2}, 5.0)], [], truth={1: 2.0, 2: 5.0}) == 0.5
+    bias = {"kind": "bias_drift", "facets": ["g"], "prediction": "probability", "threshold": 0.8}
+    assert rt.compute_monitor(bias, [({"g": "a"}, 0.9), ({"g": "b"}, 0.75)], []) == 1.0
+
+    ir = copy.deepcopy(fixtures.maximal_ir("prod"))
+    model = ir["models"][0]
+    model.update(task="binary_classification", positive_label="fraud", label="is_fraud",
+                 prediction={"output": "probability", "threshold": 0.7})
+    low = lower([ir])
+    spec = next(a.content for a in low.artifacts if a.path == "pipelines/prod/monitor-quality.json")
+    args = spec["deploymentSpec"]["executors"]["exec-monitor"]["container"]["args"]
+    got = json.loads(args[args.index("--config") + 1])
+    assert {k: got[k] for k in ("task", "positive_label", "prediction", "threshold", "label_column")} == {
+        "task": "binary_classification", "positive_label": "fraud", "prediction": "probability", "threshold": 0.7,
+        "label_column": "is_fraud"}

@@ -371,6 +371,25 @@ def report_objective(metrics_dir: str, objective: str, path: str | None = None) 
     return value
 
 
+def torch_distributed_env(environ) -> dict:
+    """`distribution = data_parallel`: the torch.distributed variables every replica's script gets (the
+    contract), from the CLUSTER_SPEC Vertex sets in each replica of a multi-replica job: ranks follow
+    the worker pools in order (pool 0, the chief, is rank 0), one process per replica; the chief's
+    address is MASTER_ADDR. Variables already set (Vertex's PyTorch containers set some) are kept."""
+    spec = json.loads(environ.get("CLUSTER_SPEC") or "{}")
+    cluster = spec.get("cluster") or {}
+    task = spec.get("task") or {}
+    pools = sorted(cluster, key=lambda p: int(p.replace("workerpool", "") or 0))
+    if not pools:  # a single replica: a world of one
+        out = {"WORLD_SIZE": "1", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "localhost", "MASTER_PORT": "29500"}
+    else:
+        rank = sum(len(cluster[p]) for p in pools[:pools.index(task.get("type", pools[0]))]) + int(task.get("index", 0))
+        host, _, port = cluster[pools[0]][0].rpartition(":")
+        out = {"WORLD_SIZE": str(sum(len(cluster[p]) for p in pools)), "RANK": str(rank), "LOCAL_RANK": "0",
+               "MASTER_ADDR": host or cluster[pools[0]][0], "MASTER_PORT": port or "29500"}
+    return {k: environ.get(k) or v for k, v in out.items()}
+
+
 def op_script(spec_json: str, extra: list[str]) -> None:
     """Run a user script with exactly the contract's command line: local directories for what it
     writes (copied to their Cloud Storage destinations after it succeeds), FUSE paths for what it
@@ -408,9 +427,15 @@ def op_script(spec_json: str, extra: list[str]) -> None:
                        check=True)
     env = dict(os.environ)
     env["PYTHONPATH"] = code_dir + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    chief = True
+    if spec.get("distribution") == "data_parallel":
+        env.update(torch_distributed_env(os.environ))
+        chief = env["RANK"] == "0"
     rc = subprocess.run([sys.executable, entry, *contract_argv(spec, paths, trial)], cwd=code_dir, env=env).returncode
     if rc:
         raise SystemExit(rc)
+    if not chief:  # data parallel: what rank 0 writes is the step's output (the model, metrics)
+        return
     for local, dest in copy_back:
         shutil.copytree(local, dest, dirs_exist_ok=True)
     if spec.get("objective"):
@@ -493,7 +518,7 @@ def op_champion(a) -> None:
         model = aiplatform.Model(f"{a.model}@{a.alias}")
         evaluations = model.list_model_evaluations()
         if evaluations:
-            found = dict(evaluations[0].metrics or {})
+            found = evaluation_metrics(evaluations[0])
             out = {"has_champion": True, **{m: float(found.get(m, 0.0)) for m in names}}
     except exceptions.NotFound:
         pass
@@ -536,6 +561,23 @@ def op_resolve(a) -> None:
     ex = _executor(a)
     _init(_params(ex))
     _set_outputs(ex, {"model_uri": aiplatform.Model(a.model).uri})
+
+
+def evaluation_request(metrics: dict, evaluation: dict) -> dict:
+    """A ModelEvaluation (proto field names) for the model's problem type: the metrics its schema has,
+    under the schema's field names; every metric by its spec name in `metadata.mlspec_metrics`."""
+    return {"display_name": "mlspec-evaluate", "metrics_schema_uri": evaluation["schema_uri"],
+            "metrics": {field: metrics[name] for name, field in sorted(evaluation["fields"].items()) if name in metrics},
+            "metadata": {"mlspec_metrics": dict(sorted(metrics.items())), "problem_type": evaluation["problem_type"]}}
+
+
+def evaluation_metrics(evaluation) -> dict:
+    """The spec-named metrics of an imported evaluation (older versions: its schema metrics)."""
+    from collections.abc import Mapping
+
+    meta = getattr(getattr(evaluation, "gca_resource", None), "metadata", None)
+    named = meta.get("mlspec_metrics") if isinstance(meta, Mapping) else None
+    return dict(named) if isinstance(named, Mapping) else dict(evaluation.metrics or {})
 
 
 def op_register(a) -> None:
@@ -584,13 +626,8 @@ def op_register(a) -> None:
         model = aiplatform.Model.upload(**upload)
     if metrics:
         client = aiplatform.gapic.ModelServiceClient(client_options={"api_endpoint": f"{p['location']}-aiplatform.googleapis.com"})
-        from google.protobuf import json_format, struct_pb2
-
-        value = json_format.ParseDict(metrics, struct_pb2.Value())
-        client.import_model_evaluation(parent=model.versioned_resource_name, model_evaluation={
-            "display_name": "mlspec-evaluate", "metrics_schema_uri":
-                "gs://google-cloud-aiplatform/schema/modelevaluation/classification_metrics_1.0.0.yaml",
-            "metrics": value})
+        client.import_model_evaluation(parent=model.versioned_resource_name,
+                                       model_evaluation=evaluation_request(metrics, cfg["evaluation"]))
     _set_outputs(ex, {"model_version": model.versioned_resource_name})
 
 
@@ -609,7 +646,11 @@ def _logged(project: str, table: str, start_s: int, end_s: int) -> list[tuple[di
         predictions = json.loads(r["response_payload"][0]).get("predictions") or []
         for inst, pred in zip(instances, predictions):
             score = pred[-1] if isinstance(pred, list) else (pred.get("score", 0) if isinstance(pred, dict) else pred)
-            out.append((inst if isinstance(inst, dict) else {}, float(score)))
+            try:
+                score = float(score)
+            except (TypeError, ValueError):  # a predicted label (models[].prediction = label)
+                pass
+            out.append((inst if isinstance(inst, dict) else {}, score))
     return out
 
 
@@ -646,6 +687,39 @@ def _mean_abs_attributions(endpoint, instances: list[dict]) -> dict[str, float]:
     return total
 
 
+def is_positive(cfg: dict, value) -> int:
+    """1 when a label value is the model's positive class (`positive_label`, else 1 / true)."""
+    pos = cfg.get("positive_label")
+    if pos is None:
+        pos = 1
+    if isinstance(pos, bool):
+        return int(str(value).strip().lower() in (("1", "true") if pos else ("0", "false")))
+    try:
+        return int(float(value) == float(pos))
+    except (TypeError, ValueError):
+        return int(str(value) == str(pos))
+
+
+def predicted_positive(cfg: dict, prediction) -> int:
+    """1 when a served prediction is the positive class: a probability at or above `threshold` (0.5), or
+    a label equal to `positive_label`."""
+    if cfg.get("prediction") == "probability" or (cfg.get("prediction") is None and isinstance(prediction, float)):
+        threshold = cfg.get("threshold")
+        return int(float(prediction) >= (0.5 if threshold is None else float(threshold)))
+    return is_positive(cfg, prediction)
+
+
+def regression_metric(name: str, pairs: list[tuple[float, float]]) -> float:
+    errors = [p - t for t, p in pairs]
+    if name == "mae":
+        return sum(abs(x) for x in errors) / len(errors)
+    if name == "r2":
+        mean = sum(t for t, _ in pairs) / len(pairs)
+        total = sum((t - mean) ** 2 for t, _ in pairs)
+        return 1.0 - sum(x * x for x in errors) / total if total else 0.0
+    return math.sqrt(sum(x * x for x in errors) / len(errors))  # rmse
+
+
 def compute_monitor(cfg: dict, now_rows, earlier_rows, baseline=None, truth=None, explain=None) -> float:
     """The monitor's value from logged traffic (pure given its inputs; unit-tested)."""
     kind = cfg["kind"]
@@ -664,8 +738,12 @@ def compute_monitor(cfg: dict, now_rows, earlier_rows, baseline=None, truth=None
         return worst
     if kind == "model_quality":
         idc = cfg.get("id_column") or "id"
-        labels = {str(k): int(v) for k, v in (truth or {}).items()}
-        pairs = [(labels[str(i.get(idc))], int(p >= 0.5)) for i, p in now_rows if str(i.get(idc)) in labels]
+        truth = {str(k): v for k, v in (truth or {}).items()}
+        if cfg.get("task") == "regression":
+            pairs = [(float(truth[str(i.get(idc))]), float(p)) for i, p in now_rows if str(i.get(idc)) in truth]
+            return regression_metric(cfg["metric"], pairs) if pairs else float("nan")
+        pairs = [(is_positive(cfg, truth[str(i.get(idc))]), predicted_positive(cfg, p)) for i, p in now_rows
+                 if str(i.get(idc)) in truth]
         return classification_metric(cfg["metric"], [t for t, _ in pairs], [q for _, q in pairs]) if pairs else float("nan")
     if kind == "bias_drift":
         # Clarify's metric on the served predictions (as a bias_check step computes it): the
@@ -820,9 +898,58 @@ def _psi(expected: list[float], actual: list[float], bins: int = 10) -> float:
     return float(sum((ai - ei) * math.log(ai / ei) for ei, ai in zip(e, a)))
 
 
+def failed_tasks(job_name: str, tasks: list[str]) -> list[str]:
+    """The container tasks of the pipeline run that failed (from the PipelineJob's task details)."""
+    from google.cloud import aiplatform
+
+    job = aiplatform.PipelineJob.get(job_name)
+    return sorted({t.task_name for t in job.task_details if t.state.name == "FAILED" and t.task_name in tasks})
+
+
+def failure_entry(cfg: dict, status: dict, failed: list[str], job_name: str) -> dict | None:
+    """The log entry a failed run writes (None: the run succeeded, or only a gate did not pass, which
+    docs/language.md says is not a failure)."""
+    if status.get("state") == "SUCCEEDED":
+        return None
+    if failed and all(t in cfg["gate_tasks"] for t in failed):
+        return None
+    error = status.get("error") or {}
+    return {"pipeline": cfg["pipeline"], "pipeline_job": job_name, "state": status.get("state") or "FAILED",
+            "failed_tasks": failed, "error": error.get("message") or "", "channels": cfg["channels"]}
+
+
+def op_notify_failure(a) -> None:
+    """The exit handler's task: write one `mlspec-pipeline-failures` entry when the run failed; a
+    log-match alert policy notifies the pipeline's `on_failure` channels."""
+    import google.auth
+    from google.auth.transport.requests import AuthorizedSession
+
+    ex = _executor(a)
+    p = _params(ex)
+    cfg = json.loads(a.config)
+    status = ex.get("inputs", {}).get("parameterValues", {}).get("status") or {}
+    job_name = status.get("pipelineJobResourceName") or a.pipeline_job
+    _init(p)
+    failed = failed_tasks(job_name, cfg["tasks"]) if status.get("state") != "SUCCEEDED" else []
+    entry = failure_entry(cfg, status, failed, job_name)
+    if entry is None:
+        print(f"mlspec notify: pipeline {cfg['pipeline']} {status.get('state', '').lower() or 'ended'}"
+              + (f" at gate task(s) {', '.join(failed)} (a gate that does not pass is not a failure)" if failed else ""))
+        return
+    creds, _project = google.auth.default(scopes=["https://www.googleapis.com/auth/logging.write"])
+    body = {"entries": [{"logName": f"projects/{p['project']}/logs/{cfg['log']}", "severity": "ERROR",
+                         "resource": {"type": "global", "labels": {"project_id": p["project"]}},
+                         "labels": {"mlspec-pipeline": cfg["pipeline"]}, "jsonPayload": entry}]}
+    r = AuthorizedSession(creds).post("https://logging.googleapis.com/v2/entries:write", json=body, timeout=60)
+    r.raise_for_status()
+    print(f"mlspec notify: pipeline {cfg['pipeline']} failed ({', '.join(failed) or entry['error']}); "
+          f"channels {', '.join(cfg['channels'])} notified through the {cfg['log']} log")
+
+
 OPS = {"validate": op_validate, "evaluate": op_evaluate, "bias": op_bias, "explain": op_explain,
        "predict": op_predict, "metrics": op_metrics, "champion": op_champion, "register": op_register,
-       "monitor": op_monitor, "shadow": op_shadow, "resolve": op_resolve, "best_trial": op_best_trial}
+       "monitor": op_monitor, "shadow": op_shadow, "resolve": op_resolve, "best_trial": op_best_trial,
+       "notify_failure": op_notify_failure}
 
 
 def main(argv: list[str]) -> None:

@@ -208,10 +208,18 @@ for r in D["act_as"]:
                                  role="roles/iam.serviceAccountUser", member=accounts[r["sa"]].member)
 
 # ------------------------------------------------------------------------ Vertex metadata store (MLS-GCP-041)
-metadata_store = gcp.vertex.AiMetadataStore(
-    "metadata-store", name=D["metadata_store"]["name"], project=PROJECT, region=REGION,
-    description="Vertex ML Metadata / Experiments store (CMEK), created before the first pipeline run",
-    encryption_spec=gcp.vertex.AiMetadataStoreEncryptionSpecArgs(kms_key_name=KEY_NAME), opts=opts(*key_grants))
+# `metadata_store` setting: "create" (default) creates the project's `default` store with CMEK; "import"
+# adopts an existing one (Pulumi's import refuses it unless it carries this CMEK key; `pulumi destroy`
+# leaves it in place); "existing" leaves it unmanaged (MLS-GCP-041 must then be waived).
+_store = D["metadata_store"]
+metadata_store = None
+if _store.get("mode", "create") != "existing":
+    _adopt = _store.get("mode") == "import"
+    metadata_store = gcp.vertex.AiMetadataStore(
+        "metadata-store", name=_store["name"], project=PROJECT, region=REGION,
+        description="Vertex ML Metadata / Experiments store (CMEK), created before the first pipeline run",
+        encryption_spec=gcp.vertex.AiMetadataStoreEncryptionSpecArgs(kms_key_name=KEY_NAME),
+        opts=opts(*key_grants, import_=_store["import_id"] if _adopt else None, retain_on_delete=_adopt))
 
 # ------------------------------------------------------------------------ code, runtime, compiled pipelines
 code_bucket = buckets["code"]  # code, runtime helper, compiled specs: no component SA may write it
@@ -322,6 +330,24 @@ for ch in D["channels"]:
     channels[ch["key"]] = gcp.monitoring.NotificationChannel(
         f"channel-{ch['key']}", project=PROJECT, type=ch["gcp_type"], display_name=ch["display_name"],
         labels=labels, sensitive_labels=sensitive, user_labels=LABELS)
+
+
+# `on_failure`: the pipeline's exit handler logs a failed run; this policy notifies the channels
+for p in D["pipelines"]:
+    fa = p.get("failure_alert")
+    if fa:
+        gcp.monitoring.AlertPolicy(
+            f"alert-failed-{p['key']}", project=PROJECT, display_name=fa["display_name"], combiner="OR",
+            user_labels=LABELS,
+            conditions=[gcp.monitoring.AlertPolicyConditionArgs(
+                display_name=f"{fa['display_name']} log entry",
+                condition_matched_log=gcp.monitoring.AlertPolicyConditionConditionMatchedLogArgs(filter=fa["filter"]))],
+            alert_strategy=gcp.monitoring.AlertPolicyAlertStrategyArgs(
+                notification_rate_limit=gcp.monitoring.AlertPolicyAlertStrategyNotificationRateLimitArgs(period="300s"),
+                auto_close="1800s"),
+            documentation=gcp.monitoring.AlertPolicyDocumentationArgs(content=fa["documentation"],
+                                                                      mime_type="text/markdown"),
+            notification_channels=[channels[n].name for n in fa["channels"]])
 
 
 def pubsub_channel(topic_name: str) -> gcp.monitoring.NotificationChannel:
