@@ -34,10 +34,14 @@ SETTINGS = {
     "vnet_cidr": Setting("string", False, "address space of the generated virtual network",
                          r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/16"),
     "subnet_cidr": Setting("string", False, "private-endpoint subnet", r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.0.0/24"),
-    "runner_subnet_cidr": Setting("string", False, "a subnet for callers outside Azure (self-hosted CI runner, "
-                                  "jump host) that reach the private workspace, registry and storage through the "
-                                  "stack's private endpoints and DNS zones", r"\d+\.\d+\.\d+\.\d+/\d+",
-                                  "10.42.1.0/24"),
+    "runner_subnet_cidr": Setting("string", False, "the `runners` subnet (default: the /24 after `subnet_cidr`): "
+                                  "callers outside Azure (self-hosted CI runner, jump host) reach the private "
+                                  "workspace, registry, vault and storage from there through the stack's private "
+                                  "endpoints and DNS zones; NSG without inbound from the Internet, NAT gateway for "
+                                  "outbound HTTPS", r"\d+\.\d+\.\d+\.\d+/\d+", "10.42.1.0/24"),
+    "peer_vnet_ids": Setting("list", False, "resource ids of existing virtual networks (a CI or corporate network) "
+                             "peered with the stack's VNet and linked to its private DNS zones; the remote side "
+                             "peers back (docs/targets/azureml.md)"),
 }
 
 

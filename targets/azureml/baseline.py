@@ -25,6 +25,7 @@ RULES: dict[str, tuple[bool, str]] = {
     "MLS-AZ-056": (True, "same: v1LegacyMode -> false; documented deviation from Azure Policy e413671a (v2 pipelines require it)"),
     "MLS-AZ-057": (True, "same: private endpoint + private DNS zones for the workspace -> created"),
     "MLS-AZ-058": (True, "same: diagnostic settings -> to Log Analytics"),
+    "MLS-AZ-059": (True, "Microsoft.Network: the path of callers outside the private network (CI runner, jump host): a `runners` subnet with an NSG denying inbound from the Internet, every private DNS zone linked to the VNet -> created; linked"),
     "MLS-AZ-060": (False, ".../workspaces/computes (AmlCompute): disableLocalAuth; scaleSettings.minNodeCount; subnet / managed network; node public IP; identity -> true; 0; set; off ; UserAssigned"),
     "MLS-AZ-061": (True, "ComputeInstance (discouraged; only if spec asks): as MLS-AZ-060 + idleTimeBeforeShutdown; SSH -> set; disabled"),
     "MLS-AZ-070": (False, ".../onlineEndpoints: authMode; publicNetworkAccess; identity -> AADToken; Disabled; UserAssigned"),

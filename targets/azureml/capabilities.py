@@ -34,6 +34,7 @@ DOC_LOGIC_APPS = "https://learn.microsoft.com/en-us/azure/logic-apps/logic-apps-
 DOC_WORKBOOK = "https://learn.microsoft.com/en-us/azure/azure-monitor/visualize/workbooks-overview"
 DOC_ENVIRONMENT = _D + "how-to-manage-environments-v2"
 DOC_RAI = _D + "how-to-responsible-ai-insights-sdk-cli"
+DOC_LOW_PRIORITY = _D + "how-to-create-attach-compute-cluster#lower-your-compute-cluster-cost-with-low-priority-vms"
 DOC_BATCH = _D + "how-to-use-batch-model-deployments"
 
 _ROLLBACK_NOTE = ("Azure ML has no automatic rollback: each alert in `rollback_on` is an Azure Monitor "
@@ -57,8 +58,16 @@ CAPABILITIES: dict[str, Verdict] = {
     "step.validate": emulated("command component running mlspec's data validator (schema, nulls, rows, "
                               "duplicates, staleness); fails the pipeline on a breach", DOC_COMMAND),
     "step.process": native("command component", DOC_COMMAND),
-    "step.train": native("command component; the job's MLflow run gets the metrics of evaluation.json", DOC_COMMAND),
-    "step.tune": native("sweep node (random sampling, objective, trial limits) over a command component", DOC_SWEEP),
+    "step.train": native("command component; the job's MLflow run gets the metrics of evaluation.json; "
+                         "`spot = true`: the job runs on the class's low-priority AmlCompute cluster "
+                         "(`<class>-lp`, vm priority LowPriority; Azure ML restarts a job whose node was preempted) and "
+                         "`--checkpoints` "
+                         "is an output at `mlspec-checkpoints/<pipeline>/<step>/<job name>/`, read-write mounted, so "
+                         "the requeued job finds what it wrote", DOC_LOW_PRIORITY),
+    "step.tune": native("sweep node (random sampling, objective, trial limits) over a command component; "
+                        "`spot = true`: the sweep's trials run on the class's low-priority cluster (`<class>-lp`) and "
+                        "each trial's `--checkpoints` is a read-write mounted output at its own job's path",
+                        DOC_SWEEP),
     "step.evaluate": native("command component; the script writes evaluation.json (metrics read by gates, registration and the model card)", DOC_COMMAND),
     "step.bias_check": emulated("command component computing the spec's bias metric as SageMaker Clarify defines it "
                                 "(on the labels, or on the model's predicted labels for dppl/di, per facet value; "

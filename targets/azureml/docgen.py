@@ -46,13 +46,30 @@ and the model monitors wait for those assets. By hand: `pulumi up`, `az ml envir
 pipelinesRegistered true && pulumi up` (or `az ml schedule create --file
 <env>/schedules/<name>.yml` -- one or the other, not both).
 
-**Callers outside the private network.** The workspace, registry, vault and storage have public
-access disabled. A CI runner (`pulumi up`, `az ml`, `mlspec apply`) or an approver (`mlspec
-approve`) must run inside the stack's VNet: set `runner_subnet_cidr` and the program adds a
-`runners` subnet whose private DNS zones resolve every service to its private endpoint; put a
-self-hosted runner or a jump host (Bastion) there, or peer your CI network with the VNet and link
-the same zones. The retraining Logic App submits jobs through Azure Resource Manager with its
-managed identity (see "To verify").
+**Callers outside the private network.** The workspace, registry, vault, storage, Log Analytics
+and endpoints have public network access disabled. Who needs which path (Azure ML's v2 API sends
+job, component, model and endpoint operations through Azure Resource Manager, which private link
+does not close -- [network isolation with the v2 API](https://learn.microsoft.com/en-us/azure/machine-learning/how-to-configure-network-isolation-with-v2);
+uploads to storage, MLflow tracking and the data plane stay inside the network):
+
+| caller | path |
+| --- | --- |
+| retraining Logic App | submits the *registered* pipeline component as a job with one ARM `PUT .../workspaces/<ws>/jobs/<name>` (managed identity, custom role `mlspec retrain`): no upload, no data-plane call, so it needs no network path; the job itself runs on the workspace's private clusters |
+| `mlspec approve` / `reject` / `status` | ARM only (`models/versions` read and tag update, `onlineEndpoints` read for the release's idle slot) with the approver's Entra ID sign-in: works from an approver's machine; from a locked-down network (ARM private link, or a conditional-access policy that pins sign-ins to the corporate network) run it on a jump host in the `runners` subnet |
+| CI runner: `pulumi up` | ARM, plus the Key Vault key and the model look-ups (ARM) -- but `mlspec apply` also registers environments, pipeline components, the serving code and MLTables, which uploads files to the private storage account: run the runner in the `runners` subnet (or a peered network) |
+| `az ml job create --file pipeline.yml`, `az ml component create` | upload the code snapshot: from the `runners` subnet (or a peered network) |
+
+The program always creates the `runners` subnet (`runner_subnet_cidr`, default the /24 after the
+private-endpoint subnet): an NSG that denies inbound traffic from the Internet, allows outbound
+HTTPS only (private endpoints, ARM, Entra ID, the CI service) and denies the rest, a NAT gateway
+with one static public IP for that outbound HTTPS (no default outbound access; nothing inbound),
+and the private DNS zones of every private endpoint linked to the VNet, so the workspace,
+registry, vault and storage resolve to their private addresses. Put a self-hosted CI runner (a VM
+scale set or container instance with the deploy identity) or a jump host there; reach a jump host
+with Azure Bastion or your VPN. To use an existing CI or corporate network instead, list it in
+`peer_vnet_ids`: the program peers the stack's VNet with it (no forwarded traffic, no gateway use)
+and links every private DNS zone to it; the owner of that network creates the peering back. Plan
+rule MLS-AZ-059 checks the subnet, its NSG and the zone links.
 
 **Script contract** (`compiler/contract.py`). Every spec script runs through `_mlspec/track.py`
 and receives exactly `contract.script_argv`: `--<input> <dir>` per data input (the IR's
@@ -72,6 +89,15 @@ command job has no retry setting (only parallel jobs have `retry_settings`), so 
 the script again in the same job, in a fresh process with its outputs emptied, up to `retries`
 more times; it retries failures of the script, not the loss of a node (the job then fails).
 
+**Compute.** Each compute class is one AmlCompute cluster (`<class>`, docs/language.md "Compute
+classes"); `accelerators = N` on a gpu class is a cluster `<class>-<N>g` of the VM size with N GPUs
+of the class's kind -- `gpu.small` (T4): 1 `Standard_NC4as_T4_v3`, 4 `Standard_NC64as_T4_v3`;
+`gpu.medium` (A10): 1 `Standard_NV36ads_A10_v5`, 2 `Standard_NV72ads_A10_v5`; `gpu.large` (A100):
+1 `Standard_NC24ads_A100_v4`, 2 `NC48ads_A100_v4`, 4 `NC96ads_A100_v4`, 8 `ND96asr_v4` -- and an
+online deployment's instance type the managed-endpoint SKU with N GPUs (`gpu.small` 1 or 4,
+`gpu.medium` 1, `gpu.large` 1, 2, 4 or 8); any other count is refused (`E505`, naming the counts
+Azure sells). `spot = true` adds `-lp`: the class's low-priority cluster.
+
 **Models and serving.** The model's `format` (contract) decides how it is loaded and
 registered: `mlflow` registers an `mlflow_model` and deploys without code; `xgboost`
 (`model.bst`), `sklearn` (`model.joblib`), `torchscript` (`model.pt`), `onnx` (`model.onnx`) or a
@@ -82,7 +108,13 @@ the system's) is part of that environment (`mlspec-<framework>-serve-req-<hash>`
 mlspec's pins in the conda file's pip list (a pin wins on a clash), so the workspace installs them
 when it builds the image -- a deployment has no egress to install anything when it starts; pip
 options and direct URL references are refused (`E505`). The fairness, explanation and batch helpers
-load models the same way. A served model without `format` or `serve` is refused.
+load models the same way. A served model without `format` or `serve` is refused. The scoring
+script and batch scoring return what the model's `prediction` says: `label` (a binary classifier
+whose format yields probabilities, e.g. XGBoost `binary:logistic`, is thresholded at 0.5; a
+multiclass one takes the arg-max) or `probability` (scikit-learn `predict_proba`: the positive
+class, or one per class for `multiclass_classification`). The model's `task` is the model
+monitors' `ml_task` (`regression`, else `classification`; without a task, the baseline's label
+type decides).
 
 ## Approval gate (Azure ML has none)
 
@@ -139,6 +171,13 @@ keeps it.
 
 ## Monitoring, alerts, channels
 
+- `on_failure = [channel.x]` of a pipeline: an Azure Monitor log alert (`<system>-<env>-pipeline-failed`,
+  every 5 minutes) on the workspace's run-status log `AmlRunStatusChangedEvent` (sent to Log
+  Analytics by the workspace's diagnostic setting) counting failed top-level runs -- pipeline jobs,
+  which have no parent run -- of the pipelines' experiment; its actions are the channels' action
+  groups (email, webhook). The log names the experiment, not the pipeline: the pipelines and batch
+  jobs of one experiment share the alert, and the compile report says which others would notify
+  the same channels. `mlspec run` stops at the first failed step and notifies nobody.
 - `data_drift`, `prediction_drift`, `feature_attribution_drift`: Azure ML monitor schedules
   (serverless Spark with the monitoring identity) on the released deployment (on an A/B endpoint:
   the variant serving the endpoint's model), reference data = an MLTable over the baseline
@@ -209,9 +248,15 @@ mlspec's least-privilege reading of Microsoft's list, which names Contributor.
   the data collector registers (`<endpoint>-<deployment>-model_inputs|model_outputs`).
 - The Logic Apps definitions run only in Azure; offline tests check their structure and the
   traffic JSON they build, not their execution.
-- That the retraining Logic App's ARM job submission is accepted while the workspace's public
-  network access is disabled (if not, run retraining from the pipeline schedule or a runner in
-  the `runners` subnet).
+- That `AmlRunStatusChangedEvent` records a pipeline job's failure with an empty `ParentRunId`
+  (the `on_failure` alert counts top-level runs only, so a failed step and its pipeline alert once).
+- That a job restarted after its low-priority (spot) node was preempted keeps its name, so its
+  `checkpoints` output (`.../mlspec-checkpoints/<pipeline>/<step>/${{name}}/`) is the folder the
+  first attempt wrote.
+- The retraining Logic App's ARM job submission (`PUT .../jobs/<name>`) with the workspace's public
+  network access disabled: Microsoft documents job creation as an ARM operation of the v2 API
+  (not closed by private link); if a policy closes ARM access too, submit retraining from a runner
+  in the `runners` subnet.
 - The operation names in the custom roles (`targets/azureml/lower.py` `CUSTOM_ROLES`) against
   the jobs each identity runs, and that `systemData.lastModifiedByType` of a model version is
   `User` after `mlspec approve` and `ManagedIdentity` / `Application` after a workload write.

@@ -281,7 +281,7 @@ class PipelineBuilder:
               outputs: dict | None = None, extra: dict | None = None) -> dict:
         node: dict[str, Any] = {"type": kind}
         node["trial" if kind == "sweep" else "component"] = f"./components/{comp_path}"
-        node["compute"] = f"azureml:{self.env.compute_for(step.get('compute'))}"
+        node["compute"] = f"azureml:{self.env.compute_for(step.get('compute'), bool(step.get('spot')))}"
         node["identity"] = {"type": "managed"}  # MLS-AZ-080: the cluster's user-assigned identity
         if bound:
             node["inputs"] = dict(bound)
@@ -351,7 +351,13 @@ class PipelineBuilder:
                               framework=framework,
                               image=step.get("image"), gpu=self.env.is_gpu(step.get("compute")),
                               description=description)
-        self._emit(step, comp, self._node(step, f"{step['name']}.yml", bound))
+        node_outputs = None
+        if step.get("spot"):
+            # `--checkpoints`: an output at a path fixed by the job's name, read-write mounted, so a
+            # job requeued after its low-priority node was preempted finds what it wrote before
+            node_outputs = {"checkpoints": {"type": "uri_folder", "mode": "rw_mount", "path": self.env.uri(
+                "data://mlspec-checkpoints/" + self.p["name"] + "/" + step["name"] + "/${{name}}/")}}
+        self._emit(step, comp, self._node(step, f"{step['name']}.yml", bound, outputs=node_outputs))
 
     def _helper_step(self, step: dict, script: str, refs: dict[str, str], outputs: list[str],
                      config: dict, description: str, framework: dict | None = None,
@@ -435,7 +441,9 @@ def _tune(b: PipelineBuilder, s: dict) -> None:
     sweep = {"type": "sweep", "trial": f"./{s['name']}_trial.yml", "compute": node["compute"],
              "identity": {"type": "managed"},
              "inputs": {n: f"${{{{parent.inputs.{n}}}}}" for n in data_inputs},
-             "outputs": {"model": "${{parent.outputs.model}}"},
+             "outputs": {"model": "${{parent.outputs.model}}",
+                         # spot: each trial's checkpoints at its own job's path, read-write mounted
+                         **({"checkpoints": {"type": "uri_folder", "mode": "rw_mount"}} if s.get("spot") else {})},
              "sampling_algorithm": "random", "search_space": space,
              "objective": {"goal": _SWEEP_GOAL[s["objective"]["direction"]], "primary_metric": s["objective"]["metric"]},
              "limits": limits}
@@ -445,7 +453,7 @@ def _tune(b: PipelineBuilder, s: dict) -> None:
                "inputs": data_inputs, "outputs": {"model": {"type": "uri_folder"}}, "jobs": {"sweep": sweep}}
     b.artifacts.append((f"{b.folder}/components/{s['name']}.yml", "azureml-component", wrapper, "yaml"))
     node["type"] = "pipeline"
-    for key in ("compute", "identity", "limits", "resources", "distribution"):
+    for key in ("compute", "identity", "limits", "resources", "distribution", "outputs"):
         node.pop(key, None)  # pipeline-type nodes take none of these (they are on the sweep / trial)
 
 

@@ -30,6 +30,24 @@ CLUSTER_SKU = {
     "gpu.medium": "Standard_NV36ads_A10_v5", "gpu.large": "Standard_NC24ads_A100_v4",
 }
 DEFAULT_COMPUTE = "cpu.small"
+#: `accelerators = N` on a gpu class -> the VM size with N GPUs of the class's kind (T4, A10, A100);
+#: a count Azure sells no machine for is refused (E505). https://learn.microsoft.com/en-us/azure/virtual-machines/sizes/overview#gpu-accelerated
+GPU_CLUSTER_SKU = {
+    "gpu.small": {1: "Standard_NC4as_T4_v3", 4: "Standard_NC64as_T4_v3"},
+    "gpu.medium": {1: "Standard_NV36ads_A10_v5", 2: "Standard_NV72ads_A10_v5"},
+    "gpu.large": {1: "Standard_NC24ads_A100_v4", 2: "Standard_NC48ads_A100_v4", 4: "Standard_NC96ads_A100_v4",
+                  8: "Standard_ND96asr_v4"},
+}
+
+
+def gpus_of(compute: dict | None) -> int | None:
+    """The GPU count a step asks for beyond its class's one GPU (None: the class's machine)."""
+    n = int((compute or {}).get("accelerators") or 0)
+    return n if n > 1 and (compute or {}).get("class", "").startswith("gpu.") else None
+
+
+def cluster_sku(cls: str, gpus: int | None) -> str | None:
+    return GPU_CLUSTER_SKU.get(cls, {}).get(gpus) if gpus else CLUSTER_SKU[cls]
 
 #: Azure built-in role definition ids (https://learn.microsoft.com/en-us/azure/role-based-access-control/built-in-roles)
 ROLES = {
@@ -159,6 +177,7 @@ class Env:
         return {"format": self.model_format(model, framework),
                 "prediction": ((model or {}).get("prediction") or {}).get("output") or "label",
                 "threshold": ((model or {}).get("prediction") or {}).get("threshold"),
+                "task": (model or {}).get("task"),
                 "serve": None if not serve else {"entry_point": serve["entry_point"],
                                                  "code_dir": serve.get("code_dir") or jobs._dirname(serve["entry_point"])}}
 
@@ -207,8 +226,10 @@ class Env:
                 f"Microsoft.ManagedIdentity/userAssignedIdentities/{self.identity_name(component)}")
 
     # ---------------------------------------------------------------- compute and data
-    def compute_for(self, compute: dict | None) -> str:
-        return naming.compute((compute or {}).get("class") or DEFAULT_COMPUTE)
+    def compute_for(self, compute: dict | None, spot: bool = False) -> str:
+        """The AmlCompute cluster of a compute class; `spot` steps run on the class's low-priority
+        cluster (`<class>-lp`, a separate cluster: a cluster has one VM priority)."""
+        return naming.compute((compute or {}).get("class") or DEFAULT_COMPUTE, spot, gpus_of(compute))
 
     @staticmethod
     def is_gpu(compute: dict | None) -> bool:
@@ -227,6 +248,13 @@ class Env:
         return {"type": kind, "path": self.uri(ds["uri"]), "mode": "ro_mount"}
 
     def task_of(self, mo: dict) -> str:
+        """The monitor's `ml_task`: from the monitored model's `task` (binary / multiclass
+        classification -> classification, regression -> regression); a model without `task` falls
+        back to the baseline's label column type (float: regression)."""
+        endpoint = self.endpoints.get(mo.get("endpoint") or "") or {}
+        task = (self.models.get(endpoint.get("model") or "") or {}).get("task")
+        if task:
+            return "regression" if task == "regression" else "classification"
         ds = self.datasets.get(mo.get("baseline") or "")
         label = next((c for c in (ds or {}).get("schema", []) if c["role"] == "label"), None)
         return "regression" if label and label["type"] == "float" else "classification"
@@ -295,6 +323,34 @@ def lower_pipelines(env: Env, out: dict) -> None:
         arts, runnable = jobs.lower_pipeline(env, p)
         out["artifacts"] += arts
         out["runnables"][p["id"]] = runnable
+    _on_failure(env, out)
+
+
+def _on_failure(env: Env, out: dict) -> None:
+    """`on_failure = [channel.x]`: an Azure Monitor log alert on the workspace's run-status log
+    (AmlRunStatusChangedEvent, sent to Log Analytics by the workspace's diagnostic setting) that
+    fires when a top-level run (a pipeline job: no parent run) of the pipelines' experiment fails,
+    and notifies the channels' action groups. The log names the experiment, not the pipeline, so
+    the pipelines and batch jobs of one experiment share one alert (a compile note names them)."""
+    notify = [p for p in env.ir["pipelines"] if p.get("on_failure")]
+    if not notify:
+        return
+    groups = sorted({local_name(c) for p in notify for c in p["on_failure"]})
+    names = [p["name"] for p in notify]
+    others = [p["name"] for p in env.ir["pipelines"] if not p.get("on_failure")] + \
+        [f"batch_{b['name']}" for b in env.ir["batch"]]
+    out["stack"]["log_alerts"].append({
+        "key": "pipeline-failed", "name": naming.kebab(f"{env.prefix}-pipeline-failed"), "scope": "logs",
+        "measure": "failed", "aggregation": "Maximum", "operator": "GreaterThan", "threshold": 0,
+        "window": "PT5M", "severity": 2, "groups": groups,
+        "query": ("AmlRunStatusChangedEvent | where ExperimentName == '" + env.experiment + "' "
+                  "and Status == 'Failed' and isempty(ParentRunId) | summarize failed = count()"),
+        "description": "a run of pipeline " + ", ".join(f"`{n}`" for n in names) + " failed"})
+    if others:
+        env.notes.append(f"azureml/{env.name}: `on_failure` of " + ", ".join(f"`{n}`" for n in names)
+                         + f": one log alert on failed pipeline jobs of experiment `{env.experiment}`, which "
+                         + ", ".join(f"`{n}`" for n in others) + " also run in (Azure's run-status log names "
+                         "the experiment, not the pipeline), so their failures notify the same channels")
 
 
 def lower_batch(env: Env, out: dict) -> None:
@@ -424,17 +480,36 @@ def _breach(env: Env, mo: dict, runnables: dict, *, job_failed: bool, with_chann
 
 # ==================================================================== stack data
 def _computes(env: Env) -> list[dict]:
-    need: dict[str, int] = {DEFAULT_COMPUTE: 1}
+    """One AmlCompute cluster per compute class used (dedicated), plus one low-priority cluster per
+    class that `spot` steps use; max nodes covers the largest step (instances x parallel trials)."""
+    need: dict[tuple[str, bool, int | None], int] = {(DEFAULT_COMPUTE, False, None): 1}
+    where: dict[tuple[str, bool, int | None], str] = {}
     for p in env.ir["pipelines"]:
         for s in p["steps"]:
             c = s.get("compute") or {"class": DEFAULT_COMPUTE, "instance_count": 1}
             n = c["instance_count"] * (s.get("parallel_trials") or 1)
-            need[c["class"]] = max(need.get(c["class"], 1), n)
+            key = (c["class"], bool(s.get("spot")), gpus_of(c))
+            need[key] = max(need.get(key, 1), n)
+            where.setdefault(key, s["id"])
     for b in env.ir["batch"]:
-        need[b["compute"]["class"]] = max(need.get(b["compute"]["class"], 1), b["compute"]["instance_count"])
-    return [{"name": naming.compute(cls), "vm_size": CLUSTER_SKU[cls], "max_nodes": max(2, n),
-             "identity": "compute", "description": f"{cls} cluster of {env.system} ({env.name})"}
-            for cls, n in sorted(need.items())]
+        key = (b["compute"]["class"], False, gpus_of(b["compute"]))
+        need[key] = max(need.get(key, 1), b["compute"]["instance_count"])
+        where.setdefault(key, b["id"])
+    out = []
+    for (cls, spot, gpus), n in sorted(need.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
+        sku = cluster_sku(cls, gpus)
+        if sku is None:
+            counts = sorted(GPU_CLUSTER_SKU.get(cls, {}))
+            env.diags.append(Diagnostic(
+                "E505", f"Azure has no machine with {gpus} GPUs of the `{cls}` kind", where[(cls, spot, gpus)],
+                hint="use `accelerators` = " + " or ".join(str(c) for c in counts) + f" with `{cls}`"
+                     + (", or `gpu.large` (1, 2, 4 or 8 A100)" if cls != "gpu.large" else "")))
+            continue
+        out.append({"name": naming.compute(cls, spot, gpus), "vm_size": sku, "max_nodes": max(2, n),
+                    "priority": "LowPriority" if spot else "Dedicated", "identity": "compute",
+                    "description": f"{cls}{f' {gpus}-GPU' if gpus else ''} "
+                                   f"{'low-priority (spot) ' if spot else ''}cluster of {env.system} ({env.name})"})
+    return out
 
 
 def _workbook(env: Env) -> dict | None:
@@ -486,6 +561,60 @@ def _key(env: Env) -> dict:
     prod = env.ir["environment"]["production"]
     return {"name": naming.kebab(f"cmk-{env.prefix}")[:127], "size": 3072, "existing": existing,
             "rotate_after": "P90D" if prod else "P180D", "expiry": "P1Y"}
+
+
+def _network(env: Env, pe: list[dict]) -> dict:
+    """The stack's VNet: the private-endpoint subnet and the `runners` subnet, the path of callers
+    outside Azure (CI runner: `pulumi up`, `mlspec apply`, `az ml`; a jump host) into the private
+    workspace, registry, vault and storage. The runners subnet has an NSG closing inbound traffic
+    from the Internet and a NAT gateway for outbound HTTPS (ARM, Entra ID, the CI service); the
+    private DNS zones are linked to the VNet and to every peered network (`peer_vnet_ids`)."""
+    import ipaddress
+
+    space = env.settings.get("vnet_cidr") or "10.42.0.0/16"
+    subnet = env.settings.get("subnet_cidr") or "10.42.0.0/24"
+    runners = env.settings.get("runner_subnet_cidr")
+    try:
+        net, pe_net = ipaddress.ip_network(space, strict=False), ipaddress.ip_network(subnet, strict=False)
+        if not runners:  # the next /24 after the private-endpoint subnet, inside the address space
+            nxt = ipaddress.ip_network(f"{pe_net.broadcast_address + 1}/24", strict=False)
+            runners = str(nxt) if nxt.subnet_of(net) else None  # type: ignore[arg-type]
+        run_net = ipaddress.ip_network(runners, strict=False) if runners else None
+    except ValueError as e:
+        env.diags.append(Diagnostic("E505", f"the `azureml` network settings are not valid address ranges ({e})",
+                                    "targets", hint='e.g. vnet_cidr = "10.42.0.0/16"  subnet_cidr = "10.42.0.0/24"  '
+                                                    'runner_subnet_cidr = "10.42.1.0/24"'))
+        run_net = None
+    else:
+        if run_net is None or not run_net.subnet_of(net) or run_net.overlaps(pe_net):  # type: ignore[arg-type]
+            env.diags.append(Diagnostic(
+                "E505", f"the runners subnet (`runner_subnet_cidr` = {runners or 'unset'}) must lie inside "
+                f"`vnet_cidr` ({space}) without overlapping the private-endpoint subnet ({subnet})", "targets",
+                hint=f'set runner_subnet_cidr to a free range of {space}, e.g. "{_free_subnet(net, pe_net)}"'))
+    peers = [v for v in env.settings.get("peer_vnet_ids") or [] if isinstance(v, str) and _VNET_ID.fullmatch(v)]
+    for v in env.settings.get("peer_vnet_ids") or []:
+        if not (isinstance(v, str) and _VNET_ID.fullmatch(v)):
+            env.diags.append(Diagnostic("E505", f"`peer_vnet_ids` entry {v!r} is not a virtual network resource id",
+                                        "targets", hint='"/subscriptions/<id>/resourceGroups/<rg>/providers/'
+                                                        'Microsoft.Network/virtualNetworks/<name>"'))
+    return {"address_space": space, "subnet": subnet,
+            "runner_subnet": str(run_net) if run_net else runners,
+            "runner_nsg": f"nsg-{env.prefix}-runners"[:80], "nat_gateway": f"ng-{env.prefix}-runners"[:80],
+            "nat_ip": f"pip-{env.prefix}-runners-egress"[:80],
+            "peers": [{"key": f"peer-{i}", "id": vid, "name": f"peer-{i}-{vid.split('/')[-1]}"[:80]}
+                      for i, vid in enumerate(peers)],
+            "dns_zones": sorted({z for p in pe for z in p["zones"]}), "private_endpoints": pe}
+
+
+_VNET_ID = re.compile(r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w\._\(\)]{1,90}/providers/"
+                      r"Microsoft\.Network/virtualNetworks/[-\w\._]{2,64}")
+
+
+def _free_subnet(net, taken) -> str:
+    for cand in net.subnets(new_prefix=max(net.prefixlen, min(28, 24 if net.prefixlen <= 23 else 28))):
+        if not cand.overlaps(taken):
+            return str(cand)
+    return "10.42.1.0/24"
 
 
 def build_stack(env: Env, out: dict) -> dict:
@@ -548,10 +677,7 @@ def build_stack(env: Env, out: dict) -> dict:
         "storage": {"sku": "Standard_ZRS" if ir["environment"]["production"] else "Standard_LRS",
                     "sas_expiration": "0.01:00:00", "soft_delete_days": 30,
                     "containers": ["data", "models", "capture", "monitoring"]},
-        "network": {"address_space": env.settings.get("vnet_cidr") or "10.42.0.0/16",
-                    "subnet": env.settings.get("subnet_cidr") or "10.42.0.0/24",
-                    "runner_subnet": env.settings.get("runner_subnet_cidr"),
-                    "dns_zones": sorted({z for p in pe for z in p["zones"]}), "private_endpoints": pe},
+        "network": _network(env, pe),
         "identities": ids + out["identities"],
         "human_roles": [{"key": f"approver-{i}", "principal_id": oid, "principal_type": "Group",
                          "role": _role("AzureML Data Scientist", "workspace")}

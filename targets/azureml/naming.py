@@ -67,9 +67,11 @@ def endpoint(system: str, name: str, env: str, sub: str) -> str:
     return _fit(f"{base}-{_digest(sub, system, env, n=4)}", 32)
 
 
-def compute(compute_class: str) -> str:
-    """`cpu.medium` -> `cpu-medium` (fits the 16-character limit for every portable class)."""
-    return kebab(compute_class)[:16]
+def compute(compute_class: str, spot: bool = False, gpus: int | None = None) -> str:
+    """`cpu.medium` -> `cpu-medium`; a GPU count other than the class's one GPU adds `-<n>g`
+    (`gpu-large-4g`), the low-priority (spot) cluster `-lp` (all fit the 16-character limit)."""
+    base = kebab(compute_class)[:10] if (spot or (gpus and gpus > 1)) else kebab(compute_class)[:16]
+    return base + (f"-{gpus}g" if gpus and gpus > 1 else "") + ("-lp" if spot else "")
 
 
 def identity(system: str, component: str) -> str:

@@ -368,6 +368,42 @@ def check_workspace_diagnostics(g: Graph):
             yield w, "no diagnostic setting sending logs to Log Analytics"
 
 
+SUBNET = "azure-native:network:Subnet"
+NSG = "azure-native:network:NetworkSecurityGroup"
+_ANY_SOURCE = ("internet", "*", "0.0.0.0/0", "any")
+
+
+@rule("MLS-AZ-059", cloud="azure", resource="Microsoft.Network subnets, NSGs, private DNS zone links",
+      property="path of callers outside the private network (CI runner, jump host)",
+      default="`runners` subnet with an NSG denying inbound from the Internet; every private DNS zone linked to "
+              "the VNet", external=("CKV_AZURE_160", "Azure Policy e71308d3"))
+def check_runner_path(g: Graph):
+    private = [w for w in g.of(WORKSPACE) if _eq(w["inputs"].get("publicNetworkAccess"), "Disabled")]
+    if not private:
+        return
+    runners = [s for s in g.of(SUBNET) if s["inputs"].get("subnetName") == "runners"]
+    if not runners:
+        yield private[0], "no `runners` subnet: CI runners and `mlspec apply` cannot reach the private workspace"
+    for s in runners:
+        if not is_set(dig(s["inputs"], "networkSecurityGroup", "id")):
+            yield s, "the runners subnet has no network security group"
+    for n in g.of(NSG):
+        rules = as_list(n["inputs"].get("securityRules"))
+        for r in rules:
+            if isinstance(r, dict) and _eq(r.get("direction"), "Inbound") and _eq(r.get("access"), "Allow") and \
+                    str(r.get("sourceAddressPrefix", "")).lower() in _ANY_SOURCE:
+                yield n, f"security rule `{r.get('name')}` allows inbound traffic from the Internet"
+        if not any(isinstance(r, dict) and _eq(r.get("direction"), "Inbound") and _eq(r.get("access"), "Deny")
+                   and str(r.get("sourceAddressPrefix", "")).lower() in _ANY_SOURCE for r in rules):
+            yield n, "no rule denying inbound traffic from the Internet"
+    links = {str(lk["inputs"].get("privateZoneName", "")).lower()
+             for lk in g.of("azure-native:privatedns:VirtualNetworkLink")}
+    for z in g.of("azure-native:privatedns:PrivateZone"):
+        name = str(z["inputs"].get("privateZoneName", "")).lower()
+        if name not in links:
+            yield z, f"private DNS zone `{name}` is linked to no virtual network: callers resolve public addresses"
+
+
 # ----------------------------------------------------------------------------- compute, endpoints
 
 

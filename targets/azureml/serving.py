@@ -32,6 +32,33 @@ SERVING_SKU = {
     "gpu.medium": "Standard_NC8as_T4_v3", "gpu.large": "Standard_NC24ads_A100_v4",
 }
 
+#: `accelerators = N` on an endpoint's gpu class -> a managed online endpoint SKU with N GPUs of that kind
+#: https://learn.microsoft.com/en-us/azure/machine-learning/reference-managed-online-endpoints-vm-sku-list
+SERVING_GPU_SKU = {
+    "gpu.small": {1: "Standard_NC4as_T4_v3", 4: "Standard_NC64as_T4_v3"},
+    "gpu.medium": {1: "Standard_NC8as_T4_v3"},
+    "gpu.large": {1: "Standard_NC24ads_A100_v4", 2: "Standard_NC48ads_A100_v4", 4: "Standard_NC96ads_A100_v4",
+                  8: "Standard_ND96asr_v4"},
+}
+
+
+def serving_sku(compute: dict, where: str, diags: list[Diagnostic]) -> str:
+    """The deployment's instance type: the class's SKU, or the SKU with `accelerators` GPUs of the
+    class's kind; a count no managed-endpoint SKU has is refused (E505)."""
+    cls, n = compute["class"], int(compute.get("accelerators") or 0)
+    if not cls.startswith("gpu.") or n <= 1:
+        return SERVING_SKU[cls]
+    sku = SERVING_GPU_SKU.get(cls, {}).get(n)
+    if sku is None:
+        counts = sorted(SERVING_GPU_SKU.get(cls, {}))
+        diags.append(Diagnostic("E505", f"Azure ML managed online endpoints have no instance type with {n} GPUs "
+                                f"of the `{cls}` kind", where,
+                                hint="use `accelerators` = " + " or ".join(str(c) for c in counts)
+                                     + f" with `{cls}`, or `gpu.large` (1, 2, 4 or 8 A100)"))
+        return SERVING_SKU[cls]
+    return sku
+
+
 #: IR drift metric -> (CLI v2 YAML name, REST enum name)
 DRIFT_METRICS = {
     "psi": ("population_stability_index", "PopulationStabilityIndex"),
@@ -213,7 +240,7 @@ def lower_endpoint(env, e: dict, diags: list[Diagnostic]) -> tuple[list, dict]:
         diags.append(Diagnostic("E501", "`auth = key` cannot be honoured: Azure ML endpoints use Entra ID "
                                 "token auth only (MLS-AZ-070 is not waivable)", e["id"],
                                 hint="write `auth = iam`"))
-    sku = SERVING_SKU[e["compute"]["class"]]
+    sku = serving_sku(e["compute"], e["id"], diags)
     capture = e["capture"]["percent"] / 100.0 if e["capture"] else None
     if capture is None and any(m["endpoint"] == e["id"] for m in env.ir["monitors"]):
         capture = 1.0  # Azure ML monitors read the deployment's collected data (see notes)

@@ -47,6 +47,10 @@ class SageMaker(Target):
                                       "(with vpc_id)", example='["sg-0abc1234"]'),
         "kms_key_arn": Setting("string", description="existing KMS key instead of a stack-created one",
                                pattern=r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]+"),
+        "pip_index_url": Setting("string", description="a PyPI mirror reachable from the private network "
+                                 "(e.g. a repository behind the VPC's allowed egress); steps with `requirements` "
+                                 "install from it, and must set `network_isolation = false`",
+                                 pattern=r"https://\S+", example='"https://pypi.internal.example.com/simple/"'),
     }
 
     blocking_checks = ("aws-request-rejected", "invalid-state-machine", "s3-unreachable")

@@ -122,7 +122,10 @@ CAPABILITIES: dict[str, Verdict] = {
         DG + "batch-transform.html"),
     # --- monitoring (Model Monitor) ---
     "monitor.data_drift": native("Model Monitor DataQuality job definition + hourly/daily schedule "
-                                 "(baseline drift distance per feature)", DG + "model-monitor-data-quality.html"),
+                                 "(baseline drift distance per feature); the baseline is computed in the pipeline "
+                                 "that trains the served model from what the endpoint receives: the training "
+                                 "step's input in its declared format (csv, parquet, jsonl; else E505) without "
+                                 "the label and `role = id` columns", DG + "model-monitor-data-quality.html"),
     "monitor.prediction_drift": emulated(
         "DataQuality job whose record preprocessor analyses the endpoint output instead of the input",
         DG + "model-monitor-pre-and-post-processing.html"),
@@ -130,7 +133,10 @@ CAPABILITIES: dict[str, Verdict] = {
                                     DG + "model-monitor-model-quality.html"),
     "monitor.bias_drift": native("ModelBias job definition (Clarify)", DG + "clarify-model-monitor-bias-drift.html"),
     "monitor.feature_attribution_drift": native(
-        "ModelExplainability job definition (Clarify SHAP)", DG + "clarify-model-monitor-feature-attribution-drift.html"),
+        "ModelExplainability job definition (Clarify SHAP); the analysis config's predictor names the model the "
+        "endpoint serves (written by the program at deploy time) and the job runs without container network "
+        "isolation, because Clarify creates and queries a shadow endpoint `sm-clarify-*` of that model",
+        DG + "clarify-model-monitor-feature-attribution-drift.html"),
     # --- operational alerts (CloudWatch) ---
     "alert.latency_p50": native("CloudWatch alarm on ModelLatency p50 (microseconds)", CW_EP),
     "alert.latency_p99": native("CloudWatch alarm on ModelLatency p99 (microseconds)", CW_EP),

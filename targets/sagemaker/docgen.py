@@ -101,7 +101,7 @@ INTRO = """# AWS SageMaker target
 | `pulumi/Pulumi.<env>.yaml` | pulumi-stack-config | `aws:region`; the secret keys to set are listed as comments |
 | `pulumi/stacks/<env>.json` | pulumi-stack-data | the lowered resource model the program reads |
 | `pipelines/<env>/<pipeline>.json` | sagemaker-pipeline | SageMaker Pipelines definition, Version 2020-12-01 |
-| `iam/<env>/<role>.json` | iam-policy | one inline policy per component role, plus the KMS key policy |
+| `iam/<env>/<role>.json`, `iam/<env>/<role>-<n>.json` | iam-policy | the customer-managed policies of each component role (split by statement so each stays under 4,500 of IAM's 6,144 characters with deploy-time names at their longest; at most 10 per role, else E505), plus the KMS key and approver policies |
 | `statemachines/<env>/*.json` | stepfunctions-definition | deploy path per endpoint, batch inference |
 | `model-cards/<env>/<model>.json`, `dashboards/<env>.json` | sagemaker-model-card, cloudwatch-dashboard | |
 | `config/...` | step-config, clarify-analysis-config | inputs of helper steps, Clarify analysis configs (uploaded to S3) |
@@ -126,6 +126,29 @@ jobs run the launcher as `sagemaker_program`; it reads `hyperparameters.json` (`
 passes channels `/opt/ml/input/data/<name>`, `--model /opt/ml/model` and `--metrics
 /opt/ml/output/data/metrics`, and prints `mlspec-metric <name>=<value>` from `evaluation.json`
 (a tuning job's MetricDefinitions match those lines).
+
+**Step settings.** `retries = N` becomes the step's `RetryPolicies` (`MaxAttempts` N: service
+faults and throttling, and for jobs SageMaker's internal errors, missing capacity and resource
+limits) and, for a script step, the launcher's reruns of a script that exits non-zero (a fresh
+process, its output folders emptied, checkpoints kept, up to N more times in the same job).
+ClarifyCheck and QualityCheck steps take no retry policy: `retries` there is W505. A tune
+step's `max_total_runtime` is the tuning job's `ResourceLimits.MaxRuntimeInSeconds` (at least
+SageMaker's 120 s, else W505); `max_runtime` stays each trial's `StoppingCondition`. A
+pipeline's `on_failure = [channel.x]` is an EventBridge rule on "SageMaker Model Building
+Pipeline Execution Status Change" to `Failed` for that pipeline, targeting the channel's SNS
+topic when a step failed after its retries. A gate or bias limit that does not pass ends a
+SageMaker run with a Fail step, whose status is also `Failed`, so it notifies too (the language
+says it is not a failure; the compile report states this for each such pipeline);
+each topic's policy lets EventBridge publish only from the stack's rules that notify it.
+
+**Requirements.** A step's (or the system's) `requirements` file is pip-installed by the
+launcher before the script runs (`pip install -r FILE --index-url <pip_index_url>`; a failed
+install fails the job). The network is always private, so the package index is the mirror
+named by `target sagemaker { pip_index_url = "..." }` (a PyPI repository reachable from the
+VPC, e.g. through `security { allowed_egress }`), and the step must set `network_isolation =
+false`: a network-isolated SageMaker container reaches no network at all. Without a mirror, or
+on an isolated step, `requirements` is refused (`E505`); installing the packages in the step's
+`image` is the alternative. CodeArtifact's token login is not automated.
 
 **Checked at the vendor boundary.** `mlspec plan` fails (blocking program checks) when a
 pipeline step's request breaks botocore's SageMaker model (patterns, enums, lengths and sizes

@@ -15,6 +15,9 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html
 """
 from __future__ import annotations
 
+import json
+import re
+
 from typing import Any
 
 from mlspec.targets.sagemaker import storage
@@ -35,6 +38,36 @@ SERVICES = {"pipeline": "sagemaker.amazonaws.com", "jobs": "sagemaker.amazonaws.
 
 def policy_path(env: Any, name: str) -> str:
     return f"iam/{env.env_name}/{name}.json"
+
+
+#: IAM quotas: a customer-managed policy document is at most 6,144 characters (whitespace not
+#: counted), and a role has at most 10 managed policies attached (default quota)
+MANAGED_POLICY_MAX = 6144
+MANAGED_POLICIES_PER_ROLE = 10
+#: mlspec fills a managed policy to at most this many characters (deploy-time values at their
+#: longest, below), leaving room for longer names than the estimate
+MANAGED_POLICY_BUDGET = 4500
+#: the longest deploy-time value of each `${token}` (ARNs with the longest names AWS allows)
+TOKEN_MAX = {"partition": 10, "region": 14, "account": 12, "kms_key_arn": 100, "bucket_arn": 76,
+             "role": 100, "subnet": 24, "security_group": 20, "topic": 330, "state_machine": 140,
+             "pipeline": 330, "bucket": 63}
+_TOKEN = re.compile(r"\$\{([a-z_]+)(?::[A-Za-z0-9_.-]+)?\}")
+
+
+def policy_size(document: dict) -> int:
+    """The document's length as IAM counts it (no whitespace), every `${token}` at its longest."""
+    text = json.dumps(document, separators=(",", ":"))
+    return len(_TOKEN.sub(lambda m: "x" * TOKEN_MAX.get(m.group(1), 330), text))
+
+
+def split_policy(document: dict, budget: int = MANAGED_POLICY_BUDGET) -> list[dict]:
+    """`document`'s statements in as few policy documents as fit `budget` each (order kept)."""
+    parts: list[list[dict]] = [[]]
+    for st in document["Statement"]:
+        if parts[-1] and policy_size(doc(*parts[-1], st)) > budget:
+            parts.append([])
+        parts[-1].append(st)
+    return [doc(*p) for p in parts]
 
 
 def stmt(sid: str, actions: list[str], resources: list[str] | str, effect: str = "Allow",
@@ -322,6 +355,8 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
             stmt("ReadMetrics", ["s3:GetObject"], [bucket("artifacts", True)]),
             stmt("UseEnvKey", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], ["${kms_key_arn}"]),
             logs("/aws/lambda/" + out["mlflow"]["tracker"]["name"]),
+            # the function runs with active X-Ray tracing (its segments are written as this role)
+            stmt("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
             stmt("DescribeNetwork", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
                                      "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"], "*"),
             stmt("LambdaNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
@@ -335,10 +370,20 @@ def lower_roles(env: Any, out: dict, low: Any) -> None:
             stmt("UseEnvKey", KMS_USE, ["${kms_key_arn}"]),
             stmt("DenySelfApproval", ["sagemaker:UpdateModelPackage"], f"{SM}:model-package/*", "Deny"))
     for key, pol in policies.items():
-        path = policy_path(env, key)
-        low.add(path, "iam-policy", pol, "json")
+        # customer-managed policies attached to the role (an inline policy shares one 10,240-character
+        # budget per role; a managed policy has 6,144 each, up to 10 per role): split by statement
+        parts = split_policy(pol)
+        if len(parts) > MANAGED_POLICIES_PER_ROLE:
+            env.diag("system", f"the `{key}` role needs {len(parts)} managed policies; IAM attaches at most "
+                               f"{MANAGED_POLICIES_PER_ROLE} to a role", "split the system into smaller specs",
+                     "E505")
+        paths = []
+        for i, part in enumerate(parts, 1):
+            path = policy_path(env, key if len(parts) == 1 else f"{key}-{i}")
+            low.add(path, "iam-policy", part, "json")
+            paths.append("../" + path)
         out["roles"].append({"key": key, "name": _role_name(env, key), "service": SERVICES[key],
-                             "policy": "../" + path})
+                             "policies": paths})
     low.add(policy_path(env, "kms-key"), "iam-policy", key_policy(env), "json")
     low.add(policy_path(env, "approver"), "iam-policy", approver_policy(env), "json")
     out["approver_policy"] = {"name": _role_name(env, "approver"), "policy": "../" + policy_path(env, "approver")}

@@ -27,7 +27,7 @@ from mlspec.targets.sagemaker.pipeline import PRE_TRAINING_BIAS, PipelineBuilder
 
 #: mlspec's own helper scripts (templates/scripts/), shipped as code/_mlspec/<name>
 HELPERS = ("launch.py", "validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py", "track_mlflow.py",
-           "drift_threshold.py")
+           "drift_threshold.py", "baseline_features.py")
 
 #: portable compute class -> instance type, per docs/language.md#compute-classes (tested against it)
 INSTANCE_TYPES = {"cpu.small": "ml.m5.large", "cpu.medium": "ml.m5.xlarge", "cpu.large": "ml.m5.2xlarge",
@@ -103,6 +103,11 @@ class EnvContext:
     def is_gpu(self, compute: dict | None) -> bool:
         return ((compute or {}).get("class") or "").startswith("gpu.")
 
+    @staticmethod
+    def gpu_instance(instance_type: str) -> bool:
+        """An accelerated instance family (G and P instances carry NVIDIA GPUs)."""
+        return instance_type.startswith(("ml.g", "ml.p"))
+
     def tool_image(self, name: str, ir_id: str, _builder: Any = None) -> str:
         try:
             return images.tool_image(name, self.region)
@@ -152,9 +157,21 @@ class EnvContext:
 
     # registry / lineage ------------------------------------------------------
     def serving_instance_types(self, model_id: str) -> list[str]:
-        types = sorted({self.instance_type(e["compute"]) for e in self.endpoints.values()
-                        if e["model"] == model_id} | {"ml.m5.xlarge"})
-        return types
+        """Real-time instance types of every endpoint variant that serves `model_id`: the
+        endpoint's model (production and shadow variants) and each A/B arm naming it
+        (ml.m5.xlarge when nothing serves it yet)."""
+        types = set()
+        for e in self.endpoints.values():
+            arms = [v["model"] for v in (e["rollout"].get("variants") or [])] \
+                if e["rollout"]["strategy"] == "ab_test" else [e["model"]]
+            if model_id in arms:
+                types.add(self.instance_type(e["compute"]))
+        return sorted(types) or ["ml.m5.xlarge"]
+
+    def transform_instance_types(self, model_id: str) -> list[str]:
+        """Transform instance types of the batch jobs that run `model_id` (ml.m5.xlarge when none)."""
+        return sorted({self.instance_type(b.get("compute")) for b in self.ir.get("batch") or []
+                       if b["model"] == model_id}) or ["ml.m5.xlarge"]
 
     def package_description(self, model: dict) -> str:
         appr = model.get("approval") or {}
@@ -235,6 +252,16 @@ def lower_pipelines(env: EnvContext, out: dict, low: Lowering) -> None:
         out["pipelines"].append({"key": p["name"], "name": env.pipeline_name(p),
                                  "definition": "../" + path,
                                  "description": f"{env.system} {p['name']} ({env.env_name})"})
+        if p.get("on_failure"):
+            # a failed run (a step failed after its retries, or a Fail step: a gate, a bias limit)
+            # publishes the execution status change to the channels' SNS topics
+            out["failure_rules"].append({"key": p["name"], "name": env.name(p["name"], "failed"),
+                                         "pipeline": p["name"],
+                                         "topics": [local_name(c) for c in p["on_failure"]]})
+            if p.get("gates") or any(s["kind"] == "bias_check" and s.get("max_disparity") is not None
+                                     for s in p["steps"]):
+                env.notes.append(f"`{p['id']}`: on_failure also notifies when a gate or bias limit does not "
+                                 "pass (SageMaker ends that run with a Fail step, status Failed)")
         if p.get("schedule"):
             out["schedules"].append({
                 "key": p["name"], "name": env.name(p["name"], "schedule"), "pipeline": p["name"],
@@ -488,7 +515,7 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
              "probability_threshold": None, "label": label, "metric": mo.get("metric"),
              "breach": mo.get("breach") or {}, "facets": list(mo.get("facets") or []),
              "preprocessor": "code/_mlspec/prediction_record.py" if kind == "prediction_drift" else None,
-             "analysis_config": None, "constraints": None}
+             "analysis_config": None, "constraints": None, "predictor_model": None, "network_isolation": True}
         if kind == "model_quality":
             # the served model's task and prediction decide the problem type and which attribute
             # of the endpoint output Model Monitor reads (a probability is not a label)
@@ -529,6 +556,12 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
             path = f"config/{env.env_name}/monitors/{naming.kebab(mo['name'])}/analysis_config.json"
             headers = [c["name"] for c in (base or {}).get("schema") or [] if c.get("role") in ("feature", None)]
             cfg: dict[str, Any] = {"headers": headers, "dataset_type": "application/jsonlines"}
+            if kind == "feature_attribution_drift":
+                # the SDK's ExplainabilityAnalysisConfig: methods, predictor and the endpoint's
+                # feature names. Captured requests carry no header and the served model reads the
+                # prepared features (not the baseline dataset's raw columns), so Clarify names them
+                # by position rather than by a guessed list
+                cfg = {}
             if kind == "bias_drift":
                 # a monitor's metrics are Clarify's post-training ones (dppl, di: predicted labels)
                 metric = (mo.get("metric") or "dppl").upper()
@@ -538,16 +571,25 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
                             "facet": [{"name_or_index": f} for f in mo.get("facets") or []],
                             "methods": {stage: {"methods": [metric]}}})
             else:
-                # SHAP queries a shadow endpoint of the monitored model: Clarify needs the predictor
-                # (the model is the endpoint's; Model Monitor fills in its name)
+                # SHAP queries a shadow endpoint (`sm-clarify-*`) of the monitored model: the
+                # predictor names the model the endpoint serves. Its name exists at deploy time
+                # only, so the program writes `model_name` into the uploaded copy of this file
+                # (the build's copy has every other field); the job cannot be network-isolated
                 served = env.models.get(e["model"]) or {}
-                cfg["methods"] = {"shap": {"num_samples": 100, "agg_method": "mean_abs"}}
+                cfg["methods"] = {"shap": {"num_samples": 100, "agg_method": "mean_abs", "use_logit": False,
+                                           "save_local_shap_values": False}}
                 cfg["predictor"] = {"instance_type": env.instance_type(e["compute"]), "initial_instance_count": 1,
                                     "content_type": "text/csv", "accept_type": "text/csv"}
                 if (served.get("prediction") or {}).get("output") == "probability":
                     cfg["predictor"]["probability"] = 0  # column 0 of the csv output is the score
+                m["predictor_model"] = served.get("name") or e["model"]
+                m["network_isolation"] = False
+                env.notes.append(f"`{mo['id']}`: the feature-attribution monitor runs without container network "
+                                 "isolation (Clarify creates and queries a shadow endpoint of the served model); "
+                                 "VPC, KMS and inter-container encryption stay on")
             low.add(path, "clarify-analysis-config", cfg, "json")
-            out["files"].append({"key": path, "source": "../" + path})
+            if kind != "feature_attribution_drift":  # that one is uploaded by the program with its model
+                out["files"].append({"key": path, "source": "../" + path})
             m["analysis_config"] = path
         if base is None and kind != "model_quality":
             env.notes.append(f"`{mo['id']}`: no baseline dataset; the monitor compares against the baseline "
@@ -703,7 +745,7 @@ def empty_stack(env: EnvContext) -> dict:
         "roles": [], "code": [], "files": [], "seeds": [], "secrets": [],
         "model_package_groups": [], "pipelines": [], "schedules": [], "state_machines": [],
         "approval_rules": [], "endpoints": [], "alarms": [], "topics": [], "monitors": [],
-        "breach_rules": [], "dashboard": None, "model_cards": [], "mlflow": None,
+        "breach_rules": [], "failure_rules": [], "dashboard": None, "model_cards": [], "mlflow": None,
     }
 
 

@@ -33,14 +33,22 @@ CONDITIONS = {">=": "GreaterThanOrEqualTo", ">": "GreaterThan", "<=": "LessThanO
 PRE_TRAINING_BIAS = {"CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"}
 #: declared data format -> Clarify's `dataset_type` (JSON Lines must be dense lists for Clarify)
 CLARIFY_DATASET_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet"}
+#: declared data formats the data-quality baseline helper (_mlspec/baseline_features.py) reads
+FEATURE_FORMATS = ("csv", "parquet", "jsonl")
 LAUNCHER = "_mlspec/launch.py"
+#: pipeline step types that take RetryPolicies (the SDK's ConfigurableRetryStep), and those that
+#: run a SageMaker job (SageMakerJobStepRetryPolicy applies)
+RETRYABLE = ("Processing", "Training", "Tuning", "Transform", "Model", "RegisterModel")
+JOB_STEPS = ("Processing", "Training", "Tuning", "Transform")
 #: the container directory SageMaker syncs with CheckpointConfig.S3Uri (its default LocalPath)
 CHECKPOINT_DIR = "/opt/ml/checkpoints"
 #: the longest MaxWaitTimeInSeconds mlspec asks for: 28 days, SageMaker's MaxRuntimeInSeconds maximum
 SPOT_MAX_WAIT_S = 28 * 86400
+#: the shortest ResourceLimits.MaxRuntimeInSeconds of a tuning job (botocore: min 120)
+TUNING_MIN_RUNTIME_S = 120
 HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
                   "bias": "_mlspec/bias_limits.py",
-                  "drift": "_mlspec/drift_threshold.py"}
+                  "drift": "_mlspec/drift_threshold.py", "features": "_mlspec/baseline_features.py"}
 
 
 def code_dir(step: dict, script: str) -> str:
@@ -179,15 +187,18 @@ class PipelineBuilder:
         s = self.steps_by_id.get(sid)
         return s if s and s["kind"] in ("train", "tune") else None
 
-    def image_for(self, step: dict, scope: str = "training") -> str:
-        """Image of a train/tune step (or of the step that trained `step`'s model)."""
+    def image_for(self, step: dict, scope: str = "training", gpu: bool | None = None) -> str:
+        """Image of a train/tune step (or of the step that trained `step`'s model). `gpu`: whether
+        the image runs on a GPU instance (default: the step's own compute; an inference image
+        follows the instances that serve the model, not the ones that trained it)."""
         if step.get("image"):
             return step["image"]
         fw = step.get("framework") or {}
         if fw.get("name") == "custom" or not fw:
             self.diag(step["id"], f"step `{step['name']}` needs an `image`")
             return ""
-        gpu = self.env.is_gpu(step.get("compute"))
+        if gpu is None:
+            gpu = self.env.is_gpu(step.get("compute"))
         try:
             uri = images.framework_image(fw["name"], str(fw.get("version") or ""), self.env.region, gpu, scope)
         except images.ImageError as e:
@@ -254,7 +265,10 @@ class PipelineBuilder:
         contract's command line (compiler.contract.script_argv), paths as the job sees them."""
         argv = contract.script_argv(s, paths)
         extract = [a for f in contract.script_flags(s) if f.role == "model_in" for a in ("--extract", f.name)]
-        args = ["--script", script, "--code-dir", code_dir(s, script), *extract, "--", *argv]
+        retry = ["--retries", str(int(s["retries"]))] if s.get("retries") else []
+        req = self.requirements(s)
+        req = ["--requirements", req[0], "--index-url", req[1]] if req else []
+        args = ["--script", script, "--code-dir", code_dir(s, script), *extract, *retry, *req, "--", *argv]
         return self.entry(LAUNCHER), args
 
     # ------------------------------------------------------------------ step kinds
@@ -307,6 +321,11 @@ class PipelineBuilder:
             hp["mlspec_script"] = entry
             hp["mlspec_code_dir"] = code_dir(s, entry)
             hp["mlspec_inputs"] = ",".join(n for n, _ in inputs)
+            if s.get("retries"):  # the launcher reruns a failed script (RetryPolicies cover the job)
+                hp["mlspec_retries"] = str(int(s["retries"]))
+            req = self.requirements(s)
+            if req:  # pip-installed by the launcher before the script, from the mirror
+                hp["mlspec_requirements"], hp["mlspec_index_url"] = req
             channels.append({"ChannelName": "mlspec_code", "DataSource": {"S3DataSource": {
                 "S3DataType": "S3Prefix", "S3Uri": self.code_uri(""),
                 "S3DataDistributionType": "FullyReplicated"}}, "InputMode": "File"})
@@ -371,6 +390,16 @@ class PipelineBuilder:
             "ParameterRanges": {"ContinuousParameterRanges": cont, "IntegerParameterRanges": integ,
                                 "CategoricalParameterRanges": cat},
         }
+        if s.get("max_total_runtime_s"):
+            # the whole tuning job's limit (each trial's is its StoppingCondition); SageMaker's
+            # ResourceLimits.MaxRuntimeInSeconds takes 120 s .. 15,768,000 s (182.5 days)
+            total = int(s["max_total_runtime_s"])
+            cfg["ResourceLimits"]["MaxRuntimeInSeconds"] = max(total, TUNING_MIN_RUNTIME_S)
+            if total < TUNING_MIN_RUNTIME_S:
+                self.diagnostics.append(Diagnostic(
+                    "W505", f"SageMaker limits a tuning job to at least {TUNING_MIN_RUNTIME_S} s; step "
+                            f"`{s['name']}`'s max_total_runtime of {total} s becomes {TUNING_MIN_RUNTIME_S} s",
+                    s["id"], "set `max_total_runtime` to 2m or more", severity="warning"))
         return {"Type": "Tuning", "Arguments": {"HyperParameterTuningJobConfig": cfg,
                                                 "TrainingJobDefinition": d}}
 
@@ -404,9 +433,11 @@ class PipelineBuilder:
         if name in self.model_steps:
             return name
         self.model_steps.add(name)
+        itype, _ = self.instance(s.get("compute"))  # the Transform / Clarify shadow endpoint instance
         step = {"Name": name, "Type": "Model", "Arguments": {
             "ExecutionRoleArn": param("JobRoleArn"),
-            "PrimaryContainer": {"Image": self.image_for(train, "inference") if train else "",
+            "PrimaryContainer": {"Image": self.image_for(train, "inference", self.env.gpu_instance(itype))
+                                 if train else "",
                                  "ModelDataUrl": self.uri_of(model_ref, s)},
             "VpcConfig": self.vpc(), "EnableNetworkIsolation": True}}
         self.pre.setdefault(s["id"], []).append(step)
@@ -425,6 +456,17 @@ class PipelineBuilder:
         if fmt is None and st["kind"] == "validate":  # validate passes its dataset through
             return self.data_format(st.get("data") or "")
         return fmt
+
+    def id_columns(self, ref: str) -> list[str]:
+        """`role = id` columns of the dataset behind `ref` (record keys, not features)."""
+        seen = set()
+        while ref and not ref.startswith("dataset.") and ref not in seen:
+            seen.add(ref)
+            st = self.steps_by_id.get(".".join(ref.split(".")[:2])) or {}
+            ins = [st.get("data")] if st.get("data") else list(st.get("inputs") or [])
+            ref = ins[0] if ins else ""
+        ds = self.env.datasets.get(ref) or {}
+        return [c["name"] for c in ds.get("schema") or [] if c.get("role") == "id"]
 
     def model_of(self, model_ref: str) -> dict:
         """The spec model trained by the step output `model_ref` ({} when none is declared)."""
@@ -533,6 +575,10 @@ class PipelineBuilder:
             self.diag(s["id"], f"register step `{s['name']}` needs a model trained in this pipeline")
             return {}
         itype = self.env.serving_instance_types(model["id"])
+        ttype = self.env.transform_instance_types(model["id"])
+        # one container serves every variant: the GPU image only when every instance has a GPU
+        # (a GPU-trained model on a CPU instance gets the CPU image of its framework)
+        gpu_serving = all(self.env.gpu_instance(t) for t in itype + ttype)
         metrics_from = s.get("metrics_from") or model.get("metrics_from")
         a: dict[str, Any] = {
             "ModelPackageGroupName": self.env.group_name(model),
@@ -540,11 +586,11 @@ class PipelineBuilder:
             # a literal, never a pipeline parameter: whoever may start the pipeline could pass Approved
             "ModelApprovalStatus": self.approval_status(model),
             "InferenceSpecification": {
-                "Containers": [{"Image": self.image_for(train, "inference"),
+                "Containers": [{"Image": self.image_for(train, "inference", gpu_serving),
                                 "ModelDataUrl": self.uri_of(source, s)}],
                 "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
                 "SupportedRealtimeInferenceInstanceTypes": itype,
-                "SupportedTransformInstanceTypes": itype},
+                "SupportedTransformInstanceTypes": ttype},
             "CustomerMetadataProperties": self.env.lineage(model, train),
             "MetadataProperties": {"GeneratedBy": "mlspec", "CommitId": self.ir["code"]["sha256"][:1024],
                                    "ProjectId": naming.kebab(self.ir["system"]["name"])},
@@ -599,19 +645,47 @@ class PipelineBuilder:
             ds = self.env.datasets.get(mo.get("baseline") or "")
             if mo["kind"] != "data_drift" or not ep or ep["model"] not in models or not ds:
                 continue
-            fmt = {"csv": {"csv": {"header": True}}, "jsonl": {"json": {"lines": True}}}.get(
-                ds["format"], {"parquet": {}})
+            # the endpoint receives the features the served model was trained on: the baseline is
+            # the training step's input in its declared format, without the label (a helper
+            # writes it as csv with a header), never the raw dataset read as csv
+            model = self.env.models[ep["model"]]
+            train = self.train_of(model.get("source") or "")
+            train_in = (train.get("inputs") or [None])[0] if train else None
+            data_fmt = self.data_format(train_in) if train_in else None
+            if data_fmt not in FEATURE_FORMATS:
+                self.diag(mo["id"], f"data_drift monitor `{mo['name']}`: SageMaker cannot derive the baseline of "
+                                    f"what endpoint `{ep['name']}` receives: "
+                                    + (f"the training data `{train_in}` of model `{model['name']}` is "
+                                       f"`{data_fmt or 'undeclared'}`" if train_in else
+                                       f"model `{model['name']}` is not trained by a step of this pipeline"),
+                          "declare the producing step's `output_format` (csv, parquet or jsonl)")
+                continue
+            _, ds_label = self.env.headers_for(train_in, self.steps_by_id)
+            label = model.get("label") or ds_label or ""
+            fstep = {"id": mo["id"] + "#features", "name": mo["name"] + "_features", "compute": None,
+                     "max_runtime_s": 3600, "network_isolation": True}
+            script = HELPER_SCRIPTS["features"]
+            f = self.processing(fstep, self.helper_image(), self.entry(script),
+                                [self.code_input(script),
+                                 {"name": "data", "uri": self.uri_of(train_in, fstep),
+                                  "local": "/opt/ml/processing/input/data"}],
+                                ["features"], args=["--format", data_fmt] + (["--label", label] if label else [])
+                                + [a for c in self.id_columns(train_in) for a in ("--drop", c)])
+            fname = naming.step_name(mo["name"], "features")
+            steps.append({"Name": fname, "Type": "Processing", "Arguments": f})
+            fmt = {"header": True}  # features.csv
             hstep = {"id": mo["id"] + "#baseline", "name": mo["name"] + "_baseline", "compute": None,
                      "max_runtime_s": 3600, "network_isolation": True}
             a = self.processing(hstep, self.env.tool_image("model-monitor", mo["id"], self), [],
-                                [{"name": "baseline_dataset_input", "uri": self.env.dataset_uri(ds),
+                                [{"name": "baseline_dataset_input",
+                                  "uri": get(f"Steps.{fname}.ProcessingOutputConfig.Outputs['features'].S3Output.S3Uri"),
                                   "local": "/opt/ml/processing/input/baseline_dataset_input"}],
                                 ["quality_check_output"])
             del a["AppSpecification"]["ContainerEntrypoint"]
             out = a["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]
             out["S3Uri"] = join("s3:/", param("MonitoringBucket"), "baselines", naming.kebab(mo["name"]))
             out["LocalPath"] = "/opt/ml/processing/output"
-            a["Environment"] = {"dataset_format": json.dumps(fmt, sort_keys=True),
+            a["Environment"] = {"dataset_format": json.dumps({"csv": fmt}, sort_keys=True),
                                 "dataset_source": "/opt/ml/processing/input/baseline_dataset_input",
                                 "output_path": "/opt/ml/processing/output", "publish_cloudwatch_metrics": "Disabled"}
             bname = naming.step_name(mo["name"], "baseline")
@@ -751,6 +825,48 @@ class PipelineBuilder:
         return helpers, cond
 
     # ------------------------------------------------------------------ assembly
+    def requirements(self, s: dict) -> tuple[str, str] | None:
+        """(requirements file under the code root, pip index) the launcher installs from, or None.
+        The network is always private: a network-isolated job reaches no index at all, and a
+        job that is not isolated reaches only the mirror named by `pip_index_url` (E505 else)."""
+        req = s.get("requirements")
+        if not req:
+            return None
+        if s.get("network_isolation", True):
+            self.diag(s["id"], f"step `{s['name']}` has `requirements` but runs network-isolated on SageMaker: "
+                               "the container reaches no package index",
+                      "set `network_isolation = false` on the step and `pip_index_url` in `target sagemaker` "
+                      "(a mirror reachable from the private network), or install the packages in `image`")
+            return None
+        index = self.env.settings.get("pip_index_url")
+        if not index:
+            self.diag(s["id"], f"step `{s['name']}` has `requirements`, but jobs run on a private network with "
+                               "no route to PyPI",
+                      'set `pip_index_url = "https://<mirror>/simple/"` in `target sagemaker` (reachable '
+                      "through the network's allowed egress), or install the packages in `image`")
+            return None
+        return req.lstrip("/"), index
+
+    def retry(self, s: dict, step: dict) -> None:
+        """`retries`: the step's RetryPolicies (SageMaker reruns the step after a service fault or
+        throttling, and the job after an internal error, missing capacity or a resource limit) and,
+        for script steps, the launcher's reruns of a failed script in the same job. Check steps
+        (ClarifyCheck, QualityCheck) take no retry policy: W505 says so."""
+        n = int(s["retries"])
+        if step["Type"] not in RETRYABLE:
+            self.diagnostics.append(Diagnostic(
+                "W505", f"step `{s['name']}` runs as a SageMaker {step['Type']} step, which takes no retry "
+                        f"policy; its `retries = {n}` is not applied", s["id"],
+                "remove `retries` from this step", severity="warning"))
+            return
+        policies = [{"ExceptionType": ["Step.SERVICE_FAULT", "Step.THROTTLING"], "IntervalSeconds": 10,
+                     "BackoffRate": 2.0, "MaxAttempts": n}]
+        if step["Type"] in JOB_STEPS:
+            policies.append({"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR",
+                                               "SageMaker.RESOURCE_LIMIT"], "IntervalSeconds": 60,
+                             "BackoffRate": 2.0, "MaxAttempts": n})
+        step["RetryPolicies"] = policies
+
     def build(self) -> dict:
         self.pre: dict[str, list[dict]] = {}
         self.model_steps: set[str] = set()
@@ -769,6 +885,8 @@ class PipelineBuilder:
             if not body:
                 continue
             step = {"Name": self.sname(s["id"]), **body}
+            if s.get("retries"):
+                self.retry(s, step)
             deps = sorted({self.sname(d) for d in s.get("depends_on") or [] if d in self.steps_by_id})
             if deps:
                 step["DependsOn"] = deps

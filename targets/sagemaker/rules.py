@@ -684,7 +684,8 @@ def check_prod_instances(g: Graph):
 @rule("MLS-AWS-066", cloud="aws", resource="aws.sagemaker.DataQualityJobDefinition (and model quality/bias/"
       "explainability job definitions)",
       property="network_config (inter-container encryption, network isolation, vpc_config); output kms_key_id; "
-               "cluster volume_kms_key_id", default="true; true; set; CMK; CMK",
+               "cluster volume_kms_key_id",
+      default="true; true (not the explainability job: Clarify SHAP queries a shadow endpoint); set; CMK; CMK",
       external=("CKV_AWS_367", "CKV_AWS_368", "CKV_AWS_369", "SageMaker.9", "SageMaker.10", "SageMaker.11",
                 "SageMaker.12", "SageMaker.13", "SageMaker.15"))
 def check_monitor_job_definitions(g: Graph):
@@ -697,7 +698,7 @@ def check_monitor_job_definitions(g: Graph):
         nc = i.get("networkConfig") or {}
         if not truthy(nc.get("enableInterContainerTrafficEncryption")):
             yield r, "`networkConfig.enableInterContainerTrafficEncryption` is not true"
-        if not truthy(nc.get("enableNetworkIsolation")):
+        if not truthy(nc.get("enableNetworkIsolation")) and not _shap_monitor(r):
             yield r, "`networkConfig.enableNetworkIsolation` is not true"
         if not _vpc_ok(nc.get("vpcConfig")):
             yield r, "`networkConfig.vpcConfig` not set"
@@ -711,7 +712,7 @@ def check_monitor_job_definitions(g: Graph):
 
 
 @rule("MLS-AWS-067", cloud="aws", resource="aws.sagemaker.MonitoringSchedule", property="network isolation",
-      default="enabled (via the job definition)", external=("SageMaker.14",))
+      default="enabled (via the job definition; not for ModelExplainability, whose SHAP queries a shadow endpoint)", external=("SageMaker.14",))
 def check_monitoring_schedule(g: Graph):
     defs = {}
     for r in g.of(*MONITOR_JOBS):
@@ -730,8 +731,20 @@ def check_monitoring_schedule(g: Graph):
                 yield s, "the monitoring job definition is not in the stack: network isolation cannot be shown"
                 continue
             nc = d["inputs"].get("networkConfig") or {}
-        if not truthy(nc.get("enableNetworkIsolation")):
+        if not truthy(nc.get("enableNetworkIsolation")) and not (
+                cfg.get("monitoringType") == "ModelExplainability" and not isinstance(inline, dict)
+                and _shap_monitor(d)):
             yield s, "monitoring jobs run without network isolation"
+
+
+#: the one monitoring job that may not be isolated: Clarify SHAP creates and queries a shadow
+#: endpoint of the served model (a container without network cannot call it). It keeps the VPC,
+#: inter-container encryption and KMS keys, which the checks above still demand.
+SHAP_MONITOR = "aws-native:sagemaker:ModelExplainabilityJobDefinition"
+
+
+def _shap_monitor(r: dict) -> bool:
+    return r.get("type") == SHAP_MONITOR
 
 
 def _step_label(where: Any, step: dict) -> str:

@@ -369,6 +369,16 @@ def azure_resources() -> list[dict]:
           tag=None),
         R("azure-native:privatedns:PrivateZone", "zone-api", {"privateZoneName": "privatelink.api.azureml.ms"}),
         R("azure-native:privatedns:PrivateZone", "zone-nb", {"privateZoneName": "privatelink.notebooks.azure.net"}),
+        R("azure-native:privatedns:VirtualNetworkLink", "link-api", {
+            "privateZoneName": "privatelink.api.azureml.ms", "virtualNetwork": {"id": f"{SUB}/x/vnet"}}),
+        R("azure-native:privatedns:VirtualNetworkLink", "link-nb", {
+            "privateZoneName": "privatelink.notebooks.azure.net", "virtualNetwork": {"id": f"{SUB}/x/vnet"}}),
+        R("azure-native:network:NetworkSecurityGroup", "runners-nsg", {"securityRules": [
+            {"name": "deny-internet-inbound", "priority": 4000, "direction": "Inbound", "access": "Deny",
+             "protocol": "*", "sourceAddressPrefix": "Internet", "destinationAddressPrefix": "*"}]}),
+        R("azure-native:network:Subnet", "runners", {"subnetName": "runners", "addressPrefix": "10.42.1.0/24",
+                                                     "networkSecurityGroup": {"id": f"{SUB}/x/runners-nsg"}},
+          deps=["runners-nsg"], tag=None),
     ]
     for target, groups, svc in (("vault", ["vault"], "kv"), ("storage", ["blob"], "mlsa"),
                                 ("storage", ["file"], "mlsa"), ("storage", ["dfs"], "mlsa"),

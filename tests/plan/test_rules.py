@@ -168,6 +168,7 @@ MUTATIONS = {
     "MLS-AZ-056": ("azure", lambda g: put(g, "ws", "v1LegacyMode", "-")),
     "MLS-AZ-057": ("azure", lambda g: drop(g, "zone-api")),
     "MLS-AZ-058": ("azure", lambda g: drop(g, "ws-diag")),
+    "MLS-AZ-059": ("azure", lambda g: drop(g, "link-api")),
     "MLS-AZ-060": ("azure", lambda g: put(g, "cpu", "properties.properties.scaleSettings.minNodeCount", 2)),
     "MLS-AZ-061": ("azure", lambda g: put(g, "dev-box", "properties.properties.sshSettings.sshPublicAccess", "Enabled")),
     "MLS-AZ-070": ("azure", lambda g: put(g, "scoring", "properties.authMode", "Key")),
@@ -356,3 +357,28 @@ def test_cmk_must_be_the_stack_own_key(cloud, name, path, foreign):
     assert found and "which this stack does not create" in found[0]["message"]
     g.ir["security"]["kms_key"] = "existing-key"  # a referenced key cannot be matched offline
     assert security.evaluate(g, today=TODAY, only=["MLS-G-01"]) == []
+
+
+def test_only_the_shap_monitor_may_reach_the_network():
+    """Issue 12 item 9: Clarify SHAP (ModelExplainability) creates and queries a shadow endpoint,
+    so that job definition alone may run without network isolation; VPC, encryption and keys
+    are still demanded of it, and any other monitoring job without isolation is a finding."""
+    g = graphs.graph("aws")
+
+    def job(kind, name, isolated):
+        return R(f"aws-native:sagemaker:{kind}JobDefinition", name, {
+            "jobDefinitionName": name, "roleArn": graphs.role_arn("monitoring"),
+            "networkConfig": {"enableInterContainerTrafficEncryption": True, "enableNetworkIsolation": isolated,
+                              "vpcConfig": graphs.VPC},
+            f"{kind[0].lower()}{kind[1:]}JobOutputConfig": {"kmsKeyId": graphs.KEY_ARN},
+            "jobResources": {"clusterConfig": {"volumeKmsKeyId": graphs.KEY_ARN}},
+            "tags": [{"key": k, "value": v} for k, v in graphs.TAGS.items()]})
+    shap = job("ModelExplainability", "shap", False)
+    add(g, shap)
+    assert security.evaluate(g, today=TODAY, only=["MLS-AWS-066", "MLS-AWS-067"]) == []
+    shap["inputs"]["networkConfig"]["vpcConfig"] = None
+    assert [f["message"] for f in security.evaluate(g, today=TODAY, only=["MLS-AWS-066"])] == [
+        "`networkConfig.vpcConfig` not set"]
+    add(g, job("ModelBias", "bias", False))
+    found = security.evaluate(g, today=TODAY, only=["MLS-AWS-066"])
+    assert "`networkConfig.enableNetworkIsolation` is not true" in [f["message"] for f in found]

@@ -27,6 +27,9 @@ def _endpoint(name, model, rollout, *, autoscale=None, capture=None, auth="iam",
             "autoscale": autoscale, "capture": capture, "auth": auth, "rollout": rollout}
 
 
+CI_VNET = f"/subscriptions/{SUB}/resourceGroups/ci/providers/Microsoft.Network/virtualNetworks/ci-runners"
+
+
 def maximal_ir(env: str = "prod") -> dict:
     prod = env == "prod"
     steps = [
@@ -96,6 +99,7 @@ def maximal_ir(env: str = "prod") -> dict:
             "id": "pipeline.training", "name": "training",
             "schedule": {"cron": "0 3 * * MON", "timezone": "UTC"},
             "retrain_on": ["monitor.input_drift"],
+            "on_failure": ["channel.oncall", "channel.slack_ml"],
             "steps": steps,
             "gates": [{"id": "gate.quality", "name": "quality", "depends_on": ["step.evaluate"],
                        "requires": [
@@ -205,7 +209,8 @@ def maximal_ir(env: str = "prod") -> dict:
         "targets": {"azureml": {"subscription": SUB, "resource_group": "ml-prod", "workspace": "ml",
                                 "region": "eastus",
                                 **({"approver_object_ids": ["22222222-2222-2222-2222-222222222222"],
-                                    "runner_subnet_cidr": "10.42.1.0/24"} if prod else {})}},
+                                    "runner_subnet_cidr": "10.42.8.0/24", "peer_vnet_ids": [CI_VNET]}
+                                   if prod else {})}},
         "code": {"sha256": "cd" * 32, "files": [
             {"path": p, "sha256": "ef" * 32}
             for p in ("src/evaluate.py", "src/prepare.py", "src/serve.py", "src/train.py", "src/train_sklearn.py")]},

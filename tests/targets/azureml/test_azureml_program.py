@@ -181,9 +181,60 @@ def test_identities_and_roles(prod):  # MLS-AZ-040, MLS-AZ-041, MLS-G-03
 
 
 def test_runner_subnet_for_callers_outside_the_private_network(prod, dev):
-    runners = one(prod, "Subnet", "subnet-runners")["inputs"]
-    assert runners["addressPrefix"] == "10.42.1.0/24" and runners["subnetName"] == "runners"
-    assert not [r for r in by_type(dev, "Subnet") if r["name"] == "subnet-runners"]  # only when set
+    """Issue 14 item 13: the path of a CI runner / jump host into the private workspace (MLS-AZ-059)."""
+    from az_fixtures import CI_VNET
+
+    for result, cidr in ((prod, "10.42.8.0/24"), (dev, "10.42.1.0/24")):  # dev: the default, next to the PE subnet
+        runners = one(result, "Subnet", "subnet-runners")
+        i = runners["inputs"]
+        assert i["addressPrefix"] == cidr and i["subnetName"] == "runners" and i["defaultOutboundAccess"] is False
+        nsg = one(result, "NetworkSecurityGroup", "nsg-runners")
+        nat = one(result, "NatGateway", "nat-runners")
+        assert {"nsg-runners", "nat-runners", "subnet-pe"} <= set(runners["depends_on"])
+        rules = {r["name"]: r for r in nsg["inputs"]["securityRules"]}
+        inbound = [r for r in rules.values() if r["direction"] == "Inbound"]
+        assert [(r["access"], r["sourceAddressPrefix"]) for r in inbound] == [("Deny", "Internet")]
+        assert rules["allow-https-outbound"]["destinationPortRange"] == "443"
+        assert rules["deny-internet-outbound"]["access"] == "Deny"
+        assert rules["deny-internet-outbound"]["priority"] > rules["allow-https-outbound"]["priority"]
+        ip = one(result, "PublicIPAddress", "pip-runners-egress")["inputs"]
+        assert ip["sku"]["name"] == "Standard" and ip["publicIPAllocationMethod"] == "Static"
+        assert "pip-runners-egress" in nat["depends_on"] and nat["inputs"]["sku"]["name"] == "Standard"
+        # every service resolves to its private endpoint from the VNet (and the peered CI network)
+        zones = {z["inputs"]["privateZoneName"] for z in by_type(result, "PrivateZone")}
+        assert {"privatelink.api.azureml.ms", "privatelink.notebooks.azure.net", "privatelink.blob.core.windows.net",
+                "privatelink.azurecr.io", "privatelink.vaultcore.azure.net"} <= zones
+        links = by_type(result, "VirtualNetworkLink")
+        vnet_links = {lk["inputs"]["privateZoneName"] for lk in links if "vnet" in lk["depends_on"]}
+        assert vnet_links == zones and all(lk["inputs"]["registrationEnabled"] is False for lk in links)
+        peer_links = {lk["inputs"]["privateZoneName"] for lk in links
+                      if lk["inputs"]["virtualNetwork"]["id"] == CI_VNET}
+        peerings = by_type(result, "VirtualNetworkPeering")
+        if result is prod:
+            assert peer_links == zones
+            (p,) = peerings
+            assert p["inputs"]["remoteVirtualNetwork"]["id"] == CI_VNET
+            assert p["inputs"]["allowVirtualNetworkAccess"] is True and p["inputs"]["allowForwardedTraffic"] is False
+            assert p["inputs"]["useRemoteGateways"] is False
+        else:
+            assert not peer_links and not peerings
+
+
+def test_plan_rules_see_the_runner_path(prod):
+    """MLS-AZ-059 passes on the generated program and fails once a zone loses its VNet link."""
+    from mlspec.compiler.plan.graph import Graph
+    from mlspec.targets.azureml import rules
+
+    g = Graph(prod["resources"], target="azureml")
+    assert list(rules.check_runner_path(g)) == []
+    unlinked = [r for r in prod["resources"] if not (r["type"].endswith(":VirtualNetworkLink")
+                                                     and r["inputs"]["privateZoneName"] == "privatelink.azurecr.io")]
+    assert [m for _r, m in rules.check_runner_path(Graph(unlinked, target="azureml"))] == [
+        "private DNS zone `privatelink.azurecr.io` is linked to no virtual network: callers resolve public addresses"]
+    no_nsg = [dict(r, inputs={k: v for k, v in r["inputs"].items() if k != "networkSecurityGroup"})
+              if r["name"] == "subnet-runners" else r for r in prod["resources"]]
+    assert [m for _r, m in rules.check_runner_path(Graph(no_nsg, target="azureml"))] == [
+        "the runners subnet has no network security group"]
 
 
 def test_workspace(prod):  # MLS-AZ-050..056
@@ -273,6 +324,25 @@ def test_alerts_channels_and_secrets(prod):  # MLS-G-04
     breach = one(prod, "Workflow", "wf-breach-input_drift")["inputs"]
     assert breach["parameters"] == SECRET  # notify URLs are secrets, so the whole parameter map is
     assert "Submit_pipeline_job" in str(breach["definition"])
+
+
+def test_pipeline_failure_notifies_the_on_failure_channels(prod, max_lowering):
+    """`on_failure`: a log alert on failed top-level runs (pipeline jobs) of the pipelines' experiment
+    in the workspace's run-status log, whose actions are exactly the channels' action groups."""
+    alert = one(prod, "ScheduledQueryRule", "log-alert-pipeline-failed")
+    i = alert["inputs"]
+    (cond,) = i["criteria"]["allOf"]
+    assert cond["query"].startswith("AmlRunStatusChangedEvent | where ExperimentName == 'fraud_detection' and "
+                                    "Status == 'Failed' and isempty(ParentRunId)")
+    assert cond["metricMeasureColumn"] == "failed" and cond["operator"] == "GreaterThan" and cond["threshold"] == 0
+    assert len(i["scopes"]) == 1 and "log-analytics" in alert["depends_on"]  # the Log Analytics workspace
+    assert {"ag-oncall", "ag-slack_ml"} == {d for d in alert["depends_on"] if d.startswith("ag-")}
+    assert len(i["actions"]["actionGroups"]) == 2
+    # the run-status log reaches Log Analytics: the workspace's diagnostic setting sends allLogs
+    diag = one(prod, "DiagnosticSetting", "diag-workspace")["inputs"]
+    assert diag["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+    # the batch job shares the experiment: the compile report says its failures notify the same channels
+    assert any("`on_failure` of `training`" in n and "`batch_nightly`" in n for n in max_lowering.notes)
 
 
 def test_monitors_and_retraining(prod):

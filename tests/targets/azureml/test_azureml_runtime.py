@@ -307,6 +307,35 @@ def test_scoring_script_serves_a_non_mlflow_model(code, tmp_path, serve):
     assert first == {"predictions": [0, scale]} and second == {"predictions": [scale]}
 
 
+@pytest.mark.parametrize("fmt,make,prediction,expect", [
+    # XGBoost binary:logistic yields probabilities: `label` thresholds them, `probability` keeps them
+    ("xgboost", _xgboost_model, "label", lambda p: p == [0, 1]),
+    ("xgboost", _xgboost_model, "probability", lambda p: 0 < p[0] < 0.5 < p[1] < 1),
+    # scikit-learn: predict() labels, predict_proba() for `probability`
+    ("sklearn", _sklearn_model, "label", lambda p: p == [0, 1]),
+    ("sklearn", _sklearn_model, "probability", lambda p: 0 < p[0] < 0.5 < p[1] < 1),
+])
+def test_scoring_script_returns_what_prediction_says(code, tmp_path, fmt, make, prediction, expect):
+    """models[].prediction (issue 10): the served output per row is the label or the probability."""
+    (code / "_mlspec" / "score.py").write_text(_template("code/_mlspec/score.py"))
+    model = tmp_path / "azureml-models" / "fraud_scorer" / "7" / "fraud_scorer"
+    model.mkdir(parents=True)
+    make(model)
+    (code / "_mlspec" / "serving.json").write_text(json.dumps({"model": "fraud_scorer", "model_loading": {
+        "format": fmt, "serve": None, "prediction": prediction, "threshold": None,
+        "task": "binary_classification"}}))
+    probe = ("import json, score\nscore.init()\n"
+             "print(json.dumps(score.run(json.dumps({'input_data': {'columns': ['amount', 'age'], "
+             "'data': [[1.0, 1.0], [39.0, 4.0]]}}))))\n")
+    env = dict(os.environ, AZUREML_MODEL_DIR=str(tmp_path / "azureml-models" / "fraud_scorer" / "7"),
+               MLSPEC_SERVE_CONFIG="_mlspec/serving.json")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=code / "_mlspec", capture_output=True, text=True,
+                         timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    predictions = json.loads(out.stdout.strip().splitlines()[-1])["predictions"]
+    assert expect(predictions), predictions
+
+
 # ------------------------------------------------------------------ emulated quality monitor
 
 def test_quality_monitor_reads_the_collectors_nested_rows_and_the_models_label(code, tmp_path):

@@ -45,7 +45,9 @@ def built():
     low = SageMaker().lower([fx.maximal_ir("prod", production=True, approval="required")], fx.CTX)
     arts = {a.path: a.content for a in low.artifacts}
     stack = arts["pulumi/stacks/prod.json"]
-    roles = {r["key"]: resolve(arts[r["policy"][3:]]) for r in stack["roles"]}
+    # a role's customer-managed policies evaluate together: one document of all their statements
+    roles = {r["key"]: resolve({"Version": "2012-10-17", "Statement": [
+        st for path in r["policies"] for st in arts[path[3:]]["Statement"]]}) for r in stack["roles"]}
     approver = resolve(arts[stack["approver_policy"]["policy"][3:]])
     return arts, roles, approver
 

@@ -156,3 +156,127 @@ def test_a_failing_trial_fails_the_job_and_reports_no_metric(build, tmp_path):
     (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(job["StaticHyperParameters"]))
     _, stdout = launch(root, opt, [], tmp_path, exit_code=3)
     assert "mlspec-metric" not in stdout
+
+
+FLAKY = '''import os, sys
+args = sys.argv[1:]
+model = args[args.index("--model") + 1]
+counter = os.environ["COUNTER"]
+n = int(open(counter).read()) if os.path.exists(counter) else 0
+open(counter, "w").write(str(n + 1))
+seen = sorted(os.listdir(model))
+with open(os.path.join(model, f"attempt-{n}"), "w") as f:
+    f.write(",".join(seen))  # what this attempt found in the model folder
+sys.exit(0 if n + 1 >= int(os.environ["SUCCEED_ON"]) else 1)
+'''
+
+
+@pytest.fixture(scope="module")
+def retried(tmp_path_factory):
+    ir = fx.maximal_ir()
+    for s in ir["pipelines"][0]["steps"]:
+        if s["name"] in ("train", "prepare", "fairness"):
+            s["retries"] = 2
+    low = SageMaker().lower([ir], fx.CTX)
+    root = fx.write_build(low, tmp_path_factory.mktemp("r"), [ir])
+    (root / "code" / "src" / "train.py").write_text(FLAKY)
+    return root, json.loads((root / "pipelines" / "prod" / "training.json").read_text()), low
+
+
+def test_retries_are_retry_policies_and_launcher_reruns(retried, tmp_path):
+    """issue 10 `retries` on SageMaker: the step's RetryPolicies rerun it after service faults,
+    throttling, internal errors and missing capacity (MaxAttempts = retries); the launcher reruns
+    a failed script up to `retries` more times in a fresh process with its outputs emptied."""
+    root, d, low = retried
+    st = steps(d)
+    for name in ("Train", "Prepare"):
+        pol = st[name]["RetryPolicies"]
+        assert [p["ExceptionType"] for p in pol] == [
+            ["Step.SERVICE_FAULT", "Step.THROTTLING"],
+            ["SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"]]
+        assert all(p["MaxAttempts"] == 2 and 1 <= p["IntervalSeconds"] <= 300 and p["BackoffRate"] >= 0
+                   for p in pol)
+    assert "--retries" in st["Prepare"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert "RetryPolicies" not in st["Evaluate"]
+    # a ClarifyCheck step takes no retry policy: said, not silently dropped
+    assert "RetryPolicies" not in st["Fairness"]
+    assert [(d.code, d.ir_id) for d in low.diagnostics if d.code == "W505" and "retr" in d.summary] == [
+        ("W505", "step.fairness")]
+    hps = st["Train"]["Arguments"]["HyperParameters"]
+    assert hps["mlspec_retries"] == "2"
+    for succeed_on, status in ((3, 0), (4, 1)):
+        opt = tmp_path / f"opt{succeed_on}"
+        (opt / "input" / "config").mkdir(parents=True)
+        (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hps))
+        counter = tmp_path / f"count{succeed_on}"
+        env = {"MLSPEC_OPT_ML": str(opt), "PATH": "/usr/bin:/bin", "COUNTER": str(counter),
+               "SUCCEED_ON": str(succeed_on)}
+        out = subprocess.run([sys.executable, str(root / "code" / "_mlspec" / "launch.py")], env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == status, out.stderr
+        assert counter.read_text() == "3"  # the first run and two retries, never more
+        if status == 0:  # each retry started from an emptied model folder
+            assert sorted(p.name for p in (opt / "model").iterdir()) == ["attempt-2"]
+            assert (opt / "model" / "attempt-2").read_text() == ""
+            assert "attempt 3 of 3" in out.stdout
+
+
+def _wheel(folder: Path) -> None:
+    """A minimal pure-Python wheel `mlspec_probe 1.0` and a PEP 503 index page for it."""
+    import base64
+    import hashlib
+    import zipfile
+
+    files = {"mlspec_probe.py": "VALUE = 42\n",
+             "mlspec_probe-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: mlspec-probe\nVersion: 1.0\n",
+             "mlspec_probe-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                                "Tag: py3-none-any\n"}
+    record = [f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(c.encode()).digest()).rstrip(b'=').decode()},"
+              f"{len(c)}" for n, c in files.items()] + ["mlspec_probe-1.0.dist-info/RECORD,,"]
+    files["mlspec_probe-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
+    whl = folder / "mlspec_probe-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(whl, "w") as z:
+        for n, c in files.items():
+            z.writestr(n, c)
+    page = folder / "simple" / "mlspec-probe"
+    page.mkdir(parents=True)
+    (page / "index.html").write_text(f'<a href="{whl.as_uri()}">{whl.name}</a>\n')
+
+
+def test_requirements_are_installed_from_the_mirror_before_the_script(tmp_path):
+    """issue 10 `requirements` on SageMaker: the launcher pip-installs the step's requirements
+    from `pip_index_url` before the script; an isolated step, or one without a mirror, is E505
+    (the network is private: nothing else is reachable)."""
+    ir = fx.maximal_ir()
+    train = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "train")
+    train["requirements"] = "src/requirements.txt"
+    low = SageMaker().lower([ir], fx.CTX)
+    assert [(d.code, d.ir_id) for d in low.diagnostics if d.severity == "error"] == [("E505", "step.train")]
+    assert "network_isolation = false" in low.diagnostics[-1].hint
+    train["network_isolation"] = False
+    low = SageMaker().lower([ir], fx.CTX)
+    assert [d.code for d in low.diagnostics if d.severity == "error"] == ["E505"]
+    assert "pip_index_url" in [d for d in low.diagnostics if d.severity == "error"][0].hint
+    _wheel(tmp_path)
+    index = (tmp_path / "simple").as_uri()
+    ir["targets"]["sagemaker"]["pip_index_url"] = index
+    low = SageMaker().lower([ir], fx.CTX)
+    assert not [d for d in low.diagnostics if d.severity == "error"]
+    root = fx.write_build(low, tmp_path / "b", [ir])
+    (root / "code" / "src" / "requirements.txt").write_text("mlspec-probe==1.0\n")
+    (root / "code" / "src" / "train.py").write_text(
+        "import os, sys\nassert os.path.isfile(os.path.join(os.environ['PIP_TARGET'], 'mlspec_probe.py'))\n")
+    d = json.loads((root / "pipelines" / "prod" / "training.json").read_text())
+    hps = steps(d)["Train"]["Arguments"]["HyperParameters"]
+    assert hps["mlspec_requirements"] == "src/requirements.txt" and hps["mlspec_index_url"] == index
+    opt = tmp_path / "opt"
+    (opt / "input" / "config").mkdir(parents=True)
+    (opt / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hps))
+    target = tmp_path / "site"
+    env = {"MLSPEC_OPT_ML": str(opt), "PATH": "/usr/bin:/bin", "PIP_TARGET": str(target),
+           "PIP_NO_CACHE_DIR": "1", "PIP_NO_BUILD_ISOLATION": "0", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, str(root / "code" / "_mlspec" / "launch.py")], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (target / "mlspec_probe.py").read_text() == "VALUE = 42\n"
+    assert out.stdout.index("pip install -r src/requirements.txt") < out.stdout.index("mlspec: src/train.py")

@@ -58,3 +58,25 @@ def test_example_program_under_mocks(spec, tmp_path):
         for p in (r for r in res if r["type"] == "aws:sagemaker/pipeline:Pipeline"):
             d = json.loads(p["inputs"]["pipelineDefinition"])
             assert all(not str(x["DefaultValue"]).startswith("${") for x in d["Parameters"])
+
+
+def test_managed_policies_stay_far_under_iam_limits(tmp_path):
+    """Issue 12 (smaller): every role's permissions are customer-managed policies (not one inline
+    policy near IAM's 10,240-character role budget), each far under IAM's 6,144-character managed
+    policy limit with every deploy-time value at its longest, at most IAM's 10 per role, for
+    every example spec."""
+    from mlspec.targets.sagemaker import iam
+
+    sizes = {}
+    for spec in SPECS:
+        build = compiled(spec, tmp_path / spec.stem)
+        for stack in sorted((build / "pulumi" / "stacks").glob("*.json")):
+            for r in json.loads(stack.read_text())["roles"]:
+                assert 1 <= len(r["policies"]) <= iam.MANAGED_POLICIES_PER_ROLE
+                for p in r["policies"]:
+                    doc = json.loads((build / "pulumi" / p).read_text())
+                    sizes[f"{spec.stem}/{stack.stem}/{Path(p).name}"] = iam.policy_size(doc)
+    worst = max(sizes, key=sizes.get)
+    assert sizes[worst] <= iam.MANAGED_POLICY_BUDGET < 0.75 * iam.MANAGED_POLICY_MAX, (worst, sizes[worst])
+    # the split really happens where one document would not fit (fraud's pipeline role)
+    assert any(k.endswith("pipeline-2.json") for k in sizes)

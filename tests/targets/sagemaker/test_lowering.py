@@ -148,6 +148,14 @@ def test_mlflow_tracking_adds_track_steps():
     assert track[0]["Type"] == "Lambda" and ":function:fraud-detection-prod-mlflow-tracker" in track[0]["FunctionArn"]
     stack = next(a.content for a in low.artifacts if a.kind == "pulumi-stack-data")
     assert stack["mlflow"]["name"] and stack["network"]["aws_interface_endpoints"] == ["experiments"]
+    # X-Ray: every role running something with active tracing (the tracker Lambda, the deploy
+    # state machines) may write trace segments
+    arts = {a.path: a.content for a in low.artifacts}
+    for key in ("tracker", "deploy"):
+        role = next(r for r in stack["roles"] if r["key"] == key)
+        actions = {a for p in role["policies"] for st in arts[p[3:]]["Statement"] if st["Effect"] == "Allow"
+                   for a in st["Action"]}
+        assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= actions, key
 
 
 def test_helper_scripts_and_program_are_valid_python():
@@ -223,10 +231,19 @@ def test_model_quality_monitor_follows_the_models_task():
 
 def test_feature_attribution_monitor_has_a_predictor():
     """Issue 12 item 9: Clarify's SHAP analysis queries a shadow endpoint of the model, so the
-    monitor's analysis config names the predictor (Model Monitor fills in the model)."""
+    monitor's analysis config names the predictor; the model's name is known at deploy time only,
+    so the program writes it (tests/targets/sagemaker/test_program.py::test_monitors), and the
+    job is not network-isolated (it must reach the shadow endpoint)."""
     low = lower([fx.maximal_ir()])
     files = {a.path: a.content for a in low.artifacts}
-    cfg = next(v for k, v in files.items() if "/monitors/feature-attribution-drift/" in k)
+    path, cfg = next((k, v) for k, v in files.items() if "/monitors/feature-attribution-drift/" in k)
     assert cfg["methods"]["shap"] and cfg["predictor"]["instance_type"].startswith("ml.")
     assert cfg["predictor"]["content_type"] == "text/csv" and "model_name" not in cfg["predictor"]
     assert cfg["predictor"]["probability"] == 0  # the model predicts a probability
+    # no raw-dataset headers (the endpoint receives the prepared features) and no dataset_type
+    assert "headers" not in cfg and "dataset_type" not in cfg
+    stack = files["pulumi/stacks/prod.json"]
+    mon = next(m for m in stack["monitors"] if m["kind"] == "feature_attribution_drift")
+    assert mon["predictor_model"] and mon["network_isolation"] is False and mon["analysis_config"] == path
+    assert path not in [f["key"] for f in stack["files"]]  # the program uploads it with the model name
+    assert all(m["network_isolation"] for m in stack["monitors"] if m is not mon)

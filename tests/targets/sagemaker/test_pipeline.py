@@ -211,6 +211,17 @@ def test_clarify_refuses_data_it_cannot_read():
     assert "output_format = parquet" in low.diagnostics[0].hint
 
 
+def test_drift_baseline_refuses_data_it_cannot_read():
+    """No honest baseline without a readable training input: E505 names the monitor."""
+    ir = fx.maximal_ir()
+    prep = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "prepare")
+    prep["output_formats"] = {"train": "tfrecord", "test": "parquet"}
+    low = SageMaker().lower([ir], fx.CTX)
+    drift = [d for d in low.diagnostics if d.ir_id == "monitor.data_drift"]
+    assert [d.code for d in drift] == ["E505"] and "tfrecord" in drift[0].summary
+    assert "output_format" in drift[0].hint
+
+
 def test_register_approval_and_lineage(lowering):
     prod = definitions(lowering)["pipelines/prod/training.json"]
     dev = definitions(lowering)["pipelines/dev/training.json"]
@@ -233,6 +244,16 @@ def test_monitor_baseline_step(lowering):
     b = steps["DataDriftBaseline"]
     assert b["Type"] == "QualityCheck" and b["CheckType"] == "DATA_QUALITY"
     assert "baselines" in json.dumps(b["Arguments"]["ProcessingOutputConfig"])
+    # issue 12 item 10: the baseline is what the endpoint receives -- the served model's training
+    # input (prepare's `train` output, csv) without the label -- never the raw dataset read as csv
+    feats = steps["DataDriftFeatures"]["Arguments"]
+    data = next(i for i in feats["ProcessingInputs"] if i["InputName"] == "data")["S3Input"]["S3Uri"]
+    assert data == {"Get": "Steps.Prepare.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
+    assert feats["AppSpecification"]["ContainerArguments"] == ["--format", "csv", "--label", "is_fraud",
+                                                              "--drop", "transaction_id"]  # role = id
+    src = b["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
+    assert src == {"Get": "Steps.DataDriftFeatures.ProcessingOutputConfig.Outputs['features'].S3Output.S3Uri"}
+    assert json.loads(b["Arguments"]["Environment"]["dataset_format"]) == {"csv": {"header": True}}
     cons = next(a.content for a in lowering.artifacts if a.kind == "monitor-constraints")
     assert cons["binary_classification_constraints"]["f1"] == {"threshold": 0.9,
                                                                "comparison_operator": "LessThanThreshold"}
@@ -258,3 +279,59 @@ def test_s3_keys_use_only_safe_characters(lowering):
     for path, d in definitions(lowering).items():
         for part in _s3_literals(d, []):
             assert re.fullmatch(r"[0-9A-Za-z!_.*'()/=-]*", part), (path, part)
+
+
+def test_gpu_trained_model_is_served_with_the_image_of_its_serving_instances():
+    """Issue 12 item 11: a model trained on a GPU but served on CPU instances is registered with
+    its framework's CPU inference image, and the package's supported instance types cover every
+    variant that serves it (an A/B arm on another endpoint included) and the batch jobs."""
+    ir = fx.maximal_ir()
+    train = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "train")
+    train["framework"] = {"name": "pytorch", "version": "2.1"}
+    assert train["compute"]["class"].startswith("gpu.")
+    ab = next(e for e in ir["endpoints"] if e["name"] == "ab")
+    ab["model"] = "model.challenger"  # fraud_scorer is only arm `a` of this endpoint, on cpu.large
+    ab["compute"] = {"class": "cpu.large", "instance_count": 2, "accelerators": 0}
+    low = SageMaker().lower([ir], fx.CTX)
+    assert not [d for d in low.diagnostics if d.severity == "error"]
+    d = definitions(low)["pipelines/prod/training.json"]
+    reg = next(s for s in all_steps(d["Steps"]) if s["Type"] == "RegisterModel")["Arguments"]
+    spec = reg["InferenceSpecification"]
+    assert "pytorch-inference" in spec["Containers"][0]["Image"] and "-cpu-" in spec["Containers"][0]["Image"]
+    assert "ml.m5.2xlarge" in spec["SupportedRealtimeInferenceInstanceTypes"]  # the A/B arm
+    assert "ml.m5.xlarge" in spec["SupportedRealtimeInferenceInstanceTypes"]   # the other endpoints
+    batch_types = {fx.CPU["class"]: "ml.m5.xlarge"}
+    assert set(spec["SupportedTransformInstanceTypes"]) <= set(batch_types.values())
+    # the training job keeps the GPU image
+    tr = next(s for s in all_steps(d["Steps"]) if s["Name"] == "Train")["Arguments"]
+    assert "-gpu-" in tr["AlgorithmSpecification"]["TrainingImage"]
+    # the same model served only on GPU instances gets the GPU inference image
+    for e in ir["endpoints"]:
+        e["compute"] = {"class": "gpu.medium", "instance_count": 2, "accelerators": 1}
+    for b in ir.get("batch") or []:
+        b["compute"] = {"class": "gpu.medium", "instance_count": 1, "accelerators": 1}
+    low = SageMaker().lower([ir], fx.CTX)
+    reg = next(s for s in all_steps(definitions(low)["pipelines/prod/training.json"]["Steps"])
+               if s["Type"] == "RegisterModel")["Arguments"]
+    assert "-gpu-" in reg["InferenceSpecification"]["Containers"][0]["Image"]
+    assert reg["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == ["ml.g5.2xlarge"]
+
+
+@pytest.mark.parametrize("total,expect", [(21600, 21600), (60, 120)])
+def test_max_total_runtime_limits_the_whole_tuning_job(total, expect):
+    """issue 10 `max_total_runtime_s`: the tuning job's ResourceLimits.MaxRuntimeInSeconds (each
+    trial keeps its own StoppingCondition); below SageMaker's 120 s minimum it is raised, W505."""
+    ir = fx.maximal_ir()
+    tune = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "tune")
+    tune["max_runtime_s"], tune["max_total_runtime_s"] = 60, total
+    low = SageMaker().lower([ir], fx.CTX)
+    st = next(s for s in all_steps(definitions(low)["pipelines/prod/training.json"]["Steps"]) if s["Name"] == "Tune")
+    assert st["Arguments"]["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxRuntimeInSeconds"] == expect
+    assert st["Arguments"]["TrainingJobDefinition"]["StoppingCondition"]["MaxRuntimeInSeconds"] == 60
+    shape = SM.operation_model("CreateHyperParameterTuningJob").input_shape
+    args = concrete(st["Arguments"], shape)
+    args.setdefault("HyperParameterTuningJobName", "generated")
+    report = ParamValidator().validate(args, shape)
+    assert not report.has_errors(), report.generate_report()
+    warned = [d for d in low.diagnostics if d.code == "W505" and d.ir_id == "step.tune" and "120 s" in d.summary]
+    assert len(warned) == (expect != total)

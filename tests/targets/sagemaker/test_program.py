@@ -138,11 +138,19 @@ def test_iam_least_privilege(prod):  # MLS-AWS-050..055
     roles = {r["name"]: r for r in of(prod, "aws:iam/role:Role")}
     assert {"role-pipeline", "role-jobs", "role-endpoint", "role-monitoring", "role-deploy", "role-events",
             "role-scheduler"} <= set(roles)
-    assert not of(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    # customer-managed policies attached to the roles, no inline policies (IAM's 10,240-character
+    # inline budget per role would overflow on larger specs)
+    assert not [p for p in of(prod, "aws:iam/rolePolicy:RolePolicy") if p["name"].startswith("role-")]
+    attached = {a["name"]: a["inputs"] for a in of(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    managed = {p["name"]: p["inputs"] for p in of(prod, "aws:iam/policy:Policy")}
     for name, r in roles.items():
         trust = json.loads(r["inputs"]["assumeRolePolicy"])["Statement"]
         assert len(trust) == 1 and isinstance(trust[0]["Principal"]["Service"], str)
-    for p in of(prod, "aws:iam/rolePolicy:RolePolicy"):
+        if not name.startswith("role-"):
+            continue  # AWS Chatbot's role: its own small inline policy
+        mine = [k for k, a in attached.items() if a["role"] == r["inputs"]["name"]]
+        assert mine and all(attached[k]["policyArn"].endswith(":policy/" + managed[k]["name"]) for k in mine)
+    for p in of(prod, "aws:iam/policy:Policy") + of(prod, "aws:iam/rolePolicy:RolePolicy"):
         doc = json.loads(p["inputs"]["policy"])
         for s in doc["Statement"]:
             actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
@@ -155,15 +163,17 @@ def test_iam_least_privilege(prod):  # MLS-AWS-050..055
                            a.startswith(("logs:", "xray:")) for a in actions), (p["name"], s["Sid"])
             if "kms:CreateGrant" in actions:
                 assert s["Condition"]["Bool"]["kms:GrantIsForAWSResource"] == "true"
-    pipe = json.loads(one(prod, "aws:iam/rolePolicy:RolePolicy", "role-pipeline-policy")["inputs"]["policy"])
+    def statements(key):
+        return [st for n, p in managed.items() if n.startswith(f"role-{key}-policy-")
+                for st in json.loads(p["policy"])["Statement"]]
+    pipe = {"Statement": statements("pipeline")}
     denies = {s["Sid"] for s in pipe["Statement"] if s["Effect"] == "Deny"}
     assert {"DenyJobsOutsideVpc", "DenyJobsWithoutVolumeKey", "DenyJobsWithoutOutputKey",
             "DenyJobsWithoutIsolation", "DenyJobsWithoutTransitEncryption", "DenyOtherInstanceTypes",
             "DenySelfApproval"} <= denies
     # MLS-G-07: no role the pipeline or its jobs run as may change an approval
     for key in ("pipeline", "jobs"):
-        doc = json.loads(one(prod, "aws:iam/rolePolicy:RolePolicy", f"role-{key}-policy")["inputs"]["policy"])
-        allowed = {a for s in doc["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
+        allowed = {a for s in statements(key) if s["Effect"] == "Allow" for a in s["Action"]}
         assert "sagemaker:UpdateModelPackage" not in allowed
 
 
@@ -174,7 +184,7 @@ def test_pipeline_resource(prod):  # MLS-AWS-068
     params = {x["Name"]: x["DefaultValue"] for x in d["Parameters"]}
     assert params["KmsKeyId"].startswith("arn:aws:kms:") and params["Subnet0"].startswith("subnet-")
     assert params["ArtifactsBucket"] == "fraud-detection-prod-artifacts-123456789012-us-east-1"
-    assert {"role-pipeline-policy", "group-fraud_scorer"} <= set(p["depends_on"])
+    assert {"role-pipeline-policy-1", "group-fraud_scorer"} <= set(p["depends_on"])
 
 
 def test_endpoints_rollouts_capture(prod):  # MLS-AWS-063/064/065, rollouts
@@ -219,8 +229,35 @@ def test_monitors(prod):  # MLS-AWS-066/067
     assert len(pre) == 1  # prediction drift analyses the endpoint output
     for kind in ("ModelQuality", "ModelBias", "ModelExplainability"):
         j = of(prod, f"aws-native:sagemaker:{kind}JobDefinition")[0]["inputs"]
-        assert j["networkConfig"]["enableNetworkIsolation"] is True
-        assert j["jobResources"]["clusterConfig"]["volumeKmsKeyId"]
+        # SHAP creates and queries a shadow endpoint: only that job needs the network
+        assert j["networkConfig"]["enableNetworkIsolation"] is (kind != "ModelExplainability")
+        assert j["networkConfig"]["vpcConfig"]["subnets"] and j["jobResources"]["clusterConfig"]["volumeKmsKeyId"]
+    # issue 12 item 9: the explainability config's predictor names the model the endpoint serves
+    xj = of(prod, "aws-native:sagemaker:ModelExplainabilityJobDefinition")[0]
+    key = xj["inputs"]["modelExplainabilityAppSpecification"]["configUri"].split("/", 3)[3]
+    obj = next(r for r in of(prod, "aws:s3/bucketObjectv2:BucketObjectv2") if r["inputs"]["key"] == key)
+    cfg = json.loads(obj["inputs"]["content"])
+    served = {r["name"] for r in of(prod, "aws:sagemaker/model:Model")}  # the mocks name it so
+    assert cfg["predictor"]["model_name"] in served and cfg["methods"]["shap"]
+    assert obj["name"] in xj["depends_on"]
+    from botocore.validate import ParamValidator
+
+    xop = botocore.session.get_session().get_service_model("sagemaker").operation_model(
+        "CreateModelExplainabilityJobDefinition").input_shape
+    xi = xj["inputs"]
+
+    def wire(v):  # the provider's camelCase inputs as the API's PascalCase request
+        if isinstance(v, dict):
+            return {{"VolumeSizeInGb": "VolumeSizeInGB"}.get(k[0].upper() + k[1:], k[0].upper() + k[1:]): wire(x)
+                    for k, x in v.items()}
+        return [wire(x) for x in v] if isinstance(v, list) else v
+
+    request = {k: wire(xi[k[0].lower() + k[1:]]) for k in (
+        "JobDefinitionName", "ModelExplainabilityAppSpecification", "ModelExplainabilityJobInput",
+        "ModelExplainabilityJobOutputConfig", "JobResources", "NetworkConfig", "RoleArn", "StoppingCondition")}
+    report = ParamValidator().validate(request, xop)
+    assert not report.has_errors(), report.generate_report()
+    assert request["NetworkConfig"]["EnableNetworkIsolation"] is False
     # model quality reads the model's task and prediction: a probability with its threshold, not a label
     mq = of(prod, "aws-native:sagemaker:ModelQualityJobDefinition")[0]["inputs"]
     assert mq["modelQualityAppSpecification"]["problemType"] == "BinaryClassification"
@@ -287,6 +324,36 @@ def test_channels_alarms_secrets(prod):  # MLS-AWS-032, MLS-G-04
     assert all(len(a["alarmActions"]) == 4 for a in alarms.values())
 
 
+def test_failed_runs_notify_the_on_failure_channels(prod):
+    """issue 10 `on_failure`: an EventBridge rule on the pipeline's execution status changes to
+    Failed publishes to the channel's SNS topic; the topic lets EventBridge publish only from
+    this stack's rules that notify it (and CloudWatch alarms of the account)."""
+    rule = one(prod, "aws:cloudwatch/eventRule:EventRule", "failed-training")["inputs"]
+    pattern = json.loads(rule["eventPattern"])
+    pipe = one(prod, "aws:sagemaker/pipeline:Pipeline", "pipeline-training")
+    assert pattern == {"source": ["aws.sagemaker"],
+                       "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+                       "detail": {"pipelineArn": [pattern["detail"]["pipelineArn"][0]],
+                                  "currentPipelineExecutionStatus": ["Failed"]}}
+    assert pattern["detail"]["pipelineArn"][0].endswith(":pipeline/fraud-detection-prod-training")
+    assert "pipeline-training" in one(prod, "aws:cloudwatch/eventRule:EventRule", "failed-training")["depends_on"]
+    del pipe
+    target = one(prod, "aws:cloudwatch/eventTarget:EventTarget", "failed-training-notify-oncall")["inputs"]
+    topic = one(prod, "aws:sns/topic:Topic", "topic-oncall")
+    assert target["arn"].endswith(":fraud-detection-prod-oncall") and "roleArn" not in target
+    pol = json.loads(one(prod, "aws:sns/topicPolicy:TopicPolicy", "topic-oncall-policy")["inputs"]["policy"])
+    rules = next(s for s in pol["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"})
+    allowed = rules["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert f"arn:aws:events:us-east-1:123456789012:rule/{rule['name']}" in allowed
+    assert all(":rule/fraud-detection-prod-" in a for a in allowed)  # no other rule may publish
+    assert topic["inputs"]["kmsMasterKeyId"]
+    # a topic no rule notifies lets no EventBridge rule publish
+    for p in of(prod, "aws:sns/topicPolicy:TopicPolicy"):
+        for st in json.loads(p["inputs"]["policy"])["Statement"]:
+            if st["Principal"] == {"Service": "events.amazonaws.com"}:
+                assert st["Condition"]["ArnEquals"]["aws:SourceArn"]
+
+
 def test_schedules_cards_dashboard(prod):
     sch = {r["name"]: r["inputs"] for r in of(prod, "aws:scheduler/schedule:Schedule")}
     assert sch["schedule-training"]["scheduleExpression"] == "cron(0 3 ? * MON *)"
@@ -337,3 +404,4 @@ def test_existing_network_and_key(tmp_path):
         assert m["inputs"]["vpcConfig"]["subnets"] == ["subnet-0aaa", "subnet-0bbb", "subnet-0ccc"]
     d = json.loads(p["inputs"]["pipelineDefinition"])
     assert "eu-west-1" in json.dumps(d) and "us-east-1" not in json.dumps(d)
+

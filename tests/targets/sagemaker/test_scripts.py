@@ -74,6 +74,24 @@ def test_drift_threshold_rewrites_constraints(tmp_path, monkeypatch):
                                                                     "perform_comparison": "Enabled"}
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_baseline_features_are_the_training_columns_without_the_label(tmp_path, monkeypatch, fmt):
+    import pandas as pd
+
+    df = pd.DataFrame({"tx": ["a", "b", "c"], "amount_log": [0.1, 0.2, 0.3], "is_fraud": [0, 1, 0],
+                       "mcc_bucket": [1, 2, 3]})
+    src = tmp_path / "in" / "part"
+    src.mkdir(parents=True)
+    {"csv": lambda p: df.to_csv(p, index=False), "parquet": df.to_parquet,
+     "jsonl": lambda p: df.to_json(p, orient="records", lines=True)}[fmt](src / f"0.{fmt}")
+    (tmp_path / "in" / "_SUCCESS").write_text("")
+    mod = load("baseline_features", monkeypatch, IN=tmp_path / "in", OUT=tmp_path / "out")
+    assert mod.main(["--format", fmt, "--label", "is_fraud", "--drop", "tx", "--drop", "absent"]) == 0
+    got = pd.read_csv(tmp_path / "out" / "features.csv")
+    assert list(got.columns) == ["amount_log", "mcc_bucket"] and len(got) == 3
+    assert mod.main(["--format", fmt, "--label", "missing"]) == 1
+
+
 def test_validate_data_applies_the_checks(tmp_path, monkeypatch):
     pytest.importorskip("pandas")
     (tmp_path / "data").mkdir()

@@ -204,10 +204,14 @@ for r in DATA["roles"]:
             "Condition": {"StringEquals": {"aws:SourceAccount": T["account"]}}}]}))
     roles[r["key"]] = role
     T[f"role:{r['key']}"] = role.arn
-policies = []
+policies = []  # customer-managed policies (6,144 characters each, not the role's shared inline budget)
 for r in DATA["roles"]:
-    policies.append(aws.iam.RolePolicy(f"role-{r['key']}-policy", role=roles[r["key"]].id,
-                                       policy=resolve_json(read_json(r["policy"]))))
+    for i, path in enumerate(r["policies"], 1):
+        managed = aws.iam.Policy(f"role-{r['key']}-policy-{i}", name=f"{r['name']}-{i}", tags=TAGS,
+                                 description=f"mlspec: {r['key']} role, part {i} of {len(r['policies'])}",
+                                 policy=resolve_json(read_json(path)))
+        policies.append(aws.iam.RolePolicyAttachment(f"role-{r['key']}-policy-{i}", role=roles[r["key"]].name,
+                                                     policy_arn=managed.arn))
 # human approvers: attach this managed policy to their group or role (docs/security.md)
 approver = aws.iam.Policy("approver", name=DATA["approver_policy"]["name"], tags=TAGS,
                           description="mlspec: approve or reject model package versions",
@@ -286,12 +290,23 @@ for t in DATA["topics"]:
     topic = aws.sns.Topic(f"topic-{t['key']}", name=t["name"], kms_master_key_id=key_arn, tags=TAGS)
     topics[t["key"]] = topic
     T[f"topic:{t['key']}"] = topic.arn
-    aws.sns.TopicPolicy(f"topic-{t['key']}-policy", arn=topic.arn, policy=pulumi.Output.json_dumps({
-        "Version": "2012-10-17", "Statement": [{
-            "Sid": "AlarmsAndRulesPublish", "Effect": "Allow",
-            "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+    # least privilege: CloudWatch alarms of this account, and only the EventBridge rules of this
+    # stack that notify the topic (monitor breaches, failed pipeline runs)
+    rule_names = sorted({r["name"] for r in DATA["breach_rules"] + DATA.get("failure_rules", [])
+                         if t["key"] in r["topics"]})
+    statements = [{
+        "Sid": "AlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish", "Resource": topic.arn,
+        "Condition": {"StringEquals": {"aws:SourceAccount": T["account"]}}}]
+    if rule_names:
+        statements.append({
+            "Sid": "RulesPublish", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
             "Action": "sns:Publish", "Resource": topic.arn,
-            "Condition": {"StringEquals": {"aws:SourceAccount": T["account"]}}}]}))
+            "Condition": {"ArnEquals": {"aws:SourceArn": [
+                pulumi.Output.concat("arn:", T["partition"], ":events:", region, ":", T["account"], ":rule/", n)
+                for n in rule_names]}}})
+    aws.sns.TopicPolicy(f"topic-{t['key']}-policy", arn=topic.arn, policy=pulumi.Output.json_dumps({
+        "Version": "2012-10-17", "Statement": statements}))
     for i, s in enumerate(t["subscriptions"]):
         endpoint = s["endpoint"] if s["endpoint"] else secret(s["secret"])
         aws.sns.TopicSubscription(f"topic-{t['key']}-sub-{i}", topic=topic.arn, protocol=s["protocol"],
@@ -312,6 +327,16 @@ for t in DATA["topics"]:
             f"topic-{t['key']}-slack", configuration_name=t["name"], iam_role_arn=chat_role.arn,
             slack_team_id=ids.apply(lambda v: v.split("/")[0]), slack_channel_id=ids.apply(lambda v: v.split("/")[-1]),
             sns_topic_arns=[topic.arn], logging_level="ERROR", tags=TAGS)
+
+# a pipeline's on_failure: its failed runs notify the channels
+for f in DATA.get("failure_rules", []):
+    failed = aws.cloudwatch.EventRule(
+        f"failed-{f['key']}", name=f["name"], tags=TAGS, description="pipeline run failed -> notify",
+        event_pattern=pulumi.Output.json_dumps({
+            "source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+            "detail": {"pipelineArn": [pipelines[f["pipeline"]].arn], "currentPipelineExecutionStatus": ["Failed"]}}))
+    for k in (k for k in f["topics"] if k in topics):
+        aws.cloudwatch.EventTarget(f"failed-{f['key']}-notify-{k}", rule=failed.name, arn=topics[k].arn)
 
 # --------------------------------------------------------------------------- alarms
 alarms: dict = {}
@@ -385,6 +410,7 @@ for s in DATA["schedules"]:
 vpc_subnets = [T[k] for k in sorted(k for k in T if k.startswith("subnet:"))]
 vpc_sgs = [T[k] for k in sorted(k for k in T if k.startswith("security_group:"))]
 endpoints: dict = {}
+endpoint_models: dict = {}  # endpoint key -> {spec model name: aws.sagemaker.Model}
 for e in DATA["endpoints"]:
     packages = {m: CONFIG.get(f"approved_package.{m}") for m in e["models"]}
     if not all(packages.values()):
@@ -399,6 +425,7 @@ for e in DATA["endpoints"]:
         primary_container=aws.sagemaker.ModelPrimaryContainerArgs(model_package_name=packages[m]),
         vpc_config=aws.sagemaker.ModelVpcConfigArgs(subnets=vpc_subnets, security_group_ids=vpc_sgs),
         tags=TAGS, opts=opts(*policies)) for m in e["models"]}
+    endpoint_models[e["key"]] = models
 
     def variant(v, cls):
         return cls(variant_name=v["name"], model_name=models[v["model"]].name, instance_type=v["instance_type"],
@@ -526,6 +553,7 @@ for m in DATA["monitors"]:
                 if m.get(key) is not None:
                     ep_args[arg] = m[key]
         job_input = dict(endpoint_input=getattr(ns, f"{pre}EndpointInputArgs")(**ep_args))
+        config_deps = []
         if kind != "ModelExplainability":
             job_input["ground_truth_s3_input"] = getattr(ns, f"{pre}MonitoringGroundTruthS3InputArgs")(
                 s3_uri=resolve(m["ground_truth"] or "s3://${bucket:monitoring}/" + m["baseline_prefix"] + "/ground-truth/"))
@@ -537,6 +565,16 @@ for m in DATA["monitors"]:
                     constraints_resource=ns.ModelQualityJobDefinitionConstraintsResourceArgs(
                         s3_uri=s3("artifacts", m["constraints"])))
         else:
+            if m.get("predictor_model"):
+                # SHAP's shadow endpoint serves the endpoint's model: its name enters the config here
+                body = read_json("../" + m["analysis_config"])
+                config_deps.append(aws.s3.BucketObjectv2(
+                    f"object-{m['analysis_config']}", bucket=buckets["artifacts"].id, key=m["analysis_config"],
+                    content=endpoint_models[m["endpoint"]][m["predictor_model"]].name.apply(
+                        lambda n, b=body: json.dumps({**b, "predictor": {**b["predictor"], "model_name": n}},
+                                                     sort_keys=True)),
+                    content_type="application/json", server_side_encryption="aws:kms", kms_key_id=key_arn,
+                    tags=TAGS))
             app = getattr(ns, f"{pre}{kind}AppSpecificationArgs")(
                 image_uri=m["image"], config_uri=s3("artifacts", m["analysis_config"]))
         args = {
@@ -546,7 +584,7 @@ for m in DATA["monitors"]:
                 cluster_config=getattr(ns, f"{pre}ClusterConfigArgs")(instance_count=1, instance_type=m["instance_type"],
                                                                     volume_size_in_gb=30, volume_kms_key_id=key_arn)),
             "network_config": getattr(ns, f"{pre}NetworkConfigArgs")(
-                enable_inter_container_traffic_encryption=True, enable_network_isolation=True,
+                enable_inter_container_traffic_encryption=True, enable_network_isolation=m["network_isolation"],
                 vpc_config=getattr(ns, f"{pre}VpcConfigArgs")(subnets=vpc_subnets, security_group_ids=vpc_sgs)),
             "stopping_condition": getattr(ns, f"{pre}StoppingConditionArgs")(max_runtime_in_seconds=m["max_runtime_s"]),
             "tags": [native.CreateOnlyTagArgs(key=k, value=v) for k, v in sorted(TAGS.items())],
@@ -562,7 +600,8 @@ for m in DATA["monitors"]:
                                                           s3_upload_mode="EndOfJob"))])
         if kind == "ModelQuality" and m["constraints"]:
             args["model_quality_baseline_config"] = args_baseline
-        job = getattr(ns, pre)(f"monitor-{m['key']}-job", **args, opts=opts(*policies))
+        job = getattr(ns, pre)(f"monitor-{m['key']}-job", **args,
+                               opts=opts(*policies, *config_deps))
         job_name = job.job_definition_name
     schedule = aws.sagemaker.MonitoringSchedule(
         f"monitor-{m['key']}", name=m["schedule_name"], tags=TAGS,

@@ -108,13 +108,47 @@ subnet = az.network.Subnet(
     "subnet-pe", subnet_name="private-endpoints", virtual_network_name=vnet.name, resource_group_name=RG,
     address_prefix=D["network"]["subnet"], private_endpoint_network_policies="Enabled",
     default_outbound_access=False)
-if D["network"].get("runner_subnet"):
-    # callers outside Azure (CI runner doing pulumi up / az ml / mlspec approve, a jump host) run in
-    # this subnet: the private DNS zones are linked to the VNet, so the workspace, registry, vault
-    # and storage resolve to their private endpoints (docs/targets/azureml.md)
-    az.network.Subnet(
-        "subnet-runners", subnet_name="runners", virtual_network_name=vnet.name, resource_group_name=RG,
-        address_prefix=D["network"]["runner_subnet"], default_outbound_access=False, opts=opts(subnet))
+# The `runners` subnet is the path of callers outside Azure into the private workspace, registry,
+# vault and storage (docs/targets/azureml.md "Callers outside the private network"): a self-hosted
+# CI runner (`pulumi up`, `mlspec apply`, `az ml`) or a jump host runs there, resolves every
+# service to its private endpoint through the private DNS zones linked below, and reaches ARM,
+# Entra ID and its CI service over HTTPS through the NAT gateway. No inbound from the Internet.
+N = D["network"]
+runner_nsg = az.network.NetworkSecurityGroup(
+    "nsg-runners", network_security_group_name=N["runner_nsg"], resource_group_name=RG, location=LOC, tags=TAGS,
+    security_rules=[
+        az.network.SecurityRuleArgs(
+            name="deny-internet-inbound", priority=4000, direction="Inbound", access="Deny", protocol="*",
+            source_address_prefix="Internet", source_port_range="*", destination_address_prefix="*",
+            destination_port_range="*", description="mlspec: no inbound traffic from the Internet"),
+        az.network.SecurityRuleArgs(
+            name="allow-https-outbound", priority=100, direction="Outbound", access="Allow", protocol="Tcp",
+            source_address_prefix="VirtualNetwork", source_port_range="*", destination_address_prefix="*",
+            destination_port_range="443",
+            description="mlspec: private endpoints, ARM, Entra ID and the CI service over HTTPS"),
+        az.network.SecurityRuleArgs(
+            name="deny-internet-outbound", priority=4000, direction="Outbound", access="Deny", protocol="*",
+            source_address_prefix="*", source_port_range="*", destination_address_prefix="Internet",
+            destination_port_range="*", description="mlspec: nothing else leaves the VNet")])
+nat_ip = az.network.PublicIPAddress(
+    "pip-runners-egress", public_ip_address_name=N["nat_ip"], resource_group_name=RG, location=LOC, tags=TAGS,
+    sku=az.network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"), public_ip_allocation_method="Static",
+    public_ip_address_version="IPv4")
+nat = az.network.NatGateway(
+    "nat-runners", nat_gateway_name=N["nat_gateway"], resource_group_name=RG, location=LOC, tags=TAGS,
+    sku=az.network.NatGatewaySkuArgs(name="Standard"), idle_timeout_in_minutes=10,
+    public_ip_addresses=[az.network.SubResourceArgs(id=nat_ip.id)])
+runner_subnet = az.network.Subnet(
+    "subnet-runners", subnet_name="runners", virtual_network_name=vnet.name, resource_group_name=RG,
+    address_prefix=N["runner_subnet"], default_outbound_access=False,
+    network_security_group=az.network.NetworkSecurityGroupArgs(id=runner_nsg.id),
+    nat_gateway=az.network.SubResourceArgs(id=nat.id), opts=opts(subnet))
+for peer in N["peers"]:  # an existing CI / corporate network; its owner peers back to this VNet
+    az.network.VirtualNetworkPeering(
+        "peering-" + peer["key"], virtual_network_peering_name=peer["name"], virtual_network_name=vnet.name,
+        resource_group_name=RG, remote_virtual_network=az.network.SubResourceArgs(id=peer["id"]),
+        allow_virtual_network_access=True, allow_forwarded_traffic=False, allow_gateway_transit=False,
+        use_remote_gateways=False, opts=opts(runner_subnet))
 
 # ---------------------------------------------------------------- key vault + CMK (MLS-AZ-001/002)
 vault = az.keyvault.Vault(
@@ -250,6 +284,11 @@ for zone in D["network"]["dns_zones"]:
                                      location="global", registration_enabled=False, tags=TAGS,
                                      virtual_network=az.privatedns.SubResourceArgs(id=vnet.id),
                                      opts=opts(ZONES[zone]))
+    for peer in N["peers"]:  # peered networks resolve the services to the same private endpoints
+        az.privatedns.VirtualNetworkLink("dns-link-" + zone + "-" + peer["key"], private_zone_name=zone,
+                                         resource_group_name=RG, location="global", registration_enabled=False,
+                                         tags=TAGS, virtual_network=az.privatedns.SubResourceArgs(id=peer["id"]),
+                                         opts=opts(ZONES[zone]))
 TARGETS = {"vault": vault.id, "storage": storage.id, "registry": registry.id}
 
 
@@ -335,7 +374,7 @@ for c in D["computes"]:
         properties=ml.AmlComputeArgs(
             compute_type="AmlCompute", disable_local_auth=True, description=c["description"],
             properties=ml.AmlComputePropertiesArgs(
-                vm_size=c["vm_size"], vm_priority="Dedicated", os_type="Linux",
+                vm_size=c["vm_size"], vm_priority=c["priority"], os_type="Linux",
                 enable_node_public_ip=False, remote_login_port_public_access="Disabled",
                 scale_settings=ml.ScaleSettingsArgs(min_node_count=0, max_node_count=c["max_nodes"],
                                                     node_idle_time_before_scale_down="PT5M"))))

@@ -110,6 +110,31 @@ def predicted_labels(scores, loading):
     return [1 if float(s) >= threshold else 0 for s in scores]
 
 
+def served(model, df, loading=None):
+    """What the served model returns per row, as the spec's `prediction` says: `label` -> the
+    predicted label (a classifier whose format yields probabilities is thresholded at 0.5 for
+    binary, arg-max for multiclass), `probability` -> the positive class's probability (binary) or
+    one per class (multiclass). Regression models return their values either way."""
+    import numpy as np
+    loading = loading or {}
+    raw = model.predict(df)
+    arr = np.asarray(raw)
+    task, want = loading.get("task"), loading.get("prediction") or "label"
+    if task == "binary_classification":
+        if arr.ndim == 2:
+            arr = arr[:, -1]
+        scores = arr.astype("float64") if arr.dtype.kind in "fiub" else None
+        if want == "probability" or scores is None or not ((scores >= 0) & (scores <= 1)).all() \
+                or np.array_equal(scores, np.round(scores)):
+            return [x.item() if hasattr(x, "item") else x for x in arr]
+        return predicted_labels(scores, {"prediction": "probability", "threshold": 0.5})
+    if task == "multiclass_classification" and arr.ndim == 2:
+        if want == "probability":
+            return [[float(v) for v in row] for row in arr]
+        return [int(i) for i in arr.argmax(axis=1)]
+    return [x.item() if hasattr(x, "item") else x for x in arr]
+
+
 def load_model(path, loading=None):
     """Load a model by the spec's model format (or its serve handler), never assuming MLflow."""
     loading = loading or {}
@@ -132,6 +157,8 @@ def load_model(path, loading=None):
         est = joblib.load(os.path.join(folder, "model.joblib"))
         names = [str(n) for n in getattr(est, "feature_names_in_", [])]
         if loading.get("prediction") == "probability" and hasattr(est, "predict_proba"):
+            if loading.get("task") == "multiclass_classification":  # one probability per class
+                return _Loaded(lambda df: est.predict_proba(_columns(df, names)), names)
             return _Loaded(lambda df: est.predict_proba(_columns(df, names))[:, -1], names)
         return _Loaded(lambda df: est.predict(_columns(df, names)), names)
     if fmt == "xgboost":

@@ -2,7 +2,7 @@
 import os
 import sys
 
-from _common import load_model, ml_client, parse, read_table
+from _common import load_model, ml_client, parse, read_table, served
 
 args, cfg = parse("model", "data", outputs=("predictions",))
 model_path = args.model
@@ -18,7 +18,7 @@ if not model_path:
     model_path = os.path.join("model", best.name)
 df = read_table(args.data, cfg.get("data_format"))
 out = df.copy()
-out["prediction"] = load_model(model_path, cfg.get("model_loading")).predict(df)
+out["prediction"] = served(load_model(model_path, cfg.get("model_loading")), df, cfg.get("model_loading"))
 os.makedirs(args.predictions, exist_ok=True)
 if cfg.get("output_format") == "parquet":
     out.to_parquet(os.path.join(args.predictions, "predictions.parquet"))

@@ -27,7 +27,7 @@ def init():
     global MODEL, COLLECT
     from _common import load_model
     cfg = _config()
-    MODEL = load_model(os.environ.get("AZUREML_MODEL_DIR", "."), cfg.get("model_loading"))
+    MODEL = (load_model(os.environ.get("AZUREML_MODEL_DIR", "."), cfg.get("model_loading")), cfg.get("model_loading"))
     try:
         from azureml.ai.monitoring import Collector
         COLLECT = (Collector(name="model_inputs"), Collector(name="model_outputs"))
@@ -51,7 +51,8 @@ def run(raw):
     import pandas as pd
     df = frame(raw)
     context = COLLECT[0].collect(df) if COLLECT else None
-    predictions = [p.item() if hasattr(p, "item") else p for p in list(MODEL.predict(df))]
+    from _common import served
+    predictions = served(MODEL[0], df, MODEL[1])  # the spec's `prediction`: label or probability
     if COLLECT:
         COLLECT[1].collect(pd.DataFrame({"prediction": predictions}), context)
     return {"predictions": predictions}
