@@ -461,7 +461,7 @@ def lower_channels(c: _Ctx) -> None:
         if ch["type"] == "email":
             item.update(gcp_type="email", labels={"email_address": ch["address"]}, secret=None)
         elif ch["type"] == "slack":
-            item.update(gcp_type="slack", labels={"channel_name": f"#{ch['name']}"},
+            item.update(gcp_type="slack", labels={"channel_name": ch.get("slack_channel") or f"#{ch['name']}"},
                         secret={"name": ch["secret"], "field": "auth_token"})
         elif ch["type"] == "webhook":
             item.update(gcp_type="webhook_tokenauth", labels={}, secret={"name": ch["secret"], "field": "url"})

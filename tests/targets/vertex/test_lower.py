@@ -237,3 +237,13 @@ def test_image_digests_pin_every_image(tmp_path):
     out = write(low, irs, tmp_path)
     g = security.Graph(resources=[], artifacts=security.load_artifacts(out), ir=irs[0], target="vertex")
     assert security.unwaived(security.evaluate(g, only=["MLS-G-06"])) == []
+
+
+def test_slack_channel_names_the_notification_channels_slack_channel():
+    ir = fixtures.maximal_ir("prod")
+    slack = next(ch for ch in ir["channels"] if ch["type"] == "slack")
+    assert next(c for c in _data(lower([ir]), "prod")["channels"] if c["key"] == slack["name"])["labels"] == {
+        "channel_name": f"#{slack['name']}"}  # default: #<channel name>
+    slack["slack_channel"] = "#ml-alerts"
+    assert next(c for c in _data(lower([ir]), "prod")["channels"] if c["key"] == slack["name"])["labels"] == {
+        "channel_name": "#ml-alerts"}
