@@ -206,6 +206,16 @@ def bias_value(metric: str, labels: list, in_d: list, positive) -> float:
     raise SystemExit(f"mlspec: bias metric {metric} is not one of dpl, kl, js, lp, tvd, ks, dppl, di")
 
 
+def predicted_labels(cfg: dict, scores) -> tuple[list, object]:
+    """The model's predicted labels and the positive one, as Clarify's post-training metrics read
+    them: `prediction = probability` scores at or above `threshold` (0.5) are 1, else the model's
+    answers are labels and `positive_label` (1) is the favourable one."""
+    if cfg.get("prediction") == "probability":
+        threshold = 0.5 if cfg.get("threshold") is None else float(cfg["threshold"])
+        return [1 if float(s) >= threshold else 0 for s in scores], 1
+    return list(scores), (1 if cfg.get("positive_label") is None else cfg["positive_label"])
+
+
 def bias_disparity(metric: str, value: float) -> float:
     """How far a value is from parity: |1 - DI| for disparate impact (a ratio), else |value|."""
     return abs(1.0 - value) if metric == "di" else abs(value)
@@ -219,13 +229,7 @@ def op_bias(a) -> None:
     metric = cfg["metric"]
     if metric in BIAS_PREDICTION_METRICS:
         x, _y = _split_label(df, cfg.get("label"))
-        scores = _predict(load_model(a.model), x)
-        if cfg.get("prediction") == "probability":
-            threshold = 0.5 if cfg.get("threshold") is None else float(cfg["threshold"])
-            labels, positive = [1 if s >= threshold else 0 for s in scores], 1
-        else:
-            labels = scores
-            positive = 1 if cfg.get("positive_label") is None else cfg["positive_label"]
+        labels, positive = predicted_labels(cfg, _predict(load_model(a.model), x))
     else:
         if cfg.get("label") not in df.columns:
             raise SystemExit(f"mlspec: the data has no label column {cfg.get('label')}")
@@ -749,12 +753,7 @@ def compute_monitor(cfg: dict, now_rows, earlier_rows, baseline=None, truth=None
         # Clarify's metric on the served predictions (as a bias_check step computes it): the
         # largest disparity over every value of every facet
         metric = cfg.get("metric") or "dppl"
-        if cfg.get("prediction") == "probability":
-            threshold = 0.5 if cfg.get("threshold") is None else float(cfg["threshold"])
-            labels, positive = [1 if float(p) >= threshold else 0 for _i, p in now_rows], 1
-        else:
-            labels = [p for _i, p in now_rows]
-            positive = 1 if cfg.get("positive_label") is None else cfg["positive_label"]
+        labels, positive = predicted_labels(cfg, [p for _i, p in now_rows])
         worst = 0.0
         for facet in cfg["facets"]:
             column = [i.get(facet) for i, _p in now_rows]

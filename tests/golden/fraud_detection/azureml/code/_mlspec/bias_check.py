@@ -56,6 +56,28 @@ def disparity(metric, value):
     return abs(1.0 - value) if metric == "di" else abs(value)
 
 
+def predicted_positive(loading, positive_label):
+    """The favourable predicted label: thresholded probabilities are 1/0; a label-predicting model
+    answers in the label's values (`positive_label`, default 1)."""
+    if loading.get("prediction") == "probability" or positive_label is None:
+        return 1
+    return positive_label
+
+
+def facet_disparities(metric, y, frame, facets, positive, source):
+    """Clarify's metric for every value of every facet of `frame` (y: labels or predicted labels,
+    aligned with it), and each facet's largest distance from parity."""
+    report = {}
+    for facet in facets:
+        if facet not in frame.columns:
+            fail("%s has no facet column %s" % (source, facet))
+        values = {str(v): metric_value(metric, y, frame[facet] == v, positive)
+                  for v in sorted(frame[facet].dropna().unique().tolist(), key=str)}
+        report[facet] = {"max_abs": max((disparity(metric, v) for v in values.values()), default=0.0),
+                         "values": values}
+    return report
+
+
 def main():
     args, cfg = parse("model", "data", outputs=("report",))
     df = read_table(args.data, cfg.get("data_format"))
@@ -69,9 +91,7 @@ def main():
             fail("the data lacks the model's feature column(s) %s" % ", ".join(missing[:5]))
         import pandas as pd
         y = pd.Series(list(predicted_labels(model.predict(df[features]), loading)), index=df.index)
-        # thresholded probabilities are 1/0; a label-predicting model answers in the label's values
-        positive = 1 if loading.get("prediction") == "probability" else cfg.get("positive_label")
-        positive = 1 if positive is None else positive
+        positive = predicted_positive(loading, cfg.get("positive_label"))
     else:
         if cfg["label"] not in df.columns:
             fail("the data has no label column %s" % cfg["label"])
@@ -81,14 +101,7 @@ def main():
             positive = 1
         if y.dtype == bool or str(y.dtype) == "boolean":
             positive = bool(positive)
-    report = {}
-    for facet in cfg["facets"]:
-        if facet not in df.columns:
-            fail("the data has no facet column %s" % facet)
-        values = {str(v): metric_value(metric, y, df[facet] == v, positive)
-                  for v in sorted(df[facet].dropna().unique().tolist(), key=str)}
-        report[facet] = {"max_abs": max((disparity(metric, v) for v in values.values()), default=0.0),
-                         "values": values}
+    report = facet_disparities(metric, y, df, cfg["facets"], positive, "the data")
     write_json(args.report, "bias.json", {"metric": metric, "max_disparity": cfg["max_disparity"],
                                           "disparity": report})
     log_metrics({"bias_%s_%s" % (metric, facet): r["max_abs"] for facet, r in report.items()})

@@ -71,20 +71,15 @@ if cfg["kind"] == "model_quality":
     value = float(funcs[cfg["metric"]](y, p)) if len(joined) else float("nan")
 else:
     # Clarify's metric on the served predictions, exactly as the bias_check step computes it
-    from bias_check import disparity, metric_value
+    from bias_check import facet_disparities, predicted_positive
     from _common import predicted_labels
     inputs = collected(args.model_inputs, "value")
     joined = inputs.merge(outputs[["correlationid", "row", "prediction"]], on=["correlationid", "row"], how="inner")
     loading = cfg.get("model_loading") or {}
     y = pd.Series(predicted_labels(joined["prediction"], loading), index=joined.index)
-    positive = 1 if loading.get("prediction") == "probability" else cfg.get("positive_label")
-    positive = 1 if positive is None else positive
-    value = 0.0
-    for f in cfg["facets"]:
-        if f not in joined.columns:
-            fail("the collected inputs have no facet column %s" % f)
-        for v in sorted(joined[f].dropna().unique().tolist(), key=str):
-            value = max(value, disparity(cfg["metric"], metric_value(cfg["metric"], y, joined[f] == v, positive)))
+    report = facet_disparities(cfg["metric"], y, joined, cfg["facets"],
+                               predicted_positive(loading, cfg.get("positive_label")), "the collected inputs")
+    value = max((r["max_abs"] for r in report.values()), default=0.0)
 mlflow.log_metric(cfg["metric"], value)
 breach = (cfg["above"] is not None and value > cfg["above"]) or (cfg["below"] is not None and value < cfg["below"])
 write_json(args.report, "monitor.json", {"kind": cfg["kind"], "metric": cfg["metric"], "value": value,
