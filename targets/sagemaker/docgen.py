@@ -62,7 +62,13 @@ RESOURCES: dict[str, str] = {
                              "Regression; other tasks E505), `prediction = probability` read as ProbabilityAttribute "
                              "with the model's `threshold`, else InferenceAttribute; a metric Model Monitor lacks "
                              "for the problem type is E505",
-    "monitor.bias_drift": "`aws_native.sagemaker.ModelBiasJobDefinition` + `MonitoringSchedule`",
+    "monitor.bias_drift": "`aws_native.sagemaker.ModelBiasJobDefinition` + `MonitoringSchedule`; its ConfigUri "
+                          "is the analysis config the pipeline that trains the served model writes "
+                          "(`baseline_features.py`: `headers` = the columns the endpoint receives, i.e. the "
+                          "training input without label and id columns, then the label; a facet outside them "
+                          "fails that step) to `baselines/<monitor>/` of the monitoring bucket; no such "
+                          "pipeline: E505; `prediction = probability` read as ProbabilityAttribute with the "
+                          "model's `threshold`, else InferenceAttribute",
     "monitor.feature_attribution_drift": "`aws_native.sagemaker.ModelExplainabilityJobDefinition` + "
                                          "`MonitoringSchedule`",
     "dashboard": "`aws.cloudwatch.Dashboard`",

@@ -515,7 +515,8 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
              "probability_threshold": None, "label": label, "metric": mo.get("metric"),
              "breach": mo.get("breach") or {}, "facets": list(mo.get("facets") or []),
              "preprocessor": "code/_mlspec/prediction_record.py" if kind == "prediction_drift" else None,
-             "analysis_config": None, "constraints": None, "predictor_model": None, "network_isolation": True}
+             "analysis_config": None, "config_bucket": None, "config_key": None, "config_writer": None,
+             "constraints": None, "predictor_model": None, "network_isolation": True}
         if kind == "model_quality":
             # the served model's task and prediction decide the problem type and which attribute
             # of the endpoint output Model Monitor reads (a probability is not a label)
@@ -552,45 +553,54 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
             m["constraints"] = path
         if kind == "model_quality" and not mo.get("ground_truth"):
             env.diag(mo["id"], f"model_quality monitor `{mo['name']}` needs `ground_truth`")
-        if kind in ("bias_drift", "feature_attribution_drift"):
-            path = f"config/{env.env_name}/monitors/{naming.kebab(mo['name'])}/analysis_config.json"
-            headers = [c["name"] for c in (base or {}).get("schema") or [] if c.get("role") in ("feature", None)]
-            cfg: dict[str, Any] = {"headers": headers, "dataset_type": "application/jsonlines"}
-            if kind == "feature_attribution_drift":
-                # the SDK's ExplainabilityAnalysisConfig: methods, predictor and the endpoint's
-                # feature names. Captured requests carry no header and the served model reads the
-                # prepared features (not the baseline dataset's raw columns), so Clarify names them
-                # by position rather than by a guessed list
-                cfg = {}
-            if kind == "bias_drift":
-                # a monitor's metrics are Clarify's post-training ones (dppl, di: predicted labels)
-                metric = (mo.get("metric") or "dppl").upper()
-                stage = "pre_training_bias" if metric in PRE_TRAINING_BIAS else "post_training_bias"
-                positive = (env.models.get(e["model"]) or {}).get("positive_label")
-                cfg.update({"label": label or "label", "label_values_or_threshold": [1 if positive is None else positive],
-                            "facet": [{"name_or_index": f} for f in mo.get("facets") or []],
-                            "methods": {stage: {"methods": [metric]}}})
+        if kind == "bias_drift":
+            # what of the endpoint's csv output Clarify reads as the prediction: a probability
+            # (thresholded into the predicted label) or the label itself
+            pred = (env.models.get(e["model"]) or {}).get("prediction") or {}
+            if pred.get("output") == "probability":
+                m["probability_attribute"] = "0"
+                m["probability_threshold"] = float(pred.get("threshold", 0.5))
             else:
-                # SHAP queries a shadow endpoint (`sm-clarify-*`) of the monitored model: the
-                # predictor names the model the endpoint serves. Its name exists at deploy time
-                # only, so the program writes `model_name` into the uploaded copy of this file
-                # (the build's copy has every other field); the job cannot be network-isolated
-                served = env.models.get(e["model"]) or {}
-                cfg["methods"] = {"shap": {"num_samples": 100, "agg_method": "mean_abs", "use_logit": False,
-                                           "save_local_shap_values": False}}
-                cfg["predictor"] = {"instance_type": env.instance_type(e["compute"]), "initial_instance_count": 1,
-                                    "content_type": "text/csv", "accept_type": "text/csv"}
-                if (served.get("prediction") or {}).get("output") == "probability":
-                    cfg["predictor"]["probability"] = 0  # column 0 of the csv output is the score
-                m["predictor_model"] = served.get("name") or e["model"]
-                m["network_isolation"] = False
-                env.notes.append(f"`{mo['id']}`: the feature-attribution monitor runs without container network "
-                                 "isolation (Clarify creates and queries a shadow endpoint of the served model); "
-                                 "VPC, KMS and inter-container encryption stay on")
-            low.add(path, "clarify-analysis-config", cfg, "json")
-            if kind != "feature_attribution_drift":  # that one is uploaded by the program with its model
-                out["files"].append({"key": path, "source": "../" + path})
+                m["inference_attribute"] = "0"
+            # the analysis config names the columns the endpoint receives (the served model's
+            # training input without label and id columns, then the label): only the pipeline
+            # that trains the model knows them, so its baseline_features step writes the config
+            # next to the monitor's baselines, where ConfigUri points
+            served = env.models.get(e["model"]) or {}
+            trainers = [p["name"] for p in env.ir.get("pipelines") or [] for s in p["steps"]
+                        if s["kind"] == "register" and s.get("model") == e["model"]]
+            if not trainers:
+                env.diag(mo["id"], f"bias_drift monitor `{mo['name']}`: no pipeline trains and registers model "
+                                   f"`{served.get('name', e['model'])}`, so SageMaker cannot derive the columns "
+                                   f"endpoint `{e['name']}` receives for Clarify's analysis config",
+                         "register the served model in a pipeline of this spec")
+            m["config_bucket"], m["config_key"] = "monitoring", m["baseline_prefix"] + "/analysis_config.json"
+            m["config_writer"] = naming.step_name(mo["name"], "features")
+        if kind == "feature_attribution_drift":
+            path = f"config/{env.env_name}/monitors/{naming.kebab(mo['name'])}/analysis_config.json"
+            # the SDK's ExplainabilityAnalysisConfig: methods, predictor and the endpoint's
+            # feature names. Captured requests carry no header and the served model reads the
+            # prepared features (not the baseline dataset's raw columns), so Clarify names them
+            # by position rather than by a guessed list.
+            # SHAP queries a shadow endpoint (`sm-clarify-*`) of the monitored model: the
+            # predictor names the model the endpoint serves. Its name exists at deploy time
+            # only, so the program writes `model_name` into the uploaded copy of this file
+            # (the build's copy has every other field); the job cannot be network-isolated
+            served = env.models.get(e["model"]) or {}
+            cfg: dict[str, Any] = {"methods": {"shap": {"num_samples": 100, "agg_method": "mean_abs",
+                                                        "use_logit": False, "save_local_shap_values": False}}}
+            cfg["predictor"] = {"instance_type": env.instance_type(e["compute"]), "initial_instance_count": 1,
+                                "content_type": "text/csv", "accept_type": "text/csv"}
+            if (served.get("prediction") or {}).get("output") == "probability":
+                cfg["predictor"]["probability"] = 0  # column 0 of the csv output is the score
+            m["predictor_model"] = served.get("name") or e["model"]
+            m["network_isolation"] = False
+            env.notes.append(f"`{mo['id']}`: the feature-attribution monitor runs without container network "
+                             "isolation (Clarify creates and queries a shadow endpoint of the served model); "
+                             "VPC, KMS and inter-container encryption stay on")
+            low.add(path, "clarify-analysis-config", cfg, "json")  # uploaded by the program with its model
             m["analysis_config"] = path
+            m["config_bucket"], m["config_key"] = "artifacts", path
         if base is None and kind != "model_quality":
             env.notes.append(f"`{mo['id']}`: no baseline dataset; the monitor compares against the baseline "
                              f"statistics/constraints uploaded to s3://<monitoring bucket>/{m['baseline_prefix']}/")
@@ -605,9 +615,11 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
                                 "is not applied by Model Monitor",
             "model_quality": f"`{mo.get('metric')}` {'below' if breach.get('below') is not None else 'above'} "
                              f"{limit} as model-quality constraints",
-            "bias_drift": f"Clarify `{(mo.get('metric') or 'dppl').upper()}` against the baseline constraints in "
-                          f"s3://<monitoring bucket>/{m['baseline_prefix']}/ (supply them); threshold {limit} is "
-                          "not applied by Model Monitor",
+            "bias_drift": f"Clarify `{(mo.get('metric') or 'dppl').upper()}` on the captured features, with the "
+                          f"analysis config (headers = the columns the endpoint receives, then the label) the "
+                          f"training pipeline's `{m['config_writer']}` step writes to s3://<monitoring bucket>/"
+                          f"{m['config_key']}, against the baseline constraints in s3://<monitoring bucket>/"
+                          f"{m['baseline_prefix']}/ (supply them); threshold {limit} is not applied by Model Monitor",
             "feature_attribution_drift": "SageMaker flags drift when the nDCG of SHAP attributions falls below "
                                          "0.9 (fixed by SageMaker)" + (
                                              "" if limit in (None, 0.9) else f"; the spec's {limit} is not applied"),

@@ -77,6 +77,21 @@ def join(*values: Any, on: str = "/") -> dict:
     return {"Std:Join": {"On": on, "Values": list(values)}}
 
 
+def bias_monitor_spec(env: Any, mo: dict, label: str) -> dict:
+    """The bias_drift monitor's Clarify analysis config without `headers` (the pipeline's
+    baseline_features step adds the columns the endpoint receives, then the label):
+    the served model's positive label, the facets and the post-training metric.
+    https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-config-json-monitor-bias-parameters.html"""
+    ep = env.endpoints.get(mo["endpoint"]) or {}
+    served = env.models.get(ep.get("model") or "") or {}
+    metric = (mo.get("metric") or "dppl").upper()
+    stage = "pre_training_bias" if metric in PRE_TRAINING_BIAS else "post_training_bias"
+    positive = served.get("positive_label")
+    return {"label": label, "label_values_or_threshold": [1 if positive is None else positive],
+            "facet": [{"name_or_index": f} for f in mo.get("facets") or []],
+            "methods": {stage: {"methods": [metric]}}}
+
+
 class PipelineBuilder:
     """Builds one pipeline definition; one `step_<kind>` method per IR step kind (STEP_TABLE)."""
 
@@ -636,14 +651,19 @@ class PipelineBuilder:
         return {"Type": "Transform", "Arguments": a}
 
     def monitor_baselines(self) -> list[dict]:
-        """QualityCheck (DATA_QUALITY) steps writing the statistics/constraints that data-drift
-        monitors of this pipeline's models compare against (Model Monitor baseline)."""
+        """Steps deriving what the monitors of this pipeline's models compare against, from what
+        the endpoint receives: the served model's training input without the label and id columns
+        (`_mlspec/baseline_features.py`). data_drift: a QualityCheck (DATA_QUALITY) baseline of
+        those features; bias_drift: the Clarify monitor's analysis config with those columns as
+        `headers` (then the label), written where the monitor's ConfigUri points."""
         models = {s["model"] for s in self.p["steps"] if s["kind"] == "register"}
         steps = []
         for mo in self.ir.get("monitors") or []:
             ep = self.env.endpoints.get(mo["endpoint"])
             ds = self.env.datasets.get(mo.get("baseline") or "")
-            if mo["kind"] != "data_drift" or not ep or ep["model"] not in models or not ds:
+            if mo["kind"] not in ("data_drift", "bias_drift") or not ep or ep["model"] not in models:
+                continue
+            if mo["kind"] == "data_drift" and not ds:
                 continue
             # the endpoint receives the features the served model was trained on: the baseline is
             # the training step's input in its declared format, without the label (a helper
@@ -653,7 +673,8 @@ class PipelineBuilder:
             train_in = (train.get("inputs") or [None])[0] if train else None
             data_fmt = self.data_format(train_in) if train_in else None
             if data_fmt not in FEATURE_FORMATS:
-                self.diag(mo["id"], f"data_drift monitor `{mo['name']}`: SageMaker cannot derive the baseline of "
+                self.diag(mo["id"], f"{mo['kind']} monitor `{mo['name']}`: SageMaker cannot derive "
+                                    f"{'the baseline' if mo['kind'] == 'data_drift' else 'the columns'} of "
                                     f"what endpoint `{ep['name']}` receives: "
                                     + (f"the training data `{train_in}` of model `{model['name']}` is "
                                        f"`{data_fmt or 'undeclared'}`" if train_in else
@@ -665,12 +686,25 @@ class PipelineBuilder:
             fstep = {"id": mo["id"] + "#features", "name": mo["name"] + "_features", "compute": None,
                      "max_runtime_s": 3600, "network_isolation": True}
             script = HELPER_SCRIPTS["features"]
-            f = self.processing(fstep, self.helper_image(), self.entry(script),
-                                [self.code_input(script),
-                                 {"name": "data", "uri": self.uri_of(train_in, fstep),
-                                  "local": "/opt/ml/processing/input/data"}],
-                                ["features"], args=["--format", data_fmt] + (["--label", label] if label else [])
-                                + [a for c in self.id_columns(train_in) for a in ("--drop", c)])
+            args = (["--format", data_fmt] + (["--label", label] if label else [])
+                    + [a for c in self.id_columns(train_in) for a in ("--drop", c)])
+            inputs = [self.code_input(script),
+                      {"name": "data", "uri": self.uri_of(train_in, fstep), "local": "/opt/ml/processing/input/data"}]
+            prefix = join("s3:/", param("MonitoringBucket"), "baselines", naming.kebab(mo["name"]))
+            if mo["kind"] == "bias_drift":
+                if not label:
+                    self.diag(mo["id"], f"bias_drift monitor `{mo['name']}`: Clarify needs the label column of "
+                                        f"model `{model['name']}`", "declare `label` on the model")
+                    continue
+                cfg = self.config_input(mo["id"] + "#bias", bias_monitor_spec(self.env, mo, label))
+                f = self.processing(fstep, self.helper_image(), self.entry(script), inputs + [cfg],
+                                    ["analysis_config"],
+                                    args=args + ["--bias-config", cfg["local"] + "/spec.json"])
+                f["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] = prefix
+                steps.append({"Name": naming.step_name(mo["name"], "features"), "Type": "Processing",
+                              "Arguments": f})
+                continue
+            f = self.processing(fstep, self.helper_image(), self.entry(script), inputs, ["features"], args=args)
             fname = naming.step_name(mo["name"], "features")
             steps.append({"Name": fname, "Type": "Processing", "Arguments": f})
             fmt = {"header": True}  # features.csv
