@@ -156,6 +156,38 @@ false`: a network-isolated SageMaker container reaches no network at all. Withou
 on an isolated step, `requirements` is refused (`E505`); installing the packages in the step's
 `image` is the alternative. CodeArtifact's token login is not automated.
 
+**Serving (`format`, `serve`).** A registered model (and the model a Clarify shadow endpoint
+or Transform step runs) is packaged by a Processing step `<Train>Package` that runs
+`_mlspec/package_model.py` in the model's serving image (the framework's inference image). It
+writes a new `model.tar.gz`: the training script's model directory unchanged, plus `code/`
+with mlspec's handler `mlspec_serve.py` (`model_fn`, `input_fn`, `predict_fn`, `output_fn`),
+`mlspec_serve.json` (format, task, prediction, threshold, and the columns the endpoint
+receives: the training input without label and `role = id` columns) and, with a `serve`
+block, its code folder (`code/handler/`). The package's container (and the CreateModel of the
+pipeline's Model steps) sets `SAGEMAKER_PROGRAM=mlspec_serve.py` and
+`SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code`, as the SageMaker SDK does when it repacks a
+model: the container loads the handler from the archive, since models run network-isolated.
+Without `serve`, the handler loads `model.bst` with XGBoost (`format = xgboost`, on the XGBoost
+container; its own algorithm-mode server would load the first file of the directory, such as a
+`features.json` next to the model) or `model.joblib` with joblib (`format = sklearn`, on the
+scikit-learn container, which has no default `model_fn`); it returns the label (probabilities
+thresholded at `threshold`, arg-max for multiclass) or the probability, as `prediction` says.
+A served, batch-scored or Clarify-explained model in another format, or on another
+framework's container, is refused (`E505`, naming the formats SageMaker serves); with `serve`,
+the handler calls the module's `load(model_dir)` once and `predict(model, rows)` with rows as
+objects (csv rows are named by the columns the endpoint receives). The TensorFlow Serving
+container runs no Python handler: `serve` on a tensorflow model is `E505`. Requests are
+`text/csv` (no header; a header row equal to those columns is skipped), `application/json`
+(`{"instances": [...]}`) or `application/jsonlines`; responses `text/csv` or
+`application/json` (`{"predictions": [...]}`). `serve.requirements` are installed the way the
+containers do (`code/requirements.txt`, at start-up) but offline: the package step downloads the
+wheels from `pip_index_url` into `code/wheels/` (that step runs without container network
+isolation, VPC only; the served model stays isolated) and writes a `requirements.txt` that
+installs only from them (`--no-index --find-links wheels`); without a mirror, `E505`. Before
+uploading, the package step loads the archive through the handler, exactly as the container
+will, and scores a few training rows, so a model the server could not load fails the pipeline
+run (and `mlspec run`), not the deployment.
+
 **Checked at the vendor boundary.** `mlspec plan` fails (blocking program checks) when a
 pipeline step's request breaks botocore's SageMaker model (patterns, enums, lengths and sizes
 botocore's own validator skips: `aws-request-rejected`), when moto's Step Functions parser

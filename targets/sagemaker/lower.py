@@ -27,7 +27,7 @@ from mlspec.targets.sagemaker.pipeline import PRE_TRAINING_BIAS, PipelineBuilder
 
 #: mlspec's own helper scripts (templates/scripts/), shipped as code/_mlspec/<name>
 HELPERS = ("launch.py", "validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py", "track_mlflow.py",
-           "drift_threshold.py", "baseline_features.py")
+           "drift_threshold.py", "baseline_features.py", "serve_adapter.py", "package_model.py")
 
 #: portable compute class -> instance type, per docs/language.md#compute-classes (tested against it)
 INSTANCE_TYPES = {"cpu.small": "ml.m5.large", "cpu.medium": "ml.m5.xlarge", "cpu.large": "ml.m5.2xlarge",
@@ -156,6 +156,14 @@ class EnvContext:
         return cols, label
 
     # registry / lineage ------------------------------------------------------
+    def is_served(self, model_id: str) -> bool:
+        """An endpoint (its model, or an A/B arm) or a batch job runs `model_id`."""
+        for e in self.endpoints.values():
+            arms = [v["model"] for v in (e["rollout"].get("variants") or [])]
+            if model_id == e["model"] or model_id in arms:
+                return True
+        return any(b["model"] == model_id for b in self.ir.get("batch") or [])
+
     def serving_instance_types(self, model_id: str) -> list[str]:
         """Real-time instance types of every endpoint variant that serves `model_id`: the
         endpoint's model (production and shadow variants) and each A/B arm naming it

@@ -46,7 +46,14 @@ CHECKPOINT_DIR = "/opt/ml/checkpoints"
 SPOT_MAX_WAIT_S = 28 * 86400
 #: the shortest ResourceLimits.MaxRuntimeInSeconds of a tuning job (botocore: min 120)
 TUNING_MIN_RUNTIME_S = 120
-HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
+#: model format -> the frameworks whose SageMaker serving container has its loader (mlspec's
+#: handler loads model.bst with xgboost, model.joblib with joblib); other formats need `serve`
+SERVED_FORMATS = {"xgboost": ("xgboost",), "sklearn": ("sklearn",)}
+#: serving containers that do not run a model_fn/predict_fn handler module (TensorFlow Serving)
+NO_HANDLER_FRAMEWORKS = ("tensorflow",)
+#: the handler the serving container runs: `code/` of model.tar.gz (written by the package step)
+SERVE_ENV = {"SAGEMAKER_PROGRAM": "mlspec_serve.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "package": "_mlspec/package_model.py", "gate": "_mlspec/gate_values.py",
                   "bias": "_mlspec/bias_limits.py",
                   "drift": "_mlspec/drift_threshold.py", "features": "_mlspec/baseline_features.py"}
 
@@ -103,6 +110,7 @@ class PipelineBuilder:
         self.steps_by_id = {s["id"]: s for s in pipeline["steps"]}
         self.out: dict[str, dict] = {}  # step id -> SageMaker step
         self.extra: dict[str, list[dict]] = {}  # step id -> helper steps emitted after it
+        self.packages: dict[str, Any] = {}  # training step id -> packaged model.tar.gz URI (None: raw)
         self.files: list[tuple[str, Any]] = []  # (path under build, json content)
         self.diagnostics: list[Diagnostic] = []
         self.notes: list[str] = []
@@ -449,14 +457,98 @@ class PipelineBuilder:
             return name
         self.model_steps.add(name)
         itype, _ = self.instance(s.get("compute"))  # the Transform / Clarify shadow endpoint instance
+        container = {"Image": self.image_for(train, "inference", self.env.gpu_instance(itype)) if train else "",
+                     "ModelDataUrl": self.uri_of(model_ref, s)}
+        packaged = self.package(model_ref, s, serving=True)
+        if packaged is not None:  # the model with mlspec's serving handler in code/
+            container["ModelDataUrl"], container["Environment"] = packaged, dict(SERVE_ENV)
         step = {"Name": name, "Type": "Model", "Arguments": {
-            "ExecutionRoleArn": param("JobRoleArn"),
-            "PrimaryContainer": {"Image": self.image_for(train, "inference", self.env.gpu_instance(itype))
-                                 if train else "",
-                                 "ModelDataUrl": self.uri_of(model_ref, s)},
+            "ExecutionRoleArn": param("JobRoleArn"), "PrimaryContainer": container,
             "VpcConfig": self.vpc(), "EnableNetworkIsolation": True}}
         self.pre.setdefault(s["id"], []).append(step)
         return name
+
+    def package(self, model_ref: str, consumer: dict, serving: bool) -> Any:
+        """The S3 URI of the trained model packaged for SageMaker's serving container (a
+        Processing step running `_mlspec/package_model.py` in the serving image: the model files
+        plus `code/` with mlspec's handler, the `serve` code and its vendored requirements), or
+        None to use the training job's model.tar.gz as is (no spec model, a custom image, or a
+        format nothing serves while nothing serves it). `serving`: an endpoint, batch job or
+        Clarify shadow endpoint runs the model, so an unservable one is refused (E505)."""
+        train = self.train_of(model_ref)
+        model = self.model_of(model_ref)
+        if train is None or not model or not (train.get("framework") or {}).get("name"):
+            return None
+        key = train["id"]
+        if key in self.packages:
+            return self.packages[key]
+        fw = train["framework"]["name"]
+        serve = model.get("serve")
+        fmt = model.get("format")
+        if serve:
+            if fw in NO_HANDLER_FRAMEWORKS:
+                self.diag(model["id"], f"model `{model['name']}` declares `serve`, and SageMaker's `{fw}` serving "
+                                       "container (TensorFlow Serving) runs no Python model handler",
+                          "train it with a framework whose serving container runs handlers (sklearn, xgboost, "
+                          "pytorch, huggingface), or drop `serve`")
+                self.packages[key] = None
+                return None
+        elif fmt not in SERVED_FORMATS or fw not in SERVED_FORMATS[fmt]:
+            if serving:
+                pairs = "; ".join(f"`{f}` on the {'/'.join(fws)} container" for f, fws in SERVED_FORMATS.items())
+                self.diag(model["id"] if consumer["kind"] == "register" else consumer["id"],
+                          f"model `{model['name']}` (format `{fmt or 'undeclared'}`, framework `{fw}`) is served, "
+                          f"and SageMaker's `{fw}` serving container has no loader for it without serving code",
+                          f"SageMaker serves {pairs} without `serve`; write one of them, or add a `serve` block "
+                          "(load(model_dir) / predict(model, rows))")
+            self.packages[key] = None
+            return None
+        index = ""
+        if serve and serve.get("requirements"):
+            index = self.env.settings.get("pip_index_url") or ""
+            if not index:
+                self.diag(model["id"], f"model `{model['name']}` has serve `requirements`, and SageMaker models run "
+                                       "network-isolated on a private network: the packages must be vendored into "
+                                       "the model from a mirror",
+                          'set `pip_index_url = "https://<mirror>/simple/"` in `target sagemaker` (reachable '
+                          "from the private network); the package step downloads the wheels into model.tar.gz")
+                self.packages[key] = None
+                return None
+        train_in = (train.get("inputs") or [None])[0]
+        data_fmt = self.data_format(train_in) if train_in else None
+        _, ds_label = self.env.headers_for(train_in, self.steps_by_id) if train_in else ([], None)
+        spec: dict[str, Any] = {
+            "format": fmt, "task": model.get("task"), "positive_label": model.get("positive_label"),
+            "prediction": (model.get("prediction") or {}).get("output") or "label",
+            "threshold": (model.get("prediction") or {}).get("threshold"),
+            "label": model.get("label") or ds_label, "drop": self.id_columns(train_in) if train_in else [],
+            "data_format": data_fmt if data_fmt in FEATURE_FORMATS else None}
+        if serve:
+            entry = serve["entry_point"]
+            root = serve.get("code_dir") or entry.rsplit("/", 1)[0]
+            rel = entry[len(root) + 1:] if entry.startswith(root + "/") else entry.rsplit("/", 1)[-1]
+            spec.update({"handler": rel[:-3].replace("/", ".") if rel.endswith(".py") else rel,
+                         "handler_dir": root, "requirements": serve.get("requirements")})
+        pstep = {"id": key + "#package", "name": train["name"] + "_package", "compute": None,
+                 "max_runtime_s": 3600, "network_isolation": not index}
+        if index:
+            self.notes.append(f"`{model['id']}`: the package step `{self.sname(key, 'package')}` runs without "
+                              "container network isolation (VPC only) to download the `serve` requirements from "
+                              "`pip_index_url` into model.tar.gz; the served model stays network-isolated")
+        script = HELPER_SCRIPTS["package"]
+        cfg = self.config_input(pstep["id"], spec)
+        inputs = [self.code_input(script),
+                  {"name": "model", "uri": self.model_uri(key), "local": "/opt/ml/processing/input/model"}]
+        if spec["data_format"]:
+            inputs.append({"name": "data", "uri": self.uri_of(train_in, pstep), "local": "/opt/ml/processing/input/data"})
+        a = self.processing(pstep, self.image_for(train, "inference", False), self.entry(script), inputs + [cfg],
+                            ["model"], args=["--spec", cfg["local"] + "/spec.json"]
+                            + (["--index-url", index] if index else []))
+        name = self.sname(key, "package")
+        self.extra.setdefault(key, []).append({"Name": name, "Type": "Processing", "Arguments": a})
+        uri = join(get(f"Steps.{name}.ProcessingOutputConfig.Outputs['model'].S3Output.S3Uri"), "model.tar.gz")
+        self.packages[key] = uri
+        return uri
 
     def data_format(self, ref: str) -> str | None:
         """The declared format of the data behind `ref` (a dataset, or a step's output)."""
@@ -610,6 +702,12 @@ class PipelineBuilder:
             "MetadataProperties": {"GeneratedBy": "mlspec", "CommitId": self.ir["code"]["sha256"][:1024],
                                    "ProjectId": naming.kebab(self.ir["system"]["name"])},
         }
+        packaged = self.package(source, s, serving=self.env.is_served(model["id"]))
+        if packaged is not None:  # endpoints and batch jobs run mlspec's handler from code/
+            spec = a["InferenceSpecification"]
+            spec["Containers"][0].update({"ModelDataUrl": packaged, "Environment": dict(SERVE_ENV)})
+            spec["SupportedContentTypes"] = ["text/csv", "application/json", "application/jsonlines"]
+            spec["SupportedResponseMIMETypes"] = ["text/csv", "application/json"]
         if metrics_from and metrics_from in self.steps_by_id:
             uri = get(f"Steps.{self.sname(metrics_from)}.ProcessingOutputConfig.Outputs['metrics'].S3Output.S3Uri")
             a["ModelMetrics"] = {"ModelQuality": {"Statistics": {

@@ -327,6 +327,8 @@ def test_gpu_trained_model_is_served_with_the_image_of_its_serving_instances():
     ir = fx.maximal_ir()
     train = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "train")
     train["framework"] = {"name": "pytorch", "version": "2.1"}
+    for m in ir["models"]:  # a pytorch container serves an xgboost file only through serving code
+        m["serve"] = {"entry_point": "fraud/src/serve.py", "requirements": None, "code_dir": "fraud/src"}
     assert train["compute"]["class"].startswith("gpu.")
     ab = next(e for e in ir["endpoints"] if e["name"] == "ab")
     ab["model"] = "model.challenger"  # fraud_scorer is only arm `a` of this endpoint, on cpu.large
