@@ -147,6 +147,16 @@ SageMaker run with a Fail step, whose status is also `Failed`, so it notifies to
 says it is not a failure; the compile report states this for each such pipeline);
 each topic's policy lets EventBridge publish only from the stack's rules that notify it.
 
+**Compute.** A compute class is its instance type (docs/language.md "Compute classes":
+`gpu.small` ml.g4dn.xlarge (T4), `gpu.medium` ml.g5.2xlarge (A10G), `gpu.large`
+ml.g6e.2xlarge (L40S)). `accelerators = N` (N > 1) on a gpu class picks the smallest instance
+type with N GPUs of the class's GPU model and at least N times the class's vCPUs and memory that
+the API accepts (training and tuning jobs, processing jobs, transform jobs, endpoint variants):
+T4 1 or 4 (ml.g4dn.12xlarge), A10G 1, 4 or 8 (ml.g5.12xlarge, ml.g5.48xlarge), L40S 1, 4 or 8
+(ml.g6e.12xlarge, ml.g6e.48xlarge). The facts come from `instance_storage.json`, generated from
+EC2's DescribeInstanceTypes GPU, vCPU and memory data and botocore's SageMaker instance-type
+enums. Another count is refused (`E505`, listing the counts SageMaker sells for the GPU model).
+
 **Requirements.** A step's (or the system's) `requirements` file is pip-installed by the
 launcher before the script runs (`pip install -r FILE --index-url <pip_index_url>`; a failed
 install fails the job). The network is always private, so the package index is the mirror

@@ -22,7 +22,7 @@ import unicodedata
 from typing import Any, Callable
 
 from mlspec.targets.base import Diagnostic, Lowering, LowerContext, local_name, pct, waived
-from mlspec.targets.sagemaker import deploy, iam, images, naming
+from mlspec.targets.sagemaker import deploy, iam, images, naming, storage
 from mlspec.targets.sagemaker.pipeline import PRE_TRAINING_BIAS, PipelineBuilder
 
 #: mlspec's own helper scripts (templates/scripts/), shipped as code/_mlspec/<name>
@@ -96,9 +96,44 @@ class EnvContext:
         self.diagnostics.append(Diagnostic(code, summary, ir_id, hint))
 
     # compute ---------------------------------------------------------------
-    def instance_type(self, compute: dict | None) -> str:
+    def instance_type(self, compute: dict | None, api: str = "TrainingInstanceType") -> str:
+        """The class's instance type; `accelerators = N` (N > 1) on a gpu class: the smallest type
+        with N GPUs of the class's GPU model and N times its vCPUs and memory that `api`
+        accepts (instance_storage.json: EC2's GPU facts, botocore's enums). A count SageMaker
+        does not sell keeps the class's type; `check_accelerators` refuses it (E505)."""
         cls = (compute or {}).get("class") or "cpu.medium"
-        return INSTANCE_TYPES.get(cls, "ml.m5.xlarge")
+        base = INSTANCE_TYPES.get(cls, "ml.m5.xlarge")
+        picks = self.accelerator_choices(compute, api)
+        return picks[0] if picks else base
+
+    def accelerator_choices(self, compute: dict | None, api: str) -> list[str] | None:
+        """Instance types with the compute's N GPUs (None: not an N > 1 gpu request)."""
+        cls = (compute or {}).get("class") or "cpu.medium"
+        n = int((compute or {}).get("accelerators") or 0)
+        row = storage.gpu_table().get(INSTANCE_TYPES.get(cls, ""))
+        if not cls.startswith("gpu.") or n <= 1 or row is None:
+            return None
+        return storage.gpu_instances(row["gpu"], n, row["vcpus"] * n, row["memory_mib"] * n, api)
+
+    def check_accelerators(self) -> None:
+        """E505 for each compute asking a GPU count SageMaker has no instance type for."""
+        uses: list[tuple[str, dict, str]] = []
+        for p in self.ir.get("pipelines") or []:
+            for st in p["steps"]:
+                api = {"train": "TrainingInstanceType", "tune": "TrainingInstanceType",
+                       "batch_transform": "TransformInstanceType"}.get(st["kind"], "ProcessingInstanceType")
+                uses.append((st["id"], st.get("compute") or {}, api))
+        uses += [(e["id"], e.get("compute") or {}, "ProductionVariantInstanceType") for e in self.endpoints.values()]
+        uses += [(b["id"], b.get("compute") or {}, "TransformInstanceType") for b in self.ir.get("batch") or []]
+        for ir_id, compute, api in uses:
+            if self.accelerator_choices(compute, api) == []:
+                row = storage.gpu_table()[INSTANCE_TYPES[compute["class"]]]
+                counts = storage.gpu_counts(row["gpu"], api)
+                self.diag(ir_id, f"`{compute['class']}` with accelerators = {compute['accelerators']}: SageMaker has "
+                                 f"no {row['gpu']} instance type with {compute['accelerators']} GPUs "
+                                 f"({api.replace('InstanceType', '')} instance types have "
+                                 + ", ".join(map(str, counts)) + ")",
+                          "use accelerators = " + " or ".join(map(str, counts)) + f" on `{compute['class']}`")
 
     def is_gpu(self, compute: dict | None) -> bool:
         return ((compute or {}).get("class") or "").startswith("gpu.")
@@ -173,12 +208,12 @@ class EnvContext:
             arms = [v["model"] for v in (e["rollout"].get("variants") or [])] \
                 if e["rollout"]["strategy"] == "ab_test" else [e["model"]]
             if model_id in arms:
-                types.add(self.instance_type(e["compute"]))
+                types.add(self.instance_type(e["compute"], "ProductionVariantInstanceType"))
         return sorted(types) or ["ml.m5.xlarge"]
 
     def transform_instance_types(self, model_id: str) -> list[str]:
         """Transform instance types of the batch jobs that run `model_id` (ml.m5.xlarge when none)."""
-        return sorted({self.instance_type(b.get("compute")) for b in self.ir.get("batch") or []
+        return sorted({self.instance_type(b.get("compute"), "TransformInstanceType") for b in self.ir.get("batch") or []
                        if b["model"] == model_id}) or ["ml.m5.xlarge"]
 
     def package_description(self, model: dict) -> str:
@@ -335,7 +370,7 @@ def lower_endpoints(env: EnvContext, out: dict, low: Lowering) -> None:
             env.diag(e["id"], f"endpoint `{e['name']}` has {count} instance in a production environment; "
                      "SageMaker.4 / MLS-AWS-065 asks for at least 2",
                      "set `instances = 2` or waive MLS-AWS-065", "E405")
-        itype = env.instance_type(e["compute"])
+        itype = env.instance_type(e["compute"], "ProductionVariantInstanceType")
         variants = []
         if r["strategy"] == "ab_test":
             for v in r["variants"]:
@@ -597,7 +632,8 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
             served = env.models.get(e["model"]) or {}
             cfg: dict[str, Any] = {"methods": {"shap": {"num_samples": 100, "agg_method": "mean_abs",
                                                         "use_logit": False, "save_local_shap_values": False}}}
-            cfg["predictor"] = {"instance_type": env.instance_type(e["compute"]), "initial_instance_count": 1,
+            cfg["predictor"] = {"instance_type": env.instance_type(e["compute"], "ProductionVariantInstanceType"),
+                                "initial_instance_count": 1,
                                 "content_type": "text/csv", "accept_type": "text/csv"}
             if (served.get("prediction") or {}).get("output") == "probability":
                 cfg["predictor"]["probability"] = 0  # column 0 of the csv output is the score
@@ -780,6 +816,7 @@ def lower_environment(ir: dict, ctx: LowerContext, low: Lowering) -> tuple[dict,
         low.diagnostics.extend(diags)
         return {}, notes
     out = empty_stack(env)
+    env.check_accelerators()
     for _kind, fn in LOWERERS:
         fn(env, out, low)
     tracking = ir.get("tracking") or {}

@@ -145,8 +145,8 @@ class PipelineBuilder:
         return {"EnableInterContainerTrafficEncryption": True, "EnableNetworkIsolation": isolate,
                 "VpcConfig": self.vpc()}
 
-    def instance(self, compute: dict | None) -> tuple[str, int]:
-        return self.env.instance_type(compute), int((compute or {}).get("instance_count") or 1)
+    def instance(self, compute: dict | None, api: str = "TrainingInstanceType") -> tuple[str, int]:
+        return self.env.instance_type(compute, api), int((compute or {}).get("instance_count") or 1)
 
     def stopping(self, step: dict, default: int = 86400) -> dict:
         return {"MaxRuntimeInSeconds": int(step.get("max_runtime_s") or default)}
@@ -244,7 +244,8 @@ class PipelineBuilder:
     def processing(self, step: dict, image: str, entry: list[str], inputs: list[dict],
                    outputs: list[str], *, isolate: bool | None = None, args: list[str] | None = None,
                    compute: dict | None = None) -> dict:
-        itype, icount = self.instance(compute if compute is not None else step.get("compute"))
+        itype, icount = self.instance(compute if compute is not None else step.get("compute"),
+                                      "ProcessingInstanceType")
         app: dict[str, Any] = {"ImageUri": image, "ContainerEntrypoint": entry}
         if args:
             app["ContainerArguments"] = args
@@ -594,7 +595,7 @@ class PipelineBuilder:
                                f"for step `{s['name']}`",
                       "declare the producing step's `output_format = parquet` (or csv)")
         cfg_path = f"config/{self.env.env_name}/{self.name}/{local_name(s['id'])}/analysis_config.json"
-        itype, _ = self.instance(s.get("compute"))
+        itype, _ = self.instance(s.get("compute"), "ProductionVariantInstanceType")  # the shadow endpoint
         # column names come from the data itself: the csv header row, the parquet schema
         # (an explicit `headers` list would make Clarify read a csv header row as data)
         cfg: dict[str, Any] = {"dataset_type": CLARIFY_DATASET_TYPES.get(fmt, "text/csv"),
@@ -737,7 +738,7 @@ class PipelineBuilder:
 
     def step_batch_transform(self, s: dict) -> dict:
         model_step_name = self.model_step(s, s["model"])
-        itype, icount = self.instance(s.get("compute"))
+        itype, icount = self.instance(s.get("compute"), "TransformInstanceType")
         out = s.get("output") or ""
         out_uri = self.env.uri(out) if out else self.s3(local_name(s["id"]), "predictions")
         a = {"ModelName": get(f"Steps.{model_step_name}.ModelName"),
