@@ -157,6 +157,18 @@ T4 1 or 4 (ml.g4dn.12xlarge), A10G 1, 4 or 8 (ml.g5.12xlarge, ml.g5.48xlarge), L
 EC2's DescribeInstanceTypes GPU, vCPU and memory data and botocore's SageMaker instance-type
 enums. Another count is refused (`E505`, listing the counts SageMaker sells for the GPU model).
 
+**Distribution.** A train or tune step with `distribution = data_parallel` on N > 1
+instances is one training job with `InstanceCount` N (inter-container traffic encrypted).
+mlspec's launcher runs the script once on every host and sets the torch.distributed variables
+from SageMaker's `/opt/ml/input/config/resourceconfig.json`: `WORLD_SIZE` = the number of
+`hosts`, `RANK` = the current host's place in that list (the first host is rank 0),
+`LOCAL_RANK` 0, `MASTER_ADDR` = the first host, `MASTER_PORT` 29500 (variables already set are
+kept), the same shape the Vertex runtime wrapper derives from `CLUSTER_SPEC`. Only rank 0's
+`--model` and `--metrics` are the step's: the other ranks get scratch folders and report no
+metrics. mlspec does not use the SageMaker SDK's `torch_distributed` (torchrun) option: it
+exists only for the PyTorch containers and starts one process per GPU, while the contract
+promises the same one-process-per-instance world on every framework container and cloud.
+
 **Requirements.** A step's (or the system's) `requirements` file is pip-installed by the
 launcher before the script runs (`pip install -r FILE --index-url <pip_index_url>`; a failed
 install fails the job). The network is always private, so the package index is the mirror

@@ -347,6 +347,8 @@ class PipelineBuilder:
             hp["mlspec_inputs"] = ",".join(n for n, _ in inputs)
             if s.get("retries"):  # the launcher reruns a failed script (RetryPolicies cover the job)
                 hp["mlspec_retries"] = str(int(s["retries"]))
+            if s.get("distribution") and icount > 1:  # torch.distributed variables from resourceconfig.json
+                hp["mlspec_distribution"] = s["distribution"]
             req = self.requirements(s)
             if req:  # pip-installed by the launcher before the script, from the mirror
                 hp["mlspec_requirements"], hp["mlspec_index_url"] = req
