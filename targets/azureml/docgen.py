@@ -89,6 +89,20 @@ command job has no retry setting (only parallel jobs have `retry_settings`), so 
 the script again in the same job, in a fresh process with its outputs emptied, up to `retries`
 more times; it retries failures of the script, not the loss of a node (the job then fails).
 
+**Data formats** (`output_formats`). A data input is a `uri_folder` of part files in the format
+of its dataset or of the producing step's output; user scripts get no format flag (the contract's
+command line only: tell a script the format with `args` if it needs telling). mlspec's own jobs
+read the declared format whatever the parts are called (`_common.read_table`: hidden files,
+`_`-prefixed names such as `_SUCCESS`, and `MLTable` files are skipped): the bias check,
+explanation, `batch_transform` and `batch` scoring read `csv` (header row), `parquet` or `jsonl`
+(config `data_format`; an undeclared output is read by file extension); validate reads its
+dataset in `csv`, `parquet`, `jsonl` or `delta` (the table's Parquet files, without its log: a
+file-level view). Anything else -- a `tfrecord` dataset, or a `delta`/`tfrecord` dataset passed
+through validate to one of these jobs -- is refused (`E505`). A monitor's baseline is an MLTable
+whose read transformation follows the dataset's format (`read_parquet`, `read_delimited` with
+`header: all_files_same_headers`, `read_json_lines`, `read_delta_lake`); a `tfrecord` baseline is
+`E505`. Batch scoring writes `predictions.csv` (header row).
+
 **Compute.** Each compute class is one AmlCompute cluster (`<class>`, docs/language.md "Compute
 classes"); `accelerators = N` on a gpu class is a cluster `<class>-<N>g` of the VM size with N GPUs
 of the class's kind -- `gpu.small` (T4): 1 `Standard_NC4as_T4_v3`, 4 `Standard_NC64as_T4_v3`;

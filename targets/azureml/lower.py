@@ -195,6 +195,24 @@ class Env:
         ds = self.datasets.get(ref or "")
         return ds["format"] if ds else None
 
+    #: what mlspec's helper jobs (bias_check, explain, batch scoring) read: the step output formats
+    #: of the portable contract (csv with a header row, parquet, jsonl)
+    HELPER_READ_FORMATS = ("csv", "parquet", "jsonl")
+
+    def read_format(self, ref: str | None, ir_id: str, who: str,
+                    readable: tuple[str, ...] = HELPER_READ_FORMATS) -> str | None:
+        """The declared format a helper job reads `ref` in (its `data_format` config); None when
+        undeclared (read by file extension). A format the helper cannot read is E505."""
+        fmt = self.data_format(ref)
+        if fmt is not None and fmt not in readable:
+            self.diags.append(Diagnostic(
+                "E505", f"{who} on Azure ML reads {', '.join(f'`{f}`' for f in readable)} data; `{ref}` is `{fmt}`",
+                ir_id, hint="write the data as " + " or ".join(f"`{f}`" for f in readable)
+                            + (" (`outputs = { name = parquet }` on the producing step)" if (ref or "").startswith("step.")
+                               else " (the dataset's `format`)")))
+            return None
+        return fmt
+
     def label_of(self, model: dict, monitor: dict | None = None) -> str:
         """The model's label column: IR `label` (schema 2), else the label-role column of the
         monitor's baseline or of any dataset of the system."""
