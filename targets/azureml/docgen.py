@@ -201,9 +201,18 @@ keeps it.
   that exists.
 - `model_quality`, `bias_drift`: no Azure ML signal fits; a scheduled pipeline over the collected
   data (rows nested under `data` in the collector's JSON lines, flattened per prediction and
-  joined on `correlationid` (+ `row`) with the ground truth, whose label column is the model's
-  `label`) fails on a breach; a log alert on `AmlRunStatusChangedEvent` sends it to the
-  monitor's channels.
+  paired with their request rows on `correlationid` + `row`) fails on a breach; a log alert on
+  `AmlRunStatusChangedEvent` sends it to the monitor's channels. model_quality joins the ground
+  truth (whose label column is the model's `label`) on the monitor's `join_on` column (default:
+  the schema's `role = id` column), a string input `join_on` of the `check` job bound on the
+  pipeline node: the column must be in every request row (the scoring script gives the model only
+  its own feature columns, so an id column may travel with the features) and in the ground truth;
+  a key answered twice keeps its latest prediction. Without `join_on` (no id column) the ground
+  truth joins on `correlationid` (+ `row`). Azure ML's own model performance signal
+  ([model monitoring](https://learn.microsoft.com/en-us/azure/machine-learning/how-to-monitor-model-performance))
+  models the same key as `data_column_names.correlation_id` of its production and ground-truth
+  data; mlspec does not emit it: azure-ai-ml marks `ModelPerformanceSignal` experimental and
+  serialises it outside the generated REST models, so its wire form cannot be checked offline.
 - Breaches with `retrain_on` or non-email channels: Event Grid (workspace system topic,
   `RunStatusChanged` filtered on `azureml_modelmonitor_threshold_breached` and the monitor) calls
   a Logic App that submits the registered pipeline component and posts to the channel URLs.

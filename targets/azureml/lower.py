@@ -455,16 +455,24 @@ def _quality_monitor(env: Env, mo: dict, out: dict) -> list:
     for asset in ("model_inputs", "model_outputs"):
         b.inputs[asset] = {"type": "uri_folder", "mode": "ro_mount", "path": f"azureml:{ep_name}-{slot}-{asset}@latest"}
         refs[asset] = "${{parent.inputs.%s}}" % asset
+    literals: dict[str, dict] = {}
     if mo["kind"] == "model_quality":
         b.inputs["ground_truth"] = {"type": "uri_folder", "path": env.uri(mo["ground_truth"]), "mode": "ro_mount"}
         refs["ground_truth"] = "${{parent.inputs.ground_truth}}"
+        if mo.get("join_on"):
+            # the column shared by the requests and the ground-truth rows: a string input of the
+            # check job (its value bound on the node, like a gate's thresholds)
+            literals["join_on"] = {"type": "string"}
     b._helper_step(step, "quality_monitor", refs, ["report"],
                    {"kind": mo["kind"], "metric": mo["metric"], "facets": mo["facets"],
                     "above": mo["breach"]["above"], "below": mo["breach"]["below"],
                     "monitor": mo["name"], "endpoint": ep_name, "label": env.label_of(env.models[endpoint["model"]], mo),
                     "positive_label": env.models[endpoint["model"]].get("positive_label"),
                     "model_loading": env.loading(env.models[endpoint["model"]])},
-                   f"{mo['kind']} `{mo['metric']}` of endpoint `{endpoint['name']}`; fails the job on a breach")
+                   f"{mo['kind']} `{mo['metric']}` of endpoint `{endpoint['name']}`; fails the job on a breach",
+                   literals=literals or None)
+    if literals:
+        b.jobs["check"].setdefault("inputs", {})["join_on"] = mo["join_on"]
     freq, interval = serving.recurrence(mo["every_s"])
     arts, runnable = jobs.finish_pipeline(
         env, b, name=name, description=env.describe(f"{mo['kind']} monitor `{mo['name']}`"),
