@@ -112,6 +112,20 @@ online deployment's instance type the managed-endpoint SKU with N GPUs (`gpu.sma
 `gpu.medium` 1, `gpu.large` 1, 2, 4 or 8); any other count is refused (`E505`, naming the counts
 Azure sells). `spot = true` adds `-lp`: the class's low-priority cluster.
 
+**Network isolation per step** (`network_isolation`). Azure ML has no per-job switch: a command
+job has no network setting (SageMaker's `EnableNetworkIsolation` has no counterpart), and every
+job runs on the workspace's compute inside its
+[managed virtual network](https://learn.microsoft.com/en-us/azure/machine-learning/how-to-managed-network)
+with `isolationMode: AllowOnlyApprovedOutbound`: outbound only to the stack's storage, key vault and
+registry (private endpoint rules) and the
+[FQDN rules](https://learn.microsoft.com/en-us/azure/machine-learning/how-to-managed-network)
+-- `security { allowed_egress }`, plus `conda.anaconda.org`, `pypi.org` and
+`files.pythonhosted.org` while the workspace builds environments (an FQDN rule applies to the
+whole managed network, not to the image build alone). So the isolation a step gets is the
+workspace's: `compile` and `check` say so once (W505, naming those hosts), and a step with
+`network_isolation = false` (IR) is told it reaches only them (W505 on the step; list what it
+needs in `allowed_egress`).
+
 **Models and serving.** The model's `format` (contract) decides how it is loaded and
 registered: `mlflow` registers an `mlflow_model` and deploys without code; `xgboost`
 (`model.bst`), `sklearn` (`model.joblib`), `torchscript` (`model.pt`), `onnx` (`model.onnx`) or a

@@ -435,6 +435,38 @@ LOWER: dict[str, Callable[[Env, dict], None]] = {
 }
 
 
+def egress_hosts(env: Env) -> list[str]:
+    """The hosts every job of the workspace can reach besides the stack's private endpoints: the
+    managed network's FQDN outbound rules (`allowed_egress`, plus the image-build hosts while the
+    workspace builds environments). Same list as `_network` writes."""
+    declared = list(env.ir["security"]["allowed_egress"])
+    return declared + ([f for f in jobs.IMAGE_BUILD_FQDNS if f not in declared] if env.environments else [])
+
+
+def _network_isolation(env: Env) -> None:
+    """`network_isolation` of a step: Azure ML has no per-job switch (command jobs have no network
+    setting); every job runs in the workspace's managed network, `AllowOnlyApprovedOutbound`. An
+    isolated step therefore still reaches the managed network's FQDN rules, and a step asking for
+    network access gets only those: both are substitutions (W505), never silent."""
+    steps = [s for p in env.ir["pipelines"] for s in p["steps"]]
+    hosts = egress_hosts(env)
+    reach = "the stack's storage, key vault and registry (private endpoints)" + (
+        " and " + ", ".join(f"`{h}`" for h in hosts) if hosts else " only")
+    for s in steps:
+        if s.get("network_isolation") is False:
+            env.diags.append(Diagnostic(
+                "W505", f"step `{s['name']}` asks for network access; Azure ML jobs run in the workspace's managed "
+                        f"network (allow only approved outbound) and reach {reach}", s["id"],
+                hint="list the hosts the step needs in `security { allowed_egress = [...] }`", severity="warning"))
+    if hosts and any(s.get("network_isolation", True) for s in steps):
+        env.diags.append(Diagnostic(
+            "W505", "Azure ML has no per-job network isolation: the steps' jobs run in the workspace's managed "
+                    f"network (allow only approved outbound) and can reach {reach}", "security",
+            hint="the isolation is the workspace's (docs/targets/azureml.md, network isolation); keep "
+                 "`allowed_egress` to the hosts jobs need -- the image-build hosts stay while the workspace builds "
+                 "environments", severity="warning"))
+
+
 def _identity(env: Env, key: str, roles: list[dict]) -> dict:
     return {"key": key, "name": env.identity_name(key), "roles": roles}
 
@@ -813,6 +845,7 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
                                          "channels": []}}
         for kind, fn in LOWER.items():
             fn(env, out)
+        _network_isolation(env)
         added: set[str] = set()
         for path, kind, content, fmt in out["artifacts"]:
             if path not in added:  # e.g. one MLTable per baseline dataset, shared by its monitors
