@@ -236,6 +236,10 @@ keeps it.
 - Channels are action groups: email receivers; slack / webhook / pagerduty are webhook receivers
   whose URL is the Pulumi config secret `<project>:secret-<name>`
   (`pulumi config set --secret secret-<name> <url>`); a missing secret fails the update.
+  A Slack channel's secret is the URL of a Slack workflow (or incoming webhook) that receives the
+  [common alert schema](https://learn.microsoft.com/en-us/azure/azure-monitor/alerts/alerts-common-schema);
+  that workflow decides the Slack channel, so `slack_channel` is not used on Azure ML (W505 from
+  `check` and `compile`, naming the channel the workflow must post to).
 - Dashboard: an Azure Monitor workbook with the spec's KPIs, endpoint latency, throughput,
   error share and monitor runs. Tracking: the workspace's MLflow server (experiment = the
   spec's `tracking.experiment`).

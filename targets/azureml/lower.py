@@ -425,6 +425,16 @@ def lower_channels(env: Env, out: dict) -> None:
             env.diags.append(Diagnostic("E505", f"secret reference `{c['secret']}` of channel `{c['name']}` cannot "
                                         "name a Pulumi config secret on Azure", c["id"],
                                         hint="use letters, digits, `-`, `_` and `.`, e.g. `secret(\"slack-url\")`"))
+        if c.get("slack_channel"):
+            # the webhook posts to a Slack workflow (or incoming webhook) URL: the workflow, not the
+            # message, decides the channel; the action group has nowhere to put one
+            env.diags.append(Diagnostic(
+                "W505", f"`slack_channel` of channel `{c['name']}` is not used on Azure ML: its action group posts to "
+                        f"the Slack workflow whose URL is the secret `{c['secret']}`, and that workflow decides the "
+                        "channel", c["id"],
+                hint=f"make the workflow (or incoming webhook) behind `{c['secret']}` post to "
+                     f"`{c['slack_channel']}`; `slack_channel` stays for clouds that post with a token",
+                severity="warning"))
         out["stack"]["channels"].append(serving.lower_channel(env, c))
 
 
