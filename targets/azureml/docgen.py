@@ -121,10 +121,11 @@ registry (private endpoint rules) and the
 [FQDN rules](https://learn.microsoft.com/en-us/azure/machine-learning/how-to-managed-network)
 -- `security { allowed_egress }`, plus `conda.anaconda.org`, `pypi.org` and
 `files.pythonhosted.org` while the workspace builds environments (an FQDN rule applies to the
-whole managed network, not to the image build alone). So the isolation a step gets is the
-workspace's: `compile` and `check` say so once (W505, naming those hosts), and a step with
-`network_isolation = false` (IR) is told it reaches only them (W505 on the step; list what it
-needs in `allowed_egress`).
+whole managed network, not to the image build alone). That is what `network_isolation = false`
+asks for ("what the private network reaches"). `network_isolation = true` (the default: "only
+the storage it reads and writes") cannot be narrowed below the workspace's rules, so while the
+managed network has FQDN rules `compile` and `check` say so once (W505, naming the isolated steps
+and those hosts); mlspec's own helper jobs run in the same network.
 
 **Models and serving.** The model's `format` (contract) decides how it is loaded and
 registered: `mlflow` registers an `mlflow_model` and deploys without code; `xgboost`

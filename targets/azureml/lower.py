@@ -17,6 +17,7 @@ import json
 from importlib import resources
 from typing import Any, Callable, Sequence
 
+from mlspec.compiler.contract import SCRIPT_KINDS
 from mlspec.targets.base import Diagnostic, LowerContext, Lowering, local_name, refs, waived
 
 from . import baseline, jobs, naming, serving, workflows
@@ -454,27 +455,25 @@ def egress_hosts(env: Env) -> list[str]:
 
 
 def _network_isolation(env: Env) -> None:
-    """`network_isolation` of a step: Azure ML has no per-job switch (command jobs have no network
-    setting); every job runs in the workspace's managed network, `AllowOnlyApprovedOutbound`. An
-    isolated step therefore still reaches the managed network's FQDN rules, and a step asking for
-    network access gets only those: both are substitutions (W505), never silent."""
-    steps = [s for p in env.ir["pipelines"] for s in p["steps"]]
+    """`network_isolation` of a step. Azure ML has no per-job switch (a command job has no network
+    setting): every job runs in the workspace's managed network, `AllowOnlyApprovedOutbound`.
+    `false` ("reach what the private network reaches") is exactly that. `true` ("only the storage
+    it reads and writes") cannot be narrowed below the workspace's rules: while the managed network
+    has FQDN rules, an isolated step's job can reach those hosts too -- a substitution, so one W505
+    names the steps and the hosts (never silent)."""
+    isolated = [s["name"] for p in env.ir["pipelines"] for s in p["steps"]
+                if s["kind"] in SCRIPT_KINDS and s.get("network_isolation", True)]
     hosts = egress_hosts(env)
-    reach = "the stack's storage, key vault and registry (private endpoints)" + (
-        " and " + ", ".join(f"`{h}`" for h in hosts) if hosts else " only")
-    for s in steps:
-        if s.get("network_isolation") is False:
-            env.diags.append(Diagnostic(
-                "W505", f"step `{s['name']}` asks for network access; Azure ML jobs run in the workspace's managed "
-                        f"network (allow only approved outbound) and reach {reach}", s["id"],
-                hint="list the hosts the step needs in `security { allowed_egress = [...] }`", severity="warning"))
-    if hosts and any(s.get("network_isolation", True) for s in steps):
-        env.diags.append(Diagnostic(
-            "W505", "Azure ML has no per-job network isolation: the steps' jobs run in the workspace's managed "
-                    f"network (allow only approved outbound) and can reach {reach}", "security",
-            hint="the isolation is the workspace's (docs/targets/azureml.md, network isolation); keep "
-                 "`allowed_egress` to the hosts jobs need -- the image-build hosts stay while the workspace builds "
-                 "environments", severity="warning"))
+    if not (isolated and hosts):
+        return
+    shown = ", ".join(f"`{n}`" for n in isolated[:6]) + (f" and {len(isolated) - 6} more" if len(isolated) > 6 else "")
+    env.diags.append(Diagnostic(
+        "W505", f"Azure ML has no per-job network isolation: the jobs of {shown} (`network_isolation = true`) run in "
+                "the workspace's managed network and can reach the stack's storage, key vault and registry and "
+                + ", ".join(f"`{h}`" for h in hosts), "security",
+        hint="the isolation is the workspace's (docs/targets/azureml.md); keep `allowed_egress` to the hosts jobs "
+             "need (the image-build hosts stay while the workspace builds environments), or write "
+             "`network_isolation = false` on steps that may reach them", severity="warning"))
 
 
 def _identity(env: Env, key: str, roles: list[dict]) -> dict:

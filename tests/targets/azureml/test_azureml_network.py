@@ -2,8 +2,8 @@
 switch; every job runs in the workspace's managed network (`AllowOnlyApprovedOutbound`). What a
 step can reach is therefore the workspace's, and that substitution is a W505 naming exactly the
 hosts of the managed network's FQDN rules -- the ones the Pulumi program deploys (checked under
-Pulumi mocks) -- never silent. A step asking for network access (`network_isolation = false`) gets
-only those hosts: W505 on the step."""
+Pulumi mocks) -- and the steps that asked for isolation; never silent. `network_isolation = false`
+("reach what the private network reaches") is what Azure ML gives every job: no warning."""
 from __future__ import annotations
 
 import copy
@@ -52,18 +52,35 @@ def test_without_declared_egress_the_image_build_hosts_remain(tmp_path):
                 if PER_JOB in d.summary]   # SageMaker isolates each job (EnableNetworkIsolation)
 
 
-def test_a_step_asking_for_network_access_is_told_what_it_gets(max_irs):
+def test_network_isolation_false_is_what_azure_gives_and_names_only_isolated_steps(max_irs):
+    """`network_isolation = false` means "reach what the private network reaches": on Azure ML that
+    is the managed network's rules, so no warning for that step; the warning names the steps that
+    asked for isolation, and disappears when none does."""
     irs = copy.deepcopy(max_irs)
     for ir in irs:
         next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "prepare")["network_isolation"] = False
     diags = az_helpers.lower(irs).diagnostics
-    warned = [d for d in diags if d.code == "W505" and d.ir_id == "step.prepare"]
-    assert len(warned) == len(irs)   # one per environment lowered (compile's sink keeps one: same text)
-    d = warned[0]
-    assert "asks for network access" in d.summary and "`pypi.org`" in d.summary
-    assert "allowed_egress" in d.hint
-    # the other steps are isolated as far as the workspace goes: the one spec-wide warning
-    assert len([d for d in diags if PER_JOB in d.summary]) == len(irs)
+    assert not [d for d in diags if d.ir_id == "step.prepare"]
+    [w] = {d.summary for d in diags if PER_JOB in d.summary}   # the same text in every environment
+    assert "`train`, `tune`, `evaluate`" in w and "`prepare`" not in w
+    for ir in irs:
+        for s in ir["pipelines"][0]["steps"]:
+            s["network_isolation"] = False
+    assert not [d for d in az_helpers.lower(irs).diagnostics if PER_JOB in d.summary]
+
+
+def test_a_spec_step_with_network_isolation_false_compiles_without_the_warning(tmp_path):
+    src = (SPECS / "fraud_detection.mlspec").read_text(encoding="utf-8")
+    spec = tmp_path / "fraud_detection.mlspec"
+    shutil.copytree(SPECS / "fraud_detection" / "src", tmp_path / "fraud_detection" / "src")
+    script_steps = re.findall(r"step (\w+) = (?:process|train|tune|evaluate) \{", src)
+    assert script_steps
+    for name in script_steps:
+        src = re.sub(rf"(step {name} = \w+ \{{)", r"\1\n      network_isolation = false", src, count=1)
+    spec.write_text(src, encoding="utf-8")
+    res = compile_spec(str(spec), ["azureml"])
+    assert res.ok, [d.summary for d in res.diagnostics if d.is_error]
+    assert not [d for d in res.diagnostics if PER_JOB in d.summary]
 
 
 def test_no_steps_no_warning(tmp_path):
