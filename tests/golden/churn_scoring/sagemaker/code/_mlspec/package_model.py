@@ -60,7 +60,12 @@ def extract(archive: str, dest: str) -> None:
 
 
 def read_rows(data_dir: str, fmt: str, label: str, drop: list):
-    import pandas as pd
+    try:
+        import pandas as pd
+    except ImportError:  # a serving image without pandas: no column list, no scored rows
+        print("package model: pandas is not in the serving image; the training columns are not recorded",
+              flush=True)
+        return None
 
     readers = {"csv": pd.read_csv, "parquet": pd.read_parquet, "jsonl": lambda p: pd.read_json(p, lines=True)}
     files = sorted(f for f in glob.glob(os.path.join(data_dir, "**", "*"), recursive=True)
