@@ -13,7 +13,7 @@ from mlspec.targets.vertex import common, naming
 from mlspec.targets.vertex.common import Env
 from mlspec.targets.vertex.pipeline import (PLATFORM_HEAVY, PLATFORM_LIGHT, SCHEMA_VERSION, SDK_VERSION, _Builder,
                                             _custom_job_payload, _image_for, _in_art, _launcher, _p, _root_parameters, _runtime,
-                                            _runtime_command)
+                                            _label_columns, _runtime_command, serve_for_ops)
 
 
 def build_monitor_pipeline(e: Env, monitor: dict, endpoint: dict | None, diags: list[Diagnostic]) -> dict:
@@ -114,9 +114,11 @@ def build_batch_pipeline(e: Env, batch: dict, model: dict, dataset: dict, diags:
                    if st["id"] == ".".join((model.get("source") or "").split(".")[:2])), {})
     image = source.get("image") or _image_for(b, step, fw)
     importer = b.import_dataset(dataset["id"], batch["id"])
+    serve = serve_for_ops(b, model, _label_columns(b, model))
     payload = _custom_job_payload(
         e, f"{e.prefix}-batch-{batch['name']}", image, _runtime_command(b, "predict"),
-        ["--model", _p("model_uri"), "--data", _in_art("data"), "--destination", e.data_uri(batch["output"])],
+        ["--model", _p("model_uri"), "--data", _in_art("data"), "--destination", e.data_uri(batch["output"]),
+         *(["--serve", json.dumps(serve, sort_keys=True)] if serve else [])],
         batch.get("compute"), None, None)
     heavy_in, heavy_task = b.platform(PLATFORM_HEAVY)
     b.add("score", inputs={"data": ("artifact", "dataset"), "model_uri": "STRING", **heavy_in},
