@@ -2,8 +2,8 @@
 
 Each run compiles the spec and executes the generated artifact (SageMaker pipeline JSON,
 Vertex PipelineSpec, Azure ML pipeline YAML). A run that cannot pass yet because of a defect
-in a generated artifact is an expected failure (strict) whose reason names the finding in
-/work/findings/<cloud>.md; remove the mark when the fix lands (a strict xfail that passes
+in a generated artifact is an expected failure (strict) whose reason names the defect;
+remove the mark when the fix lands (a strict xfail that passes
 fails the suite, so a fix cannot go unnoticed).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ PROBE = ROOT / "tests/run/probe/probe.mlspec"
 TARGETS = ("sagemaker", "azureml", "vertex")
 
 XF = {
-    # finding ids: /work/findings/<cloud>.md
+    # target -> the defect that blocks it (none today)
 }
 
 
