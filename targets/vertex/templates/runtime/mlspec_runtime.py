@@ -1034,7 +1034,7 @@ def compute_monitor(cfg: dict, now_rows, earlier_rows, baseline=None, truth=None
                 worst = max(worst, _psi(ref, cur))
         return worst
     if kind == "model_quality":
-        idc = cfg.get("id_column") or "id"
+        idc = cfg.get("join_on") or "id"
         truth = {str(k): v for k, v in (truth or {}).items()}
         if cfg.get("task") == "regression":
             pairs = [(float(truth[str(i.get(idc))]), float(p)) for i, p in now_rows if str(i.get(idc)) in truth]
@@ -1059,6 +1059,18 @@ def compute_monitor(cfg: dict, now_rows, earlier_rows, baseline=None, truth=None
     return float("nan")
 
 
+def ground_truth(frame, cfg: dict) -> dict:
+    """{join value: label} of the ground-truth rows, keyed by the monitor's `join_on` column (the one
+    captured requests carry), wherever it sits in the table."""
+    join, label = cfg.get("join_on") or "id", cfg.get("label_column") or "label"
+    missing = [c for c in (join, label) if c not in frame.columns]
+    if missing:
+        raise SystemExit(f"mlspec monitor {cfg.get('monitor')}: the ground truth has no column(s) "
+                         f"{', '.join(missing)} (it has {', '.join(map(str, frame.columns))}); it needs the "
+                         f"join column `{join}` and the label `{label}`")
+    return {str(k): v for k, v in zip(frame[join], frame[label])}
+
+
 def op_monitor(a) -> None:
     """Compute a monitor from the endpoint's request/response log (BigQuery) and write it as
     custom.googleapis.com/mlspec/monitor_value{monitor=<name>} for the alert policy."""
@@ -1076,8 +1088,7 @@ def op_monitor(a) -> None:
     baseline = read_table(cfg["baseline"]).sample(frac=1.0, random_state=0).head(5000) if cfg.get("baseline") else None
     truth = None
     if cfg["kind"] == "model_quality" and cfg.get("ground_truth"):
-        gt = read_table(cfg["ground_truth"])
-        truth = dict(zip(gt[cfg.get("id_column") or "id"], gt[cfg.get("label_column") or "label"]))
+        truth = ground_truth(read_table(cfg["ground_truth"]), cfg)
     explain = None
     if cfg["kind"] == "feature_attribution_drift" and baseline is not None:
         from google.cloud import aiplatform
