@@ -194,7 +194,9 @@ class LocalModel:
                                     "ports": [pt.container_port for pt in cs.ports],
                                     "predict_route": cs.predict_route, "health_route": cs.health_route}}
                                    if cs.command else {}),
-                                "description": request.model.version_description, "evaluations": []})
+                                "description": request.model.version_description, "evaluations": [],
+                                **({"explanation_inputs": list(request.model.explanation_spec.metadata.inputs)}
+                                   if explanation_parameters is not None else {})})
         _save(doc, "models", mid + ".json")
         return cls(f"{mid}@{vid}")
 

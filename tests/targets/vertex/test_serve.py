@@ -129,6 +129,8 @@ def test_run_scores_with_the_handler_and_registers_the_serving_container(served_
     assert version["image"] == "us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.1-7:latest"
     cs = version["container_spec"]
     assert cs["command"][:2] == ["/bin/sh", "-c"] and len(cs["args"]) == 1
+    # the handler receives request rows: explanations attribute the request's columns
+    assert set(version["explanation_inputs"]) == {"amount", "merchant_mcc", "country", "card_present"}
     assert (cs["ports"], cs["predict_route"], cs["health_route"]) == ([8080], "/predict", "/health")
     # the ModelContainerSpec as google-cloud-aiplatform's Model.upload builds it from these arguments
     from google.cloud.aiplatform_v1 import types as t

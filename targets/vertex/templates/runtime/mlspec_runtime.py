@@ -69,13 +69,8 @@ def load_model(uri: str):
     raise SystemExit(f"mlspec: no model.joblib / model.pkl / model.bst under {uri}")
 
 
-def model_features(model, frame):
-    """The columns the model was fitted on, in its order (the feature names an XGBoost booster or a
-    scikit-learn estimator saves); else every numeric or boolean column. A prebuilt prediction
-    container receives exactly these values per instance. A `serve` handler gets the rows as they
-    are (without the label and id columns)."""
-    if isinstance(model, Served):
-        return frame.drop(columns=[c for c in model.drop if c in frame.columns])
+def fitted_names(model) -> list[str]:
+    """The feature names a scikit-learn estimator or an XGBoost booster saved with the model."""
     try:
         fitted = getattr(model, "feature_names_in_", None)
     except (AttributeError, TypeError, ValueError):  # XGBoost raises when the booster has no names
@@ -83,6 +78,36 @@ def model_features(model, frame):
     names = [] if fitted is None else [str(c) for c in fitted]
     if not names and hasattr(model, "get_booster"):
         names = list(model.get_booster().feature_names or [])
+    return names
+
+
+#: next to a trained model's directory (never inside it: later steps get the directory exactly as the
+#: script wrote it), the feature names the model was fitted on, recorded by the training wrapper where
+#: the framework is installed; register reads it for the explanation metadata
+FEATURES_SUFFIX = ".mlspec-features.json"
+
+
+def record_fitted_features(model_dir: str, dest: str) -> list[str]:
+    """Write <dest>.mlspec-features.json with the names the model in `model_dir` was fitted on (none
+    when the format has no names or the framework cannot load it here)."""
+    try:
+        names = fitted_names(load_model(model_dir))
+    except (SystemExit, Exception):  # another format (mlflow, onnx, ...): nothing to record
+        names = []
+    if names:
+        with open(dest.rstrip("/") + FEATURES_SUFFIX, "w", encoding="utf-8") as f:
+            json.dump({"features": names}, f)
+    return names
+
+
+def model_features(model, frame):
+    """The columns the model was fitted on, in its order (the feature names an XGBoost booster or a
+    scikit-learn estimator saves); else every numeric or boolean column. A prebuilt prediction
+    container receives exactly these values per instance. A `serve` handler gets the rows as they
+    are (without the label and id columns)."""
+    if isinstance(model, Served):
+        return frame.drop(columns=[c for c in model.drop if c in frame.columns])
+    names = fitted_names(model)
     if names:
         missing = [c for c in names if c not in frame.columns]
         if missing:
@@ -527,6 +552,9 @@ def op_script(spec_json: str, extra: list[str]) -> None:
         return
     for local, dest in copy_back:
         shutil.copytree(local, dest, dirs_exist_ok=True)
+    for f in spec["flags"]:
+        if f["role"] == "model_out" and _destination(f.get("path") or ""):
+            record_fitted_features(paths[f["name"]], _destination(f["path"]))
     if spec.get("objective"):
         report_objective(paths["metrics"], spec["objective"])
 
@@ -640,6 +668,8 @@ def op_best_trial(a) -> None:
     source = os.path.join(_local(_artifact_uri(ex, "tuning").rstrip("/")), trial, "model")
     target = _local(ex["outputs"]["artifacts"]["model"]["artifacts"][0]["uri"])
     shutil.copytree(source, target, dirs_exist_ok=True)
+    if os.path.exists(source + FEATURES_SUFFIX):
+        shutil.copyfile(source + FEATURES_SUFFIX, target.rstrip("/") + FEATURES_SUFFIX)
     _set_outputs(ex, {"trial_id": trial})
 
 
@@ -669,6 +699,20 @@ def evaluation_metrics(evaluation) -> dict:
     return dict(named) if isinstance(named, Mapping) else dict(evaluation.metrics or {})
 
 
+def explanation_inputs(cfg: dict, model_uri: str) -> list[str]:
+    """The explanation metadata's inputs: what a prediction request carries per instance. A `serve`
+    handler receives the request columns (the schema's features); a prebuilt server receives the
+    model's own features, as training fitted them (recorded next to the model by the training
+    wrapper); the schema's features when the model recorded none."""
+    record = _local(model_uri.rstrip("/")) + FEATURES_SUFFIX
+    if not cfg.get("serve") and os.path.exists(record):
+        with open(record, encoding="utf-8") as f:
+            names = json.load(f).get("features") or []
+        if names:
+            return [str(n) for n in names]
+    return [c["name"] for c in cfg.get("features") or []] or ["features"]
+
+
 def op_register(a) -> None:
     from google.api_core import exceptions
     from google.cloud import aiplatform
@@ -693,7 +737,7 @@ def op_register(a) -> None:
         pass
     explain = {}
     if cfg.get("explain"):
-        features = [c["name"] for c in cfg.get("features") or []] or ["features"]
+        features = explanation_inputs(cfg, model_uri)
         explain = {"explanation_parameters": aiplatform.explain.ExplanationParameters(
             {"sampled_shapley_attribution": {"path_count": 10}}),
             "explanation_metadata": aiplatform.explain.ExplanationMetadata(
