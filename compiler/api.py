@@ -232,7 +232,7 @@ def _check_settings(target, ir: dict, spans: dict[str, Span], sink: Sink) -> Non
             continue
         if s.pattern and isinstance(v, str) and not re.fullmatch(s.pattern, v):
             sink.error("E502", f"`{k} = \"{v}\"` is not valid for target `{target.name}`", kspan,
-                       hint=(f"expected something like `{s.example}`" if s.example else f"must match `{s.pattern}`"))
+                       hint=f"must match `{s.pattern}`" + (f", e.g. `{s.example}`" if s.example else ""))
         kinds = {"string": str, "number": (int, float), "bool": bool, "list": list}
         want = kinds.get(s.kind)
         if want and not isinstance(v, want):

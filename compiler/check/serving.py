@@ -7,6 +7,7 @@ rate a percentage), ranges (percent 0-100, autoscale min <= max, traffic adding 
 """
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from mlspec.compiler import ast
@@ -235,8 +236,7 @@ def check_models(ctx: "Ctx", models: list[dict], pipelines: list[dict], endpoint
             _need(ctx, m, "task", why, "add `task = binary_classification` (or `multiclass_classification`, "
                                        "`regression`)")
         elif m["task"] != "regression" and m["positive_label"] is None:
-            _need(ctx, m, "positive_label", why, "add `positive_label = 1` (the label value of the favourable "
-                                                 "or positive outcome)")
+            _need(ctx, m, "positive_label", why, _positive_label_hint(ctx, m["label"]))
         if m["label"] is None:
             _need(ctx, m, "label", why, "add `label = <column>`, or mark the column `role = label` in the "
                                         "dataset's schema")
@@ -248,6 +248,34 @@ def _need(ctx: "Ctx", m: dict, attr: str, why: str, hint: str) -> None:
                    detail="mlspec does not guess a model's task, labels or file layout; each cloud configures "
                           "its monitors, bias checks and servers from them (docs/language.md#model)",
                    hint=hint)
+
+
+def _label_values(ctx: "Ctx", label: str | None) -> list:
+    """The `allowed` values of the label column in a dataset schema, as written (else [])."""
+    for b in ctx.datasets_ast if label else ():
+        for it in b.items:
+            if isinstance(it, ast.Block) and it.kind == "schema":
+                for f in it.items:
+                    if isinstance(f, ast.FieldDecl) and f.name == label:
+                        if f.type == "bool":
+                            return [True, False]
+                        for a in f.items:
+                            if isinstance(a, ast.Attribute) and a.name == "allowed" and isinstance(a.value, ast.List):
+                                return [v.value for v in a.value.items if isinstance(v, (ast.Num, ast.Str, ast.Bool))]
+    return []
+
+
+def _positive_label_hint(ctx: "Ctx", label: str | None) -> str:
+    """A `positive_label` the checker would accept: one of the label column's allowed values."""
+    def lit(v) -> str:
+        return ("true" if v else "false") if isinstance(v, bool) else json.dumps(v) if isinstance(v, str) else str(v)
+
+    values = _label_values(ctx, label)
+    if values:
+        rest = ", ".join(f"`{lit(v)}`" for v in values[1:])
+        return (f"add `positive_label = {lit(values[0])}`" + (f" (or {rest})" if rest else "")
+                + f": the value of `{label}` for the favourable or positive outcome")
+    return "add `positive_label = 1` (the label value of the favourable or positive outcome)"
 
 
 def _binary_positive(ctx: "Ctx", label: str | None):

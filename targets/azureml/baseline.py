@@ -6,6 +6,17 @@ Pure data; imports nothing.
 """
 from __future__ import annotations
 
+#: data classifications (security.data_classification) whose workspace is not a high
+#: business impact one (MLS-AZ-054): read by the lowering, which sets `hbiWorkspace`, and by
+#: the plan rule that checks it, so the two cannot disagree.
+NOT_HIGH_BUSINESS_IMPACT = ("public", "internal")
+
+
+def high_business_impact(classification: str | None) -> bool:
+    """True when a workspace holding data of this classification must be `hbiWorkspace`
+    (no classification counts as `confidential`, the language's default)."""
+    return (classification or "confidential").lower() not in NOT_HIGH_BUSINESS_IMPACT
+
 #: rule id -> (waivable, short title)
 RULES: dict[str, tuple[bool, str]] = {
     "MLS-AZ-001": (False, "Microsoft.KeyVault/vaults (CMK + secrets): enablePurgeProtection; soft delete; publicNetworkAccess; networkAcls.defaultAction; RBAC authorization; private endpoint -> true; on; Disabled; Deny; on; yes"),
@@ -20,7 +31,7 @@ RULES: dict[str, tuple[bool, str]] = {
     "MLS-AZ-051": (False, "same: managedNetwork.isolationMode; managedNetwork.outboundRules -> AllowOnlyApprovedOutbound; private-endpoint rules to the stack's storage, vault, registry (+ FQDN rules only if declared)"),
     "MLS-AZ-052": (False, "same: encryption.status + encryption.keyVaultProperties -> Enabled with env CMK"),
     "MLS-AZ-053": (True, "same: identity + primaryUserAssignedIdentity -> UserAssigned (MLS-AZ-040)"),
-    "MLS-AZ-054": (True, "same: hbiWorkspace -> true unless data classification is declared non-sensitive"),
+    "MLS-AZ-054": (True, "same: hbiWorkspace -> true unless data classification is public or internal"),
     "MLS-AZ-055": (True, "same: systemDatastoresAuthMode -> identity-based (enables MLS-AZ-010 shared-key off)"),
     "MLS-AZ-056": (True, "same: v1LegacyMode -> false; documented deviation from Azure Policy e413671a (v2 pipelines require it)"),
     "MLS-AZ-057": (True, "same: private endpoint + private DNS zones for the workspace -> created"),

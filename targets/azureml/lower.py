@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 from mlspec.targets.base import Diagnostic, LowerContext, Lowering, local_name, refs, waived
 
-from . import jobs, naming, serving, workflows
+from . import baseline, jobs, naming, serving, workflows
 
 #: portable compute class -> AmlCompute VM size
 # https://learn.microsoft.com/en-us/azure/virtual-machines/sizes
@@ -619,7 +619,7 @@ def _free_subnet(net, taken) -> str:
 
 def build_stack(env: Env, out: dict) -> dict:
     ir = env.ir
-    sensitive = (ir["security"]["data_classification"] or "confidential") not in ("public", "internal", "non_sensitive")
+    sensitive = baseline.high_business_impact(ir["security"]["data_classification"])
     if waived(ir, "MLS-AZ-054"):
         sensitive = False
     ids = [

@@ -10,6 +10,7 @@ from mlspec.compiler.plan.graph import (SECRETISH_NAME, Graph, as_list, dig, fal
                                         literal_secret, rule, truthy)
 from mlspec.targets.azureml import artifacts as pipelines
 from mlspec.targets.azureml import mock_outputs as fabricate
+from mlspec.targets.azureml.baseline import high_business_impact
 
 ML = "azure-native:machinelearningservices:"
 WORKSPACE = ML + "Workspace"
@@ -313,13 +314,10 @@ def check_workspace_identity(g: Graph):
             yield w, "`primaryUserAssignedIdentity` not set"
 
 
-NON_SENSITIVE = ("public", "non_sensitive", "nonsensitive", "non-sensitive")
-
-
 @rule("MLS-AZ-054", cloud="azure", resource="Microsoft.MachineLearningServices/workspaces", property="hbiWorkspace",
-      default="true unless data classification is declared non-sensitive", external=("CKV2_AZURE_50",))
+      default="true unless data classification is public or internal", external=("CKV2_AZURE_50",))
 def check_hbi(g: Graph):
-    if str(g.security.get("data_classification", "")).lower() in NON_SENSITIVE:
+    if not high_business_impact(g.security.get("data_classification")):
         return
     for w in g.of(WORKSPACE):
         if w["inputs"].get("hbiWorkspace") is not True:

@@ -807,8 +807,26 @@ def lower_process(b: _Builder, step: dict, _m: dict) -> None:
     _script_step(b, step, outputs={o: "dataset" for o in step["outputs"]}, image=_image_for(b, step, None))
 
 
+def _trainer_image(b: _Builder, step: dict) -> str:
+    """The training image of a train/tune step. Vertex publishes prebuilt training containers for
+    some framework versions only; a version without one runs on the closest newer container, a
+    substitution the user is told about (W505), not only the report."""
+    image = _image_for(b, step, step["framework"])
+    fw = step.get("framework") or {}
+    used = prebuilt_version(image) if not step.get("image") else None
+    wanted = tuple(int(x) for x in re.findall(r"\d+", str(fw.get("version") or ""))[:2])
+    if used is not None and len(wanted) == 2 and used != wanted:
+        uv = ".".join(map(str, used))
+        b.diags.append(Diagnostic(
+            "W505", f"Vertex has no prebuilt training container for {fw['name']} {fw['version']}; step "
+                    f"`{step['name']}` trains with {fw['name']} {uv} (`{image}`), the closest newer one",
+            step["id"], hint=f"pick a version listed at {containers.TRAINING_DOC}, or set `image` on the step",
+            severity="warning"))
+    return image
+
+
 def lower_train(b: _Builder, step: dict, _m: dict) -> None:
-    b.trained[step["id"]] = image = _image_for(b, step, step["framework"])
+    b.trained[step["id"]] = image = _trainer_image(b, step)
     _script_step(b, step, outputs={"model": "model"}, image=image)
 
 
@@ -839,7 +857,7 @@ def best_task(step: dict) -> str:
 
 
 def lower_tune(b: _Builder, step: dict, _m: dict) -> None:
-    b.trained[step["id"]] = image = _image_for(b, step, step["framework"])
+    b.trained[step["id"]] = image = _trainer_image(b, step)
     _script_step(b, step, outputs={"model": "model"}, image=image,
                  tune={"study": _study(step), "max_trials": int(step["max_trials"]),
                        "parallel": int(step.get("parallel_trials") or 1)})

@@ -269,6 +269,19 @@ def test_per_step_network_isolation_opt_out_comes_from_the_ir():
     assert security.evaluate(g, today=TODAY, only=["MLS-AWS-068"]) == []
 
 
+@pytest.mark.parametrize("classification", ["public", "internal", "confidential", "pii", "phi", None])
+def test_hbi_rule_and_lowering_agree_on_every_classification(classification):
+    """MLS-AZ-054 asks for `hbiWorkspace` exactly where the Azure ML lowering sets it."""
+    from mlspec.targets.azureml.baseline import high_business_impact
+
+    g = graphs.graph("azure")
+    g.ir["security"]["data_classification"] = classification
+    put(g, "ws", "hbiWorkspace", high_business_impact(classification))
+    assert security.evaluate(g, today=TODAY, only=["MLS-AZ-054"]) == []
+    put(g, "ws", "hbiWorkspace", not high_business_impact(classification))
+    assert bool(security.evaluate(g, today=TODAY, only=["MLS-AZ-054"])) is high_business_impact(classification)
+
+
 def test_findings_are_sorted_unwaived_first_and_by_severity():
     g = _failing("MLS-AWS-013")
     mutate = MUTATIONS["MLS-AWS-010"][1]

@@ -64,3 +64,13 @@ def test_azureml_refusal_suggests_only_metrics_that_would_pass(tmp_path):
     for metric in named:  # and each suggestion compiles
         again = _fraud_with(tmp_path / metric, "metric    = psi", f"metric    = {metric}")
         assert compile_spec(str(again), ["azureml"]).ok, metric
+
+
+def test_vertex_training_container_of_a_nearby_version_warns():
+    """Vertex has sklearn training containers 1.0 and 1.3: `sklearn("1.2-1")` trains on 1.3 and
+    says so at the step; an exact version (XGBoost 1.7) says nothing."""
+    found = _warnings(SPECS / "house_prices.mlspec", "vertex")
+    assert any("no prebuilt training container for sklearn 1.2-1" in w and "sklearn-cpu.1-3" in w
+               and "step `train`" in w for w in found), found
+    assert not any("no prebuilt training container for xgboost" in w
+                   for w in _warnings(SPECS / "fraud_detection.mlspec", "vertex"))
