@@ -537,6 +537,7 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
         extra["code_dir"] = codemod.code_dir(ctx, path, body.attrs[attr].value.span) if path else None
         req = codemod.requirements(ctx, body, where)
         extra["requirements"] = req if req is not None else getattr(ctx, "requirements", None)
+        extra["network_isolation"] = bool(body.boolean("network_isolation", default=True))
     if k in ("train", "tune"):
         extra["spot"] = bool(body.boolean("spot", default=False))
         if extra["spot"]:
@@ -567,6 +568,7 @@ def build_step(ctx: "Ctx", it: ast.StepDecl, pipeline: str) -> dict | None:
     outputs = list(sym.outputs) if sym else list(STEP_OUTPUTS.get(k, ()))
     step.update({"depends_on": sorted(set(after)), "compute": compute, "outputs": outputs,
                  "network_isolation": True, "max_runtime_s": max_runtime, "retries": int(retries or 0)})
+    # a script step's own `network_isolation` (extra) overrides the secure default above
     step.update(extra)
     step.setdefault("output_formats", {})
     if k in ("bias_check", "explain", "batch_transform") and step.get("data"):

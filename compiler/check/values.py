@@ -26,7 +26,7 @@ _EXPECT = {
     "bool": "`true` or `false`",
     "list": "a list such as `[a, b]`",
     "map": "a map such as `{ key = value }`",
-    "name": "a name such as `parquet`",
+    "name": "a bare name (no quotes, no call)",
     "reference": "a reference such as `dataset.transactions`",
 }
 
@@ -100,6 +100,11 @@ class Body:
                 detail = f"as a number, `{v.text}` would mean `{v.value}`: a version or code written as a number loses information"
         elif isinstance(v, ast.Str) and expect in ("name", "reference"):
             hint = f"drop the quotes: `{v.value}`"
+        elif (isinstance(v, ast.Call) and expect == "name" and len(v.args) == 1
+              and isinstance(v.args[0], ast.Ref) and len(v.args[0].parts) == 1):
+            hint = f"write `{name} = {v.args[0].text}`"
+            if v.name in ("maximize", "minimize"):
+                hint += f" and `direction = {v.name}`"
         self.sink.error("E301", f"`{name}` in {self.where} expects {_EXPECT.get(expect, expect)}, "
                                 f"found {ast.describe(v)}", v.span, hint=hint, detail=detail)
 

@@ -202,7 +202,7 @@ def deploy_definition(env: Any, e: dict, ep: dict) -> dict:
 
 def batch_definition(env: Any, b: dict, model: dict, ds: dict) -> dict:
     prefix = naming.sm_name(env.system, env.env_name, b["name"], limit=40)
-    itype = env.instance_type(b.get("compute"))
+    itype = env.instance_type(b.get("compute"), "TransformInstanceType")
     count = int((b.get("compute") or {}).get("instance_count") or 1)
     states = {
         "LatestApproved": _task(SDK + "listModelPackages", {

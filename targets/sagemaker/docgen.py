@@ -62,7 +62,13 @@ RESOURCES: dict[str, str] = {
                              "Regression; other tasks E505), `prediction = probability` read as ProbabilityAttribute "
                              "with the model's `threshold`, else InferenceAttribute; a metric Model Monitor lacks "
                              "for the problem type is E505",
-    "monitor.bias_drift": "`aws_native.sagemaker.ModelBiasJobDefinition` + `MonitoringSchedule`",
+    "monitor.bias_drift": "`aws_native.sagemaker.ModelBiasJobDefinition` + `MonitoringSchedule`; its ConfigUri "
+                          "is the analysis config the pipeline that trains the served model writes "
+                          "(`baseline_features.py`: `headers` = the columns the endpoint receives, i.e. the "
+                          "training input without label and id columns, then the label; a facet outside them "
+                          "fails that step) to `baselines/<monitor>/` of the monitoring bucket; no such "
+                          "pipeline: E505; `prediction = probability` read as ProbabilityAttribute with the "
+                          "model's `threshold`, else InferenceAttribute",
     "monitor.feature_attribution_drift": "`aws_native.sagemaker.ModelExplainabilityJobDefinition` + "
                                          "`MonitoringSchedule`",
     "dashboard": "`aws.cloudwatch.Dashboard`",
@@ -141,6 +147,28 @@ SageMaker run with a Fail step, whose status is also `Failed`, so it notifies to
 says it is not a failure; the compile report states this for each such pipeline);
 each topic's policy lets EventBridge publish only from the stack's rules that notify it.
 
+**Compute.** A compute class is its instance type (docs/language.md "Compute classes":
+`gpu.small` ml.g4dn.xlarge (T4), `gpu.medium` ml.g5.2xlarge (A10G), `gpu.large`
+ml.g6e.2xlarge (L40S)). `accelerators = N` (N > 1) on a gpu class picks the smallest instance
+type with N GPUs of the class's GPU model and at least N times the class's vCPUs and memory that
+the API accepts (training and tuning jobs, processing jobs, transform jobs, endpoint variants):
+T4 1 or 4 (ml.g4dn.12xlarge), A10G 1, 4 or 8 (ml.g5.12xlarge, ml.g5.48xlarge), L40S 1, 4 or 8
+(ml.g6e.12xlarge, ml.g6e.48xlarge). The facts come from `instance_storage.json`, generated from
+EC2's DescribeInstanceTypes GPU, vCPU and memory data and botocore's SageMaker instance-type
+enums. Another count is refused (`E505`, listing the counts SageMaker sells for the GPU model).
+
+**Distribution.** A train or tune step with `distribution = data_parallel` on N > 1
+instances is one training job with `InstanceCount` N (inter-container traffic encrypted).
+mlspec's launcher runs the script once on every host and sets the torch.distributed variables
+from SageMaker's `/opt/ml/input/config/resourceconfig.json`: `WORLD_SIZE` = the number of
+`hosts`, `RANK` = the current host's place in that list (the first host is rank 0),
+`LOCAL_RANK` 0, `MASTER_ADDR` = the first host, `MASTER_PORT` 29500 (variables already set are
+kept), the same shape the Vertex runtime wrapper derives from `CLUSTER_SPEC`. Only rank 0's
+`--model` and `--metrics` are the step's: the other ranks get scratch folders and report no
+metrics. mlspec does not use the SageMaker SDK's `torch_distributed` (torchrun) option: it
+exists only for the PyTorch containers and starts one process per GPU, while the contract
+promises the same one-process-per-instance world on every framework container and cloud.
+
 **Requirements.** A step's (or the system's) `requirements` file is pip-installed by the
 launcher before the script runs (`pip install -r FILE --index-url <pip_index_url>`; a failed
 install fails the job). The network is always private, so the package index is the mirror
@@ -149,6 +177,38 @@ VPC, e.g. through `security { allowed_egress }`), and the step must set `network
 false`: a network-isolated SageMaker container reaches no network at all. Without a mirror, or
 on an isolated step, `requirements` is refused (`E505`); installing the packages in the step's
 `image` is the alternative. CodeArtifact's token login is not automated.
+
+**Serving (`format`, `serve`).** A registered model (and the model a Clarify shadow endpoint
+or Transform step runs) is packaged by a Processing step `<Train>Package` that runs
+`_mlspec/package_model.py` in the model's serving image (the framework's inference image). It
+writes a new `model.tar.gz`: the training script's model directory unchanged, plus `code/`
+with mlspec's handler `mlspec_serve.py` (`model_fn`, `input_fn`, `predict_fn`, `output_fn`),
+`mlspec_serve.json` (format, task, prediction, threshold, and the columns the endpoint
+receives: the training input without label and `role = id` columns) and, with a `serve`
+block, its code folder (`code/handler/`). The package's container (and the CreateModel of the
+pipeline's Model steps) sets `SAGEMAKER_PROGRAM=mlspec_serve.py` and
+`SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code`, as the SageMaker SDK does when it repacks a
+model: the container loads the handler from the archive, since models run network-isolated.
+Without `serve`, the handler loads `model.bst` with XGBoost (`format = xgboost`, on the XGBoost
+container; its own algorithm-mode server would load the first file of the directory, such as a
+`features.json` next to the model) or `model.joblib` with joblib (`format = sklearn`, on the
+scikit-learn container, which has no default `model_fn`); it returns the label (probabilities
+thresholded at `threshold`, arg-max for multiclass) or the probability, as `prediction` says.
+A served, batch-scored or Clarify-explained model in another format, or on another
+framework's container, is refused (`E505`, naming the formats SageMaker serves); with `serve`,
+the handler calls the module's `load(model_dir)` once and `predict(model, rows)` with rows as
+objects (csv rows are named by the columns the endpoint receives). The TensorFlow Serving
+container runs no Python handler: `serve` on a tensorflow model is `E505`. Requests are
+`text/csv` (no header; a header row equal to those columns is skipped), `application/json`
+(`{"instances": [...]}`) or `application/jsonlines`; responses `text/csv` or
+`application/json` (`{"predictions": [...]}`). `serve.requirements` are installed the way the
+containers do (`code/requirements.txt`, at start-up) but offline: the package step downloads the
+wheels from `pip_index_url` into `code/wheels/` (that step runs without container network
+isolation, VPC only; the served model stays isolated) and writes a `requirements.txt` that
+installs only from them (`--no-index --find-links wheels`); without a mirror, `E505`. Before
+uploading, the package step loads the archive through the handler, exactly as the container
+will, and scores a few training rows, so a model the server could not load fails the pipeline
+run (and `mlspec run`), not the deployment.
 
 **Checked at the vendor boundary.** `mlspec plan` fails (blocking program checks) when a
 pipeline step's request breaks botocore's SageMaker model (patterns, enums, lengths and sizes

@@ -140,8 +140,11 @@ def guardrails(env: Any, out: dict) -> list[dict]:
     clarify = any(s["kind"] == "explain" or (s["kind"] == "bias_check" and (s.get("metric") or "dpl").upper()
                                              not in PRE_TRAINING_BIAS)
                   for p in env.ir.get("pipelines") or [] for s in p["steps"])
+    # a model's `serve` requirements are downloaded from the mirror by its package step (a
+    # processing job in the VPC, not isolated); the served model itself stays isolated
+    vendoring = any((m.get("serve") or {}).get("requirements") for m in env.ir.get("models") or [])
     isolated = ["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob", "sagemaker:CreateModel"]
-    if not clarify:
+    if not clarify and not vendoring:
         isolated.append("sagemaker:CreateProcessingJob")
     if any(not s.get("network_isolation", True) for p in env.ir.get("pipelines") or [] for s in p["steps"]):
         isolated = ["sagemaker:CreateModel"]

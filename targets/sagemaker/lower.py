@@ -22,12 +22,12 @@ import unicodedata
 from typing import Any, Callable
 
 from mlspec.targets.base import Diagnostic, Lowering, LowerContext, local_name, pct, waived
-from mlspec.targets.sagemaker import deploy, iam, images, naming
+from mlspec.targets.sagemaker import deploy, iam, images, naming, storage
 from mlspec.targets.sagemaker.pipeline import PRE_TRAINING_BIAS, PipelineBuilder
 
 #: mlspec's own helper scripts (templates/scripts/), shipped as code/_mlspec/<name>
 HELPERS = ("launch.py", "validate_data.py", "gate_values.py", "bias_limits.py", "prediction_record.py", "track_mlflow.py",
-           "drift_threshold.py", "baseline_features.py")
+           "drift_threshold.py", "baseline_features.py", "serve_adapter.py", "package_model.py")
 
 #: portable compute class -> instance type, per docs/language.md#compute-classes (tested against it)
 INSTANCE_TYPES = {"cpu.small": "ml.m5.large", "cpu.medium": "ml.m5.xlarge", "cpu.large": "ml.m5.2xlarge",
@@ -96,9 +96,44 @@ class EnvContext:
         self.diagnostics.append(Diagnostic(code, summary, ir_id, hint))
 
     # compute ---------------------------------------------------------------
-    def instance_type(self, compute: dict | None) -> str:
+    def instance_type(self, compute: dict | None, api: str = "TrainingInstanceType") -> str:
+        """The class's instance type; `accelerators = N` (N > 1) on a gpu class: the smallest type
+        with N GPUs of the class's GPU model and N times its vCPUs and memory that `api`
+        accepts (instance_storage.json: EC2's GPU facts, botocore's enums). A count SageMaker
+        does not sell keeps the class's type; `check_accelerators` refuses it (E505)."""
         cls = (compute or {}).get("class") or "cpu.medium"
-        return INSTANCE_TYPES.get(cls, "ml.m5.xlarge")
+        base = INSTANCE_TYPES.get(cls, "ml.m5.xlarge")
+        picks = self.accelerator_choices(compute, api)
+        return picks[0] if picks else base
+
+    def accelerator_choices(self, compute: dict | None, api: str) -> list[str] | None:
+        """Instance types with the compute's N GPUs (None: not an N > 1 gpu request)."""
+        cls = (compute or {}).get("class") or "cpu.medium"
+        n = int((compute or {}).get("accelerators") or 0)
+        row = storage.gpu_table().get(INSTANCE_TYPES.get(cls, ""))
+        if not cls.startswith("gpu.") or n <= 1 or row is None:
+            return None
+        return storage.gpu_instances(row["gpu"], n, row["vcpus"] * n, row["memory_mib"] * n, api)
+
+    def check_accelerators(self) -> None:
+        """E505 for each compute asking a GPU count SageMaker has no instance type for."""
+        uses: list[tuple[str, dict, str]] = []
+        for p in self.ir.get("pipelines") or []:
+            for st in p["steps"]:
+                api = {"train": "TrainingInstanceType", "tune": "TrainingInstanceType",
+                       "batch_transform": "TransformInstanceType"}.get(st["kind"], "ProcessingInstanceType")
+                uses.append((st["id"], st.get("compute") or {}, api))
+        uses += [(e["id"], e.get("compute") or {}, "ProductionVariantInstanceType") for e in self.endpoints.values()]
+        uses += [(b["id"], b.get("compute") or {}, "TransformInstanceType") for b in self.ir.get("batch") or []]
+        for ir_id, compute, api in uses:
+            if self.accelerator_choices(compute, api) == []:
+                row = storage.gpu_table()[INSTANCE_TYPES[compute["class"]]]
+                counts = storage.gpu_counts(row["gpu"], api)
+                self.diag(ir_id, f"`{compute['class']}` with accelerators = {compute['accelerators']}: SageMaker has "
+                                 f"no {row['gpu']} instance type with {compute['accelerators']} GPUs "
+                                 f"({api.replace('InstanceType', '')} instance types have "
+                                 + ", ".join(map(str, counts)) + ")",
+                          "use accelerators = " + " or ".join(map(str, counts)) + f" on `{compute['class']}`")
 
     def is_gpu(self, compute: dict | None) -> bool:
         return ((compute or {}).get("class") or "").startswith("gpu.")
@@ -156,6 +191,14 @@ class EnvContext:
         return cols, label
 
     # registry / lineage ------------------------------------------------------
+    def is_served(self, model_id: str) -> bool:
+        """An endpoint (its model, or an A/B arm) or a batch job runs `model_id`."""
+        for e in self.endpoints.values():
+            arms = [v["model"] for v in (e["rollout"].get("variants") or [])]
+            if model_id == e["model"] or model_id in arms:
+                return True
+        return any(b["model"] == model_id for b in self.ir.get("batch") or [])
+
     def serving_instance_types(self, model_id: str) -> list[str]:
         """Real-time instance types of every endpoint variant that serves `model_id`: the
         endpoint's model (production and shadow variants) and each A/B arm naming it
@@ -165,12 +208,12 @@ class EnvContext:
             arms = [v["model"] for v in (e["rollout"].get("variants") or [])] \
                 if e["rollout"]["strategy"] == "ab_test" else [e["model"]]
             if model_id in arms:
-                types.add(self.instance_type(e["compute"]))
+                types.add(self.instance_type(e["compute"], "ProductionVariantInstanceType"))
         return sorted(types) or ["ml.m5.xlarge"]
 
     def transform_instance_types(self, model_id: str) -> list[str]:
         """Transform instance types of the batch jobs that run `model_id` (ml.m5.xlarge when none)."""
-        return sorted({self.instance_type(b.get("compute")) for b in self.ir.get("batch") or []
+        return sorted({self.instance_type(b.get("compute"), "TransformInstanceType") for b in self.ir.get("batch") or []
                        if b["model"] == model_id}) or ["ml.m5.xlarge"]
 
     def package_description(self, model: dict) -> str:
@@ -327,7 +370,7 @@ def lower_endpoints(env: EnvContext, out: dict, low: Lowering) -> None:
             env.diag(e["id"], f"endpoint `{e['name']}` has {count} instance in a production environment; "
                      "SageMaker.4 / MLS-AWS-065 asks for at least 2",
                      "set `instances = 2` or waive MLS-AWS-065", "E405")
-        itype = env.instance_type(e["compute"])
+        itype = env.instance_type(e["compute"], "ProductionVariantInstanceType")
         variants = []
         if r["strategy"] == "ab_test":
             for v in r["variants"]:
@@ -515,7 +558,8 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
              "probability_threshold": None, "label": label, "metric": mo.get("metric"),
              "breach": mo.get("breach") or {}, "facets": list(mo.get("facets") or []),
              "preprocessor": "code/_mlspec/prediction_record.py" if kind == "prediction_drift" else None,
-             "analysis_config": None, "constraints": None, "predictor_model": None, "network_isolation": True}
+             "analysis_config": None, "config_bucket": None, "config_key": None, "config_writer": None,
+             "constraints": None, "predictor_model": None, "network_isolation": True}
         if kind == "model_quality":
             # the served model's task and prediction decide the problem type and which attribute
             # of the endpoint output Model Monitor reads (a probability is not a label)
@@ -552,45 +596,55 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
             m["constraints"] = path
         if kind == "model_quality" and not mo.get("ground_truth"):
             env.diag(mo["id"], f"model_quality monitor `{mo['name']}` needs `ground_truth`")
-        if kind in ("bias_drift", "feature_attribution_drift"):
-            path = f"config/{env.env_name}/monitors/{naming.kebab(mo['name'])}/analysis_config.json"
-            headers = [c["name"] for c in (base or {}).get("schema") or [] if c.get("role") in ("feature", None)]
-            cfg: dict[str, Any] = {"headers": headers, "dataset_type": "application/jsonlines"}
-            if kind == "feature_attribution_drift":
-                # the SDK's ExplainabilityAnalysisConfig: methods, predictor and the endpoint's
-                # feature names. Captured requests carry no header and the served model reads the
-                # prepared features (not the baseline dataset's raw columns), so Clarify names them
-                # by position rather than by a guessed list
-                cfg = {}
-            if kind == "bias_drift":
-                # a monitor's metrics are Clarify's post-training ones (dppl, di: predicted labels)
-                metric = (mo.get("metric") or "dppl").upper()
-                stage = "pre_training_bias" if metric in PRE_TRAINING_BIAS else "post_training_bias"
-                positive = (env.models.get(e["model"]) or {}).get("positive_label")
-                cfg.update({"label": label or "label", "label_values_or_threshold": [1 if positive is None else positive],
-                            "facet": [{"name_or_index": f} for f in mo.get("facets") or []],
-                            "methods": {stage: {"methods": [metric]}}})
+        if kind == "bias_drift":
+            # what of the endpoint's csv output Clarify reads as the prediction: a probability
+            # (thresholded into the predicted label) or the label itself
+            pred = (env.models.get(e["model"]) or {}).get("prediction") or {}
+            if pred.get("output") == "probability":
+                m["probability_attribute"] = "0"
+                m["probability_threshold"] = float(pred.get("threshold", 0.5))
             else:
-                # SHAP queries a shadow endpoint (`sm-clarify-*`) of the monitored model: the
-                # predictor names the model the endpoint serves. Its name exists at deploy time
-                # only, so the program writes `model_name` into the uploaded copy of this file
-                # (the build's copy has every other field); the job cannot be network-isolated
-                served = env.models.get(e["model"]) or {}
-                cfg["methods"] = {"shap": {"num_samples": 100, "agg_method": "mean_abs", "use_logit": False,
-                                           "save_local_shap_values": False}}
-                cfg["predictor"] = {"instance_type": env.instance_type(e["compute"]), "initial_instance_count": 1,
-                                    "content_type": "text/csv", "accept_type": "text/csv"}
-                if (served.get("prediction") or {}).get("output") == "probability":
-                    cfg["predictor"]["probability"] = 0  # column 0 of the csv output is the score
-                m["predictor_model"] = served.get("name") or e["model"]
-                m["network_isolation"] = False
-                env.notes.append(f"`{mo['id']}`: the feature-attribution monitor runs without container network "
-                                 "isolation (Clarify creates and queries a shadow endpoint of the served model); "
-                                 "VPC, KMS and inter-container encryption stay on")
-            low.add(path, "clarify-analysis-config", cfg, "json")
-            if kind != "feature_attribution_drift":  # that one is uploaded by the program with its model
-                out["files"].append({"key": path, "source": "../" + path})
+                m["inference_attribute"] = "0"
+            # the analysis config names the columns the endpoint receives (the served model's
+            # training input without label and id columns, then the label): only the pipeline
+            # that trains the model knows them, so its baseline_features step writes the config
+            # next to the monitor's baselines, where ConfigUri points
+            served = env.models.get(e["model"]) or {}
+            trainers = [p["name"] for p in env.ir.get("pipelines") or [] for s in p["steps"]
+                        if s["kind"] == "register" and s.get("model") == e["model"]]
+            if not trainers:
+                env.diag(mo["id"], f"bias_drift monitor `{mo['name']}`: no pipeline trains and registers model "
+                                   f"`{served.get('name', e['model'])}`, so SageMaker cannot derive the columns "
+                                   f"endpoint `{e['name']}` receives for Clarify's analysis config",
+                         "register the served model in a pipeline of this spec")
+            m["config_bucket"], m["config_key"] = "monitoring", m["baseline_prefix"] + "/analysis_config.json"
+            m["config_writer"] = naming.step_name(mo["name"], "features")
+        if kind == "feature_attribution_drift":
+            path = f"config/{env.env_name}/monitors/{naming.kebab(mo['name'])}/analysis_config.json"
+            # the SDK's ExplainabilityAnalysisConfig: methods, predictor and the endpoint's
+            # feature names. Captured requests carry no header and the served model reads the
+            # prepared features (not the baseline dataset's raw columns), so Clarify names them
+            # by position rather than by a guessed list.
+            # SHAP queries a shadow endpoint (`sm-clarify-*`) of the monitored model: the
+            # predictor names the model the endpoint serves. Its name exists at deploy time
+            # only, so the program writes `model_name` into the uploaded copy of this file
+            # (the build's copy has every other field); the job cannot be network-isolated
+            served = env.models.get(e["model"]) or {}
+            cfg: dict[str, Any] = {"methods": {"shap": {"num_samples": 100, "agg_method": "mean_abs",
+                                                        "use_logit": False, "save_local_shap_values": False}}}
+            cfg["predictor"] = {"instance_type": env.instance_type(e["compute"], "ProductionVariantInstanceType"),
+                                "initial_instance_count": 1,
+                                "content_type": "text/csv", "accept_type": "text/csv"}
+            if (served.get("prediction") or {}).get("output") == "probability":
+                cfg["predictor"]["probability"] = 0  # column 0 of the csv output is the score
+            m["predictor_model"] = served.get("name") or e["model"]
+            m["network_isolation"] = False
+            env.notes.append(f"`{mo['id']}`: the feature-attribution monitor runs without container network "
+                             "isolation (Clarify creates and queries a shadow endpoint of the served model); "
+                             "VPC, KMS and inter-container encryption stay on")
+            low.add(path, "clarify-analysis-config", cfg, "json")  # uploaded by the program with its model
             m["analysis_config"] = path
+            m["config_bucket"], m["config_key"] = "artifacts", path
         if base is None and kind != "model_quality":
             env.notes.append(f"`{mo['id']}`: no baseline dataset; the monitor compares against the baseline "
                              f"statistics/constraints uploaded to s3://<monitoring bucket>/{m['baseline_prefix']}/")
@@ -605,9 +659,11 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
                                 "is not applied by Model Monitor",
             "model_quality": f"`{mo.get('metric')}` {'below' if breach.get('below') is not None else 'above'} "
                              f"{limit} as model-quality constraints",
-            "bias_drift": f"Clarify `{(mo.get('metric') or 'dppl').upper()}` against the baseline constraints in "
-                          f"s3://<monitoring bucket>/{m['baseline_prefix']}/ (supply them); threshold {limit} is "
-                          "not applied by Model Monitor",
+            "bias_drift": f"Clarify `{(mo.get('metric') or 'dppl').upper()}` on the captured features, with the "
+                          f"analysis config (headers = the columns the endpoint receives, then the label) the "
+                          f"training pipeline's `{m['config_writer']}` step writes to s3://<monitoring bucket>/"
+                          f"{m['config_key']}, against the baseline constraints in s3://<monitoring bucket>/"
+                          f"{m['baseline_prefix']}/ (supply them); threshold {limit} is not applied by Model Monitor",
             "feature_attribution_drift": "SageMaker flags drift when the nDCG of SHAP attributions falls below "
                                          "0.9 (fixed by SageMaker)" + (
                                              "" if limit in (None, 0.9) else f"; the spec's {limit} is not applied"),
@@ -760,6 +816,7 @@ def lower_environment(ir: dict, ctx: LowerContext, low: Lowering) -> tuple[dict,
         low.diagnostics.extend(diags)
         return {}, notes
     out = empty_stack(env)
+    env.check_accelerators()
     for _kind, fn in LOWERERS:
         fn(env, out, low)
     tracking = ir.get("tracking") or {}

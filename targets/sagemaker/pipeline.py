@@ -46,7 +46,14 @@ CHECKPOINT_DIR = "/opt/ml/checkpoints"
 SPOT_MAX_WAIT_S = 28 * 86400
 #: the shortest ResourceLimits.MaxRuntimeInSeconds of a tuning job (botocore: min 120)
 TUNING_MIN_RUNTIME_S = 120
-HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "gate": "_mlspec/gate_values.py",
+#: model format -> the frameworks whose SageMaker serving container has its loader (mlspec's
+#: handler loads model.bst with xgboost, model.joblib with joblib); other formats need `serve`
+SERVED_FORMATS = {"xgboost": ("xgboost",), "sklearn": ("sklearn",)}
+#: serving containers that do not run a model_fn/predict_fn handler module (TensorFlow Serving)
+NO_HANDLER_FRAMEWORKS = ("tensorflow",)
+#: the handler the serving container runs: `code/` of model.tar.gz (written by the package step)
+SERVE_ENV = {"SAGEMAKER_PROGRAM": "mlspec_serve.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+HELPER_SCRIPTS = {"validate": "_mlspec/validate_data.py", "package": "_mlspec/package_model.py", "gate": "_mlspec/gate_values.py",
                   "bias": "_mlspec/bias_limits.py",
                   "drift": "_mlspec/drift_threshold.py", "features": "_mlspec/baseline_features.py"}
 
@@ -77,6 +84,21 @@ def join(*values: Any, on: str = "/") -> dict:
     return {"Std:Join": {"On": on, "Values": list(values)}}
 
 
+def bias_monitor_spec(env: Any, mo: dict, label: str) -> dict:
+    """The bias_drift monitor's Clarify analysis config without `headers` (the pipeline's
+    baseline_features step adds the columns the endpoint receives, then the label):
+    the served model's positive label, the facets and the post-training metric.
+    https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-config-json-monitor-bias-parameters.html"""
+    ep = env.endpoints.get(mo["endpoint"]) or {}
+    served = env.models.get(ep.get("model") or "") or {}
+    metric = (mo.get("metric") or "dppl").upper()
+    stage = "pre_training_bias" if metric in PRE_TRAINING_BIAS else "post_training_bias"
+    positive = served.get("positive_label")
+    return {"label": label, "label_values_or_threshold": [1 if positive is None else positive],
+            "facet": [{"name_or_index": f} for f in mo.get("facets") or []],
+            "methods": {stage: {"methods": [metric]}}}
+
+
 class PipelineBuilder:
     """Builds one pipeline definition; one `step_<kind>` method per IR step kind (STEP_TABLE)."""
 
@@ -88,6 +110,7 @@ class PipelineBuilder:
         self.steps_by_id = {s["id"]: s for s in pipeline["steps"]}
         self.out: dict[str, dict] = {}  # step id -> SageMaker step
         self.extra: dict[str, list[dict]] = {}  # step id -> helper steps emitted after it
+        self.packages: dict[str, Any] = {}  # training step id -> packaged model.tar.gz URI (None: raw)
         self.files: list[tuple[str, Any]] = []  # (path under build, json content)
         self.diagnostics: list[Diagnostic] = []
         self.notes: list[str] = []
@@ -122,8 +145,8 @@ class PipelineBuilder:
         return {"EnableInterContainerTrafficEncryption": True, "EnableNetworkIsolation": isolate,
                 "VpcConfig": self.vpc()}
 
-    def instance(self, compute: dict | None) -> tuple[str, int]:
-        return self.env.instance_type(compute), int((compute or {}).get("instance_count") or 1)
+    def instance(self, compute: dict | None, api: str = "TrainingInstanceType") -> tuple[str, int]:
+        return self.env.instance_type(compute, api), int((compute or {}).get("instance_count") or 1)
 
     def stopping(self, step: dict, default: int = 86400) -> dict:
         return {"MaxRuntimeInSeconds": int(step.get("max_runtime_s") or default)}
@@ -221,7 +244,8 @@ class PipelineBuilder:
     def processing(self, step: dict, image: str, entry: list[str], inputs: list[dict],
                    outputs: list[str], *, isolate: bool | None = None, args: list[str] | None = None,
                    compute: dict | None = None) -> dict:
-        itype, icount = self.instance(compute if compute is not None else step.get("compute"))
+        itype, icount = self.instance(compute if compute is not None else step.get("compute"),
+                                      "ProcessingInstanceType")
         app: dict[str, Any] = {"ImageUri": image, "ContainerEntrypoint": entry}
         if args:
             app["ContainerArguments"] = args
@@ -323,6 +347,8 @@ class PipelineBuilder:
             hp["mlspec_inputs"] = ",".join(n for n, _ in inputs)
             if s.get("retries"):  # the launcher reruns a failed script (RetryPolicies cover the job)
                 hp["mlspec_retries"] = str(int(s["retries"]))
+            if s.get("distribution") and icount > 1:  # torch.distributed variables from resourceconfig.json
+                hp["mlspec_distribution"] = s["distribution"]
             req = self.requirements(s)
             if req:  # pip-installed by the launcher before the script, from the mirror
                 hp["mlspec_requirements"], hp["mlspec_index_url"] = req
@@ -434,14 +460,98 @@ class PipelineBuilder:
             return name
         self.model_steps.add(name)
         itype, _ = self.instance(s.get("compute"))  # the Transform / Clarify shadow endpoint instance
+        container = {"Image": self.image_for(train, "inference", self.env.gpu_instance(itype)) if train else "",
+                     "ModelDataUrl": self.uri_of(model_ref, s)}
+        packaged = self.package(model_ref, s, serving=True)
+        if packaged is not None:  # the model with mlspec's serving handler in code/
+            container["ModelDataUrl"], container["Environment"] = packaged, dict(SERVE_ENV)
         step = {"Name": name, "Type": "Model", "Arguments": {
-            "ExecutionRoleArn": param("JobRoleArn"),
-            "PrimaryContainer": {"Image": self.image_for(train, "inference", self.env.gpu_instance(itype))
-                                 if train else "",
-                                 "ModelDataUrl": self.uri_of(model_ref, s)},
+            "ExecutionRoleArn": param("JobRoleArn"), "PrimaryContainer": container,
             "VpcConfig": self.vpc(), "EnableNetworkIsolation": True}}
         self.pre.setdefault(s["id"], []).append(step)
         return name
+
+    def package(self, model_ref: str, consumer: dict, serving: bool) -> Any:
+        """The S3 URI of the trained model packaged for SageMaker's serving container (a
+        Processing step running `_mlspec/package_model.py` in the serving image: the model files
+        plus `code/` with mlspec's handler, the `serve` code and its vendored requirements), or
+        None to use the training job's model.tar.gz as is (no spec model, a custom image, or a
+        format nothing serves while nothing serves it). `serving`: an endpoint, batch job or
+        Clarify shadow endpoint runs the model, so an unservable one is refused (E505)."""
+        train = self.train_of(model_ref)
+        model = self.model_of(model_ref)
+        if train is None or not model or not (train.get("framework") or {}).get("name"):
+            return None
+        key = train["id"]
+        if key in self.packages:
+            return self.packages[key]
+        fw = train["framework"]["name"]
+        serve = model.get("serve")
+        fmt = model.get("format")
+        if serve:
+            if fw in NO_HANDLER_FRAMEWORKS:
+                self.diag(model["id"], f"model `{model['name']}` declares `serve`, and SageMaker's `{fw}` serving "
+                                       "container (TensorFlow Serving) runs no Python model handler",
+                          "train it with a framework whose serving container runs handlers (sklearn, xgboost, "
+                          "pytorch, huggingface), or drop `serve`")
+                self.packages[key] = None
+                return None
+        elif fmt not in SERVED_FORMATS or fw not in SERVED_FORMATS[fmt]:
+            if serving:
+                pairs = "; ".join(f"`{f}` on the {'/'.join(fws)} container" for f, fws in SERVED_FORMATS.items())
+                self.diag(model["id"] if consumer["kind"] == "register" else consumer["id"],
+                          f"model `{model['name']}` (format `{fmt or 'undeclared'}`, framework `{fw}`) is served, "
+                          f"and SageMaker's `{fw}` serving container has no loader for it without serving code",
+                          f"SageMaker serves {pairs} without `serve`; write one of them, or add a `serve` block "
+                          "(load(model_dir) / predict(model, rows))")
+            self.packages[key] = None
+            return None
+        index = ""
+        if serve and serve.get("requirements"):
+            index = self.env.settings.get("pip_index_url") or ""
+            if not index:
+                self.diag(model["id"], f"model `{model['name']}` has serve `requirements`, and SageMaker models run "
+                                       "network-isolated on a private network: the packages must be vendored into "
+                                       "the model from a mirror",
+                          'set `pip_index_url = "https://<mirror>/simple/"` in `target sagemaker` (reachable '
+                          "from the private network); the package step downloads the wheels into model.tar.gz")
+                self.packages[key] = None
+                return None
+        train_in = (train.get("inputs") or [None])[0]
+        data_fmt = self.data_format(train_in) if train_in else None
+        _, ds_label = self.env.headers_for(train_in, self.steps_by_id) if train_in else ([], None)
+        spec: dict[str, Any] = {
+            "format": fmt, "task": model.get("task"), "positive_label": model.get("positive_label"),
+            "prediction": (model.get("prediction") or {}).get("output") or "label",
+            "threshold": (model.get("prediction") or {}).get("threshold"),
+            "label": model.get("label") or ds_label, "drop": self.id_columns(train_in) if train_in else [],
+            "data_format": data_fmt if data_fmt in FEATURE_FORMATS else None}
+        if serve:
+            entry = serve["entry_point"]
+            root = serve.get("code_dir") or entry.rsplit("/", 1)[0]
+            rel = entry[len(root) + 1:] if entry.startswith(root + "/") else entry.rsplit("/", 1)[-1]
+            spec.update({"handler": rel[:-3].replace("/", ".") if rel.endswith(".py") else rel,
+                         "handler_dir": root, "requirements": serve.get("requirements")})
+        pstep = {"id": key + "#package", "name": train["name"] + "_package", "compute": None,
+                 "max_runtime_s": 3600, "network_isolation": not index}
+        if index:
+            self.notes.append(f"`{model['id']}`: the package step `{self.sname(key, 'package')}` runs without "
+                              "container network isolation (VPC only) to download the `serve` requirements from "
+                              "`pip_index_url` into model.tar.gz; the served model stays network-isolated")
+        script = HELPER_SCRIPTS["package"]
+        cfg = self.config_input(pstep["id"], spec)
+        inputs = [self.code_input(script),
+                  {"name": "model", "uri": self.model_uri(key), "local": "/opt/ml/processing/input/model"}]
+        if spec["data_format"]:
+            inputs.append({"name": "data", "uri": self.uri_of(train_in, pstep), "local": "/opt/ml/processing/input/data"})
+        a = self.processing(pstep, self.image_for(train, "inference", False), self.entry(script), inputs + [cfg],
+                            ["model"], args=["--spec", cfg["local"] + "/spec.json"]
+                            + (["--index-url", index] if index else []))
+        name = self.sname(key, "package")
+        self.extra.setdefault(key, []).append({"Name": name, "Type": "Processing", "Arguments": a})
+        uri = join(get(f"Steps.{name}.ProcessingOutputConfig.Outputs['model'].S3Output.S3Uri"), "model.tar.gz")
+        self.packages[key] = uri
+        return uri
 
     def data_format(self, ref: str) -> str | None:
         """The declared format of the data behind `ref` (a dataset, or a step's output)."""
@@ -487,7 +597,7 @@ class PipelineBuilder:
                                f"for step `{s['name']}`",
                       "declare the producing step's `output_format = parquet` (or csv)")
         cfg_path = f"config/{self.env.env_name}/{self.name}/{local_name(s['id'])}/analysis_config.json"
-        itype, _ = self.instance(s.get("compute"))
+        itype, _ = self.instance(s.get("compute"), "ProductionVariantInstanceType")  # the shadow endpoint
         # column names come from the data itself: the csv header row, the parquet schema
         # (an explicit `headers` list would make Clarify read a csv header row as data)
         cfg: dict[str, Any] = {"dataset_type": CLARIFY_DATASET_TYPES.get(fmt, "text/csv"),
@@ -595,6 +705,12 @@ class PipelineBuilder:
             "MetadataProperties": {"GeneratedBy": "mlspec", "CommitId": self.ir["code"]["sha256"][:1024],
                                    "ProjectId": naming.kebab(self.ir["system"]["name"])},
         }
+        packaged = self.package(source, s, serving=self.env.is_served(model["id"]))
+        if packaged is not None:  # endpoints and batch jobs run mlspec's handler from code/
+            spec = a["InferenceSpecification"]
+            spec["Containers"][0].update({"ModelDataUrl": packaged, "Environment": dict(SERVE_ENV)})
+            spec["SupportedContentTypes"] = ["text/csv", "application/json", "application/jsonlines"]
+            spec["SupportedResponseMIMETypes"] = ["text/csv", "application/json"]
         if metrics_from and metrics_from in self.steps_by_id:
             uri = get(f"Steps.{self.sname(metrics_from)}.ProcessingOutputConfig.Outputs['metrics'].S3Output.S3Uri")
             a["ModelMetrics"] = {"ModelQuality": {"Statistics": {
@@ -624,7 +740,7 @@ class PipelineBuilder:
 
     def step_batch_transform(self, s: dict) -> dict:
         model_step_name = self.model_step(s, s["model"])
-        itype, icount = self.instance(s.get("compute"))
+        itype, icount = self.instance(s.get("compute"), "TransformInstanceType")
         out = s.get("output") or ""
         out_uri = self.env.uri(out) if out else self.s3(local_name(s["id"]), "predictions")
         a = {"ModelName": get(f"Steps.{model_step_name}.ModelName"),
@@ -636,14 +752,19 @@ class PipelineBuilder:
         return {"Type": "Transform", "Arguments": a}
 
     def monitor_baselines(self) -> list[dict]:
-        """QualityCheck (DATA_QUALITY) steps writing the statistics/constraints that data-drift
-        monitors of this pipeline's models compare against (Model Monitor baseline)."""
+        """Steps deriving what the monitors of this pipeline's models compare against, from what
+        the endpoint receives: the served model's training input without the label and id columns
+        (`_mlspec/baseline_features.py`). data_drift: a QualityCheck (DATA_QUALITY) baseline of
+        those features; bias_drift: the Clarify monitor's analysis config with those columns as
+        `headers` (then the label), written where the monitor's ConfigUri points."""
         models = {s["model"] for s in self.p["steps"] if s["kind"] == "register"}
         steps = []
         for mo in self.ir.get("monitors") or []:
             ep = self.env.endpoints.get(mo["endpoint"])
             ds = self.env.datasets.get(mo.get("baseline") or "")
-            if mo["kind"] != "data_drift" or not ep or ep["model"] not in models or not ds:
+            if mo["kind"] not in ("data_drift", "bias_drift") or not ep or ep["model"] not in models:
+                continue
+            if mo["kind"] == "data_drift" and not ds:
                 continue
             # the endpoint receives the features the served model was trained on: the baseline is
             # the training step's input in its declared format, without the label (a helper
@@ -653,7 +774,8 @@ class PipelineBuilder:
             train_in = (train.get("inputs") or [None])[0] if train else None
             data_fmt = self.data_format(train_in) if train_in else None
             if data_fmt not in FEATURE_FORMATS:
-                self.diag(mo["id"], f"data_drift monitor `{mo['name']}`: SageMaker cannot derive the baseline of "
+                self.diag(mo["id"], f"{mo['kind']} monitor `{mo['name']}`: SageMaker cannot derive "
+                                    f"{'the baseline' if mo['kind'] == 'data_drift' else 'the columns'} of "
                                     f"what endpoint `{ep['name']}` receives: "
                                     + (f"the training data `{train_in}` of model `{model['name']}` is "
                                        f"`{data_fmt or 'undeclared'}`" if train_in else
@@ -665,12 +787,25 @@ class PipelineBuilder:
             fstep = {"id": mo["id"] + "#features", "name": mo["name"] + "_features", "compute": None,
                      "max_runtime_s": 3600, "network_isolation": True}
             script = HELPER_SCRIPTS["features"]
-            f = self.processing(fstep, self.helper_image(), self.entry(script),
-                                [self.code_input(script),
-                                 {"name": "data", "uri": self.uri_of(train_in, fstep),
-                                  "local": "/opt/ml/processing/input/data"}],
-                                ["features"], args=["--format", data_fmt] + (["--label", label] if label else [])
-                                + [a for c in self.id_columns(train_in) for a in ("--drop", c)])
+            args = (["--format", data_fmt] + (["--label", label] if label else [])
+                    + [a for c in self.id_columns(train_in) for a in ("--drop", c)])
+            inputs = [self.code_input(script),
+                      {"name": "data", "uri": self.uri_of(train_in, fstep), "local": "/opt/ml/processing/input/data"}]
+            prefix = join("s3:/", param("MonitoringBucket"), "baselines", naming.kebab(mo["name"]))
+            if mo["kind"] == "bias_drift":
+                if not label:
+                    self.diag(mo["id"], f"bias_drift monitor `{mo['name']}`: Clarify needs the label column of "
+                                        f"model `{model['name']}`", "declare `label` on the model")
+                    continue
+                cfg = self.config_input(mo["id"] + "#bias", bias_monitor_spec(self.env, mo, label))
+                f = self.processing(fstep, self.helper_image(), self.entry(script), inputs + [cfg],
+                                    ["analysis_config"],
+                                    args=args + ["--bias-config", cfg["local"] + "/spec.json"])
+                f["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] = prefix
+                steps.append({"Name": naming.step_name(mo["name"], "features"), "Type": "Processing",
+                              "Arguments": f})
+                continue
+            f = self.processing(fstep, self.helper_image(), self.entry(script), inputs, ["features"], args=args)
             fname = naming.step_name(mo["name"], "features")
             steps.append({"Name": fname, "Type": "Processing", "Arguments": f})
             fmt = {"header": True}  # features.csv

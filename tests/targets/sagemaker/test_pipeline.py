@@ -259,6 +259,45 @@ def test_monitor_baseline_step(lowering):
                                                                "comparison_operator": "LessThanThreshold"}
 
 
+def test_bias_monitor_config_is_written_from_what_the_endpoint_receives(lowering):
+    """Issue 12 item 10 (bias_drift): the monitor's analysis config is not the baseline
+    dataset's raw columns: the training pipeline's baseline_features step reads the served
+    model's training input and writes the config (headers = those columns, then the label)
+    where the ModelBias job definition's ConfigUri points."""
+    d = definitions(lowering)["pipelines/prod/training.json"]
+    steps = {s["Name"]: s for s in all_steps(d["Steps"])}
+    feats = steps["BiasDriftFeatures"]["Arguments"]
+    ins = {i["InputName"]: i["S3Input"] for i in feats["ProcessingInputs"]}
+    assert ins["data"]["S3Uri"] == {"Get": "Steps.Prepare.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
+    assert feats["AppSpecification"]["ContainerArguments"] == [
+        "--format", "csv", "--label", "is_fraud", "--drop", "transaction_id",
+        "--bias-config", "/opt/ml/processing/input/config/spec.json"]
+    out = feats["ProcessingOutputConfig"]["Outputs"]
+    assert [o["OutputName"] for o in out] == ["analysis_config"]
+    assert out[0]["S3Output"]["S3Uri"] == {"Std:Join": {"On": "/", "Values": [
+        "s3:/", {"Get": "Parameters.MonitoringBucket"}, "baselines", "bias-drift"]}}
+    assert out[0]["S3Output"]["LocalPath"] == "/opt/ml/processing/output/analysis_config"
+    spec = next(a.content for a in lowering.artifacts
+                if a.path == "config/prod/fraud-detection-prod-training/monitor-bias_drift-bias/spec.json")
+    assert spec == {"label": "is_fraud", "label_values_or_threshold": [1], "facet": [{"name_or_index": "country"}],
+                    "methods": {"post_training_bias": {"methods": ["DPPL"]}}}  # headers come from the data
+    assert not [a for a in lowering.artifacts if a.path.startswith("config/prod/monitors/bias")]
+    stack = next(a.content for a in lowering.artifacts if a.path == "pulumi/stacks/prod.json")
+    m = next(x for x in stack["monitors"] if x["kind"] == "bias_drift")
+    assert (m["config_bucket"], m["config_key"]) == ("monitoring", "baselines/bias-drift/analysis_config.json")
+    # the endpoint returns the probability in column 0: Clarify thresholds it into the label
+    assert (m["probability_attribute"], m["probability_threshold"], m["inference_attribute"]) == ("0", 0.5, None)
+
+
+def test_bias_monitor_without_a_training_pipeline_is_refused():
+    ir = fx.maximal_ir()
+    for p in ir["pipelines"]:
+        p["steps"] = [s for s in p["steps"] if s["kind"] != "register"]
+    low = SageMaker().lower([ir], fx.CTX)
+    bias = [d for d in low.diagnostics if d.ir_id == "monitor.bias_drift"]
+    assert [d.code for d in bias] == ["E505"] and "cannot derive the columns" in bias[0].summary
+
+
 def _s3_literals(node, found):
     """Literal parts of every `Std:Join` that builds an s3:// URI."""
     if isinstance(node, dict):
@@ -288,6 +327,8 @@ def test_gpu_trained_model_is_served_with_the_image_of_its_serving_instances():
     ir = fx.maximal_ir()
     train = next(s for s in ir["pipelines"][0]["steps"] if s["name"] == "train")
     train["framework"] = {"name": "pytorch", "version": "2.1"}
+    for m in ir["models"]:  # a pytorch container serves an xgboost file only through serving code
+        m["serve"] = {"entry_point": "fraud/src/serve.py", "requirements": None, "code_dir": "fraud/src"}
     assert train["compute"]["class"].startswith("gpu.")
     ab = next(e for e in ir["endpoints"] if e["name"] == "ab")
     ab["model"] = "model.challenger"  # fraud_scorer is only arm `a` of this endpoint, on cpu.large

@@ -405,3 +405,38 @@ def test_existing_network_and_key(tmp_path):
     d = json.loads(p["inputs"]["pipelineDefinition"])
     assert "eu-west-1" in json.dumps(d) and "us-east-1" not in json.dumps(d)
 
+
+
+def _wire(v):
+    """The provider's camelCase inputs as the API's PascalCase request."""
+    if isinstance(v, dict):
+        return {{"VolumeSizeInGb": "VolumeSizeInGB"}.get(k[0].upper() + k[1:], k[0].upper() + k[1:]): _wire(x)
+                for k, x in v.items()}
+    return [_wire(x) for x in v] if isinstance(v, list) else v
+
+
+def test_bias_monitor_reads_the_config_its_training_pipeline_writes(prod):
+    """Issue 12 item 10 (bias_drift), at botocore's boundary: the ModelBias job definition is a
+    valid CreateModelBiasJobDefinition request (patterns, enums, lengths), its ConfigUri is the
+    object the pipeline's baseline_features step writes (same bucket, same key), and its
+    endpoint input says which column of the endpoint's output is the probability."""
+    from mlspec.targets.sagemaker import requests
+
+    j = of(prod, "aws-native:sagemaker:ModelBiasJobDefinition")[0]["inputs"]
+    request = {k: _wire(j[k[0].lower() + k[1:]]) for k in (
+        "JobDefinitionName", "ModelBiasAppSpecification", "ModelBiasJobInput", "ModelBiasJobOutputConfig",
+        "JobResources", "NetworkConfig", "RoleArn", "StoppingCondition")}
+    assert requests.check_request("CreateModelBiasJobDefinition", request) == []
+    ep = request["ModelBiasJobInput"]["EndpointInput"]
+    assert (ep["ProbabilityAttribute"], ep["ProbabilityThresholdAttribute"]) == ("0", 0.5)
+    assert "InferenceAttribute" not in ep
+    config_uri = request["ModelBiasAppSpecification"]["ConfigUri"]
+    pipe = json.loads(of(prod, "aws:sagemaker/pipeline:Pipeline")[0]["inputs"]["pipelineDefinition"])
+    resolved = requests.resolve_defaults(pipe)
+    feats = next(s for s in requests.steps(resolved) if s["Name"] == "BiasDriftFeatures")["Arguments"]
+    prefix = feats["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    written = "/".join(prefix["Std:Join"]["Values"]) + "/analysis_config.json"
+    assert config_uri == written and config_uri.startswith("s3://") and "/baselines/bias-drift/" in config_uri
+    # nothing else uploads an object there: the pipeline's copy is the one the monitor reads
+    assert not [r for r in of(prod, "aws:s3/bucketObjectv2:BucketObjectv2")
+                if r["inputs"]["key"].endswith("bias-drift/analysis_config.json")]

@@ -92,6 +92,30 @@ def test_baseline_features_are_the_training_columns_without_the_label(tmp_path, 
     assert mod.main(["--format", fmt, "--label", "missing"]) == 1
 
 
+def test_baseline_features_write_the_bias_monitors_analysis_config(tmp_path, monkeypatch):
+    """Issue 12: a bias_drift monitor's `headers` are the columns the endpoint receives (the
+    training input without label and id columns, in training order), then the label; a facet
+    the endpoint does not receive fails the step instead of a monitor that can never run."""
+    import pandas as pd
+
+    df = pd.DataFrame({"tx": ["a", "b"], "amount_log": [0.1, 0.2], "country": ["US", "GB"], "is_fraud": [0, 1],
+                       "mcc_bucket": [1, 2]})
+    (tmp_path / "in").mkdir()
+    df.to_parquet(tmp_path / "in" / "0.parquet")
+    spec = {"label": "is_fraud", "label_values_or_threshold": [1], "facet": [{"name_or_index": "country"}],
+            "methods": {"post_training_bias": {"methods": ["DPPL"]}}}
+    write(tmp_path / "spec.json", spec)
+    mod = load("baseline_features", monkeypatch, IN=tmp_path / "in", OUT=tmp_path / "out",
+               OUT_CONFIG=tmp_path / "cfg")
+    args = ["--format", "parquet", "--label", "is_fraud", "--drop", "tx", "--bias-config", str(tmp_path / "spec.json")]
+    assert mod.main(args) == 0
+    got = json.loads((tmp_path / "cfg" / "analysis_config.json").read_text())
+    assert got == {**spec, "headers": ["amount_log", "country", "mcc_bucket", "is_fraud"]}
+    assert not (tmp_path / "out").exists()  # no features.csv: the config is all the monitor needs
+    write(tmp_path / "spec.json", {**spec, "facet": [{"name_or_index": "tx"}]})  # an id column: not received
+    assert mod.main(args) == 1
+
+
 def test_validate_data_applies_the_checks(tmp_path, monkeypatch):
     pytest.importorskip("pandas")
     (tmp_path / "data").mkdir()

@@ -546,7 +546,7 @@ for m in DATA["monitors"]:
         pre = f"{kind}JobDefinition"
         ep_args = dict(endpoint_name=ep.name, local_path="/opt/ml/processing/input/endpoint",
                        s3_data_distribution_type="FullyReplicated", s3_input_mode="File")
-        if kind == "ModelQuality":  # what of the endpoint's output is the prediction (the model's task)
+        if kind in ("ModelQuality", "ModelBias"):  # what of the endpoint's output is the prediction
             for arg, key in (("inference_attribute", "inference_attribute"),
                              ("probability_attribute", "probability_attribute"),
                              ("probability_threshold_attribute", "probability_threshold")):
@@ -575,8 +575,10 @@ for m in DATA["monitors"]:
                                                      sort_keys=True)),
                     content_type="application/json", server_side_encryption="aws:kms", kms_key_id=key_arn,
                     tags=TAGS))
+            # bias: the config the training pipeline writes next to the monitor's baselines
+            # (headers = the columns the endpoint receives); explainability: the build's copy
             app = getattr(ns, f"{pre}{kind}AppSpecificationArgs")(
-                image_uri=m["image"], config_uri=s3("artifacts", m["analysis_config"]))
+                image_uri=m["image"], config_uri=s3(m["config_bucket"], m["config_key"]))
         args = {
             "job_definition_name": m["job_definition_name"], "role_arn": roles["monitoring"].arn,
             f"{kind[0].lower()}{kind[1:]}_app_specification".replace("model", "model", 1): app,

@@ -22,6 +22,13 @@ Training and tuning jobs run it as `sagemaker_program`; it reads the job's
 with `mlspec_checkpoints_per_job`, a tuning trial's sub-folder named after its training job,
 env TRAINING_JOB_NAME, the same after a spot restart) and every other
 non-`sagemaker_`/`mlspec_` entry as a parameter (a tuning trial's values included).
+`mlspec_distribution=data_parallel` (a train/tune step with `distribution` on more than one
+instance): every instance runs the script once with the torch.distributed variables
+WORLD_SIZE (the number of hosts), RANK (this host's place in `hosts`), LOCAL_RANK 0,
+MASTER_ADDR (the first host) and MASTER_PORT (29500), read from SageMaker's
+/opt/ml/input/config/resourceconfig.json (`current_host`, `hosts`); variables already set are
+kept. Only rank 0's model and metrics are the step's: the other ranks write theirs into
+scratch folders, and only rank 0 reports metrics (every rank gets the same `--checkpoints`).
 Standard library only.
 """
 from __future__ import annotations
@@ -39,6 +46,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CODE_ROOT = os.path.dirname(HERE)
 OPT_ML = os.environ.get("MLSPEC_OPT_ML", "/opt/ml")  # /opt/ml on SageMaker (tests point it elsewhere)
 HP_FILE = f"{OPT_ML}/input/config/hyperparameters.json"
+RESOURCE_FILE = f"{OPT_ML}/input/config/resourceconfig.json"
+MASTER_PORT = "29500"
 
 
 def extract(directory: str) -> str:
@@ -103,7 +112,21 @@ def install(requirements: str | None, index_url: str | None) -> None:
         sys.exit(status)
 
 
-def run(script: str, code_dir: str, argv: list[str], retries: int = 0) -> None:
+def distributed_env(environ) -> dict:
+    """WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT from resourceconfig.json (one
+    process per host; hosts ranked in the order SageMaker lists them, the first is rank 0)."""
+    with open(RESOURCE_FILE, encoding="utf-8") as f:
+        rc = json.load(f)
+    hosts = list(rc.get("hosts") or [])
+    current = rc.get("current_host")
+    if not hosts or current not in hosts:
+        raise SystemExit(f"mlspec: {RESOURCE_FILE} names no host list with the current host {current!r}")
+    out = {"WORLD_SIZE": str(len(hosts)), "RANK": str(hosts.index(current)), "LOCAL_RANK": "0",
+           "MASTER_ADDR": hosts[0], "MASTER_PORT": MASTER_PORT}
+    return {k: environ.get(k) or v for k, v in out.items()}
+
+
+def run(script: str, code_dir: str, argv: list[str], retries: int = 0, report: bool = True) -> None:
     code = os.path.join(CODE_ROOT, code_dir)
     entry = os.path.join(CODE_ROOT, script)
     metrics = argv[argv.index("--metrics") + 1] if "--metrics" in argv else None
@@ -133,7 +156,8 @@ def run(script: str, code_dir: str, argv: list[str], retries: int = 0) -> None:
         except SystemExit as exc:  # `sys.exit(main())`: a script's normal ending
             if exc.code not in (None, 0):
                 raise  # the job fails with the script's exit status; nothing is reported
-    report_metrics(metrics)
+    if report:
+        report_metrics(metrics)
 
 
 def processing(args: list[str]) -> None:
@@ -177,7 +201,18 @@ def training() -> None:
         if not k.startswith(("mlspec_", "sagemaker_", "_")):
             argv += [f"--{k}", hps[k]]
     install(hps.get("mlspec_requirements"), hps.get("mlspec_index_url"))
-    run(hps["mlspec_script"], hps["mlspec_code_dir"], argv, int(hps.get("mlspec_retries") or 0))
+    chief = True
+    if hps.get("mlspec_distribution") == "data_parallel":
+        env = distributed_env(os.environ)
+        os.environ.update(env)
+        print("mlspec: " + " ".join(f"{k}={v}" for k, v in sorted(env.items())), flush=True)
+        chief = env["RANK"] == "0"
+        if not chief:  # only rank 0's model, metrics and checkpoints are the step's
+            scratch = tempfile.mkdtemp(prefix=f"mlspec-rank{env['RANK']}-")
+            for flag in ("--model", "--metrics"):
+                argv[argv.index(flag) + 1] = os.path.join(scratch, flag[2:])
+                os.makedirs(os.path.join(scratch, flag[2:]))
+    run(hps["mlspec_script"], hps["mlspec_code_dir"], argv, int(hps.get("mlspec_retries") or 0), report=chief)
 
 
 def main(args: list[str]) -> None:
