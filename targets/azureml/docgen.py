@@ -89,6 +89,20 @@ command job has no retry setting (only parallel jobs have `retry_settings`), so 
 the script again in the same job, in a fresh process with its outputs emptied, up to `retries`
 more times; it retries failures of the script, not the loss of a node (the job then fails).
 
+**Data formats** (`output_formats`). A data input is a `uri_folder` of part files in the format
+of its dataset or of the producing step's output; user scripts get no format flag (the contract's
+command line only: tell a script the format with `args` if it needs telling). mlspec's own jobs
+read the declared format whatever the parts are called (`_common.read_table`: hidden files,
+`_`-prefixed names such as `_SUCCESS`, and `MLTable` files are skipped): the bias check,
+explanation, `batch_transform` and `batch` scoring read `csv` (header row), `parquet` or `jsonl`
+(config `data_format`; an undeclared output is read by file extension); validate reads its
+dataset in `csv`, `parquet`, `jsonl` or `delta` (the table's Parquet files, without its log: a
+file-level view). Anything else -- a `tfrecord` dataset, or a `delta`/`tfrecord` dataset passed
+through validate to one of these jobs -- is refused (`E505`). A monitor's baseline is an MLTable
+whose read transformation follows the dataset's format (`read_parquet`, `read_delimited` with
+`header: all_files_same_headers`, `read_json_lines`, `read_delta_lake`); a `tfrecord` baseline is
+`E505`. Batch scoring writes `predictions.csv` (header row).
+
 **Compute.** Each compute class is one AmlCompute cluster (`<class>`, docs/language.md "Compute
 classes"); `accelerators = N` on a gpu class is a cluster `<class>-<N>g` of the VM size with N GPUs
 of the class's kind -- `gpu.small` (T4): 1 `Standard_NC4as_T4_v3`, 4 `Standard_NC64as_T4_v3`;
@@ -97,6 +111,21 @@ of the class's kind -- `gpu.small` (T4): 1 `Standard_NC4as_T4_v3`, 4 `Standard_N
 online deployment's instance type the managed-endpoint SKU with N GPUs (`gpu.small` 1 or 4,
 `gpu.medium` 1, `gpu.large` 1, 2, 4 or 8); any other count is refused (`E505`, naming the counts
 Azure sells). `spot = true` adds `-lp`: the class's low-priority cluster.
+
+**Network isolation per step** (`network_isolation`). Azure ML has no per-job switch: a command
+job has no network setting (SageMaker's `EnableNetworkIsolation` has no counterpart), and every
+job runs on the workspace's compute inside its
+[managed virtual network](https://learn.microsoft.com/en-us/azure/machine-learning/how-to-managed-network)
+with `isolationMode: AllowOnlyApprovedOutbound`: outbound only to the stack's storage, key vault and
+registry (private endpoint rules) and the
+[FQDN rules](https://learn.microsoft.com/en-us/azure/machine-learning/how-to-managed-network)
+-- `security { allowed_egress }`, plus `conda.anaconda.org`, `pypi.org` and
+`files.pythonhosted.org` while the workspace builds environments (an FQDN rule applies to the
+whole managed network, not to the image build alone). That is what `network_isolation = false`
+asks for ("what the private network reaches"). `network_isolation = true` (the default: "only
+the storage it reads and writes") cannot be narrowed below the workspace's rules, so while the
+managed network has FQDN rules `compile` and `check` say so once (W505, naming the isolated steps
+and those hosts); mlspec's own helper jobs run in the same network.
 
 **Models and serving.** The model's `format` (contract) decides how it is loaded and
 registered: `mlflow` registers an `mlflow_model` and deploys without code; `xgboost`
@@ -187,9 +216,18 @@ keeps it.
   that exists.
 - `model_quality`, `bias_drift`: no Azure ML signal fits; a scheduled pipeline over the collected
   data (rows nested under `data` in the collector's JSON lines, flattened per prediction and
-  joined on `correlationid` (+ `row`) with the ground truth, whose label column is the model's
-  `label`) fails on a breach; a log alert on `AmlRunStatusChangedEvent` sends it to the
-  monitor's channels.
+  paired with their request rows on `correlationid` + `row`) fails on a breach; a log alert on
+  `AmlRunStatusChangedEvent` sends it to the monitor's channels. model_quality joins the ground
+  truth (whose label column is the model's `label`) on the monitor's `join_on` column (default:
+  the schema's `role = id` column), a string input `join_on` of the `check` job bound on the
+  pipeline node: the column must be in every request row (the scoring script gives the model only
+  its own feature columns, so an id column may travel with the features) and in the ground truth;
+  a key answered twice keeps its latest prediction. Without `join_on` (no id column) the ground
+  truth joins on `correlationid` (+ `row`). Azure ML's own model performance signal
+  ([model monitoring](https://learn.microsoft.com/en-us/azure/machine-learning/how-to-monitor-model-performance))
+  models the same key as `data_column_names.correlation_id` of its production and ground-truth
+  data; mlspec does not emit it: azure-ai-ml marks `ModelPerformanceSignal` experimental and
+  serialises it outside the generated REST models, so its wire form cannot be checked offline.
 - Breaches with `retrain_on` or non-email channels: Event Grid (workspace system topic,
   `RunStatusChanged` filtered on `azureml_modelmonitor_threshold_breached` and the monitor) calls
   a Logic App that submits the registered pipeline component and posts to the channel URLs.
@@ -199,6 +237,10 @@ keeps it.
 - Channels are action groups: email receivers; slack / webhook / pagerduty are webhook receivers
   whose URL is the Pulumi config secret `<project>:secret-<name>`
   (`pulumi config set --secret secret-<name> <url>`); a missing secret fails the update.
+  A Slack channel's secret is the URL of a Slack workflow (or incoming webhook) that receives the
+  [common alert schema](https://learn.microsoft.com/en-us/azure/azure-monitor/alerts/alerts-common-schema);
+  that workflow decides the Slack channel, so `slack_channel` is not used on Azure ML (W505 from
+  `check` and `compile`, naming the channel the workflow must post to).
 - Dashboard: an Azure Monitor workbook with the spec's KPIs, endpoint latency, throughput,
   error share and monitor runs. Tracking: the workspace's MLflow server (experiment = the
   spec's `tracking.experiment`).

@@ -383,8 +383,11 @@ class PipelineBuilder:
 
 def _validate(b: PipelineBuilder, s: dict) -> None:
     ds = b.env.datasets[s["data"]]
+    # a delta table is read as its Parquet files (the data checks see every part, not the log)
+    fmt = b.env.read_format(s["data"], s["id"], f"the data checks of step `{s['name']}`",
+                            readable=("csv", "parquet", "jsonl", "delta"))
     b._helper_step(s, "validate_data", {"source": s["data"]}, ["data"],
-                   {"dataset": ds["name"], "format": ds["format"], "version": ds["version"],
+                   {"dataset": ds["name"], "format": fmt, "version": ds["version"],
                     "schema": ds["schema"], "checks": s["checks"]},
                    f"validate dataset {ds['name']} (schema and checks); passes the data through")
 
@@ -466,7 +469,7 @@ def _bias(b: PipelineBuilder, s: dict) -> None:
     b._helper_step(s, "bias_check", {"model": s["model"], "data": s["data"]}, ["report"],
                    {"facets": s["facets"], "label": s["label"], "metric": s["metric"],
                     "max_disparity": s["max_disparity"], "positive_label": b.positive_label(s["model"]),
-                    "data_format": b.env.data_format(s["data"]),
+                    "data_format": b.env.read_format(s["data"], s["id"], f"bias_check step `{s['name']}`"),
                     **({"model_loading": b.loading(s["model"])} if s["metric"] in ("dppl", "di") else {})},
                    "fairness check (Clarify's bias metric per facet value); fails above the limit",
                    framework=b.framework_of(s["model"]))
@@ -475,13 +478,15 @@ def _bias(b: PipelineBuilder, s: dict) -> None:
 def _explain(b: PipelineBuilder, s: dict) -> None:
     b._helper_step(s, "explain", {"model": s["model"], "data": s["data"]}, ["report"],
                    {"method": s["method"], "label": (b.env.model_for_source(s["model"]) or {}).get("label"),
-                    "model_loading": b.loading(s["model"]), "data_format": b.env.data_format(s["data"])},
+                    "model_loading": b.loading(s["model"]),
+                    "data_format": b.env.read_format(s["data"], s["id"], f"explain step `{s['name']}`")},
                    "SHAP explanation of the model", framework=b.framework_of(s["model"]))
 
 
 def _batch(b: PipelineBuilder, s: dict) -> None:
     b._helper_step(s, "batch_score", {"model": s["model"], "data": s["data"]}, ["predictions"],
-                   {"output": s["output"], "model_loading": b.loading(s["model"]), "data_format": b.env.data_format(s["data"])},
+                   {"output": s["output"], "model_loading": b.loading(s["model"]),
+                    "data_format": b.env.read_format(s["data"], s["id"], f"batch_transform step `{s['name']}`")},
                    "score a dataset with the trained model",
                    framework=b.framework_of(s["model"]))
     b.jobs[s["name"]]["outputs"] = {"predictions": {"type": "uri_folder", "mode": "rw_mount",
@@ -708,7 +713,8 @@ def lower_batch(env, batch: dict) -> tuple[list, dict]:
     b = PipelineBuilder(env, pipeline, f"{env.name}/pipelines/{name}")
     b._helper_step(step, "batch_score", {"data": batch["data"]}, ["predictions"],
                    {"output": batch["output"], "model": env.model_name(model["name"]), "model_stage": "approved",
-                    "model_loading": env.loading(model), "data_format": env.data_format(batch["data"])},
+                    "model_loading": env.loading(model),
+                    "data_format": env.read_format(batch["data"], batch["id"], f"batch `{batch['name']}`")},
                    f"score {batch['data']} with the latest approved {model['name']}",
                    framework=model["framework"] if model["framework"]["name"] != "custom" else None)
     b.jobs["score"]["outputs"] = {"predictions": {"type": "uri_folder", "mode": "rw_mount",

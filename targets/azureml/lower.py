@@ -17,6 +17,7 @@ import json
 from importlib import resources
 from typing import Any, Callable, Sequence
 
+from mlspec.compiler.contract import SCRIPT_KINDS
 from mlspec.targets.base import Diagnostic, LowerContext, Lowering, local_name, refs, waived
 
 from . import baseline, jobs, naming, serving, workflows
@@ -194,6 +195,24 @@ class Env:
                 pass
         ds = self.datasets.get(ref or "")
         return ds["format"] if ds else None
+
+    #: what mlspec's helper jobs (bias_check, explain, batch scoring) read: the step output formats
+    #: of the portable contract (csv with a header row, parquet, jsonl)
+    HELPER_READ_FORMATS = ("csv", "parquet", "jsonl")
+
+    def read_format(self, ref: str | None, ir_id: str, who: str,
+                    readable: tuple[str, ...] = HELPER_READ_FORMATS) -> str | None:
+        """The declared format a helper job reads `ref` in (its `data_format` config); None when
+        undeclared (read by file extension). A format the helper cannot read is E505."""
+        fmt = self.data_format(ref)
+        if fmt is not None and fmt not in readable:
+            self.diags.append(Diagnostic(
+                "E505", f"{who} on Azure ML reads {', '.join(f'`{f}`' for f in readable)} data; `{ref}` is `{fmt}`",
+                ir_id, hint="write the data as " + " or ".join(f"`{f}`" for f in readable)
+                            + (" (`outputs = { name = parquet }` on the producing step)" if (ref or "").startswith("step.")
+                               else " (the dataset's `format`)")))
+            return None
+        return fmt
 
     def label_of(self, model: dict, monitor: dict | None = None) -> str:
         """The model's label column: IR `label` (schema 2), else the label-role column of the
@@ -407,6 +426,16 @@ def lower_channels(env: Env, out: dict) -> None:
             env.diags.append(Diagnostic("E505", f"secret reference `{c['secret']}` of channel `{c['name']}` cannot "
                                         "name a Pulumi config secret on Azure", c["id"],
                                         hint="use letters, digits, `-`, `_` and `.`, e.g. `secret(\"slack-url\")`"))
+        if c.get("slack_channel"):
+            # the webhook posts to a Slack workflow (or incoming webhook) URL: the workflow, not the
+            # message, decides the channel; the action group has nowhere to put one
+            env.diags.append(Diagnostic(
+                "W505", f"`slack_channel` of channel `{c['name']}` is not used on Azure ML: its action group posts to "
+                        f"the Slack workflow whose URL is the secret `{c['secret']}`, and that workflow decides the "
+                        "channel", c["id"],
+                hint=f"make the workflow (or incoming webhook) behind `{c['secret']}` post to "
+                     f"`{c['slack_channel']}`; `slack_channel` stays for clouds that post with a token",
+                severity="warning"))
         out["stack"]["channels"].append(serving.lower_channel(env, c))
 
 
@@ -415,6 +444,36 @@ LOWER: dict[str, Callable[[Env, dict], None]] = {
     "pipelines": lower_pipelines, "batch": lower_batch, "endpoints": lower_endpoints,
     "monitors": lower_monitors, "alerts": lower_alerts, "channels": lower_channels,
 }
+
+
+def egress_hosts(env: Env) -> list[str]:
+    """The hosts every job of the workspace can reach besides the stack's private endpoints: the
+    managed network's FQDN outbound rules (`allowed_egress`, plus the image-build hosts while the
+    workspace builds environments). Same list as `_network` writes."""
+    declared = list(env.ir["security"]["allowed_egress"])
+    return declared + ([f for f in jobs.IMAGE_BUILD_FQDNS if f not in declared] if env.environments else [])
+
+
+def _network_isolation(env: Env) -> None:
+    """`network_isolation` of a step. Azure ML has no per-job switch (a command job has no network
+    setting): every job runs in the workspace's managed network, `AllowOnlyApprovedOutbound`.
+    `false` ("reach what the private network reaches") is exactly that. `true` ("only the storage
+    it reads and writes") cannot be narrowed below the workspace's rules: while the managed network
+    has FQDN rules, an isolated step's job can reach those hosts too -- a substitution, so one W505
+    names the steps and the hosts (never silent)."""
+    isolated = [s["name"] for p in env.ir["pipelines"] for s in p["steps"]
+                if s["kind"] in SCRIPT_KINDS and s.get("network_isolation", True)]
+    hosts = egress_hosts(env)
+    if not (isolated and hosts):
+        return
+    shown = ", ".join(f"`{n}`" for n in isolated[:6]) + (f" and {len(isolated) - 6} more" if len(isolated) > 6 else "")
+    env.diags.append(Diagnostic(
+        "W505", f"Azure ML has no per-job network isolation: the jobs of {shown} (`network_isolation = true`) run in "
+                "the workspace's managed network and can reach the stack's storage, key vault and registry and "
+                + ", ".join(f"`{h}`" for h in hosts), "security",
+        hint="the isolation is the workspace's (docs/targets/azureml.md); keep `allowed_egress` to the hosts jobs "
+             "need (the image-build hosts stay while the workspace builds environments), or write "
+             "`network_isolation = false` on steps that may reach them", severity="warning"))
 
 
 def _identity(env: Env, key: str, roles: list[dict]) -> dict:
@@ -437,16 +496,24 @@ def _quality_monitor(env: Env, mo: dict, out: dict) -> list:
     for asset in ("model_inputs", "model_outputs"):
         b.inputs[asset] = {"type": "uri_folder", "mode": "ro_mount", "path": f"azureml:{ep_name}-{slot}-{asset}@latest"}
         refs[asset] = "${{parent.inputs.%s}}" % asset
+    literals: dict[str, dict] = {}
     if mo["kind"] == "model_quality":
         b.inputs["ground_truth"] = {"type": "uri_folder", "path": env.uri(mo["ground_truth"]), "mode": "ro_mount"}
         refs["ground_truth"] = "${{parent.inputs.ground_truth}}"
+        if mo.get("join_on"):
+            # the column shared by the requests and the ground-truth rows: a string input of the
+            # check job (its value bound on the node, like a gate's thresholds)
+            literals["join_on"] = {"type": "string"}
     b._helper_step(step, "quality_monitor", refs, ["report"],
                    {"kind": mo["kind"], "metric": mo["metric"], "facets": mo["facets"],
                     "above": mo["breach"]["above"], "below": mo["breach"]["below"],
                     "monitor": mo["name"], "endpoint": ep_name, "label": env.label_of(env.models[endpoint["model"]], mo),
                     "positive_label": env.models[endpoint["model"]].get("positive_label"),
                     "model_loading": env.loading(env.models[endpoint["model"]])},
-                   f"{mo['kind']} `{mo['metric']}` of endpoint `{endpoint['name']}`; fails the job on a breach")
+                   f"{mo['kind']} `{mo['metric']}` of endpoint `{endpoint['name']}`; fails the job on a breach",
+                   literals=literals or None)
+    if literals:
+        b.jobs["check"].setdefault("inputs", {})["join_on"] = mo["join_on"]
     freq, interval = serving.recurrence(mo["every_s"])
     arts, runnable = jobs.finish_pipeline(
         env, b, name=name, description=env.describe(f"{mo['kind']} monitor `{mo['name']}`"),
@@ -787,6 +854,7 @@ def lower(irs: Sequence[dict], ctx: LowerContext) -> Lowering:
                                          "channels": []}}
         for kind, fn in LOWER.items():
             fn(env, out)
+        _network_isolation(env)
         added: set[str] = set()
         for path, kind, content, fmt in out["artifacts"]:
             if path not in added:  # e.g. one MLTable per baseline dataset, shared by its monitors

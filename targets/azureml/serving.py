@@ -365,6 +365,11 @@ def _signal(env, mo: dict, diags: list[Diagnostic]) -> dict | None:
                                 hint="write `metric = normalized_wasserstein` to say so", severity="warning"))
     threshold = mo["breach"]["above"] if mo["breach"]["above"] is not None else mo["breach"]["below"]
     ds = env.datasets.get(mo["baseline"]) if mo["baseline"] else None
+    if ds is not None and ds["format"] not in MLTABLE_READ:
+        diags.append(Diagnostic("E505", f"monitor `{mo['name']}`: Azure ML monitors read the baseline as an MLTable, "
+                                f"which has no reader for `{ds['format']}` data (dataset `{ds['name']}`)", mo["id"],
+                                hint="use a baseline dataset in " + ", ".join(f"`{f}`" for f in MLTABLE_READ)))
+        return None
     label = next((c["name"] for c in (ds or {}).get("schema", []) if c["role"] == "label"), None)
     return {"name": mo["name"], "kind": kind, "metric_yaml": table[metric][0], "metric": table[metric][1],
             "threshold": threshold, "reference": reference_table(env, ds) if ds else None,
@@ -384,7 +389,7 @@ def reference_table(env, ds: dict) -> dict:
     by `mlspec apply` as data asset `<name>:<version>` (the Pulumi program's reference)."""
     uri = env.uri(ds["uri"])
     path = {"folder": uri} if uri.endswith("/") else {"file": uri}
-    read = MLTABLE_READ.get(ds["format"], MLTABLE_READ["parquet"])
+    read = MLTABLE_READ[ds["format"]]
     doc = {"$schema": "https://azuremlschemas.azureedge.net/latest/MLTable.schema.json",
            "type": "mltable", "paths": [path], "transformations": [read]}
     name = naming.asset(env.prefix_snake, "reference", ds["name"])

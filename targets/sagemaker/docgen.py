@@ -235,7 +235,9 @@ an endpoint first, import it before setting that key
 monitors attach to Pulumi-managed endpoints only.
 
 **Secrets.** Slack, webhook and PagerDuty channels name a secret: a Pulumi config secret
-`mlspec:<name>` (`pulumi config set --secret`), or a Secrets Manager ARN.
+`mlspec:<name>` (`pulumi config set --secret`), or a Secrets Manager ARN. A Slack channel's
+secret is `<team id>/<channel id>`: AWS Chatbot posts to a channel id, never to a `#name`, so a
+channel's `slack_channel` is not used on SageMaker (`W505`, printed by `check` and `compile`).
 
 **Security.** Every AWS row of docs/security.md holds unless the spec waives it (the waivers
 appear in the compile report). Known deviations, stated in the compile report when they apply:

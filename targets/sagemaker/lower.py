@@ -506,6 +506,16 @@ def lower_channels(env: EnvContext, out: dict, low: Lowering) -> None:
             topic["subscriptions"].append({"protocol": "https", "endpoint": None, "secret": c["secret"]})
         elif c["type"] == "slack":
             topic["chatbot_secret"] = c["secret"]
+            if c.get("slack_channel"):
+                # AWS Chatbot posts to a channel *id* (from the secret `<team id>/<channel id>`),
+                # never to a `#name`: the setting cannot be applied, so say so (not silently)
+                env.diagnostics.append(Diagnostic(
+                    "W505", f"`slack_channel = \"{c['slack_channel']}\"` of channel `{c['name']}` is not used on "
+                            "SageMaker: AWS Chatbot posts to the Slack channel whose id the channel's secret holds "
+                            f"(`{c['secret']}` = \"<team id>/<channel id>\"), not to a channel name",
+                    c["id"], "put the id of that Slack channel in the secret (Slack: channel details, "
+                             "\"Channel ID\"), or remove `slack_channel` if only other clouds post by name",
+                    severity="warning"))
         if c.get("secret"):
             out["secrets"].append(c["secret"])
         out["topics"].append(topic)

@@ -26,8 +26,9 @@ def test_sagemaker_gpu_step_on_a_cpu_only_framework_image_warns(tmp_path):
     src = (SPECS / "fraud_detection.mlspec").read_text(encoding="utf-8")
     assert 'framework       = xgboost("1.7")' in src
     spec = tmp_path / "fraud_detection.mlspec"
-    spec.write_text(src.replace('framework       = xgboost("1.7")', 'framework       = sklearn("1.2")'),
-                    encoding="utf-8")
+    # the model's format follows its framework (SageMaker's scikit-learn container has no XGBoost loader: E505)
+    spec.write_text(src.replace('framework       = xgboost("1.7")', 'framework       = sklearn("1.2")')
+                    .replace("format      = xgboost", "format      = sklearn"), encoding="utf-8")
     shutil.copytree(SPECS / "fraud_detection" / "src", tmp_path / "fraud_detection" / "src")  # its code folder
     found = _warnings(spec, "sagemaker")
     assert any("no GPU training image for `sklearn`" in w for w in found), found

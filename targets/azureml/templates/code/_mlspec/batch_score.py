@@ -20,7 +20,4 @@ df = read_table(args.data, cfg.get("data_format"))
 out = df.copy()
 out["prediction"] = served(load_model(model_path, cfg.get("model_loading")), df, cfg.get("model_loading"))
 os.makedirs(args.predictions, exist_ok=True)
-if cfg.get("output_format") == "parquet":
-    out.to_parquet(os.path.join(args.predictions, "predictions.parquet"))
-else:  # the portable default: CSV with a header row
-    out.to_csv(os.path.join(args.predictions, "predictions.csv"), index=False)
+out.to_csv(os.path.join(args.predictions, "predictions.csv"), index=False)  # CSV with a header row

@@ -4,7 +4,6 @@ Every script reads its settings from a JSON config shipped in the code snapshot,
 spec text on the command line. Paths arrive as `--name path` pairs from the component command.
 """
 import argparse
-import glob
 import json
 import os
 import sys
@@ -30,24 +29,45 @@ def load_config(path, step=None):
     return cfg[step] if step is not None else cfg
 
 
-def read_table(path, fmt=None):
-    """Every data file under `path` as one DataFrame. `fmt` None: by file extension (csv has a header)."""
-    import pandas as pd
+#: the data formats mlspec's helper jobs read (the step outputs' `output_format`s; a dataset's
+#: `delta` table is read as its Parquet files)
+READ_FORMATS = ("csv", "parquet", "jsonl", "delta")
+
+
+def data_files(path, fmt=None):
+    """The data files under `path` (a file or a folder of parts), sorted. Left out: hidden files,
+    names starting with `_` (`_SUCCESS`, `_delta_log/`), `MLTable` files and empty files; a
+    `delta` table contributes its `*.parquet` files."""
     if os.path.isfile(path):
-        files = [path]
-    else:
-        files = sorted(glob.glob(os.path.join(path, "**", "*"), recursive=True))
-        files = [f for f in files if os.path.isfile(f) and not os.path.basename(f).startswith(".")
-                 and not os.path.basename(f) in ("MLTable",)]
-    readers = {"parquet": pd.read_parquet, "csv": pd.read_csv,
-               "jsonl": lambda f: pd.read_json(f, lines=True), "delta": pd.read_parquet}
+        return [path]
+    out = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        for f in sorted(files):
+            full = os.path.join(root, f)
+            if f.startswith((".", "_")) or f == "MLTable" or os.path.getsize(full) == 0:
+                continue
+            if fmt == "delta" and not f.endswith(".parquet"):
+                continue
+            out.append(full)
+    return sorted(out)
+
+
+def read_table(path, fmt=None):
+    """Every data file under `path` as one DataFrame, read in the declared format `fmt` whatever
+    the files are called (the portable contract: csv has a header row, jsonl is one JSON object
+    per line); `fmt` None (undeclared): by file extension, other files skipped."""
+    import pandas as pd
+    readers = {"parquet": pd.read_parquet, "delta": pd.read_parquet, "csv": pd.read_csv,
+               "jsonl": lambda f: pd.read_json(f, lines=True)}
+    if fmt is not None and fmt not in readers:
+        raise ValueError("mlspec helpers read %s data, not %r" % (", ".join(READ_FORMATS), fmt))
     by_ext = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
     frames = []
-    for f in files:
+    for f in data_files(path, fmt):
         kind = fmt or by_ext.get(os.path.splitext(f)[1].lower())
-        if kind is None or (kind in ("parquet", "delta") and not f.endswith(".parquet")):
-            continue
-        frames.append(readers[kind](f))
+        if kind is not None:
+            frames.append(readers[kind](f))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

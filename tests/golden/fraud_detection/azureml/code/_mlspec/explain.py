@@ -22,5 +22,6 @@ else:
     values = shap.Explainer(model.predict, X)(sample).values
 importance = {c: float(abs(values[:, i]).mean()) for i, c in enumerate(features)}
 log_metrics({"shap_" + c: v for c, v in importance.items()})
-write_json(args.report, "shap.json", {"method": cfg["method"], "mean_abs_shap": importance})
+write_json(args.report, "shap.json", {"method": cfg["method"], "rows": len(sample),
+                                      "data_format": cfg.get("data_format"), "mean_abs_shap": importance})
 print("mlspec: mean |SHAP| of %d feature(s) on %d row(s)" % (len(features), len(sample)))

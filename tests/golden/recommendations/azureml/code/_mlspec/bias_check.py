@@ -103,6 +103,7 @@ def main():
             positive = bool(positive)
     report = facet_disparities(metric, y, df, cfg["facets"], positive, "the data")
     write_json(args.report, "bias.json", {"metric": metric, "max_disparity": cfg["max_disparity"],
+                                          "rows": len(df), "data_format": cfg.get("data_format"),
                                           "disparity": report})
     log_metrics({"bias_%s_%s" % (metric, facet): r["max_abs"] for facet, r in report.items()})
     worst = sorted(f for f, r in report.items() if r["max_abs"] > cfg["max_disparity"])

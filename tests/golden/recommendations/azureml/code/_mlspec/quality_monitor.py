@@ -2,9 +2,12 @@
 
 The data collector writes JSON lines, one per request, with the rows nested under `data` (a list
 of row objects, or of scalars for model outputs) next to `correlationid`; they are flattened to
-one row per prediction, numbered within the request. model_quality joins the outputs with the
-ground truth on (correlationid, row) -- ground truth without a `row` column joins on the request
--- and compares the model's label column (config `label`) with the prediction. bias_drift joins
+one row per prediction, numbered within the request. model_quality pairs each prediction with
+its request row (correlationid, row) and joins the ground truth on the monitor's `join_on` column
+(input `--join_on`: a column of the request rows and of the ground truth; a key answered twice
+keeps its latest prediction); without `join_on` it joins the ground truth on (correlationid, row)
+-- ground truth without a `row` column joins on the request. It compares the model's label column
+(config `label`) with the prediction. bias_drift joins
 collected inputs and outputs and computes the spec's metric (dppl or di, SageMaker Clarify's
 definition, the same code as the bias_check step) of the predicted labels for every facet value;
 the monitor's value is the largest disparity.
@@ -18,7 +21,7 @@ from sklearn import metrics as skm
 
 from _common import fail, parse, read_table, write_json
 
-args, cfg = parse("model_inputs", "model_outputs", "ground_truth", outputs=("report",))
+args, cfg = parse("model_inputs", "model_outputs", "ground_truth", "join_on", outputs=("report",))
 
 
 def collected(folder, value_name):
@@ -58,8 +61,25 @@ outputs["prediction"] = prediction_column(outputs)
 label = cfg.get("label") or "label"
 if cfg["kind"] == "model_quality":
     truth = read_table(args.ground_truth)
-    keys = ["correlationid", "row"] if "row" in truth.columns else ["correlationid"]
-    joined = truth.merge(outputs[["correlationid", "row", "prediction"]], on=keys, how="inner")
+    if label not in truth.columns:
+        fail("the ground truth has no label column %s" % label)
+    key = args.join_on
+    if key:
+        if key not in truth.columns:
+            fail("the ground truth has no join column %s (the monitor's join_on)" % key)
+        inputs = collected(args.model_inputs, "value")
+        if key not in inputs.columns:
+            fail("the collected requests of %s have no column %s (the monitor's join_on): send it in every "
+                 "request row" % (cfg["endpoint"], key))
+        served_rows = inputs[["correlationid", "row", key]].merge(
+            outputs[["correlationid", "row", "prediction"]], on=["correlationid", "row"], how="inner")
+        served_rows["_key"] = served_rows[key].astype(str)
+        served_rows = served_rows.drop_duplicates(subset="_key", keep="last")
+        truth = truth.assign(_key=truth[key].astype(str))
+        joined = truth.merge(served_rows[["_key", "prediction"]], on="_key", how="inner")
+    else:
+        keys = ["correlationid", "row"] if "row" in truth.columns else ["correlationid"]
+        joined = truth.merge(outputs[["correlationid", "row", "prediction"]], on=keys, how="inner")
     y, p = joined[label], joined["prediction"]
     if cfg.get("positive_label") is not None:
         y = (y == cfg["positive_label"]).astype(int)
