@@ -54,6 +54,11 @@ class Vertex(Target):
                                                         "be encrypted with the environment's key; `pulumi destroy` "
                                                         "keeps it); `existing` leaves it unmanaged (waive MLS-GCP-041)",
                                   pattern=r"create|import|existing", example="import"),
+        "pip_index_url": Setting("string", description="a PyPI mirror reachable from the private network (e.g. "
+                                                       "Artifact Registry's Python repository behind Private Google "
+                                                       "Access); a model's `serve { requirements }` are installed "
+                                                       "from it when its server starts (E505 without it)",
+                                 pattern=r"https://\S+", example="https://us-central1-python.pkg.dev/acme-ml/pypi/simple/"),
         "project_number": Setting("string", description="GCP project number (else looked up when the stack runs)",
                                   pattern=r"[0-9]{6,20}", example="123456789012"),
     }

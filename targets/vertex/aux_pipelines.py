@@ -13,7 +13,7 @@ from mlspec.targets.vertex import common, naming
 from mlspec.targets.vertex.common import Env
 from mlspec.targets.vertex.pipeline import (PLATFORM_HEAVY, PLATFORM_LIGHT, SCHEMA_VERSION, SDK_VERSION, _Builder,
                                             _custom_job_payload, _image_for, _in_art, _launcher, _p, _root_parameters, _runtime,
-                                            _runtime_command)
+                                            _label_columns, _runtime_command, serve_for_ops)
 
 
 def build_monitor_pipeline(e: Env, monitor: dict, endpoint: dict | None, diags: list[Diagnostic]) -> dict:
@@ -30,7 +30,7 @@ def build_monitor_pipeline(e: Env, monitor: dict, endpoint: dict | None, diags: 
               "ground_truth": e.data_uri(monitor["ground_truth"]) if monitor.get("ground_truth") else "",
               "endpoint_id": e.endpoint_id(endpoint["name"]) if endpoint else "",
               "log_table": capture_table(e, endpoint) if endpoint else "",
-              "window_s": int(monitor["every_s"]), **_id_and_label(e, monitor), **_model_semantics(e, endpoint)}
+              "window_s": int(monitor["every_s"]), **_join_and_label(e, monitor), **_model_semantics(e, endpoint)}
     plat_in, plat_task = b.platform(PLATFORM_LIGHT)
     b.add("monitor", inputs=plat_in, outputs={"value": "NUMBER_DOUBLE"},
           executor=_runtime("monitor", ["--config", json.dumps(config, sort_keys=True)]),
@@ -57,14 +57,16 @@ def _model_semantics(e: Env, endpoint: dict | None) -> dict:
     return out
 
 
-def _id_and_label(e: Env, monitor: dict) -> dict:
-    """Columns the ground truth is joined on: the baseline's (else the first dataset's) id and label roles."""
+def _join_and_label(e: Env, monitor: dict) -> dict:
+    """model_quality: the column captured requests and ground-truth rows share (`join_on`, which the
+    front end defaults to the schema's `role = id` column) and the ground truth's label column (the
+    model's `label`, set by _model_semantics, else the baseline's or first dataset's label role)."""
+    if monitor["kind"] != "model_quality":
+        return {}
     datasets = [d for d in e.ir["datasets"] if d["id"] == monitor.get("baseline")] + list(e.ir["datasets"])
-    for d in datasets:
-        cols = {c.get("role"): c["name"] for c in d.get("schema") or []}
-        if "id" in cols or "label" in cols:
-            return {"id_column": cols.get("id", "id"), "label_column": cols.get("label", "label")}
-    return {"id_column": "id", "label_column": "label"}
+    roles = next(({c.get("role"): c["name"] for c in d.get("schema") or []} for d in datasets
+                  if any(c.get("role") in ("id", "label") for c in d.get("schema") or [])), {})
+    return {"join_on": monitor.get("join_on") or roles.get("id", "id"), "label_column": roles.get("label", "label")}
 
 
 def capture_dataset(e: Env) -> str:
@@ -114,9 +116,11 @@ def build_batch_pipeline(e: Env, batch: dict, model: dict, dataset: dict, diags:
                    if st["id"] == ".".join((model.get("source") or "").split(".")[:2])), {})
     image = source.get("image") or _image_for(b, step, fw)
     importer = b.import_dataset(dataset["id"], batch["id"])
+    serve = serve_for_ops(b, model, _label_columns(b, model))
     payload = _custom_job_payload(
         e, f"{e.prefix}-batch-{batch['name']}", image, _runtime_command(b, "predict"),
-        ["--model", _p("model_uri"), "--data", _in_art("data"), "--destination", e.data_uri(batch["output"])],
+        ["--model", _p("model_uri"), "--data", _in_art("data"), "--destination", e.data_uri(batch["output"]),
+         *(["--serve", json.dumps(serve, sort_keys=True)] if serve else [])],
         batch.get("compute"), None, None)
     heavy_in, heavy_task = b.platform(PLATFORM_HEAVY)
     b.add("score", inputs={"data": ("artifact", "dataset"), "model_uri": "STRING", **heavy_in},

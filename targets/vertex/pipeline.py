@@ -883,13 +883,63 @@ def lower_evaluate(b: _Builder, step: dict, _m: dict) -> None:
            extra_args=["--metric-names", ",".join(step["metrics"])])
 
 
+def serve_bundle(e: Env, model: dict, diags: list[Diagnostic] | None = None) -> dict | None:
+    """A model's `serve` handler as the register task ships it (paths under the code root) and the
+    server installs it: `requirements` come from the `pip_index_url` mirror (the network is
+    private), else E505 (reported once, by the register step that uploads the model)."""
+    serve = model.get("serve")
+    if not serve:
+        return None
+    index = e.settings.get("pip_index_url")
+    if serve.get("requirements") and not index and diags is not None:
+        diags.append(Diagnostic(
+            "E505", f"model `{model['name']}` is served by its `serve` handler with `requirements` "
+                    f"(`{serve['requirements']}`), but Vertex prediction nodes run on a private network with no "
+                    "route to PyPI", model["id"],
+            hint='set `pip_index_url = "https://<mirror>/simple/"` in `target vertex` (a PyPI mirror reachable '
+                 "from the network, e.g. an Artifact Registry Python repository), or drop the requirements the "
+                 "prebuilt prediction image already has"))
+    return {"entry_point": serve["entry_point"].lstrip("/"),
+            "code_dir": (serve.get("code_dir") or "").strip("/") or None,
+            "requirements": serve["requirements"].lstrip("/") if serve.get("requirements") else None,
+            "pip_index_url": index if serve.get("requirements") else None}
+
+
+def _step_model(b: _Builder, ref: str) -> dict:
+    """The registry model a step's `model` reference (step.<train>.model) is registered as."""
+    return next((m for m in b.e.ir["models"] if m.get("source") == ref), None) or {}
+
+
+def serve_for_ops(b: _Builder, model: dict, drop: list[str] | None = None) -> dict | None:
+    """What a runtime op (bias, explain, predict) loads a `serve` model with: the handler in the code
+    bucket (FUSE paths), as the server would; `drop`: columns of the data no request carries."""
+    bundle = serve_bundle(b.e, model)
+    if bundle is None:
+        return None
+    code = "/gcs/" + _p("bucket") + "/code/"
+    return {"entry": code + bundle["entry_point"],
+            "code_dir": code + (bundle["code_dir"] or bundle["entry_point"].rsplit("/", 1)[0]),
+            "requirements": code + bundle["requirements"] if bundle["requirements"] else None,
+            "pip_index_url": bundle["pip_index_url"], "drop": drop or []}
+
+
+def _label_columns(b: _Builder, model: dict, label: str | None = None) -> list[str]:
+    """The label columns (the datasets' `role = label`, the model's and the step's `label`): a request
+    row carries every other column (the id too: monitors join ground truth on it)."""
+    cols = {c["name"] for d in b.e.ir["datasets"] for c in d.get("schema") or [] if c.get("role") == "label"}
+    return sorted(cols | {x for x in (label, model.get("label")) if x})
+
+
 def lower_bias_check(b: _Builder, step: dict, _m: dict) -> None:
-    model = next((m for m in b.e.ir["models"] if m.get("source") == step["model"]), None) or {}
+    model = _step_model(b, step["model"])
     prediction = model.get("prediction") or {}
     config = {"facets": step["facets"], "label": step.get("label"), "metric": step.get("metric") or "dpl",
               "max_disparity": step.get("max_disparity"), "positive_label": model.get("positive_label"),
               "prediction": prediction.get("output") or "label", "threshold": prediction.get("threshold"),
               "format": data_format(b.e.ir, step["data"])}
+    serve = serve_for_ops(b, model, _label_columns(b, model, step.get("label")))
+    if serve:
+        config["serve"] = serve
     refs = {"model": step["model"]}
     if step.get("data"):
         refs["data"] = step["data"]
@@ -897,17 +947,23 @@ def lower_bias_check(b: _Builder, step: dict, _m: dict) -> None:
            command=_runtime_command(b, "bias"), extra_args=["--config", json.dumps(config, sort_keys=True)])
 
 
+def _serve_args(b: _Builder, step: dict) -> list[str]:
+    model = _step_model(b, step["model"])
+    serve = serve_for_ops(b, model, _label_columns(b, model))
+    return ["--serve", json.dumps(serve, sort_keys=True)] if serve else []
+
+
 def lower_explain(b: _Builder, step: dict, _m: dict) -> None:
     _heavy(b, step, refs={"model": step["model"], "data": step["data"]}, outputs={"report": "report"},
            image=_model_image(b, step, step["model"]), command=_runtime_command(b, "explain"),
-           extra_args=["--method", step.get("method") or "shap", "--samples", "25"])
+           extra_args=["--method", step.get("method") or "shap", "--samples", "25", *_serve_args(b, step)])
 
 
 def lower_batch_transform(b: _Builder, step: dict, _m: dict) -> None:
     out_uri = b.e.data_uri(step.get("output") or "")
     _heavy(b, step, refs={"model": step["model"], "data": step["data"]}, outputs={"predictions": "predictions"},
            image=_model_image(b, step, step["model"]), command=_runtime_command(b, "predict"),
-           extra_args=["--destination", out_uri])
+           extra_args=["--destination", out_uri, *_serve_args(b, step)])
 
 
 def _metrics_task(b: _Builder, step: dict) -> None:
@@ -1003,18 +1059,14 @@ PREBUILT_FORMATS = {"xgboost": ("xgboost", "sklearn"), "sklearn": ("sklearn",)}
 
 def _check_serving_format(b: _Builder, model: dict, fw: dict) -> None:
     """A served or batch-scored model needs a server that reads its `format`: Vertex's prebuilt
-    XGBoost and scikit-learn containers, else refused (E505). `serve` (custom serving code) is refused
-    too: the Vertex lowering builds no custom prediction container yet."""
+    XGBoost and scikit-learn containers, else refused (E505). A model with a `serve` handler is served
+    by mlspec's server in the framework's prebuilt image, whatever files its directory holds."""
     ir = b.e.ir
     used = any(ep["model"] == model["id"] or any(v.get("model") == model["id"]
                                                   for v in (ep.get("rollout") or {}).get("variants") or [])
                for ep in ir["endpoints"]) or any(bj["model"] == model["id"] for bj in ir["batch"])
     if model.get("serve"):
-        b.diags.append(Diagnostic(
-            "E505", f"model `{model['name']}` declares `serve`: the Vertex target does not build a custom "
-                    "prediction container (custom prediction routine) for serving code yet", model["id"],
-            hint="drop `serve` to use Vertex's prebuilt server for the model's format (`xgboost`, `sklearn`)"))
-        return
+        return  # mlspec's server runs the handler in the prebuilt image (serve_bundle), whatever the files
     fmt = model.get("format")
     if not used or fmt is None or fw["name"] == "custom":
         return
@@ -1081,6 +1133,9 @@ def lower_register(b: _Builder, step: dict, model_by_step: dict) -> None:
               "labels": b.e.lineage_labels, "service_account": b.e.sa_email("serving"),
               "features": [{"name": c["name"]} for d in b.e.ir["datasets"] for c in d.get("schema") or []
                            if c.get("role") == "feature"]}
+    serve = serve_bundle(b.e, model, b.diags)
+    if serve:
+        config["serve"] = serve
     plat_in, plat_task = b.platform(PLATFORM_LIGHT + ("encryption_key",))
     b.add(name, inputs={**comp_in, **plat_in, **c_in}, outputs={"model_version": "STRING"},
           executor=_runtime("register", ["--config", json.dumps(config, sort_keys=True)]),

@@ -53,6 +53,11 @@ def _map(path):
     return path
 
 
+#: the local folder a cloud path stands for (identity when nothing maps it): for code that hands a
+#: path to something these wrappers do not cover, e.g. Python's import system (sys.path, open_code)
+local_path = _map
+
+
 def _wrap1(fn, writes=False):
     def wrapper(path, *a, **kw):
         mapped = _map(path)

@@ -133,12 +133,21 @@ class LocalModel:
     def upload(cls, display_name=None, model_id=None, parent_model=None, artifact_uri=None,
                serving_container_image_uri=None, version_aliases=None, is_default_version=True, labels=None,
                encryption_spec_key_name=None, version_description=None, explanation_parameters=None,
-               explanation_metadata=None, sync=True, **kw):
+               explanation_metadata=None, sync=True, serving_container_command=None, serving_container_args=None,
+               serving_container_environment_variables=None, serving_container_ports=None,
+               serving_container_predict_route=None, serving_container_health_route=None, **kw):
         from google.cloud.aiplatform_v1 import types as t
 
         parent = f"projects/{_STATE['project']}/locations/{_STATE['location']}"
+        # the ModelContainerSpec Model.upload builds from its serving_container_* arguments
+        container = {"image_uri": serving_container_image_uri or "", "command": list(serving_container_command or []),
+                     "args": list(serving_container_args or []),
+                     "env": [{"name": k, "value": v} for k, v in (serving_container_environment_variables or {}).items()],
+                     "ports": [{"container_port": int(p)} for p in serving_container_ports or []],
+                     "predict_route": serving_container_predict_route or "",
+                     "health_route": serving_container_health_route or ""}
         spec = {"display_name": display_name, "artifact_uri": artifact_uri or "",
-                "container_spec": {"image_uri": serving_container_image_uri or ""},
+                "container_spec": container,
                 "labels": labels or {}, "version_aliases": list(version_aliases or []),
                 "version_description": version_description or "",
                 "encryption_spec": {"kms_key_name": encryption_spec_key_name or ""}}
@@ -159,6 +168,9 @@ class LocalModel:
                 problems.append(f"version alias {a!r}")
         if request.model_id and not _MODEL_ID.fullmatch(request.model_id):
             problems.append(f"model_id {request.model_id!r}")
+        cs = request.model.container_spec
+        if not cs.image_uri:
+            problems.append("container_spec.image_uri is required (ModelContainerSpec: Required. Immutable.)")
         if not request.model.artifact_uri.startswith("gs://"):
             problems.append(f"artifact_uri {request.model.artifact_uri!r} is not a Cloud Storage URI")
         if problems:
@@ -176,7 +188,15 @@ class LocalModel:
         doc["versions"].append({"id": vid, "aliases": aliases + (["default"] if is_default_version else []),
                                 "artifact_uri": request.model.artifact_uri, "labels": dict(request.model.labels),
                                 "image": request.model.container_spec.image_uri,
-                                "description": request.model.version_description, "evaluations": []})
+                                **({"container_spec": {
+                                    "command": list(cs.command), "args": list(cs.args),
+                                    "env": {e.name: e.value for e in cs.env},
+                                    "ports": [pt.container_port for pt in cs.ports],
+                                    "predict_route": cs.predict_route, "health_route": cs.health_route}}
+                                   if cs.command else {}),
+                                "description": request.model.version_description, "evaluations": [],
+                                **({"explanation_inputs": list(request.model.explanation_spec.metadata.inputs)}
+                                   if explanation_parameters is not None else {})})
         _save(doc, "models", mid + ".json")
         return cls(f"{mid}@{vid}")
 

@@ -53,7 +53,7 @@ def test_compute_monitor_kinds(rt):
     assert di == pytest.approx(1.0)  # |1 - DI|: DE's rate 0 against US's 1
     assert rt.compute_monitor({"kind": "bias_drift", "facets": ["country"], "metric": "dppl",
                                "prediction": "probability", "threshold": 0.95}, rows, []) == 0.0  # nobody positive
-    quality = rt.compute_monitor({"kind": "model_quality", "metric": "f1", "id_column": "id"}, rows, [],
+    quality = rt.compute_monitor({"kind": "model_quality", "metric": "f1", "join_on": "id"}, rows, [],
                                  truth={i: i % 2 for i in range(40)})
     assert quality == pytest.approx(1.0)
     drift = rt.compute_monitor({"kind": "prediction_drift"}, rows, [(r[0], 0.5) for r in rows])
@@ -258,13 +258,13 @@ def test_monitors_use_the_models_positive_label_threshold_and_task(rt):
 
     rows = [({"id": i}, 0.6) for i in range(10)]
     truth = {i: "fraud" if i < 5 else "ok" for i in range(10)}
-    cfg = {"kind": "model_quality", "metric": "recall", "id_column": "id", "positive_label": "fraud",
+    cfg = {"kind": "model_quality", "metric": "recall", "join_on": "id", "positive_label": "fraud",
            "prediction": "probability", "threshold": 0.7}
     assert rt.compute_monitor(cfg, rows, [], truth=truth) == 0.0  # 0.6 < 0.7: nothing predicted positive
     assert rt.compute_monitor({**cfg, "threshold": 0.5}, rows, [], truth=truth) == 1.0
     labelled = [({"id": i}, "fraud" if i < 5 else "ok") for i in range(10)]
     assert rt.compute_monitor({**cfg, "prediction": "label", "metric": "accuracy"}, labelled, [], truth=truth) == 1.0
-    reg = {"kind": "model_quality", "metric": "mae", "id_column": "id", "task": "regression"}
+    reg = {"kind": "model_quality", "metric": "mae", "join_on": "id", "task": "regression"}
     assert rt.compute_monitor(reg, [({"id": 1}, 3.0), ({"id": 2}, 5.0)], [], truth={1: 2.0, 2: 5.0}) == 0.5
     bias = {"kind": "bias_drift", "facets": ["g"], "prediction": "probability", "threshold": 0.8}
     assert rt.compute_monitor(bias, [({"g": "a"}, 0.9), ({"g": "b"}, 0.75)], []) == 1.0

@@ -69,10 +69,8 @@ def load_model(uri: str):
     raise SystemExit(f"mlspec: no model.joblib / model.pkl / model.bst under {uri}")
 
 
-def model_features(model, frame):
-    """The columns the model was fitted on, in its order (the feature names an XGBoost booster or a
-    scikit-learn estimator saves); else every numeric or boolean column. A prebuilt prediction
-    container receives exactly these values per instance."""
+def fitted_names(model) -> list[str]:
+    """The feature names a scikit-learn estimator or an XGBoost booster saved with the model."""
     try:
         fitted = getattr(model, "feature_names_in_", None)
     except (AttributeError, TypeError, ValueError):  # XGBoost raises when the booster has no names
@@ -80,6 +78,36 @@ def model_features(model, frame):
     names = [] if fitted is None else [str(c) for c in fitted]
     if not names and hasattr(model, "get_booster"):
         names = list(model.get_booster().feature_names or [])
+    return names
+
+
+#: next to a trained model's directory (never inside it: later steps get the directory exactly as the
+#: script wrote it), the feature names the model was fitted on, recorded by the training wrapper where
+#: the framework is installed; register reads it for the explanation metadata
+FEATURES_SUFFIX = ".mlspec-features.json"
+
+
+def record_fitted_features(model_dir: str, dest: str) -> list[str]:
+    """Write <dest>.mlspec-features.json with the names the model in `model_dir` was fitted on (none
+    when the format has no names or the framework cannot load it here)."""
+    try:
+        names = fitted_names(load_model(model_dir))
+    except (SystemExit, Exception):  # another format (mlflow, onnx, ...): nothing to record
+        names = []
+    if names:
+        with open(dest.rstrip("/") + FEATURES_SUFFIX, "w", encoding="utf-8") as f:
+            json.dump({"features": names}, f)
+    return names
+
+
+def model_features(model, frame):
+    """The columns the model was fitted on, in its order (the feature names an XGBoost booster or a
+    scikit-learn estimator saves); else every numeric or boolean column. A prebuilt prediction
+    container receives exactly these values per instance. A `serve` handler gets the rows as they
+    are (without the label and id columns)."""
+    if isinstance(model, Served):
+        return frame.drop(columns=[c for c in model.drop if c in frame.columns])
+    names = fitted_names(model)
     if names:
         missing = [c for c in names if c not in frame.columns]
         if missing:
@@ -90,7 +118,89 @@ def model_features(model, frame):
     return frame[[c for c in frame.columns if is_numeric_dtype(frame[c]) or is_bool_dtype(frame[c])]]
 
 
+class Served:
+    """A model loaded by its `serve` handler (docs/language.md#model: `load(model_dir)` once,
+    `predict(model, rows)` per batch of rows, column name -> value); `drop`: columns no row carries
+    (the label, the id) when the data is a training table."""
+
+    def __init__(self, handler, loaded, drop=()):
+        self.handler, self.loaded, self.drop = handler, loaded, tuple(drop)
+
+    def rows(self, frame) -> list[dict]:
+        return frame.drop(columns=[c for c in self.drop if c in frame.columns]).to_dict("records")
+
+    def predict(self, frame) -> list:
+        return self.predict_rows(self.rows(frame))
+
+    def predict_rows(self, rows: list[dict]) -> list:
+        out = list(self.handler.predict(self.loaded, rows))
+        if len(out) != len(rows):
+            raise SystemExit(f"mlspec serve: predict() returned {len(out)} predictions for {len(rows)} rows")
+        return [_plain(v) for v in out]
+
+
+def _plain(value):
+    """A prediction as JSON has it (numpy scalars and arrays -> Python numbers and lists)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _importable(path: str) -> str:
+    """A path Python's import system reads: the Cloud Storage FUSE path itself on Vertex; in a local
+    run (`mlspec run`), the folder its sitecustomize maps /gcs to."""
+    mapper = getattr(sys.modules.get("sitecustomize"), "local_path", None)
+    return mapper(path) if callable(mapper) else path
+
+
+def import_handler(entry: str, code_dir: str):
+    """The serve handler module (its folder first on sys.path, so it imports its siblings)."""
+    import importlib.util
+
+    entry, code_dir = _importable(entry), _importable(code_dir)
+    if code_dir and code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
+    spec = importlib.util.spec_from_file_location("mlspec_serve_handler", entry)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"mlspec serve: cannot import the serve handler {entry}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    missing = [f for f in ("load", "predict") if not callable(getattr(module, f, None))]
+    if missing:
+        raise SystemExit(f"mlspec serve: the serve handler {entry} defines no {' / '.join(missing)}()")
+    return module
+
+
+def pip_install(requirements: str, index_url: str | None) -> None:
+    """`pip install -r` from the mirror the target names (the network is private)."""
+    import subprocess
+
+    cmd = [sys.executable, "-m", "pip", "install", "--no-input", "--disable-pip-version-check"]
+    if index_url:
+        cmd += ["--index-url", index_url]
+    subprocess.run(cmd + ["-r", requirements], check=True)
+
+
+def load_scoring_model(uri: str, serve=None):
+    """The model a runtime op scores with: the model's `serve` handler when it has one (`serve`:
+    its entry, code folder and requirements in the code bucket, as JSON text or a dict), else the
+    file the format names."""
+    serve = json.loads(serve) if isinstance(serve, str) and serve else serve
+    if not serve:
+        return load_model(uri)
+    if serve.get("requirements"):
+        pip_install(_local(serve["requirements"]), serve.get("pip_index_url"))
+    handler = import_handler(_local(serve["entry"]), _local(serve.get("code_dir") or os.path.dirname(serve["entry"])))
+    return Served(handler, handler.load(_local(uri.rstrip("/"))), serve.get("drop") or ())
+
+
 def _predict(model, frame):
+    if isinstance(model, Served):
+        return model.predict(frame)
     frame = model_features(model, frame)
     if hasattr(model, "predict_proba"):
         p = model.predict_proba(frame)
@@ -229,7 +339,7 @@ def op_bias(a) -> None:
     metric = cfg["metric"]
     if metric in BIAS_PREDICTION_METRICS:
         x, _y = _split_label(df, cfg.get("label"))
-        labels, positive = predicted_labels(cfg, _predict(load_model(a.model), x))
+        labels, positive = predicted_labels(cfg, _predict(load_scoring_model(a.model, cfg.get("serve")), x))
     else:
         if cfg.get("label") not in df.columns:
             raise SystemExit(f"mlspec: the data has no label column {cfg.get('label')}")
@@ -259,7 +369,7 @@ def op_explain(a) -> None:
     import pandas as pd
 
     df = read_table(a.data)
-    model = load_model(a.model)
+    model = load_scoring_model(a.model, a.serve)
     x = model_features(model, df)
     cols = list(x.columns)
     rows = x.sample(n=min(50, len(x)), random_state=0)
@@ -294,7 +404,7 @@ def op_explain(a) -> None:
 
 def op_predict(a) -> None:
     df = read_table(a.data)
-    scores = _predict(load_model(a.model), df)
+    scores = _predict(load_scoring_model(a.model, a.serve), df)
     for target in filter(None, [a.predictions, a.destination]):
         path = os.path.join(_local(target), "predictions.jsonl")
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -442,6 +552,9 @@ def op_script(spec_json: str, extra: list[str]) -> None:
         return
     for local, dest in copy_back:
         shutil.copytree(local, dest, dirs_exist_ok=True)
+    for f in spec["flags"]:
+        if f["role"] == "model_out" and _destination(f.get("path") or ""):
+            record_fitted_features(paths[f["name"]], _destination(f["path"]))
     if spec.get("objective"):
         report_objective(paths["metrics"], spec["objective"])
 
@@ -555,6 +668,8 @@ def op_best_trial(a) -> None:
     source = os.path.join(_local(_artifact_uri(ex, "tuning").rstrip("/")), trial, "model")
     target = _local(ex["outputs"]["artifacts"]["model"]["artifacts"][0]["uri"])
     shutil.copytree(source, target, dirs_exist_ok=True)
+    if os.path.exists(source + FEATURES_SUFFIX):
+        shutil.copyfile(source + FEATURES_SUFFIX, target.rstrip("/") + FEATURES_SUFFIX)
     _set_outputs(ex, {"trial_id": trial})
 
 
@@ -584,6 +699,20 @@ def evaluation_metrics(evaluation) -> dict:
     return dict(named) if isinstance(named, Mapping) else dict(evaluation.metrics or {})
 
 
+def explanation_inputs(cfg: dict, model_uri: str) -> list[str]:
+    """The explanation metadata's inputs: what a prediction request carries per instance. A `serve`
+    handler receives the request columns (the schema's features); a prebuilt server receives the
+    model's own features, as training fitted them (recorded next to the model by the training
+    wrapper); the schema's features when the model recorded none."""
+    record = _local(model_uri.rstrip("/")) + FEATURES_SUFFIX
+    if not cfg.get("serve") and os.path.exists(record):
+        with open(record, encoding="utf-8") as f:
+            names = json.load(f).get("features") or []
+        if names:
+            return [str(n) for n in names]
+    return [c["name"] for c in cfg.get("features") or []] or ["features"]
+
+
 def op_register(a) -> None:
     from google.api_core import exceptions
     from google.cloud import aiplatform
@@ -608,14 +737,18 @@ def op_register(a) -> None:
         pass
     explain = {}
     if cfg.get("explain"):
-        features = [c["name"] for c in cfg.get("features") or []] or ["features"]
+        features = explanation_inputs(cfg, model_uri)
         explain = {"explanation_parameters": aiplatform.explain.ExplanationParameters(
             {"sampled_shapley_attribution": {"path_count": 10}}),
             "explanation_metadata": aiplatform.explain.ExplanationMetadata(
                 inputs={f: {} for f in features}, outputs={"prediction": {}})}
+    container = {"serving_container_image_uri": cfg["serving_image"]}
+    if cfg.get("serve"):  # the handler serves: the bundle rides in the version's own artifacts
+        write_serving_bundle(model_uri, f"gs://{p['bucket']}/code", cfg["serve"])
+        container = serving_container(cfg)
     upload = dict(
         display_name=cfg["display_name"], model_id=None if parent else cfg["model_id"], parent_model=parent,
-        artifact_uri=model_uri, serving_container_image_uri=cfg["serving_image"], version_aliases=cfg["aliases"],
+        artifact_uri=model_uri, **container, version_aliases=cfg["aliases"],
         is_default_version=parent is None, labels=labels, encryption_spec_key_name=p["encryption_key"],
         version_description=(card.get("description") or "")[:500] + " | model card: " + model_uri + "/model_card.json",
         sync=True)
@@ -633,6 +766,210 @@ def op_register(a) -> None:
         client.import_model_evaluation(parent=model.versioned_resource_name,
                                        model_evaluation=evaluation_request(metrics, cfg["evaluation"]))
     _set_outputs(ex, {"model_version": model.versioned_resource_name})
+
+
+# ---------------------------------------------------------------- serving a model's `serve` handler
+#: the serving bundle inside a model version's artifacts: this runtime (the server), serve.json and
+#: the handler's code folder (code/<path in the spec's folder>), written by `register`
+SERVE_DIR = "_mlspec_serve"
+SERVE_PORT = 8080
+SERVE_PREDICT_ROUTE = "/predict"
+SERVE_HEALTH_ROUTE = "/health"
+#: ModelContainerSpec.command: the first Python of the prebuilt prediction image runs SERVE_BOOTSTRAP
+#: (the spec's args[0], `$0` of `sh -c`). No `$(`: Vertex expands `$(VAR)` in command and args.
+SERVE_SHELL = ('for p in python3 python; do if command -v "$p" >/dev/null 2>&1; then exec "$p" -c "$0"; fi; '
+               'done; echo "mlspec serve: no python in the serving image" >&2; exit 127')
+#: standard library only (the prebuilt image brings its framework, not mlspec): fetch this runtime from
+#: the model's artifacts (AIP_STORAGE_URI, readable by the serving identity) and run its `serve` op
+SERVE_BOOTSTRAP = """import json, os, sys, tempfile, urllib.parse, urllib.request
+uri = os.environ["AIP_STORAGE_URI"].rstrip("/")
+name = "_mlspec_serve/runtime.py"
+if uri.startswith("gs://"):
+    bucket, _, prefix = uri[len("gs://"):].partition("/")
+    api = os.environ.get("STORAGE_EMULATOR_HOST") or "https://storage.googleapis.com"
+    headers = {}
+    if not os.environ.get("STORAGE_EMULATOR_HOST"):
+        meta = os.environ.get("GCE_METADATA_HOST") or "metadata.google.internal"
+        token = urllib.request.Request("http://" + meta + "/computeMetadata/v1/instance/service-accounts/default/token",
+                                       headers={"Metadata-Flavor": "Google"})
+        headers["Authorization"] = "Bearer " + json.load(urllib.request.urlopen(token, timeout=30))["access_token"]
+    obj = urllib.parse.quote((prefix + "/" if prefix else "") + name, safe="")
+    url = api + "/storage/v1/b/" + urllib.parse.quote(bucket, safe="") + "/o/" + obj + "?alt=media"
+    path = os.path.join(tempfile.mkdtemp(prefix="mlspec-serve-"), "runtime.py")
+    with open(path, "wb") as f:
+        f.write(urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=300).read())
+else:
+    path = os.path.join(uri, name)
+os.execv(sys.executable, [sys.executable, path, "serve"])
+"""
+
+
+def serving_container(cfg: dict) -> dict:
+    """Model.upload's container arguments for a model with a `serve` handler: the framework's prebuilt
+    prediction image at the trained version, its command replaced by mlspec's server (Vertex's
+    custom-container contract: AIP_HTTP_PORT, AIP_HEALTH_ROUTE, AIP_PREDICT_ROUTE, AIP_STORAGE_URI)."""
+    return {"serving_container_image_uri": cfg["serving_image"],
+            "serving_container_command": ["/bin/sh", "-c", SERVE_SHELL],
+            "serving_container_args": [SERVE_BOOTSTRAP],
+            "serving_container_ports": [SERVE_PORT],
+            "serving_container_predict_route": SERVE_PREDICT_ROUTE,
+            "serving_container_health_route": SERVE_HEALTH_ROUTE,
+            "serving_container_environment_variables": {"PYTHONUNBUFFERED": "1"}}
+
+
+def write_serving_bundle(model_uri: str, code_root: str, serve: dict) -> str:
+    """Copy the server (this file), the handler's code folder and its requirements file into
+    <model artifacts>/_mlspec_serve, so a model version carries the code that serves it."""
+    import shutil
+
+    dest = os.path.join(_local(model_uri.rstrip("/")), SERVE_DIR)
+    if os.path.isdir(dest):
+        shutil.rmtree(dest)
+    code = os.path.join(dest, "code")
+    os.makedirs(code)
+    shutil.copyfile(os.path.abspath(__file__), os.path.join(dest, "runtime.py"))
+    root = _local(code_root.rstrip("/"))
+    folder = serve.get("code_dir") or os.path.dirname(serve["entry_point"])
+    shutil.copytree(os.path.join(root, folder), os.path.join(code, folder), dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for rel in (serve["entry_point"], serve.get("requirements")):
+        if rel and not os.path.exists(os.path.join(code, rel)):
+            os.makedirs(os.path.dirname(os.path.join(code, rel)), exist_ok=True)
+            shutil.copyfile(os.path.join(root, rel), os.path.join(code, rel))
+    doc = {"entry_point": serve["entry_point"], "code_dir": folder, "requirements": serve.get("requirements"),
+           "pip_index_url": serve.get("pip_index_url")}
+    with open(os.path.join(dest, "serve.json"), "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1, sort_keys=True)
+    return dest
+
+
+def _gcs(url: str, headers: dict):
+    import urllib.request
+
+    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=300)
+
+
+def fetch_artifacts(uri: str, dest: str) -> str:
+    """The model's artifacts in a local folder: a gs:// URI is downloaded with the Cloud Storage JSON
+    API and the serving identity's token from the metadata server (STORAGE_EMULATOR_HOST and
+    GCE_METADATA_HOST as Google's libraries honour them); a local folder is used in place."""
+    import urllib.parse
+
+    if not uri.startswith("gs://"):
+        return _local(uri.rstrip("/"))
+    bucket, _, prefix = uri[len("gs://"):].rstrip("/").partition("/")
+    prefix = prefix + "/" if prefix else ""
+    api = os.environ.get("STORAGE_EMULATOR_HOST") or "https://storage.googleapis.com"
+    headers: dict[str, str] = {}
+    if not os.environ.get("STORAGE_EMULATOR_HOST"):
+        meta = os.environ.get("GCE_METADATA_HOST") or "metadata.google.internal"
+        token = json.load(_gcs(f"http://{meta}/computeMetadata/v1/instance/service-accounts/default/token",
+                               {"Metadata-Flavor": "Google"}))
+        headers["Authorization"] = "Bearer " + token["access_token"]
+    base = f"{api}/storage/v1/b/{urllib.parse.quote(bucket, safe='')}/o"
+    page = None
+    while True:
+        query = {"prefix": prefix, **({"pageToken": page} if page else {})}
+        listing = json.load(_gcs(base + "?" + urllib.parse.urlencode(query), headers))
+        for item in listing.get("items") or []:
+            rel = item["name"][len(prefix):]
+            parts = rel.split("/")
+            if not rel or rel.endswith("/") or any(x in ("", ".", "..") for x in parts):
+                continue
+            target = os.path.join(dest, *parts)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with _gcs(f"{base}/{urllib.parse.quote(item['name'], safe='')}?alt=media", headers) as r, \
+                    open(target, "wb") as f:
+                f.write(r.read())
+        page = listing.get("nextPageToken")
+        if not page:
+            return dest
+
+
+def load_serving_bundle(model_dir: str) -> Served:
+    """serve.json of the bundle: install the requirements from the mirror, import the handler from
+    its shipped folder, call load(model_dir) once."""
+    with open(os.path.join(model_dir, SERVE_DIR, "serve.json"), encoding="utf-8") as f:
+        cfg = json.load(f)
+    code = os.path.join(model_dir, SERVE_DIR, "code")
+    if cfg.get("requirements"):
+        pip_install(os.path.join(code, cfg["requirements"]), cfg.get("pip_index_url"))
+    handler = import_handler(os.path.join(code, cfg["entry_point"]), os.path.join(code, cfg["code_dir"]))
+    return Served(handler, handler.load(model_dir))
+
+
+def op_serve(a) -> None:
+    """Vertex AI's custom-container contract around a `serve` handler: listen at once on
+    0.0.0.0:AIP_HTTP_PORT (the liveness probe), fetch AIP_STORAGE_URI, install and load in the
+    background; GET AIP_HEALTH_ROUTE is 200 once load() returned (503 before, with the error if it
+    failed); POST AIP_PREDICT_ROUTE {"instances": [{column: value}, ...]} -> {"predictions": [...]}."""
+    import tempfile
+    import threading
+    import traceback
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    port = int(os.environ.get("AIP_HTTP_PORT") or SERVE_PORT)
+    health_route = os.environ.get("AIP_HEALTH_ROUTE") or SERVE_HEALTH_ROUTE
+    predict_route = os.environ.get("AIP_PREDICT_ROUTE") or SERVE_PREDICT_ROUTE
+    state: dict = {"model": None, "error": None}
+    lock = threading.Lock()
+
+    def prepare() -> None:
+        try:
+            model_dir = fetch_artifacts(os.environ["AIP_STORAGE_URI"], tempfile.mkdtemp(prefix="mlspec-model-"))
+            state["model"] = load_serving_bundle(model_dir)
+            print(f"mlspec serve: model loaded from {os.environ['AIP_STORAGE_URI']}", flush=True)
+        except BaseException as exc:  # the health route reports it; the server stays up to say so
+            state["error"] = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, code: int, doc) -> None:
+            body = json.dumps(doc, default=_plain).encode("utf-8")
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path.split("?", 1)[0] != health_route:
+                self._send(404, {"error": f"no route {self.path}"})
+            elif state["model"] is not None:
+                self._send(200, {})
+            else:
+                self._send(503, {"error": state["error"] or "loading the model"})
+
+        def do_POST(self) -> None:
+            if self.path.split("?", 1)[0] != predict_route:
+                self._send(404, {"error": f"no route {self.path}"})
+                return
+            if state["model"] is None:
+                self._send(503, {"error": state["error"] or "loading the model"})
+                return
+            try:
+                doc = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
+            except ValueError as exc:
+                self._send(400, {"error": f"the body is not JSON: {exc}"})
+                return
+            rows = doc.get("instances") if isinstance(doc, dict) else None
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                self._send(400, {"error": 'expected {"instances": [{"<column>": <value>, ...}, ...]}'})
+                return
+            try:
+                with lock:
+                    predictions = state["model"].predict_rows(rows)
+            except (Exception, SystemExit) as exc:
+                traceback.print_exc()
+                self._send(500, {"error": f"{type(exc).__name__}: {exc}"})
+                return
+            self._send(200, {"predictions": predictions})
+
+    host = a.host or os.environ.get("MLSPEC_SERVE_HOST") or "0.0.0.0"  # Vertex: 0.0.0.0; tests: loopback
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=prepare, daemon=True).start()
+    print(f"mlspec serve: listening on {host}:{port} ({predict_route}, {health_route})", flush=True)
+    server.serve_forever()
 
 
 def _logged(project: str, table: str, start_s: int, end_s: int) -> list[tuple[dict, float]]:
@@ -741,7 +1078,7 @@ def compute_monitor(cfg: dict, now_rows, earlier_rows, baseline=None, truth=None
                 worst = max(worst, _psi(ref, cur))
         return worst
     if kind == "model_quality":
-        idc = cfg.get("id_column") or "id"
+        idc = cfg.get("join_on") or "id"
         truth = {str(k): v for k, v in (truth or {}).items()}
         if cfg.get("task") == "regression":
             pairs = [(float(truth[str(i.get(idc))]), float(p)) for i, p in now_rows if str(i.get(idc)) in truth]
@@ -766,6 +1103,18 @@ def compute_monitor(cfg: dict, now_rows, earlier_rows, baseline=None, truth=None
     return float("nan")
 
 
+def ground_truth(frame, cfg: dict) -> dict:
+    """{join value: label} of the ground-truth rows, keyed by the monitor's `join_on` column (the one
+    captured requests carry), wherever it sits in the table."""
+    join, label = cfg.get("join_on") or "id", cfg.get("label_column") or "label"
+    missing = [c for c in (join, label) if c not in frame.columns]
+    if missing:
+        raise SystemExit(f"mlspec monitor {cfg.get('monitor')}: the ground truth has no column(s) "
+                         f"{', '.join(missing)} (it has {', '.join(map(str, frame.columns))}); it needs the "
+                         f"join column `{join}` and the label `{label}`")
+    return {str(k): v for k, v in zip(frame[join], frame[label])}
+
+
 def op_monitor(a) -> None:
     """Compute a monitor from the endpoint's request/response log (BigQuery) and write it as
     custom.googleapis.com/mlspec/monitor_value{monitor=<name>} for the alert policy."""
@@ -783,8 +1132,7 @@ def op_monitor(a) -> None:
     baseline = read_table(cfg["baseline"]).sample(frac=1.0, random_state=0).head(5000) if cfg.get("baseline") else None
     truth = None
     if cfg["kind"] == "model_quality" and cfg.get("ground_truth"):
-        gt = read_table(cfg["ground_truth"])
-        truth = dict(zip(gt[cfg.get("id_column") or "id"], gt[cfg.get("label_column") or "label"]))
+        truth = ground_truth(read_table(cfg["ground_truth"]), cfg)
     explain = None
     if cfg["kind"] == "feature_attribution_drift" and baseline is not None:
         from google.cloud import aiplatform
@@ -948,7 +1296,7 @@ def op_notify_failure(a) -> None:
 OPS = {"validate": op_validate, "evaluate": op_evaluate, "bias": op_bias, "explain": op_explain,
        "predict": op_predict, "metrics": op_metrics, "champion": op_champion, "register": op_register,
        "monitor": op_monitor, "shadow": op_shadow, "resolve": op_resolve, "best_trial": op_best_trial,
-       "notify_failure": op_notify_failure}
+       "notify_failure": op_notify_failure, "serve": op_serve}
 
 
 def main(argv: list[str]) -> None:
@@ -960,9 +1308,10 @@ def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="mlspec-runtime")
     ap.add_argument("op", choices=sorted(OPS))
     for flag in ("executor-input", "pipeline-job", "config", "data", "model", "metrics", "report", "predictions", "destination",
-                 "metric-names", "run-name", "params", "alias", "method"):
+                 "metric-names", "run-name", "params", "alias", "method", "serve"):
         ap.add_argument(f"--{flag}", default="")
     ap.add_argument("--samples", default="25")
+    ap.add_argument("--host", default="")
     args, _unknown = ap.parse_known_args(argv)
     OPS[args.op](args)
 
