@@ -61,7 +61,9 @@ RESOURCES: dict[str, str] = {
                              "type from the model's `task` (BinaryClassification, MulticlassClassification, "
                              "Regression; other tasks E505), `prediction = probability` read as ProbabilityAttribute "
                              "with the model's `threshold`, else InferenceAttribute; a metric Model Monitor lacks "
-                             "for the problem type is E505",
+                             "for the problem type is E505; ground truth is merged on each request's inference id, "
+                             "not on `join_on`'s column (W505: callers send the column's value as `InferenceId`, "
+                             "and `ground_truth` holds Model Monitor's ground-truth records)",
     "monitor.bias_drift": "`aws_native.sagemaker.ModelBiasJobDefinition` + `MonitoringSchedule`; its ConfigUri "
                           "is the analysis config the pipeline that trains the served model writes "
                           "(`baseline_features.py`: `headers` = the columns the endpoint receives, i.e. the "

@@ -606,6 +606,21 @@ def lower_monitors(env: EnvContext, out: dict, low: Lowering) -> None:
             m["constraints"] = path
         if kind == "model_quality" and not mo.get("ground_truth"):
             env.diag(mo["id"], f"model_quality monitor `{mo['name']}` needs `ground_truth`")
+        elif kind == "model_quality":
+            # Model Monitor merges ground truth with captured requests on the request's inference id
+            # (else the capture's generated event id), never on a column of the rows: `join_on` is
+            # honoured only if callers send that column's value as the inference id, and the ground
+            # truth must be Model Monitor's own records, not rows. Said at compile time, not hidden.
+            col = mo.get("join_on") or "the join column"
+            env.diagnostics.append(Diagnostic(
+                "W505", f"model_quality monitor `{mo['name']}`: SageMaker joins ground truth to captured requests "
+                        f"on each request's inference id, not on the column `{col}`; callers must send "
+                        f"`InferenceId=<{col} value>` with every InvokeEndpoint, and `ground_truth` must hold "
+                        "Model Monitor's ground-truth records (JSON lines: `eventMetadata.eventId` = that value, "
+                        "`groundTruthData.data` = the label), not rows",
+                mo["id"], "see https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html; "
+                          "the other clouds read ground-truth rows joined on the column",
+                severity="warning"))
         if kind == "bias_drift":
             # what of the endpoint's csv output Clarify reads as the prediction: a probability
             # (thresholded into the predicted label) or the label itself

@@ -32,7 +32,8 @@ def test_sagemaker_gpu_step_on_a_cpu_only_framework_image_warns(tmp_path):
     shutil.copytree(SPECS / "fraud_detection" / "src", tmp_path / "fraud_detection" / "src")  # its code folder
     found = _warnings(spec, "sagemaker")
     assert any("no GPU training image for `sklearn`" in w for w in found), found
-    assert not _warnings(SPECS / "fraud_detection.mlspec", "sagemaker")  # XGBoost's image serves GPUs
+    # XGBoost's image serves GPUs
+    assert not [w for w in _warnings(SPECS / "fraud_detection.mlspec", "sagemaker") if "GPU" in w]
 
 
 def _fraud_with(tmp_path: Path, old: str, new: str) -> Path:
@@ -75,3 +76,12 @@ def test_vertex_training_container_of_a_nearby_version_warns():
                and "step `train`" in w for w in found), found
     assert not any("no prebuilt training container for xgboost" in w
                    for w in _warnings(SPECS / "fraud_detection.mlspec", "vertex"))
+
+
+def test_sagemaker_model_quality_join_is_on_the_inference_id_and_says_so():
+    """SageMaker merges ground truth on the request's inference id, not on `join_on`'s column:
+    a W505 at the monitor tells the user what callers and the ground truth must carry."""
+    found = [w for w in _warnings(SPECS / "house_prices.mlspec", "sagemaker") if "model_quality monitor" in w]
+    assert len(found) == 1, found
+    assert "not on the column `sale_id`" in found[0] and "InferenceId=<sale_id value>" in found[0]
+    assert not any("inference id" in w for w in _warnings(SPECS / "house_prices.mlspec", "vertex"))
