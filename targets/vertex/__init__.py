@@ -56,8 +56,10 @@ class Vertex(Target):
                                   pattern=r"create|import|existing", example="import"),
         "pip_index_url": Setting("string", description="a PyPI mirror reachable from the private network (e.g. "
                                                        "Artifact Registry's Python repository behind Private Google "
-                                                       "Access); a model's `serve { requirements }` are installed "
-                                                       "from it when its server starts (E505 without it)",
+                                                       "Access); script steps' `requirements` install from it before "
+                                                       "the script, and a model's `serve { requirements }` when its "
+                                                       "server starts (E505 without it, unless `allowed_egress` lets "
+                                                       "the steps reach PyPI)",
                                  pattern=r"https://\S+", example="https://us-central1-python.pkg.dev/acme-ml/pypi/simple/"),
         "project_number": Setting("string", description="GCP project number (else looked up when the stack runs)",
                                   pattern=r"[0-9]{6,20}", example="123456789012"),

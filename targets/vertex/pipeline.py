@@ -743,6 +743,26 @@ def retry_policy(retries: int) -> dict:
     return {"backoffDuration": "0s", "backoffFactor": 2.0, "backoffMaxDuration": "3600s", "maxRetryCount": retries}
 
 
+#: the hosts pip needs to install from PyPI itself
+PYPI_HOSTS = ("pypi.org", "files.pythonhosted.org")
+
+
+def _step_index(b: _Builder, step: dict) -> str | None:
+    """Where a script step's `requirements` install from. Custom jobs run in the private subnet,
+    which reaches the internet only through the Cloud NAT the stack builds for `allowed_egress`:
+    the `pip_index_url` mirror, else PyPI when both of its hosts are allowed, else E505."""
+    index = b.e.settings.get("pip_index_url")
+    egress = set((b.e.ir.get("security") or {}).get("allowed_egress") or [])
+    if not index and not set(PYPI_HOSTS) <= egress:
+        b.diags.append(Diagnostic(
+            "E505", f"step `{step['name']}` has `requirements` (`{step['requirements']}`), but Vertex custom jobs "
+                    "run in a private subnet that reaches no package index", step["id"],
+            hint='set `pip_index_url = "https://<mirror>/simple/"` in `target vertex` (e.g. an Artifact Registry '
+                 "Python repository), or allow `pypi.org` and `files.pythonhosted.org` in "
+                 "`security { allowed_egress }`"))
+    return index
+
+
 def _script_step(b: _Builder, step: dict, *, outputs: dict[str, str], image: str, tune: dict | None = None) -> None:
     """A user script (process / train / tune / evaluate) run by the runtime's `script` wrapper with
     exactly the portable contract's command line (compiler.contract.script_flags): input artifacts
@@ -778,6 +798,8 @@ def _script_step(b: _Builder, step: dict, *, outputs: dict[str, str], image: str
             "code_dir": code + step["code_dir"].strip("/") if step.get("code_dir") else None,
             "requirements": code + step["requirements"].lstrip("/") if step.get("requirements") else None,
             "objective": step["objective"]["metric"] if tune else None}
+    if step.get("requirements"):
+        spec["pip_index_url"] = _step_index(b, step)
     if step.get("distribution"):
         spec["distribution"] = step["distribution"]
     out_dir = "model" if tune else None

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from testkit import wheel_index
+
 from mlspec.compiler import contract
 from mlspec.targets.sagemaker import SageMaker
 
@@ -221,28 +223,6 @@ def test_retries_are_retry_policies_and_launcher_reruns(retried, tmp_path):
             assert "attempt 3 of 3" in out.stdout
 
 
-def _wheel(folder: Path) -> None:
-    """A minimal pure-Python wheel `mlspec_probe 1.0` and a PEP 503 index page for it."""
-    import base64
-    import hashlib
-    import zipfile
-
-    files = {"mlspec_probe.py": "VALUE = 42\n",
-             "mlspec_probe-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: mlspec-probe\nVersion: 1.0\n",
-             "mlspec_probe-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                                                "Tag: py3-none-any\n"}
-    record = [f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(c.encode()).digest()).rstrip(b'=').decode()},"
-              f"{len(c)}" for n, c in files.items()] + ["mlspec_probe-1.0.dist-info/RECORD,,"]
-    files["mlspec_probe-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
-    whl = folder / "mlspec_probe-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(whl, "w") as z:
-        for n, c in files.items():
-            z.writestr(n, c)
-    page = folder / "simple" / "mlspec-probe"
-    page.mkdir(parents=True)
-    (page / "index.html").write_text(f'<a href="{whl.as_uri()}">{whl.name}</a>\n')
-
-
 def test_requirements_are_installed_from_the_mirror_before_the_script(tmp_path):
     """issue 10 `requirements` on SageMaker: the launcher pip-installs the step's requirements
     from `pip_index_url` before the script; an isolated step, or one without a mirror, is E505
@@ -257,7 +237,7 @@ def test_requirements_are_installed_from_the_mirror_before_the_script(tmp_path):
     low = SageMaker().lower([ir], fx.CTX)
     assert [d.code for d in low.diagnostics if d.severity == "error"] == ["E505"]
     assert "pip_index_url" in [d for d in low.diagnostics if d.severity == "error"][0].hint
-    _wheel(tmp_path)
+    wheel_index(tmp_path)
     index = (tmp_path / "simple").as_uri()
     ir["targets"]["sagemaker"]["pip_index_url"] = index
     low = SageMaker().lower([ir], fx.CTX)

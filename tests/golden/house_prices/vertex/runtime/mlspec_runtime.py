@@ -537,8 +537,7 @@ def op_script(spec_json: str, extra: list[str]) -> None:
     entry = _local(spec["entry"])
     code_dir = _local(spec["code_dir"]) if spec.get("code_dir") else os.path.dirname(entry)
     if spec.get("requirements"):
-        subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "-r", _local(spec["requirements"])],
-                       check=True)
+        pip_install(_local(spec["requirements"]), spec.get("pip_index_url"))
     env = dict(os.environ)
     env["PYTHONPATH"] = code_dir + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     chief = True
