@@ -19,7 +19,7 @@ import pytest
 from mlspec.targets.sagemaker import SageMaker, requests
 
 from . import fixtures as fx
-from .test_contract import _wheel
+from testkit import wheel_index
 
 SCRIPTS = Path(__file__).resolve().parents[3] / "targets" / "sagemaker" / "templates" / "scripts"
 
@@ -247,7 +247,7 @@ def test_serve_handler_with_vendored_requirements(tmp_path, monkeypatch):
                "    return model.predict_proba(pd.DataFrame(rows)[columns()])[:, 1].tolist()\n")
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    _wheel(mirror)
+    wheel_index(mirror)
     spec = dict(SPEC, format="onnx", handler="serve", handler_dir="fraud/src",
                 requirements="fraud/src/serve-requirements.txt")
     rc, served = _package(tmp_path, monkeypatch, {"model.onnx.joblib": buf.getvalue()}, spec, df,
