@@ -250,18 +250,25 @@ def _need(ctx: "Ctx", m: dict, attr: str, why: str, hint: str) -> None:
                    hint=hint)
 
 
-def _label_values(ctx: "Ctx", label: str | None) -> list:
-    """The `allowed` values of the label column in a dataset schema, as written (else [])."""
+def _label_fields(ctx: "Ctx", label: str | None):
+    """Each schema declaration of the label column: (its type, its `allowed` items or None)."""
     for b in ctx.datasets_ast if label else ():
         for it in b.items:
             if isinstance(it, ast.Block) and it.kind == "schema":
                 for f in it.items:
                     if isinstance(f, ast.FieldDecl) and f.name == label:
-                        if f.type == "bool":
-                            return [True, False]
-                        for a in f.items:
-                            if isinstance(a, ast.Attribute) and a.name == "allowed" and isinstance(a.value, ast.List):
-                                return [v.value for v in a.value.items if isinstance(v, (ast.Num, ast.Str, ast.Bool))]
+                        allowed = next((a.value.items for a in f.items if isinstance(a, ast.Attribute)
+                                        and a.name == "allowed" and isinstance(a.value, ast.List)), None)
+                        yield f.type, allowed
+
+
+def _label_values(ctx: "Ctx", label: str | None) -> list:
+    """The `allowed` values of the label column in a dataset schema, as written (else [])."""
+    for typ, allowed in _label_fields(ctx, label):
+        if typ == "bool":
+            return [True, False]
+        if allowed is not None:
+            return [v.value for v in allowed if isinstance(v, (ast.Num, ast.Str, ast.Bool))]
     return []
 
 
@@ -280,20 +287,12 @@ def _positive_label_hint(ctx: "Ctx", label: str | None) -> str:
 
 def _binary_positive(ctx: "Ctx", label: str | None):
     """`1` / `true` when the label column allows exactly {0, 1} / {false, true}; else None."""
-    if label is None:
-        return None
-    for b in ctx.datasets_ast:
-        for it in b.items:
-            if isinstance(it, ast.Block) and it.kind == "schema":
-                for f in it.items:
-                    if isinstance(f, ast.FieldDecl) and f.name == label:
-                        if f.type == "bool":
-                            return True
-                        for a in f.items:
-                            if isinstance(a, ast.Attribute) and a.name == "allowed" and isinstance(a.value, ast.List):
-                                vals = sorted(v.value for v in a.value.items if isinstance(v, ast.Num))
-                                if vals == [0, 1] and len(a.value.items) == 2:
-                                    return 1
+    for typ, allowed in _label_fields(ctx, label):
+        if typ == "bool":
+            return True
+        if allowed is not None and len(allowed) == 2 \
+                and sorted(v.value for v in allowed if isinstance(v, ast.Num)) == [0, 1]:
+            return 1
     return None
 
 
